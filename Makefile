@@ -1,0 +1,60 @@
+# Keyframe: every developer task is one target. `make dev` and `make test` are the whole setup.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+PYTEST_WORKERS ?= 2
+
+.PHONY: install dev test test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install Keyframe with its dev dependencies
+
+dev: install ## start the whole backend offline (emulator :4566, HTTP :3000, WebSocket :3001)
+	$(BIN)/python -m keyframe.local
+
+test: install ## every test: unit, integration (moto), infrastructure (CDK synth), end-to-end (local stack)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup tests/unit tests/integration tests/infrastructure tests/e2e
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+test-integration: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests/integration
+test-infra: install
+	$(BIN)/pytest tests/infrastructure
+test-e2e: install
+	$(BIN)/pytest tests/e2e
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check layers functions infra tests app.py
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix layers functions infra tests app.py
+	$(BIN)/ruff format layers functions infra tests app.py
+
+synth: install ## write the CloudFormation template to cdk.out (no AWS account needed)
+	$(BIN)/python app.py
+
+deploy: install ## deploy to the AWS account in your environment: make deploy STAGE=dev SUFFIX=yourname
+	npx --yes aws-cdk@2 deploy --app "$(BIN)/python app.py" -c stage=$(or $(STAGE),dev) -c suffix=$(SUFFIX) --all
+
+bench: install ## benchmarks: print ratios against a baseline measured in the same run
+	ONLY=$(ONLY) $(BIN)/python -m tests.performance
+
+openapi: install ## regenerate the committed OpenAPI document and the README sections generated from code
+	$(BIN)/python -m keyframe.http.openapi && $(BIN)/python -m keyframe.readme
+
+demo: install ## a studio's day against a running `make dev`
+	$(BIN)/python -m keyframe.cli.demo $(if $(FILE),--file $(FILE),)
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache .mypy_cache

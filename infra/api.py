@@ -1,0 +1,295 @@
+"""The REST API: one resource tree built from ``keyframe.registry.endpoints()``.
+
+Every route is a Lambda proxy integration to the function that serves it. Routes that are not public
+(``Endpoint.public``: health, readiness, docs, ``/auth/*``) go through the Lambda TOKEN authorizer,
+which verifies Keyframe's JWT and passes ``studioId``/``userId``/``role`` to the handler. Request
+validation is done by the handlers (pydantic). Errors raised by API Gateway itself (no token, denied,
+throttled, unknown route, integration failure) answer with the same body as the handlers'
+``{"error": {"code", "message", "correlationId"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from infra.config import StageConfig
+from keyframe.http.app import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
+from keyframe.registry import Endpoint
+
+TOKEN_PATTERN = r"^[Bb][Ee][Aa][Rr][Ee][Rr] +[-0-9A-Za-z._~+/]+=*$"
+"""API Gateway rejects (401) an Authorization header not shaped like a bearer token before invoking the
+authorizer (the scheme is case-insensitive, as in ``keyframe.identity.authorizer.bearer_token``)."""
+
+
+ACCESS_LOG_FIELDS: dict[str, str] = {
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatencyMs": "$context.responseLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatencyMs": "$context.integration.latency",
+    "authorizerStatus": "$context.authorizer.status",
+    "authorizerLatencyMs": "$context.authorizer.integrationLatency",
+    "studioId": "$context.authorizer.studioId",
+    "userId": "$context.authorizer.userId",
+    "errorType": "$context.error.responseType",
+    "errorMessage": "$context.error.message",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+"""One JSON object per request in the access log group (CloudWatch Logs Insights reads it as is)."""
+
+
+@dataclass(frozen=True)
+class GatewayError:
+    """How API Gateway answers one of its own errors.
+
+    ``code`` and ``message`` are VTL: ``$context.error.messageString`` is already a quoted JSON string.
+    """
+
+    response_type: apigateway.ResponseType
+    code: str
+    message: str = "$context.error.messageString"
+    status: str | None = None
+
+    def template(self) -> str:
+        """The ``application/json`` response template (the unified error body)."""
+        return (
+            '{"error": {"code": "'
+            + self.code
+            + '", "message": '
+            + self.message
+            + ', "correlationId": "$context.requestId"}}'
+        )
+
+
+GATEWAY_ERRORS: tuple[GatewayError, ...] = (
+    GatewayError(apigateway.ResponseType.UNAUTHORIZED, "UNAUTHENTICATED", status="401"),
+    GatewayError(apigateway.ResponseType.ACCESS_DENIED, "FORBIDDEN", status="403"),
+    GatewayError(
+        apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, "ROUTE_NOT_FOUND", '"No such endpoint"', "404"
+    ),
+    GatewayError(apigateway.ResponseType.THROTTLED, "TOO_MANY_REQUESTS", status="429"),
+    GatewayError(apigateway.ResponseType.REQUEST_TOO_LARGE, "PAYLOAD_TOO_LARGE", status="413"),
+    GatewayError(apigateway.ResponseType.DEFAULT_4_XX, "$context.error.responseType"),
+    GatewayError(apigateway.ResponseType.DEFAULT_5_XX, "$context.error.responseType"),
+)
+"""API Gateway's own errors. An unknown route is ``MISSING_AUTHENTICATION_TOKEN`` on REST APIs: 404."""
+
+
+class RestApi(Construct):
+    """The REST API, its authorizer, its routes and its stage.
+
+    Parameters
+    ----------
+    config:
+        The stage (throttling, CORS, log retention).
+    functions:
+        Function name -> function, for every name an endpoint or ``authorizer`` refers to.
+    authorizer_function:
+        The TOKEN authorizer's function.
+    endpoints:
+        Every route (``keyframe.registry.endpoints()``).
+
+    Attributes
+    ----------
+    api:
+        The ``apigateway.RestApi``.
+    authorizer:
+        The ``TokenAuthorizer`` on every non-public method.
+    access_logs:
+        The access log group of the stage.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        functions: Mapping[str, lambda_.IFunction],
+        authorizer_function: lambda_.IFunction,
+        endpoints: Sequence[Endpoint],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=config.log_retention, removal_policy=config.removal_policy
+        )
+        self.api = apigateway.RestApi(
+            self,
+            "Api",
+            rest_api_name=config.name,
+            description=f"Keyframe REST API ({config.name})",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # API Gateway writes access and execution logs through the account's CloudWatch role (one
+            # per region). Retained, so deleting a developer stack never leaves the account pointing
+            # at a deleted role.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            fail_on_warnings=True,
+            default_cors_preflight_options=_preflight(config),
+            deploy_options=apigateway.StageOptions(
+                stage_name=config.stage,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                throttling_rate_limit=config.defaults.api_throttle_rate,
+                throttling_burst_limit=config.defaults.api_throttle_burst,
+                tracing_enabled=True,
+            ),
+        )
+        self.authorizer = apigateway.TokenAuthorizer(
+            self,
+            "TokenAuthorizer",
+            handler=authorizer_function,
+            identity_source=apigateway.IdentitySource.header("Authorization"),
+            validation_regex=TOKEN_PATTERN,
+            results_cache_ttl=Duration.seconds(0),
+        )
+        self._add_routes(functions, endpoints)
+        self._add_gateway_responses(config)
+        self._suppress_findings()
+        CfnOutput(self, "Url", value=self.api.url, description="Base URL of the REST API")
+
+    def _add_routes(self, functions: Mapping[str, lambda_.IFunction], endpoints: Sequence[Endpoint]) -> None:
+        integrations: dict[str, apigateway.LambdaIntegration] = {}
+        for endpoint in endpoints:
+            if endpoint.function not in functions:
+                raise LookupError(
+                    f"{endpoint.method} {endpoint.path}: no function named {endpoint.function!r}"
+                )
+            integration = integrations.setdefault(
+                endpoint.function,
+                apigateway.LambdaIntegration(
+                    functions[endpoint.function],
+                    proxy=True,
+                    scope_permission_to_method=False,
+                ),
+            )
+            resource = self.api.root.resource_for_path(endpoint.path)
+            if endpoint.public:
+                method = resource.add_method(
+                    endpoint.method, integration, authorization_type=apigateway.AuthorizationType.NONE
+                )
+                _suppress_public(
+                    method,
+                    f"{endpoint.method} {endpoint.path} is public by design "
+                    "(keyframe.registry.is_public): health, docs or a sign-in flow",
+                )
+            else:
+                method = resource.add_method(
+                    endpoint.method,
+                    integration,
+                    authorization_type=apigateway.AuthorizationType.CUSTOM,
+                    authorizer=self.authorizer,
+                )
+                _suppress_custom_authorizer(method)
+        for method in self.api.methods:
+            if method.http_method == "OPTIONS":
+                _suppress_public(method, "CORS preflight: browsers send OPTIONS without credentials")
+
+    def _add_gateway_responses(self, config: StageConfig) -> None:
+        headers = {"X-Content-Type-Options": "'nosniff'", "Cache-Control": "'no-store'"}
+        if len(config.cors_origins) == 1:
+            # A static header can name one origin; with several, the browser only sees a CORS error.
+            headers["Access-Control-Allow-Origin"] = f"'{config.cors_origins[0]}'"
+        for error in GATEWAY_ERRORS:
+            self.api.add_gateway_response(
+                error.response_type.response_type,
+                type=error.response_type,
+                status_code=error.status,
+                response_headers=headers,
+                templates={"application/json": error.template()},
+            )
+
+    def _suppress_findings(self) -> None:
+        NagSuppressions.add_resource_suppressions(
+            self.api,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-APIG2",
+                    reason="Requests are validated by the handlers (Powertools + pydantic models), which "
+                    "return field-level errors; a gateway validator would duplicate the schema.",
+                ),
+            ],
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.api.deployment_stage,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-APIG3",
+                    reason="No WAF yet: the stage is throttled (rate/burst per stage config) and every "
+                    "non-public route needs a verified token; a web ACL is a later hardening step.",
+                ),
+            ],
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.api.node.find_child("CloudWatchRole"),
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM4",
+                    reason="AmazonAPIGatewayPushToCloudWatchLogs is AWS's policy for exactly this role (the "
+                    "account-level API Gateway logging role); it grants log writes only.",
+                    applies_to=[
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                    ],
+                )
+            ],
+        )
+
+    @property
+    def account(self) -> Construct:
+        """The account-level API Gateway settings (logging role); WebSocket stages that log depend on it."""
+        return self.api.node.find_child("Account")
+
+
+def _preflight(config: StageConfig) -> apigateway.CorsOptions | None:
+    if not config.cors_origins:
+        return None
+    return apigateway.CorsOptions(
+        allow_origins=list(config.cors_origins),
+        allow_methods=apigateway.Cors.ALL_METHODS,
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        max_age=Duration.minutes(10),
+    )
+
+
+def _suppress_public(method: apigateway.Method, reason: str) -> None:
+    NagSuppressions.add_resource_suppressions(
+        method,
+        [
+            NagPackSuppression(id="AwsSolutions-APIG4", reason=reason),
+            NagPackSuppression(id="AwsSolutions-COG4", reason=reason),
+        ],
+    )
+
+
+def _suppress_custom_authorizer(method: apigateway.Method) -> None:
+    NagSuppressions.add_resource_suppressions(
+        method,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-COG4",
+                reason="Keyframe issues its own studio-scoped JWTs (identity API); the Lambda TOKEN "
+                "authorizer verifies them on this method. Cognito is not used.",
+            )
+        ],
+    )

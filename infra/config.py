@@ -1,0 +1,174 @@
+"""Stage configuration: what differs between ``dev`` and ``prod``, read from CDK context.
+
+Context keys (``cdk deploy -c key=value`` or ``python app.py -c key=value``):
+
+==============  ==============================================================================
+``stage``       ``dev`` (default) or ``prod``
+``suffix``      optional developer suffix: ``-c suffix=alice`` deploys ``Keyframe-dev-alice`` so
+                every developer can own a stack in the same account
+``corsOrigins`` comma-separated browser origins allowed by the API and the media bucket
+                (default: ``http://localhost:5173`` in dev, none in prod)
+``alarmEmail``  e-mail address subscribed to the alarm topic (default: no subscription)
+``jwtIssuer``   the ``iss`` claim the identity API writes and the authorizer requires
+==============  ==============================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+SUFFIX_PATTERN = re.compile(r"^[a-z0-9]{1,12}$")
+"""A developer suffix: lowercase letters and digits, short enough for every resource name limit."""
+
+
+@dataclass(frozen=True)
+class StageDefaults:
+    """The per-stage values a developer does not choose."""
+
+    removal_policy: RemovalPolicy
+    deletion_protection: bool
+    log_retention: logs.RetentionDays
+    access_log_retention_days: int
+    api_throttle_rate: float
+    api_throttle_burst: int
+    live_throttle_rate: float
+    live_throttle_burst: int
+    cors_origins: tuple[str, ...]
+
+
+STAGES: dict[str, StageDefaults] = {
+    "dev": StageDefaults(
+        removal_policy=RemovalPolicy.DESTROY,
+        deletion_protection=False,
+        log_retention=logs.RetentionDays.TWO_WEEKS,
+        access_log_retention_days=30,
+        api_throttle_rate=50,
+        api_throttle_burst=100,
+        live_throttle_rate=20,
+        live_throttle_burst=50,
+        cors_origins=("http://localhost:5173",),
+    ),
+    "prod": StageDefaults(
+        removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=True,
+        log_retention=logs.RetentionDays.ONE_YEAR,
+        access_log_retention_days=365,
+        api_throttle_rate=500,
+        api_throttle_burst=1000,
+        live_throttle_rate=200,
+        live_throttle_burst=400,
+        cors_origins=(),
+    ),
+}
+"""Every deployable stage. ``local`` and ``test`` are not here: they never go through CDK."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """The configuration of one deployed stage.
+
+    Attributes
+    ----------
+    stage:
+        ``dev`` or ``prod``; becomes the functions' ``STAGE`` and the REST stage name.
+    suffix:
+        Developer suffix ("" for the shared stage).
+    defaults:
+        The stage's :class:`StageDefaults`.
+    cors_origins:
+        Browser origins allowed by the REST API (preflight) and the media bucket (PUT uploads).
+    alarm_email:
+        Address subscribed to the alarm topic, or None.
+    jwt_issuer / jwt_audience:
+        The ``iss`` / ``aud`` claims of Keyframe's access tokens.
+    """
+
+    stage: str
+    suffix: str = ""
+    cors_origins: tuple[str, ...] = ()
+    alarm_email: str | None = None
+    jwt_issuer: str = ""
+    jwt_audience: str = "keyframe-api"
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(
+                f"Unknown stage {self.stage!r}: use one of {', '.join(sorted(STAGES))} (-c stage=...)"
+            )
+        if self.suffix and not SUFFIX_PATTERN.match(self.suffix):
+            raise ValueError(
+                f"Invalid suffix {self.suffix!r}: 1-12 lowercase letters or digits (-c suffix=alice)"
+            )
+        for origin in self.cors_origins:
+            if origin == "*" or not re.match(r"^https?://[^/\s]+$", origin):
+                raise ValueError(f"Invalid CORS origin {origin!r}: give scheme://host[:port], never '*'")
+        if not self.jwt_issuer:
+            object.__setattr__(self, "jwt_issuer", f"urn:keyframe:{self.name}")
+
+    @classmethod
+    def for_stage(cls, stage: str, **overrides: Any) -> StageConfig:
+        """The configuration of ``stage`` with its default CORS origins, unless overridden."""
+        if stage not in STAGES:
+            return cls(stage=stage)  # __post_init__ raises the readable error
+        overrides.setdefault("cors_origins", STAGES[stage].cors_origins)
+        return cls(stage=stage, **overrides)
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> StageConfig:
+        """Read the configuration from CDK context values (``node.try_get_context`` results).
+
+        Raises
+        ------
+        ValueError
+            Unknown stage, malformed suffix or CORS origin.
+        """
+        overrides: dict[str, Any] = {"suffix": str(context.get("suffix") or "")}
+        origins = context.get("corsOrigins")
+        if origins is not None:
+            overrides["cors_origins"] = tuple(o.strip() for o in str(origins).split(",") if o.strip())
+        if context.get("alarmEmail"):
+            overrides["alarm_email"] = str(context["alarmEmail"])
+        if context.get("jwtIssuer"):
+            overrides["jwt_issuer"] = str(context["jwtIssuer"])
+        return cls.for_stage(str(context.get("stage") or "dev"), **overrides)
+
+    @property
+    def defaults(self) -> StageDefaults:
+        """The stage's fixed values (removal policy, retention, throttling)."""
+        return STAGES[self.stage]
+
+    @property
+    def name(self) -> str:
+        """Lowercase prefix of resource names: ``keyframe-dev`` or ``keyframe-dev-alice``."""
+        return "-".join(part for part in ("keyframe", self.stage, self.suffix) if part)
+
+    @property
+    def stack_name(self) -> str:
+        """CloudFormation stack name: ``Keyframe-dev`` or ``Keyframe-dev-alice``."""
+        return "-".join(part for part in ("Keyframe", self.stage, self.suffix) if part)
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """RETAIN in prod (data outlives the stack), DESTROY in dev."""
+        return self.defaults.removal_policy
+
+    @property
+    def deletion_protection(self) -> bool:
+        """Table deletion protection (prod only)."""
+        return self.defaults.deletion_protection
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        """Retention of every Lambda and API log group."""
+        return self.defaults.log_retention
+
+    @property
+    def is_disposable(self) -> bool:
+        """True when deleting the stack may delete its data (dev): buckets are emptied on delete."""
+        return self.removal_policy == RemovalPolicy.DESTROY

@@ -1,0 +1,203 @@
+"""One Lambda function per ``keyframe.registry.FUNCTIONS`` entry, all made by one factory.
+
+Each function: code from ``functions/<directory>``, the shared layer, Python 3.13 on arm64, X-Ray
+tracing, its own log group with the stage's retention, its own role holding only its log group and
+the accesses listed for it in :data:`infra.grants.GRANTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.grants import GRANTS, Access, Resources, check_complete, grants_for
+from infra.layer import ARCHITECTURE, RUNTIME
+from keyframe import registry
+from keyframe.registry import FunctionSpec
+
+METRICS_NAMESPACE = "Keyframe"
+
+
+def construct_id(spec: FunctionSpec) -> str:
+    """``identity-api`` -> ``IdentityApi``."""
+    return "".join(part.capitalize() for part in spec.name.replace("_", "-").split("-"))
+
+
+class Functions(Construct):
+    """Every Lambda function of the registry.
+
+    Parameters
+    ----------
+    config:
+        The stage.
+    layer:
+        The shared layer.
+    environment:
+        Variables every function gets (stage, table names, bucket, secret, JWT claims, CORS, live API);
+        ``POWERTOOLS_SERVICE_NAME`` is added per function.
+    specs / grants:
+        Default to ``keyframe.registry.FUNCTIONS`` and :data:`infra.grants.GRANTS` (tests pass others).
+
+    Raises
+    ------
+    LookupError
+        A function without a GRANTS entry, or a GRANTS entry without a function (checked at once).
+    FileNotFoundError
+        A function's ``functions/<directory>/`` handler file is missing.
+
+    Notes
+    -----
+    The grants are applied by :meth:`grant` once every resource exists (the stack calls it last), so
+    a construct created after the functions (a state machine running them, say) can still be named in
+    :data:`infra.grants.GRANTS`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        config: StageConfig,
+        layer: lambda_.ILayerVersion,
+        environment: Mapping[str, str],
+        specs: tuple[FunctionSpec, ...] | None = None,
+        grants: Mapping[str, tuple[Access, ...]] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        specs = registry.FUNCTIONS if specs is None else specs
+        grants = GRANTS if grants is None else grants
+        check_complete([spec.name for spec in specs], grants)
+        self._grants = {spec.name: grants_for(spec.name, grants) for spec in specs}
+        self._functions: dict[str, lambda_.Function] = {
+            spec.name: self._function(spec, config, layer, environment) for spec in specs
+        }
+
+    def grant(self, resources: Resources) -> None:
+        """Give each function exactly the accesses its GRANTS entry lists, on ``resources``."""
+        for name, function in self._functions.items():
+            for access in self._grants[name]:
+                access.apply(function, resources)
+            _suppress_policy_findings(function.role)
+
+    def _function(
+        self,
+        spec: FunctionSpec,
+        config: StageConfig,
+        layer: lambda_.ILayerVersion,
+        environment: Mapping[str, str],
+    ) -> lambda_.Function:
+        if not spec.handler_path.is_file():
+            raise FileNotFoundError(
+                f"Function {spec.name!r}: handler {spec.handler_path} does not exist "
+                "(keyframe.registry.FUNCTIONS names it)"
+            )
+        scope = Construct(self, construct_id(spec))
+        log_group = logs.LogGroup(
+            scope, "Logs", retention=config.log_retention, removal_policy=config.removal_policy
+        )
+        role = iam.Role(
+            scope,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{config.name} {spec.name}: only its log group and its GRANTS entry",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            scope,
+            "Function",
+            description=f"Keyframe {spec.name} ({spec.kind})",
+            code=lambda_.Code.from_asset(
+                str(spec.handler_path.parent), exclude=["__pycache__", "*.pyc", "tests"]
+            ),
+            handler=spec.handler,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            layers=[layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            environment={
+                **environment,
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            },
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+        )
+        _suppress_runtime_finding(function)
+        return function
+
+    def __getitem__(self, name: str) -> lambda_.Function:
+        return self._functions[name]
+
+    def items(self) -> list[tuple[str, lambda_.Function]]:
+        """``(name, function)`` in registry order."""
+        return list(self._functions.items())
+
+
+def _suppress_runtime_finding(function: lambda_.Function) -> None:
+    NagSuppressions.add_resource_suppressions(
+        function,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-L1",
+                reason="Pinned to python3.13: the shared layer is built from cp313 arm64 wheels, and the "
+                "runtime moves with the layer in one change, not whenever a newer runtime ships.",
+            )
+        ],
+    )
+
+
+def _suppress_policy_findings(role: iam.IRole | None) -> None:
+    # The wildcards are in the role's default policy (X-Ray, table indexes); suppress them there only.
+    policy = role.node.try_find_child("DefaultPolicy") if role is not None else None
+    if policy is None:
+        return
+    NagSuppressions.add_resource_suppressions(
+        policy,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; "
+                "tracing is active on every function.",
+                applies_to=["Resource::*"],
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="'<table>/index/*' covers the GSIs of a table that GRANTS lets this function use "
+                "(the same actions as on the table itself).",
+                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>\\/index\\/\\*$/g")],
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="Media objects of every studio live under 'studios/{studioId}/'; the function "
+                "derives the studio from the verified caller, so the grant stops at the prefix.",
+                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>\\/studios\\/\\*$/g")],
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="@connections/{connectionId}: connection ids exist only at runtime; the grant is "
+                "limited to the live WebSocket API's own stage.",
+                applies_to=[
+                    RegexAppliesTo(regex="/^Resource::arn:.+:execute-api:.+\\/@connections\\/\\*$/g")
+                ],
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="'execution:<state machine>:*': execution names (an upload id, a reprocess run) "
+                "exist only at run time; the grant covers the executions of the one state machine that "
+                "GRANTS lets this function start (StartStateMachine).",
+                applies_to=[
+                    RegexAppliesTo(regex="/^Resource::arn:<AWS::Partition>:states:.+:execution:.+:\\*$/g")
+                ],
+            ),
+        ],
+        apply_to_children=True,
+    )

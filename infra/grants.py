@@ -1,0 +1,538 @@
+"""Least privilege: what each Lambda function may do, in one explicit table (:data:`GRANTS`).
+
+Every function in ``keyframe.registry.FUNCTIONS`` must have an entry here, even an empty one; the
+synth fails otherwise, so a new function gets no AWS access until someone writes down what it needs.
+Each entry lists small, named accesses; the IAM actions behind them are spelled out below (no
+``dynamodb:*``, no Scan). The containers' AWS Batch jobs have the same kind of table,
+:data:`JOB_GRANTS`, keyed by job definition name (``infra.batch.BatchJobs.grant``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+
+from infra.live import LiveApi
+from infra.tables import Tables
+from keyframe.catalog.models import activity_pk
+from keyframe.live.models import connection_pk, ticket_pk
+from keyframe.storage.tables import CATALOG, IDEMPOTENCY, LIVE, RENDERS, TENANTS, UPLOADS, TableSpec
+
+TABLE_READ_ACTIONS: tuple[str, ...] = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
+"""Reads by key or query (a transaction's condition checks count as reads). No Scan."""
+
+TABLE_WRITE_ACTIONS: tuple[str, ...] = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DescribeTable",
+)
+"""Writes, including those inside ``TransactWriteItems`` (IAM checks each item's own action)."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """The stack resources a grant can name.
+
+    ``state_machines`` maps a state machine's stem (``asset_pipeline`` for
+    ``statemachines/asset_pipeline.asl.json``) to the deployed state machine.
+    """
+
+    tables: Tables
+    media_bucket: s3.IBucket
+    signing_secret: secretsmanager.ISecret
+    live: LiveApi
+    state_machines: Mapping[str, sfn.IStateMachine] = field(default_factory=dict)
+
+    def state_machine(self, stem: str) -> sfn.IStateMachine:
+        """The state machine of ``statemachines/<stem>.asl.json``.
+
+        Raises
+        ------
+        LookupError
+            The stack has not registered it in :meth:`infra.stack.KeyframeStack.resources`.
+        """
+        try:
+            return self.state_machines[stem]
+        except KeyError:
+            raise LookupError(
+                f"No state machine {stem!r} in Resources.state_machines "
+                f"(known: {sorted(self.state_machines)}); add it in KeyframeStack.resources()"
+            ) from None
+
+
+class Access(Protocol):
+    """One named permission; ``apply`` adds it to ``grantee``'s policy."""
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant this access on ``resources`` to ``grantee``."""
+
+
+@dataclass(frozen=True)
+class TableAccess:
+    """Actions on one table and its indexes."""
+
+    table: TableSpec
+    actions: tuple[str, ...]
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant :attr:`actions` on the table and ``<table>/index/*``."""
+        resources.tables[self.table].grant(grantee, *self.actions)
+
+
+def read(table: TableSpec) -> TableAccess:
+    """Get/Query/BatchGet/ConditionCheck on ``table``."""
+    return TableAccess(table, TABLE_READ_ACTIONS)
+
+
+def write(table: TableSpec) -> TableAccess:
+    """Put/Update/Delete/BatchWrite on ``table`` (no reads)."""
+    return TableAccess(table, TABLE_WRITE_ACTIONS)
+
+
+def read_write(table: TableSpec) -> TableAccess:
+    """Reads and writes on ``table``."""
+    return TableAccess(table, tuple(dict.fromkeys(TABLE_READ_ACTIONS + TABLE_WRITE_ACTIONS)))
+
+
+@dataclass(frozen=True)
+class DescribeTables:
+    """``dynamodb:DescribeTable`` on every table (the readiness probe); no data access."""
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant DescribeTable on each table ARN."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:DescribeTable"],
+                resources=[table.table_arn for _, table in resources.tables.items()],
+            )
+        )
+
+
+@dataclass(frozen=True)
+class HeadMediaBucket:
+    """``HeadBucket`` on the media bucket (IAM action ``s3:ListBucket`` on the bucket ARN only)."""
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant s3:ListBucket on the bucket itself (no object access)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[resources.media_bucket.bucket_arn])
+        )
+
+
+@dataclass(frozen=True)
+class TableItems:
+    """Item actions on one table, limited to partitions whose key matches ``leading_keys``.
+
+    IAM's ``dynamodb:LeadingKeys`` condition holds the partition key of each item a request touches
+    (each item of a ``TransactWriteItems`` too), so ``TableItems(CATALOG, ("dynamodb:PutItem",),
+    "STUDIO#*#ACTIVITY")`` may append activity entries but cannot overwrite an asset or a version.
+    No index access: the actions here name items by key.
+    """
+
+    table: TableSpec
+    actions: tuple[str, ...]
+    leading_keys: str
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant :attr:`actions` on the table ARN when every partition key is like :attr:`leading_keys`."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(self.actions),
+                resources=[resources.tables[self.table].table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [self.leading_keys]}},
+            )
+        )
+
+
+def append_activity() -> TableItems:
+    """``keyframe.catalog.activity.record``: PutItem on the catalog's activity partitions only."""
+    return TableItems(CATALOG, ("dynamodb:PutItem",), activity_pk("*"))
+
+
+@dataclass(frozen=True)
+class MediaObjects:
+    """Object actions on the media bucket under ``prefix``, with the bucket key's encrypt/decrypt.
+
+    A narrower ``prefix`` than ``studios/*`` brings its own cdk-nag explanation (the key shape is the
+    limit: studio, asset and job ids exist only at run time).
+    """
+
+    actions: tuple[str, ...]
+    prefix: str = "studios/*"
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant :attr:`actions` on ``<bucket>/<prefix>`` and Decrypt/GenerateDataKey on its KMS key."""
+        bucket = resources.media_bucket
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(self.actions), resources=[bucket.arn_for_objects(self.prefix)])
+        )
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")
+        if self.prefix != "studios/*":
+            explain_wildcard(
+                grantee,
+                f"Media keys have the shape '{self.prefix}' with ids known only at run time (the studio "
+                "comes from the verified caller or the job record); the grant names that shape, never "
+                "the whole bucket.",
+                RegexAppliesTo(regex=f"/^Resource::<.+\\.Arn>\\/{_js_regex(self.prefix)}$/g"),
+            )
+
+
+@dataclass(frozen=True)
+class ListMediaKeys:
+    """``s3:ListBucket`` on the media bucket, only for listings under ``prefix`` (``s3:prefix``).
+
+    Enough to list an attempt's outputs before deleting them; it does not make ``HeadObject`` of a
+    missing key answer 404 (that is :class:`HeadMediaBucket`, which lists without a prefix).
+    """
+
+    prefix: str
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant ListBucket on the bucket ARN with ``StringLike s3:prefix``."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[resources.media_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [self.prefix]}},
+            )
+        )
+
+
+@dataclass(frozen=True)
+class TerminateBatchJobs:
+    """``batch:TerminateJob`` on this account's Batch jobs in the stack's region (stop a render's container).
+
+    ``TerminateJob`` authorizes on the job ARN (``job/{jobId}``); job ids exist only at run time and the
+    action offers no queue or definition condition, so the grant names ``job/*``.
+    """
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant TerminateJob on ``arn:<partition>:batch:<region>:<account>:job/*``."""
+        jobs = Stack.of(resources.media_bucket).format_arn(
+            service="batch", resource="job", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["batch:TerminateJob"], resources=[jobs])
+        )
+        explain_wildcard(
+            grantee,
+            "batch:TerminateJob authorizes on the job ARN only (no queue or definition condition) and "
+            "job ids exist only at run time: 'job/*' of this account and region; the caller terminates "
+            "the job id it recorded on the render job.",
+            RegexAppliesTo(
+                regex="/^Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job\\/\\*$/g"
+            ),
+        )
+
+
+def _js_regex(text: str) -> str:
+    """``text`` as a literal inside a ``/.../`` JavaScript regex (cdk-nag's ``RegexAppliesTo``)."""
+    return re.sub(r"([\\^$.|?*+()\[\]{}/])", r"\\\1", text)
+
+
+def explain_wildcard(grantee: iam.IGrantable, reason: str, applies_to: RegexAppliesTo) -> None:
+    """Suppress cdk-nag's ``AwsSolutions-IAM5`` for the wildcard ``applies_to`` on ``grantee``'s policy.
+
+    The grant and the reason for its wildcard stay together; the suppression lands on the grantee's
+    default policy only (where the statement is), never on the whole stack.
+    """
+    principal = grantee.grant_principal
+    node = getattr(principal, "node", None)
+    policy = node.try_find_child("DefaultPolicy") if node is not None else None
+    if policy is None:
+        return
+    NagSuppressions.add_resource_suppressions(
+        policy,
+        [NagPackSuppression(id="AwsSolutions-IAM5", reason=reason, applies_to=[applies_to])],
+        apply_to_children=True,
+    )
+
+
+MULTIPART_UPLOAD_ACTIONS: tuple[str, ...] = (
+    "s3:PutObject",  # CreateMultipartUpload, UploadPart (presigned), CompleteMultipartUpload
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+    "s3:GetObject",  # HeadObject of the completed object
+    "s3:DeleteObject",  # an upload whose size does not match its declaration
+)
+
+
+@dataclass(frozen=True)
+class ReadSigningSecret:
+    """GetSecretValue/DescribeSecret on the JWT signing secret."""
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant read on the signing secret (and its key, were it customer-managed)."""
+        resources.signing_secret.grant_read(grantee)
+
+
+@dataclass(frozen=True)
+class ManageLiveConnections:
+    """``execute-api:ManageConnections`` on the live WebSocket stage, for ``methods`` of ``@connections``.
+
+    ``POST`` is ``PostToConnection`` (every fan-out), ``DELETE`` is ``DeleteConnection`` (closing a
+    removed member's sockets), ``GET`` is ``GetConnection`` (nobody uses it).
+    """
+
+    methods: Sequence[str] = ("POST",)
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant the ``@connections`` management API of the live stage for :attr:`methods` only."""
+        resources.live.grant_manage_connections(grantee, methods=tuple(self.methods))
+
+
+@dataclass(frozen=True)
+class StartStateMachine:
+    """``states:StartExecution`` on one state machine, ``execution_actions`` on its executions only.
+
+    The function also gets the machine's ARN as ``<STEM>_STATE_MACHINE_ARN`` (the workflow construct
+    sets it on every function whose entry lists this access: :func:`starters`).
+    """
+
+    stem: str
+    execution_actions: tuple[str, ...] = ("states:DescribeExecution",)
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant StartExecution on the machine and the execution actions on ``execution:<name>:*``."""
+        machine = resources.state_machine(self.stem)
+        machine.grant_start_execution(grantee)
+        if self.execution_actions:
+            machine.grant_execution(grantee, *self.execution_actions)
+
+
+def starters(stem: str, grants: Mapping[str, tuple[Access, ...]] | None = None) -> list[str]:
+    """The functions whose GRANTS entry may start state machine ``stem`` (in table order)."""
+    table = GRANTS if grants is None else grants
+    return [
+        name
+        for name, accesses in table.items()
+        if any(isinstance(access, StartStateMachine) and access.stem == stem for access in accesses)
+    ]
+
+
+EMITS_EVENTS: tuple[Access, ...] = (read_write(LIVE), ManageLiveConnections())
+"""``keyframe.events.publisher.emit``: room counters and event log (live table), then the fan-out reads
+the room's connections, posts to each one (``POST @connections``) and deletes the records of those
+that are gone."""
+
+EMITS_MEMBER_EVENTS: tuple[Access, ...] = (read_write(LIVE), ManageLiveConnections(("POST", "DELETE")))
+""":data:`EMITS_EVENTS` plus ``DeleteConnection``: the fan-out of ``member:removed`` and
+``member:role-changed`` (emitted by the identity domain only) first closes that member's sockets."""
+
+PIPELINE_STEP: tuple[Access, ...] = (read_write(UPLOADS), read_write(CATALOG), *EMITS_EVENTS)
+"""A Step Functions task of the asset pipeline: records its step (uploads), moves the version's
+state (catalog) and reports ``pipeline:update``."""
+
+ORIGINALS_PREFIX = "studios/*/assets/*/uploads/*"
+"""Uploaded originals: ``studios/{studioId}/assets/{assetId}/uploads/{uploadId}/{fileName}``."""
+
+DERIVED_PREFIX = "studios/*/assets/*/versions/*/derived/*"
+"""Derivatives of a version: ``studios/{studioId}/assets/{assetId}/versions/{version}/derived/{file}``."""
+
+RENDER_STATE_MACHINE = "render"
+"""Stem of ``statemachines/render.asl.json`` (``infra/renders.py``)."""
+
+RENDERS_PREFIX = "studios/*/renders/*"
+"""Render outputs: ``studios/{studioId}/renders/{renderJobId}/attempt-{n}/...``, and the rewritten
+playlists of a playback under ``.../attempt-{n}/playback/{session}/``."""
+
+RENDER_STEP: tuple[Access, ...] = (
+    TableAccess(RENDERS, ("dynamodb:GetItem", "dynamodb:UpdateItem")),
+    append_activity(),
+    *EMITS_EVENTS,
+)
+"""A Step Functions task of the render workflow (``keyframe.renders.tasks``): reads the job and moves it
+to a terminal status in one ``TransactWriteItems`` with its studio's slot counter (two UpdateItems:
+IAM has no TransactWriteItems action, it checks each item's own), appends ``render:succeeded|failed``
+to the activity log, emits ``render:status``."""
+
+GRANTS: Mapping[str, tuple[Access, ...]] = {
+    # /health, /ready (DescribeTable on every table, HeadBucket), /openapi.json, /docs
+    "meta-api": (DescribeTables(), HeadMediaBucket()),
+    # studios, users, memberships, invitations, refresh tokens; signs tokens; emits studio events,
+    # among them member:removed / member:role-changed, whose fan-out closes that member's sockets
+    "identity-api": (read_write(TENANTS), ReadSigningSecret(), *EMITS_MEMBER_EVENTS),
+    # verifies tokens and reads the caller's membership
+    "authorizer": (read(TENANTS), ReadSigningSecret()),
+    # projects, assets, versions, graph, activity; signed cursors (key derived from the signing
+    # secret); presigned GETs of version files
+    "catalog-api": (
+        read_write(CATALOG),
+        ReadSigningSecret(),
+        MediaObjects(("s3:GetObject",)),
+        *EMITS_EVENTS,
+    ),
+    # reviews and comments (live table) move a version's review status and append activity (catalog);
+    # signed cursors of comment pages; connect tickets (live table) and room catch-up
+    "reviews-api": (read_write(CATALOG), ReadSigningSecret(), *EMITS_EVENTS),
+    # $connect authorizer (keyframe.live.sockets.authorize_connect): reads and deletes the single-use
+    # ticket (TICKET# partitions only), reads the caller's membership (tenants)
+    "live-authorizer": (
+        TableItems(LIVE, ("dynamodb:GetItem", "dynamodb:DeleteItem"), ticket_pk("*")),
+        TableAccess(TENANTS, ("dynamodb:GetItem",)),
+    ),
+    # $connect (on_connect): puts the connection record and its studio-room membership (CONN#
+    # partitions only); the authorizer's context is the identity, no presence event is emitted
+    "live-connect": (TableItems(LIVE, ("dynamodb:PutItem",), connection_pk("*")),),
+    # $disconnect: reads/deletes the connection and its rooms (query + batch delete), presence:leave
+    "live-disconnect": EMITS_EVENTS,
+    # messages: throttle counters, rooms and presence (live), comments and decisions (live + catalog,
+    # keyframe.reviews.service), subscribe checks the project/asset (catalog); the principal comes from
+    # the connection record, so neither the tenants table nor the signing secret
+    "live-message": (read_write(CATALOG), *EMITS_EVENTS),
+    # upload sessions and quota; presigned multipart uploads under studios/; reads the asset and
+    # appends activity (catalog); emits upload events. HeadBucket's ListBucket lets HeadObject of a
+    # missing key answer 404 instead of 403. A completed upload starts its pipeline (execution named
+    # after the upload; DescribeExecution when it already exists).
+    "uploads-api": (
+        read_write(UPLOADS),
+        read_write(CATALOG),
+        MediaObjects(MULTIPART_UPLOAD_ACTIONS),
+        HeadMediaBucket(),
+        *EMITS_EVENTS,
+        StartStateMachine("asset_pipeline"),
+    ),
+    # pipeline status and reprocess (a new run of the asset pipeline, the version PROCESSING again)
+    "pipeline-api": (*PIPELINE_STEP, StartStateMachine("asset_pipeline")),
+    # reads the uploaded object's head and first bytes to detect and check the media
+    "pipeline-validate": (*PIPELINE_STEP, MediaObjects(("s3:GetObject",)), HeadMediaBucket()),
+    "pipeline-publish": PIPELINE_STEP,
+    "pipeline-finalize": PIPELINE_STEP,
+    "pipeline-mark-failed": PIPELINE_STEP,
+    # keyframe.renders.routes/service/playback/idempotency:
+    # - render jobs: get, query (gsi1/gsi2), put a new job and update jobs and slot counters (create,
+    #   cancel and retry are TransactWriteItems of Put/Update), never delete;
+    # - the source: asset and version (catalog read), HeadObject of the original for its S3 VersionId
+    #   (the lineage), the requester's e-mail for the watermark (tenants GetItem); activity entries;
+    # - Idempotency-Key records (Powertools: get/put/update/delete); signed cursors (signing secret);
+    # - outputs: read playlists and presign GETs, write the rewritten playback playlists (tagged
+    #   keyframe-ephemeral=playback: PutObjectTagging), delete an attempt's outputs on cancel (listed
+    #   under studios/*/renders/ first);
+    # - one execution of the render state machine per attempt, stopped on cancel (no Describe: an
+    #   existing execution's ARN is derived from its name); the Batch job terminated on cancel.
+    "renders-api": (
+        TableAccess(
+            RENDERS, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        ),
+        read(CATALOG),
+        append_activity(),
+        TableAccess(TENANTS, ("dynamodb:GetItem",)),
+        TableAccess(
+            IDEMPOTENCY,
+            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+        ),
+        ReadSigningSecret(),
+        *EMITS_EVENTS,
+        MediaObjects(("s3:GetObject",), prefix=ORIGINALS_PREFIX),
+        MediaObjects(
+            ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"), prefix=RENDERS_PREFIX
+        ),
+        ListMediaKeys(RENDERS_PREFIX),
+        StartStateMachine(RENDER_STATE_MACHINE, ("states:StopExecution",)),
+        TerminateBatchJobs(),
+    ),
+    # the Batch job succeeded: SUCCEEDED (or FAILED NO_OUTPUTS)
+    "render-finalize": RENDER_STEP,
+    # the attempt failed: FAILED with the reason; a timed-out attempt's Batch job is terminated
+    "render-mark-failed": (*RENDER_STEP, TerminateBatchJobs()),
+}
+"""Function name (``keyframe.registry``) -> its accesses. Add a line with every new function."""
+
+
+JOB_GRANTS: Mapping[str, tuple[Access, ...]] = {
+    # keyframe.media.worker derive (keyframe.pipeline.derive_step): reads and updates the pipeline
+    # record (never creates or deletes one), reads the original through a presigned GET (ListBucket:
+    # a missing key is 404, not 403), writes derived/ files in multipart chunks, reports
+    # pipeline:update (live table + @connections).
+    "media": (
+        TableAccess(UPLOADS, ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DescribeTable")),
+        *EMITS_EVENTS,
+        MediaObjects(("s3:GetObject",), prefix=ORIGINALS_PREFIX),
+        MediaObjects(("s3:PutObject", "s3:AbortMultipartUpload"), prefix=DERIVED_PREFIX),
+        HeadMediaBucket(),
+    ),
+    # keyframe.renders.worker (one container try): reads the job and writes RUNNING, progress, try
+    # errors and outputs (conditional UpdateItems; terminal statuses and the slot counter are the
+    # state machine's tasks', so no transaction here), emits render:status/progress; reads the exact
+    # original (GetObjectVersion: the lineage's S3 VersionId; a missing or unreadable source is an
+    # input error either way, so no unconditional ListBucket), uploads outputs (multipart above 8 MiB)
+    # and deletes the attempt's leftovers (listed under studios/*/renders/ first).
+    "render": (
+        TableAccess(RENDERS, ("dynamodb:GetItem", "dynamodb:UpdateItem")),
+        *EMITS_EVENTS,
+        MediaObjects(("s3:GetObject", "s3:GetObjectVersion"), prefix=ORIGINALS_PREFIX),
+        MediaObjects(("s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"), prefix=RENDERS_PREFIX),
+        ListMediaKeys(RENDERS_PREFIX),
+    ),
+}
+"""Batch job definition name (``MEDIA_JOB["name"]``, ``RENDER_JOB["name"]``) -> its job role's accesses."""
+
+
+def grants_for_job(
+    job_name: str, grants: Mapping[str, tuple[Access, ...]] = JOB_GRANTS
+) -> tuple[Access, ...]:
+    """The accesses of Batch job definition ``job_name``.
+
+    Raises
+    ------
+    LookupError
+        No entry: the synth stops and says where to add one.
+    """
+    try:
+        return grants[job_name]
+    except KeyError:
+        raise LookupError(
+            f"Batch job definition {job_name!r} has no entry in infra/grants.py JOB_GRANTS. Add one "
+            f'listing what its container may access, e.g. "{job_name}": (read(RENDERS),).'
+        ) from None
+
+
+def grants_for(function_name: str, grants: Mapping[str, tuple[Access, ...]] = GRANTS) -> tuple[Access, ...]:
+    """The accesses of ``function_name``.
+
+    Raises
+    ------
+    LookupError
+        The function has no entry: the synth stops and says where to add one.
+    """
+    try:
+        return grants[function_name]
+    except KeyError:
+        raise LookupError(
+            f"Lambda function {function_name!r} (keyframe.registry.FUNCTIONS) has no entry in "
+            "infra/grants.py GRANTS. Add one listing what it may access, e.g. "
+            f'"{function_name}": (read(CATALOG),), or () for nothing.'
+        ) from None
+
+
+def check_complete(function_names: list[str], grants: Mapping[str, tuple[Access, ...]] = GRANTS) -> None:
+    """Fail when GRANTS names a function the registry does not know (a typo or a removed function).
+
+    Raises
+    ------
+    LookupError
+        Naming the stale entries.
+    """
+    stale = sorted(set(grants) - set(function_names))
+    if stale:
+        raise LookupError(
+            f"infra/grants.py GRANTS names functions that keyframe.registry.FUNCTIONS does not list: {stale}"
+        )

@@ -1,0 +1,165 @@
+"""Render jobs: the render state machine, the render container's Batch job definition, their alarms.
+
+``statemachines/render.asl.json`` (one execution per attempt of a render job: ChooseQueue ->
+RunRender on AWS Batch (``batch:submitJob.sync``) -> Finalize, every failure to MarkFailed) is
+deployed with :class:`infra.pipeline.AslStateMachine`, like the asset pipeline. Its placeholders:
+
+=================================  ==============================================================
+``${JobQueueArn}``                 the normal queue ``{name}-jobs`` (NORMAL and LOW renders)
+``${RenderJobDefinitionArn}``      the ``render`` job definition added here from ``RENDER_JOB``
+``${RenderFinalizeFunctionArn}``   ``render-finalize``
+``${RenderMarkFailedFunctionArn}`` ``render-mark-failed``
+=================================  ==============================================================
+
+A HIGH render names the high-priority queue in its input (``jobQueue``, set by
+``keyframe.renders.execution`` from ``RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN``), so the machine's role may
+submit to both queues, and only the render job definition.
+
+The functions whose :data:`infra.grants.GRANTS` entry lists ``StartStateMachine("render")`` (the
+renders API) get ``RENDER_STATE_MACHINE_ARN`` and ``RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN``. The job's
+role is the ``render`` entry of :data:`infra.grants.JOB_GRANTS`.
+
+The job definition ``{name}-render`` runs ``python -m keyframe.renders.worker`` in the media image
+(2 vCPU, 4 GiB, 1 h per try, 3 tries; exit code 3 ends at once: ``keyframe.renders.jobs``). Its
+container gets exactly what the worker reads (:data:`RENDER_WORKER_VARIABLES`).
+
+Monitoring: a burst of failed executions and any timed-out execution alarm; a Batch job that failed
+after its last try is already reported by :class:`infra.batch.BatchJobs` (both queues).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from infra.batch import BatchJob, BatchJobs
+from infra.config import StageConfig
+from infra.functions import Functions
+from infra.grants import RENDER_STATE_MACHINE, starters
+from infra.monitoring import PERIOD, Monitoring
+from infra.pipeline import AslStateMachine
+from keyframe.renders.jobs import RENDER_JOB
+from keyframe.storage.tables import LIVE, RENDERS
+
+STEM = RENDER_STATE_MACHINE
+
+RENDER_WORKER_VARIABLES: tuple[str, ...] = (
+    RENDERS.env_var,
+    "MEDIA_BUCKET",
+    LIVE.env_var,
+    "LIVE_CONNECTIONS_ENDPOINT",
+)
+"""What ``python -m keyframe.renders.worker`` reads: ``RendersSettings`` (the renders table, the bucket of
+sources and outputs) and the publisher's event log and ``@connections`` endpoint. ``WorkerSettings``
+(``RENDER_FONT_FILE``, ``RENDER_WORK_DIR``) stay unset: the image's FFmpeg finds DejaVu through
+fontconfig, and the temporary folder is on the task's ephemeral storage. ``POWERTOOLS_SERVICE_NAME``
+comes from ``RENDER_JOB``; ECS sets ``AWS_REGION``, Batch ``AWS_BATCH_JOB_ID``/``AWS_BATCH_JOB_ATTEMPT``."""
+
+HIGH_PRIORITY_QUEUE_VARIABLE = "RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN"
+"""``keyframe.renders.config.ExecutionSettings``: the queue a HIGH render's execution input names."""
+
+RENDER_FAILURES_THRESHOLD = 5
+"""Failed executions in 5 minutes before the alarm fires. A render that fails on its input (a corrupt
+source, a trim past the end) ends in the machine's Fail state by design, and one studio may have 4
+renders in flight (``MAX_CONCURRENT_RENDERS_PER_STUDIO``) of the same bad source; 5 is more than one
+studio's bad luck."""
+
+
+def render_worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """The render job's container variables, picked from the functions' ``environment``.
+
+    Raises
+    ------
+    KeyError
+        ``environment`` lacks one of :data:`RENDER_WORKER_VARIABLES`.
+    """
+    return {name: environment[name] for name in RENDER_WORKER_VARIABLES}
+
+
+class RenderJobs(Construct):
+    """The render workflow: its state machine, its Batch job definition and its alarms.
+
+    Parameters
+    ----------
+    config:
+        The stage.
+    functions:
+        Every function; the machine invokes ``render-finalize`` and ``render-mark-failed``, and the
+        functions that may start it (:func:`infra.grants.starters`) learn its ARN and the high queue.
+    jobs:
+        The shared Batch resources; the ``render`` job definition (``RENDER_JOB``) is added to them.
+    environment:
+        The functions' environment, from which the job takes :data:`RENDER_WORKER_VARIABLES`.
+    monitoring:
+        Where the alarms go.
+
+    Attributes
+    ----------
+    job:
+        The render container's :class:`infra.batch.BatchJob`.
+    workflow:
+        The :class:`infra.pipeline.AslStateMachine`; ``state_machine`` is its machine.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        functions: Functions,
+        jobs: BatchJobs,
+        environment: Mapping[str, str],
+        monitoring: Monitoring,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.job: BatchJob = jobs.add_job_definition(
+            RENDER_JOB, environment=render_worker_environment(environment)
+        )
+        self.workflow = AslStateMachine(
+            self,
+            "Workflow",
+            config=config,
+            stem=STEM,
+            functions=dict(functions.items()),
+            job_queues=[jobs.queue, jobs.high_priority_queue],
+            job_definitions={self.job.name: self.job.definition},
+        )
+        self.state_machine = self.workflow.state_machine
+        launchers = [functions[name] for name in starters(STEM)]
+        self.workflow.set_arn_on(launchers)
+        for function in launchers:
+            function.add_environment(HIGH_PRIORITY_QUEUE_VARIABLE, jobs.high_priority_queue.job_queue_arn)
+        self._monitor(monitoring)
+
+    def _monitor(self, monitoring: Monitoring) -> None:
+        machine = self.state_machine
+        alarms = [
+            monitoring.alarm_on(
+                "RenderExecutionsFailed",
+                machine.metric_failed(period=PERIOD, statistic="Sum"),
+                description="render executions failed (a burst: more than one studio's bad sources)",
+                threshold=RENDER_FAILURES_THRESHOLD,
+            ),
+            monitoring.alarm_on(
+                "RenderExecutionsTimedOut",
+                machine.metric_timed_out(period=PERIOD, statistic="Sum"),
+                description="a render execution ran past its 4 h timeout (its job may still be RUNNING)",
+            ),
+        ]
+        monitoring.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Render executions",
+                left=[
+                    machine.metric_started(period=PERIOD, statistic="Sum", label="started"),
+                    machine.metric_succeeded(period=PERIOD, statistic="Sum", label="succeeded"),
+                    machine.metric_failed(period=PERIOD, statistic="Sum", label="failed"),
+                    machine.metric_aborted(period=PERIOD, statistic="Sum", label="aborted (cancelled)"),
+                    machine.metric_timed_out(period=PERIOD, statistic="Sum", label="timed out"),
+                ],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(alarms=alarms, title="Render alarms", width=12),
+        )

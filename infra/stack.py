@@ -1,0 +1,157 @@
+"""``KeyframeStack``: every construct of Keyframe, composed in dependency order.
+
+A later concern adds one construct here, before the final ``grant`` calls. The asset pipeline shows
+the pattern: ``BatchJobs`` (``infra/batch.py``: VPC, Fargate compute environment, normal and
+high-priority queues, the media image) is shared; ``AssetPipeline`` (``infra/pipeline.py``) adds its
+job definition to it and deploys ``statemachines/asset_pipeline.asl.json`` with ``AslStateMachine``,
+which also sets ``ASSET_PIPELINE_STATE_MACHINE_ARN`` on the functions whose GRANTS entry lists
+``StartStateMachine("asset_pipeline")``. ``infra/renders.py`` does the same for the render workflow.
+Access to the new resources is listed in ``infra/grants.py`` (``Resources.state_machines`` for a
+state machine, ``JOB_GRANTS`` for a Batch job's role), like every other grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Stack, Tags
+from constructs import Construct
+
+from infra.api import RestApi
+from infra.batch import BatchJobs
+from infra.config import StageConfig
+from infra.functions import Functions
+from infra.grants import Resources
+from infra.identity import Identity
+from infra.layer import SharedLayer
+from infra.live import LiveApi
+from infra.monitoring import Monitoring
+from infra.pipeline import STEM as ASSET_PIPELINE
+from infra.pipeline import AssetPipeline
+from infra.renders import STEM as RENDER
+from infra.renders import RenderJobs
+from infra.storage import MediaStorage
+from infra.tables import Tables
+from keyframe import registry
+from keyframe.registry import Endpoint
+
+
+def authorizer_name() -> str:
+    """The registry's one ``authorizer`` function.
+
+    Raises
+    ------
+    LookupError
+        None or several.
+    """
+    names = [spec.name for spec in registry.FUNCTIONS if spec.kind == "authorizer"]
+    if len(names) != 1:
+        raise LookupError(
+            f"keyframe.registry.FUNCTIONS must list exactly one 'authorizer' function, found {names}"
+        )
+    return names[0]
+
+
+class KeyframeStack(Stack):
+    """Keyframe's whole backend for one stage.
+
+    Parameters
+    ----------
+    config:
+        The stage (``infra.config.StageConfig``).
+    endpoints:
+        REST routes; defaults to ``keyframe.registry.endpoints()``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        endpoints: Sequence[Endpoint] | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"Keyframe backend ({config.name})", **kwargs)
+        self.config = config
+        Tags.of(self).add("project", "keyframe")
+        Tags.of(self).add("stage", config.stage)
+
+        self.storage = MediaStorage(self, "Storage", config=config)
+        self.tables = Tables(self, "Tables", config=config)
+        self.identity = Identity(self, "Identity", config=config)
+        self.layer = SharedLayer(self, "SharedLayer")
+        self.live = LiveApi(self, "Live", config=config)
+        self.functions = Functions(
+            self,
+            "Functions",
+            config=config,
+            layer=self.layer.layer,
+            environment=self.function_environment(),
+        )
+        self.live.add_routes(
+            {route: self.functions[name] for route, name in registry.WEBSOCKET_ROUTES.items()},
+            connect_authorizer=self.live.ticket_authorizer(self.functions[registry.WEBSOCKET_AUTHORIZER])
+            if registry.WEBSOCKET_AUTHORIZER
+            else None,
+        )
+        self.rest_api = RestApi(
+            self,
+            "RestApi",
+            config=config,
+            functions=dict(self.functions.items()),
+            authorizer_function=self.functions[authorizer_name()],
+            endpoints=registry.endpoints() if endpoints is None else endpoints,
+        )
+        # The WebSocket stage's access logs also need the account's API Gateway logging role.
+        self.live.stage.node.add_dependency(self.rest_api.account)
+        self.monitoring = Monitoring(
+            self, "Monitoring", config=config, rest_api=self.rest_api.api, functions=self.functions.items()
+        )
+        self.batch = BatchJobs(self, "Batch", config=config, monitoring=self.monitoring)
+        self.pipeline = AssetPipeline(
+            self,
+            "Pipeline",
+            config=config,
+            functions=self.functions,
+            jobs=self.batch,
+            environment=self.function_environment(),
+            monitoring=self.monitoring,
+        )
+        self.renders = RenderJobs(
+            self,
+            "Renders",
+            config=config,
+            functions=self.functions,
+            jobs=self.batch,
+            environment=self.function_environment(),
+            monitoring=self.monitoring,
+        )
+        # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
+        self.functions.grant(self.resources())
+        self.batch.grant(self.resources())
+
+    def resources(self) -> Resources:
+        """What ``infra.grants.GRANTS`` entries may name (extend it with the resources of later concerns)."""
+        return Resources(
+            tables=self.tables,
+            media_bucket=self.storage.bucket,
+            signing_secret=self.identity.signing_secret,
+            live=self.live,
+            state_machines={ASSET_PIPELINE: self.pipeline.state_machine, RENDER: self.renders.state_machine},
+        )
+
+    def function_environment(self) -> dict[str, str]:
+        """What every function's settings (``keyframe.settings``) read: names, never secrets."""
+        return {
+            "STAGE": self.config.stage,
+            "MEDIA_BUCKET": self.storage.bucket.bucket_name,
+            "JWT_SECRET_NAME": self.identity.signing_secret.secret_arn,
+            "JWT_ISSUER": self.identity.issuer,
+            "JWT_AUDIENCE": self.identity.audience,
+            "CORS_ALLOW_ORIGINS": ",".join(self.config.cors_origins),
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "LIVE_WEBSOCKET_URL": self.live.stage.url,
+            "LIVE_CONNECTIONS_ENDPOINT": self.live.stage.callback_url,
+            **{spec.env_var: table.table_name for spec, table in self.tables.items()},
+        }

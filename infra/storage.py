@@ -1,0 +1,140 @@
+"""The media bucket (every studio's uploads, versions, renditions and renders) and its access logs.
+
+Private (all public access blocked), TLS-only, encrypted with a customer-managed KMS key (rotated
+yearly, S3 Bucket Key on to keep KMS calls cheap), versioned. Browsers talk to it with presigned URLs,
+so CORS allows, from the configured origins:
+
+- PUT of upload parts, exposing ``ETag`` (the client needs each part's ETag to complete the upload);
+- GET and HEAD with a ``Range`` header (hls.js and ``<video>`` fetch render playlists, segments and
+  review copies by range), exposing ``Content-Range``, ``Accept-Ranges`` and ``Content-Length``.
+
+Both are one CORS rule: S3 answers with the *first* rule matching the origin and method, so a second
+GET rule behind a rule that also allowed GET would never expose its headers.
+
+Lifecycle: incomplete multipart uploads are aborted after 7 days; noncurrent versions expire after
+30 days; objects tagged ``keyframe-ephemeral=playback`` (the rewritten playlists of a render playback,
+``keyframe.renders.playback``) expire after 1 day, their noncurrent versions one day later. Server
+access logs go to a separate logs bucket (SSE-S3: log delivery cannot use KMS).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from infra.config import StageConfig
+
+ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
+NONCURRENT_VERSIONS_KEPT_DAYS = 30
+UPLOAD_CORS_MAX_AGE_SECONDS = 3000
+EPHEMERAL_TAG_KEY = "keyframe-ephemeral"
+PLAYBACK_TAG_VALUE = "playback"
+"""``keyframe-ephemeral=playback`` (``keyframe.renders.playback.EPHEMERAL_TAG``)."""
+PLAYBACK_EXPIRATION_DAYS = 1
+"""Playback playlists are presigned for at most 12 h (``RENDER_PLAYBACK_TTL_SECONDS``); a day is ample."""
+CORS_EXPOSED_HEADERS: tuple[str, ...] = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length")
+
+
+class MediaStorage(Construct):
+    """The media bucket, its KMS key and its access-log bucket.
+
+    Attributes
+    ----------
+    bucket:
+        The media bucket (``MEDIA_BUCKET``); every key is under ``studios/{studioId}/``.
+    key:
+        Its customer-managed KMS key.
+    logs_bucket:
+        Destination of the media bucket's server access logs.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.logs_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(config.defaults.access_log_retention_days),
+                )
+            ],
+            removal_policy=config.removal_policy,
+            auto_delete_objects=config.is_disposable,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.logs_bucket,
+            [
+                {
+                    "id": "AwsSolutions-S1",
+                    "reason": "This is the access-log destination of the media bucket; logging it into "
+                    "itself would loop and another bucket would only move the problem.",
+                }
+            ],
+        )
+        self.key = kms.Key(
+            self,
+            "MediaKey",
+            description=f"{config.name}: encrypts the media bucket",
+            enable_key_rotation=True,
+            removal_policy=config.removal_policy,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Media",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_bucket=self.logs_bucket,
+            server_access_logs_prefix="media/",
+            cors=_upload_cors(config),
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart-uploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(
+                        ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS
+                    ),
+                ),
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSIONS_KEPT_DAYS),
+                ),
+                s3.LifecycleRule(
+                    id="expire-playback-playlists",
+                    tag_filters={EPHEMERAL_TAG_KEY: PLAYBACK_TAG_VALUE},
+                    expiration=Duration.days(PLAYBACK_EXPIRATION_DAYS),
+                    noncurrent_version_expiration=Duration.days(PLAYBACK_EXPIRATION_DAYS),
+                ),
+            ],
+            removal_policy=config.removal_policy,
+            auto_delete_objects=config.is_disposable,
+        )
+
+
+def _upload_cors(config: StageConfig) -> list[s3.CorsRule] | None:
+    """Uploads (PUT, ``ETag``) and playback (GET/HEAD with ``Range``), in one rule (see the module)."""
+    if not config.cors_origins:
+        return None
+    return [
+        s3.CorsRule(
+            id="browser-uploads-and-playback",
+            allowed_origins=list(config.cors_origins),
+            allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+            allowed_headers=["*"],
+            exposed_headers=list(CORS_EXPOSED_HEADERS),
+            max_age=UPLOAD_CORS_MAX_AGE_SECONDS,
+        )
+    ]

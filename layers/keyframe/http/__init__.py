@@ -1,0 +1,1 @@
+"""The REST layer: resolver factory, the one error mapping, auth context, OpenAPI."""

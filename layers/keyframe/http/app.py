@@ -1,0 +1,155 @@
+"""The REST resolver every API function uses: validation, errors, correlation ids, headers, CORS.
+
+``functions/<name>/handler.py`` is only::
+
+    app = build_api("identity-api")
+
+    @logger.inject_lambda_context(log_event=False)
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event, context):
+        return app.resolve(event, context)
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
+
+from keyframe import registry
+from keyframe.http.auth import set_current_event
+from keyframe.http.errors import error_body, register_error_handlers
+from keyframe.observability import logger
+
+CORRELATION_HEADER = "X-Correlation-Id"
+
+SECURITY_HEADERS: dict[str, str] = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+"""Sent on every REST response (the docs page relaxes the CSP for its inline style)."""
+
+CORS_ALLOW_HEADERS: tuple[str, ...] = (
+    "Authorization", "Content-Type", CORRELATION_HEADER, "If-Match", "Idempotency-Key",
+)
+"""Request headers a browser may send (the handlers' CORS and the API Gateway preflight both use it)."""
+
+CORS_EXPOSE_HEADERS: tuple[str, ...] = ("ETag", CORRELATION_HEADER, "Retry-After", "Location")
+"""Response headers a browser script may read."""
+
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def correlation_id_of(event: dict[str, Any]) -> str:
+    """The request's correlation id: the ``X-Correlation-Id`` header if sane, else the request id."""
+    given = _header(event, CORRELATION_HEADER)
+    if given and 0 < len(given) <= 128 and given.isprintable():
+        return given
+    return (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
+
+
+def _reject(status: int, code: str, message: str) -> dict[str, Any]:
+    import json
+
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(error_body(code, message)),
+        "isBase64Encoded": False,
+    }
+
+
+def _precheck(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Reject oversized bodies (413) and non-JSON bodies (415) before routing."""
+    body = event.get("body")
+    if not body:
+        return None
+    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
+    limit = int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    if size > limit:
+        return _reject(413, "PAYLOAD_TOO_LARGE", f"The request body is {size} bytes; the limit is {limit}")
+    content_type = (_header(event, "Content-Type") or "").split(";")[0].strip().lower()
+    if event.get("httpMethod", "").upper() in _BODY_METHODS and content_type != "application/json":
+        return _reject(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json")
+    return None
+
+
+class KeyframeResolver(APIGatewayRestResolver):
+    """``APIGatewayRestResolver`` that sets the correlation id, pre-checks bodies and adds headers."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]
+        """Resolve ``event`` (an API Gateway REST proxy event) into a proxy response dict."""
+        correlation_id = correlation_id_of(event)
+        logger.set_correlation_id(correlation_id)
+        set_current_event(event)
+        try:
+            response = _precheck(event) or super().resolve(event, context)
+        finally:
+            set_current_event(None)
+        return _decorate(response, correlation_id, event)
+
+
+def _decorate(response: dict[str, Any], correlation_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    response["statusCode"] = int(response["statusCode"])
+    extra = {**SECURITY_HEADERS, CORRELATION_HEADER: correlation_id}
+    if event.get("path") == "/docs":
+        extra["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+        )
+    multi = response.get("multiValueHeaders")
+    if multi is not None:
+        for key, value in extra.items():
+            multi.setdefault(key, [value])
+    else:
+        headers = response.setdefault("headers", {})
+        for key, value in extra.items():
+            headers.setdefault(key, value)
+    return response
+
+
+def cors_config() -> CORSConfig | None:
+    """CORS from ``CORS_ALLOW_ORIGINS`` (comma-separated); ``None`` (no CORS) when empty."""
+    origins = [o.strip() for o in os.environ.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()]
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:],
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        max_age=600,
+        allow_credentials=False,
+    )
+
+
+def build_api(function_name: str) -> KeyframeResolver:
+    """Build the resolver of the API function ``function_name`` from :mod:`keyframe.registry`.
+
+    Raises
+    ------
+    KeyError
+        Unknown function name.
+    """
+    spec = registry.function(function_name)
+    app = KeyframeResolver(enable_validation=True, cors=cors_config())
+    register_error_handlers(app)
+    for router in registry.routers_of(spec):
+        app.include_router(router)
+    return app

@@ -1,0 +1,79 @@
+"""The caller's identity inside a REST handler, as the Lambda authorizer verified it.
+
+The authorizer (``functions/authorizer``) puts ``studioId``, ``userId`` and ``role`` in the request
+context; handlers never take a studio id from the path or the body. Routes call
+:func:`authorize` with the :class:`~keyframe.identity.permissions.Permission` they need.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from keyframe.errors import Forbidden, Unauthenticated
+from keyframe.identity.permissions import Permission, Principal, Role
+
+_current_event: ContextVar[dict[str, Any] | None] = ContextVar("keyframe_current_event", default=None)
+
+
+def set_current_event(event: dict[str, Any] | None) -> None:
+    """Remember the API Gateway event of the request being resolved (set by the resolver)."""
+    _current_event.set(event)
+
+
+def current_event() -> dict[str, Any]:
+    """The raw API Gateway proxy event of the current request.
+
+    Raises
+    ------
+    RuntimeError
+        Outside a request.
+    """
+    event = _current_event.get()
+    if event is None:
+        raise RuntimeError("no request is being resolved")
+    return event
+
+
+def current_principal() -> Principal:
+    """The verified caller of the current request.
+
+    Raises
+    ------
+    Unauthenticated
+        When the request carries no authorizer context (a public route asked for it).
+    """
+    context = (current_event().get("requestContext") or {}).get("authorizer") or {}
+    try:
+        return Principal(studio_id=context["studioId"], user_id=context["userId"], role=Role(context["role"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthenticated("Authentication required") from exc
+
+
+def authorize(permission: Permission) -> Principal:
+    """Return the caller if their role holds ``permission``.
+
+    Raises
+    ------
+    Unauthenticated
+        No verified caller.
+    Forbidden
+        The caller's role lacks ``permission`` (the message names it).
+    """
+    principal = current_principal()
+    if not principal.can(permission):
+        raise Forbidden(
+            f"Your role {principal.role.value} cannot {permission.value}",
+            details={"permission": permission.value, "role": principal.role.value},
+        )
+    return principal
+
+
+def header(name: str) -> str | None:
+    """A request header, case-insensitively (``None`` when absent)."""
+    headers = current_event().get("headers") or {}
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None

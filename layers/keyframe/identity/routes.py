@@ -1,0 +1,116 @@
+"""REST routes of the identity domain (function ``identity-api``).
+
+Public (no authorizer): ``/auth/register``, ``/auth/login``, ``/auth/refresh``, ``/auth/logout``,
+``/auth/accept-invitation``. Every other route asks :func:`keyframe.http.auth.authorize` for its
+permission; the studio is always the token's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from keyframe.http.auth import authorize
+from keyframe.identity import members, service
+from keyframe.identity.permissions import Permission
+from keyframe.identity.schemas import (
+    AcceptInvitationRequest,
+    AuthResponse,
+    Identifier,
+    InvitationRequest,
+    InvitationResponse,
+    LoginRequest,
+    MembersResponse,
+    MemberView,
+    MeResponse,
+    MyStudiosResponse,
+    RefreshRequest,
+    RegisterRequest,
+    RoleChangeRequest,
+)
+
+router = Router()
+
+UserId = Annotated[Identifier, Path(description="the member's user id")]
+
+
+def _no_content() -> Response[None]:
+    return Response(status_code=204, content_type=None, body=None)
+
+
+@router.post("/auth/register", status_code=201, tags=["auth"], summary="Create a studio and its first ADMIN")
+def register(body: RegisterRequest) -> AuthResponse:
+    """201 with tokens (login shape); 409 ``EMAIL_TAKEN`` when the e-mail has an account."""
+    return service.register(body)
+
+
+@router.post("/auth/login", tags=["auth"], summary="Sign in to one of your studios")
+def login(body: LoginRequest) -> AuthResponse:
+    """200 with tokens; 401 on bad credentials; 429 with ``Retry-After`` after repeated failures."""
+    return service.login(body)
+
+
+@router.post("/auth/refresh", tags=["auth"], summary="Rotate a refresh token (single use)")
+def refresh(body: RefreshRequest) -> AuthResponse:
+    """200 with a new token pair; 401 when invalid; a reused token revokes its family."""
+    return service.refresh(body.refresh_token)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"], summary="Revoke a refresh token's family")
+def logout(body: RefreshRequest) -> Response[None]:
+    """204 always (an unknown token has nothing to revoke)."""
+    service.logout(body.refresh_token)
+    return _no_content()
+
+
+@router.post(
+    "/auth/accept-invitation",
+    status_code=201,
+    tags=["auth"],
+    summary="Join a studio with an invitation token",
+)
+def accept_invitation(body: AcceptInvitationRequest) -> AuthResponse:
+    """201 with tokens for the invitation's studio; 400 when the invitation is invalid, used or expired."""
+    return service.accept_invitation(body)
+
+
+@router.get("/me", tags=["me"], summary="You, your studio and your role")
+def me() -> MeResponse:
+    """The caller in the studio of their access token."""
+    return service.me(authorize(Permission.STUDIO_READ))
+
+
+@router.get("/me/studios", tags=["me"], summary="Every studio you belong to, with your role")
+def my_studios() -> MyStudiosResponse:
+    """All memberships of the caller, most recently used first."""
+    return service.my_studios(authorize(Permission.STUDIO_READ))
+
+
+@router.post(
+    "/studio/invitations", status_code=201, tags=["members"], summary="Invite someone to your studio"
+)
+def invite(body: InvitationRequest) -> InvitationResponse:
+    """201 with the single-use token (shown once); ADMIN only."""
+    return members.invite(authorize(Permission.MEMBERS_MANAGE), body.email, body.role)
+
+
+@router.get("/studio/members", tags=["members"], summary="Members of your studio")
+def list_members() -> MembersResponse:
+    """Every member with their role, oldest first."""
+    return members.list_members(authorize(Permission.STUDIO_READ))
+
+
+@router.patch("/studio/members/<userId>", tags=["members"], summary="Change a member's role")
+def change_role(userId: UserId, body: RoleChangeRequest) -> MemberView:
+    """200 with the member; 404 outside your studio; 409 ``LAST_ADMIN``; ADMIN only."""
+    return members.change_role(authorize(Permission.MEMBERS_MANAGE), userId, body.role)
+
+
+@router.delete("/studio/members/<userId>", status_code=204, tags=["members"], summary="Remove a member")
+def remove_member(userId: UserId) -> Response[None]:
+    """204; revokes the member's sessions in your studio; 409 ``LAST_ADMIN``; ADMIN only."""
+    members.remove(authorize(Permission.MEMBERS_MANAGE), userId)
+    return _no_content()

@@ -1,0 +1,160 @@
+"""Request and response shapes of the identity API (camelCase JSON, unknown fields rejected)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+
+from keyframe.identity.passwords import MAX_LENGTH, MIN_LENGTH
+from keyframe.identity.permissions import Role
+from keyframe.schemas import ApiModel, RequestModel
+
+Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(str.lower)]
+"""A syntactically valid e-mail address, normalised (IDNA domain) and lowercased."""
+
+Password = Annotated[
+    str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH, strip_whitespace=False)
+]
+"""12 to 256 characters, kept exactly as typed (no stripping)."""
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+"""A display or studio name: 1 to 100 characters after stripping."""
+
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+"""A refresh or invitation token as handed out (``{id}.{secret}``)."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+"""A studio or user id."""
+
+
+# ---------------------------------------------------------------- requests
+
+
+class RegisterRequest(RequestModel):
+    """``POST /auth/register``: a new studio and its first ADMIN."""
+
+    studio_name: Name
+    email: Email
+    password: Password
+    display_name: Name
+
+
+class LoginRequest(RequestModel):
+    """``POST /auth/login``; ``studioId`` picks one of the user's studios (see the route)."""
+
+    email: Email
+    password: Password
+    studio_id: Identifier | None = None
+
+
+class RefreshRequest(RequestModel):
+    """``POST /auth/refresh`` and ``POST /auth/logout``."""
+
+    refresh_token: OpaqueToken
+
+
+class AcceptInvitationRequest(RequestModel):
+    """``POST /auth/accept-invitation``: ``displayName`` is required for a new account only."""
+
+    token: OpaqueToken
+    password: Password
+    display_name: Name | None = None
+
+
+class InvitationRequest(RequestModel):
+    """``POST /studio/invitations``."""
+
+    email: Email
+    role: Role
+
+
+class RoleChangeRequest(RequestModel):
+    """``PATCH /studio/members/{userId}``."""
+
+    role: Role
+
+
+# ---------------------------------------------------------------- responses
+
+
+class UserView(ApiModel):
+    """A user as others in the studio see them."""
+
+    user_id: str
+    email: str
+    display_name: str
+    created_at: str
+
+
+class StudioView(ApiModel):
+    """A studio."""
+
+    studio_id: str
+    name: str
+    created_at: str
+
+
+class AuthResponse(ApiModel):
+    """The answer of register, login, refresh and accept-invitation.
+
+    ``accessToken`` is a JWT for ``studio`` valid ``expiresIn`` seconds; ``refreshToken`` is opaque,
+    single use (each refresh returns a new one).
+    """
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    expires_in: int = Field(description="access token lifetime, seconds")
+    user: UserView
+    studio: StudioView
+    role: Role
+
+
+class MeResponse(ApiModel):
+    """``GET /me``: the caller in the studio of their token."""
+
+    user: UserView
+    studio: StudioView
+    role: Role
+
+
+class MyStudio(ApiModel):
+    """One of the caller's memberships."""
+
+    studio: StudioView
+    role: Role
+    joined_at: str
+    last_used_at: str
+
+
+class MyStudiosResponse(ApiModel):
+    """``GET /me/studios``: every studio the caller belongs to, most recently used first."""
+
+    items: list[MyStudio]
+
+
+class MemberView(ApiModel):
+    """A member of the caller's studio."""
+
+    user_id: str
+    email: str
+    display_name: str
+    role: Role
+    joined_at: str
+
+
+class MembersResponse(ApiModel):
+    """``GET /studio/members``: every member, oldest first."""
+
+    items: list[MemberView]
+
+
+class InvitationResponse(ApiModel):
+    """``POST /studio/invitations``: hand ``token`` to the invitee (it is shown only once)."""
+
+    invitation_id: str
+    email: str
+    role: Role
+    token: str
+    expires_at: str

@@ -1,0 +1,63 @@
+"""``python -m keyframe.local`` (``make dev``): run the offline stack until Ctrl-C or SIGTERM.
+
+Prints every URL once the stack is ready; ``<state>/local-stack.json`` holds the same URLs and the
+environment for ``make demo`` and the CLI. See :mod:`keyframe.local.stack` for the variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+
+from keyframe.local.stack import LocalStack, StackConfig
+
+
+def main() -> int:
+    """Start the stack, wait for a stop signal, stop everything; the exit status."""
+    logging.basicConfig(
+        level=os.environ.get("KEYFRAME_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    for noisy in ("werkzeug", "botocore", "boto3", "urllib3", "aiohttp.access", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if stopping.is_set():  # a second Ctrl-C: leave at once
+            os._exit(130)
+        logging.getLogger("keyframe.local").info("%s received: stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    stack = LocalStack(StackConfig.from_env())
+    try:
+        stack.start()
+    except Exception:
+        logging.getLogger("keyframe.local").exception("The local stack could not start")
+        return 1
+    print(stack.banner(), flush=True)
+    while not stopping.wait(0.5):
+        pass
+    started = time.perf_counter()
+    stack.stop()
+    logging.getLogger("keyframe.local").info("stopped in %.1f s", time.perf_counter() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # moto's Step Functions executions run on threads that cannot be stopped; do not wait for them
+    os._exit(code)

@@ -1,0 +1,171 @@
+"""Load and call the real Lambda handlers of ``functions/`` in-process (local stack and tests).
+
+Two entry points:
+
+- :func:`invoke` calls a handler and returns its result (exceptions propagate): what the REST and
+  WebSocket gateways use, as API Gateway's Lambda proxy integration does.
+- :func:`invoke_as_lambda` answers the Lambda ``Invoke`` API: it never raises for a handler error but
+  returns the ``{"errorMessage", "errorType", "stackTrace"}`` payload that Lambda returns with
+  ``X-Amz-Function-Error: Unhandled``, so Step Functions ``Retry``/``Catch`` see what they see in AWS.
+
+Tests can put a plain callable in :data:`OVERRIDES` (``monkeypatch.setitem(lambdas.OVERRIDES, name, fn)``)
+to stand in for a function that is not in the registry.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from keyframe import registry
+
+_lock = threading.RLock()
+
+LOCAL_ACCOUNT_ID = "123456789012"
+"""The account id moto answers with; Lambda ARNs on the local stack use it."""
+
+OVERRIDES: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+"""Test hook: function name -> handler callable used instead of ``functions/<dir>/handler.py``."""
+
+
+@dataclass
+class LocalLambdaContext:
+    """The parts of the Lambda context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        """A well-formed ARN for the function."""
+        return f"arn:aws:lambda:us-east-1:{LOCAL_ACCOUNT_ID}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Always plenty: local calls are not cut short."""
+        return 300_000
+
+
+def physical_name(name: str, stage: str | None = None) -> str:
+    """The Lambda function name of registry function ``name``: ``keyframe-{stage}-{name}``."""
+    return f"keyframe-{stage or os.environ.get('STAGE', 'local')}-{name}"
+
+
+def known(name: str) -> bool:
+    """True if ``name`` is a registry function or a test override."""
+    if name in OVERRIDES:
+        return True
+    try:
+        registry.function(name)
+    except KeyError:
+        return False
+    return True
+
+
+def resolve(function_name: str, stage: str | None = None) -> str | None:
+    """The registry name behind a Lambda ``FunctionName`` as callers pass it, or ``None``.
+
+    Accepts the bare registry name (``authorizer``), the physical name (``keyframe-local-authorizer``),
+    a full or partial ARN ending with either (``arn:aws:lambda:us-east-1:123456789012:function:...``),
+    optionally followed by a qualifier (``:$LATEST``, an alias or a version).
+    """
+    name = function_name
+    if ":" in name:
+        parts = name.split(":")
+        if "function" in parts:
+            parts = parts[parts.index("function") + 1 :]
+        name = parts[0]
+    prefix = f"keyframe-{stage or os.environ.get('STAGE', 'local')}-"
+    for candidate in (name, name.removeprefix(prefix)):
+        if known(candidate):
+            return candidate
+    return None
+
+
+_modules: dict[str, ModuleType] = {}
+
+
+def handler_module(name: str) -> ModuleType:
+    """Import ``functions/<dir>/handler.py`` of the function ``name`` (once per process, thread-safe)."""
+    with _lock:
+        module = _modules.get(name)
+        if module is None:
+            spec = registry.function(name)
+            module_spec = importlib.util.spec_from_file_location(
+                f"keyframe_functions_{spec.directory.replace('/', '_')}_{spec.handler.split('.')[0]}",
+                spec.handler_path,
+            )
+            assert module_spec and module_spec.loader
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            _modules[name] = module
+    return module
+
+
+def invoke(name: str, event: dict[str, Any]) -> Any:
+    """Call the handler of function ``name`` with ``event`` and a local context; return its result.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is neither a registry function nor an override.
+    Exception
+        Whatever the handler raises.
+    """
+    override = OVERRIDES.get(name)
+    if override is not None:
+        return override(event, LocalLambdaContext(function_name=physical_name(name)))
+    spec = registry.function(name)
+    module = handler_module(name)
+    entry = getattr(module, spec.handler.split(".")[1])
+    return entry(
+        event, LocalLambdaContext(function_name=physical_name(name), memory_limit_in_mb=spec.memory_mb)
+    )
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """The body Lambda returns for an unhandled exception (Python runtime format)."""
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": str(uuid.uuid4()),
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
+
+
+def invoke_as_lambda(name: str, payload: bytes) -> tuple[bytes, str | None]:
+    """Run function ``name`` as the Lambda ``Invoke`` API does.
+
+    Parameters
+    ----------
+    name:
+        Registry name (already resolved, see :func:`resolve`).
+    payload:
+        The JSON request payload (empty means ``{}``).
+
+    Returns
+    -------
+    tuple
+        ``(response_payload_bytes, function_error)``; ``function_error`` is ``"Unhandled"`` when the
+        handler raised (the payload then holds ``errorMessage``/``errorType``/``stackTrace``), else None.
+    """
+    try:
+        event = json.loads(payload or b"{}")
+    except ValueError as exc:
+        return json.dumps(error_payload(exc)).encode(), "Unhandled"
+    try:
+        result = invoke(name, event)
+    except Exception as exc:
+        return json.dumps(error_payload(exc)).encode(), "Unhandled"
+    return json.dumps(result, default=str).encode(), None

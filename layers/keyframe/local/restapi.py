@@ -1,0 +1,132 @@
+"""The local HTTP API: a threaded WSGI server that hands every request to :class:`RestGateway`.
+
+Each request becomes an API Gateway REST proxy event (all headers, repeated query keys, binary
+bodies base64-encoded) answered by the real authorizer and handler; one log line per request::
+
+    POST /auth/login 200 41 ms cid=3f2c…
+
+A handler that crashes is answered 502 like API Gateway's ``Internal server error`` (with the
+traceback in the stack's log), so one bad route never takes the server down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from keyframe.local.apigateway import RestGateway
+
+log = logging.getLogger("keyframe.local.http")
+
+
+class RestApiApp:
+    """WSGI app: request -> :meth:`RestGateway.handle` -> response."""
+
+    def __init__(self, gateway: RestGateway | None = None) -> None:
+        self.gateway = gateway or RestGateway()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        started = time.perf_counter()
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+        path = raw_uri.split("?", 1)[0] or "/"
+        headers = {key: value for key, value in request.headers.items()}
+        correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
+        headers.setdefault("X-Correlation-Id", correlation_id)
+        try:
+            result = self.gateway.handle(
+                request.method,
+                path,
+                query=request.args.to_dict(flat=False),
+                headers=headers,
+                body=request.get_data() or None,
+                source_ip=request.remote_addr or "127.0.0.1",
+            )
+            response = Response(result.body, status=result.status, headers=list(result.headers.items()))
+        except Exception:
+            log.exception("%s %s crashed", request.method, path)
+            body = {
+                "error": {
+                    "code": "INTERNAL",
+                    "message": "Internal server error",
+                    "correlationId": correlation_id,
+                }
+            }
+            response = Response(
+                json.dumps(body),
+                status=502,
+                content_type="application/json",
+                headers={"X-Correlation-Id": correlation_id},
+            )
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info(
+            "%s %s %d %.0f ms cid=%s",
+            request.method,
+            path,
+            response.status_code,
+            elapsed,
+            response.headers.get("X-Correlation-Id", correlation_id),
+        )
+        return response(environ, start_response)
+
+
+def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+    return [b'{"error": {"code": "NOT_READY", "message": "The local stack is starting"}}']
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None  # RestApiApp logs its own line
+
+
+class RestApiServer:
+    """The HTTP API on ``host:port`` (port 0 picks a free one; bound in the constructor)."""
+
+    def __init__(self, app: RestApiApp | None, host: str = "127.0.0.1", port: int = 3000) -> None:
+        self.host = host
+        self.server: BaseWSGIServer = make_server(
+            host, port, app or _not_ready, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def app(self) -> Any:
+        """The WSGI app served (settable until :meth:`start`, so the port can be bound first)."""
+        return self.server.app
+
+    @app.setter
+    def app(self, value: RestApiApp) -> None:
+        self.server.app = value
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        return int(self.server.server_port)
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        """Serve on a daemon thread."""
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="http-api", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(timeout=5)
+        self.server.server_close()

@@ -1,0 +1,291 @@
+"""The whole offline stack in one process: emulator, resources, HTTP API, WebSocket API.
+
+:class:`LocalStack` binds every port first (so port 0 can pick free ones), sets the environment the
+handlers read, creates the resources (:mod:`keyframe.local.bootstrap`), then serves. Configuration
+comes from the environment (:meth:`StackConfig.from_env`):
+
+==========================  ========================================================================
+MOTO_PORT                   AWS emulator port (default 4566; 0 = a free port)
+KEYFRAME_HTTP_PORT          HTTP API port (default 3000; 0 = a free port)
+KEYFRAME_WS_PORT            WebSocket API + ``@connections`` port (default 3001; 0 = a free port)
+KEYFRAME_HOST               interface to bind (default 127.0.0.1)
+KEYFRAME_STATE_DIR          where logs and ``local-stack.json`` go (default ``<repo>/.keyframe``)
+KEYFRAME_BATCH_CONCURRENCY  Batch jobs running at once (default 2)
+CORS_ALLOW_ORIGINS          default ``http://localhost:5173,http://127.0.0.1:5173``
+AWS_ENDPOINT_URL            if set (a running LocalStack), no emulator is started: resources are
+                            created there and the gateways use it
+==========================  ========================================================================
+
+moto keeps everything in memory: each start begins with empty tables and buckets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from localstack_client.session import Session as LocalStackSession
+
+from keyframe import registry, settings
+from keyframe.local import bootstrap
+from keyframe.local.batch import LocalBatch, definition_lookup, queue_lookup
+from keyframe.local.emulator import EmulatorApp, EmulatorServer, enable_step_functions_execution, moto_app
+from keyframe.local.ffmpeg import ffmpeg_path, path_with_tools
+from keyframe.local.restapi import RestApiApp, RestApiServer
+from keyframe.local.websocket import WebSocketGateway
+
+log = logging.getLogger("keyframe.local")
+
+STAGE = "local"
+REGION = "us-east-1"
+DEFAULT_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+}
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+@dataclass
+class StackConfig:
+    """Where the local stack listens and keeps its files."""
+
+    host: str = "127.0.0.1"
+    moto_port: int = 4566
+    http_port: int = 3000
+    ws_port: int = 3001
+    state_dir: Path = field(default_factory=lambda: registry.REPO_ROOT / ".keyframe")
+    cors_origins: str = DEFAULT_CORS_ORIGINS
+    external_endpoint: str | None = None
+    batch_concurrency: int = 2
+    stage: str = STAGE
+    region: str = REGION
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
+        """Read the variables of the module docstring."""
+        env = os.environ if environ is None else environ
+        state = env.get("KEYFRAME_STATE_DIR")
+        return cls(
+            host=env.get("KEYFRAME_HOST") or "127.0.0.1",
+            moto_port=_port(env, "MOTO_PORT", 4566),
+            http_port=_port(env, "KEYFRAME_HTTP_PORT", 3000),
+            ws_port=_port(env, "KEYFRAME_WS_PORT", 3001),
+            state_dir=Path(state).resolve() if state else registry.REPO_ROOT / ".keyframe",
+            cors_origins=env.get("CORS_ALLOW_ORIGINS") or DEFAULT_CORS_ORIGINS,
+            external_endpoint=(env.get("AWS_ENDPOINT_URL") or "").strip() or None,
+            batch_concurrency=_port(env, "KEYFRAME_BATCH_CONCURRENCY", 2),
+        )
+
+
+class LocalStack:
+    """Start and stop everything ``make dev`` runs.
+
+    Attributes (after :meth:`start`)
+    --------------------------------
+    env:
+        Every variable set for the handlers (also written to ``local-stack.json``).
+    urls:
+        ``api``, ``docs``, ``websocket``, ``connections``, ``emulator``.
+    """
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.env: dict[str, str] = {}
+        self.urls: dict[str, str] = {}
+        self.emulator: Any = None
+        self.batch: Any = None
+        self.http: Any = None
+        self.websocket: Any = None
+        self.started_seconds: float | None = None
+
+    @property
+    def info_file(self) -> Path:
+        """``<state>/local-stack.json``: URLs and environment, for ``make demo`` and the CLI."""
+        return self.config.state_dir / "local-stack.json"
+
+    def start(self) -> None:
+        """Bind, configure, bootstrap and serve. On failure, whatever started is stopped again."""
+        started = time.perf_counter()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_seconds = time.perf_counter() - started
+
+    def _start(self) -> None:
+        config = self.config
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        endpoint = config.external_endpoint
+        if endpoint is None:
+            endpoint = self._start_emulator()
+        self.websocket = WebSocketGateway(config.host, config.ws_port, stage=config.stage)
+        self.http = RestApiServer(None, config.host, config.http_port)
+        self.env = self._base_env(endpoint)
+        os.environ.update(self.env)
+        self._reset_caches()
+
+        resources = bootstrap.bootstrap(self._session(endpoint), config.stage, region=config.region)
+        self.env.update(resources)
+        os.environ.update(resources)
+
+        self.http.app = RestApiApp()  # builds the route table: after the environment is set
+        self.websocket.start()
+        self.http.start()
+        self.urls = {
+            "api": self.http.url,
+            "docs": f"{self.http.url}/docs",
+            "openapi": f"{self.http.url}/openapi.json",
+            "websocket": self.websocket.url,
+            "connections": self.websocket.connections_url,
+            "emulator": endpoint,
+        }
+        self._write_info()
+
+    def _start_emulator(self) -> str:
+
+        enable_step_functions_execution()
+        app = EmulatorApp(moto_app(), stage=self.config.stage)
+        self.emulator = EmulatorServer(app, self.config.host, self.config.moto_port)
+        # moto's Step Functions interpreter calls Lambda/Batch back on localhost:$MOTO_PORT
+        os.environ["MOTO_PORT"] = str(self.emulator.port)
+        endpoint = self.emulator.url
+        client = self._session(endpoint).client("batch")
+        self.batch = LocalBatch(
+            definitions=definition_lookup(client),
+            queues=queue_lookup(client),
+            environment=lambda: dict(os.environ),
+            log_dir=self.config.state_dir / "batch-logs",
+            cwd=registry.REPO_ROOT,
+            region=self.config.region,
+            max_concurrent=self.config.batch_concurrency,
+        )
+        app.batch = self.batch
+        self.emulator.start()
+        return endpoint
+
+    def _session(self, endpoint: str) -> Any:
+        if self.config.external_endpoint:
+            return LocalStackSession(
+                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                region_name=self.config.region,
+            )
+        return EndpointSession(endpoint, self.config.region)
+
+    def _base_env(self, endpoint: str) -> dict[str, str]:
+        config = self.config
+        assert self.websocket is not None and self.http is not None
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": config.region,
+            "AWS_DEFAULT_REGION": config.region,
+            "STAGE": config.stage,
+            "JWT_ISSUER": self.http.url,
+            "JWT_AUDIENCE": "keyframe-api",
+            "CORS_ALLOW_ORIGINS": config.cors_origins,
+            "LIVE_CONNECTIONS_ENDPOINT": self.websocket.connections_url,
+            "LIVE_WEBSOCKET_URL": self.websocket.url,
+            "POWERTOOLS_SERVICE_NAME": "keyframe-local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "KeyframeLocal",
+            "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+            "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+            "KEYFRAME_STATE_DIR": str(config.state_dir),
+            "KEYFRAME_FFMPEG": ffmpeg_path(),
+            "PATH": path_with_tools(config.state_dir),
+        }
+
+    @staticmethod
+    def _reset_caches() -> None:
+        settings.reset()
+        parameters.clear_caches()
+
+    def _write_info(self) -> None:
+        info = {
+            "pid": os.getpid(),
+            "startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "stage": self.config.stage,
+            "urls": self.urls,
+            "env": {k: v for k, v in self.env.items() if k != "PATH"},
+        }
+        tmp = self.info_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        tmp.replace(self.info_file)
+
+    def banner(self) -> str:
+        """The lines printed at start: every URL, the state folder, what a restart means."""
+        lines = [
+            "",
+            "Keyframe local stack is up"
+            + (f" ({self.started_seconds:.1f} s)" if self.started_seconds else ""),
+            f"  HTTP API        {self.urls.get('api')}",
+            f"  API docs        {self.urls.get('docs')}  (OpenAPI: {self.urls.get('openapi')})",
+            f"  WebSocket       {self.urls.get('websocket')}",
+            f"  @connections    {self.urls.get('connections')}",
+            f"  AWS emulator    {self.urls.get('emulator')}"
+            + (
+                "  (LocalStack)"
+                if self.config.external_endpoint
+                else "  (moto, in memory: a restart starts empty)"
+            ),
+            f"  State & logs    {self.config.state_dir}  (stack info: {self.info_file.name})",
+        ]
+        machines = sorted(k for k in self.env if k.endswith("_STATE_MACHINE_ARN"))
+        lines += [f"  {name:<15} {self.env[name]}" for name in machines]
+        lines += ["Press Ctrl-C to stop.", ""]
+        return "\n".join(lines)
+
+    def stop(self) -> None:
+        """Stop everything that started (jobs, gateways, emulator) and remove ``local-stack.json``."""
+        for name in ("http", "websocket", "batch", "emulator"):
+            part = getattr(self, name)
+            if part is None:
+                continue
+            try:
+                if name == "batch":
+                    part.shutdown(timeout=8)
+                else:
+                    part.stop()
+            except Exception:  # keep stopping the others
+                log.exception("stopping %s failed", name)
+            setattr(self, name, None)
+        try:
+            info = json.loads(self.info_file.read_text())
+            if info.get("pid") == os.getpid():
+                self.info_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+class EndpointSession:
+    """boto3 clients for one endpoint (``session.client("s3")``) with the stack's fake credentials."""
+
+    def __init__(self, endpoint: str, region: str) -> None:
+        self.endpoint = endpoint
+        self._session = boto3.session.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=region,
+        )
+
+    def client(self, service_name: str, **kwargs: Any) -> Any:
+        """A boto3 client of ``service_name`` for the endpoint."""
+        return self._session.client(service_name, endpoint_url=self.endpoint, **kwargs)  # type: ignore[call-overload]

@@ -1,0 +1,155 @@
+"""Every Lambda function of Keyframe, in one list that CDK and the local stack both read.
+
+- ``infra/`` creates one ``aws_lambda.Function`` per :class:`FunctionSpec` (code from
+  ``functions/<directory>``, the shared layer) and wires REST routes from :func:`endpoints`.
+- ``keyframe.local`` imports the same handler files to answer API Gateway, Lambda Invoke and
+  Step Functions tasks in-process.
+
+An API function includes the Powertools routers listed in ``routers``; its routes (method and path)
+are read from the generated OpenAPI, so a route added in code is deployed with no second list.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The repository root when running from a checkout (``functions/`` lives there)."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function.
+
+    Attributes
+    ----------
+    name:
+        Logical name, unique; the local Lambda function name is ``keyframe-{stage}-{name}``.
+    directory:
+        Folder under ``functions/`` holding ``handler.py``.
+    kind:
+        ``api`` (REST routes), ``authorizer``, ``task`` (Step Functions), or ``websocket``.
+    routers:
+        For ``api`` functions: modules whose ``router`` the resolver includes.
+    timeout_seconds / memory_mb:
+        Lambda limits.
+    """
+
+    name: str
+    directory: str
+    kind: str
+    routers: tuple[str, ...] = field(default_factory=tuple)
+    handler: str = "handler.lambda_handler"
+    timeout_seconds: int = 15
+    memory_mb: int = 512
+
+    @property
+    def handler_path(self) -> Path:
+        """Absolute path of the handler file in a checkout."""
+        return REPO_ROOT / "functions" / self.directory / (self.handler.split(".")[0] + ".py")
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("meta-api", "meta", "api", routers=("keyframe.http.meta",)),
+    FunctionSpec("identity-api", "identity", "api", routers=("keyframe.identity.routes",)),
+    FunctionSpec("authorizer", "authorizer", "authorizer"),
+    FunctionSpec("catalog-api", "catalog", "api", routers=(
+        "keyframe.catalog.routes", "keyframe.catalog.version_routes", "keyframe.catalog.graph_routes",
+        "keyframe.catalog.activity_routes",
+    )),
+    FunctionSpec("reviews-api", "reviews", "api", routers=(
+        "keyframe.reviews.routes", "keyframe.live.routes",
+    )),
+    FunctionSpec("live-authorizer", "live_authorizer", "websocket", timeout_seconds=10, memory_mb=256),
+    FunctionSpec("live-connect", "live_connect", "websocket", timeout_seconds=10, memory_mb=256),
+    FunctionSpec("live-disconnect", "live_disconnect", "websocket", timeout_seconds=30),
+    FunctionSpec("live-message", "live_message", "websocket", timeout_seconds=30),
+    FunctionSpec("uploads-api", "uploads", "api", routers=("keyframe.uploads.routes",), timeout_seconds=29),
+    FunctionSpec("pipeline-api", "pipeline_api", "api", routers=("keyframe.pipeline.routes",)),
+    FunctionSpec("pipeline-validate", "pipeline/validate", "task", timeout_seconds=600, memory_mb=1024),
+    FunctionSpec("pipeline-publish", "pipeline/publish", "task", timeout_seconds=60),
+    FunctionSpec("pipeline-finalize", "pipeline/finalize", "task", timeout_seconds=120),
+    FunctionSpec("pipeline-mark-failed", "pipeline/mark_failed", "task", timeout_seconds=60),
+    FunctionSpec("renders-api", "renders", "api", routers=("keyframe.renders.routes",)),
+    FunctionSpec("render-finalize", "render_tasks/finalize", "task", timeout_seconds=60),
+    FunctionSpec("render-mark-failed", "render_tasks/mark_failed", "task", timeout_seconds=60),
+)
+
+PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
+PUBLIC_PATHS: frozenset[str] = frozenset({"/health", "/ready", "/openapi.json", "/docs"})
+
+
+def function(name: str) -> FunctionSpec:
+    """The spec named ``name``.
+
+    Raises
+    ------
+    KeyError
+        Unknown function.
+    """
+    for spec in FUNCTIONS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def api_functions() -> tuple[FunctionSpec, ...]:
+    """The functions that serve REST routes."""
+    return tuple(f for f in FUNCTIONS if f.kind == "api")
+
+
+def is_public(path: str) -> bool:
+    """True for routes that need no token (health, docs, the ``/auth/*`` flows)."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PATH_PREFIXES)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A REST route: ``method`` on ``path`` (API Gateway form, ``/assets/{assetId}``) -> ``function``."""
+
+    function: str
+    method: str
+    path: str
+
+    @property
+    def public(self) -> bool:
+        """No authorizer on this route."""
+        return is_public(self.path)
+
+
+def routers_of(spec: FunctionSpec) -> list:
+    """Import and return the Powertools routers of an API function."""
+    return [importlib.import_module(module).router for module in spec.routers]
+
+
+@cache
+def endpoints() -> tuple[Endpoint, ...]:
+    """Every REST route of every API function, from the generated OpenAPI (sorted by path)."""
+    from keyframe.http.app import KeyframeResolver
+
+    found: list[Endpoint] = []
+    for spec in api_functions():
+        app = KeyframeResolver(enable_validation=True)
+        for router in routers_of(spec):
+            app.include_router(router)
+        schema = app.get_openapi_schema()
+        for path, item in (schema.paths or {}).items():
+            for method in ("get", "put", "post", "delete", "patch"):
+                if getattr(item, method, None) is not None:
+                    found.append(Endpoint(spec.name, method.upper(), path))
+    return tuple(sorted(found, key=lambda e: (e.path, e.method)))
+
+
+WEBSOCKET_ROUTES: dict[str, str] = {
+    "$connect": "live-connect",
+    "$disconnect": "live-disconnect",
+    "$default": "live-message",
+}
+"""WebSocket route key (``$connect``, ``$disconnect``, ``$default`` or an action) -> function name.
+Route selection is ``$request.body.action``. Filled by the live review domain."""
+
+WEBSOCKET_AUTHORIZER: str | None = "live-authorizer"
+"""The REQUEST authorizer function run on ``$connect`` (checks and consumes the ticket), if any."""

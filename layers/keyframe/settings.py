@@ -1,0 +1,98 @@
+"""Settings: every function's configuration, validated with pydantic at cold start.
+
+Resource names (tables, buckets, secrets, state machines) have no defaults: a function that needs
+one and does not get it fails on its first invocation with a clear ``ValidationError`` naming the
+variable. Tunables (token lifetimes, limits) have documented defaults. Each group is a small model so
+a function validates only what it uses; :func:`load` caches one instance per model per process.
+
+Environment variables (the README lists them all):
+
+=========================  =============================================================
+STAGE                      ``local``, ``dev`` or ``prod``
+TENANTS_TABLE ...          physical table names, one per spec in ``keyframe.storage.tables``
+MEDIA_BUCKET               the private media bucket
+JWT_SECRET_NAME            Secrets Manager secret holding the signing keys
+JWT_ISSUER / JWT_AUDIENCE  the ``iss``/``aud`` claims written and required
+CORS_ALLOW_ORIGINS         comma-separated allow-list ("*" is refused in prod)
+=========================  =============================================================
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class _EnvModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class CoreSettings(_EnvModel):
+    """Settings every function has."""
+
+    STAGE: str = Field(pattern=r"^[a-z0-9-]{1,20}$")
+    CORS_ALLOW_ORIGINS: str = ""
+    MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The CORS allow-list as a list (empty: no browser origin allowed)."""
+        return [o.strip() for o in self.CORS_ALLOW_ORIGINS.split(",") if o.strip()]
+
+
+class AuthSettings(_EnvModel):
+    """What the token issuer and the authorizer need."""
+
+    JWT_SECRET_NAME: str = Field(min_length=1)
+    JWT_ISSUER: str = Field(min_length=1)
+    JWT_AUDIENCE: str = Field(min_length=1)
+    ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=60, le=3600)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=30 * 24 * 3600, ge=3600)
+    INVITATION_TTL_SECONDS: int = Field(default=7 * 24 * 3600, ge=300)
+    LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
+    LOGIN_LOCKOUT_SECONDS: int = Field(default=300, ge=1)
+
+
+class TenantsSettings(_EnvModel):
+    """The tenants table."""
+
+    TENANTS_TABLE: str = Field(min_length=3)
+
+
+class MediaSettings(_EnvModel):
+    """The media bucket (every key under ``studios/{studioId}/``)."""
+
+    MEDIA_BUCKET: str = Field(min_length=3, max_length=63)
+
+    @field_validator("MEDIA_BUCKET")
+    @classmethod
+    def _lowercase(cls, value: str) -> str:
+        if value != value.lower():
+            raise ValueError("bucket names are lowercase")
+        return value
+
+
+@cache
+def _load(model: type[BaseModel]) -> BaseModel:
+    return model.model_validate(dict(os.environ))
+
+
+def load(model: type[T]) -> T:
+    """Validate and cache ``model`` from ``os.environ``.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        When a required variable is missing or invalid; the message names it.
+    """
+    return _load(model)  # type: ignore[return-value]
+
+
+def reset() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    _load.cache_clear()

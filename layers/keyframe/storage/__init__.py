@@ -1,0 +1,1 @@
+"""Storage: the one schema source of every DynamoDB table, and PynamoDB base classes."""

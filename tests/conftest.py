@@ -1,0 +1,71 @@
+"""Root fixtures: a clean environment for every test, moto resources and the API client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import environment
+
+environment.apply()
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from the base environment with no cached settings or secrets."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from keyframe import settings
+
+    for key, value in environment.BASE_ENV.items():
+        monkeypatch.setenv(key, value)
+    settings.reset()
+    parameters.clear_caches()
+    yield
+    settings.reset()
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto's ``mock_aws`` with Keyframe's tables, media bucket and signing secret created."""
+    from moto import mock_aws
+
+    from keyframe.local.atomic import make_dynamodb_atomic
+    from tests.support.aws import create_resources
+
+    make_dynamodb_atomic()
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        _reset_pynamodb_connections()
+        create_resources()
+        yield
+    _reset_pynamodb_connections()
+
+
+def _reset_pynamodb_connections() -> None:
+    from pynamodb.models import Model
+
+    stack = list(Model.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        cls._connection = None
+        stack.extend(cls.__subclasses__())
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at minimal cost in every test but the identity unit tests of the real parameters."""
+    from tests.support.identity import fast_password_hashing
+
+    if "unit/identity" not in str(request.node.path):
+        fast_password_hashing(monkeypatch)
+
+
+@pytest.fixture
+def api(aws: None):
+    """An :class:`tests.support.api.ApiClient` over the real gateway, authorizer and handlers."""
+    from tests.support.api import ApiClient
+
+    return ApiClient()

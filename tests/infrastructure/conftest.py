@@ -1,0 +1,90 @@
+"""One synth of the CDK app for the whole infrastructure suite: a dev stack and a prod stack.
+
+The layer is staged without its pip dependencies (``KEYFRAME_LAYER_BUNDLING=skip``) to keep the
+suite fast; ``test_layer.py`` does the real bundling once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+
+DEV_ORIGIN = "http://localhost:5173"
+PROD_ORIGIN = "https://app.keyframe.example"
+
+
+@dataclass(frozen=True)
+class Synth:
+    """A synthesized stack: its config, stack, ``assertions.Template`` and template JSON (read once)."""
+
+    config: object
+    stack: object
+    template: object
+    outdir: Path
+    json: dict
+
+    @property
+    def resources(self) -> dict:
+        """``Resources`` of the template (logical id -> resource)."""
+        return self.json["Resources"]
+
+    @property
+    def outputs(self) -> dict:
+        """``Outputs`` of the template."""
+        return self.json.get("Outputs", {})
+
+
+def _synth(config, stack, outdir: Path) -> Synth:
+    from aws_cdk.assertions import Template
+
+    template = Template.from_stack(stack)
+    return Synth(config, stack, template, outdir, template.to_json())
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Both stages from one app synth."""
+
+    dev: Synth
+    prod: Synth
+
+
+@pytest.fixture(scope="session")
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
+    """Synthesize ``Keyframe-dev-test`` and ``Keyframe-prod`` once (with cdk-nag) into a temp dir."""
+    import aws_cdk as cdk
+
+    from infra.application import add_checks, cdk_json_context
+    from infra.config import StageConfig
+    from infra.stack import KeyframeStack
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KEYFRAME_LAYER_BUNDLING", "skip")
+        app = cdk.App(outdir=str(outdir), context=cdk_json_context())
+        dev_config = StageConfig.for_stage("dev", suffix="test", cors_origins=(DEV_ORIGIN,))
+        prod_config = StageConfig.for_stage("prod", cors_origins=(PROD_ORIGIN,))
+        dev = KeyframeStack(app, dev_config.stack_name, config=dev_config)
+        prod = KeyframeStack(app, prod_config.stack_name, config=prod_config)
+        add_checks(app)
+        app.synth()
+        yield Synthesis(dev=_synth(dev_config, dev, outdir), prod=_synth(prod_config, prod, outdir))
+
+
+@pytest.fixture(scope="session")
+def dev(synthesis: Synthesis) -> Synth:
+    """The dev stack (``Keyframe-dev-test``)."""
+    return synthesis.dev
+
+
+@pytest.fixture(scope="session")
+def prod(synthesis: Synthesis) -> Synth:
+    """The prod stack (``Keyframe-prod``)."""
+    return synthesis.prod

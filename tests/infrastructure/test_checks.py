@@ -1,0 +1,87 @@
+"""cdk-nag's AWS Solutions checks pass (with written reasons) and the stack is monitored."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from aws_cdk.assertions import Annotations, Match
+
+from keyframe import registry
+from tests.infrastructure import templates as t
+
+pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_no_unsuppressed_aws_solutions_finding(request, stage):
+    # Given a stack synthesized with the AWS Solutions checks
+    synth = request.getfixturevalue(stage)
+    # When its annotations are read
+    annotations = Annotations.from_stack(synth.stack)
+    errors = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    warnings = annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
+    # Then no rule reports an error or warning
+    assert [e.entry.data for e in errors] == []
+    assert [w.entry.data for w in warnings] == []
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_nag_report_has_no_non_compliant_rule_and_every_suppression_says_why(request, stage):
+    # Given the CSV report cdk-nag wrote beside the template
+    synth = request.getfixturevalue(stage)
+    (report,) = synth.outdir.glob(f"AwsSolutions-*{synth.stack.stack_name}-NagReport.csv")
+    with report.open() as handle:
+        rows = list(csv.DictReader(handle))
+    # Then every rule is compliant or suppressed, each suppression with a written reason
+    assert rows
+    assert {row["Compliance"] for row in rows} <= {"Compliant", "Suppressed"}
+    for row in rows:
+        if row["Compliance"] == "Suppressed":
+            assert len(row["Exception Reason"]) > 40, row
+
+
+def test_alarms_watch_api_5xx_and_every_function_and_notify_the_topic(dev):
+    # Given the alarms and the alarm topic
+    alarms = [a["Properties"] for a in t.of_type(dev.resources, "AWS::CloudWatch::Alarm").values()]
+    (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
+    # Then the REST API's 5XX count is watched
+    assert any(a["MetricName"] == "5XXError" and a["Namespace"] == "AWS/ApiGateway" for a in alarms)
+    # And each function's errors are watched
+    watched = {
+        t.references(d["Value"]).pop()
+        for a in alarms
+        if a["MetricName"] == "Errors"
+        for d in a["Dimensions"]
+        if d["Name"] == "FunctionName"
+    }
+    assert watched == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}
+    # And every alarm notifies the topic, which is encrypted
+    assert all(t.references(a["AlarmActions"]) == {topic} for a in alarms)
+    assert "KmsMasterKeyId" in dev.resources[topic]["Properties"]
+
+
+def test_dashboard_exists(dev):
+    # Given the dashboards of the stack
+    (dashboard,) = t.of_type(dev.resources, "AWS::CloudWatch::Dashboard").values()
+    # Then it is named after the stack so each developer finds their own
+    assert dashboard["Properties"]["DashboardName"] == dev.config.stack_name
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_template_has_no_dependency_cycle(request, stage):
+    # Given every reference between the stack's resources (CDK does not check these; CloudFormation
+    # would refuse the stack at deploy time)
+    synth = request.getfixturevalue(stage)
+    # Then they form no cycle
+    assert t.find_cycle(t.dependencies(synth.resources)) is None
+
+
+def test_cycle_detection_finds_a_cycle():
+    # Given two resources that need each other
+    resources = {
+        "A": {"Type": "X", "Properties": {"P": {"Ref": "B"}}},
+        "B": {"Type": "X", "Properties": {"P": {"Fn::Sub": "arn:${A.Arn}"}}},
+    }
+    # Then the cycle is reported
+    assert t.find_cycle(t.dependencies(resources)) == ["A", "B", "A"]

@@ -1,0 +1,173 @@
+"""Lambda functions: one per registry entry, configured alike, each with only the access it needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.grants import GRANTS, TABLE_WRITE_ACTIONS, grants_for
+from keyframe import registry
+from keyframe.storage.tables import TABLES, TENANTS
+from tests.infrastructure import templates as t
+
+pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
+
+DATA_WRITE_ACTIONS = set(TABLE_WRITE_ACTIONS) - {"dynamodb:DescribeTable"} | {
+    "dynamodb:*",
+    "dynamodb:TransactWriteItems",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+}
+
+
+def test_every_registry_function_is_deployed_as_configured(dev):
+    for spec in registry.FUNCTIONS:
+        # Given the function the registry names
+        props = dev.resources[t.function_id(dev.resources, spec.name)]["Properties"]
+        # Then it runs the spec's handler on python3.13/arm64 with the shared layer, traced
+        assert props["Handler"] == spec.handler
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["MemorySize"] == spec.memory_mb
+        assert props["Timeout"] == spec.timeout_seconds
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        (layer,) = props["Layers"]
+        assert dev.resources[layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
+
+
+def test_every_function_learns_every_resource_name_from_its_environment(dev):
+    tables = t.table_ids(dev.resources)
+    for spec in registry.FUNCTIONS:
+        # Given a function's environment
+        env = dev.resources[t.function_id(dev.resources, spec.name)]["Properties"]["Environment"]["Variables"]
+        # Then it carries the stage, its service name, every table, the bucket, the secret and JWT claims
+        assert env["STAGE"] == "dev"
+        assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Keyframe"
+        for table in TABLES:
+            assert env[table.env_var] == {"Ref": tables[table.key]}
+        assert env["MEDIA_BUCKET"] == {"Ref": t.media_bucket_id(dev.resources)}
+        (secret,) = t.of_type(dev.resources, "AWS::SecretsManager::Secret")
+        assert env["JWT_SECRET_NAME"] == {"Ref": secret}
+        assert env["JWT_ISSUER"] == dev.config.jwt_issuer
+        assert env["JWT_AUDIENCE"] == dev.config.jwt_audience
+        assert env["CORS_ALLOW_ORIGINS"] == ",".join(dev.config.cors_origins)
+        (live_api,) = t.of_type(dev.resources, "AWS::ApiGatewayV2::Api")
+        assert live_api in t.references(env["LIVE_WEBSOCKET_URL"])
+        assert live_api in t.references(env["LIVE_CONNECTIONS_ENDPOINT"])
+
+
+def test_every_function_logs_to_its_own_group_with_the_stage_retention(dev, prod):
+    for synth, days in ((dev, 14), (prod, 365)):
+        for spec in registry.FUNCTIONS:
+            # Given a function's logging configuration
+            props = synth.resources[t.function_id(synth.resources, spec.name)]["Properties"]
+            group = synth.resources[props["LoggingConfig"]["LogGroup"]["Ref"]]
+            # Then its log group keeps logs for the stage's retention
+            assert group["Properties"]["RetentionInDays"] == days
+
+
+def test_authorizer_only_reads_the_tenants_table_and_the_secret(dev):
+    # Given the statements of the authorizer's role
+    statements = t.function_statements(dev.resources, "authorizer")
+    tables = t.table_ids(dev.resources)
+    other_tables = {lid for key, lid in tables.items() if key != TENANTS.key}
+    touched_tenants = False
+    for statement in statements:
+        refs = t.references(statement["Resource"])
+        # Then no statement names another table, the bucket or its key
+        assert not refs & other_tables, statement
+        assert t.media_bucket_id(dev.resources) not in refs, statement
+        if tables[TENANTS.key] in refs:
+            touched_tenants = True
+            # And on the tenants table there is no write action at all
+            assert not set(t.actions_of(statement)) & DATA_WRITE_ACTIONS, statement
+    assert touched_tenants
+    assert any("secretsmanager:GetSecretValue" in t.actions_of(s) for s in statements)
+
+
+def test_only_functions_that_emit_events_may_post_to_sockets(dev):
+    # Given the functions that verify tokens or answer probes, and one that emits events
+    def manages_connections(name: str) -> bool:
+        return any(
+            "execute-api:ManageConnections" in t.actions_of(s)
+            for s in t.function_statements(dev.resources, name)
+        )
+
+    # Then the former cannot reach the WebSocket connections and the latter can
+    assert not manages_connections("authorizer")
+    assert not manages_connections("meta-api")
+    assert manages_connections("identity-api")
+
+
+def test_identity_api_cannot_touch_the_media_bucket(dev):
+    # Given the identity API's role and the media bucket with its key
+    statements = t.function_statements(dev.resources, "identity-api")
+    bucket = t.media_bucket_id(dev.resources)
+    keys = set(t.of_type(dev.resources, "AWS::KMS::Key"))
+    for statement in statements:
+        # Then no statement names the bucket or a KMS key, and no S3 action appears
+        assert not t.references(statement["Resource"]) & ({bucket} | keys), statement
+        assert not any(action.startswith("s3:") for action in t.actions_of(statement)), statement
+
+
+def test_meta_api_only_describes_tables_and_heads_the_bucket(dev):
+    # Given the readiness function's role
+    statements = t.function_statements(dev.resources, "meta-api")
+    tables = set(t.table_ids(dev.resources).values())
+    for statement in statements:
+        actions = set(t.actions_of(statement))
+        refs = t.references(statement["Resource"])
+        # Then it may describe the tables and list the bucket, but never read or write data
+        if refs & tables:
+            assert actions == {"dynamodb:DescribeTable"}, statement
+        if t.media_bucket_id(dev.resources) in refs:
+            assert actions == {"s3:ListBucket"}, statement
+
+
+def test_no_role_scans_uses_wildcard_actions_or_managed_policies(dev):
+    for spec in registry.FUNCTIONS:
+        # Given each function's role
+        role_id = t.role_id(dev.resources, t.function_id(dev.resources, spec.name))
+        role = dev.resources[role_id]["Properties"]
+        # Then it has no AWS-managed policy, no Scan and no service-wide wildcard
+        assert "ManagedPolicyArns" not in role
+        for statement in t.role_statements(dev.resources, role_id):
+            for action in t.actions_of(statement):
+                assert action != "dynamodb:Scan"
+                assert not action.endswith(":*"), (spec.name, action)
+
+
+def test_every_registry_function_has_an_explicit_grant_entry():
+    # Given the registry and the grant table
+    # Then each function has an entry (possibly empty) and the table names no unknown function
+    assert {spec.name for spec in registry.FUNCTIONS} == set(GRANTS)
+
+
+def test_a_function_without_a_grant_entry_stops_the_synth_with_a_clear_message():
+    # Given a stack whose registry has a function the grant table does not list
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+
+    from infra.config import StageConfig
+    from infra.functions import Functions
+    from keyframe.registry import FunctionSpec
+
+    stack = cdk.Stack(cdk.App())
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:keyframe:1"
+    )
+    # When the functions are created
+    with pytest.raises(LookupError, match=r"'catalog-export'.*infra/grants.py GRANTS"):
+        Functions(
+            stack,
+            "Functions",
+            config=StageConfig.for_stage("dev"),
+            layer=layer,
+            environment={},
+            specs=(FunctionSpec("catalog-export", "meta", "task"),),
+            grants={},
+        )
+    # Then the message says where to add the entry (and grants_for agrees)
+    with pytest.raises(LookupError):
+        grants_for("catalog-export")

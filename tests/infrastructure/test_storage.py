@@ -1,0 +1,119 @@
+"""The media bucket, its access logs and the JWT signing secret."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.infrastructure import templates as t
+
+pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
+
+
+def _bucket(synth) -> dict:
+    return synth.resources[t.media_bucket_id(synth.resources)]["Properties"]
+
+
+def _bucket_policy(synth, bucket_id: str) -> list[dict]:
+    for res in t.of_type(synth.resources, "AWS::S3::BucketPolicy").values():
+        if res["Properties"]["Bucket"] == {"Ref": bucket_id}:
+            return res["Properties"]["PolicyDocument"]["Statement"]
+    raise AssertionError(f"no bucket policy on {bucket_id}")
+
+
+def test_media_bucket_is_private_encrypted_and_versioned(dev, prod):
+    for synth in (dev, prod):
+        # Given the media bucket of each stage
+        props = _bucket(synth)
+        # Then public access is blocked four ways, objects are KMS-encrypted with a bucket key, versioned
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+        assert t.references(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]) <= set(
+            t.of_type(synth.resources, "AWS::KMS::Key")
+        )
+        assert rule["BucketKeyEnabled"] is True
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_every_bucket_refuses_requests_without_tls(dev):
+    for bucket_id in t.of_type(dev.resources, "AWS::S3::Bucket"):
+        # Given the policy of each bucket (media and access logs)
+        statements = _bucket_policy(dev, bucket_id)
+        # Then plain-HTTP requests are denied to everyone
+        denials = [
+            s
+            for s in statements
+            if s["Effect"] == "Deny"
+            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        ]
+        assert denials, bucket_id
+        assert denials[0]["Principal"] == {"AWS": "*"}
+        assert denials[0]["Action"] == "s3:*"
+
+
+def test_incomplete_multipart_uploads_are_aborted_after_seven_days(dev):
+    # Given the media bucket's lifecycle rules
+    rules = _bucket(dev)["LifecycleConfiguration"]["Rules"]
+    # Then an enabled rule aborts multipart uploads left incomplete for 7 days
+    assert any(
+        r["Status"] == "Enabled" and r.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 7}
+        for r in rules
+    )
+
+
+def test_browsers_can_put_parts_and_read_their_etags(dev):
+    # Given the media bucket's CORS rules
+    (rule,) = _bucket(dev)["CorsConfiguration"]["CorsRules"]
+    # Then the configured origin may PUT, and the ETag header is exposed to the page
+    assert rule["AllowedOrigins"] == list(dev.config.cors_origins)
+    assert "PUT" in rule["AllowedMethods"]
+    assert "ETag" in rule["ExposedHeaders"]
+
+
+def test_media_access_is_logged_to_a_separate_bucket(dev):
+    # Given the media bucket's logging configuration
+    logging = _bucket(dev)["LoggingConfiguration"]
+    target = logging["DestinationBucketName"]["Ref"]
+    # Then logs go to another bucket, itself private and encrypted, that expires them
+    assert target != t.media_bucket_id(dev.resources)
+    logs_bucket = dev.resources[target]["Properties"]
+    assert logs_bucket["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert logs_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"
+    ] == {"SSEAlgorithm": "AES256"}
+    assert any("ExpirationInDays" in r for r in logs_bucket["LifecycleConfiguration"]["Rules"])
+
+
+def test_prod_keeps_its_data_and_dev_cleans_up(dev, prod):
+    # Given the buckets, keys and secret of both stages
+    for lid in t.of_type(prod.resources, "AWS::S3::Bucket"):
+        # Then prod retains buckets when the stack goes
+        assert prod.resources[lid]["DeletionPolicy"] == "Retain"
+    for resource_type in ("AWS::KMS::Key", "AWS::SecretsManager::Secret"):
+        for res in t.of_type(prod.resources, resource_type).values():
+            assert res["DeletionPolicy"] == "Retain"
+    assert not t.of_type(prod.resources, "Custom::S3AutoDeleteObjects")
+    # And dev empties and deletes its buckets
+    for lid in t.of_type(dev.resources, "AWS::S3::Bucket"):
+        assert dev.resources[lid]["DeletionPolicy"] == "Delete"
+    assert len(t.of_type(dev.resources, "Custom::S3AutoDeleteObjects")) == len(
+        t.of_type(dev.resources, "AWS::S3::Bucket")
+    )
+
+
+def test_signing_secret_is_generated_by_secrets_manager_in_the_expected_shape(dev):
+    # Given the JWT signing secret
+    (secret,) = t.of_type(dev.resources, "AWS::SecretsManager::Secret").values()
+    generator = secret["Properties"]["GenerateSecretString"]
+    # Then Secrets Manager generates {"kid": "k1", "secret": <64 chars>}; no key is in the template
+    assert json.loads(generator["SecretStringTemplate"]) == {"kid": "k1"}
+    assert generator["GenerateStringKey"] == "secret"
+    assert generator["PasswordLength"] == 64
+    assert "SecretString" not in secret["Properties"]

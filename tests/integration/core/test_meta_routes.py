@@ -1,0 +1,95 @@
+"""Cross-cutting behaviour every route shares, seen through the real gateway and handlers."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from tests.support.environment import MEDIA_BUCKET
+
+
+def test_health_needs_no_token_and_carries_security_headers(api) -> None:
+    # When
+    response = api.get("/health")
+    # Then
+    assert response.status == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert response.headers["X-Correlation-Id"]
+
+
+def test_correlation_id_is_echoed_in_header_and_error_body(api) -> None:
+    response = api.get("/no/such/route", headers={"X-Correlation-Id": "corr-123"})
+    assert response.status == 404
+    assert response.headers["X-Correlation-Id"] == "corr-123"
+    assert response.json()["error"]["correlationId"] == "corr-123"
+
+
+def test_ready_checks_tables_and_bucket(api) -> None:
+    response = api.get("/ready")
+    assert response.status == 200
+    checks = response.json()["checks"]
+    assert checks["tenants"] == "ok" and checks["mediaBucket"] == "ok"
+
+
+def test_ready_answers_503_naming_what_is_missing(api) -> None:
+    # Given the media bucket is gone
+    boto3.client("s3").delete_bucket(Bucket=MEDIA_BUCKET)
+    # When
+    response = api.get("/ready")
+    # Then
+    assert response.status == 503
+    error = response.json()["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE"
+    assert error["details"]["checks"]["mediaBucket"].startswith("unavailable")
+
+
+def test_openapi_document_and_docs_page(api) -> None:
+    document = api.get("/openapi.json")
+    assert document.status == 200
+    assert document.json()["openapi"].startswith("3.")
+    assert "/auth/login" in document.json()["paths"]
+    page = api.get("/docs")
+    assert page.status == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert b"/auth/login" in page.body
+
+
+def test_protected_route_without_token_is_401_in_the_error_shape(api) -> None:
+    response = api.get("/me")
+    assert response.status == 401
+    assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_wrong_method_is_405(api) -> None:
+    response = api.request("DELETE", "/health")
+    assert response.status == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code"),
+    [
+        ({"Content-Type": "text/plain"}, b'{"email": "a@b.co"}', 415, "UNSUPPORTED_MEDIA_TYPE"),
+        ({"Content-Type": "application/json"}, b"{" + b" " * 1_100_000 + b"}", 413, "PAYLOAD_TOO_LARGE"),
+        ({"Content-Type": "application/json"}, b'{"email": ', 400, "MALFORMED_JSON"),
+    ],
+)
+def test_bad_bodies_are_rejected_before_any_work(api, headers, body, status, code) -> None:
+    response = api.request("POST", "/auth/login", raw_body=body, headers=headers)
+    assert response.status == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_cors_preflight_allows_the_configured_origin_only(api) -> None:
+    allowed = api.request(
+        "OPTIONS", "/auth/login",
+        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
+    )
+    assert allowed.headers.get("Access-Control-Allow-Origin") == "http://localhost:5173"
+    denied = api.request(
+        "OPTIONS", "/auth/login",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert denied.headers.get("Access-Control-Allow-Origin") != "https://evil.example"

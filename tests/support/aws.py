@@ -1,0 +1,21 @@
+"""Create Keyframe's AWS resources on moto (``mock_aws``) from the same definitions CDK uses."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import boto3
+
+from keyframe.storage.tables import create_tables
+from tests.support.environment import JWT_SECRET_NAME, MEDIA_BUCKET, TEST_STAGE
+
+
+def create_resources() -> None:
+    """Tables from ``keyframe.storage.tables``, the media bucket, the JWT signing secret."""
+    create_tables(boto3.client("dynamodb"), TEST_STAGE)
+    boto3.client("s3").create_bucket(Bucket=MEDIA_BUCKET)
+    boto3.client("secretsmanager").create_secret(
+        Name=JWT_SECRET_NAME,
+        SecretString=json.dumps({"kid": "test-key-1", "secret": secrets.token_urlsafe(48)}),
+    )
