@@ -1,0 +1,410 @@
+"""Assets: create, read, edit (with ``If-Match``), archive and restore (catalog table).
+
+An asset item carries a ``revision`` that every write increments; its ETag is ``"{id}.{revision}"``.
+``PATCH`` with ``If-Match`` writes with the condition ``revision = :seen``, so a stale ETag answers
+412 even when two editors race. Archiving removes the listing GSI keys (see
+:mod:`keyframe.catalog.listing`), restoring puts them back; nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from keyframe.catalog import activity
+from keyframe.catalog.listing import index_attributes
+from keyframe.catalog.models import ASSET_SK, AssetItem, asset_pk, is_archived, not_archived, now_iso
+from keyframe.catalog.projects import load_project
+from keyframe.catalog.schemas import (
+    Asset,
+    AssetCreate,
+    AssetStatus,
+    AssetUpdate,
+    OutdatedDependency,
+)
+from keyframe.catalog.store import Cancelled, Transaction
+from keyframe.errors import Conflict, NotFound, PreconditionFailed
+from keyframe.events.publisher import emit
+
+
+def name_key(name: str) -> str:
+    """The case-insensitive form of a name used for sorting and prefix search."""
+    return name.casefold()
+
+
+def to_asset(item: AssetItem) -> Asset:
+    """The API shape of an asset item."""
+    raw_outdated = item.outdated.as_dict() if item.outdated is not None else {}
+    outdated = [
+        OutdatedDependency(
+            asset_id=dep_id,
+            pinned_version=int(entry["pinnedVersion"]),
+            latest_version=int(entry["latestVersion"]),
+        )
+        for dep_id, entry in sorted(raw_outdated.items())
+    ]
+    asset = Asset(
+        id=item.asset_id,
+        project_id=item.project_id,
+        name=item.name,
+        type=item.type,
+        description=item.description,
+        tags=list(item.tags or []),
+        status=item.status,
+        current_version=None if item.current_version is None else int(item.current_version),
+        latest_version=int(item.latest_version or 0),
+        outdated_dependencies=outdated,
+        archived=bool(item.archived),
+        created_by=item.created_by,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+    asset._revision = int(item.revision or 1)
+    return asset
+
+
+def rooms_of(project_id: str, asset_id: str) -> list[str]:
+    """The rooms an asset's events go to."""
+    return ["studio", f"project:{project_id}", f"asset:{asset_id}"]
+
+
+def not_found(asset_id: str) -> NotFound:
+    """The error for an unknown (or other studio's) asset."""
+    return NotFound("Asset not found", code="ASSET_NOT_FOUND", details={"assetId": asset_id})
+
+
+def archived_conflict(asset_id: str) -> Conflict:
+    """The error for a write to an archived asset."""
+    return Conflict(
+        "The asset is archived; restore it first", code="ASSET_ARCHIVED", details={"assetId": asset_id}
+    )
+
+
+def load_asset(studio_id: str, asset_id: str) -> AssetItem:
+    """The asset item (consistent read), archived or not.
+
+    Raises
+    ------
+    NotFound
+        Unknown id or another studio's asset.
+    """
+    try:
+        return AssetItem.get(asset_pk(studio_id, asset_id), ASSET_SK, consistent_read=True)
+    except DoesNotExist as exc:
+        raise not_found(asset_id) from exc
+
+
+def get_asset(studio_id: str, asset_id: str) -> Asset:
+    """One asset of the studio (archived ones included, flagged ``archived``).
+
+    Parameters
+    ----------
+    studio_id, asset_id:
+        The caller's studio and the asset.
+
+    Returns
+    -------
+    Asset
+        With ``etag`` / ``revision`` for conditional writes.
+
+    Raises
+    ------
+    NotFound
+        Unknown id or another studio's asset.
+    """
+    return to_asset(load_asset(studio_id, asset_id))
+
+
+def touch(item: AssetItem, now: str) -> list[Any]:
+    """Update actions every write to an asset carries: ``updatedAt``, ``revision`` and the
+    ``updatedAt`` sort keys of the listing indexes (only while the asset is listed)."""
+    actions: list[Any] = [AssetItem.updated_at.set(now), AssetItem.revision.add(1)]
+    if not item.archived:
+        actions += [
+            AssetItem.gsi2sk.set(f"{now}#{item.asset_id}"),
+            AssetItem.gsi5sk.set(f"{now}#{item.asset_id}"),
+        ]
+    return actions
+
+
+def create_asset(studio_id: str, actor_id: str, request: AssetCreate) -> Asset:
+    """Create an asset in one of the studio's projects (status ``IN_PROGRESS``, no versions).
+
+    Raises
+    ------
+    NotFound
+        ``PROJECT_NOT_FOUND``: unknown project or another studio's.
+    Conflict
+        ``PROJECT_ARCHIVED``.
+    """
+    project = load_project(studio_id, request.project_id)
+    if project.archived:
+        raise Conflict(
+            "The project is archived", code="PROJECT_ARCHIVED", details={"projectId": request.project_id}
+        )
+    now = now_iso()
+    asset_id = str(uuid.uuid4())
+    key = name_key(request.name)
+    item = AssetItem(
+        asset_pk(studio_id, asset_id),
+        ASSET_SK,
+        asset_id=asset_id,
+        studio_id=studio_id,
+        project_id=request.project_id,
+        name=request.name,
+        name_key=key,
+        type=request.type.value,
+        description=request.description,
+        tags=list(request.tags),
+        status=AssetStatus.IN_PROGRESS.value,
+        current_version=None,
+        latest_version=0,
+        outdated={},
+        archived=False,
+        created_by=actor_id,
+        created_at=now,
+        updated_at=now,
+        revision=1,
+        dependency_count=0,
+        dependent_count=0,
+        **index_attributes(
+            studio_id, request.project_id, asset_id, created_at=now, updated_at=now, name_key=key
+        ),
+    )
+    tx = Transaction()
+    tx.put("asset", item, condition=AssetItem.pk.does_not_exist())
+    tx.check(
+        "project",
+        type(project),
+        project.pk,
+        project.sk,
+        not_archived(type(project)),
+    )
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "asset:created",
+            "asset",
+            asset_id,
+            {"name": request.name, "type": request.type.value},
+            project_id=request.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        if "project" in exc.failed:
+            raise Conflict("The project is archived", code="PROJECT_ARCHIVED") from exc
+        raise
+    asset = to_asset(item)
+    emit(studio_id, "asset:created", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
+    return asset
+
+
+def _parse_if_match(value: str) -> set[str] | None:
+    """The entity tags of an ``If-Match`` header (``None`` for ``*``)."""
+    tags = set()
+    for part in value.split(","):
+        tag = part.strip()
+        if tag == "*":
+            return None
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag:
+            tags.add(tag)
+    return tags
+
+
+_COLUMNS = {
+    "name": AssetItem.name,
+    "type": AssetItem.type,
+    "description": AssetItem.description,
+    "tags": AssetItem.tags,
+}
+
+
+def update_asset(
+    studio_id: str, actor_id: str, asset_id: str, request: AssetUpdate, *, if_match: str | None = None
+) -> Asset:
+    """Edit an asset's name, type, description or tags.
+
+    Parameters
+    ----------
+    if_match:
+        The ``If-Match`` header: when given, the write only happens if the asset's ETag is still one
+        of these tags.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset.
+    Conflict
+        ``ASSET_ARCHIVED``.
+    PreconditionFailed
+        The ETag no longer matches (someone changed the asset), checked atomically with the write.
+    """
+    item = load_asset(studio_id, asset_id)
+    asset = to_asset(item)
+    wanted = _parse_if_match(if_match) if if_match is not None else None
+    if wanted is not None and asset.etag not in wanted:
+        raise PreconditionFailed(
+            "The asset changed since you read it; reload and retry",
+            details={"etag": asset.etag},
+        )
+    if item.archived:
+        raise archived_conflict(asset_id)
+    given = request.model_dump(mode="json", exclude_unset=True)
+    changes: dict[str, Any] = {}
+    for field, value in given.items():
+        current = getattr(item, field)
+        if field == "tags":
+            current = list(current or [])
+        if value != current:
+            changes[field] = {"from": current, "to": value}
+    if not changes:
+        return asset
+    now = now_iso()
+    actions = touch(item, now)
+    for field, change in changes.items():
+        value = change["to"]
+        actions.append(_COLUMNS[field].remove() if value is None else _COLUMNS[field].set(value))
+    if "name" in changes:
+        key = name_key(changes["name"]["to"])
+        actions += [
+            AssetItem.name_key.set(key),
+            AssetItem.gsi3sk.set(f"{key}\x1f{asset_id}"),
+            AssetItem.gsi6sk.set(f"{key}\x1f{asset_id}"),
+        ]
+    condition = not_archived(AssetItem) & (AssetItem.revision == asset.revision)
+    tx = Transaction().update("asset", AssetItem(item.pk, item.sk), actions, condition=condition)
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "asset:updated",
+            "asset",
+            asset_id,
+            {"changes": changes},
+            project_id=item.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        if "asset" in exc.failed:
+            raise PreconditionFailed("The asset changed since you read it; reload and retry") from exc
+        raise
+    updated = get_asset(studio_id, asset_id)
+    emit(
+        studio_id,
+        "asset:updated",
+        {**updated.to_json(), "changes": sorted(changes)},
+        rooms=rooms_of(updated.project_id, asset_id),
+    )
+    return updated
+
+
+def archive_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
+    """Archive an asset: hidden from every list, still readable by id; no file or version is deleted.
+
+    Archiving an archived asset returns it unchanged.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset.
+    """
+    item = load_asset(studio_id, asset_id)
+    if item.archived:
+        return to_asset(item)
+    now = now_iso()
+    actions: list[Any] = [
+        AssetItem.updated_at.set(now),
+        AssetItem.revision.add(1),
+        AssetItem.archived.set(True),
+        AssetItem.archived_at.set(now),
+    ]
+    for name in index_attributes(
+        studio_id, item.project_id, asset_id, created_at=now, updated_at=now, name_key=item.name_key
+    ):
+        actions.append(getattr(AssetItem, name).remove())
+    tx = Transaction().update(
+        "asset",
+        AssetItem(item.pk, item.sk),
+        actions,
+        condition=not_archived(AssetItem),
+    )
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "asset:archived",
+            "asset",
+            asset_id,
+            {"name": item.name},
+            project_id=item.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        if "asset" in exc.failed:
+            return get_asset(studio_id, asset_id)  # archived meanwhile by someone else
+        raise
+    asset = get_asset(studio_id, asset_id)
+    emit(studio_id, "asset:archived", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
+    return asset
+
+
+def restore_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
+    """Bring an archived asset back into the lists (restoring an active asset returns it unchanged).
+
+    Raises
+    ------
+    NotFound
+        Unknown asset.
+    """
+    item = load_asset(studio_id, asset_id)
+    if not item.archived:
+        return to_asset(item)
+    now = now_iso()
+    keys = index_attributes(
+        studio_id,
+        item.project_id,
+        asset_id,
+        created_at=item.created_at,
+        updated_at=now,
+        name_key=item.name_key,
+    )
+    actions: list[Any] = [
+        AssetItem.updated_at.set(now),
+        AssetItem.revision.add(1),
+        AssetItem.archived.set(False),
+        AssetItem.archived_at.remove(),
+    ]
+    actions += [getattr(AssetItem, name).set(value) for name, value in keys.items()]
+    tx = Transaction().update(
+        "asset",
+        AssetItem(item.pk, item.sk),
+        actions,
+        condition=is_archived(AssetItem),
+    )
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "asset:restored",
+            "asset",
+            asset_id,
+            {"name": item.name},
+            project_id=item.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        if "asset" in exc.failed:
+            return get_asset(studio_id, asset_id)
+        raise
+    asset = get_asset(studio_id, asset_id)
+    emit(studio_id, "asset:restored", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
+    return asset

@@ -1,0 +1,91 @@
+"""REST routes of the dependency graph (catalog-api)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from keyframe.catalog import graph
+from keyframe.catalog.schemas import Dependency, DependencyPut, GraphResult
+from keyframe.http.auth import authorize
+from keyframe.identity.permissions import Permission
+
+router = Router()
+
+Transitive = Annotated[bool, Query(description="The whole closure, with depth and path per node")]
+MaxDepth = Annotated[int, Query(ge=1, le=graph.MAX_DEPTH, description="Levels to follow (transitive)")]
+MaxNodes = Annotated[int, Query(ge=1, le=graph.MAX_NODES, description="Nodes to return at most")]
+
+
+@router.put(
+    "/assets/<assetId>/dependencies/<dependsOnId>",
+    summary="Say that an asset uses another (pinned to a version, or following its current one)",
+    tags=["dependencies"],
+)
+def put_dependency(
+    assetId: str,
+    dependsOnId: str,
+    body: Annotated[DependencyPut | None, Body()] = None,
+) -> Response[Dependency]:
+    """201 when created, 200 when re-pinned; 409 ``DEPENDENCY_CYCLE`` names the cycle."""
+    principal = authorize(Permission.ASSET_WRITE)
+    dependency, created = graph.put_dependency(
+        principal.studio_id, principal.user_id, assetId, dependsOnId, body or DependencyPut()
+    )
+    return Response(status_code=201 if created else 200, content_type="application/json", body=dependency)
+
+
+@router.delete(
+    "/assets/<assetId>/dependencies/<dependsOnId>",
+    status_code=204,
+    summary="Remove a dependency",
+    tags=["dependencies"],
+)
+def remove_dependency(assetId: str, dependsOnId: str) -> Response[None]:
+    """204 when removed; 404 when there was no such dependency."""
+    principal = authorize(Permission.ASSET_WRITE)
+    graph.remove_dependency(principal.studio_id, principal.user_id, assetId, dependsOnId)
+    return Response(status_code=204, content_type=None, body=None)
+
+
+@router.get("/assets/<assetId>/dependencies", summary="What an asset uses", tags=["dependencies"])
+def dependencies(
+    assetId: str,
+    transitive: Transitive = False,
+    maxDepth: MaxDepth = graph.DEFAULT_MAX_DEPTH,
+    maxNodes: MaxNodes = graph.DEFAULT_MAX_NODES,
+) -> GraphResult:
+    """Direct dependencies, or the closure with ``transitive=true``."""
+    principal = authorize(Permission.ASSET_READ)
+    return graph.traverse(
+        principal.studio_id,
+        assetId,
+        graph.DEPENDENCIES,
+        transitive=transitive,
+        max_depth=maxDepth,
+        max_nodes=maxNodes,
+    )
+
+
+@router.get(
+    "/assets/<assetId>/dependents", summary="What uses an asset (the impact set)", tags=["dependencies"]
+)
+def dependents(
+    assetId: str,
+    transitive: Transitive = False,
+    maxDepth: MaxDepth = graph.DEFAULT_MAX_DEPTH,
+    maxNodes: MaxNodes = graph.DEFAULT_MAX_NODES,
+) -> GraphResult:
+    """Direct dependents, or the whole impact set with ``transitive=true``."""
+    principal = authorize(Permission.ASSET_READ)
+    return graph.traverse(
+        principal.studio_id,
+        assetId,
+        graph.DEPENDENTS,
+        transitive=transitive,
+        max_depth=maxDepth,
+        max_nodes=maxNodes,
+    )

@@ -1,0 +1,288 @@
+"""Projects: create, read, list, edit, archive (catalog table).
+
+A project's code is unique in its studio (case-insensitively): creating or renaming a code puts a
+``STUDIO#{s}#PROJECTCODE#{CODE}`` item with ``attribute_not_exists`` in the same transaction as the
+project, so two concurrent creations with one code cannot both succeed. An archived project keeps
+its code reserved (its assets and versions still refer to it).
+
+Listing uses ``gsi1``: ``gsi1pk = STUDIO#{s}#PROJECTS``, ``gsi1sk = {CODE}``; archiving removes both
+attributes, so archived projects drop out of the list at no read cost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from keyframe.catalog import activity, cursors
+from keyframe.catalog.models import (
+    PROJECT_CODE_SK,
+    PROJECT_SK,
+    ProjectCodeItem,
+    ProjectItem,
+    not_archived,
+    now_iso,
+    project_code_pk,
+    project_pk,
+)
+from keyframe.catalog.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate
+from keyframe.catalog.store import Cancelled, Transaction, index_key_names, query_page
+from keyframe.errors import Conflict, NotFound
+from keyframe.events.publisher import emit
+
+
+def _list_pk(studio_id: str) -> str:
+    return f"STUDIO#{studio_id}#PROJECTS"
+
+
+def to_project(item: ProjectItem) -> Project:
+    """The API shape of a project item."""
+    fps = float(item.fps)
+    return Project(
+        id=item.project_id,
+        name=item.name,
+        code=item.code,
+        description=item.description,
+        fps=fps,
+        start_frame=int(item.start_frame),
+        archived=bool(item.archived),
+        created_by=item.created_by,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
+
+
+def _rooms(project_id: str) -> list[str]:
+    return ["studio", f"project:{project_id}"]
+
+
+def _code_taken(code: str) -> Conflict:
+    return Conflict(
+        f"A project with code {code} already exists in this studio",
+        code="PROJECT_CODE_TAKEN",
+        details={"field": "code", "code": code},
+    )
+
+
+def load_project(studio_id: str, project_id: str) -> ProjectItem:
+    """The project item (consistent read).
+
+    Raises
+    ------
+    NotFound
+        Unknown id, or a project of another studio.
+    """
+    try:
+        return ProjectItem.get(project_pk(studio_id, project_id), PROJECT_SK, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound(
+            "Project not found", code="PROJECT_NOT_FOUND", details={"projectId": project_id}
+        ) from exc
+
+
+def create_project(studio_id: str, actor_id: str, request: ProjectCreate) -> Project:
+    """Create a project and reserve its code (one transaction with the activity entry).
+
+    Raises
+    ------
+    Conflict
+        ``PROJECT_CODE_TAKEN`` when the studio already has the code.
+    """
+    now = now_iso()
+    project_id = str(uuid.uuid4())
+    item = ProjectItem(
+        project_pk(studio_id, project_id),
+        PROJECT_SK,
+        project_id=project_id,
+        studio_id=studio_id,
+        name=request.name,
+        code=request.code,
+        description=request.description,
+        fps=request.fps,
+        start_frame=request.start_frame,
+        archived=False,
+        created_by=actor_id,
+        created_at=now,
+        updated_at=now,
+        gsi1pk=_list_pk(studio_id),
+        gsi1sk=request.code,
+    )
+    reservation = ProjectCodeItem(
+        project_code_pk(studio_id, request.code), PROJECT_CODE_SK, project_id=project_id
+    )
+    tx = Transaction()
+    tx.put("code", reservation, condition=ProjectCodeItem.pk.does_not_exist())
+    tx.put("project", item, condition=ProjectItem.pk.does_not_exist())
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "project:created",
+            "project",
+            project_id,
+            {"name": request.name, "code": request.code},
+            project_id=project_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        if "code" in exc.failed:
+            raise _code_taken(request.code) from exc
+        raise
+    project = to_project(item)
+    emit(studio_id, "project:created", project.to_json(), rooms=_rooms(project_id))
+    return project
+
+
+def get_project(studio_id: str, project_id: str) -> Project:
+    """One project (archived ones included, flagged ``archived``).
+
+    Raises
+    ------
+    NotFound
+        Unknown id or another studio's project.
+    """
+    return to_project(load_project(studio_id, project_id))
+
+
+def list_projects(studio_id: str, *, limit: int = 25, cursor: str | None = None) -> ProjectPage:
+    """A page of the studio's active projects, by code (one Query on ``gsi1``).
+
+    Raises
+    ------
+    InvalidInput
+        ``INVALID_CURSOR``.
+    """
+    scope = cursors.scope_of("projects")
+    start = cursors.decode(cursor, studio_id=studio_id, scope=scope)
+    page = query_page(
+        ProjectItem,
+        _list_pk(studio_id),
+        index="gsi1",
+        limit=limit,
+        start_key=start,
+        key_names=index_key_names("gsi1"),
+    )
+    next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
+    return ProjectPage(items=[to_project(i) for i in page.items], next_cursor=next_cursor)
+
+
+def update_project(studio_id: str, actor_id: str, project_id: str, request: ProjectUpdate) -> Project:
+    """Edit a project's name, code, description, fps or start frame.
+
+    A new code is reserved and the old one released in the same transaction.
+
+    Raises
+    ------
+    NotFound
+        Unknown project.
+    Conflict
+        ``PROJECT_ARCHIVED``; ``PROJECT_CODE_TAKEN``.
+    """
+    item = load_project(studio_id, project_id)
+    if item.archived:
+        raise Conflict("The project is archived", code="PROJECT_ARCHIVED", details={"projectId": project_id})
+    given = request.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = {}
+    for field, value in given.items():
+        current = getattr(item, field)
+        if field == "fps":
+            current = float(current)
+        if value != current:
+            changes[field] = {"from": current, "to": value}
+    if not changes:
+        return to_project(item)
+    now = now_iso()
+    actions = [ProjectItem.updated_at.set(now)]
+    columns = {
+        "name": ProjectItem.name,
+        "description": ProjectItem.description,
+        "fps": ProjectItem.fps,
+        "start_frame": ProjectItem.start_frame,
+    }
+    for field, change in changes.items():
+        if field == "code":
+            continue
+        value = change["to"]
+        actions.append(columns[field].remove() if value is None else columns[field].set(value))
+    tx = Transaction()
+    if "code" in changes:
+        new_code = changes["code"]["to"]
+        actions += [ProjectItem.code.set(new_code), ProjectItem.gsi1sk.set(new_code)]
+        tx.put(
+            "code",
+            ProjectCodeItem(project_code_pk(studio_id, new_code), PROJECT_CODE_SK, project_id=project_id),
+            condition=ProjectCodeItem.pk.does_not_exist(),
+        )
+        tx.delete("old-code", ProjectCodeItem(project_code_pk(studio_id, item.code), PROJECT_CODE_SK))
+    tx.update(
+        "project",
+        ProjectItem(item.pk, item.sk),
+        actions,
+        condition=ProjectItem.pk.exists() & not_archived(ProjectItem),
+    )
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "project:updated",
+            "project",
+            project_id,
+            {"changes": changes},
+            project_id=project_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        if "code" in exc.failed:
+            raise _code_taken(changes["code"]["to"]) from exc
+        if "project" in exc.failed:
+            raise Conflict("The project changed meanwhile; try again", code="PROJECT_CHANGED") from exc
+        raise
+    project = get_project(studio_id, project_id)
+    emit(
+        studio_id,
+        "project:updated",
+        {**project.to_json(), "changes": sorted(changes)},
+        rooms=_rooms(project_id),
+    )
+    return project
+
+
+def archive_project(studio_id: str, actor_id: str, project_id: str) -> Project:
+    """Archive a project: hidden from the list, still readable by id; assets are untouched.
+
+    Archiving an archived project returns it unchanged.
+
+    Raises
+    ------
+    NotFound
+        Unknown project.
+    """
+    item = load_project(studio_id, project_id)
+    if item.archived:
+        return to_project(item)
+    tx = Transaction().update(
+        "project",
+        ProjectItem(item.pk, item.sk),
+        [
+            ProjectItem.archived.set(True),
+            ProjectItem.updated_at.set(now_iso()),
+            ProjectItem.gsi1pk.remove(),
+            ProjectItem.gsi1sk.remove(),
+        ],
+        condition=ProjectItem.pk.exists(),
+    )
+    activity.record(
+        studio_id,
+        actor_id,
+        "project:archived",
+        "project",
+        project_id,
+        {"code": item.code},
+        project_id=project_id,
+        transaction=tx,
+    )
+    project = get_project(studio_id, project_id)
+    emit(studio_id, "project:archived", project.to_json(), rooms=_rooms(project_id))
+    return project

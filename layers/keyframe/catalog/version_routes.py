@@ -1,0 +1,61 @@
+"""REST routes of versions: list, read, rollback, download (catalog-api).
+
+Versions are created by the upload pipeline (:func:`keyframe.catalog.versions.publish_version`),
+never through these routes; nothing here changes a version.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from keyframe.catalog import versions
+from keyframe.catalog.schemas import Asset, Download, RollbackRequest, Version, VersionPage
+from keyframe.http.auth import authorize
+from keyframe.identity.permissions import Permission
+
+router = Router()
+
+VersionNumber = Annotated[int, Path(ge=1, description="Version number (1, 2, 3 ...)")]
+
+
+@router.get("/assets/<assetId>/versions", summary="List an asset's versions, newest first", tags=["versions"])
+def list_versions(
+    assetId: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> VersionPage:
+    """A page of versions."""
+    principal = authorize(Permission.ASSET_READ)
+    return versions.list_versions(principal.studio_id, assetId, limit=limit, cursor=cursor)
+
+
+@router.get("/assets/<assetId>/versions/<version>", summary="Read one version", tags=["versions"])
+def get_version(assetId: str, version: VersionNumber) -> Version:
+    """One immutable version with its processing and review status."""
+    principal = authorize(Permission.ASSET_READ)
+    return versions.get_version(principal.studio_id, assetId, version)
+
+
+@router.get(
+    "/assets/<assetId>/versions/<version>/download",
+    summary="A presigned download URL of a version's file (15 minutes, Range requests work)",
+    tags=["versions"],
+)
+def download_version(assetId: str, version: VersionNumber) -> Download:
+    """``{url, expiresAt, fileName, size}``."""
+    principal = authorize(Permission.ASSET_READ)
+    return versions.download_version(principal.studio_id, assetId, version)
+
+
+@router.patch(
+    "/assets/<assetId>/rollback",
+    summary="Make an existing READY version current (roll back or forward)",
+    tags=["versions"],
+)
+def rollback(assetId: str, body: RollbackRequest) -> Asset:
+    """404 unknown version; 409 no versions yet, or the version is PROCESSING or FAILED."""
+    principal = authorize(Permission.VERSION_ROLLBACK)
+    return versions.rollback(principal.studio_id, principal.user_id, assetId, body.version)

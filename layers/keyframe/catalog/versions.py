@@ -1,0 +1,697 @@
+"""Versions: publish, processing status, review status, rollback, list and download.
+
+A version is an immutable record of one uploaded file (``STUDIO#{s}#ASSET#{a}`` / ``VERSION#{n}``).
+After creation only its processing fields (``status``, ``error``, ``media``, ``derived``,
+``processedAt``) and review fields (``reviewStatus``, ``reviewedAt``, ``reviewedBy``) change, and only
+through :func:`_set_state` (the model itself refuses anything else, see
+:class:`keyframe.catalog.models.VersionItem`).
+
+Numbering: :func:`publish_version` allocates 1, 2, 3 … with one ``TransactWriteItems`` that sets the
+asset's ``latestVersion`` to ``n`` on the condition that it is still ``n - 1``, puts the version with
+``attribute_not_exists``, puts the upload reference (idempotency) and the activity entry. Concurrent
+publishes on one asset conflict on that condition and retry with the next number, so they get
+distinct consecutive numbers and never overwrite each other.
+
+Lifecycle: ``PROCESSING`` (published) → ``READY`` (:func:`mark_version_ready`: becomes the asset's
+current version if newer than the current one; dependents are told) or ``FAILED``
+(:func:`mark_version_failed`, kept forever); :func:`set_version_processing` reprocesses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from pynamodb.exceptions import DoesNotExist
+
+from keyframe import settings
+from keyframe.catalog import activity, cursors, graph
+from keyframe.catalog.assets import archived_conflict, load_asset, not_found, rooms_of, to_asset, touch
+from keyframe.catalog.models import (
+    VERSION_PREFIX,
+    AssetItem,
+    UploadRefItem,
+    VersionItem,
+    asset_pk,
+    not_archived,
+    now_iso,
+    upload_sk,
+    version_sk,
+)
+from keyframe.catalog.schemas import (
+    Asset,
+    AssetStatus,
+    Download,
+    FileInfo,
+    ReviewStatus,
+    Version,
+    VersionError,
+    VersionPage,
+    VersionStatus,
+)
+from keyframe.catalog.store import Cancelled, Transaction, query_page, with_retries
+from keyframe.errors import Conflict, InvalidInput, NotFound
+from keyframe.events.publisher import emit
+from keyframe.settings import MediaSettings
+
+__all__ = [
+    "FileInfo",
+    "Version",
+    "download_version",
+    "get_version",
+    "list_versions",
+    "mark_version_failed",
+    "mark_version_ready",
+    "publish_version",
+    "rollback",
+    "set_review_status",
+    "set_version_processing",
+]
+
+PUBLISH_ATTEMPTS = 60
+"""Optimistic attempts of a publish before giving up (each conflict means another publish won)."""
+
+DOWNLOAD_URL_SECONDS = 900
+"""Lifetime of a download URL (15 minutes, the most the API gives out)."""
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def to_version(item: VersionItem) -> Version:
+    """The API shape of a version item."""
+    return Version(
+        asset_id=item.asset_id,
+        project_id=item.project_id,
+        version=int(item.version),
+        created_by=item.created_by,
+        created_at=item.created_at,
+        change_note=item.change_note,
+        file=FileInfo.model_validate(item.file),
+        media=item.media,
+        derived=item.derived,
+        status=item.status,
+        error=VersionError.model_validate(item.error) if item.error else None,
+        processed_at=item.processed_at,
+        review_status=item.review_status,
+        upload_id=item.upload_id,
+    )
+
+
+def _version_not_found(asset_id: str, version: int) -> NotFound:
+    return NotFound(
+        f"Version {version} of this asset does not exist",
+        code="VERSION_NOT_FOUND",
+        details={"assetId": asset_id, "version": version},
+    )
+
+
+def load_version(studio_id: str, asset_id: str, version: int) -> VersionItem:
+    """The version item (consistent read).
+
+    Raises
+    ------
+    NotFound
+        ``VERSION_NOT_FOUND`` (also for another studio's asset).
+    """
+    try:
+        return VersionItem.get(asset_pk(studio_id, asset_id), version_sk(version), consistent_read=True)
+    except DoesNotExist as exc:
+        raise _version_not_found(asset_id, version) from exc
+
+
+def get_version(studio_id: str, asset_id: str, version: int) -> Version:
+    """One version of an asset of the studio.
+
+    Raises
+    ------
+    NotFound
+        ``ASSET_NOT_FOUND`` (unknown or other studio's asset) or ``VERSION_NOT_FOUND``.
+    """
+    try:
+        return to_version(load_version(studio_id, asset_id, version))
+    except NotFound:
+        load_asset(studio_id, asset_id)  # distinguish "no such asset" from "no such version"
+        raise
+
+
+def list_versions(
+    studio_id: str, asset_id: str, *, limit: int = 25, cursor: str | None = None
+) -> VersionPage:
+    """A page of an asset's versions, newest first (one GetItem + one Query).
+
+    Raises
+    ------
+    NotFound
+        Unknown asset.
+    InvalidInput
+        ``INVALID_CURSOR``.
+    """
+    scope = cursors.scope_of(f"assets/{asset_id}/versions")
+    start = cursors.decode(cursor, studio_id=studio_id, scope=scope)
+    load_asset(studio_id, asset_id)
+    page = query_page(
+        VersionItem,
+        asset_pk(studio_id, asset_id),
+        range_key_condition=VersionItem.sk.startswith(VERSION_PREFIX),
+        forward=False,
+        limit=limit,
+        start_key=start,
+    )
+    next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
+    return VersionPage(items=[to_version(i) for i in page.items], next_cursor=next_cursor)
+
+
+# --- publishing ---------------------------------------------------------------------------------
+
+
+def _existing_for_upload(studio_id: str, asset_id: str, upload_id: str) -> Version | None:
+    try:
+        ref = UploadRefItem.get(asset_pk(studio_id, asset_id), upload_sk(upload_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return to_version(load_version(studio_id, asset_id, int(ref.version)))
+
+
+def publish_version(
+    studio_id: str,
+    asset_id: str,
+    *,
+    created_by: str,
+    file: FileInfo,
+    change_note: str | None = None,
+    upload_id: str | None = None,
+) -> Version:
+    """Record a new version of an asset (status ``PROCESSING``, review ``PENDING``).
+
+    Allocates the next number atomically (see the module docstring), sets the asset's
+    ``latestVersion`` (not ``currentVersion``: that moves when the pipeline marks it ready), writes the
+    activity entry in the same transaction and emits ``version:published``.
+
+    Parameters
+    ----------
+    studio_id, asset_id:
+        The asset (must be active).
+    created_by:
+        The user who uploaded the file.
+    file:
+        The stored object (key in the media bucket, size in bytes, content type, file name, sha256).
+    change_note:
+        What changed, in the artist's words.
+    upload_id:
+        Makes the call idempotent: publishing the same upload again returns the version it made.
+
+    Returns
+    -------
+    Version
+        The new (or, for a repeated ``upload_id``, the existing) version.
+
+    Raises
+    ------
+    NotFound
+        Unknown, other studio's or archived asset.
+    """
+    file = FileInfo.model_validate(file)
+    if upload_id:
+        existing = _existing_for_upload(studio_id, asset_id, upload_id)
+        if existing is not None:
+            return existing
+
+    def attempt(_: int) -> tuple[Version, bool]:
+        item = load_asset(studio_id, asset_id)
+        if item.archived:
+            raise not_found(asset_id)
+        previous = int(item.latest_version or 0)
+        number = previous + 1
+        now = now_iso()
+        version = VersionItem(
+            item.pk,
+            version_sk(number),
+            asset_id=asset_id,
+            studio_id=studio_id,
+            project_id=item.project_id,
+            version=number,
+            created_by=created_by,
+            created_at=now,
+            change_note=change_note,
+            file=file.model_dump(mode="json", by_alias=True, exclude_none=True),
+            upload_id=upload_id,
+            status=VersionStatus.PROCESSING.value,
+            review_status=ReviewStatus.PENDING.value,
+        )
+        tx = Transaction()
+        tx.put("version", version)
+        if upload_id:
+            tx.put(
+                "upload",
+                UploadRefItem(item.pk, upload_sk(upload_id), version=number, created_at=now),
+                condition=UploadRefItem.pk.does_not_exist(),
+            )
+        tx.update(
+            "asset",
+            AssetItem(item.pk, item.sk),
+            [AssetItem.latest_version.set(number), *touch(item, now)],
+            condition=(AssetItem.latest_version == previous) & not_archived(AssetItem),
+        )
+        try:
+            activity.record(
+                studio_id,
+                created_by,
+                "version:published",
+                "version",
+                f"{asset_id}:{number}",
+                {"version": number, "fileName": file.file_name, "size": file.size, "changeNote": change_note},
+                project_id=item.project_id,
+                asset_id=asset_id,
+                transaction=tx,
+            )
+        except Cancelled as exc:
+            if "upload" in exc.failed and upload_id:
+                existing = _existing_for_upload(studio_id, asset_id, upload_id)
+                if existing is not None:
+                    return existing, False
+            raise Cancelled(exc.failed, True) from exc  # lost the race for `number`: try n + 1
+        return to_version(version), True
+
+    published, created = with_retries(PUBLISH_ATTEMPTS, attempt)
+    if created:
+        emit(
+            studio_id,
+            "version:published",
+            published.to_json(),
+            rooms=rooms_of(published.project_id, asset_id),
+        )
+    return published
+
+
+# --- processing status --------------------------------------------------------------------------
+
+
+def _set_state(item: VersionItem, actions: list[Any], tx: Transaction, *, expected_status: set[str]) -> None:
+    """The only way a version changes: status/review actions, conditional on its current status."""
+    condition = VersionItem.pk.exists() & VersionItem.status.is_in(*sorted(expected_status))
+    tx.update("version", VersionItem(item.pk, item.sk), actions, condition=condition)
+
+
+def mark_version_ready(
+    studio_id: str,
+    asset_id: str,
+    version: int,
+    *,
+    media: dict[str, Any],
+    derived: dict[str, str],
+    actor_id: str | None = None,
+) -> Version:
+    """The pipeline finished a version: status ``READY`` with its media metadata and derived files.
+
+    The version becomes the asset's ``currentVersion`` only if it is newer than the current one (a
+    late-finishing older version never replaces a newer current). When it does, the asset's status
+    becomes ``PENDING_REVIEW`` and dependents are told: those pinning an older version get an
+    ``outdatedDependencies`` entry, every dependent gets ``asset:dependency-updated``. Emits
+    ``version:ready``. Marking a ``READY`` version again returns it unchanged (pipeline retries).
+
+    Parameters
+    ----------
+    media:
+        Probe results: ``duration`` (seconds), ``frameCount``, ``fps``, ``width``, ``height``,
+        ``codecs``, ``bitRate``, ``startTimecode`` …
+    derived:
+        S3 keys of derived files: ``thumbnail``, ``proxy``, ``waveform`` …
+    actor_id:
+        Who triggered the processing, if a person did.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version.
+    Conflict
+        ``VERSION_FAILED``: the version failed; reprocess it first.
+    """
+
+    def attempt(_: int) -> tuple[Version, bool, bool, AssetItem]:
+        item = load_version(studio_id, asset_id, version)
+        asset = load_asset(studio_id, asset_id)
+        if item.status == VersionStatus.READY.value:
+            return to_version(item), False, False, asset
+        if item.status == VersionStatus.FAILED.value:
+            raise Conflict(
+                "The version failed processing; reprocess it first",
+                code="VERSION_FAILED",
+                details={"assetId": asset_id, "version": version},
+            )
+        now = now_iso()
+        tx = Transaction()
+        _set_state(
+            item,
+            [
+                VersionItem.status.set(VersionStatus.READY.value),
+                VersionItem.media.set(media),
+                VersionItem.derived.set(derived),
+                VersionItem.processed_at.set(now),
+                VersionItem.error.remove(),
+            ],
+            tx,
+            expected_status={VersionStatus.PROCESSING.value},
+        )
+        current = None if asset.current_version is None else int(asset.current_version)
+        becomes_current = current is None or version > current
+        if becomes_current:
+            tx.update(
+                "asset",
+                AssetItem(asset.pk, asset.sk),
+                [
+                    AssetItem.current_version.set(version),
+                    AssetItem.status.set(_status_for_review(item.review_status).value),
+                    *touch(asset, now),
+                ],
+                condition=_current_is(current),
+            )
+        activity.record(
+            studio_id,
+            actor_id,
+            "version:ready",
+            "version",
+            f"{asset_id}:{version}",
+            {"version": version, "current": becomes_current, "media": media},
+            project_id=asset.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+        return to_version(load_version(studio_id, asset_id, version)), True, becomes_current, asset
+
+    ready, transitioned, becomes_current, asset = with_retries(PUBLISH_ATTEMPTS, attempt)
+    if transitioned:
+        emit(
+            studio_id,
+            "version:ready",
+            {**ready.to_json(), "current": becomes_current},
+            rooms=rooms_of(asset.project_id, asset_id),
+        )
+    if becomes_current:
+        graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
+    return ready
+
+
+def _current_is(current: int | None) -> Any:
+    """Condition: the asset's current version is still ``current`` (``None``: not set)."""
+    if current is None:
+        return AssetItem.current_version.does_not_exist()
+    return AssetItem.current_version == current
+
+
+def _status_for_review(review_status: str | None) -> AssetStatus:
+    if review_status == ReviewStatus.APPROVED.value:
+        return AssetStatus.APPROVED
+    if review_status == ReviewStatus.CHANGES_REQUESTED.value:
+        return AssetStatus.CHANGES_REQUESTED
+    return AssetStatus.PENDING_REVIEW
+
+
+def mark_version_failed(
+    studio_id: str, asset_id: str, version: int, *, error_code: str, message: str
+) -> Version:
+    """The pipeline gave up on a version: status ``FAILED`` with the error (the version is kept).
+
+    Failing a ``FAILED`` version again returns it unchanged.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version.
+    Conflict
+        ``VERSION_READY``: a ready version cannot fail.
+    """
+    item = load_version(studio_id, asset_id, version)
+    if item.status == VersionStatus.FAILED.value:
+        return to_version(item)
+    if item.status == VersionStatus.READY.value:
+        raise Conflict(
+            "The version is ready; it cannot fail",
+            code="VERSION_READY",
+            details={"assetId": asset_id, "version": version},
+        )
+    now = now_iso()
+    tx = Transaction()
+    _set_state(
+        item,
+        [
+            VersionItem.status.set(VersionStatus.FAILED.value),
+            VersionItem.error.set({"code": error_code, "message": message}),
+            VersionItem.processed_at.set(now),
+        ],
+        tx,
+        expected_status={VersionStatus.PROCESSING.value},
+    )
+    try:
+        activity.record(
+            studio_id,
+            None,
+            "version:failed",
+            "version",
+            f"{asset_id}:{version}",
+            {"version": version, "error": {"code": error_code, "message": message}},
+            project_id=item.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        raise Conflict("The version changed meanwhile", code="VERSION_CHANGED") from exc
+    failed = to_version(load_version(studio_id, asset_id, version))
+    emit(studio_id, "version:failed", failed.to_json(), rooms=rooms_of(item.project_id, asset_id))
+    return failed
+
+
+def set_version_processing(
+    studio_id: str, asset_id: str, version: int, *, actor_id: str | None = None
+) -> Version:
+    """Put a ``READY`` or ``FAILED`` version back to ``PROCESSING`` (reprocess); clears the error.
+
+    A version that is already ``PROCESSING`` is returned unchanged. The asset's current version
+    does not move.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version.
+    """
+    item = load_version(studio_id, asset_id, version)
+    if item.status == VersionStatus.PROCESSING.value:
+        return to_version(item)
+    tx = Transaction()
+    _set_state(
+        item,
+        [VersionItem.status.set(VersionStatus.PROCESSING.value), VersionItem.error.remove()],
+        tx,
+        expected_status={item.status},
+    )
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "version:reprocessing",
+            "version",
+            f"{asset_id}:{version}",
+            {"version": version, "previousStatus": item.status},
+            project_id=item.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        raise Conflict("The version changed meanwhile", code="VERSION_CHANGED") from exc
+    return to_version(load_version(studio_id, asset_id, version))
+
+
+def set_review_status(
+    studio_id: str, asset_id: str, version: int, *, review_status: ReviewStatus | str, actor_id: str
+) -> Version:
+    """Record a review decision on a version (live review calls this).
+
+    Sets the version's ``reviewStatus``; when the version is the asset's current version (or newer
+    than it), the asset's status follows: ``APPROVED``, ``CHANGES_REQUESTED`` or ``PENDING_REVIEW``.
+    Reviewing an older version leaves the asset's status alone.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version.
+    InvalidInput
+        Unknown review status.
+    """
+    try:
+        decision = ReviewStatus(review_status)
+    except ValueError as exc:
+        raise InvalidInput(f"Unknown review status {review_status!r}", code="INVALID_REVIEW_STATUS") from exc
+
+    def attempt(_: int) -> Version:
+        item = load_version(studio_id, asset_id, version)
+        asset = load_asset(studio_id, asset_id)
+        now = now_iso()
+        tx = Transaction()
+        _set_state(
+            item,
+            [
+                VersionItem.review_status.set(decision.value),
+                VersionItem.reviewed_at.set(now),
+                VersionItem.reviewed_by.set(actor_id),
+            ],
+            tx,
+            expected_status={s.value for s in VersionStatus},
+        )
+        current = None if asset.current_version is None else int(asset.current_version)
+        if current is None or version >= current:
+            tx.update(
+                "asset",
+                AssetItem(asset.pk, asset.sk),
+                [AssetItem.status.set(_status_for_review(decision.value).value), *touch(asset, now)],
+                condition=_current_is(current),
+            )
+        activity.record(
+            studio_id,
+            actor_id,
+            "version:reviewed",
+            "version",
+            f"{asset_id}:{version}",
+            {"version": version, "reviewStatus": decision.value},
+            project_id=item.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+        return to_version(load_version(studio_id, asset_id, version))
+
+    reviewed = with_retries(20, attempt)
+    asset = to_asset(load_asset(studio_id, asset_id))
+    emit(
+        studio_id,
+        "asset:updated",
+        {**asset.to_json(), "changes": ["status"], "version": version, "reviewStatus": decision.value},
+        rooms=rooms_of(asset.project_id, asset_id),
+    )
+    return reviewed
+
+
+# --- rollback -----------------------------------------------------------------------------------
+
+
+def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asset:
+    """Make ``version`` the asset's current version (back or forward).
+
+    The asset's status follows the version's review status. Dependents pinning the asset get their
+    ``outdatedDependencies`` recomputed and every dependent gets ``asset:dependency-updated``.
+    Emits ``asset:rollback``.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset; ``VERSION_NOT_FOUND``.
+    Conflict
+        ``NO_VERSIONS`` (nothing published yet); ``VERSION_NOT_READY`` (``PROCESSING`` or ``FAILED``);
+        ``ASSET_ARCHIVED``.
+    """
+    from keyframe.catalog.assets import get_asset
+
+    asset = load_asset(studio_id, asset_id)
+    if asset.archived:
+        raise archived_conflict(asset_id)
+    if not asset.latest_version:
+        raise Conflict("The asset has no versions yet", code="NO_VERSIONS", details={"assetId": asset_id})
+    target = load_version(studio_id, asset_id, version)
+    if target.status != VersionStatus.READY.value:
+        raise Conflict(
+            f"Version {version} is {target.status}; only a READY version can become current",
+            code="VERSION_NOT_READY",
+            details={"assetId": asset_id, "version": version, "status": target.status},
+        )
+    previous = None if asset.current_version is None else int(asset.current_version)
+    if previous == version:
+        return get_asset(studio_id, asset_id)
+    now = now_iso()
+    tx = Transaction()
+    tx.check("version", VersionItem, target.pk, target.sk, VersionItem.status == VersionStatus.READY.value)
+    tx.update(
+        "asset",
+        AssetItem(asset.pk, asset.sk),
+        [
+            AssetItem.current_version.set(version),
+            AssetItem.status.set(_status_for_review(target.review_status).value),
+            *touch(asset, now),
+        ],
+        condition=not_archived(AssetItem) & _current_is(previous),
+    )
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "asset:rollback",
+            "asset",
+            asset_id,
+            {
+                "from": previous,
+                "to": version,
+                "direction": "back" if previous and version < previous else "forward",
+            },
+            project_id=asset.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        if "version" in exc.failed:
+            raise Conflict("The version is no longer READY", code="VERSION_NOT_READY") from exc
+        raise Conflict("The asset changed meanwhile; try again", code="ASSET_CHANGED") from exc
+    updated = get_asset(studio_id, asset_id)
+    emit(
+        studio_id,
+        "asset:rollback",
+        {**updated.to_json(), "from": previous, "to": version},
+        rooms=rooms_of(updated.project_id, asset_id),
+    )
+    graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
+    return get_asset(studio_id, asset_id)
+
+
+# --- download -----------------------------------------------------------------------------------
+
+
+def content_disposition(file_name: str) -> str:
+    """An RFC 6266 ``attachment`` header value: an ASCII fallback plus the RFC 5987 UTF-8 name."""
+    fallback = (
+        "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_" for ch in file_name) or "download"
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+
+
+def _s3_client() -> Any:
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+def download_version(studio_id: str, asset_id: str, version: int) -> Download:
+    """A presigned GET of a version's original file, valid 15 minutes (media bucket).
+
+    The URL answers HTTP ``Range`` requests (S3 does) and asks S3 to send
+    ``Content-Disposition: attachment`` with the original file name.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version.
+    """
+    found = get_version(studio_id, asset_id, version)
+    bucket = settings.load(MediaSettings).MEDIA_BUCKET
+    expires_at = datetime.now(UTC) + timedelta(seconds=DOWNLOAD_URL_SECONDS)
+    url = _s3_client().generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": bucket,
+            "Key": found.file.key,
+            "ResponseContentDisposition": content_disposition(found.file.file_name),
+        },
+        ExpiresIn=DOWNLOAD_URL_SECONDS,
+    )
+    return Download(
+        url=url,
+        expires_at=expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        file_name=found.file.file_name,
+        size=found.file.size,
+    )
