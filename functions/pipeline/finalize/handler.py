@@ -1,0 +1,12 @@
+"""Asset pipeline task Finalize (Step Functions Lambda task; logic in keyframe.pipeline.tasks.finalize)."""
+
+from keyframe.observability import logger, metrics, tracer
+from keyframe.pipeline import tasks
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    """Mark the version READY with its media metadata and derived keys; returns {version, status}."""
+    return tasks.finalize(event)

@@ -1,0 +1,18 @@
+"""Asset pipeline task MarkFailed (Step Functions Lambda task).
+
+Logic in keyframe.pipeline.tasks.mark_failed.
+"""
+
+from keyframe.observability import logger, metrics, tracer
+from keyframe.pipeline import tasks
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    """Fail the pipeline (and a published version) with a code and message.
+
+    Returns ``{code, message, failedStep}``.
+    """
+    return tasks.mark_failed(event)

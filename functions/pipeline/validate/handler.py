@@ -1,0 +1,12 @@
+"""Asset pipeline task Validate (Step Functions Lambda task; logic in keyframe.pipeline.tasks.validate)."""
+
+from keyframe.observability import logger, metrics, tracer
+from keyframe.pipeline import tasks
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    """Check the upload's real type, structure and SHA-256; returns {kind, format, contentType, size}."""
+    return tasks.validate(event)

@@ -1,0 +1,167 @@
+"""Derivatives of one version: probe the stored original, make a thumbnail, a review proxy or a
+waveform with FFmpeg, upload them next to the version.
+
+Nothing here holds a file in memory: FFmpeg reads the original through a presigned GET URL (seeking
+with Range requests), writes its outputs to a temporary folder, and boto3's ``upload_file`` sends them
+in multipart chunks.
+
+=========  =========================  ======================================================
+kind       outputs                    notes
+=========  =========================  ======================================================
+video      thumbnail.jpg, proxy.mp4   a "video" holding only sound gets waveform.png instead
+image      thumbnail.jpg
+audio      waveform.png
+=========  =========================  ======================================================
+
+Keys: ``studios/{studioId}/assets/{assetId}/versions/{version}/derived/{file}``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from keyframe.media import ffmpeg
+from keyframe.media.errors import InvalidMediaError
+from keyframe.media.probe import MediaInfo, probe
+
+DERIVED_FILES: dict[str, tuple[str, str]] = {
+    "thumbnail": ("thumbnail.jpg", "image/jpeg"),
+    "proxy": ("proxy.mp4", "video/mp4"),
+    "waveform": ("waveform.png", "image/png"),
+}
+"""Derivative name -> (file name, content type)."""
+
+SOURCE_URL_TTL_SECONDS = 6 * 3600
+"""How long the presigned source URL FFmpeg reads stays valid (long enough for a feature-length proxy)."""
+
+_TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024)
+
+
+def derived_key(studio_id: str, asset_id: str, version: int, name: str) -> str:
+    """The S3 key of derivative ``name`` (``thumbnail``, ``proxy``, ``waveform``) of a version."""
+    file_name = DERIVED_FILES[name][0]
+    return f"studios/{studio_id}/assets/{asset_id}/versions/{version}/derived/{file_name}"
+
+
+@dataclass(frozen=True)
+class DeriveJob:
+    """What to derive: the stored original (``bucket``/``key``) of ``version`` of an asset, of ``kind``."""
+
+    studio_id: str
+    asset_id: str
+    version: int
+    bucket: str
+    key: str
+    kind: str
+
+
+@dataclass
+class DeriveOutput:
+    """The probe result, the derivative keys by name, and the seconds each step took."""
+
+    media: MediaInfo
+    derived: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def plan(kind: str, info: MediaInfo) -> list[str]:
+    """The derivatives to make for a source of ``kind`` whose probe gave ``info``.
+
+    Raises
+    ------
+    InvalidMediaError
+        The source lacks what its kind needs (a video with neither picture nor sound, an audio file
+        with no audio stream, an image FFmpeg cannot see a picture in).
+    """
+    if kind == "video":
+        if info.has_video:
+            return ["thumbnail", "proxy"]
+        if info.has_audio:
+            return ["waveform"]
+        raise InvalidMediaError("The video has neither a picture nor a sound stream")
+    if kind == "image":
+        if not info.has_video:
+            raise InvalidMediaError("FFmpeg found no picture in the image")
+        return ["thumbnail"]
+    if kind == "audio":
+        if not info.has_audio:
+            raise InvalidMediaError("The audio file has no audio stream")
+        return ["waveform"]
+    return []
+
+
+def command(name: str, source: str, output: str, info: MediaInfo) -> list[str]:
+    """The FFmpeg ``argv`` that makes derivative ``name`` of ``source`` into ``output``."""
+    if name == "thumbnail":
+        return ffmpeg.thumbnail_args(source, output, seek=ffmpeg.poster_time(info.duration))
+    if name == "proxy":
+        width, height = ffmpeg.proxy_size(info.width or 2, info.height or 2)
+        return ffmpeg.proxy_args(source, output, width=width, height=height, has_audio=info.has_audio)
+    if name == "waveform":
+        return ffmpeg.waveform_args(source, output)
+    raise ValueError(f"unknown derivative {name!r}")
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client that signs with SigV4 (presigned URLs work in every region and on moto).
+
+    One client per process and endpoint (creating one costs tens of milliseconds).
+    """
+    return _s3_client(os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_REGION"))
+
+
+@lru_cache(maxsize=4)
+def _s3_client(endpoint: str | None, region: str | None) -> Any:
+    return boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard"}))
+
+
+def derive(job: DeriveJob, *, s3: Any = None) -> DeriveOutput:
+    """Probe the original of ``job`` and make and upload its derivatives.
+
+    Reads the object ``job.bucket``/``job.key`` (by presigned URL); writes
+    ``studios/{studioId}/assets/{assetId}/versions/{version}/derived/*`` to the same bucket.
+
+    Returns
+    -------
+    DeriveOutput
+        ``media`` (for an image: size and codec, no duration), ``derived`` keys by name, timings.
+
+    Raises
+    ------
+    InvalidMediaError
+        FFmpeg cannot read the source or it lacks the streams its kind needs.
+    MediaToolError
+        Network or machine failure (worth a retry).
+    """
+    s3 = s3 or s3_client()
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    source = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": job.bucket, "Key": job.key}, ExpiresIn=SOURCE_URL_TTL_SECONDS
+    )
+    info = probe(source)
+    if job.kind == "image":
+        info = info.model_copy(update={"duration": None, "fps": None, "frame_count": 1, "bit_rate": None})
+    seconds["probe"] = round(time.perf_counter() - started, 3)
+    derived: dict[str, str] = {}
+    with TemporaryDirectory(prefix="keyframe-derive-") as folder:
+        for name in plan(job.kind, info):
+            started = time.perf_counter()
+            file_name, content_type = DERIVED_FILES[name]
+            output = str(Path(folder) / file_name)
+            ffmpeg.run(command(name, source, output, info), what=f"the {name}")
+            key = derived_key(job.studio_id, job.asset_id, job.version, name)
+            s3.upload_file(output, job.bucket, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER)
+            derived[name] = key
+            seconds[name] = round(time.perf_counter() - started, 3)
+    return DeriveOutput(media=info, derived=derived, seconds=seconds)

@@ -1,0 +1,38 @@
+"""The media container's AWS Batch job definition, as data both CDK and the local stack read.
+
+``keyframe.local.batch.JobDefinitionSpec(**MEDIA_JOB)`` is the local stack's job definition; the CDK
+app builds its ``CfnJobDefinition`` (Fargate) from the same values. State machines reach it as
+``${MediaJobDefinitionArn}``; its parameters ``studioId`` and ``uploadId`` fill ``Ref::`` tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MEDIA_JOB: dict[str, Any] = {
+    "name": "media",
+    "command": (
+        "python",
+        "-m",
+        "keyframe.media.worker",
+        "derive",
+        "--studio-id",
+        "Ref::studioId",
+        "--upload-id",
+        "Ref::uploadId",
+    ),
+    "vcpus": 2.0,
+    "memory_mib": 4096,
+    "timeout_seconds": 3600,
+    "retry_attempts": 3,
+    "evaluate_on_exit": (
+        {"onExitCode": "3", "action": "EXIT"},
+        {"onExitCode": "2", "action": "EXIT"},
+        {"onStatusReason": "Host EC2*", "action": "RETRY"},
+        {"onReason": "CannotPullContainerError*", "action": "RETRY"},
+        {"onReason": "*", "action": "RETRY"},
+    ),
+}
+"""Worker command, 2 vCPU / 4 GiB, 1 h per attempt, 3 attempts: exit code 3 (invalid file) and 2 (bad
+command line) end at once; infrastructure failures (``Host EC2*``, ``CannotPullContainerError*``) and
+other exit codes retry (AWS Batch allows at most 5 ``evaluateOnExit`` entries)."""

@@ -1,0 +1,63 @@
+"""The Derive step as the media container runs it: bookkeeping around :func:`keyframe.media.derive.derive`.
+
+``python -m keyframe.media.worker derive --studio-id S --upload-id U`` calls :func:`run_derive`:
+
+1. reads the pipeline record (table UPLOADS) for the version, the original's bucket/key and kind;
+2. records the ``derive`` step RUNNING (``pipeline:update``);
+3. probes the original and makes and uploads its derivatives (media bucket);
+4. writes ``media`` and ``derived`` into the record, where Finalize reads them (a Batch job's output
+   does not flow back through ``submitJob.sync``), and records the step SUCCEEDED;
+5. returns the process exit code: 0, 3 for an invalid file (Batch does not retry), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+from keyframe.errors import KeyframeError
+from keyframe.media.derive import DeriveJob, derive
+from keyframe.media.errors import InvalidMediaError
+from keyframe.media.ffmpeg import MediaToolError
+from keyframe.media.worker import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RETRYABLE
+from keyframe.observability import logger
+from keyframe.pipeline import service
+
+STEP = "derive"
+
+
+def run_derive(studio_id: str, upload_id: str) -> int:
+    """Run the Derive step of upload ``upload_id``; returns the exit code (see the module docstring)."""
+    logger.append_keys(upload_id=upload_id, studio_id=studio_id)
+    try:
+        record = service.require(studio_id, upload_id)
+        if record.version is None or not record.kind:
+            raise InvalidMediaError(
+                "Derive ran before the upload was validated and published", code="PIPELINE_ORDER"
+            )
+        service.step_started(studio_id, upload_id, STEP)
+        job = DeriveJob(
+            studio_id, record.asset_id, int(record.version), record.bucket, record.key, record.kind
+        )
+        output = derive(job)
+        service.step_succeeded(
+            studio_id, upload_id, STEP, *service.set_derived(output.media.to_json(), output.derived)
+        )
+        logger.info("derive done", extra={"seconds": output.seconds, "derived": output.derived})
+        return EXIT_OK
+    except InvalidMediaError as exc:
+        logger.warning("derive refused the file", extra={"code": exc.code, "reason": exc.message})
+        _record_failure(studio_id, upload_id, exc.code, exc.message)
+        return EXIT_INVALID_INPUT
+    except (MediaToolError, KeyframeError) as exc:
+        logger.error("derive failed", extra={"reason": str(exc)})
+        _record_failure(studio_id, upload_id, "DERIVE_FAILED", str(exc))
+        return EXIT_RETRYABLE
+    except Exception as exc:
+        logger.exception("derive crashed")
+        _record_failure(studio_id, upload_id, "DERIVE_FAILED", f"{type(exc).__name__}: {exc}")
+        return EXIT_RETRYABLE
+
+
+def _record_failure(studio_id: str, upload_id: str, code: str, message: str) -> None:
+    try:
+        service.step_failed(studio_id, upload_id, STEP, code, message)
+    except Exception:  # the table may be what failed: the exit code still tells Batch
+        logger.exception("could not record the derive failure")

@@ -1,0 +1,84 @@
+"""The pipeline record: one item per upload in the UPLOADS table, holding the current run's steps.
+
+Keys (the uploads domain's own items use ``…#UPLOAD#…``):
+
+=======  =====================================================  ==============================
+pk       ``STUDIO#{studioId}#PIPELINE#{uploadId}``               one record per upload
+sk       ``PIPELINE``
+gsi1pk   ``STUDIO#{studioId}#ASSET#{assetId}#VERSION#{n:08d}``   find the pipeline of a version
+gsi1sk   ``PIPELINE``                                            (set once published)
+=======  =====================================================  ==============================
+
+``steps`` maps a step name (:data:`STEPS`) to ``{status, startedAt?, endedAt?, attempts?, error?}``.
+A reprocess run (``run`` > 1) resets the record's steps; the pipeline keeps one record per upload.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from keyframe.storage.models import gsi, table_meta
+from keyframe.storage.tables import UPLOADS
+
+STEPS: tuple[str, ...] = ("validate", "publish", "derive", "finalize")
+"""The pipeline's steps, in order (what ``GET …/pipeline`` lists)."""
+
+PENDING, RUNNING, SUCCEEDED, FAILED, SKIPPED = "PENDING", "RUNNING", "SUCCEEDED", "FAILED", "SKIPPED"
+ACTIVE_STATUSES = frozenset({PENDING, RUNNING})
+RECORD_SK = "PIPELINE"
+
+
+def record_pk(studio_id: str, upload_id: str) -> str:
+    """``STUDIO#{studioId}#PIPELINE#{uploadId}``."""
+    return f"STUDIO#{studio_id}#PIPELINE#{upload_id}"
+
+
+def version_key(studio_id: str, asset_id: str, version: int) -> str:
+    """``STUDIO#{studioId}#ASSET#{assetId}#VERSION#{version:08d}`` (gsi1pk of a published upload)."""
+    return f"STUDIO#{studio_id}#ASSET#{asset_id}#VERSION#{int(version):08d}"
+
+
+class PipelineRecord(Model):
+    """One upload's pipeline. Table: UPLOADS."""
+
+    Meta = table_meta(UPLOADS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=RECORD_SK)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi1 = gsi(UPLOADS, 1)()
+
+    studio_id = UnicodeAttribute(attr_name="studioId")
+    asset_id = UnicodeAttribute(attr_name="assetId")
+    upload_id = UnicodeAttribute(attr_name="uploadId")
+    bucket = UnicodeAttribute()
+    key = UnicodeAttribute()
+    size = NumberAttribute()
+    file_name = UnicodeAttribute(attr_name="fileName")
+    declared_content_type = UnicodeAttribute(attr_name="declaredContentType", null=True)
+    sha256 = UnicodeAttribute(null=True)
+    change_note = UnicodeAttribute(attr_name="changeNote", null=True)
+    created_by = UnicodeAttribute(attr_name="createdBy")
+
+    status = UnicodeAttribute(default=PENDING)
+    run = NumberAttribute(default=1)
+    execution_arn = UnicodeAttribute(attr_name="executionArn", null=True)
+    started_at = UnicodeAttribute(attr_name="startedAt")
+    ended_at = UnicodeAttribute(attr_name="endedAt", null=True)
+    updated_at = UnicodeAttribute(attr_name="updatedAt")
+    steps: MapAttribute = MapAttribute(default=dict)
+    error = JSONAttribute(null=True)
+
+    version = NumberAttribute(null=True)
+    kind = UnicodeAttribute(null=True)
+    format = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute(attr_name="contentType", null=True)
+    media = JSONAttribute(null=True)
+    derived = JSONAttribute(null=True)
+
+    def step(self, name: str) -> dict:
+        """The raw state of step ``name`` (``{"status": "PENDING"}`` when never touched)."""
+        raw = self.steps.as_dict() if hasattr(self.steps, "as_dict") else dict(self.steps or {})
+        return dict(raw.get(name) or {"status": PENDING})

@@ -1,0 +1,335 @@
+"""The pipeline record's only write path; every change emits ``pipeline:update``.
+
+Writers: :mod:`keyframe.pipeline.starter` (create, reprocess), the Lambda tasks
+(:mod:`keyframe.pipeline.tasks`) and the Batch worker (:mod:`keyframe.pipeline.derive_step`), each
+recording its own step's start and end. Events go to the rooms ``studio`` and ``asset:{assetId}``
+with the record's public view (see :func:`view`) and the name of the step that changed.
+
+Table: UPLOADS (items ``STUDIO#{studioId}#PIPELINE#{uploadId}`` / ``PIPELINE``); events: LIVE.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from keyframe.errors import Conflict, NotFound
+from keyframe.events.publisher import emit
+from keyframe.pipeline.models import (
+    ACTIVE_STATUSES,
+    FAILED,
+    PENDING,
+    RECORD_SK,
+    RUNNING,
+    SKIPPED,
+    STEPS,
+    SUCCEEDED,
+    PipelineRecord,
+    record_pk,
+    version_key,
+)
+
+if TYPE_CHECKING:
+    from keyframe.pipeline.starter import PipelineInput
+
+EVENT_TYPE = "pipeline:update"
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO-8601 with milliseconds and ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _conditional_failed(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def get(studio_id: str, upload_id: str) -> PipelineRecord | None:
+    """The pipeline record of ``upload_id`` in ``studio_id``, or ``None`` (another studio's: ``None``)."""
+    try:
+        return PipelineRecord.get(record_pk(studio_id, upload_id), RECORD_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def require(studio_id: str, upload_id: str) -> PipelineRecord:
+    """Like :func:`get`.
+
+    Raises
+    ------
+    NotFound
+        No pipeline for that upload in that studio.
+    """
+    record = get(studio_id, upload_id)
+    if record is None:
+        raise NotFound("No pipeline for this upload", details={"uploadId": upload_id})
+    return record
+
+
+def get_by_version(studio_id: str, asset_id: str, version: int) -> PipelineRecord | None:
+    """The pipeline that made ``version`` of ``asset_id`` (gsi1), or ``None``."""
+    for record in PipelineRecord.gsi1.query(version_key(studio_id, asset_id, version), limit=1):
+        return get(studio_id, record.upload_id)  # the index is eventually consistent: re-read
+    return None
+
+
+# --- the public view -------------------------------------------------------------------------------
+
+
+def step_views(record: PipelineRecord) -> list[dict[str, Any]]:
+    """The steps in order as ``[{name, status, startedAt?, endedAt?, attempts?, error?}]``."""
+    return [{"name": name, **record.step(name)} for name in STEPS]
+
+
+def view(record: PipelineRecord) -> dict[str, Any]:
+    """The record as the API and events show it (camelCase; absent values left out)."""
+    data: dict[str, Any] = {
+        "status": record.status,
+        "uploadId": record.upload_id,
+        "assetId": record.asset_id,
+        "version": int(record.version) if record.version is not None else None,
+        "executionArn": record.execution_arn,
+        "run": int(record.run or 1),
+        "kind": record.kind,
+        "format": record.format,
+        "startedAt": record.started_at,
+        "endedAt": record.ended_at,
+        "steps": step_views(record),
+        "error": record.error,
+    }
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _emit(record: PipelineRecord, step: str | None = None) -> None:
+    data = view(record)
+    if step:
+        data["changedStep"] = step
+    emit(record.studio_id, EVENT_TYPE, data, rooms=["studio", f"asset:{record.asset_id}"])
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+def create(upload: PipelineInput) -> tuple[PipelineRecord, bool]:
+    """Create the record of a new pipeline run for ``upload`` (idempotent).
+
+    Returns
+    -------
+    tuple
+        ``(record, created)``: ``created`` is False when the upload already had one (it is returned
+        unchanged: one pipeline per upload).
+    """
+    now = now_iso()
+    record = PipelineRecord(
+        record_pk(upload.studio_id, upload.upload_id),
+        RECORD_SK,
+        studio_id=upload.studio_id,
+        asset_id=upload.asset_id,
+        upload_id=upload.upload_id,
+        bucket=upload.bucket,
+        key=upload.key,
+        size=upload.size,
+        file_name=upload.file_name,
+        declared_content_type=upload.declared_content_type or None,
+        sha256=upload.sha256 or None,
+        change_note=upload.change_note or None,
+        created_by=upload.created_by,
+        status=PENDING,
+        run=1,
+        started_at=now,
+        updated_at=now,
+        steps={name: {"status": PENDING} for name in STEPS},
+    )
+    try:
+        record.save(condition=PipelineRecord.pk.does_not_exist())
+    except PutError as exc:
+        if not _conditional_failed(exc):
+            raise
+        return require(upload.studio_id, upload.upload_id), False
+    _emit(record)
+    return record, True
+
+
+def attach_execution(record: PipelineRecord, execution_arn: str) -> PipelineRecord:
+    """Remember the Step Functions execution of the current run; PENDING becomes RUNNING."""
+    actions: list[Any] = [
+        PipelineRecord.execution_arn.set(execution_arn),
+        PipelineRecord.updated_at.set(now_iso()),
+    ]
+    try:
+        record.update(
+            actions=[*actions, PipelineRecord.status.set(RUNNING)], condition=PipelineRecord.status == PENDING
+        )
+    except UpdateError as exc:
+        if not _conditional_failed(exc):
+            raise
+        record.update(actions=actions)  # a step already moved it on: keep its status
+    _emit(record)
+    return record
+
+
+def _set_step(record: PipelineRecord, name: str, state: dict[str, Any], *extra: Any) -> PipelineRecord:
+    clean = {key: value for key, value in state.items() if value is not None}
+    record.update(
+        actions=[PipelineRecord.steps[name].set(clean), PipelineRecord.updated_at.set(now_iso()), *extra]
+    )
+    _emit(record, name)
+    return record
+
+
+def step_started(studio_id: str, upload_id: str, name: str) -> PipelineRecord:
+    """Step ``name`` is RUNNING (attempts + 1); the pipeline is RUNNING.
+
+    Raises
+    ------
+    NotFound
+        No record for the upload.
+    """
+    record = require(studio_id, upload_id)
+    previous = record.step(name)
+    state = {"status": RUNNING, "startedAt": now_iso(), "attempts": int(previous.get("attempts") or 0) + 1}
+    return _set_step(record, name, state, PipelineRecord.status.set(RUNNING))
+
+
+def step_succeeded(studio_id: str, upload_id: str, name: str, *extra: Any) -> PipelineRecord:
+    """Step ``name`` SUCCEEDED now; ``extra`` are further PynamoDB update actions on the record."""
+    record = require(studio_id, upload_id)
+    state = {**record.step(name), "status": SUCCEEDED, "endedAt": now_iso()}
+    state.pop("error", None)
+    return _set_step(record, name, state, *extra)
+
+
+def step_failed(studio_id: str, upload_id: str, name: str, code: str, message: str) -> PipelineRecord:
+    """Step ``name`` FAILED now with ``{code, message}`` (the pipeline itself is failed by MarkFailed)."""
+    record = require(studio_id, upload_id)
+    state = {
+        **record.step(name),
+        "status": FAILED,
+        "endedAt": now_iso(),
+        "error": {"code": code, "message": message},
+    }
+    return _set_step(record, name, state)
+
+
+def step_skipped(record: PipelineRecord, name: str) -> PipelineRecord:
+    """Step ``name`` will not run in this pipeline (derive for a scene file, steps after a failure)."""
+    return _set_step(record, name, {"status": SKIPPED})
+
+
+def set_validation(*, kind: str, fmt: str, content_type: str, size: int) -> list:
+    """Update actions recording what Validate found (for :func:`step_succeeded`)."""
+    return [
+        PipelineRecord.kind.set(kind),
+        PipelineRecord.format.set(fmt),
+        PipelineRecord.content_type.set(content_type),
+        PipelineRecord.size.set(size),
+    ]
+
+
+def set_version(studio_id: str, asset_id: str, version: int) -> list:
+    """Update actions recording the published version number and indexing it (gsi1)."""
+    return [
+        PipelineRecord.version.set(int(version)),
+        PipelineRecord.gsi1pk.set(version_key(studio_id, asset_id, version)),
+        PipelineRecord.gsi1sk.set(RECORD_SK),
+    ]
+
+
+def set_derived(media: dict[str, Any], derived: dict[str, str]) -> list:
+    """Update actions recording the Derive step's probe result and derivative keys (for Finalize)."""
+    return [PipelineRecord.media.set(media), PipelineRecord.derived.set(derived)]
+
+
+def finish_succeeded(record: PipelineRecord) -> PipelineRecord:
+    """The run SUCCEEDED: steps that never ran are SKIPPED."""
+    for name in STEPS:
+        if record.step(name)["status"] == PENDING:
+            step_skipped(record, name)
+    now = now_iso()
+    record.update(
+        actions=[
+            PipelineRecord.status.set(SUCCEEDED),
+            PipelineRecord.ended_at.set(now),
+            PipelineRecord.updated_at.set(now),
+            PipelineRecord.error.remove(),
+        ]
+    )
+    _emit(record)
+    return record
+
+
+def finish_failed(record: PipelineRecord, failed_step: str | None, code: str, message: str) -> PipelineRecord:
+    """The run FAILED with ``{code, message}``: the failing step is FAILED, later ones SKIPPED."""
+    error = {"code": code, "message": message}
+    if failed_step:
+        current = record.step(failed_step)
+        if current["status"] != FAILED or not current.get("error"):
+            _set_step(
+                record, failed_step, {**current, "status": FAILED, "endedAt": now_iso(), "error": error}
+            )
+    for name in STEPS:
+        if record.step(name)["status"] == PENDING:
+            step_skipped(record, name)
+    now = now_iso()
+    record.update(
+        actions=[
+            PipelineRecord.status.set(FAILED),
+            PipelineRecord.ended_at.set(now),
+            PipelineRecord.updated_at.set(now),
+            PipelineRecord.error.set(error),
+        ]
+    )
+    _emit(record)
+    return record
+
+
+def begin_rerun(record: PipelineRecord) -> PipelineRecord:
+    """Start a reprocess run: ``run`` + 1, validate/publish SKIPPED, derive/finalize PENDING.
+
+    Raises
+    ------
+    Conflict
+        The pipeline is still PENDING or RUNNING (someone else started it meanwhile).
+    """
+    now = now_iso()
+    steps = {
+        "validate": {"status": SKIPPED},
+        "publish": {"status": SKIPPED},
+        "derive": {"status": PENDING},
+        "finalize": {"status": PENDING},
+    }
+    try:
+        record.update(
+            actions=[
+                PipelineRecord.run.add(1),
+                PipelineRecord.status.set(PENDING),
+                PipelineRecord.steps.set(steps),
+                PipelineRecord.started_at.set(now),
+                PipelineRecord.updated_at.set(now),
+                PipelineRecord.ended_at.remove(),
+                PipelineRecord.error.remove(),
+                PipelineRecord.execution_arn.remove(),
+                PipelineRecord.media.remove(),
+                PipelineRecord.derived.remove(),
+            ],
+            condition=PipelineRecord.status.is_in(*sorted({SUCCEEDED, FAILED})),
+        )
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            raise Conflict(
+                "The pipeline of this version is still running", details={"status": record.status}
+            ) from exc
+        raise
+    _emit(record)
+    return record
+
+
+def is_active(record: PipelineRecord) -> bool:
+    """True while the run is PENDING or RUNNING."""
+    return record.status in ACTIVE_STATUSES

@@ -1,0 +1,220 @@
+"""Start the asset pipeline: once per completed upload, and again on demand (reprocess).
+
+The uploads domain calls :func:`start_pipeline` when a multipart upload completes; the reprocess
+route calls :func:`start_reprocess`. Both run the state machine named by
+``ASSET_PIPELINE_STATE_MACHINE_ARN``:
+
+- a first run is the execution named ``{uploadId}``: starting it twice returns the same execution
+  (exactly one pipeline per upload);
+- a reprocess run is named ``{uploadId}-reprocess-{n}`` and starts at Derive (input ``mode:
+  "reprocess"``), skipping Validate and Publish.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from keyframe import settings
+from keyframe.errors import Conflict, NotFound
+from keyframe.observability import logger
+from keyframe.pipeline import service
+from keyframe.pipeline.models import PipelineRecord
+
+
+class PipelineSettings(BaseModel):
+    """What starting a pipeline needs from the environment (no defaults for resource names)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    ASSET_PIPELINE_STATE_MACHINE_ARN: str = Field(
+        pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:"
+    )
+
+
+class PipelineInput(BaseModel):
+    """A completed upload, as the uploads domain hands it to the pipeline.
+
+    Attributes
+    ----------
+    studio_id, asset_id, upload_id:
+        Whose upload, for which asset; ``upload_id`` names the execution.
+    bucket, key:
+        Where the original is (``studios/{studioId}/assets/{assetId}/uploads/{uploadId}/{fileName}``).
+    size:
+        Bytes, as completed.
+    file_name, declared_content_type:
+        What the client claimed (checked against the bytes by Validate).
+    sha256:
+        The whole file's SHA-256 the client declared (hex), checked by Validate; ``None`` to skip.
+    change_note, created_by:
+        Carried to the published version.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    studio_id: str = Field(min_length=1)
+    asset_id: str = Field(min_length=1)
+    upload_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    bucket: str = Field(min_length=3)
+    key: str = Field(min_length=1)
+    size: int = Field(ge=0)
+    file_name: str = Field(min_length=1)
+    declared_content_type: str | None = None
+    sha256: str | None = None
+    change_note: str | None = None
+    created_by: str = Field(min_length=1)
+
+
+class PipelineStart(BaseModel):
+    """A started (or already running) execution: its ARN, Step Functions status, start time (ISO Z)."""
+
+    execution_arn: str
+    status: str
+    started_at: str
+
+
+def _client() -> Any:
+    return boto3.client("stepfunctions")
+
+
+def _state_machine_arn() -> str:
+    return settings.load(PipelineSettings).ASSET_PIPELINE_STATE_MACHINE_ARN
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives execution ``name`` of ``state_machine_arn``."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str(value)
+
+
+def execution_input(record: PipelineRecord, mode: str) -> dict[str, Any]:
+    """The state machine input of a run of ``record`` (``mode``: ``full`` or ``reprocess``).
+
+    The task functions re-read the record for their data; the input carries the ids the states route
+    on and what an operator looking at the execution wants to see.
+    """
+    data: dict[str, Any] = {
+        "mode": mode,
+        "studioId": record.studio_id,
+        "assetId": record.asset_id,
+        "uploadId": record.upload_id,
+        "bucket": record.bucket,
+        "key": record.key,
+        "size": int(record.size),
+        "fileName": record.file_name,
+        "declaredContentType": record.declared_content_type,
+        "run": int(record.run or 1),
+    }
+    if mode == "reprocess":
+        data["validation"] = {
+            "kind": record.kind,
+            "format": record.format,
+            "contentType": record.content_type,
+            "size": int(record.size),
+        }
+        data["published"] = {"version": int(record.version)}
+    return data
+
+
+def _start(name: str, payload: dict[str, Any]) -> PipelineStart:
+    import json
+
+    client = _client()
+    machine = _state_machine_arn()
+    try:
+        started = client.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))
+        return PipelineStart(
+            execution_arn=started["executionArn"], status="RUNNING", started_at=_iso(started["startDate"])
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+    existing = client.describe_execution(executionArn=execution_arn(machine, name))
+    return PipelineStart(
+        execution_arn=existing["executionArn"],
+        status=existing["status"],
+        started_at=_iso(existing["startDate"]),
+    )
+
+
+def start_pipeline(upload: PipelineInput) -> PipelineStart:
+    """Start the pipeline of a completed upload, exactly once.
+
+    Creates the pipeline record (table UPLOADS, steps PENDING), starts the execution named
+    ``upload.upload_id`` on ``ASSET_PIPELINE_STATE_MACHINE_ARN`` and emits ``pipeline:update``.
+    Calling it again for the same upload returns the existing execution and changes nothing.
+
+    Returns
+    -------
+    PipelineStart
+        The execution's ARN, status (``RUNNING`` ...) and start time.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        ``ASSET_PIPELINE_STATE_MACHINE_ARN`` is missing.
+    botocore.exceptions.ClientError
+        Step Functions refused (the record stays PENDING; a retry starts it).
+    """
+    record, _ = service.create(upload)
+    started = _start(upload.upload_id, execution_input(record, "full"))
+    if record.execution_arn != started.execution_arn:
+        service.attach_execution(record, started.execution_arn)
+    logger.info(
+        "pipeline started", extra={"upload_id": upload.upload_id, "execution_arn": started.execution_arn}
+    )
+    return started
+
+
+def start_reprocess(studio_id: str, asset_id: str, version: int) -> tuple[PipelineRecord, PipelineStart]:
+    """Derive ``version`` of ``asset_id`` again (new thumbnails/proxy/waveform, metadata re-probed).
+
+    Starts execution ``{uploadId}-reprocess-{n}`` in ``reprocess`` mode, which skips Validate and
+    Publish; the version is PROCESSING until Finalize (or MarkFailed) runs.
+
+    Returns
+    -------
+    tuple
+        The pipeline record (its new run) and the started execution.
+
+    Raises
+    ------
+    NotFound
+        No pipeline made this version (in this studio).
+    Conflict
+        The version's pipeline is still running, or never got past validation.
+    """
+    from keyframe.catalog import versions
+
+    record = service.get_by_version(studio_id, asset_id, version)
+    if record is None:
+        raise NotFound("No pipeline made this version", details={"assetId": asset_id, "version": version})
+    if service.is_active(record):
+        raise Conflict("The pipeline of this version is still running", details={"status": record.status})
+    if not record.kind or record.version is None:
+        raise Conflict("This upload never passed validation; upload the file again")
+    service.begin_rerun(record)
+    versions.set_version_processing(studio_id, asset_id, int(version))
+    name = f"{record.upload_id}-reprocess-{int(record.run) - 1}"
+    try:
+        started = _start(name, execution_input(record, "reprocess"))
+    except Exception:
+        # leave nothing stuck: the run and the version are FAILED, and reprocess can be asked again
+        message = "The reprocess run could not be started; try again"
+        service.finish_failed(record, "derive", "PIPELINE_START_FAILED", message)
+        versions.mark_version_failed(
+            studio_id, asset_id, int(version), error_code="PIPELINE_START_FAILED", message=message
+        )
+        raise
+    service.attach_execution(record, started.execution_arn)
+    return record, started

@@ -1,0 +1,265 @@
+"""The Lambda task bodies of the asset pipeline (``functions/pipeline/*/handler.py`` call these).
+
+Each takes the state machine's state (the execution input plus what earlier states added: see
+:func:`keyframe.pipeline.starter.execution_input`), records its own step's start and end in the
+pipeline record (which emits ``pipeline:update``), and returns a small JSON result.
+
+Errors: a media problem raises an :class:`~keyframe.media.errors.InvalidMediaError` subclass (not
+retried); throttling or unreachable AWS raises :class:`~keyframe.pipeline.errors.TransientError`
+(retried with backoff and jitter); the state machine sends every final error to :func:`mark_failed`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from keyframe.errors import Conflict, KeyframeError
+from keyframe.media.derive import s3_client
+from keyframe.media.detect import DERIVED_KINDS
+from keyframe.media.errors import InvalidMediaError
+from keyframe.observability import logger
+from keyframe.pipeline import service
+from keyframe.pipeline.errors import ERROR_CODES
+from keyframe.pipeline.models import FAILED, PENDING, RUNNING, STEPS, PipelineRecord
+from keyframe.pipeline.validation import inspect_upload, normalise_sha256, transient_errors
+
+StepBody = Callable[[PipelineRecord], tuple[dict[str, Any], list[Any]]]
+
+
+def _ids(state: dict[str, Any]) -> tuple[str, str]:
+    try:
+        return str(state["studioId"]), str(state["uploadId"])
+    except KeyError as exc:
+        raise ValueError(f"The task input lacks {exc.args[0]!r}") from exc
+
+
+def run_step(state: dict[str, Any], name: str, body: StepBody) -> dict[str, Any]:
+    """Run ``body`` as step ``name``: RUNNING before, SUCCEEDED (with ``body``'s record updates) or
+    FAILED (with the error's code and message) after; errors are re-raised for Step Functions."""
+    studio_id, upload_id = _ids(state)
+    with transient_errors():
+        record = service.step_started(studio_id, upload_id, name)
+    try:
+        with transient_errors():
+            output, updates = body(record)
+    except KeyframeError as exc:
+        service.step_failed(studio_id, upload_id, name, exc.code, exc.message)
+        raise
+    except Exception as exc:
+        service.step_failed(studio_id, upload_id, name, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+        raise
+    with transient_errors():
+        service.step_succeeded(studio_id, upload_id, name, *updates)
+    return output
+
+
+def validate(state: dict[str, Any]) -> dict[str, Any]:
+    """Validate step: the upload's real type, structure and checksum.
+
+    Reads the original in the media bucket (HeadObject, Range GETs, a streamed GET for the
+    checksum); records kind, format and content type in the pipeline record.
+
+    Returns
+    -------
+    dict
+        ``{"kind": "video", "format": "mp4", "contentType": "video/mp4", "size": 12345}``.
+
+    Raises
+    ------
+    InvalidMediaError, TypeMismatchError, ChecksumMismatchError
+        The file is refused (codes ``INVALID_MEDIA``/``UPLOAD_MISSING``, ``TYPE_MISMATCH``,
+        ``CHECKSUM_MISMATCH``).
+    TransientError
+        S3 throttled or unreachable.
+    """
+
+    def body(record: PipelineRecord) -> tuple[dict[str, Any], list[Any]]:
+        detected, size = inspect_upload(
+            s3_client(),
+            record.bucket,
+            record.key,
+            file_name=record.file_name,
+            content_type=record.declared_content_type,
+            sha256=record.sha256,
+        )
+        output = {
+            "kind": detected.kind,
+            "format": detected.format,
+            "contentType": detected.content_type,
+            "size": size,
+        }
+        return output, service.set_validation(
+            kind=detected.kind, fmt=detected.format, content_type=detected.content_type, size=size
+        )
+
+    return run_step(state, "validate", body)
+
+
+def publish(state: dict[str, Any]) -> dict[str, Any]:
+    """Publish step: the upload becomes the next version of its asset (status PROCESSING).
+
+    Idempotent per upload (a retried publish returns the same version).
+
+    Returns
+    -------
+    dict
+        ``{"version": 3}``.
+    """
+    from keyframe.catalog.versions import FileInfo, publish_version
+
+    def body(record: PipelineRecord) -> tuple[dict[str, Any], list[Any]]:
+        version = publish_version(
+            record.studio_id,
+            record.asset_id,
+            created_by=record.created_by,
+            file=FileInfo(
+                key=record.key,
+                size=int(record.size),
+                content_type=record.content_type
+                or record.declared_content_type
+                or "application/octet-stream",
+                file_name=record.file_name,
+                sha256=_hex_digest(record.sha256),
+            ),
+            change_note=record.change_note,
+            upload_id=record.upload_id,
+        )
+        return {"version": version.version}, service.set_version(
+            record.studio_id, record.asset_id, version.version
+        )
+
+    return run_step(state, "publish", body)
+
+
+def _hex_digest(value: str | None) -> str | None:
+    try:
+        return normalise_sha256(value) if value else None
+    except InvalidMediaError:
+        return None
+
+
+def media_of(record: PipelineRecord) -> dict[str, Any]:
+    """The version's media metadata: kind, format, content type and what Derive probed."""
+    media: dict[str, Any] = {"kind": record.kind, "format": record.format, "contentType": record.content_type}
+    media.update(record.media or {})
+    return {key: value for key, value in media.items() if value is not None}
+
+
+def finalize(state: dict[str, Any]) -> dict[str, Any]:
+    """Finalize step: the version becomes READY (and current if newest) with its media and derived keys.
+
+    Then the pipeline is SUCCEEDED (a derive that never ran is SKIPPED).
+
+    Returns
+    -------
+    dict
+        ``{"version": 3, "status": "READY"}``.
+    """
+    from keyframe.catalog.versions import mark_version_ready
+
+    def body(record: PipelineRecord) -> tuple[dict[str, Any], list[Any]]:
+        if record.version is None:
+            raise Conflict("Finalize ran before a version was published")
+        if record.kind in DERIVED_KINDS and not record.derived:
+            raise Conflict("Finalize found no derivatives: the derive step did not record its result")
+        version = int(record.version)
+        mark_version_ready(
+            record.studio_id,
+            record.asset_id,
+            version,
+            media=media_of(record),
+            derived=dict(record.derived or {}),
+            actor_id=record.created_by,
+        )
+        return {"version": version, "status": "READY"}, []
+
+    output = run_step(state, "finalize", body)
+    studio_id, upload_id = _ids(state)
+    with transient_errors():
+        service.finish_succeeded(service.require(studio_id, upload_id))
+    return output
+
+
+def failed_step(record: PipelineRecord) -> str | None:
+    """The step the run stopped at: the one RUNNING or FAILED, else the first PENDING one."""
+    for name in STEPS:
+        if record.step(name)["status"] in (RUNNING, FAILED):
+            return name
+    return next((name for name in STEPS if record.step(name)["status"] == PENDING), None)
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def describe_failure(error: dict[str, Any], step: str | None) -> tuple[str, str]:
+    """``(code, message)`` from a ``Catch``'s ``{"Error", "Cause"}``.
+
+    - a Lambda task's error: the ``Cause`` is ``{"errorType", "errorMessage", …}``;
+    - a Batch job's failure (``States.TaskFailed``): the ``Cause`` is the job description, whose exit
+      code 3 means the worker refused the file;
+    - anything else (timeouts, runtime errors): the error name and the start of the cause.
+    """
+    name = str(error.get("Error") or "States.Runtime")
+    cause_text = str(error.get("Cause") or "")
+    cause = _json(cause_text)
+    where = f"the {step} step" if step else "the pipeline"
+    if isinstance(cause, dict) and "errorType" in cause:
+        error_type = str(cause["errorType"])
+        return ERROR_CODES.get(error_type, "PIPELINE_ERROR"), str(cause.get("errorMessage") or error_type)
+    if isinstance(cause, dict) and ("jobId" in cause or "JobId" in cause or "container" in cause):
+        container = cause.get("container") or cause.get("Container") or {}
+        exit_code = container.get("exitCode", container.get("ExitCode"))
+        reason = cause.get("statusReason") or cause.get("StatusReason") or container.get("reason")
+        if exit_code == 3:
+            return "INVALID_MEDIA", "FFmpeg could not read the file"
+        detail = reason or (f"exit code {exit_code}" if exit_code is not None else "no reason given")
+        return "DERIVE_FAILED", f"Making the thumbnail and proxy failed: {detail}"
+    if name in ERROR_CODES and name != "States.TaskFailed":
+        return ERROR_CODES[name], f"{where.capitalize()} failed: {name}"
+    summary = cause_text[:300] if cause_text else name
+    return "PIPELINE_ERROR", f"{where.capitalize()} failed: {summary}"
+
+
+def mark_failed(state: dict[str, Any]) -> dict[str, Any]:
+    """MarkFailed: the run is FAILED with a code and a human message.
+
+    The failing step keeps the error it recorded itself (else one is made from the ``Catch`` output
+    in ``state["error"]``); later steps become SKIPPED; a published version is marked FAILED (never
+    deleted); the uploaded original stays in the bucket.
+
+    Returns
+    -------
+    dict
+        ``{"code", "message", "failedStep"}``.
+    """
+    from keyframe.catalog.versions import mark_version_failed
+
+    studio_id, upload_id = _ids(state)
+    with transient_errors():
+        record = service.require(studio_id, upload_id)
+    step = failed_step(record)
+    recorded = record.step(step).get("error") if step else None
+    if recorded and recorded.get("code") and recorded.get("code") != "INTERNAL_ERROR":
+        code, message = str(recorded["code"]), str(recorded.get("message") or recorded["code"])
+    else:
+        code, message = describe_failure(state.get("error") or {}, step)
+    if record.version is not None:
+        try:
+            with transient_errors():
+                mark_version_failed(
+                    studio_id, record.asset_id, int(record.version), error_code=code, message=message
+                )
+        except Conflict:  # already READY (a failure after Finalize): leave the version alone
+            logger.warning(
+                "version not marked failed", extra={"upload_id": upload_id, "version": record.version}
+            )
+    with transient_errors():
+        service.finish_failed(record, step, code, message)
+    logger.info("pipeline failed", extra={"upload_id": upload_id, "code": code, "failed_step": step})
+    return {"code": code, "message": message, "failedStep": step}

@@ -1,0 +1,123 @@
+"""PynamoDB items of the uploads domain (table: uploads).
+
+Keys (every one begins with ``STUDIO#{studioId}#UPLOAD#``, so another studio's upload id is simply
+not found; the pipeline's items in the same table use ``STUDIO#{studioId}#PIPELINE#…``):
+
+==========================  ======================================  ===========================
+item                        pk                                      sk
+==========================  ======================================  ===========================
+upload session              ``STUDIO#{studioId}#UPLOAD#{uploadId}``  ``SESSION``
+studio usage counter        ``STUDIO#{studioId}#UPLOAD#USAGE``       ``USAGE``
+==========================  ======================================  ===========================
+
+``gsi1`` is sparse: only OPEN sessions carry ``gsi1pk = STUDIO#{studioId}#UPLOAD#OPEN`` and
+``gsi1sk = {expiresAt}#{uploadId}``, so the expired sessions of a studio are one Query away (their
+quota is released lazily; nothing Scans).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+from keyframe.storage.models import gsi, table_meta
+from keyframe.storage.tables import UPLOADS
+
+SESSION_SK = "SESSION"
+USAGE_SK = "USAGE"
+
+
+class UploadStatus(StrEnum):
+    """Life of an upload session: OPEN -> COMPLETING -> COMPLETED, or OPEN -> ABORTED."""
+
+    OPEN = "OPEN"
+    COMPLETING = "COMPLETING"
+    COMPLETED = "COMPLETED"
+    ABORTED = "ABORTED"
+
+
+def session_pk(studio_id: str, upload_id: str) -> str:
+    """Partition key of an upload session."""
+    return f"STUDIO#{studio_id}#UPLOAD#{upload_id}"
+
+
+def usage_pk(studio_id: str) -> str:
+    """Partition key of a studio's usage counter."""
+    return f"STUDIO#{studio_id}#UPLOAD#USAGE"
+
+
+def open_index_pk(studio_id: str) -> str:
+    """``gsi1pk`` of a studio's OPEN sessions."""
+    return f"STUDIO#{studio_id}#UPLOAD#OPEN"
+
+
+class UploadSession(Model):
+    """One multipart upload of one file to one asset. Table: uploads.
+
+    Attributes
+    ----------
+    s3_upload_id:
+        S3's multipart ``UploadId`` (never shown to clients: they use ``upload_id``).
+    key:
+        Object key ``studios/{studioId}/assets/{assetId}/uploads/{uploadId}/{fileName}``.
+    size, part_size:
+        Bytes.
+    part_checksums:
+        The per-part SHA-256 digests the client declared, 32 raw bytes each, concatenated
+        (at most 320,000 bytes for 10,000 parts), or absent.
+    expires_at:
+        ISO time after which an OPEN session is aborted and its quota released.
+    result:
+        The 202 body of the first successful complete (what a retried complete returns).
+    ttl:
+        Epoch seconds when DynamoDB deletes the item (a day after expiry, a week after the end).
+    """
+
+    Meta = table_meta(UPLOADS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=SESSION_SK)
+    gsi1 = gsi(UPLOADS, 1)()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+
+    studio_id = UnicodeAttribute(attr_name="studioId")
+    upload_id = UnicodeAttribute(attr_name="uploadId")
+    asset_id = UnicodeAttribute(attr_name="assetId")
+    project_id = UnicodeAttribute(null=True, attr_name="projectId")
+    bucket = UnicodeAttribute()
+    key = UnicodeAttribute()
+    s3_upload_id = UnicodeAttribute(attr_name="s3UploadId")
+    file_name = UnicodeAttribute(attr_name="fileName")
+    size = NumberAttribute()
+    content_type = UnicodeAttribute(attr_name="contentType")
+    sha256 = UnicodeAttribute(null=True)
+    change_note = UnicodeAttribute(null=True, attr_name="changeNote")
+    part_size = NumberAttribute(attr_name="partSize")
+    part_count = NumberAttribute(attr_name="partCount")
+    part_checksums = BinaryAttribute(null=True, legacy_encoding=False, attr_name="partChecksums")
+    status = UnicodeAttribute(default=UploadStatus.OPEN.value)
+    failure_reason = UnicodeAttribute(null=True, attr_name="failureReason")
+    created_by = UnicodeAttribute(attr_name="createdBy")
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    updated_at = UnicodeAttribute(attr_name="updatedAt")
+    expires_at = UnicodeAttribute(attr_name="expiresAt")
+    completed_at = UnicodeAttribute(null=True, attr_name="completedAt")
+    result = JSONAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+
+
+class UploadUsage(Model):
+    """A studio's reserved upload bytes: completed uploads + open sessions' sizes. Table: uploads."""
+
+    Meta = table_meta(UPLOADS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=USAGE_SK)
+    used_bytes = NumberAttribute(default=0, attr_name="usedBytes")

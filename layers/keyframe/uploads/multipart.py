@@ -1,0 +1,193 @@
+"""The S3 side of an upload: multipart calls and presigned part URLs on the media bucket.
+
+Every function here is a thin, typed wrapper over one S3 operation; they translate S3's
+``NoSuchUpload``/``404`` into ``None``/``False`` so the service can reason about an upload that
+was completed, aborted or expired meanwhile. Presigned URLs are SigV4 (``signature_version="s3v4"``)
+and path-style when an endpoint override is set (the local stack), so they work against moto.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+CHECKSUM_HEADER = "x-amz-checksum-sha256"
+"""The header a client must send with a part PUT whose URL was signed with a SHA-256 checksum."""
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """One part S3 holds for an open multipart upload (from ListParts).
+
+    Attributes
+    ----------
+    part_number:
+        1-based.
+    size:
+        Bytes.
+    etag:
+        The part's ETag without quotes.
+    checksum_sha256:
+        Base64 SHA-256 S3 computed, when the upload declared the algorithm (AWS only; moto omits it).
+    """
+
+    part_number: int
+    size: int
+    etag: str
+    checksum_sha256: str | None = None
+
+
+class PartsRejected(Exception):
+    """S3 refused CompleteMultipartUpload's part list (``InvalidPart``, ``EntityTooSmall`` …).
+
+    Attributes
+    ----------
+    code, message:
+        S3's error code and message.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+_REJECTED_PARTS = frozenset(
+    {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "BadDigest", "InvalidRequest"}
+)
+
+
+def _endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+@cache
+def _client_for(region: str | None, endpoint: str | None) -> Any:
+    options: dict[str, Any] = {"signature_version": "s3v4", "request_checksum_calculation": "when_required"}
+    if endpoint:
+        options["s3"] = {"addressing_style": "path"}
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint, config=Config(**options))
+
+
+def client() -> Any:
+    """The S3 client for this process's region and endpoint (cached per pair)."""
+    return _client_for(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"), _endpoint())
+
+
+def _missing(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code in ("NoSuchUpload", "NoSuchKey", "404", "NotFound")
+
+
+def create(bucket: str, key: str, content_type: str, *, sha256_parts: bool) -> str:
+    """CreateMultipartUpload on ``bucket``/``key``; returns S3's ``UploadId``.
+
+    ``sha256_parts`` declares ``ChecksumAlgorithm=SHA256`` so S3 verifies each part's checksum.
+    """
+    params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ContentType": content_type}
+    if sha256_parts:
+        params["ChecksumAlgorithm"] = "SHA256"
+    return client().create_multipart_upload(**params)["UploadId"]
+
+
+def presign_part(
+    bucket: str,
+    key: str,
+    s3_upload_id: str,
+    part_number: int,
+    *,
+    expires_in: int,
+    checksum_sha256: str | None = None,
+) -> str:
+    """A presigned SigV4 ``PUT`` URL for one part, valid ``expires_in`` seconds.
+
+    With ``checksum_sha256`` (base64) the ``x-amz-checksum-sha256`` header is signed: the client
+    must send it with exactly that value, and S3 rejects a part whose bytes do not match.
+    """
+    params: dict[str, Any] = {
+        "Bucket": bucket, "Key": key, "UploadId": s3_upload_id, "PartNumber": part_number
+    }
+    if checksum_sha256:
+        params["ChecksumSHA256"] = checksum_sha256
+    return client().generate_presigned_url(
+        "upload_part", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
+    )
+
+
+def list_parts(bucket: str, key: str, s3_upload_id: str) -> list[StoredPart] | None:
+    """Every part S3 holds for the upload, by part number; ``None`` when the upload is gone."""
+    paginator = client().get_paginator("list_parts")
+    parts: list[StoredPart] = []
+    try:
+        for page in paginator.paginate(Bucket=bucket, Key=key, UploadId=s3_upload_id):
+            for part in page.get("Parts", []):
+                parts.append(
+                    StoredPart(
+                        part_number=int(part["PartNumber"]),
+                        size=int(part["Size"]),
+                        etag=part["ETag"].strip('"'),
+                        checksum_sha256=part.get("ChecksumSHA256"),
+                    )
+                )
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+    return sorted(parts, key=lambda p: p.part_number)
+
+
+def complete(bucket: str, key: str, s3_upload_id: str, parts: list[dict[str, Any]]) -> bool:
+    """CompleteMultipartUpload with ``parts`` (``PartNumber``, ``ETag``, optional ``ChecksumSHA256``).
+
+    Returns
+    -------
+    bool
+        False when S3 no longer knows the upload (completed by an earlier call, or aborted).
+
+    Raises
+    ------
+    PartsRejected
+        S3 refused the part list (a part changed since it was listed); the upload stays open.
+    """
+    try:
+        client().complete_multipart_upload(
+            Bucket=bucket, Key=key, UploadId=s3_upload_id, MultipartUpload={"Parts": parts}
+        )
+    except ClientError as exc:
+        if _missing(exc):
+            return False
+        error = exc.response.get("Error", {})
+        if error.get("Code") in _REJECTED_PARTS:
+            raise PartsRejected(error.get("Code", ""), error.get("Message", "")) from exc
+        raise
+    return True
+
+
+def abort(bucket: str, key: str, s3_upload_id: str) -> None:
+    """AbortMultipartUpload (S3 drops the parts); an upload already gone is fine."""
+    try:
+        client().abort_multipart_upload(Bucket=bucket, Key=key, UploadId=s3_upload_id)
+    except ClientError as exc:
+        if not _missing(exc):
+            raise
+
+
+def object_size(bucket: str, key: str) -> int | None:
+    """HeadObject: the object's size in bytes, or ``None`` when there is no object."""
+    try:
+        return int(client().head_object(Bucket=bucket, Key=key)["ContentLength"])
+    except ClientError as exc:
+        if _missing(exc):
+            return None
+        raise
+
+
+def delete_object(bucket: str, key: str) -> None:
+    """DeleteObject. Used in exactly one place: a completed object whose size is not the declared one."""
+    client().delete_object(Bucket=bucket, Key=key)

@@ -1,0 +1,96 @@
+"""REST routes of the uploads domain (function ``uploads-api``).
+
+Every route asks for ``upload:write`` (ADMIN, PRODUCER, DIRECTOR, ARTIST); the studio is always
+the token's, so another studio's upload id answers 404. File bytes never pass through here: clients
+PUT parts to the presigned URLs these routes hand out.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from keyframe.http.auth import authorize
+from keyframe.identity.permissions import Permission
+from keyframe.uploads import service
+from keyframe.uploads.parts import ClaimedPart
+from keyframe.uploads.schemas import (
+    CompleteUploadRequest,
+    CompleteUploadResponse,
+    OpenUploadRequest,
+    OpenUploadResponse,
+    UploadStatusResponse,
+)
+
+router = Router()
+
+_ID_PATTERN = r"^[A-Za-z0-9-]+$"
+AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the asset")]
+UploadId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the upload")]
+
+
+def _actor() -> service.Actor:
+    principal = authorize(Permission.UPLOAD_WRITE)
+    return service.Actor(studio_id=principal.studio_id, user_id=principal.user_id)
+
+
+@router.post(
+    "/assets/<assetId>/uploads",
+    status_code=201,
+    tags=["uploads"],
+    summary="Open a multipart upload of a new version (presigned part URLs)",
+)
+def open_upload(assetId: AssetId, body: OpenUploadRequest) -> Response[OpenUploadResponse]:
+    """201 with the part plan and presigned PUT URLs; 400 name/size; 404 asset; 409 archived; 413 quota."""
+    opened = service.open_upload(_actor(), assetId, body)
+    return Response(
+        status_code=201,
+        content_type="application/json",
+        body=opened,
+        headers={"Location": f"/assets/{assetId}/uploads/{opened.upload_id}"},
+    )
+
+
+@router.get(
+    "/assets/<assetId>/uploads/<uploadId>",
+    tags=["uploads"],
+    summary="An upload's parts: uploaded, missing, fresh URLs for the missing (resume)",
+)
+def get_upload(
+    assetId: AssetId,
+    uploadId: UploadId,
+    fromPart: Annotated[int, Query(ge=1, le=10_000, description="first part to return URLs for")] = 1,
+    limit: Annotated[int | None, Query(ge=1, le=2000, description="most URLs to return")] = None,
+) -> UploadStatusResponse:
+    """200; 404 when the upload is not this asset's in your studio."""
+    return service.get_upload(_actor().studio_id, assetId, uploadId, from_part=fromPart, limit=limit)
+
+
+@router.post(
+    "/assets/<assetId>/uploads/<uploadId>/complete",
+    status_code=202,
+    tags=["uploads"],
+    summary="Complete an upload and start its processing pipeline",
+)
+def complete_upload(assetId: AssetId, uploadId: UploadId, body: CompleteUploadRequest) -> Response[
+    CompleteUploadResponse
+]:
+    """202 (also for a retried complete); 400 wrong parts or size; 404; 409 aborted."""
+    claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
+    completed = service.complete_upload(_actor(), assetId, uploadId, claimed)
+    return Response(status_code=202, content_type="application/json", body=completed)
+
+
+@router.delete(
+    "/assets/<assetId>/uploads/<uploadId>",
+    status_code=204,
+    tags=["uploads"],
+    summary="Abort an open upload (its parts are dropped, its quota released)",
+)
+def abort_upload(assetId: AssetId, uploadId: UploadId) -> Response[None]:
+    """204 (also when already aborted); 404; 409 when completed."""
+    service.abort_upload(_actor(), assetId, uploadId)
+    return Response(status_code=204, content_type=None, body=None)

@@ -1,0 +1,164 @@
+"""The pipeline routes through the real gateway and authorizer, and starting executions on moto."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+
+from keyframe.catalog.versions import get_version
+from keyframe.local import lambdas
+from keyframe.pipeline import status
+from keyframe.pipeline.starter import PipelineInput, start_pipeline
+from tests.integration.pipeline.conftest import Place, Uploader, make_place
+from tests.support.environment import MEDIA_BUCKET
+from tests.support.identity import Session, add_member, register_studio
+
+
+@pytest.fixture
+def admin(api) -> Session:
+    return register_studio(api)
+
+
+@pytest.fixture
+def studio_place(admin: Session) -> Place:
+    return make_place(admin.studio_id, admin.user_id)
+
+
+@pytest.fixture
+def ready_version(stored_upload: Uploader, studio_place: Place, samples: dict[str, Path]) -> dict:
+    """Version 1 of the studio's asset, made READY by the pipeline's tasks (a USDZ: no derive)."""
+    event = stored_upload(samples["usdz"], "set.usdz", "model/vnd.usdz+zip", where=studio_place)
+    event["validation"] = lambdas.invoke("pipeline-validate", event)
+    event["published"] = lambdas.invoke("pipeline-publish", event)
+    lambdas.invoke("pipeline-finalize", event)
+    return event
+
+
+def test_get_pipeline_shows_the_steps(api, admin: Session, studio_place: Place, ready_version: dict) -> None:
+    # Given a version made by the pipeline
+    event = ready_version
+
+    # When a VIEWER of the studio asks for its pipeline
+    viewer = add_member(api, admin, "VIEWER")
+    response = api.get(f"/assets/{studio_place.asset_id}/versions/1/pipeline", token=viewer.access_token)
+
+    # Then the steps are listed in order with their times
+    assert response.status == 200, response.body
+    body = response.json()
+    assert body["status"] == "SUCCEEDED"
+    assert body["uploadId"] == event["uploadId"]
+    assert (body["kind"], body["format"], body["version"], body["run"]) == ("scene", "usdz", 1, 1)
+    assert [(s["name"], s["status"]) for s in body["steps"]] == [
+        ("validate", "SUCCEEDED"),
+        ("publish", "SUCCEEDED"),
+        ("derive", "SKIPPED"),
+        ("finalize", "SUCCEEDED"),
+    ]
+    assert (
+        body["steps"][0]["startedAt"].endswith("Z")
+        and body["steps"][0]["endedAt"] >= body["steps"][0]["startedAt"]
+    )
+    assert body.get("error") is None
+
+
+def test_pipelines_of_other_studios_and_unknown_versions_are_404(
+    api, admin: Session, studio_place: Place, ready_version: dict
+) -> None:
+    stranger = register_studio(api)
+
+    for token, version in ((stranger.access_token, 1), (admin.access_token, 2)):
+        response = api.get(f"/assets/{studio_place.asset_id}/versions/{version}/pipeline", token=token)
+        assert response.status == 404
+        assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert api.get(f"/assets/{studio_place.asset_id}/versions/1/pipeline").status == 401
+
+
+def test_reprocess_starts_a_new_run_at_derive(
+    api, admin: Session, studio_place: Place, ready_version: dict, state_machine: str
+) -> None:
+    # Given a READY version
+    event = ready_version
+    path = f"/assets/{studio_place.asset_id}/versions/1/reprocess"
+
+    # When an ARTIST asks to reprocess it
+    artist = add_member(api, admin, "ARTIST")
+    response = api.post(path, token=artist.access_token)
+
+    # Then 202 names execution {uploadId}-reprocess-1, the version is PROCESSING again and the new run
+    # shows Validate and Publish skipped
+    assert response.status == 202, response.body
+    body = response.json()
+    assert body["executionArn"].endswith(f":{event['uploadId']}-reprocess-1")
+    assert (body["run"], body["version"], body["uploadId"]) == (2, 1, event["uploadId"])
+    assert get_version(studio_place.studio_id, studio_place.asset_id, 1).status == "PROCESSING"
+    run = status.for_version(studio_place.studio_id, studio_place.asset_id, 1)
+    assert run["run"] == 2 and run["status"] == "RUNNING"
+    assert [s["status"] for s in run["steps"]] == ["SKIPPED", "SKIPPED", "PENDING", "PENDING"]
+    execution = boto3.client("stepfunctions").describe_execution(executionArn=body["executionArn"])
+    assert '"mode": "reprocess"' in execution["input"]
+
+    # And a second request while it runs is refused
+    again = api.post(path, token=artist.access_token)
+    assert again.status == 409
+
+
+def test_viewers_cannot_reprocess(
+    api, admin: Session, studio_place: Place, ready_version: dict, state_machine: str
+) -> None:
+    viewer = add_member(api, admin, "VIEWER")
+    response = api.post(f"/assets/{studio_place.asset_id}/versions/1/reprocess", token=viewer.access_token)
+    assert response.status == 403
+
+
+def test_start_pipeline_runs_one_execution_per_upload(place: Place, state_machine: str) -> None:
+    # Given a completed upload
+    key = f"studios/{place.studio_id}/assets/{place.asset_id}/uploads/u-1/a.png"
+    boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=b"\x89PNG\r\n\x1a\n")
+    upload = PipelineInput(
+        studio_id=place.studio_id,
+        asset_id=place.asset_id,
+        upload_id="u-1",
+        bucket=MEDIA_BUCKET,
+        key=key,
+        size=8,
+        file_name="a.png",
+        declared_content_type="image/png",
+        created_by=place.user_id,
+    )
+
+    # When the uploads API starts its pipeline twice (a retried complete)
+    first = start_pipeline(upload)
+    second = start_pipeline(upload)
+
+    # Then both name the same execution, and one pipeline record exists
+    assert first.execution_arn == second.execution_arn
+    assert first.execution_arn.endswith(":u-1")
+    assert first.started_at.endswith("Z") or "T" in first.started_at
+    found = status.for_upload(place.studio_id, "u-1")
+    assert found["executionArn"] == first.execution_arn
+    assert found["run"] == 1
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"]
+    assert [e["name"] for e in executions] == ["u-1"]
+
+
+def test_a_reprocess_that_cannot_start_leaves_nothing_stuck(
+    api, admin: Session, studio_place: Place, ready_version: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a READY version and a state machine that does not exist (Step Functions refuses)
+    from keyframe import settings
+
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:keyframe-test-missing"
+    monkeypatch.setenv("ASSET_PIPELINE_STATE_MACHINE_ARN", missing)
+    settings.reset()
+    path = f"/assets/{studio_place.asset_id}/versions/1/reprocess"
+
+    # When reprocess is asked, it fails ...
+    assert api.post(path, token=admin.access_token).status == 500
+
+    # ... and the run and the version say so, so that asking again is allowed (not a 409)
+    run = status.for_version(studio_place.studio_id, studio_place.asset_id, 1)
+    assert run["status"] == "FAILED" and run["error"]["code"] == "PIPELINE_START_FAILED"
+    assert get_version(studio_place.studio_id, studio_place.asset_id, 1).status == "FAILED"
+    assert api.post(path, token=admin.access_token).status == 500

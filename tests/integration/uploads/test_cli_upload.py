@@ -1,0 +1,178 @@
+"""``keyframe upload`` end to end in-process: real presigned PUTs over HTTP, resume after a failure.
+
+S3 is a ``ThreadedMotoServer`` on a free port (sharing moto's in-process state), so the command's
+part PUTs travel over a real socket to the presigned URLs; the Keyframe API is the in-process
+gateway, mounted as a ``requests`` transport adapter under ``http://keyframe.test``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from keyframe.cli import credentials
+from keyframe.cli import main as cli_main
+from keyframe.cli import upload as cli_upload
+from tests.integration.uploads.conftest import PART, Studio, executions, file_bytes, s3_object
+from tests.integration.uploads.http_adapter import API, GatewayAdapter
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def s3_server(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto as a real HTTP S3 endpoint; presigned URLs point at it."""
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def keyframe_cli(api: Any, s3_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    """Run ``keyframe …`` in-process: ``run([...]) -> (exit code, stdout, stderr)``."""
+    monkeypatch.setenv("KEYFRAME_HOME", str(tmp_path / "home"))
+    real_make_client = cli_main.make_client
+
+    def make_client(args: Any) -> Any:
+        client = real_make_client(args)
+        client.http.mount(API, GatewayAdapter(api.gateway))
+        return client
+
+    monkeypatch.setattr(cli_main, "make_client", make_client)
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        code = cli_main.main(argv)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def _args(path: Path, studio: Studio, *extra: str) -> list[str]:
+    return [
+        "upload",
+        str(path),
+        "--asset",
+        studio.asset_id,
+        "--api",
+        API,
+        "--token",
+        studio.admin.access_token,
+        "--no-wait",
+        *extra,
+    ]
+
+
+def test_the_command_uploads_in_parallel_parts_over_http(
+    keyframe_cli, studio: Studio, tmp_path: Path, pipeline_machine: str
+) -> None:
+    # Given a three-part file
+    data = file_bytes(2 * PART + 4321)
+    path = tmp_path / "shot 010.mov"
+    path.write_bytes(data)
+
+    # When uploaded to an asset that does not exist / Then exit 2 with the API's message
+    code, _, err = keyframe_cli([*_args(path, studio)[:3], "nope", *_args(path, studio)[4:]])
+    assert code == 2
+    assert "Asset not found (ASSET_NOT_FOUND)" in err
+
+    # When uploaded with three parallel PUTs
+    code, out, err = keyframe_cli(_args(path, studio, "--parallel", "3", "--note", "first pass", "--quiet"))
+
+    # Then the command exits 0 having completed one upload with one pipeline execution
+    assert code == 0, err
+    upload_id = out.split()[1]
+    assert out.strip() == f"upload {upload_id} COMPLETED"
+    assert [e["name"] for e in executions(pipeline_machine)] == [upload_id]
+    # And storage holds exactly the file's bytes
+    key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{upload_id}/shot 010.mov"
+    assert s3_object(key) == data
+
+
+def test_an_interrupted_upload_resumes_with_only_the_missing_parts(
+    keyframe_cli, studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = file_bytes(2 * PART + 10, seed=7)
+    path = tmp_path / "anim.mp4"
+    path.write_bytes(data)
+    monkeypatch.setattr(cli_upload, "PART_ATTEMPTS", 1)
+    sent: list[int] = []
+    network_up = False
+    real_put = requests.Session.put
+
+    def recording_put(self: requests.Session, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        number = int(parse_qs(urlsplit(url).query)["partNumber"][0])
+        sent.append(number)
+        if number != 1 and not network_up:
+            raise requests.ConnectionError("network down")
+        return real_put(self, url, *args, **kwargs)
+
+    # Given the network fails for every part after the first
+    monkeypatch.setattr(requests.Session, "put", recording_put)
+
+    # When the command runs (one part at a time) / Then it stops with exit 2 and a resume hint
+    code, _, err = keyframe_cli(_args(path, studio, "--parallel", "1"))
+    assert code == 2
+    assert "Run the same command again to resume" in err
+    assert sent == [1, 2]
+
+    # When the network is back and the same command runs again
+    network_up = True
+    sent.clear()
+    code, out, err = keyframe_cli(_args(path, studio, "--parallel", "2"))
+
+    # Then only the missing parts 2 and 3 were sent, and the upload completed with the whole file
+    assert code == 0, err
+    assert sorted(sent) == [2, 3]
+    upload_id = out.split()[1]
+    assert f"Resuming upload {upload_id}: parts 2, 3 of 3 left" in err
+    key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{upload_id}/anim.mp4"
+    assert s3_object(key) == data
+
+
+def test_login_stores_a_private_token_that_upload_uses_and_refreshes(
+    keyframe_cli, studio: Studio, tmp_path: Path
+) -> None:
+    # Given the artist signs in once
+    code, _, err = keyframe_cli(
+        ["login", "--api", API, "--email", studio.admin.email, "--password", studio.admin.password]
+    )
+    assert code == 0, err
+    stored = credentials.load()
+    assert stored is not None and stored.api == API and stored.studio_id == studio.admin.studio_id
+    assert stat.S_IMODE(credentials.path().stat().st_mode) == 0o600
+
+    # And the stored access token has since expired (here: replaced by a bad one)
+    credentials.save(dataclasses.replace(stored, access_token="expired.token.value"))
+
+    # When uploading with neither --token nor --api
+    path = tmp_path / "take.mov"
+    path.write_bytes(file_bytes(100))
+    code, out, err = keyframe_cli(["upload", str(path), "--asset", studio.asset_id, "--no-wait", "--quiet"])
+
+    # Then the command refreshed the token, saved it and completed the upload
+    assert code == 0, err
+    assert out.startswith("upload ")
+    refreshed = credentials.load()
+    assert refreshed is not None and refreshed.access_token not in (
+        "expired.token.value",
+        stored.access_token,
+    )
+    assert refreshed.refresh_token != stored.refresh_token

@@ -1,0 +1,200 @@
+"""Open -> PUT parts to presigned URLs -> status (uploaded/missing) -> complete -> one pipeline."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import boto3
+
+from keyframe import settings
+from keyframe.events.publisher import room_events
+from tests.integration.uploads.conftest import (
+    PART,
+    Studio,
+    executions,
+    file_bytes,
+    open_body,
+    open_multipart_uploads,
+    parts_body,
+    put_parts,
+    s3_object,
+)
+
+
+def _path(studio: Studio, upload_id: str = "") -> str:
+    base = f"/assets/{studio.asset_id}/uploads"
+    return f"{base}/{upload_id}" if upload_id else base
+
+
+def test_a_file_goes_up_in_parts_and_starts_exactly_one_pipeline(
+    api, studio: Studio, pipeline_machine
+) -> None:
+    token = studio.admin.access_token
+    data = file_bytes(2 * PART + 1234)
+
+    # Given an upload opened for a three-part file
+    opened = api.post(_path(studio), json=open_body(data, changeNote="blocking pass"), token=token)
+    assert opened.status == 201, opened.body
+    body = opened.json()
+    upload_id = body["uploadId"]
+    assert (body["partSize"], body["partCount"], body["status"]) == (PART, 3, "OPEN")
+    assert [p["partNumber"] for p in body["parts"]] == [1, 2, 3]
+    assert all("X-Amz-Signature=" in p["url"] and "X-Amz-Expires=3600" in p["url"] for p in body["parts"])
+    assert opened.headers["Location"] == _path(studio, upload_id)
+    assert body["expiresAt"].endswith("Z") and body["sessionExpiresAt"] > body["expiresAt"]
+
+    # When parts 1 and 3 are PUT to their presigned URLs
+    etags = put_parts(body, data, [1, 3])
+
+    # Then the status shows them uploaded and part 2 missing, with a fresh URL for part 2 only
+    status = api.get(_path(studio, upload_id), token=token).json()
+    assert status["status"] == "OPEN"
+    assert [(p["partNumber"], p["size"], p["etag"]) for p in status["uploadedParts"]] == [
+        (1, PART, etags[1]),
+        (3, 1234, etags[3]),
+    ]
+    assert status["missingParts"] == [2]
+    assert [p["partNumber"] for p in status["parts"]] == [2]
+    assert status["version"] is None
+
+    # When the missing part is sent with the fresh URL and the upload completed
+    etags |= put_parts(status, data)
+    completed = api.post(_path(studio, upload_id) + "/complete", json=parts_body(etags), token=token)
+
+    # Then 202 with the pipeline execution named by the upload id
+    assert completed.status == 202, completed.body
+    first = completed.json()
+    assert first["uploadId"] == upload_id and first["status"] == "COMPLETED"
+    assert first["pipeline"]["executionArn"].endswith(f":{upload_id}")
+    assert [e["name"] for e in executions(pipeline_machine)] == [upload_id]
+
+    # And the object holds exactly the file's bytes under the studio's key
+    key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{upload_id}/shot_010.mov"
+    stored = s3_object(key)
+    assert stored is not None and hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
+    assert open_multipart_uploads() == []
+
+    # When the client retries the complete (lost response)
+    again = api.post(_path(studio, upload_id) + "/complete", json=parts_body(etags), token=token)
+
+    # Then it gets the same 202 and no second execution starts
+    assert again.status == 202
+    assert again.json() == first
+    assert len(executions(pipeline_machine)) == 1
+
+    # And the session reads COMPLETED with the pipeline's view
+    final = api.get(_path(studio, upload_id), token=token).json()
+    assert final["status"] == "COMPLETED"
+    assert final["uploadedParts"] == [] and final["missingParts"] == [] and final["parts"] == []
+    assert final["pipeline"]["executionArn"] == first["pipeline"]["executionArn"]
+
+    # When the completed upload is aborted / Then 409 and the bytes stay
+    aborted = api.delete(_path(studio, upload_id), token=token)
+    assert aborted.status == 409 and aborted.json()["error"]["code"] == "UPLOAD_COMPLETED"
+    assert s3_object(key) == data
+
+
+def test_the_studio_and_the_asset_room_hear_started_and_completed(api, studio: Studio) -> None:
+    # Given an upload opened and completed
+    token = studio.admin.access_token
+    data = file_bytes(1000)
+    body = api.post(_path(studio), json=open_body(data), token=token).json()
+    etags = put_parts(body, data)
+    assert (
+        api.post(_path(studio, body["uploadId"]) + "/complete", json=parts_body(etags), token=token).status
+        == 202
+    )
+
+    # Then both rooms got upload:started then upload:completed for it
+    for room in ("studio", f"asset:{studio.asset_id}"):
+        events = [
+            e
+            for e in room_events(studio.admin.studio_id, room)
+            if e["type"].startswith("upload:") and e["data"]["uploadId"] == body["uploadId"]
+        ]
+        assert [e["type"] for e in events] == ["upload:started", "upload:completed"]
+        assert events[1]["data"]["actorId"] == studio.admin.user_id
+
+    # And the activity log records both, filtered by the asset
+    activity = api.get(f"/activity?assetId={studio.asset_id}", token=token)
+    assert activity.status == 200, activity.body
+    actions = [item["action"] for item in activity.json()["items"]]
+    assert "upload:started" in actions and "upload:completed" in actions
+
+
+def test_abort_drops_the_parts_and_a_second_abort_is_harmless(api, studio: Studio) -> None:
+    # Given an open upload with one part sent
+    token = studio.admin.access_token
+    data = file_bytes(PART + 10)
+    body = api.post(_path(studio), json=open_body(data), token=token).json()
+    put_parts(body, data, [1])
+
+    # When it is aborted, twice
+    first = api.delete(_path(studio, body["uploadId"]), token=token)
+    second = api.delete(_path(studio, body["uploadId"]), token=token)
+
+    # Then both answer 204, S3 holds no multipart upload and the session reads ABORTED
+    assert (first.status, second.status) == (204, 204)
+    assert open_multipart_uploads() == []
+    status = api.get(_path(studio, body["uploadId"]), token=token).json()
+    assert (status["status"], status["failureReason"]) == ("ABORTED", "ABORTED")
+
+    # And completing it now is a conflict
+    late = api.post(_path(studio, body["uploadId"]) + "/complete", json=parts_body({1: "x"}), token=token)
+    assert late.status == 409
+    assert late.json()["error"]["code"] == "UPLOAD_ABORTED"
+
+
+def test_per_part_checksums_are_signed_into_the_urls(api, studio: Studio) -> None:
+    # Given an upload opened with the SHA-256 of each planned part
+    token = studio.admin.access_token
+    data = file_bytes(PART + 77)
+    sums = [hashlib.sha256(data[:PART]).hexdigest(), hashlib.sha256(data[PART:]).hexdigest()]
+    opened = api.post(_path(studio), json=open_body(data, partChecksums=sums), token=token)
+    assert opened.status == 201, opened.body
+    body = opened.json()
+
+    # Then each URL signs the x-amz-checksum-sha256 header and tells the client to send it
+    for part, digest in zip(body["parts"], sums, strict=True):
+        assert "x-amz-checksum-sha256" in part["url"]
+        assert part["headers"]["x-amz-checksum-sha256"] == base64.b64encode(bytes.fromhex(digest)).decode()
+    upload = boto3.client("s3").list_multipart_uploads(Bucket="keyframe-test-media")["Uploads"][0]
+    assert upload.get("ChecksumAlgorithm") == "SHA256"
+
+    # When the parts are sent with those headers and the upload completed / Then it completes
+    etags = put_parts(body, data)
+    done = api.post(_path(studio, body["uploadId"]) + "/complete", json=parts_body(etags), token=token)
+    assert done.status == 202, done.body
+
+
+def test_checksums_for_another_part_plan_are_refused_with_the_plan(api, studio: Studio) -> None:
+    # Given a two-part file but one checksum / When opened / Then 400 names the server's plan
+    data = file_bytes(PART + 1)
+    answer = api.post(
+        _path(studio), json=open_body(data, partChecksums=["ab" * 32]), token=studio.admin.access_token
+    )
+    assert answer.status == 400
+    error = answer.json()["error"]
+    assert error["code"] == "PART_CHECKSUMS_MISMATCH"
+    assert error["details"] == {"partSize": PART, "partCount": 2}
+    assert open_multipart_uploads() == []
+
+
+def test_urls_beyond_one_answer_are_paged_with_from_part(api, studio: Studio, monkeypatch) -> None:
+    # Given answers limited to 2 URLs and a three-part file
+    monkeypatch.setenv("UPLOAD_URLS_PER_RESPONSE", "2")
+    settings.reset()
+    token = studio.admin.access_token
+    data = file_bytes(2 * PART + 5)
+    body = api.post(_path(studio), json=open_body(data), token=token).json()
+
+    # Then the open answer has parts 1-2 and says where to continue
+    assert [p["partNumber"] for p in body["parts"]] == [1, 2]
+    assert body["nextPartNumber"] == 3
+
+    # When the client asks from part 3 / Then it gets part 3's URL
+    rest = api.get(_path(studio, body["uploadId"]) + "?fromPart=3", token=token).json()
+    assert [p["partNumber"] for p in rest["parts"]] == [3]
+    assert rest["nextPartNumber"] is None
+    assert rest["missingParts"] == [1, 2, 3]

@@ -1,0 +1,154 @@
+"""The asset pipeline's state machine: valid ASL that moto's interpreter accepts, failures caught,
+transient errors retried with jitter, invalid media never retried."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from keyframe import registry
+from keyframe.media.jobs import MEDIA_JOB
+from keyframe.pipeline.errors import RETRYABLE_ERRORS
+
+ASL = registry.REPO_ROOT / "statemachines" / "asset_pipeline.asl.json"
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+NEVER_RETRIED = {
+    "InvalidMediaError",
+    "TypeMismatchError",
+    "ChecksumMismatchError",
+    "States.ALL",
+    "States.TaskFailed",
+}
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_]", name))
+
+
+def _rendered(path: Path = ASL) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.endswith("FunctionArn"):
+            return f"arn:aws:lambda:us-east-1:123456789012:function:keyframe-test-{name}"
+        if name == "JobQueueArn":
+            return "arn:aws:batch:us-east-1:123456789012:job-queue/keyframe-test-jobs"
+        return f"arn:aws:batch:us-east-1:123456789012:job-definition/keyframe-test-{name}:1"
+
+    return PLACEHOLDER.sub(value, path.read_text())
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict:
+    return json.loads(_rendered())
+
+
+def _tasks(definition: dict) -> dict[str, dict]:
+    return {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+
+
+def test_placeholders_name_registry_functions_and_the_media_job() -> None:
+    # Given the placeholders in the file
+    names = set(PLACEHOLDER.findall(ASL.read_text()))
+
+    # Then each names a registry function, the job queue, or the media job definition
+    functions = {f"{_camel(spec.name)}FunctionArn" for spec in registry.FUNCTIONS}
+    allowed = functions | {"JobQueueArn", f"{_camel(MEDIA_JOB['name'])}JobDefinitionArn"}
+    assert names <= allowed, names - allowed
+    assert {
+        "PipelineValidateFunctionArn",
+        "PipelinePublishFunctionArn",
+        "PipelineFinalizeFunctionArn",
+        "PipelineMarkFailedFunctionArn",
+        "JobQueueArn",
+        "MediaJobDefinitionArn",
+    } == names
+
+
+def test_moto_interpreter_parses_the_definition() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    program, _ = AmazonStateLanguageParser.parse(_rendered())
+    assert program is not None
+
+
+def test_every_next_names_a_state_and_every_state_is_reachable(definition: dict) -> None:
+    states = definition["States"]
+    targets = {definition["StartAt"]}
+    for state in states.values():
+        targets |= {state[key] for key in ("Next", "Default") if key in state}
+        targets |= {choice["Next"] for choice in state.get("Choices", [])}
+        targets |= {catch["Next"] for catch in state.get("Catch", [])}
+    assert targets <= set(states)
+    assert set(states) == targets
+
+
+def test_every_task_but_mark_failed_catches_everything_into_mark_failed(definition: dict) -> None:
+    for name, state in _tasks(definition).items():
+        if name == "MarkFailed":
+            assert "Catch" not in state
+            assert definition["States"][state["Next"]]["Type"] == "Fail"
+            continue
+        catchers = state.get("Catch", [])
+        assert catchers, f"{name} has no Catch"
+        assert catchers[-1]["ErrorEquals"] == ["States.ALL"], name
+        assert catchers[-1]["Next"] == "MarkFailed", name
+        assert catchers[-1]["ResultPath"] == "$.error", name
+
+
+def test_transient_errors_retry_with_backoff_and_full_jitter(definition: dict) -> None:
+    for name, state in _tasks(definition).items():
+        retriers = state.get("Retry", [])
+        assert retriers, f"{name} never retries"
+        retried = {error for retrier in retriers for error in retrier["ErrorEquals"]}
+        if state["Resource"].endswith(":lambda:invoke"):
+            assert set(RETRYABLE_ERRORS) <= retried, name
+        else:
+            assert any(error.startswith("Batch.") for error in retried), name
+        for retrier in retriers:
+            assert retrier["JitterStrategy"] == "FULL", name
+            assert retrier["BackoffRate"] > 1 and retrier["MaxAttempts"] >= 2, name
+
+
+def test_invalid_media_is_never_retried(definition: dict) -> None:
+    for name, state in _tasks(definition).items():
+        retried = {error for retrier in state.get("Retry", []) for error in retrier["ErrorEquals"]}
+        assert not retried & NEVER_RETRIED, f"{name} retries {retried & NEVER_RETRIED}"
+
+
+def test_derive_runs_the_media_job_and_waits_for_it(definition: dict) -> None:
+    derive = definition["States"]["Derive"]
+    assert derive["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+    assert set(derive["Parameters"]["Parameters"]) == {"studioId.$", "uploadId.$"}
+    tokens = {arg for arg in MEDIA_JOB["command"] if arg.startswith("Ref::")}
+    assert tokens == {"Ref::studioId", "Ref::uploadId"}
+
+
+def test_only_media_kinds_are_derived_and_reprocess_starts_at_derive(definition: dict) -> None:
+    states = definition["States"]
+    kinds = {c["StringEquals"] for c in states["NeedsDerive"]["Choices"][0]["Or"]}
+    assert kinds == {"video", "image", "audio"}
+    assert states["NeedsDerive"]["Default"] == "Finalize"
+    assert states["Route"]["Choices"][0]["Next"] == "NeedsDerive"
+    assert states["Route"]["Default"] == "Validate"
+
+
+def test_the_media_job_definition_is_a_valid_local_batch_spec() -> None:
+    from keyframe.local.batch import JobDefinitionSpec, decide_retry
+
+    spec = JobDefinitionSpec(**MEDIA_JOB)
+    request = spec.register_request("test")
+    assert request["containerProperties"]["command"][:4] == [
+        "python",
+        "-m",
+        "keyframe.media.worker",
+        "derive",
+    ]
+    conditions = request["retryStrategy"]["evaluateOnExit"]
+    assert len(conditions) <= 5  # the AWS Batch limit
+    assert decide_retry(conditions, 3, "Essential container in task exited", None) == "EXIT"
+    assert decide_retry(conditions, 1, "Essential container in task exited", None) == "RETRY"
+    assert decide_retry(conditions, None, "CannotPullContainerError: pull access denied", None) == "RETRY"
+    assert decide_retry(conditions, None, None, "Host EC2 (instance i-0) terminated.") == "RETRY"
