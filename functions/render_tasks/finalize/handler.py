@@ -1,0 +1,13 @@
+"""Step Functions task of the render state machine: the Batch job succeeded -> SUCCEEDED (or FAILED
+when the container stored no outputs). Logic in keyframe.renders.tasks.finalize."""
+
+from keyframe.observability import logger, metrics, tracer
+from keyframe.renders import tasks
+
+
+@logger.inject_lambda_context(log_event=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    """``{studioId, renderJobId, attempt, batch}`` -> ``{"status"}``."""
+    return tasks.finalize(event)

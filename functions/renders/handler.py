@@ -1,0 +1,14 @@
+"""REST: render jobs (routes in keyframe.renders.routes)."""
+
+from keyframe.http.app import build_api
+from keyframe.observability import logger, metrics, tracer
+
+app = build_api("renders-api")
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    """Resolve an API Gateway REST proxy event."""
+    return app.resolve(event, context)

@@ -1,0 +1,93 @@
+"""The boundary to Step Functions and AWS Batch: start a render execution, stop it, kill its container.
+
+The API never talks to Batch to *run* a job; it starts one execution of ``statemachines/render.asl.json``
+per attempt (``batch:submitJob.sync`` -> finalize, Catch -> mark failed). Cancelling stops that
+execution and terminates the Batch job (the worker also notices the CANCELLED record within one
+progress interval and stops by itself, so a job that has not reported its Batch id yet still ends).
+
+Integration tests replace :func:`start`, :func:`stop` and :func:`terminate` (``monkeypatch``): under
+in-process ``mock_aws`` there is no Batch to run the container.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from keyframe.observability import logger
+from keyframe.renders.config import ExecutionSettings
+from keyframe.settings import load
+
+
+def execution_name(job_id: str, attempt: int) -> str:
+    """``{renderJobId}-attempt-{n}``: unique per attempt, so a repeated start cannot run twice."""
+    return f"{job_id}-attempt-{attempt}"
+
+
+def execution_input(studio_id: str, job_id: str, attempt: int, priority: str) -> dict[str, Any]:
+    """The state machine's input. ``jobQueue`` is only present for HIGH priority when a
+    high-priority queue is configured; otherwise the state machine uses ``${JobQueueArn}``."""
+    document: dict[str, Any] = {
+        "studioId": studio_id,
+        "renderJobId": job_id,
+        "attempt": attempt,
+        "priority": priority,
+    }
+    high_queue = load(ExecutionSettings).RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN
+    if priority == "HIGH" and high_queue:
+        document["jobQueue"] = high_queue
+    return document
+
+
+def start(studio_id: str, job_id: str, attempt: int, priority: str) -> str:
+    """Start the render execution of one attempt.
+
+    Returns
+    -------
+    str
+        The execution ARN.
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        Step Functions refused (``ExecutionAlreadyExists`` is answered with the existing ARN).
+    """
+    arn = load(ExecutionSettings).RENDER_STATE_MACHINE_ARN
+    name = execution_name(job_id, attempt)
+    client = boto3.client("stepfunctions")
+    try:
+        response = client.start_execution(
+            stateMachineArn=arn,
+            name=name,
+            input=json.dumps(execution_input(studio_id, job_id, attempt, priority)),
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+        return arn.replace(":stateMachine:", ":execution:") + f":{name}"
+    return str(response["executionArn"])
+
+
+def stop(execution_arn: str | None, cause: str) -> None:
+    """Stop an execution (best effort: an execution that already ended is fine)."""
+    if not execution_arn:
+        return
+    try:
+        boto3.client("stepfunctions").stop_execution(
+            executionArn=execution_arn, error="Cancelled", cause=cause
+        )
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("stop_execution failed", extra={"execution_arn": execution_arn, "error": str(exc)})
+
+
+def terminate(batch_job_id: str | None, reason: str) -> None:
+    """Terminate a Batch job: SIGTERM to the container, SIGKILL after the grace period (best effort)."""
+    if not batch_job_id:
+        return
+    try:
+        boto3.client("batch").terminate_job(jobId=batch_job_id, reason=reason[:256])
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("terminate_job failed", extra={"batch_job_id": batch_job_id, "error": str(exc)})

@@ -1,0 +1,38 @@
+"""The render container's AWS Batch job definition, as data both CDK and the local stack read.
+
+``keyframe.local.batch.JobDefinitionSpec(**RENDER_JOB)`` is the local stack's job definition; the CDK
+app builds its ``CfnJobDefinition`` from the same values, with the media image (the render entrypoint
+is a different module in the same image). The render state machine reaches it as
+``${RenderJobDefinitionArn}`` and fills its ``Ref::`` parameters ``renderJobId``, ``studioId`` and
+``attempt``.
+
+Retries (``retryStrategy``, see the exit codes of :mod:`keyframe.renders.worker`): infrastructure
+failures (a reclaimed Spot host, an image pull or task start failure) and exit codes 1/2 retry, up to
+3 tries per attempt; exit code 3 (the job cannot run with this container) ends at once. Batch never
+retries a job stopped by ``TerminateJob`` (cancel) or by its timeout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RENDER_JOB: dict[str, Any] = {
+    "name": "render",
+    "command": (
+        "python", "-m", "keyframe.renders.worker",
+        "--job-id", "Ref::renderJobId", "--studio-id", "Ref::studioId", "--attempt", "Ref::attempt",
+    ),
+    "vcpus": 2.0,
+    "memory_mib": 4096,
+    "timeout_seconds": 3600,
+    "retry_attempts": 3,
+    "evaluate_on_exit": (
+        {"onExitCode": "3", "action": "EXIT"},
+        {"onStatusReason": "Host EC2*", "action": "RETRY"},
+        {"onReason": "CannotPullContainerError*", "action": "RETRY"},
+        {"onStatusReason": "Task failed to start*", "action": "RETRY"},
+        {"onExitCode": "*", "action": "RETRY"},
+    ),
+    "environment": {"POWERTOOLS_SERVICE_NAME": "renders-worker"},
+}  # fmt: skip
+"""Worker command, 2 vCPU / 4 GiB, 1 h per try, 3 tries: exit code 3 ends at once, the rest retries."""

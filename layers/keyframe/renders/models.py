@@ -1,0 +1,176 @@
+"""PynamoDB models of the renders table: render jobs and the per-studio slot counters.
+
+=====================================  ==========  ===============================================
+pk                                     sk          item
+=====================================  ==========  ===============================================
+``STUDIO#{s}#RENDER#{renderJobId}``    ``JOB``     :class:`RenderJobItem` (the truth about a job)
+``STUDIO#{s}#RENDERSLOTS``             ``SLOTS``   :class:`RenderSlotsItem` (QUEUED + RUNNING count)
+=====================================  ==========  ===============================================
+
+Indexes of a job (newest first by ``{createdAt}#{renderJobId}``):
+
+- ``gsi1``: ``STUDIO#{s}#RENDERS`` (every job of the studio);
+- ``gsi2``: ``STUDIO#{s}#ASSET#{a}#RENDERS`` (the jobs of one asset).
+
+A ``status`` filter is a DynamoDB filter on either index, read within a bounded number of requests.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from keyframe.storage.models import gsi, table_meta
+from keyframe.storage.tables import RENDERS
+
+JOB_SK = "JOB"
+SLOTS_SK = "SLOTS"
+
+
+class RenderStatus(StrEnum):
+    """Where a render job is: QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def active(self) -> bool:
+        """True while the job holds one of its studio's slots (QUEUED or RUNNING)."""
+        return self in ACTIVE
+
+
+ACTIVE = frozenset({RenderStatus.QUEUED, RenderStatus.RUNNING})
+TERMINAL = frozenset({RenderStatus.SUCCEEDED, RenderStatus.FAILED, RenderStatus.CANCELLED})
+
+
+class Priority(StrEnum):
+    """How soon a render should run."""
+
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+
+
+def now_iso() -> str:
+    """Now in UTC, ISO-8601 with milliseconds and ``Z`` (fixed width, sorts as text)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def job_pk(studio_id: str, job_id: str) -> str:
+    """``STUDIO#{studioId}#RENDER#{renderJobId}``."""
+    return f"STUDIO#{studio_id}#RENDER#{job_id}"
+
+
+def studio_jobs_key(studio_id: str) -> str:
+    """gsi1pk of every job of a studio."""
+    return f"STUDIO#{studio_id}#RENDERS"
+
+
+def asset_jobs_key(studio_id: str, asset_id: str) -> str:
+    """gsi2pk of the jobs of one asset."""
+    return f"STUDIO#{studio_id}#ASSET#{asset_id}#RENDERS"
+
+
+def slots_pk(studio_id: str) -> str:
+    """``STUDIO#{studioId}#RENDERSLOTS``."""
+    return f"STUDIO#{studio_id}#RENDERSLOTS"
+
+
+class RenderJobItem(Model):
+    """One render job (renders table). Written only through :mod:`keyframe.renders.service`.
+
+    Attributes (JSON names in brackets)
+    ----------
+    attempts:
+        Attempt number, 1 for the first run; ``POST .../retry`` adds one. Outputs of attempt ``n``
+        live under ``studios/{s}/renders/{id}/attempt-{n}/``.
+    tries:
+        Container starts within the current attempt (Batch's own retries).
+    lineage:
+        ``{assetId, version, key, s3VersionId, sha256, size}``: exactly what went in.
+    frames:
+        The resolved trim ``{startFrame, endFrame}`` (end excluded).
+    texts:
+        Burn-in and watermark words captured at request time (never returned by the API).
+    outputs:
+        ``{prefix, keys, primary, masterPlaylist?, renditions, fileCount, totalBytes}``.
+    last_error:
+        The error of the latest container try (``{code, message}``); becomes ``error`` if the
+        attempt ends FAILED.
+    """
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=JOB_SK)
+    gsi1 = gsi(RENDERS, 1)()
+    gsi2 = gsi(RENDERS, 2)()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+
+    job_id = UnicodeAttribute(attr_name="renderJobId")
+    studio_id = UnicodeAttribute(attr_name="studioId")
+    asset_id = UnicodeAttribute(attr_name="assetId")
+    project_id = UnicodeAttribute(attr_name="projectId", null=True)
+    version = NumberAttribute()
+    preset = UnicodeAttribute()
+    options = JSONAttribute(default=dict)
+    priority = UnicodeAttribute(default=Priority.NORMAL.value)
+    status = UnicodeAttribute(default=RenderStatus.QUEUED.value)
+    progress = NumberAttribute(default=0)
+    fps = NumberAttribute(null=True)
+    eta = NumberAttribute(null=True)
+    attempts = NumberAttribute(default=1)
+    tries = NumberAttribute(default=0)
+    error = JSONAttribute(null=True)
+    last_error = JSONAttribute(attr_name="lastError", null=True)
+    batch_job_id = UnicodeAttribute(attr_name="batchJobId", null=True)
+    execution_arn = UnicodeAttribute(attr_name="executionArn", null=True)
+    outputs = JSONAttribute(null=True)
+    lineage = JSONAttribute()
+    frames = JSONAttribute()
+    texts = JSONAttribute(default=dict)
+    logs = JSONAttribute(null=True)
+    created_by = UnicodeAttribute(attr_name="createdBy")
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    updated_at = UnicodeAttribute(attr_name="updatedAt")
+    started_at = UnicodeAttribute(attr_name="startedAt", null=True)
+    ended_at = UnicodeAttribute(attr_name="endedAt", null=True)
+
+    @property
+    def state(self) -> RenderStatus:
+        """``status`` as a :class:`RenderStatus`."""
+        return RenderStatus(self.status)
+
+    @property
+    def output_prefix(self) -> str:
+        """``studios/{studioId}/renders/{renderJobId}/attempt-{n}/`` of the current attempt."""
+        return output_prefix(self.studio_id, self.job_id, int(self.attempts))
+
+
+def output_prefix(studio_id: str, job_id: str, attempt: int) -> str:
+    """Where attempt ``attempt`` of a job writes: ``studios/{s}/renders/{id}/attempt-{n}/``."""
+    return f"studios/{studio_id}/renders/{job_id}/attempt-{attempt}/"
+
+
+class RenderSlotsItem(Model):
+    """How many renders of a studio are QUEUED or RUNNING (renders table).
+
+    ``active`` goes up by one in the same transaction that puts a job into QUEUED (only if it is
+    below the limit) and down by one in the same transaction that moves a job out of QUEUED/RUNNING,
+    so each job takes and gives back its slot exactly once.
+    """
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=SLOTS_SK)
+    active = NumberAttribute(default=0)

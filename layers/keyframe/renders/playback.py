@@ -1,0 +1,170 @@
+"""Private HLS playback and downloads: presigned links that players open with no auth header.
+
+The problem: a player (hls.js, Safari's native HLS) fetches the master playlist, then each variant
+playlist, then every segment, by plain GETs with no ``Authorization`` header, while the media bucket
+stays private. A presigned URL of the master alone is not enough: the URIs inside it are relative
+(``720p/index.m3u8``, ``segment_000.ts``) and would resolve to unsigned, forbidden URLs.
+
+The approach chosen: **rewritten playlists written to S3 at playback time, every link presigned.**
+``GET /renders/{id}/playback``
+
+1. reads the master playlist and each variant playlist the worker stored;
+2. rewrites each variant playlist so every segment URI is a presigned GET (valid ``ttl`` seconds),
+   writes it to ``{attempt prefix}playback/{session}/{rendition}/index.m3u8`` and presigns it;
+3. rewrites the master so each variant URI is that presigned playlist URL, writes and presigns it;
+4. answers ``{url, expiresAt}``: the master's presigned URL.
+
+Every URL is signed in the same call with the same lifetime, so the whole tree expires together
+(``RENDER_PLAYBACK_TTL_SECONDS``, default 1 h; S3 answers 403 after). The alternative, a public API
+route ``GET /renders/{id}/playlists/{name}?token=`` authenticated by an HMAC token and rewriting on
+every request, needs a route outside the Lambda authorizer (a change to the public-route list),
+a Lambda invocation per playlist fetch, and its own expiry logic; the S3 approach uses only the
+bucket and IAM, works unchanged on the local emulator, and keeps players talking to S3 (or a CDN
+in front of it) directly. Its costs: ``1 + renditions`` small PUTs per playback (tagged
+``keyframe-ephemeral=playback`` so a bucket lifecycle rule deletes them after a day), and a
+presigned URL cannot outlive the credentials that signed it (a Lambda role's session), which is
+why the lifetime stays short. Players must be allowed to GET from the bucket's origin (bucket CORS).
+
+Downloads (``review-mp4``, ``filmstrip``) are one presigned GET with ``Content-Disposition:
+attachment``; S3 serves ``Range`` requests on it, so players and download managers can seek/resume.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from keyframe.errors import Conflict
+from keyframe.renders import playlists, presets, storage
+from keyframe.renders.config import RendersSettings
+from keyframe.renders.models import RenderJobItem, RenderStatus
+from keyframe.renders.schemas import PlaybackLink
+from keyframe.renders.service import load_job
+from keyframe.settings import load
+
+EPHEMERAL_TAG = "keyframe-ephemeral=playback"
+"""Object tag of the rewritten playlists (a lifecycle rule on this tag expires them after 1 day)."""
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+
+
+def resolve_key(base_key: str, uri: str, root: str) -> str:
+    """The object key a relative ``uri`` in the playlist at ``base_key`` points to.
+
+    Raises
+    ------
+    ValueError
+        ``uri`` is absolute (``https://``, ``/...``) or leaves ``root`` (``../..``): a playlist may only
+        point inside its own render attempt.
+
+    Examples
+    --------
+    >>> resolve_key("s/r/attempt-1/master.m3u8", "720p/index.m3u8", "s/r/attempt-1/")
+    's/r/attempt-1/720p/index.m3u8'
+    """
+    if "://" in uri or uri.startswith("/"):
+        raise ValueError(f"playlist URI {uri!r} is not relative")
+    key = posixpath.normpath(posixpath.join(posixpath.dirname(base_key), uri))
+    if not key.startswith(root):
+        raise ValueError(f"playlist URI {uri!r} leaves the render's folder")
+    return key
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _succeeded(item: RenderJobItem) -> dict:
+    if item.state is not RenderStatus.SUCCEEDED or not item.outputs:
+        raise Conflict(
+            f"The render is {item.status}; only a SUCCEEDED render can be played or downloaded",
+            code="RENDER_NOT_READY",
+            details={"status": item.status},
+        )
+    return item.outputs
+
+
+def _get_text(bucket: str, key: str) -> str:
+    return storage.s3().get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+
+
+def _put_playlist(bucket: str, key: str, text: str, ttl: int) -> None:
+    storage.s3().put_object(
+        Bucket=bucket, Key=key, Body=text.encode("utf-8"), ContentType=PLAYLIST_TYPE,
+        CacheControl=f"private, max-age={ttl}", Tagging=EPHEMERAL_TAG,
+    )  # fmt: skip
+
+
+def playback(studio_id: str, job_id: str) -> PlaybackLink:
+    """A presigned master playlist of a SUCCEEDED ``hls`` render, every link inside presigned too.
+
+    Reads the job (renders table) and the stored playlists, writes the rewritten ones under
+    ``{attempt prefix}playback/{session}/`` (media bucket).
+
+    Raises
+    ------
+    NotFound
+        ``RENDER_NOT_FOUND``.
+    Conflict
+        ``RENDER_NOT_READY`` (not SUCCEEDED) or ``NOT_PLAYABLE`` (not an HLS render: use download).
+    """
+    item = load_job(studio_id, job_id)
+    outputs = _succeeded(item)
+    if not presets.preset(item.preset).playable:
+        raise Conflict("This render is a file, not a stream; use /download", code="NOT_PLAYABLE")
+    settings = load(RendersSettings)
+    bucket, ttl = settings.MEDIA_BUCKET, settings.RENDER_PLAYBACK_TTL_SECONDS
+    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+    root = outputs["prefix"]
+    master_key = outputs["masterPlaylist"]
+    session = f"{root}playback/{uuid.uuid4().hex}/"
+
+    def variant_url(uri: str) -> str:
+        key = resolve_key(master_key, uri, root)
+        text = playlists.rewrite(
+            _get_text(bucket, key),
+            lambda segment: storage.presign_get(bucket, resolve_key(key, segment, root), ttl),
+        )
+        rewritten_key = session + key[len(root) :]
+        _put_playlist(bucket, rewritten_key, text, ttl)
+        return storage.presign_get(bucket, rewritten_key, ttl)
+
+    master = playlists.rewrite(_get_text(bucket, master_key), variant_url)
+    master_copy = session + "master.m3u8"
+    _put_playlist(bucket, master_copy, master, ttl)
+    return PlaybackLink(url=storage.presign_get(bucket, master_copy, ttl), expires_at=_iso(expires_at),
+                        content_type=PLAYLIST_TYPE)  # fmt: skip
+
+
+def download(studio_id: str, job_id: str) -> PlaybackLink:
+    """A presigned, Range-capable GET of a SUCCEEDED review MP4 or filmstrip (``attachment``).
+
+    Raises
+    ------
+    NotFound
+        ``RENDER_NOT_FOUND``.
+    Conflict
+        ``RENDER_NOT_READY`` or ``NOT_DOWNLOADABLE`` (an HLS render: use playback).
+    """
+    item = load_job(studio_id, job_id)
+    outputs = _succeeded(item)
+    spec = presets.preset(item.preset)
+    if spec.playable:
+        raise Conflict("An HLS render is streamed, not downloaded; use /playback", code="NOT_DOWNLOADABLE")
+    settings = load(RendersSettings)
+    ttl = settings.RENDER_PLAYBACK_TTL_SECONDS
+    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+    stem = "".join(
+        c if c.isalnum() or c in "-_" else "_" for c in (item.texts or {}).get("assetName", "render")
+    )
+    file_name = (
+        f"{stem or 'render'}_v{int(item.version):03d}_{spec.name}{posixpath.splitext(spec.primary)[1]}"
+    )
+    url = storage.presign_get(
+        settings.MEDIA_BUCKET,
+        outputs["primary"],
+        ttl,
+        ResponseContentDisposition=f'attachment; filename="{file_name}"',
+        ResponseContentType=spec.content_type,
+    )
+    return PlaybackLink(url=url, expires_at=_iso(expires_at), content_type=spec.content_type)

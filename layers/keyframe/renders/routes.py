@@ -1,0 +1,130 @@
+"""REST routes of the render domain (function ``renders-api``).
+
+Reads ask for ``render:read`` (every role), writes for ``render:write`` (ADMIN, PRODUCER, DIRECTOR,
+ARTIST). The studio is always the token's: another studio's job or asset answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from keyframe.http.auth import authorize, header
+from keyframe.identity.permissions import Permission
+from keyframe.renders import idempotency, playback, service
+from keyframe.renders.models import RenderStatus
+from keyframe.renders.schemas import PlaybackLink, RenderJob, RenderJobPage, RenderRequest
+
+router = Router()
+
+_ID_PATTERN = r"^[A-Za-z0-9-]+$"
+AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the asset")]
+RenderJobId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the render job")
+]
+
+
+@router.post(
+    "/assets/<assetId>/renders",
+    status_code=202,
+    tags=["renders"],
+    summary="Request a render (hls, review-mp4, filmstrip) of a version; Idempotency-Key supported",
+)
+def request_render(assetId: AssetId, body: RenderRequest) -> Response[RenderJob]:
+    """202 with the QUEUED job. 400 preset/option/trim; 404 asset or version; 409 version not READY or
+    Idempotency-Key reused with another body; 429 over the studio's concurrent renders (Retry-After)."""
+    principal = authorize(Permission.RENDER_WRITE)
+    key = header(idempotency.HEADER)
+    replayed = False
+    if key is None:
+        job = service.request_render(principal, assetId, body)
+    else:
+        job_id, replayed = idempotency.run_once(
+            studio_id=principal.studio_id,
+            user_id=principal.user_id,
+            key=idempotency.check_key(key),
+            body={"assetId": assetId, **body.model_dump(mode="json", by_alias=True, exclude_none=True)},
+            create=lambda: service.request_render(principal, assetId, body).render_job_id,
+            lambda_context=getattr(router, "lambda_context", None),
+        )
+        job = service.get_job(principal.studio_id, job_id)
+    headers = {"Location": f"/renders/{job.render_job_id}"}
+    if key is not None:
+        headers["Idempotency-Replayed"] = "true" if replayed else "false"
+    return Response(status_code=202, content_type="application/json", body=job, headers=headers)
+
+
+@router.get(
+    "/renders", tags=["renders"], summary="List render jobs, newest first (filter by asset and status)"
+)
+def list_renders(
+    assetId: Annotated[str | None, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)] = None,
+    status: Annotated[
+        RenderStatus | None, Query(description="QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT)] = 25,
+    cursor: Annotated[
+        str | None, Query(max_length=4096, description="nextCursor of the previous page")
+    ] = None,
+) -> RenderJobPage:
+    """200 with ``items`` and ``nextCursor``; 400 for a cursor of another query or studio."""
+    principal = authorize(Permission.RENDER_READ)
+    return service.list_jobs(principal.studio_id, asset_id=assetId, status=status, limit=limit, cursor=cursor)
+
+
+@router.get(
+    "/renders/<renderJobId>", tags=["renders"], summary="A render job: status, progress, outputs, lineage"
+)
+def get_render(renderJobId: RenderJobId) -> RenderJob:
+    """200; 404 when the job is not in your studio."""
+    principal = authorize(Permission.RENDER_READ)
+    return service.get_job(principal.studio_id, renderJobId)
+
+
+@router.delete(
+    "/renders/<renderJobId>",
+    tags=["renders"],
+    summary="Cancel a queued or running render (partial outputs removed)",
+)
+def cancel_render(renderJobId: RenderJobId) -> RenderJob:
+    """200 with the CANCELLED job; 404; 409 when it already ended."""
+    principal = authorize(Permission.RENDER_WRITE)
+    return service.cancel(principal, renderJobId)
+
+
+@router.post(
+    "/renders/<renderJobId>/retry",
+    status_code=202,
+    tags=["renders"],
+    summary="Run a FAILED or CANCELLED render again (a new attempt of the same job)",
+)
+def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
+    """202 with the QUEUED job (``attempts`` + 1); 404; 409 when SUCCEEDED or still running; 429."""
+    principal = authorize(Permission.RENDER_WRITE)
+    job = service.retry(principal, renderJobId)
+    return Response(status_code=202, content_type="application/json", body=job)
+
+
+@router.get(
+    "/renders/<renderJobId>/playback",
+    tags=["renders"],
+    summary="A presigned HLS master playlist (every link inside presigned) that plays without auth",
+)
+def play_render(renderJobId: RenderJobId) -> PlaybackLink:
+    """200 ``{url, expiresAt}``; 404; 409 not SUCCEEDED or not an HLS render."""
+    principal = authorize(Permission.RENDER_READ)
+    return playback.playback(principal.studio_id, renderJobId)
+
+
+@router.get(
+    "/renders/<renderJobId>/download",
+    tags=["renders"],
+    summary="A presigned download (Range requests work) of a review MP4 or filmstrip",
+)
+def download_render(renderJobId: RenderJobId) -> PlaybackLink:
+    """200 ``{url, expiresAt}``; 404; 409 not SUCCEEDED or an HLS render."""
+    principal = authorize(Permission.RENDER_READ)
+    return playback.download(principal.studio_id, renderJobId)

@@ -1,0 +1,191 @@
+"""Request and response shapes of the render API (camelCase JSON; unknown request fields -> 400)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from keyframe.renders.models import Priority, RenderJobItem, RenderStatus
+from keyframe.renders.presets import PresetName, RenderOptions
+from keyframe.schemas import ApiModel, RequestModel
+
+
+class RenderRequest(RequestModel):
+    """``POST /assets/{assetId}/renders``.
+
+    Attributes
+    ----------
+    version:
+        The version to render (default: the asset's current version).
+    preset:
+        ``hls``, ``review-mp4`` or ``filmstrip`` (see :mod:`keyframe.renders.presets`).
+    priority:
+        ``LOW``, ``NORMAL`` (default) or ``HIGH``.
+    options:
+        Trim, burn-in, watermark, filmstrip frames.
+    """
+
+    version: int | None = Field(default=None, ge=1)
+    preset: PresetName
+    priority: Priority = Priority.NORMAL
+    options: RenderOptions | None = None
+
+
+class RenderError(ApiModel):
+    """Why a render failed: a stable ``code`` and a sentence."""
+
+    code: str
+    message: str
+
+
+class Rendition(ApiModel):
+    """One picture size of the outputs (``bandwidth`` in bit/s, HLS only)."""
+
+    name: str
+    width: int
+    height: int
+    bandwidth: int | None = None
+
+
+class RenderOutputs(ApiModel):
+    """Where the outputs are (keys in the media bucket; segment keys are listed in the variant playlists).
+
+    Attributes
+    ----------
+    prefix:
+        ``studios/{studioId}/renders/{renderJobId}/attempt-{n}/``.
+    keys:
+        The playlists (HLS) or the one file (review MP4, filmstrip).
+    primary:
+        The key a client opens (master playlist, MP4, JPEG).
+    master_playlist:
+        HLS only: the master playlist's key.
+    renditions:
+        Picture sizes made.
+    file_count / total_bytes:
+        Every object written (segments included) and their total size in bytes.
+    """
+
+    prefix: str
+    keys: list[str]
+    primary: str
+    master_playlist: str | None = None
+    renditions: list[Rendition] = Field(default_factory=list)
+    file_count: int = 0
+    total_bytes: int = 0
+
+
+class Lineage(ApiModel):
+    """Exactly what went in: the version, its object key, S3 VersionId (if versioned) and SHA-256."""
+
+    asset_id: str
+    version: int
+    key: str
+    s3_version_id: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+
+
+class RenderLogs(ApiModel):
+    """Where the container's logs are: the Batch job, and its CloudWatch log stream (or local log file)."""
+
+    batch_job_id: str | None = None
+    batch_attempt: int | None = None
+    log_group: str | None = None
+    log_stream_name: str | None = None
+
+
+class FrameSpan(ApiModel):
+    """The frames rendered: ``[startFrame, endFrame)`` of the source (0-based)."""
+
+    start_frame: int
+    end_frame: int
+
+
+class RenderJob(ApiModel):
+    """A render job as the API returns it (the record in the renders table is the truth).
+
+    ``progress`` is 0-100 and never goes down within an attempt; ``fps`` is the encoding speed
+    (frames/s); ``eta`` the seconds left (while RUNNING); ``attempts`` counts runs (1 + retries).
+    """
+
+    render_job_id: str
+    asset_id: str
+    project_id: str | None = None
+    version: int
+    preset: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    priority: Priority
+    status: RenderStatus
+    progress: int = 0
+    fps: float | None = None
+    eta: int | None = None
+    attempts: int = 1
+    tries: int = 0
+    error: RenderError | None = None
+    batch_job_id: str | None = None
+    frames: FrameSpan
+    outputs: RenderOutputs | None = None
+    lineage: Lineage
+    logs: RenderLogs | None = None
+    created_by: str
+    created_at: str
+    updated_at: str
+    started_at: str | None = None
+    ended_at: str | None = None
+
+    @classmethod
+    def of(cls, item: RenderJobItem) -> RenderJob:
+        """The API shape of a job item."""
+        return cls(
+            render_job_id=item.job_id,
+            asset_id=item.asset_id,
+            project_id=item.project_id,
+            version=int(item.version),
+            preset=item.preset,
+            options=item.options or {},
+            priority=Priority(item.priority),
+            status=RenderStatus(item.status),
+            progress=int(item.progress or 0),
+            fps=None if item.fps is None else float(item.fps),
+            eta=None if item.eta is None else int(item.eta),
+            attempts=int(item.attempts),
+            tries=int(item.tries or 0),
+            error=RenderError.model_validate(item.error) if item.error else None,
+            batch_job_id=item.batch_job_id,
+            frames=FrameSpan.model_validate(item.frames),
+            outputs=RenderOutputs.model_validate(item.outputs) if item.outputs else None,
+            lineage=Lineage.model_validate(item.lineage),
+            logs=RenderLogs.model_validate(item.logs) if item.logs else None,
+            created_by=item.created_by,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            started_at=item.started_at,
+            ended_at=item.ended_at,
+        )
+
+
+class RenderJobPage(ApiModel):
+    """A page of render jobs, newest first; pass ``nextCursor`` back as ``cursor`` for the next."""
+
+    items: list[RenderJob]
+    next_cursor: str | None = None
+
+
+class PlaybackLink(ApiModel):
+    """A link that plays (HLS master playlist) or downloads (Range requests work) with no auth header.
+
+    Attributes
+    ----------
+    url:
+        Presigned HTTPS URL.
+    expires_at:
+        When it and every URL inside the playlists stop working (ISO-8601 UTC).
+    content_type:
+        What the link serves.
+    """
+
+    url: str
+    expires_at: str
+    content_type: str

@@ -1,0 +1,99 @@
+"""What a render reads, from the catalog: the asset, the exact version, its object and media facts.
+
+The one place the render domain touches the catalog and identity tables (read only), so a change of
+their shapes is a change here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+
+from keyframe.catalog.assets import get_asset
+from keyframe.catalog.versions import get_version
+from keyframe.errors import Conflict
+from keyframe.identity.models import USER_SK, UserItem, user_pk
+from keyframe.observability import logger
+
+
+@dataclass(frozen=True)
+class Source:
+    """One READY version of an asset of the caller's studio.
+
+    Attributes
+    ----------
+    asset_id, project_id, asset_name:
+        The asset.
+    version:
+        The version number.
+    file:
+        ``{key, size, contentType, fileName, sha256}`` of the stored object.
+    media:
+        The pipeline's probe (``width``, ``height``, ``fps``, ``duration``, ``frameCount``, ``codecs``...).
+    """
+
+    asset_id: str
+    project_id: str | None
+    asset_name: str
+    version: int
+    file: dict[str, Any]
+    media: dict[str, Any]
+
+
+def resolve(studio_id: str, asset_id: str, version: int | None) -> Source:
+    """The version a render request names (default: the asset's current version).
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version, or another studio's (catalog table).
+    Conflict
+        ``NO_CURRENT_VERSION`` (no version is ready yet) or ``VERSION_NOT_READY`` (PROCESSING/FAILED).
+    """
+    asset = get_asset(studio_id, asset_id)
+    number = version if version is not None else asset.current_version
+    if number is None:
+        raise Conflict("The asset has no ready version to render yet", code="NO_CURRENT_VERSION")
+    found = get_version(studio_id, asset_id, number)
+    status = str(getattr(found.status, "value", found.status))
+    if status != "READY":
+        raise Conflict(
+            f"Version {number} is {status}; only READY versions can be rendered",
+            code="VERSION_NOT_READY",
+            details={"version": number, "status": status},
+        )
+    media = dict(found.media or {})
+    return Source(
+        asset_id=asset_id,
+        project_id=asset.project_id,
+        asset_name=asset.name,
+        version=number,
+        file=found.file.model_dump(mode="json", by_alias=True, exclude_none=True),
+        media=media,
+    )
+
+
+def object_version_id(bucket: str, key: str) -> str | None:
+    """The S3 ``VersionId`` of the current object at ``key`` (``None`` when the bucket is unversioned).
+
+    Reads the media bucket (``HeadObject``); a failure is logged and gives ``None``.
+    """
+    try:
+        head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning("head_object failed for the render source", extra={"key": key, "error": str(exc)})
+        return None
+    version_id = head.get("VersionId")
+    return None if version_id in (None, "null") else str(version_id)
+
+
+def viewer_label(user_id: str) -> str:
+    """The requesting user as the watermark names them: e-mail if known, else the id (tenants table)."""
+    try:
+        return str(UserItem.get(user_pk(user_id), USER_SK).email)
+    except (DoesNotExist, PynamoDBException, KeyError):
+        return user_id

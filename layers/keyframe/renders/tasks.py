@@ -1,0 +1,139 @@
+"""The Step Functions tasks of ``statemachines/render.asl.json`` (Lambda functions ``render-finalize``
+and ``render-mark-failed``).
+
+Both receive the execution's input ``{studioId, renderJobId, attempt, priority}`` plus:
+
+- ``batch``: the ``DescribeJobs`` job the ``batch:submitJob.sync`` task returned (finalize), or
+- ``error``: ``{"Error", "Cause"}`` from the ``Catch`` (mark failed). For a failed Batch job ``Cause``
+  is that job's ``DescribeJobs`` JSON; for an API failure (``Batch.*``) or ``States.Timeout`` a sentence.
+
+Step Functions gives the Batch job in PascalCase (``JobId``, ``Container.LogStreamName``); the
+local interpreter in camelCase: both are read. Each returns ``{"status": <final job status>}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from keyframe.observability import logger
+from keyframe.renders import execution, service
+from keyframe.renders.models import RenderStatus
+
+TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+
+
+def _get(mapping: Any, name: str) -> Any:
+    """``mapping[name]`` in camelCase or PascalCase (``None`` when absent or not a mapping)."""
+    if not isinstance(mapping, dict):
+        return None
+    if name in mapping:
+        return mapping[name]
+    return mapping.get(name[:1].upper() + name[1:])
+
+
+def batch_logs(job: Any) -> dict[str, Any] | None:
+    """``{batchJobId, batchAttempt, logGroup?, logStreamName}`` from a ``DescribeJobs`` job, if any."""
+    if not isinstance(job, dict):
+        return None
+    container = _get(job, "container") or {}
+    attempts = _get(job, "attempts") or []
+    stream = _get(container, "logStreamName")
+    if not stream and attempts:
+        stream = _get(_get(attempts[-1], "container") or {}, "logStreamName")
+    logs: dict[str, Any] = {"batchJobId": _get(job, "jobId"), "batchAttempt": len(attempts) or None}
+    if stream:
+        logs["logStreamName"] = stream
+        if not str(stream).startswith("/"):  # a local path on the local stack, a CloudWatch stream in AWS
+            logs["logGroup"] = "/aws/batch/job"
+    return {k: v for k, v in logs.items() if v is not None} or None
+
+
+def _identity(event: dict[str, Any]) -> tuple[str, str, int]:
+    return str(event["studioId"]), str(event["renderJobId"]), int(event["attempt"])
+
+
+def finalize(event: dict[str, Any]) -> dict[str, str]:
+    """The container exited 0: SUCCEEDED if it stored its outputs, else FAILED ``NO_OUTPUTS``.
+
+    A job cancelled meanwhile stays CANCELLED (the transition's condition fails; nothing is written).
+    """
+    studio_id, job_id, attempt = _identity(event)
+    item = service.load_job(studio_id, job_id)
+    logs = {**(item.logs or {}), **(batch_logs(event.get("batch")) or {})} or None
+    if item.outputs and int(item.attempts) == attempt:
+        done = service.finish(studio_id, job_id, attempt, RenderStatus.SUCCEEDED, logs=logs)
+    else:
+        error = item.last_error or {
+            "code": "NO_OUTPUTS",
+            "message": "The render container exited without outputs",
+        }
+        done = service.finish(studio_id, job_id, attempt, RenderStatus.FAILED, error=error, logs=logs)
+    final = done or service.load_job(studio_id, job_id)
+    logger.info("render finalized", extra={"render_job_id": job_id, "status": final.status})
+    return {"status": final.status}
+
+
+def _cause_job(cause: Any) -> dict[str, Any] | None:
+    if isinstance(cause, dict):
+        return cause
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def failure_error(error: dict[str, Any], last_error: dict[str, str] | None) -> dict[str, str]:
+    """The job's ``error`` from the Catch's ``{Error, Cause}`` and the worker's last try error.
+
+    The worker's own words win (it knows "the input is corrupt"); otherwise the Batch reason.
+    """
+    name = str(error.get("Error") or "States.TaskFailed")
+    cause = error.get("Cause")
+    job = _cause_job(cause)
+    if name == "States.Timeout":
+        return {"code": "RENDER_TIMEOUT", "message": "The render took longer than the state machine allows"}
+    if job is not None:
+        reason = str(_get(job, "statusReason") or "")
+        if reason.startswith(TIMEOUT_REASON):
+            return {"code": "RENDER_TIMEOUT", "message": f"The render container ran too long: {reason}"}
+        if last_error:
+            return last_error
+        container = _get(job, "container") or {}
+        exit_code = _get(container, "exitCode")
+        detail = _get(container, "reason") or reason or "no reason given"
+        return {
+            "code": "RENDER_FAILED",
+            "message": f"The render container failed (exit code {exit_code}): {detail}",
+        }
+    if last_error:
+        return last_error
+    if name.startswith("Batch."):
+        return {
+            "code": "BATCH_SUBMIT_FAILED",
+            "message": f"AWS Batch refused the render job ({name}): {cause}"[:1000],
+        }
+    return {"code": "RENDER_FAILED", "message": f"{name}: {cause}"[:1000]}
+
+
+def mark_failed(event: dict[str, Any]) -> dict[str, str]:
+    """The attempt failed (Batch job failed after its retries, submit refused, timeout, finalize error).
+
+    Writes FAILED with the reason (conditional: a CANCELLED or already finished job is left as it
+    is) and, for a timeout, terminates the Batch job that may still be running.
+    """
+    studio_id, job_id, attempt = _identity(event)
+    error_input = event.get("error") or {}
+    item = service.load_job(studio_id, job_id)
+    job = _cause_job(error_input.get("Cause"))
+    error = failure_error(error_input, item.last_error)
+    logs = {**(item.logs or {}), **(batch_logs(job) or {})} or None
+    if error["code"] == "RENDER_TIMEOUT":
+        execution.terminate(item.batch_job_id, "Render timed out")
+    done = service.finish(studio_id, job_id, attempt, RenderStatus.FAILED, error=error, logs=logs)
+    final = done or service.load_job(studio_id, job_id)
+    logger.info(
+        "render marked failed", extra={"render_job_id": job_id, "status": final.status, "error": error}
+    )
+    return {"status": final.status}

@@ -1,0 +1,247 @@
+"""The render container and the state machine's tasks against moto, with real FFmpeg on a tiny clip.
+
+The worker (``keyframe.renders.worker.run``) is what Batch runs; here it runs in-process on the job a
+real API request created, then the real task handlers finish the job as the state machine would.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+import requests
+
+from keyframe.events.publisher import room_events
+from keyframe.media.probe import probe
+from keyframe.renders import playlists, service, storage, worker
+from keyframe.renders.models import RenderStatus
+from tests.integration.renders.conftest import Spy, Target, invoke_task, make_clip, publish, task_event
+from tests.support.environment import MEDIA_BUCKET
+from tests.support.identity import Session
+
+
+def _request(api: Any, session: Session, asset_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = api.post(f"/assets/{asset_id}/renders", json=body, token=session.access_token)
+    assert response.status == 202, response.body
+    return response.json()
+
+
+def _finalize(session: Session, job_id: str) -> Any:
+    return invoke_task(
+        "render-finalize", task_event("finalize", studioId=session.studio_id, renderJobId=job_id)
+    )
+
+
+def _keys(prefix: str) -> dict[str, str]:
+    s3 = boto3.client("s3")
+    listing = s3.list_objects_v2(Bucket=MEDIA_BUCKET, Prefix=prefix).get("Contents", [])
+    return {
+        o["Key"][len(prefix) :]: s3.head_object(Bucket=MEDIA_BUCKET, Key=o["Key"])["ContentType"]
+        for o in listing
+    }
+
+
+def _expiry(url: str) -> tuple[str, str]:
+    query = parse_qs(urlsplit(url).query)
+    return query["X-Amz-Date"][0], query["X-Amz-Expires"][0]
+
+
+def test_an_hls_render_runs_to_succeeded_and_plays_through_presigned_playlists(
+    api: Any, admin: Session, target: Target, runs: Spy, tmp_path: Path
+) -> None:
+    # Given a QUEUED HLS job of a 2 s 720p clip
+    job = _request(api, admin, target.asset_id, {"preset": "hls"})
+    job_id = job["renderJobId"]
+    # When the container runs it, then the state machine finalizes it
+    assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_OK
+    running = api.get(f"/renders/{job_id}", token=admin.access_token).json()
+    assert (running["status"], running["progress"], running["tries"]) == ("RUNNING", 100, 1)
+    assert _finalize(admin, job_id) == {"status": "SUCCEEDED"}
+    # Then the job SUCCEEDED with two renditions under attempt-1, never above the 720p source
+    done = api.get(f"/renders/{job_id}", token=admin.access_token).json()
+    prefix = f"studios/{admin.studio_id}/renders/{job_id}/attempt-1/"
+    assert done["status"] == "SUCCEEDED" and done["endedAt"] and done["startedAt"]
+    outputs = done["outputs"]
+    assert outputs["prefix"] == prefix and outputs["masterPlaylist"] == prefix + "master.m3u8"
+    assert [(r["name"], r["width"], r["height"]) for r in outputs["renditions"]] == [
+        ("720p", 1280, 720),
+        ("480p", 854, 480),
+    ]
+    assert all(r["bandwidth"] > 0 for r in outputs["renditions"])
+    assert done["logs"]["logStreamName"] == "keyframe-dev-render/default/0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    stored = _keys(prefix)
+    assert stored["master.m3u8"] == "application/vnd.apple.mpegurl"
+    assert stored["720p/segment_000.ts"] == "video/mp2t"
+    assert outputs["fileCount"] == len(stored)
+    # And the slot is free, the events told the story, progress never went down
+    assert service.active_renders(admin.studio_id) == 0
+    events = room_events(admin.studio_id, f"asset:{target.asset_id}")
+    statuses = [e["data"]["status"] for e in events if e["type"] == "render:status"]
+    assert statuses == ["QUEUED", "RUNNING", "SUCCEEDED"]
+    progress = [e["data"]["progress"] for e in events if e["type"] == "render:progress"]
+    assert progress == sorted(progress) and progress[-1] == 100
+
+    # When playback is asked for
+    link = api.get(f"/renders/{job_id}/playback", token=admin.access_token).json()
+    # Then the master, its variant playlists and their segments are all presigned, expiring together
+    master_text = requests.get(link["url"], timeout=10).text
+    variants = playlists.parse_master(master_text)
+    assert len(variants) == 2 and all(v.uri.startswith("https://") for v in variants)
+    variant_text = requests.get(variants[0].uri, timeout=10).text
+    segments = playlists.segments(variant_text)
+    assert abs(sum(duration for _, duration in segments) - 2.0) <= 0.5
+    expiries = {_expiry(link["url"])} | {_expiry(v.uri) for v in variants} | {_expiry(u) for u, _ in segments}
+    assert len({e[1] for e in expiries}) == 1 and len({e[0] for e in expiries}) <= 2
+    # And a segment fetched through those links decodes
+    segment = tmp_path / "segment.ts"
+    segment.write_bytes(requests.get(segments[0][0], timeout=10).content)
+    decoded = probe(str(segment))
+    assert decoded.width == 1280 and decoded.has_audio
+
+
+def test_a_review_copy_with_trim_burn_in_and_watermark_downloads_with_range(
+    api: Any, admin: Session, target: Target, runs: Spy, tmp_path: Path
+) -> None:
+    # Given a review copy of frames [12, 36) with every burn-in and the viewer watermark
+    body = {
+        "preset": "review-mp4",
+        "options": {
+            "startFrame": 12,
+            "endFrame": 36,
+            "burnIn": {"frameNumber": True, "assetName": True, "version": True},
+            "watermark": True,
+        },
+    }
+    job_id = _request(api, admin, target.asset_id, body)["renderJobId"]
+    # When it runs and is finalized
+    assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_OK
+    assert _finalize(admin, job_id) == {"status": "SUCCEEDED"}
+    # Then the download link serves an attachment, byte ranges included
+    link = api.get(f"/renders/{job_id}/download", token=admin.access_token).json()
+    assert link["contentType"] == "video/mp4"
+    whole = requests.get(link["url"], timeout=10)
+    assert whole.status_code == 200
+    assert "attachment" in whole.headers.get("Content-Disposition", "")
+    part = requests.get(link["url"], headers={"Range": "bytes=0-99"}, timeout=10)
+    assert part.status_code == 206 and len(part.content) == 100
+    # And it holds exactly the 24 trimmed frames, with the index up front (faststart)
+    copy = tmp_path / "review.mp4"
+    copy.write_bytes(whole.content)
+    info = probe(str(copy))
+    assert info.frame_count == 24 and (info.width, info.height) == (1280, 720)
+    assert whole.content.find(b"moov") < whole.content.find(b"mdat")
+    # And an MP4 is not streamed
+    assert api.get(f"/renders/{job_id}/playback", token=admin.access_token).status == 409
+
+
+def test_a_filmstrip_is_one_tiled_image(api: Any, admin: Session, target: Target, runs: Spy) -> None:
+    job_id = _request(api, admin, target.asset_id, {"preset": "filmstrip", "options": {"frames": 4}})[
+        "renderJobId"
+    ]
+    assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_OK
+    assert _finalize(admin, job_id) == {"status": "SUCCEEDED"}
+    job = service.get_job(admin.studio_id, job_id)
+    assert job.outputs is not None and job.outputs.primary.endswith("/filmstrip.jpg")
+    assert [(r.width, r.height) for r in job.outputs.renditions] == [(4 * 320, 180)]
+    assert api.get(f"/renders/{job_id}/download", token=admin.access_token).status == 200
+
+
+def test_a_corrupt_input_fails_the_try_and_the_attempt_ends_failed_with_the_reason(
+    api: Any, admin: Session, runs: Spy, clip_media: dict[str, Any]
+) -> None:
+    # Given a READY version whose stored bytes are not media
+    broken = publish(admin, b"\x00not a video at all" * 512, clip_media)
+    job_id = _request(api, admin, broken.asset_id, {"preset": "hls"})["renderJobId"]
+    # When the container runs / Then it exits 2 (retried by Batch) and records why
+    assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_INPUT
+    assert service.load_job(admin.studio_id, job_id).last_error["code"] == "INPUT_UNREADABLE"
+    # When Batch gives up and the state machine's Catch runs MarkFailed
+    event = task_event("mark_failed_batch_job", studioId=admin.studio_id, renderJobId=job_id)
+    assert invoke_task("render-mark-failed", event) == {"status": "FAILED"}
+    # Then the job is FAILED with the worker's reason, Batch's logs, and its slot back
+    failed = api.get(f"/renders/{job_id}", token=admin.access_token).json()
+    assert failed["status"] == "FAILED" and failed["error"]["code"] == "INPUT_UNREADABLE"
+    assert failed["logs"]["batchAttempt"] == 3 and failed["logs"]["logStreamName"].endswith("/a3")
+    assert service.active_renders(admin.studio_id) == 0
+
+
+def test_a_source_that_changed_since_publishing_fails_its_checksum(
+    api: Any, admin: Session, target: Target, runs: Spy
+) -> None:
+    job_id = _request(api, admin, target.asset_id, {"preset": "filmstrip"})["renderJobId"]
+    boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=target.key, Body=b"tampered")
+    assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_INPUT
+    assert service.load_job(admin.studio_id, job_id).last_error["code"] == "INPUT_CHECKSUM_MISMATCH"
+
+
+def test_the_container_does_nothing_for_a_cancelled_job(
+    api: Any, admin: Session, target: Target, runs: Spy
+) -> None:
+    job_id = _request(api, admin, target.asset_id, {"preset": "hls"})["renderJobId"]
+    assert api.delete(f"/renders/{job_id}", token=admin.access_token).status == 200
+    assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_OK
+    item = service.load_job(admin.studio_id, job_id)
+    assert (item.state, int(item.tries), item.outputs) == (RenderStatus.CANCELLED, 0, None)
+    # And the state machine's tasks leave a cancelled job cancelled, with its slot given back once
+    assert _finalize(admin, job_id) == {"status": "CANCELLED"}
+    event = task_event("mark_failed_batch_job", studioId=admin.studio_id, renderJobId=job_id)
+    assert invoke_task("render-mark-failed", event) == {"status": "CANCELLED"}
+    assert service.active_renders(admin.studio_id) == 0
+
+
+def test_a_cancel_during_the_render_kills_ffmpeg_and_removes_outputs(
+    api: Any, admin: Session, runs: Spy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a running render of a 10 s clip whose first progress update finds the job cancelled
+    long_clip = make_clip(tmp_path / "long.mp4", size="640x360", seconds=10.0)
+    source = publish(admin, long_clip.read_bytes(), probe(str(long_clip)).model_dump(by_alias=True))
+    job_id = _request(api, admin, source.asset_id, {"preset": "hls"})["renderJobId"]
+    uploads: list[Any] = []
+    monkeypatch.setattr(storage, "upload_folder", lambda *a: uploads.append(a) or (0, 0))
+    report = service.report_progress
+    seen: list[subprocess.Popen] = []
+
+    def cancel_then_report(studio_id: str, job: str, attempt: int, update: Any) -> bool:
+        api.delete(f"/renders/{job}", token=admin.access_token)
+        return report(studio_id, job, attempt, update)
+
+    monkeypatch.setattr(service, "report_progress", cancel_then_report)
+    original_run = worker.FfmpegRun.run
+
+    def remember(self: worker.FfmpegRun) -> None:
+        try:
+            original_run(self)
+        finally:
+            seen.append(self.process)
+
+    monkeypatch.setattr(worker.FfmpegRun, "run", remember)
+    # When the container runs
+    code = worker.run(admin.studio_id, job_id, 1)
+    # Then it stopped cleanly: FFmpeg was killed mid-run, nothing was uploaded, the job stays CANCELLED
+    assert code == worker.EXIT_OK
+    assert seen and seen[0].returncode == -signal.SIGKILL
+    assert uploads == []
+    assert _keys(f"studios/{admin.studio_id}/renders/{job_id}/") == {}
+    assert service.load_job(admin.studio_id, job_id).state is RenderStatus.CANCELLED
+
+
+def test_a_container_without_drawtext_refuses_burn_in_without_retrying(
+    api: Any, admin: Session, target: Target, runs: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "drawtext_available", lambda ffmpeg, font="": False)
+    body = {"preset": "review-mp4", "options": {"burnIn": {"frameNumber": True}}}
+    job_id = _request(api, admin, target.asset_id, body)["renderJobId"]
+    assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_FATAL
+    assert service.load_job(admin.studio_id, job_id).last_error["code"] == "UNSUPPORTED_OPTION"
+
+
+def test_finalize_without_outputs_fails_the_job(api: Any, admin: Session, target: Target, runs: Spy) -> None:
+    job_id = _request(api, admin, target.asset_id, {"preset": "hls"})["renderJobId"]
+    service.begin_try(admin.studio_id, job_id, 1, batch_job_id="b-1", batch_attempt=1)
+    assert _finalize(admin, job_id) == {"status": "FAILED"}
+    assert service.load_job(admin.studio_id, job_id).error["code"] == "NO_OUTPUTS"

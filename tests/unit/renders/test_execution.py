@@ -1,0 +1,45 @@
+"""The render state machine's input: ids, attempt, and the high-priority queue when one is configured."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyframe import settings
+from keyframe.renders.execution import execution_input, execution_name
+
+ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:keyframe-test-render"
+HIGH_QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/keyframe-test-renders-high"
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch):
+    def configure(**env: str) -> None:
+        monkeypatch.setenv("RENDER_STATE_MACHINE_ARN", ARN)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        settings.reset()
+
+    return configure
+
+
+def test_high_priority_names_the_high_priority_queue_when_there_is_one(configured) -> None:
+    configured(RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN=HIGH_QUEUE)
+    assert execution_input("s", "j", 2, "HIGH") == {
+        "studioId": "s",
+        "renderJobId": "j",
+        "attempt": 2,
+        "priority": "HIGH",
+        "jobQueue": HIGH_QUEUE,
+    }
+    assert "jobQueue" not in execution_input("s", "j", 2, "NORMAL")
+    assert "jobQueue" not in execution_input("s", "j", 2, "LOW")
+
+
+def test_without_a_high_priority_queue_the_state_machine_picks_the_queue(configured) -> None:
+    configured()
+    assert "jobQueue" not in execution_input("s", "j", 1, "HIGH")
+
+
+def test_each_attempt_has_its_own_execution_name() -> None:
+    assert execution_name("abc", 1) != execution_name("abc", 2)
+    assert execution_name("abc", 3) == "abc-attempt-3"
