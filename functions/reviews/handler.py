@@ -1,0 +1,14 @@
+"""REST: comments, review decisions, live tickets, room catch-up (keyframe.reviews / keyframe.live routes)."""
+
+from keyframe.http.app import build_api
+from keyframe.observability import logger, metrics, tracer
+
+app = build_api("reviews-api")
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    """Resolve an API Gateway REST proxy event."""
+    return app.resolve(event, context)

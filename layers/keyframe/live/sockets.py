@@ -1,0 +1,281 @@
+"""The WebSocket API's handlers: the ``$connect`` authorizer, ``$connect``, ``$disconnect`` and messages.
+
+Route selection is ``$request.body.action``; one function answers every message route (the
+``$default`` route and each action route, see ``keyframe.registry.WEBSOCKET_ROUTES``) and dispatches
+on the validated ``action``. Whatever a message does, the caller gets exactly one reply frame (the
+route response), and the connection stays open:
+
+- ``{"type": "subscribed", "correlationId", "data": {"room", "lastSeq"}}`` after ``subscribe``,
+- ``{"type": "unsubscribed", …}``, ``{"type": "pong", …}``,
+- ``{"type": "ack", "correlationId", "data": {"action", …the comment / review…}}`` after a write,
+- ``{"type": "error", "data": {"code", "message", "correlationId"?, "details"?}}`` when refused
+  (``MALFORMED_JSON``, ``UNKNOWN_ACTION``, ``VALIDATION_ERROR``, ``PAYLOAD_TOO_LARGE``,
+  ``TOO_MANY_REQUESTS``, ``FORBIDDEN``, ``NOT_FOUND``/``*_NOT_FOUND``, ``INVALID_ROOM``,
+  ``NOT_SUBSCRIBED``, ``CONNECTION_CLOSED``, ``INTERNAL_ERROR``).
+
+Room events (comments, decisions, presence, pipeline and render progress ...) are not replies:
+they reach every member of the room through :mod:`keyframe.live.fanout`, the caller included.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from keyframe.errors import Forbidden, InvalidInput, KeyframeError, Unauthenticated
+from keyframe.identity.models import MembershipItem, get_or_none, member_sk, studio_pk
+from keyframe.identity.permissions import Permission, Principal, Role
+from keyframe.live import connections, messages, presence, rooms, throttle, tickets
+from keyframe.live.messages import (
+    CommentMessage,
+    Message,
+    PingMessage,
+    PresenceMessage,
+    ResolveMessage,
+    ReviewMessage,
+    SubscribeMessage,
+    UnsubscribeMessage,
+)
+from keyframe.live.models import ConnectionItem
+from keyframe.live.settings import LiveSettings
+from keyframe.observability import logger
+from keyframe.reviews import service
+from keyframe.settings import load
+
+UNAUTHORIZED = "Unauthorized"
+"""The exact message API Gateway turns into a refused handshake (401)."""
+
+
+def _iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- $connect authorizer ------------------------------------------------------------------------
+
+
+def _current_role(principal: Principal) -> Role:
+    """The member's role now (tenants table); refuses a member removed since the ticket was issued."""
+    membership = get_or_none(MembershipItem, studio_pk(principal.studio_id), member_sk(principal.user_id))
+    if membership is None:
+        raise Unauthenticated("membership ended", code="MEMBERSHIP_ENDED")
+    return Role(membership.role)
+
+
+def authorize_connect(event: dict[str, Any]) -> dict[str, Any]:
+    """The REQUEST authorizer of ``$connect``: consume the ``ticket`` query parameter, allow or refuse.
+
+    Input: ``{"type": "REQUEST", "methodArn", "queryStringParameters": {"ticket"}, "headers",
+    "requestContext": {"connectionId", …}}``. Consumes the ticket (live table: conditional delete)
+    and reads the membership (tenants table) for the current role.
+
+    Returns
+    -------
+    dict
+        An IAM policy allowing ``execute-api:Invoke`` on ``methodArn`` with the context
+        ``{"studioId", "userId", "role"}`` (API Gateway hands it to ``$connect``).
+
+    Raises
+    ------
+    Exception
+        ``Exception("Unauthorized")`` for a missing, unknown, expired or reused ticket, or a member
+        removed meanwhile: API Gateway refuses the handshake with 401.
+    """
+    query = event.get("queryStringParameters") or {}
+    try:
+        ticketed = tickets.consume(query.get("ticket"))
+        role = _current_role(ticketed)
+    except (Unauthenticated, ValueError) as exc:
+        logger.info("handshake refused", extra={"reason": getattr(exc, "code", type(exc).__name__)})
+        raise Exception(UNAUTHORIZED) from None
+    return {
+        "principalId": ticketed.user_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event.get("methodArn", "*")}
+            ],
+        },
+        "context": {"studioId": ticketed.studio_id, "userId": ticketed.user_id, "role": role.value},
+    }
+
+
+# --- $connect / $disconnect ---------------------------------------------------------------------
+
+
+def on_connect(event: dict[str, Any]) -> dict[str, Any]:
+    """``$connect``: store the connection with the authorizer's studio, user and role (live table).
+
+    Returns ``{"statusCode": 200}``, or 401 when the event carries no authorizer context (the
+    route must always run behind :func:`authorize_connect`).
+    """
+    context = event.get("requestContext") or {}
+    authorizer = context.get("authorizer") or {}
+    try:
+        principal = Principal(
+            studio_id=str(authorizer["studioId"]),
+            user_id=str(authorizer["userId"]),
+            role=Role(authorizer["role"]),
+        )
+    except (KeyError, ValueError):
+        return {"statusCode": 401, "body": UNAUTHORIZED}
+    connected_at = None
+    if isinstance(context.get("connectedAt"), int | float):
+        connected_at = datetime.fromtimestamp(context["connectedAt"] / 1000, UTC)
+    connections.open_connection(context["connectionId"], principal, connected_at)
+    logger.info(
+        "connected", extra={"connection_id": context["connectionId"], "studio_id": principal.studio_id}
+    )
+    return {"statusCode": 200}
+
+
+def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    """``$disconnect``: remove the connection and its rooms; ``presence:leave`` to those rooms."""
+    connection_id = (event.get("requestContext") or {}).get("connectionId")
+    if connection_id:
+        closed = connections.close_connection(connection_id)
+        if closed is not None:
+            presence.announce_leave(closed)
+    return {"statusCode": 200}
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+
+def error_event(error: KeyframeError, correlation_id: str | None) -> dict[str, Any]:
+    """The ``error`` frame for a refused message."""
+    data: dict[str, Any] = {"code": error.code, "message": error.message}
+    if correlation_id:
+        data["correlationId"] = correlation_id
+    if error.details is not None:
+        data["details"] = error.details
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        data["retryAfter"] = retry_after
+    return {"type": "error", "data": data}
+
+
+def _reply(kind: str, correlation_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": kind, "correlationId": correlation_id, "data": data}
+
+
+def _subscribe(connection: ConnectionItem, message: SubscribeMessage, correlation_id: str) -> dict[str, Any]:
+    room = rooms.ensure_room(connection.studio_id, message.room)
+    if connections.join_room(connection, room.name) and room.kind != rooms.STUDIO_ROOM:
+        presence.announce_join(connection, room.name)
+    last = rooms.last_seq(connection.studio_id, room.name)
+    return _reply("subscribed", correlation_id, {"room": room.name, "lastSeq": last})
+
+
+def _unsubscribe(
+    connection: ConnectionItem, message: UnsubscribeMessage, correlation_id: str
+) -> dict[str, Any]:
+    room = rooms.parse_room(message.room)
+    if room.kind == rooms.STUDIO_ROOM:
+        raise InvalidInput("Every connection stays in the studio room", code="INVALID_ROOM")
+    if connections.leave_room(connection, room.name):
+        presence.announce_room_leave(connection, room.name)
+    return _reply("unsubscribed", correlation_id, {"room": room.name})
+
+
+def _presence(connection: ConnectionItem, message: PresenceMessage, correlation_id: str) -> dict[str, Any]:
+    room = rooms.parse_room(message.room)
+    if room.kind == rooms.STUDIO_ROOM or not connections.is_member(connection, room.name):
+        raise InvalidInput(
+            "Subscribe to the project or asset room before sending presence",
+            code="NOT_SUBSCRIBED",
+            details={"room": room.name},
+        )
+    presence.announce_update(connection, room.name, message.frame)
+    return _reply("ack", correlation_id, {"action": "presence", "room": room.name})
+
+
+def dispatch(connection: ConnectionItem, message: Message, correlation_id: str) -> dict[str, Any]:
+    """Carry out one validated message for ``connection``; returns the reply frame.
+
+    Raises
+    ------
+    KeyframeError
+        Whatever the action refuses (turned into an ``error`` frame by :func:`on_message`).
+    """
+    principal = connections.principal_of(connection)
+    if not principal.can(Permission.LIVE_CONNECT):  # pragma: no cover - every role holds it today
+        raise Forbidden("Your role cannot use live review")
+    match message:
+        case PingMessage():
+            return _reply("pong", correlation_id, {"ts": _iso_now()})
+        case SubscribeMessage():
+            return _subscribe(connection, message, correlation_id)
+        case UnsubscribeMessage():
+            return _unsubscribe(connection, message, correlation_id)
+        case PresenceMessage():
+            return _presence(connection, message, correlation_id)
+        case CommentMessage():
+            # a CommentMessage is a CommentCreate: the REST body's fields and rules, plus the target
+            comment = service.add_comment(principal, message.asset_id, message.version, message)
+            return _reply("ack", correlation_id, {"action": "comment", "comment": comment.to_json()})
+        case ResolveMessage():
+            comment = service.resolve_comment(principal, message.comment_id, resolved=message.resolved)
+            return _reply("ack", correlation_id, {"action": "resolve", "comment": comment.to_json()})
+        case ReviewMessage():
+            review = service.decide(principal, message.asset_id, message.version, message)
+            return _reply("ack", correlation_id, {"action": "review", "review": review.to_json()})
+    raise InvalidInput("Unknown action", code="UNKNOWN_ACTION")  # pragma: no cover - the union is closed
+
+
+def _body_of(event: dict[str, Any]) -> str | bytes | None:
+    body = event.get("body")
+    if body is not None and event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body
+
+
+def handle_message(event: dict[str, Any]) -> dict[str, Any]:
+    """Answer one message frame with exactly one reply frame (never raises for bad input).
+
+    Order: size limit, JSON, throttle (every frame counts, malformed ones too), the connection
+    record (closed connections are refused), validation, then the action.
+    """
+    context = event.get("requestContext") or {}
+    connection_id = str(context.get("connectionId") or "")
+    correlation_id = context.get("requestId") or context.get("messageId") or str(uuid.uuid4())
+    logger.set_correlation_id(correlation_id)
+    try:
+        max_bytes = load(LiveSettings).LIVE_MAX_MESSAGE_BYTES
+        data: Any = None
+        refused: KeyframeError | None = None
+        try:
+            data = messages.decode(_body_of(event), max_bytes=max_bytes)
+        except KeyframeError as exc:  # too large or not JSON: still counted by the throttle below
+            refused = exc
+        hint = messages.correlation_id_hint(data)
+        if hint:
+            correlation_id = hint
+            logger.set_correlation_id(correlation_id)
+        throttle.count_message(connection_id)
+        if refused is not None:
+            raise refused
+        connection = connections.get_connection(connection_id)
+        if connection is None:
+            raise Unauthenticated(
+                "This connection is closed; open a new one with a new ticket", code="CONNECTION_CLOSED"
+            )
+        message = messages.validate_message(data)
+        return dispatch(connection, message, correlation_id)
+    except KeyframeError as exc:
+        logger.info("message refused", extra={"error_code": exc.code, "connection_id": connection_id})
+        return error_event(exc, correlation_id)
+    except Exception:
+        logger.exception("message failed", extra={"connection_id": connection_id})
+        return error_event(
+            KeyframeError("Something went wrong; quote the correlation id", code="INTERNAL_ERROR"),
+            correlation_id,
+        )
+
+
+def on_message(event: dict[str, Any]) -> dict[str, Any]:
+    """The message route: ``{"statusCode": 200, "body": <the reply frame as JSON>}``."""
+    reply = handle_message(event)
+    return {"statusCode": 200, "body": json.dumps(reply, separators=(",", ":"))}

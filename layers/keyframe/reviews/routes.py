@@ -1,0 +1,89 @@
+"""REST routes of reviews: comments and decisions (function ``reviews-api``).
+
+The socket actions ``comment``, ``resolve`` and ``review`` call the same service functions, so both
+channels store the same records and emit the same events.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from keyframe.http.auth import authorize
+from keyframe.identity.permissions import Permission
+from keyframe.reviews import service
+from keyframe.reviews.schemas import (
+    ID_PATTERN,
+    Comment,
+    CommentCreate,
+    CommentPage,
+    CommentUpdate,
+    Review,
+    ReviewCreate,
+    ReviewList,
+)
+
+router = Router()
+
+AssetId = Annotated[str, Path(pattern=ID_PATTERN, description="the asset's id")]
+VersionNumber = Annotated[int, Path(ge=1, description="the version number (1, 2, ...)")]
+CommentId = Annotated[str, Path(pattern=ID_PATTERN, description="the comment's id")]
+
+
+@router.get(
+    "/assets/<assetId>/versions/<version>/comments",
+    tags=["reviews"],
+    summary="A version's comments: by frame, then time, replies after their thread",
+)
+def list_comments(
+    assetId: AssetId,
+    version: VersionNumber,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> CommentPage:
+    """A page of comments; ``nextCursor`` is null on the last page. Needs ``asset:read``."""
+    return service.list_comments(
+        authorize(Permission.ASSET_READ), assetId, version, limit=limit, cursor=cursor
+    )
+
+
+@router.post(
+    "/assets/<assetId>/versions/<version>/comments",
+    status_code=201,
+    tags=["reviews"],
+    summary="Comment on a version (optionally at a frame / timecode, as a reply, with an annotation)",
+)
+def add_comment(assetId: AssetId, version: VersionNumber, body: CommentCreate) -> Comment:
+    """201 with the comment; emits ``asset:commented``. Needs ``review:comment``."""
+    return service.add_comment(authorize(Permission.REVIEW_COMMENT), assetId, version, body)
+
+
+@router.patch(
+    "/comments/<commentId>", tags=["reviews"], summary="Edit your comment's body, or resolve / reopen it"
+)
+def update_comment(commentId: CommentId, body: CommentUpdate) -> Comment:
+    """200 with the comment; 403 when editing the body of someone else's comment."""
+    return service.update_comment(authorize(Permission.REVIEW_COMMENT), commentId, body)
+
+
+@router.post(
+    "/assets/<assetId>/versions/<version>/review",
+    status_code=201,
+    tags=["reviews"],
+    summary="Approve a version or request changes (DIRECTOR, PRODUCER, ADMIN)",
+)
+def decide(assetId: AssetId, version: VersionNumber, body: ReviewCreate) -> Review:
+    """201 with the decision; sets the version's review status and the asset's status."""
+    return service.decide(authorize(Permission.REVIEW_DECIDE), assetId, version, body)
+
+
+@router.get(
+    "/assets/<assetId>/versions/<version>/reviews",
+    tags=["reviews"],
+    summary="A version's review decisions, oldest first",
+)
+def list_reviews(assetId: AssetId, version: VersionNumber) -> ReviewList:
+    """Every decision on the version. Needs ``asset:read``."""
+    return service.list_reviews(authorize(Permission.ASSET_READ), assetId, version)

@@ -1,0 +1,400 @@
+"""Comments and review decisions: the only write path, shared by the REST routes and the socket.
+
+Every function takes the verified :class:`~keyframe.identity.permissions.Principal` (from the REST
+authorizer or from the connection record) and checks the permission itself, so both channels obey
+the same rule. Every change is announced through :func:`keyframe.events.publisher.emit`:
+
+==========================  ======================================  =================================
+event                       rooms                                   data
+==========================  ======================================  =================================
+``asset:commented``         ``asset:{a}``, ``project:{p}``          the comment
+``comment:updated``         ``asset:{a}``, ``project:{p}``          the comment (body edited)
+``comment:resolved``        ``asset:{a}``, ``project:{p}``          the comment (``resolved: true``)
+``comment:reopened``        ``asset:{a}``, ``project:{p}``          the comment (``resolved: false``)
+``asset:approved``          ``asset:{a}``, ``project:{p}``,         the decision + ``reviewStatus``
+                            ``studio``
+``asset:changes-requested`` same                                    same
+==========================  ======================================  =================================
+
+Comments and decisions are stored in the live table (see :mod:`keyframe.reviews.models`); a
+decision also sets the version's ``reviewStatus`` and the asset's status through the catalog and is
+written to the activity log (by the catalog).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from keyframe.catalog import cursors, projects, versions
+from keyframe.catalog.schemas import VersionStatus
+from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
+from keyframe.events.publisher import emit
+from keyframe.identity.permissions import Permission, Principal
+from keyframe.reviews import timecode as tc
+from keyframe.reviews.models import (
+    COMMENT_INDEX_SK,
+    COMMENT_PREFIX,
+    REVIEW_PREFIX,
+    CommentItem,
+    ReviewItem,
+    comment_index_key,
+    reply_sk,
+    thread_of,
+    thread_sk,
+    version_pk,
+)
+from keyframe.reviews.schemas import (
+    Comment,
+    CommentCreate,
+    CommentPage,
+    CommentUpdate,
+    Decision,
+    Review,
+    ReviewCreate,
+    ReviewList,
+)
+
+DECISION_EVENTS: dict[Decision, str] = {
+    Decision.APPROVED: "asset:approved",
+    Decision.CHANGES_REQUESTED: "asset:changes-requested",
+}
+MAX_PAGE = 100
+
+
+def _now() -> str:
+    """Fixed-width UTC time with microseconds (sorts as text)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _require(principal: Principal, permission: Permission) -> None:
+    if not principal.can(permission):
+        raise Forbidden(
+            f"Your role {principal.role.value} cannot {permission.value}",
+            details={"permission": permission.value, "role": principal.role.value},
+        )
+
+
+def _rooms(project_id: str, asset_id: str, *, studio: bool = False) -> list[str]:
+    rooms = [f"asset:{asset_id}", f"project:{project_id}"]
+    return [*rooms, "studio"] if studio else rooms
+
+
+def _version(studio_id: str, asset_id: str, version: int) -> Any:
+    """The catalog's version (NotFound when the asset or version is not in the studio)."""
+    return versions.get_version(studio_id, asset_id, version)
+
+
+def _frame_and_timecode(
+    studio_id: str, project_id: str, frame: int | None, timecode: str | None
+) -> tuple[int | None, str | None]:
+    """Check that ``frame`` and ``timecode`` agree at the project's rate; derive a missing one.
+
+    Raises
+    ------
+    InvalidInput
+        ``TIMECODE_MISMATCH`` or ``INVALID_TIMECODE`` (a label the project's rate does not have).
+    """
+    if frame is None and timecode is None:
+        return None, None
+    project = projects.get_project(studio_id, project_id)
+    fps, start = float(project.fps), int(project.start_frame)
+    try:
+        if timecode is None:
+            if frame is None or frame < start:  # before the first frame: no label, keep the frame only
+                return frame, None
+            drop = round(fps) in (30, 60) and abs(fps - round(fps) * 1000 / 1001) < 0.01
+            return frame, str(tc.from_frames(frame - start, fps, drop_frame=drop))
+        at = start + tc.to_frames(tc.parse_timecode(timecode), fps)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="INVALID_TIMECODE", details={"timecode": timecode}) from exc
+    if frame is not None and frame != at:
+        raise InvalidInput(
+            f"Frame {frame} is not timecode {timecode} at {fps:g} fps starting at frame {start}"
+            f" (that is frame {at})",
+            code="TIMECODE_MISMATCH",
+            details={"frame": frame, "timecode": timecode, "expectedFrame": at, "fps": fps},
+        )
+    return at, timecode
+
+
+def to_comment(item: CommentItem) -> Comment:
+    """The API shape of a comment item."""
+    return Comment(
+        comment_id=item.comment_id,
+        asset_id=item.asset_id,
+        version=int(item.version),
+        project_id=item.project_id,
+        author_id=item.author_id,
+        body=item.body,
+        frame=None if item.frame is None else int(item.frame),
+        timecode=item.timecode,
+        parent_id=item.parent_id,
+        thread_id=item.thread_id,
+        annotation=item.annotation,
+        resolved=bool(item.resolved),
+        resolved_by=item.resolved_by,
+        resolved_at=item.resolved_at,
+        created_at=item.created_at,
+        edited_at=item.edited_at,
+    )
+
+
+def _find_comment(studio_id: str, comment_id: str) -> CommentItem:
+    """A comment of the studio by id (gsi1, then a consistent read of the item).
+
+    Raises
+    ------
+    NotFound
+        ``COMMENT_NOT_FOUND``: no such comment in the studio.
+    """
+    for hit in CommentItem.gsi1.query(comment_index_key(studio_id, comment_id), limit=1):
+        try:
+            return CommentItem.get(hit.pk, hit.sk, consistent_read=True)
+        except CommentItem.DoesNotExist:
+            break
+    raise NotFound("Comment not found", code="COMMENT_NOT_FOUND", details={"commentId": comment_id})
+
+
+def add_comment(principal: Principal, asset_id: str, version: int, request: CommentCreate) -> Comment:
+    """Comment on version ``version`` of ``asset_id`` (live table: put). Emits ``asset:commented``.
+
+    Raises
+    ------
+    Forbidden
+        The role lacks ``review:comment``.
+    NotFound
+        Unknown asset or version in the studio, or ``parentId`` not a comment of this version.
+    InvalidInput
+        Frame and timecode disagree at the project's frame rate.
+    """
+    _require(principal, Permission.REVIEW_COMMENT)
+    studio_id = principal.studio_id
+    target = _version(studio_id, asset_id, version)
+    project_id = target.project_id
+    frame, timecode = _frame_and_timecode(studio_id, project_id, request.frame, request.timecode)
+    comment_id = uuid.uuid4().hex
+    created_at = _now()
+    if request.parent_id:
+        parent = _find_comment(studio_id, request.parent_id)
+        if parent.asset_id != asset_id or int(parent.version) != version:
+            raise NotFound(
+                "The parent comment is not on this version",
+                code="COMMENT_NOT_FOUND",
+                details={"parentId": request.parent_id},
+            )
+        sort_key = reply_sk(thread_of(parent.sk), created_at, comment_id)
+        thread_id = parent.thread_id
+    else:
+        sort_key = thread_sk(frame, created_at, comment_id)
+        thread_id = comment_id
+    item = CommentItem(
+        version_pk(studio_id, asset_id, version),
+        sort_key,
+        gsi1pk=comment_index_key(studio_id, comment_id),
+        gsi1sk=COMMENT_INDEX_SK,
+        comment_id=comment_id,
+        studio_id=studio_id,
+        project_id=project_id,
+        asset_id=asset_id,
+        version=version,
+        author_id=principal.user_id,
+        body=request.body,
+        frame=frame,
+        timecode=timecode,
+        parent_id=request.parent_id,
+        thread_id=thread_id,
+        annotation=request.annotation,
+        resolved=False,
+        created_at=created_at,
+    )
+    item.save(condition=CommentItem.pk.does_not_exist())
+    comment = to_comment(item)
+    emit(studio_id, "asset:commented", comment.to_json(), rooms=_rooms(project_id, asset_id))
+    return comment
+
+
+def list_comments(
+    principal: Principal, asset_id: str, version: int, *, limit: int = 50, cursor: str | None = None
+) -> CommentPage:
+    """A page of a version's comments: by frame (none last), then time, replies after their thread.
+
+    One Query on the version's partition of the live table.
+
+    Raises
+    ------
+    Forbidden
+        The role lacks ``asset:read``.
+    NotFound
+        Unknown asset or version in the studio.
+    InvalidInput
+        ``INVALID_CURSOR``.
+    """
+    _require(principal, Permission.ASSET_READ)
+    studio_id = principal.studio_id
+    _version(studio_id, asset_id, version)
+    scope = cursors.scope_of(f"assets/{asset_id}/versions/{version}/comments")
+    start = cursors.decode(cursor, studio_id=studio_id, scope=scope)
+    pk = version_pk(studio_id, asset_id, version)
+    if start is not None and (start.get("pk") or {}).get("S") != pk:
+        raise InvalidInput("The cursor belongs to another query", code="INVALID_CURSOR")
+    results = CommentItem.query(
+        pk,
+        CommentItem.sk.startswith(COMMENT_PREFIX),
+        limit=max(1, min(limit, MAX_PAGE)),
+        last_evaluated_key=start,
+        consistent_read=True,
+    )
+    items = [to_comment(item) for item in results]
+    last = results.last_evaluated_key
+    next_cursor = cursors.encode(last, studio_id=studio_id, scope=scope) if last else None
+    return CommentPage(items=items, next_cursor=next_cursor)
+
+
+def _update(item: CommentItem, actions: list[Any]) -> None:
+    try:
+        item.update(actions=actions, condition=CommentItem.pk.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound("Comment not found", code="COMMENT_NOT_FOUND") from exc
+        raise
+
+
+def update_comment(principal: Principal, comment_id: str, request: CommentUpdate) -> Comment:
+    """Edit your own comment's ``body`` and/or resolve or reopen it (live table: update).
+
+    Emits ``comment:updated`` for an edit and ``comment:resolved`` / ``comment:reopened`` when the
+    resolution changes (nothing when nothing changed).
+
+    Raises
+    ------
+    Forbidden
+        The role lacks ``review:comment``, or the body of someone else's comment was to be edited.
+    NotFound
+        No such comment in the studio.
+    """
+    _require(principal, Permission.REVIEW_COMMENT)
+    item = _find_comment(principal.studio_id, comment_id)
+    if request.body is not None and item.author_id != principal.user_id:
+        raise Forbidden("Only its author can edit a comment", code="NOT_COMMENT_AUTHOR")
+    rooms = _rooms(item.project_id, item.asset_id)
+    if request.body is not None and request.body != item.body:
+        _update(item, [CommentItem.body.set(request.body), CommentItem.edited_at.set(_now())])
+        emit(principal.studio_id, "comment:updated", to_comment(item).to_json(), rooms=rooms)
+    if request.resolved is not None and request.resolved != bool(item.resolved):
+        if request.resolved:
+            actions = [
+                CommentItem.resolved.set(True),
+                CommentItem.resolved_by.set(principal.user_id),
+                CommentItem.resolved_at.set(_now()),
+            ]
+        else:
+            actions = [
+                CommentItem.resolved.set(False),
+                CommentItem.resolved_by.remove(),
+                CommentItem.resolved_at.remove(),
+            ]
+        _update(item, actions)
+        event = "comment:resolved" if request.resolved else "comment:reopened"
+        emit(principal.studio_id, event, to_comment(item).to_json(), rooms=rooms)
+    return to_comment(item)
+
+
+def resolve_comment(principal: Principal, comment_id: str, *, resolved: bool = True) -> Comment:
+    """Resolve (or reopen) a comment: :func:`update_comment` with ``resolved`` only."""
+    return update_comment(principal, comment_id, CommentUpdate(resolved=resolved))
+
+
+def to_review(item: ReviewItem) -> Review:
+    """The API shape of a decision item."""
+    return Review(
+        review_id=item.review_id,
+        asset_id=item.asset_id,
+        version=int(item.version),
+        project_id=item.project_id,
+        decision=Decision(item.decision),
+        note=item.note,
+        reviewer_id=item.reviewer_id,
+        reviewer_role=item.reviewer_role,
+        created_at=item.created_at,
+    )
+
+
+def decide(principal: Principal, asset_id: str, version: int, request: ReviewCreate) -> Review:
+    """Approve or request changes on a version.
+
+    Sets the version's ``reviewStatus`` and the asset's status through
+    :func:`keyframe.catalog.versions.set_review_status` (which also writes the activity entry
+    ``version:reviewed`` and emits ``asset:updated``), stores the decision with its note (live table)
+    and emits ``asset:approved`` / ``asset:changes-requested``. Nothing is stored when it is refused.
+
+    Raises
+    ------
+    Forbidden
+        The role lacks ``review:decide`` (only DIRECTOR, PRODUCER and ADMIN decide).
+    NotFound
+        Unknown asset or version in the studio.
+    Conflict
+        ``VERSION_NOT_READY``: the version is still processing or failed.
+    """
+    _require(principal, Permission.REVIEW_DECIDE)
+    studio_id = principal.studio_id
+    target = _version(studio_id, asset_id, version)
+    if target.status != VersionStatus.READY:
+        raise Conflict(
+            "Only a processed (READY) version can be reviewed",
+            code="VERSION_NOT_READY",
+            details={"assetId": asset_id, "version": version, "status": str(target.status)},
+        )
+    versions.set_review_status(
+        studio_id, asset_id, version, review_status=request.decision.value, actor_id=principal.user_id
+    )
+    created_at = _now()
+    review_id = uuid.uuid4().hex
+    item = ReviewItem(
+        version_pk(studio_id, asset_id, version),
+        f"{REVIEW_PREFIX}{created_at}#{review_id}",
+        review_id=review_id,
+        studio_id=studio_id,
+        project_id=target.project_id,
+        asset_id=asset_id,
+        version=version,
+        decision=request.decision.value,
+        note=request.note,
+        reviewer_id=principal.user_id,
+        reviewer_role=principal.role.value,
+        created_at=created_at,
+    )
+    item.save()
+    review = to_review(item)
+    data = {**review.to_json(), "reviewStatus": request.decision.value}
+    emit(
+        studio_id,
+        DECISION_EVENTS[request.decision],
+        data,
+        rooms=_rooms(target.project_id, asset_id, studio=True),
+    )
+    return review
+
+
+def list_reviews(principal: Principal, asset_id: str, version: int) -> ReviewList:
+    """A version's decisions, oldest first (live table, one Query).
+
+    Raises
+    ------
+    Forbidden
+        The role lacks ``asset:read``.
+    NotFound
+        Unknown asset or version in the studio.
+    """
+    _require(principal, Permission.ASSET_READ)
+    _version(principal.studio_id, asset_id, version)
+    results = ReviewItem.query(
+        version_pk(principal.studio_id, asset_id, version),
+        ReviewItem.sk.startswith(REVIEW_PREFIX),
+        consistent_read=True,
+    )
+    return ReviewList(items=[to_review(item) for item in results])

@@ -1,0 +1,229 @@
+"""Drive the WebSocket handlers the way the local gateway does, with a recording ``@connections`` fake.
+
+- :class:`FakeConnections` stands in for boto3's ``apigatewaymanagementapi`` client: it records
+  every ``post_to_connection`` and answers 410 ``GoneException`` for connections marked gone or
+  deleted.
+- :class:`LiveClient` opens "sockets" through the real handler files (``registry.WEBSOCKET_AUTHORIZER``,
+  ``$connect``, ``$default``, ``$disconnect``) with events shaped like API Gateway's.
+- :func:`make_version` creates a project, an asset and a ready version through the catalog services.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from keyframe import registry
+from keyframe.local import lambdas
+
+CONNECTIONS_ENDPOINT = "https://live.test/local"
+WEBSOCKET_URL = "ws://127.0.0.1:3001/live"
+
+
+def _gone(operation: str) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "GoneException", "Message": "Gone"},
+            "ResponseMetadata": {"HTTPStatusCode": 410},
+        },
+        operation,
+    )
+
+
+class FakeConnections:
+    """Records what the fan-out posts; connections in ``gone`` (or deleted) answer 410."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.deleted: list[str] = []
+        self.gone: set[str] = set()
+        self._lock = threading.Lock()
+
+    def post_to_connection(self, *, ConnectionId: str, Data: bytes) -> dict[str, Any]:
+        if ConnectionId in self.gone or ConnectionId in self.deleted:
+            raise _gone("PostToConnection")
+        with self._lock:
+            self.posts.append((ConnectionId, json.loads(Data)))
+        return {}
+
+    def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:
+        if ConnectionId in self.gone or ConnectionId in self.deleted:
+            raise _gone("DeleteConnection")
+        with self._lock:
+            self.deleted.append(ConnectionId)
+        return {}
+
+    def get_connection(self, *, ConnectionId: str) -> dict[str, Any]:
+        if ConnectionId in self.gone or ConnectionId in self.deleted:
+            raise _gone("GetConnection")
+        return {"ConnectionId": ConnectionId}
+
+    def received(self, connection_id: str, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Envelopes posted to ``connection_id`` (of ``event_type`` only, when given), in order."""
+        with self._lock:
+            return [
+                e
+                for cid, e in self.posts
+                if cid == connection_id and (event_type is None or e["type"] == event_type)
+            ]
+
+
+@pytest.fixture
+def connections_api(monkeypatch: pytest.MonkeyPatch) -> FakeConnections:
+    """Turn live delivery on (``LIVE_CONNECTIONS_ENDPOINT``) and send it to a :class:`FakeConnections`."""
+    from keyframe.live import fanout
+
+    fake = FakeConnections()
+    monkeypatch.setenv("LIVE_CONNECTIONS_ENDPOINT", CONNECTIONS_ENDPOINT)
+    monkeypatch.setenv("LIVE_WEBSOCKET_URL", WEBSOCKET_URL)
+    monkeypatch.setattr(fanout, "management_client", lambda: fake)
+    return fake
+
+
+class Refused(Exception):
+    """The handshake was refused (API Gateway would answer 401)."""
+
+
+@dataclass
+class Socket:
+    """One open connection: ``send`` a message, read what the fan-out ``received``."""
+
+    connection_id: str
+    authorizer: dict[str, Any]
+    fake: FakeConnections
+    closed: bool = False
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+    def _context(self, route_key: str, event_type: str) -> dict[str, Any]:
+        return {
+            "routeKey": route_key,
+            "eventType": event_type,
+            "connectionId": self.connection_id,
+            "messageId": uuid.uuid4().hex[:16],
+            "requestId": str(uuid.uuid4()),
+            "domainName": "127.0.0.1",
+            "stage": "local",
+            "apiId": "local-ws",
+            "connectedAt": int(time.time() * 1000),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "authorizer": self.authorizer,
+        }
+
+    def send_raw(self, body: str) -> dict[str, Any]:
+        """Send a raw text frame; returns the reply frame."""
+        result = lambdas.invoke(
+            registry.WEBSOCKET_ROUTES["$default"],
+            {"requestContext": self._context("$default", "MESSAGE"), "body": body, "isBase64Encoded": False},
+        )
+        reply = json.loads(result["body"])
+        self.replies.append(reply)
+        return reply
+
+    def send(self, **message: Any) -> dict[str, Any]:
+        """Send a JSON message; returns the reply frame."""
+        return self.send_raw(json.dumps(message))
+
+    def received(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Envelopes the fan-out posted to this socket."""
+        return self.fake.received(self.connection_id, event_type)
+
+    def close(self) -> None:
+        """The client goes away: API Gateway runs ``$disconnect``."""
+        lambdas.invoke(
+            registry.WEBSOCKET_ROUTES["$disconnect"],
+            {"requestContext": self._context("$disconnect", "DISCONNECT")},
+        )
+        self.closed = True
+
+
+class LiveClient:
+    """Open sockets as a member would: a ticket over REST, then the handshake with ``?ticket=``."""
+
+    def __init__(self, api: Any, fake: FakeConnections) -> None:
+        self.api = api
+        self.fake = fake
+
+    def ticket(self, session: Any) -> dict[str, Any]:
+        """``POST /live/tickets`` as ``session``."""
+        response = self.api.post("/live/tickets", token=session.access_token)
+        assert response.status == 201, response.body
+        return response.json()
+
+    def handshake(self, ticket: str | None) -> Socket:
+        """Run the authorizer and ``$connect`` for ``ticket``.
+
+        Raises
+        ------
+        Refused
+            The authorizer refused (``Unauthorized``) or denied.
+        """
+        connection_id = uuid.uuid4().hex[:12] + "="
+        event = {
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:000000000000:local-ws/local/$connect",
+            "headers": {"Host": "127.0.0.1:3001"},
+            "queryStringParameters": {"ticket": ticket} if ticket is not None else None,
+            "requestContext": {"routeKey": "$connect", "eventType": "CONNECT", "connectionId": connection_id},
+        }
+        try:
+            policy = lambdas.invoke(registry.WEBSOCKET_AUTHORIZER, event)
+        except Exception as exc:
+            raise Refused(str(exc)) from exc
+        statements = policy["policyDocument"]["Statement"]
+        if not all(s["Effect"] == "Allow" for s in statements):
+            raise Refused("Deny")
+        socket = Socket(connection_id, {**policy["context"], "principalId": policy["principalId"]}, self.fake)
+        result = lambdas.invoke(
+            registry.WEBSOCKET_ROUTES["$connect"], {"requestContext": socket._context("$connect", "CONNECT")}
+        )
+        if result.get("statusCode") != 200:
+            raise Refused(str(result))
+        return socket
+
+    def connect(self, session: Any) -> Socket:
+        """A new socket for ``session``."""
+        return self.handshake(self.ticket(session)["ticket"])
+
+
+@pytest.fixture
+def live(api: Any, connections_api: FakeConnections) -> LiveClient:
+    """A :class:`LiveClient` over the ``api`` fixture with delivery to the fake."""
+    return LiveClient(api, connections_api)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A project, an asset in it and its ready version 1."""
+
+    project_id: str
+    asset_id: str
+    version: int
+
+
+def make_version(session: Any, *, fps: float = 24, start_frame: int = 1001) -> Target:
+    """Create a project (``fps``, ``start_frame``), an asset and a ready version 1 in ``session``'s studio."""
+    from keyframe.catalog import assets, projects, versions
+    from keyframe.catalog.schemas import AssetCreate, FileInfo, ProjectCreate
+
+    code = "P" + uuid.uuid4().hex[:6].upper()
+    project = projects.create_project(
+        session.studio_id,
+        session.user_id,
+        ProjectCreate(name="Film", code=code, fps=fps, start_frame=start_frame),
+    )
+    asset = assets.create_asset(
+        session.studio_id, session.user_id, AssetCreate(project_id=project.id, name="Hero", type="CHARACTER")
+    )
+    file = FileInfo(
+        key=f"studios/{session.studio_id}/x.mp4", size=10, content_type="video/mp4", file_name="x.mp4"
+    )
+    published = versions.publish_version(session.studio_id, asset.id, created_by=session.user_id, file=file)
+    versions.mark_version_ready(session.studio_id, asset.id, published.version, media={}, derived={})
+    return Target(project.id, asset.id, published.version)

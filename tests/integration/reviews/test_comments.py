@@ -1,0 +1,151 @@
+"""Comments over REST and over the socket: one service, one store, one event shape."""
+
+from __future__ import annotations
+
+from tests.integration.live.support import make_version
+from tests.support.identity import add_member, register_studio
+
+
+def _comments_url(target) -> str:
+    return f"/assets/{target.asset_id}/versions/{target.version}/comments"
+
+
+def test_a_comment_by_socket_or_by_rest_is_stored_and_fanned_out_alike(api, live) -> None:
+    # Given a director and an artist watching the same asset
+    admin = register_studio(api)
+    target = make_version(admin)
+    room = f"asset:{target.asset_id}"
+    director_session = add_member(api, admin, "DIRECTOR")
+    artist_session = add_member(api, admin, "ARTIST")
+    director, artist = live.connect(director_session), live.connect(artist_session)
+    director.send(action="subscribe", room=room)
+    artist.send(action="subscribe", room=room)
+    # When the director comments over the socket and the artist over REST
+    ack = director.send(
+        action="comment",
+        assetId=target.asset_id,
+        version=1,
+        body="Blink is late",
+        frame=1013,
+        correlationId="c-9",
+    )
+    response = api.post(
+        _comments_url(target), json={"body": "Fixed in v2", "frame": 1013}, token=artist_session.access_token
+    )
+    # Then both are acknowledged with the stored comment
+    assert ack["type"] == "ack" and ack["correlationId"] == "c-9"
+    assert ack["data"]["comment"]["body"] == "Blink is late"
+    assert response.status == 201
+    rest_comment = response.json()
+    # And both members receive both as asset:commented with the same envelope shape and increasing seq
+    for socket in (director, artist):
+        events = socket.received("asset:commented")
+        assert [e["data"]["body"] for e in events] == ["Blink is late", "Fixed in v2"]
+        assert all(set(e) == {"type", "room", "seq", "ts", "correlationId", "data"} for e in events)
+        assert all(e["room"] == room for e in events)
+        assert events[0]["seq"] < events[1]["seq"]
+        assert events[0]["correlationId"] == "c-9"
+        assert events[1]["data"] == {k: v for k, v in rest_comment.items() if v is not None}
+    assert director.received("asset:commented") == artist.received("asset:commented")
+    # And both are stored: the list returns them with derived timecodes (24 fps, first frame 1001)
+    listed = api.get(_comments_url(target), token=admin.access_token).json()
+    assert [c["body"] for c in listed["items"]] == ["Blink is late", "Fixed in v2"]
+    assert {c["timecode"] for c in listed["items"]} == {"00:00:00:12"}
+    assert listed["items"][0]["authorId"] == director_session.user_id
+
+
+def test_comments_are_threaded_ordered_by_frame_then_time_and_paginated(api, live) -> None:
+    # Given comments at frames 1050, 1010, none, and replies to the first
+    admin = register_studio(api)
+    target = make_version(admin)
+    url = _comments_url(target)
+
+    def post(body: dict) -> dict:
+        response = api.post(url, json=body, token=admin.access_token)
+        assert response.status == 201, response.body
+        return response.json()
+
+    late = post({"body": "late frame", "frame": 1050})
+    early = post({"body": "early frame", "timecode": "00:00:00:09"})
+    general = post({"body": "overall: nice"})
+    reply = post({"body": "agreed", "parentId": late["commentId"]})
+    reply_to_reply = post({"body": "me too", "parentId": reply["commentId"]})
+    # When the list is read two at a time
+    first = api.get(f"{url}?limit=2", token=admin.access_token).json()
+    rest = api.get(f"{url}?limit=10&cursor={first['nextCursor']}", token=admin.access_token).json()
+    # Then the order is frame 1010, frame 1050 and its thread, then the comment without a frame
+    bodies = [c["body"] for c in first["items"] + rest["items"]]
+    assert bodies == ["early frame", "late frame", "agreed", "me too", "overall: nice"]
+    assert early["frame"] == 1010
+    assert rest["nextCursor"] is None
+    # And replies name their parent and the thread they belong to
+    assert reply["parentId"] == late["commentId"] and reply["threadId"] == late["commentId"]
+    assert (
+        reply_to_reply["parentId"] == reply["commentId"] and reply_to_reply["threadId"] == late["commentId"]
+    )
+    assert general["threadId"] == general["commentId"]
+
+
+def test_frame_and_timecode_must_agree_at_the_projects_rate(api, live) -> None:
+    admin = register_studio(api)
+    target = make_version(admin, fps=29.97, start_frame=0)
+    url = _comments_url(target)
+    # Drop-frame: 00:01:00;02 is frame 1800 at 29.97
+    ok = api.post(url, json={"body": "a", "frame": 1800, "timecode": "00:01:00;02"}, token=admin.access_token)
+    assert ok.status == 201
+    wrong = api.post(
+        url, json={"body": "b", "frame": 1799, "timecode": "00:01:00;02"}, token=admin.access_token
+    )
+    assert wrong.status == 400
+    assert wrong.json()["error"]["code"] == "TIMECODE_MISMATCH"
+    skipped = api.post(url, json={"body": "c", "timecode": "00:01:00;00"}, token=admin.access_token)
+    assert skipped.json()["error"]["code"] == "INVALID_TIMECODE"
+    derived = api.post(url, json={"body": "d", "frame": 1800}, token=admin.access_token).json()
+    assert derived["timecode"] == "00:01:00;02"
+
+
+def test_bad_comment_bodies_are_refused(api, live) -> None:
+    admin = register_studio(api)
+    target = make_version(admin)
+    url = _comments_url(target)
+    too_big = {"body": "x", "annotation": {"d": "L1 1 " * 4000}}
+    assert api.post(url, json=too_big, token=admin.access_token).status == 400
+    assert api.post(url, json={"body": "x", "timecode": "1:00"}, token=admin.access_token).status == 400
+    missing_parent = api.post(url, json={"body": "x", "parentId": "nope"}, token=admin.access_token)
+    assert missing_parent.status == 404
+    assert api.post(url.replace("/1/", "/9/"), json={"body": "x"}, token=admin.access_token).status == 404
+
+
+def test_only_the_author_edits_a_body_but_anyone_who_comments_may_resolve(api, live) -> None:
+    # Given an artist's comment
+    admin = register_studio(api)
+    target = make_version(admin)
+    artist = add_member(api, admin, "ARTIST")
+    director_session = add_member(api, admin, "DIRECTOR")
+    comment = api.post(_comments_url(target), json={"body": "typo"}, token=artist.access_token).json()
+    url = f"/comments/{comment['commentId']}"
+    # When the artist edits it, the edit is kept
+    edited = api.patch(url, json={"body": "no typo"}, token=artist.access_token)
+    assert edited.status == 200
+    assert edited.json()["body"] == "no typo" and edited.json()["editedAt"]
+    # When the director tries to edit it, 403
+    refused = api.patch(url, json={"body": "mine now"}, token=director_session.access_token)
+    assert refused.status == 403
+    # When the director resolves it over the socket, the room hears comment:resolved
+    director = live.connect(director_session)
+    director.send(action="subscribe", room=f"asset:{target.asset_id}")
+    ack = director.send(action="resolve", commentId=comment["commentId"])
+    assert ack["data"]["comment"]["resolved"] is True
+    assert ack["data"]["comment"]["resolvedBy"] == director_session.user_id
+    assert director.received("comment:resolved")[-1]["data"]["commentId"] == comment["commentId"]
+    # And it can be reopened over REST
+    reopened = api.patch(url, json={"resolved": False}, token=artist.access_token).json()
+    assert reopened["resolved"] is False and reopened["resolvedBy"] is None
+    assert director.received("comment:reopened")
+    # A viewer may read but not comment, and another studio cannot see it at all
+    viewer = add_member(api, admin, "VIEWER")
+    assert api.get(_comments_url(target), token=viewer.access_token).status == 200
+    assert api.post(_comments_url(target), json={"body": "x"}, token=viewer.access_token).status == 403
+    stranger = register_studio(api, studio_name="Other")
+    assert api.get(_comments_url(target), token=stranger.access_token).status == 404
+    assert api.patch(url, json={"resolved": True}, token=stranger.access_token).status == 404
