@@ -39,6 +39,13 @@ class CoreSettings(_EnvModel):
     CORS_ALLOW_ORIGINS: str = ""
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
 
+    @field_validator("CORS_ALLOW_ORIGINS")
+    @classmethod
+    def _no_wildcard(cls, value: str) -> str:
+        if "*" in value:
+            raise ValueError("list the browser origins; '*' would let any site call the API")
+        return value
+
     @property
     def cors_origins(self) -> list[str]:
         """The CORS allow-list as a list (empty: no browser origin allowed)."""

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import uuid
 from typing import Any
 
@@ -24,6 +23,7 @@ from keyframe import registry
 from keyframe.http.auth import set_current_event
 from keyframe.http.errors import error_body, register_error_handlers
 from keyframe.observability import logger
+from keyframe.settings import CoreSettings, load
 
 CORRELATION_HEADER = "X-Correlation-Id"
 
@@ -45,7 +45,6 @@ CORS_ALLOW_HEADERS: tuple[str, ...] = (
 CORS_EXPOSE_HEADERS: tuple[str, ...] = ("ETag", CORRELATION_HEADER, "Retry-After", "Location")
 """Response headers a browser script may read."""
 
-DEFAULT_MAX_BODY_BYTES = 1_048_576
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -82,7 +81,7 @@ def _precheck(event: dict[str, Any]) -> dict[str, Any] | None:
     if not body:
         return None
     size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
-    limit = int(os.environ.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    limit = load(CoreSettings).MAX_BODY_BYTES
     if size > limit:
         return _reject(413, "PAYLOAD_TOO_LARGE", f"The request body is {size} bytes; the limit is {limit}")
     content_type = (_header(event, "Content-Type") or "").split(";")[0].strip().lower()
@@ -126,7 +125,7 @@ def _decorate(response: dict[str, Any], correlation_id: str, event: dict[str, An
 
 def cors_config() -> CORSConfig | None:
     """CORS from ``CORS_ALLOW_ORIGINS`` (comma-separated); ``None`` (no CORS) when empty."""
-    origins = [o.strip() for o in os.environ.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()]
+    origins = load(CoreSettings).cors_origins
     if not origins:
         return None
     return CORSConfig(
@@ -142,10 +141,15 @@ def cors_config() -> CORSConfig | None:
 def build_api(function_name: str) -> KeyframeResolver:
     """Build the resolver of the API function ``function_name`` from :mod:`keyframe.registry`.
 
+    The function's core settings (:class:`keyframe.settings.CoreSettings`) are validated here, at
+    cold start: a missing ``STAGE`` or a wildcard CORS origin stops the function before it serves.
+
     Raises
     ------
     KeyError
         Unknown function name.
+    pydantic.ValidationError
+        Invalid core settings (the message names the variable).
     """
     spec = registry.function(function_name)
     app = KeyframeResolver(enable_validation=True, cors=cors_config())

@@ -30,6 +30,7 @@ def _check_tables() -> dict[str, str]:
     for spec in TABLES:
         name = os.environ.get(spec.env_var)
         if not name:
+            results[spec.key] = f"not configured: {spec.env_var} is not set"
             continue
         try:
             status = client.describe_table(TableName=name)["Table"]["TableStatus"]
@@ -42,7 +43,7 @@ def _check_tables() -> dict[str, str]:
 def _check_bucket() -> dict[str, str]:
     bucket = os.environ.get("MEDIA_BUCKET")
     if not bucket:
-        return {}
+        return {"mediaBucket": "not configured: MEDIA_BUCKET is not set"}
     try:
         boto3.client("s3").head_bucket(Bucket=bucket)
         return {"mediaBucket": "ok"}
@@ -52,7 +53,9 @@ def _check_bucket() -> dict[str, str]:
 
 @router.get("/ready", summary="Readiness: checks the tables and the media bucket", tags=["meta"])
 def ready() -> dict[str, Any]:
-    """Readiness probe: DescribeTable on every configured table, HeadBucket on the media bucket.
+    """Readiness probe: DescribeTable on every table of the specs, HeadBucket on the media bucket.
+
+    A table or bucket whose variable is missing counts as not ready (it is never skipped).
 
     Raises
     ------

@@ -18,9 +18,14 @@ from urllib.parse import unquote
 
 from keyframe import registry
 from keyframe.local import lambdas
+from keyframe.observability import logger
 
 API_ID = "local"
 STAGE_NAME = "local"
+
+
+class AuthorizerFailure(Exception):
+    """The authorizer raised something other than its ``Unauthorized`` refusal."""
 
 
 @dataclass(frozen=True)
@@ -86,15 +91,24 @@ class RestGateway:
         return None, {}, path_exists
 
     def authorize(self, token: str | None, method_arn: str) -> dict[str, Any] | None:
-        """Run the real authorizer; ``None`` means 401 (API Gateway's ``Unauthorized``)."""
+        """Run the real authorizer; ``None`` means 401 (API Gateway's ``Unauthorized``).
+
+        Raises
+        ------
+        AuthorizerFailure
+            The authorizer crashed (anything but its ``Unauthorized`` refusal): API Gateway answers
+            500 ``AUTHORIZER_FAILURE`` then, and so does the local gateway.
+        """
         if not token:
             return None
         try:
             result = lambdas.invoke(
                 "authorizer", {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
             )
-        except Exception:  # the authorizer raises "Unauthorized" to refuse
-            return None
+        except Exception as exc:
+            if str(exc) == "Unauthorized":  # the authorizer's contract for "refuse with 401"
+                return None
+            raise AuthorizerFailure(str(exc)) from exc
         statements = (result.get("policyDocument") or {}).get("Statement") or []
         allowed = any(s.get("Effect") == "Allow" for s in statements)
         return {"principalId": result.get("principalId"), "allowed": allowed, **(result.get("context") or {})}
@@ -115,10 +129,10 @@ class RestGateway:
         request_id = str(uuid.uuid4())
         lower = {k.lower(): v for k, v in headers.items()}
         correlation_id = lower.get("x-correlation-id") or request_id
-        route, params, path_exists = self.match(method, path)
+        route, params, _ = self.match(method, path)
         if route is None:
-            if path_exists:
-                return _error(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}", correlation_id)
+            # API Gateway answers an unknown method exactly like an unknown path (its
+            # MISSING_AUTHENTICATION_TOKEN response, which infra/api.py maps to this 404).
             return _error(404, "ROUTE_NOT_FOUND", "No such endpoint", correlation_id)
         endpoint = route.endpoint
         method_arn = (
@@ -126,7 +140,11 @@ class RestGateway:
         )
         authorizer: dict[str, Any] | None = None
         if not endpoint.public and method != "OPTIONS":
-            authorizer = self.authorize(lower.get("authorization"), method_arn)
+            try:
+                authorizer = self.authorize(lower.get("authorization"), method_arn)
+            except AuthorizerFailure:
+                logger.exception("authorizer failed")
+                return _error(500, "AUTHORIZER_FAILURE", "The authorizer failed", correlation_id)
             if authorizer is None:
                 return _error(401, "UNAUTHENTICATED", "Unauthorized", correlation_id)
             if not authorizer.pop("allowed"):
@@ -145,7 +163,11 @@ class RestGateway:
             request_id=request_id,
             source_ip=source_ip,
         )
-        result = lambdas.invoke(endpoint.function, event)
+        try:
+            result = lambdas.invoke(endpoint.function, event)
+        except Exception:  # a crashed handler: API Gateway answers 502 (Lambda error)
+            logger.exception("handler crashed", extra={"function": endpoint.function})
+            return _error(502, "INTERNAL_ERROR", "Internal server error", correlation_id)
         return _to_response(result)
 
 

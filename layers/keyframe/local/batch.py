@@ -279,6 +279,7 @@ def definition_lookup(client: Any) -> DefinitionLookup:
     (the emulator's moto keeps the definitions); the latest ACTIVE revision for a bare name."""
 
     def lookup(ref: str) -> dict[str, Any]:
+        found: list[dict[str, Any]]
         if ":" in ref:
             found = client.describe_job_definitions(jobDefinitions=[ref])["jobDefinitions"]
         else:
@@ -286,7 +287,8 @@ def definition_lookup(client: Any) -> DefinitionLookup:
         found = [d for d in found if d.get("status", "ACTIVE") == "ACTIVE"]
         if not found:
             raise BatchError(f"Job definition {ref} does not exist")
-        return dict(max(found, key=lambda d: d.get("revision", 0)))
+        latest = max(found, key=lambda d: d.get("revision", 0))
+        return dict(latest)
 
     return lookup
 

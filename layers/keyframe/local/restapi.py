@@ -55,7 +55,7 @@ class RestApiApp:
             log.exception("%s %s crashed", request.method, path)
             body = {
                 "error": {
-                    "code": "INTERNAL",
+                    "code": "INTERNAL_ERROR",
                     "message": "Internal server error",
                     "correlationId": correlation_id,
                 }
@@ -80,7 +80,11 @@ class RestApiApp:
 
 def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     start_response("503 Service Unavailable", [("Content-Type", "application/json")])
-    return [b'{"error": {"code": "NOT_READY", "message": "The local stack is starting"}}']
+    error = {
+        "code": "NOT_READY", "message": "The local stack is starting", "correlationId": str(uuid.uuid4()),
+    }
+    body = {"error": error}
+    return [json.dumps(body).encode()]
 
 
 class _QuietHandler(WSGIRequestHandler):

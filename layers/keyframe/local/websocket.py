@@ -40,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
@@ -64,6 +64,15 @@ def _now_ms() -> int:
 
 def _aws_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"message": message}, status=status, headers={"x-amzn-ErrorType": code})
+
+
+class Peer(TypedDict):
+    """What a ``requestContext`` says about the client before its connection is open."""
+
+    connection_id: str
+    connected_at: int
+    source_ip: str
+    user_agent: str
 
 
 @dataclass
@@ -303,7 +312,7 @@ class WebSocketGateway:
         connected_at = _now_ms()
         source_ip = request.remote or "127.0.0.1"
         user_agent = request.headers.get("User-Agent", "")
-        peer = {
+        peer: Peer = {
             "connection_id": connection_id,
             "connected_at": connected_at,
             "source_ip": source_ip,
@@ -332,9 +341,9 @@ class WebSocketGateway:
             }
             status, authorizer = await self._in_thread(self._authorize, registry.WEBSOCKET_AUTHORIZER, event)
             if status:
-                message = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Internal server error")
+                refusal = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Internal server error")
                 log.info("WS connect refused by the authorizer: %d", status)
-                return web.json_response({"message": message}, status=status)
+                return web.json_response({"message": refusal}, status=status)
         protocols: tuple[str, ...] = ()
         connect = registry.WEBSOCKET_ROUTES.get("$connect")
         if connect:

@@ -9,8 +9,11 @@
 
 All key attributes are strings. Partition/sort keys are named ``pk``/``sk`` and overloaded GSIs
 ``gsi1``…``gsiN`` with ``gsiNpk``/``gsiNsk`` attributes, so one table serves several entity types
-(single-table design per domain). Every item key begins with ``STUDIO#{studioId}`` (except global
-lookups such as a user's e-mail), which is how tenancy is enforced in the data layer.
+(single-table design per domain). Every item key of a studio begins with ``STUDIO#{studioId}``, which
+is how tenancy is enforced in the data layer. The only exceptions are lookups made before any studio
+is known, each of which stores and checks the studio it belongs to: ``USER#``, ``EMAIL#``,
+``INVITATION#``, ``REFRESH#``, ``LOGIN#`` (tenants), ``TICKET#`` and ``CONN#`` (live), and the
+Powertools idempotency ``id``.
 """
 
 from __future__ import annotations

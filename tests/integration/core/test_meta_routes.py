@@ -62,10 +62,44 @@ def test_protected_route_without_token_is_401_in_the_error_shape(api) -> None:
     assert response.json()["error"]["code"] == "UNAUTHENTICATED"
 
 
-def test_wrong_method_is_405(api) -> None:
+def test_wrong_method_answers_like_an_unknown_route_as_api_gateway_does(api) -> None:
     response = api.request("DELETE", "/health")
-    assert response.status == 405
-    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert response.status == 404
+    assert response.json()["error"]["code"] == "ROUTE_NOT_FOUND"
+
+
+def test_a_crashing_handler_answers_502_in_the_error_shape(api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyframe.local import lambdas
+
+    real = lambdas.invoke
+
+    def crash(name, event):
+        if name == "meta-api":
+            raise RuntimeError("boom")
+        return real(name, event)
+
+    monkeypatch.setattr(lambdas, "invoke", crash)
+    response = api.get("/health", headers={"X-Correlation-Id": "c-502"})
+    assert response.status == 502
+    assert response.json()["error"] == {
+        "code": "INTERNAL_ERROR", "message": "Internal server error", "correlationId": "c-502",
+    }
+
+
+def test_a_crashing_authorizer_answers_500_not_401(api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyframe.local import lambdas
+
+    real = lambdas.invoke
+
+    def crash(name, event):
+        if name == "authorizer":
+            raise RuntimeError("secret unreachable")
+        return real(name, event)
+
+    monkeypatch.setattr(lambdas, "invoke", crash)
+    response = api.get("/me", token="anything")
+    assert response.status == 500
+    assert response.json()["error"]["code"] == "AUTHORIZER_FAILURE"
 
 
 @pytest.mark.parametrize(
@@ -93,3 +127,12 @@ def test_cors_preflight_allows_the_configured_origin_only(api) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert denied.headers.get("Access-Control-Allow-Origin") != "https://evil.example"
+
+
+def test_ready_is_not_ready_when_a_table_is_not_configured(api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the function lost its catalog table variable
+    monkeypatch.delenv("CATALOG_TABLE")
+    # When / Then
+    response = api.get("/ready")
+    assert response.status == 503
+    assert response.json()["error"]["details"]["checks"]["catalog"].startswith("not configured")

@@ -26,3 +26,9 @@ def test_bucket_names_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cors_origins_list() -> None:
     core = settings.load(settings.CoreSettings)
     assert core.cors_origins == ["http://localhost:5173"]
+
+
+def test_a_wildcard_cors_origin_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "*")
+    with pytest.raises(ValidationError, match="origins"):
+        settings.load(settings.CoreSettings)
