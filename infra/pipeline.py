@@ -22,6 +22,13 @@ the functions, submit exactly the job definitions and queues its placeholders na
 Logging (ALL events, execution data left out: inputs name studios, files and people) goes to a log
 group with the stage's retention; X-Ray tracing is on. Monitoring: failed and timed-out executions
 alarm; a failed Batch job is reported by :class:`infra.batch.BatchJobs`.
+
+Safety net (:func:`infra.safety_net.add_safety_net`): an execution that ends outside its Catch (its 6 h
+timeout, a StopExecution, a failure in a state without a Catch) would leave its pipeline RUNNING and its
+version PROCESSING for ever, and reprocess refused as "still running". The rule ``ExecutionEnded`` sends
+every FAILED, TIMED_OUT or ABORTED status change of this machine to ``pipeline-mark-failed``
+(``keyframe.pipeline.tasks.mark_failed`` reads the pipeline input from ``detail.input`` and fails the
+run only if it is still running), with a dead-letter queue that alarms.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from infra.config import StageConfig
 from infra.functions import Functions
 from infra.grants import starters
 from infra.monitoring import PERIOD, Monitoring
+from infra.safety_net import SafetyNetTexts, add_safety_net
 from keyframe.local.bootstrap import camel, function_placeholder, state_machine_env_var
 from keyframe.media.jobs import MEDIA_JOB
 from keyframe.registry import REPO_ROOT
@@ -64,6 +72,9 @@ MEDIA_WORKER_VARIABLES: tuple[str, ...] = (UPLOADS.env_var, LIVE.env_var, "LIVE_
 (live) and the ``@connections`` endpoint of the fan-out. The bucket comes from the record; ECS itself
 sets ``AWS_REGION`` and the job role's credentials."""
 MEDIA_WORKER_SERVICE = "media-worker"
+
+MARK_FAILED_FUNCTION = "pipeline-mark-failed"
+"""The MarkFailed task; also the target of the safety-net rule (:mod:`infra.safety_net`)."""
 
 PIPELINE_FAILURES_THRESHOLD = 3
 """Failed executions in 5 minutes before the alarm fires: one is usually a bad file (the pipeline ends
@@ -321,6 +332,23 @@ class AssetPipeline(Construct):
         )
         self.state_machine = self.workflow.state_machine
         self.workflow.set_arn_on(functions[name] for name in starters(STEM))
+        self.safety_net_rule, self.dead_letters = add_safety_net(
+            self,
+            config=config,
+            state_machine=self.state_machine,
+            mark_failed=functions[MARK_FAILED_FUNCTION],
+            monitoring=monitoring,
+            texts=SafetyNetTexts(
+                rule_description="an asset pipeline execution ended FAILED, TIMED_OUT or ABORTED; "
+                f"{MARK_FAILED_FUNCTION} fails its run and version if the execution's Catch did not",
+                alarm_id="AssetPipelineSafetyNetDeadLetters",
+                alarm_description="an asset pipeline execution's end could not be recorded (its version "
+                "may stay PROCESSING): read the safety net's dead-letter queue",
+                nag_reason="This queue is itself a dead-letter queue: of the safety-net rule's Lambda "
+                "target and of pipeline-mark-failed's asynchronous invocations (EventBridge and Lambda "
+                "DLQs, which cdk-nag does not recognise as it does an SQS redrive policy).",
+            ),
+        )
         self._monitor(monitoring)
 
     def _monitor(self, monitoring: Monitoring) -> None:

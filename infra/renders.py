@@ -23,6 +23,15 @@ The job definition ``{name}-render`` runs ``python -m keyframe.renders.worker`` 
 (2 vCPU, 4 GiB, 1 h per try, 3 tries; exit code 3 ends at once: ``keyframe.renders.jobs``). Its
 container gets exactly what the worker reads (:data:`RENDER_WORKER_VARIABLES`).
 
+Safety net: an execution that ends outside its Catch (its own 4 h timeout, a StopExecution that was
+not a cancel, a failure in a state without a Catch) would leave its job RUNNING for ever. An
+EventBridge rule sends every "Step Functions Execution Status Change" of this machine that ended
+FAILED, TIMED_OUT or ABORTED, whole, to ``render-mark-failed`` (``keyframe.renders.tasks.mark_failed``
+reads the job from ``detail.input``; a job already ended is left as it is). Events EventBridge cannot
+deliver, and invocations that still fail after Lambda's two asynchronous retries, land in an encrypted
+dead-letter queue, which alarms (:func:`infra.safety_net.add_safety_net`, shared with the asset
+pipeline).
+
 Monitoring: a burst of failed executions and any timed-out execution alarm; a Batch job that failed
 after its last try is already reported by :class:`infra.batch.BatchJobs` (both queues).
 """
@@ -32,6 +41,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.batch import BatchJob, BatchJobs
@@ -40,6 +52,7 @@ from infra.functions import Functions
 from infra.grants import RENDER_STATE_MACHINE, starters
 from infra.monitoring import PERIOD, Monitoring
 from infra.pipeline import AslStateMachine
+from infra.safety_net import SafetyNetTexts, add_safety_net, ended_execution_pattern
 from keyframe.renders.jobs import RENDER_JOB
 from keyframe.storage.tables import LIVE, RENDERS
 
@@ -65,6 +78,10 @@ RENDER_FAILURES_THRESHOLD = 5
 source, a trim past the end) ends in the machine's Fail state by design, and one studio may have 4
 renders in flight (``MAX_CONCURRENT_RENDERS_PER_STUDIO``) of the same bad source; 5 is more than one
 studio's bad luck."""
+
+
+MARK_FAILED_FUNCTION = "render-mark-failed"
+"""The task that ends a job FAILED; also the target of the safety-net rule."""
 
 
 def render_worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
@@ -132,7 +149,35 @@ class RenderJobs(Construct):
         self.workflow.set_arn_on(launchers)
         for function in launchers:
             function.add_environment(HIGH_PRIORITY_QUEUE_VARIABLE, jobs.high_priority_queue.job_queue_arn)
+        self.dead_letters = self._add_safety_net(config, functions[MARK_FAILED_FUNCTION], monitoring)
         self._monitor(monitoring)
+
+    def ended_execution_pattern(self) -> events.EventPattern:
+        """EventBridge pattern of an execution of this machine ending FAILED, TIMED_OUT or ABORTED."""
+        return ended_execution_pattern(self.state_machine)
+
+    def _add_safety_net(
+        self, config: StageConfig, mark_failed: lambda_.Function, monitoring: Monitoring
+    ) -> sqs.Queue:
+        """The rule sending ended executions to ``render-mark-failed``; returns its dead-letter queue."""
+        _, dead_letters = add_safety_net(
+            self,
+            config=config,
+            state_machine=self.state_machine,
+            mark_failed=mark_failed,
+            monitoring=monitoring,
+            texts=SafetyNetTexts(
+                rule_description="a render execution ended FAILED, TIMED_OUT or ABORTED; "
+                f"{MARK_FAILED_FUNCTION} ends its job if the execution's Catch did not",
+                alarm_id="RenderSafetyNetDeadLetters",
+                alarm_description="a render execution's end could not be recorded (its job may stay "
+                "RUNNING): read the safety net's dead-letter queue",
+                nag_reason="This queue is itself a dead-letter queue: of the safety-net rule's Lambda "
+                "target and of render-mark-failed's asynchronous invocations (EventBridge and Lambda "
+                "DLQs, which cdk-nag does not recognise as it does an SQS redrive policy).",
+            ),
+        )
+        return dead_letters
 
     def _monitor(self, monitoring: Monitoring) -> None:
         machine = self.state_machine

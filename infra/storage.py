@@ -11,10 +11,15 @@ so CORS allows, from the configured origins:
 Both are one CORS rule: S3 answers with the *first* rule matching the origin and method, so a second
 GET rule behind a rule that also allowed GET would never expose its headers.
 
-Lifecycle: incomplete multipart uploads are aborted after 7 days; noncurrent versions expire after
-30 days; objects tagged ``keyframe-ephemeral=playback`` (the rewritten playlists of a render playback,
-``keyframe.renders.playback``) expire after 1 day, their noncurrent versions one day later. Server
-access logs go to a separate logs bucket (SSE-S3: log delivery cannot use KMS).
+Lifecycle: incomplete multipart uploads are aborted after 7 days; objects tagged
+``keyframe-ephemeral=playback`` (the rewritten playlists of a render playback,
+``keyframe.renders.playback``) expire after 1 day, their noncurrent versions one day later. Nothing
+else expires, and every noncurrent version is kept: the bytes of an original are sacred (an overwrite
+or delete of ``studios/{id}/assets/{id}/uploads/...`` must stay recoverable for ever), and S3 lifecycle
+filters are prefix- or tag-based while the studio id varies, so no prefix rule could expire only
+derived and render files. Derived files are not overwritten anyway (a reprocess run writes under
+``derived/run-{n}/``, ``keyframe.media.derive.derived_key``). Server access logs go to a separate logs
+bucket (SSE-S3: log delivery cannot use KMS).
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ from constructs import Construct
 from infra.config import StageConfig
 
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
-NONCURRENT_VERSIONS_KEPT_DAYS = 30
 UPLOAD_CORS_MAX_AGE_SECONDS = 3000
 EPHEMERAL_TAG_KEY = "keyframe-ephemeral"
 PLAYBACK_TAG_VALUE = "playback"
@@ -107,10 +111,6 @@ class MediaStorage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(
                         ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS
                     ),
-                ),
-                s3.LifecycleRule(
-                    id="expire-noncurrent-versions",
-                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSIONS_KEPT_DAYS),
                 ),
                 s3.LifecycleRule(
                     id="expire-playback-playlists",

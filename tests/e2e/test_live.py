@@ -332,10 +332,11 @@ def _plant_dead_connection(stack: LocalStackProcess, review: Review) -> str:
 
 
 def test_a_dead_connection_is_cleaned_up(review: Review, local_stack: LocalStackProcess) -> None:
-    # Given a connection record in the room whose socket no longer exists on the gateway
-    dead = _plant_dead_connection(local_stack, review)
     with review.director.socket() as director:
         director.send(action="subscribe", room=review.room)
+        # Given a connection record in the room whose socket no longer exists on the gateway (planted
+        # after the director joined, so whichever fan-out meets it first, the director sees the leave)
+        dead = _plant_dead_connection(local_stack, review)
         # When an event is fanned out to the room (PostToConnection answers 410 for the dead one)
         director.send(action="comment", assetId=review.asset_id, version=1, body="anyone?")
         # Then the room is told it left, and its records are gone
@@ -353,8 +354,15 @@ def test_a_room_of_another_studio_is_refused(review: Review) -> None:
     other = register(review.admin.http, "Rival Studio")
     _, foreign_asset = new_asset(other, "Secret")
     with review.artist.socket() as socket:
-        reply = socket.send(action="subscribe", room=f"asset:{foreign_asset}")
+        reply = socket.send(action="subscribe", room=f"asset:{foreign_asset}", correlationId="e2e-foreign")
         assert reply["type"] == "error" and reply["data"]["code"] == "NOT_FOUND"
+        # the error event's data is the API's error body, correlation id included
+        assert reply["data"] == {
+            "code": "NOT_FOUND",
+            "message": "Room not found",
+            "details": {"room": f"asset:{foreign_asset}"},
+            "correlationId": "e2e-foreign",
+        }
         assert socket.send(action="ping")["type"] == "pong"  # the connection stays
 
 

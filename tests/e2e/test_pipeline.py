@@ -125,6 +125,15 @@ class Studio:
             self.stack.client("s3").get_object(Bucket=self.stack.env["MEDIA_BUCKET"], Key=key)["Body"].read()
         )
 
+    def derived(self, asset_id: str, version: int, name: str, content_type: str) -> bytes:
+        """A derived file as a client gets it: ``GET …/derived/{name}``, then its presigned URL."""
+        link = self.get(f"/assets/{asset_id}/versions/{version}/derived/{name}")
+        assert link["contentType"] == content_type
+        fetched = self.http.get(link["url"])
+        assert fetched.status_code == 200, fetched.text
+        assert fetched.headers["Content-Type"] == content_type
+        return fetched.content
+
     def object_exists(self, key: str) -> bool:
         listing = self.stack.client("s3").list_objects_v2(Bucket=self.stack.env["MEDIA_BUCKET"], Prefix=key)
         return any(item["Key"] == key for item in listing.get("Contents", []))
@@ -172,11 +181,11 @@ def test_a_video_becomes_a_ready_version_with_thumbnail_and_proxy(studio: Studio
     assert media["codecs"] == {"video": "h264", "audio": "aac"}
 
     # And the thumbnail is a JPEG and the proxy an H.264 MP4 FFmpeg decodes, at most 720p
-    thumbnail = studio.object(version["derived"]["thumbnail"])
+    thumbnail = studio.derived(asset_id, 1, "thumbnail", "image/jpeg")
     assert thumbnail[:3] == b"\xff\xd8\xff"
     assert _decode(thumbnail, tmp_path, "thumbnail.jpg") == (640, 360)
     proxy = tmp_path / "proxy.mp4"
-    proxy.write_bytes(studio.object(version["derived"]["proxy"]))
+    proxy.write_bytes(studio.derived(asset_id, 1, "proxy", "video/mp4"))
     decoded = subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-i", str(proxy), "-f", "null", "-"],
         capture_output=True,
@@ -194,13 +203,22 @@ def test_a_video_becomes_a_ready_version_with_thumbnail_and_proxy(studio: Studio
     # When the version is reprocessed
     accepted = studio.post(f"/assets/{asset_id}/versions/1/reprocess", expect=202)
     assert accepted["executionArn"].endswith(f":{upload['uploadId']}-reprocess-1")
+    during = studio.get(f"/assets/{asset_id}/versions/1")
     rerun = studio.wait_for_run(asset_id, 1, run=2)
 
-    # Then the new run skipped validate/publish, derived again and the version is READY again
+    # Then the version stayed READY while it ran; the new run skipped validate/publish, derived again
+    # into new files, and the version (still READY and current) now points at them
+    assert during["status"] == "READY" and during["derived"] == version["derived"]
     assert [s["status"] for s in rerun["steps"]] == ["SKIPPED", "SKIPPED", "SUCCEEDED", "SUCCEEDED"], rerun
     again = studio.get(f"/assets/{asset_id}/versions/1")
     assert again["status"] == "READY"
-    assert again["derived"] == version["derived"]
+    assert set(again["derived"]) == set(version["derived"])
+    assert all("/derived/run-2/" in key for key in again["derived"].values())
+    assert _decode(studio.derived(asset_id, 1, "thumbnail", "image/jpeg"), tmp_path, "again.jpg") == (
+        640,
+        360,
+    )
+    assert studio.get(f"/assets/{asset_id}")["currentVersion"] == 1
 
 
 def test_an_image_and_a_wav_become_ready(studio: Studio, tmp_path: Path) -> None:
@@ -220,11 +238,13 @@ def test_an_image_and_a_wav_become_ready(studio: Studio, tmp_path: Path) -> None
     image_version = studio.get(f"/assets/{uploads[0]['assetId']}/versions/1")
     assert image_version["status"] == "READY"
     assert (image_version["media"]["width"], image_version["media"]["height"]) == (320, 240)
-    assert _decode(studio.object(image_version["derived"]["thumbnail"]), tmp_path, "t.jpg") == (320, 240)
+    assert _decode(
+        studio.derived(uploads[0]["assetId"], 1, "thumbnail", "image/jpeg"), tmp_path, "t.jpg"
+    ) == (320, 240)
     sound_version = studio.get(f"/assets/{uploads[1]['assetId']}/versions/1")
     assert sound_version["status"] == "READY"
     assert abs(sound_version["media"]["duration"] - 1.0) <= 0.1
-    waveform = studio.object(sound_version["derived"]["waveform"])
+    waveform = studio.derived(uploads[1]["assetId"], 1, "waveform", "image/png")
     assert waveform[:8] == b"\x89PNG\r\n\x1a\n"
     assert _decode(waveform, tmp_path, "waveform.png") == (1200, 240)
 

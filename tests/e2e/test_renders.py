@@ -17,8 +17,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -209,6 +211,13 @@ def publish_directly(studio: Studio, asset_id: str, data: bytes, media: dict[str
         versions.mark_version_ready(studio.studio_id, asset_id, published.version, media=media, derived={})
 
 
+def link_expiry(url: str) -> datetime:
+    """When S3 refuses a presigned URL: ``X-Amz-Date`` + ``X-Amz-Expires`` (the emulator never does)."""
+    query = parse_qs(urlsplit(url).query)
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return signed + timedelta(seconds=int(query["X-Amz-Expires"][0]))
+
+
 def probe_media(path: Path) -> dict[str, Any]:
     from keyframe.media.probe import probe
 
@@ -256,6 +265,8 @@ def test_an_hls_ladder_renders_plays_and_reports_monotonic_progress(studio: Stud
     renditions = done["outputs"]["renditions"]
     assert len(renditions) >= 2 and max(r["height"] for r in renditions) == 720
     assert done["logs"]["logStreamName"].endswith(".log")
+    # And its lineage names the SHA-256 the container computed over the exact input
+    assert done["lineage"]["sha256Verified"] is True and len(done["lineage"]["sha256"]) == 64
 
     # When it is played through the playback link (no auth header anywhere below)
     link = studio.call("GET", f"/renders/{job['renderJobId']}/playback")
@@ -264,9 +275,14 @@ def test_an_hls_ladder_renders_plays_and_reports_monotonic_progress(studio: Stud
     # Then the master parses, and each variant's segments add up to the source duration
     variants = playlists.parse_master(master.text)
     assert len(variants) == len(renditions)
+    links = [link["url"]]
     for variant in variants:
         segments = playlists.segments(requests.get(variant.uri, timeout=10).text)
         assert abs(sum(duration for _, duration in segments) - 3.0) <= 0.5
+        links += [variant.uri] + [uri for uri, _ in segments]
+    # And every link a player follows is signed to expire at the answer's expiresAt (within a second)
+    expires_at = datetime.strptime(link["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert all(abs((link_expiry(url) - expires_at).total_seconds()) <= 1 for url in links)
     # And FFmpeg decodes a segment, and plays the whole master, from the presigned URLs
     first_segment = playlists.segments(requests.get(variants[0].uri, timeout=10).text)[0][0]
     for url in (first_segment, link["url"]):

@@ -1,12 +1,14 @@
 """``keyframe upload`` against the local stack: a ~20 MB video in three presigned parts becomes a READY
 version; an interrupted upload resumes with only its missing parts; two concurrent uploads to one asset
-become versions 1 and 2. Everything goes over HTTP: the API on the stack's port, the part PUTs to the
-presigned URLs of its S3 emulator.
+become versions 1 and 2; a file changed after an interruption goes up anew while the earlier upload is
+kept until the artist asks for it to be aborted. Everything goes over HTTP: the API on the stack's
+port, the part PUTs to the presigned URLs of its S3 emulator.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +24,7 @@ import requests
 
 from keyframe.cli import main as cli_main
 from keyframe.cli import upload as cli_upload
+from keyframe.cli.resume import ResumeState
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -261,3 +264,53 @@ def test_two_concurrent_uploads_to_one_asset_become_versions_1_and_2(studio: Stu
     versions = studio.call("GET", f"/assets/{asset_id}/versions")["items"]
     assert sorted((v["version"], v["status"]) for v in versions) == [(1, "READY"), (2, "READY")]
     assert len({v["uploadId"] for v in versions}) == 2
+
+
+def test_a_file_changed_after_an_interruption_goes_up_anew_and_the_old_upload_is_kept_until_asked(
+    studio: Studio,
+    video_20mb: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asset_id = studio.new_asset("Shot 050")
+    path = tmp_path / "sq010_sh050.mp4"
+    path.write_bytes(video_20mb.read_bytes())
+    network_up = False
+    real_put = requests.Session.put
+
+    def put(self: requests.Session, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if int(parse_qs(urlsplit(url).query)["partNumber"][0]) != 1 and not network_up:
+            raise requests.ConnectionError("network down")
+        return real_put(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "put", put)
+    monkeypatch.setattr(cli_upload, "PART_ATTEMPTS", 1)
+    state_dir = tmp_path / "state"
+    # Given an upload interrupted after part 1
+    assert cli_main.main(_upload_args(studio, path, asset_id, state_dir, "--parallel", "1", "--no-wait")) == 2
+    capsys.readouterr()
+    (state_file,) = state_dir.glob("*.json")
+    old_id = ResumeState.from_json(json.loads(state_file.read_text())).upload_id
+
+    # When the artist re-renders the shot (another file at the same path) and runs the command again
+    make_video(path, seconds=1, size="320x240", bitrate="1M")
+    network_up = True
+    code = cli_main.main(_upload_args(studio, path, asset_id, state_dir, "--no-wait"))
+
+    # Then the new file went up as a new upload, and a note says the old one is kept and how to drop it
+    assert code == 0
+    captured = capsys.readouterr()
+    new_id = captured.out.split()[1]
+    assert new_id != old_id
+    notes = [line for line in captured.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and old_id in notes[0] and "--abort-previous" in notes[0]
+    old = studio.call("GET", f"/assets/{asset_id}/uploads/{old_id}")
+    assert old["status"] == "OPEN" and [p["partNumber"] for p in old["uploadedParts"]] == [1]
+
+    # When run once more with --abort-previous / Then the old upload is aborted, the new one untouched
+    again = _upload_args(studio, path, asset_id, state_dir, "--no-wait", "--abort-previous")
+    assert cli_main.main(again) == 0
+    assert f"Aborted the earlier upload {old_id}" in capsys.readouterr().err
+    assert studio.call("GET", f"/assets/{asset_id}/uploads/{old_id}")["status"] == "ABORTED"
+    assert studio.call("GET", f"/assets/{asset_id}/uploads/{new_id}")["status"] == "COMPLETED"

@@ -10,6 +10,8 @@ import pytest
 from infra.grants import starters
 from infra.pipeline import STATE_MACHINES_DIR, STEM, placeholders
 from keyframe.local import bootstrap
+from keyframe.pipeline.tasks import EXECUTION_EVENT
+from keyframe.registry import REPO_ROOT
 from tests.infrastructure import templates as t
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
@@ -172,6 +174,73 @@ def test_failed_and_timed_out_executions_alarm_to_the_topic(dev):
     for alarm in alarms.values():
         assert t.references(alarm["AlarmActions"]) == {topic}
         assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def _matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching for the patterns used here: every key of the pattern is in the event and a
+    list is "any of these values"."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            k in event and _matches(v, event[k]) for k, v in pattern.items()
+        )
+    return event in pattern
+
+
+def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(dev):
+    # Given the rule on this machine's Step Functions events and pipeline-mark-failed
+    machine = _machine_id(dev)
+    (rule_id, rule) = next(
+        (lid, res["Properties"])
+        for lid, res in t.of_type(dev.resources, "AWS::Events::Rule").items()
+        if res["Properties"].get("EventPattern", {}).get("detail", {}).get("stateMachineArn")
+        == [{"Ref": machine}]
+    )
+    mark_failed = t.function_id(dev.resources, "pipeline-mark-failed")
+    pattern = rule["EventPattern"]
+    # Then it matches this machine's executions that ended FAILED, TIMED_OUT or ABORTED
+    assert rule["State"] == "ENABLED"
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == [EXECUTION_EVENT]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    # And so the sample event (on this machine) matches, and a success does not
+    sample = json.loads((REPO_ROOT / "events" / "pipeline" / "execution_status_change.json").read_text())
+    this_machine = {
+        **pattern,
+        "detail": {**pattern["detail"], "stateMachineArn": [sample["detail"]["stateMachineArn"]]},
+    }
+    assert _matches(this_machine, sample)
+    assert not _matches(this_machine, {**sample, "detail": {**sample["detail"], "status": "SUCCEEDED"}})
+    # And its one target is pipeline-mark-failed, given the whole event, with retries and a dead-letter queue
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [mark_failed, "Arn"]}
+    assert not {"Input", "InputPath", "InputTransformer"} & set(target)
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    (queue,) = t.references(target["DeadLetterConfig"]["Arn"])
+    assert dev.resources[queue]["Type"] == "AWS::SQS::Queue"
+    assert dev.resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    # And EventBridge may invoke the function for this rule only
+    (permission,) = [
+        p["Properties"]
+        for p in t.of_type(dev.resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+        and mark_failed in t.references(p["Properties"]["FunctionName"])
+    ]
+    assert permission["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+    # And an invocation that keeps failing lands in the same queue, which alarms to the topic
+    (invoke_config,) = [
+        c["Properties"]
+        for c in t.of_type(dev.resources, "AWS::Lambda::EventInvokeConfig").values()
+        if mark_failed in t.references(c["Properties"]["FunctionName"])
+    ]
+    assert t.references(invoke_config["DestinationConfig"]["OnFailure"]["Destination"]) == {queue}
+    (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
+    (alarm,) = [
+        a["Properties"]
+        for a in t.of_type(dev.resources, "AWS::CloudWatch::Alarm").values()
+        if queue in t.references(a["Properties"].get("Dimensions", []))
+    ]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 1
+    assert t.references(alarm["AlarmActions"]) == {topic}
 
 
 def test_an_unknown_placeholder_stops_the_synth(tmp_path):

@@ -11,10 +11,12 @@ from aws_cdk.assertions import Annotations, Match
 from infra.grants import RENDERS_PREFIX, starters
 from infra.pipeline import STATE_MACHINES_DIR, placeholders
 from infra.renders import RENDER_FAILURES_THRESHOLD, RENDER_WORKER_VARIABLES, STEM
+from keyframe import registry
 from keyframe.catalog.models import activity_pk
 from keyframe.local import bootstrap
 from keyframe.renders.jobs import RENDER_JOB
 from keyframe.renders.playback import EPHEMERAL_TAG
+from keyframe.renders.tasks import EXECUTION_EVENT
 from keyframe.storage.tables import CATALOG, LIVE, RENDERS
 from tests.infrastructure import templates as t
 
@@ -204,6 +206,82 @@ def test_failed_and_timed_out_render_executions_alarm_to_the_topic(dev):
     for alarm in alarms.values():
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert t.references(alarm["AlarmActions"]) == {topic}
+
+
+def _matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching for the patterns used here: every key of the pattern is in the event and
+    a list is "any of these values"."""
+    if isinstance(pattern, dict):
+        return isinstance(event, dict) and all(
+            k in event and _matches(v, event[k]) for k, v in pattern.items()
+        )
+    return event in pattern
+
+
+def _safety_net_rule(synth) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (lid, res["Properties"])
+        for lid, res in t.of_type(synth.resources, "AWS::Events::Rule").items()
+        if res["Properties"].get("EventPattern", {}).get("detail", {}).get("stateMachineArn")
+        == [{"Ref": _machine_id(synth)}]
+    ]
+    return found
+
+
+def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(dev):
+    # Given the rule on Step Functions events, the render machine and render-mark-failed
+    rule_id, rule = _safety_net_rule(dev)
+    machine = _machine_id(dev)
+    mark_failed = t.function_id(dev.resources, "render-mark-failed")
+    pattern = rule["EventPattern"]
+    # Then it matches this machine's executions that ended FAILED, TIMED_OUT or ABORTED
+    assert rule["State"] == "ENABLED"
+    assert pattern["detail-type"] == [EXECUTION_EVENT]
+    assert sorted(pattern["detail"]["status"]) == ["ABORTED", "FAILED", "TIMED_OUT"]
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine}]
+    # And so the sample event (on this machine) matches, and a success or another machine does not
+    sample = json.loads(
+        (registry.REPO_ROOT / "events" / "renders" / "execution_status_change.json").read_text()
+    )
+    this_machine = {
+        **pattern,
+        "detail": {**pattern["detail"], "stateMachineArn": [sample["detail"]["stateMachineArn"]]},
+    }
+    assert _matches(this_machine, sample)
+    assert not _matches(this_machine, {**sample, "detail": {**sample["detail"], "status": "SUCCEEDED"}})
+    assert not _matches(pattern, sample)  # the sample's machine ARN is not this stack's
+    # And its one target is render-mark-failed, given the whole event, with retries and a dead-letter queue
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [mark_failed, "Arn"]}
+    assert not {"Input", "InputPath", "InputTransformer"} & set(target)
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    (queue,) = t.references(target["DeadLetterConfig"]["Arn"])
+    assert dev.resources[queue]["Type"] == "AWS::SQS::Queue"
+    assert dev.resources[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    # And EventBridge may invoke the function for this rule only
+    (permission,) = [
+        p["Properties"]
+        for p in t.of_type(dev.resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+        and mark_failed in t.references(p["Properties"]["FunctionName"])
+    ]
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+    # And an invocation that keeps failing lands in the same queue, which alarms to the topic
+    (invoke_config,) = [
+        c["Properties"]
+        for c in t.of_type(dev.resources, "AWS::Lambda::EventInvokeConfig").values()
+        if mark_failed in t.references(c["Properties"]["FunctionName"])
+    ]
+    assert t.references(invoke_config["DestinationConfig"]["OnFailure"]["Destination"]) == {queue}
+    (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
+    (alarm,) = [
+        a["Properties"]
+        for a in t.of_type(dev.resources, "AWS::CloudWatch::Alarm").values()
+        if queue in t.references(a["Properties"].get("Dimensions", []))
+    ]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 1
+    assert t.references(alarm["AlarmActions"]) == {topic}
 
 
 # ------------------------------------------------------------------------------------------ job definition

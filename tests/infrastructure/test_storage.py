@@ -68,6 +68,24 @@ def test_incomplete_multipart_uploads_are_aborted_after_seven_days(dev):
     )
 
 
+def test_only_ephemeral_playlists_expire_and_noncurrent_versions_of_originals_are_kept(dev, prod):
+    for synth in (dev, prod):
+        # Given the media bucket's lifecycle rules
+        rules = _bucket(synth)["LifecycleConfiguration"]["Rules"]
+        # Then every rule that expires objects or their noncurrent versions is limited to the tagged
+        # playback playlists: an overwritten or deleted original stays recoverable
+        expiring = [
+            r
+            for r in rules
+            if {"ExpirationInDays", "NoncurrentVersionExpiration", "NoncurrentVersionExpirationInDays"}
+            & set(r)
+        ]
+        assert expiring
+        for rule in expiring:
+            assert rule["TagFilters"] == [{"Key": "keyframe-ephemeral", "Value": "playback"}], rule
+            assert not rule.get("Prefix")
+
+
 def test_browsers_can_put_parts_and_read_their_etags(dev):
     # Given the media bucket's CORS rules
     (rule,) = _bucket(dev)["CorsConfiguration"]["CorsRules"]

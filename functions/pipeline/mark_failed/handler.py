@@ -1,4 +1,5 @@
-"""Asset pipeline task MarkFailed (Step Functions Lambda task).
+"""Asset pipeline task MarkFailed (Step Functions Lambda task), also the target of the safety-net
+EventBridge rule (an execution that ended FAILED, TIMED_OUT or ABORTED outside its Catch).
 
 Logic in keyframe.pipeline.tasks.mark_failed.
 """
@@ -11,7 +12,8 @@ from keyframe.pipeline import tasks
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event, context):
-    """Fail the pipeline (and a published version) with a code and message.
+    """Fail the pipeline (and a published version) with a code and message; also takes a "Step
+    Functions Execution Status Change" event (the safety net).
 
     Returns ``{code, message, failedStep}``.
     """

@@ -1,5 +1,5 @@
 """Step Functions task of the render state machine (the Catch): the attempt failed -> FAILED with the
-reason. Logic in keyframe.renders.tasks.mark_failed."""
+reason; also the target of the safety-net EventBridge rule. Logic in keyframe.renders.tasks.mark_failed."""
 
 from keyframe.observability import logger, metrics, tracer
 from keyframe.renders import tasks

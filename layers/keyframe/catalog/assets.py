@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist
 
 from keyframe.catalog import activity
@@ -21,6 +22,7 @@ from keyframe.catalog.schemas import (
     Asset,
     AssetCreate,
     AssetStatus,
+    AssetType,
     AssetUpdate,
     OutdatedDependency,
 )
@@ -49,10 +51,10 @@ def to_asset(item: AssetItem) -> Asset:
         id=item.asset_id,
         project_id=item.project_id,
         name=item.name,
-        type=item.type,
+        type=AssetType(item.type),
         description=item.description,
         tags=list(item.tags or []),
-        status=item.status,
+        status=AssetStatus(item.status),
         current_version=None if item.current_version is None else int(item.current_version),
         latest_version=int(item.latest_version or 0),
         outdated_dependencies=outdated,
@@ -217,7 +219,7 @@ def _parse_if_match(value: str) -> set[str] | None:
     return tags
 
 
-_COLUMNS = {
+_COLUMNS: dict[str, Attribute[Any]] = {
     "name": AssetItem.name,
     "type": AssetItem.type,
     "description": AssetItem.description,

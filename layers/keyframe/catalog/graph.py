@@ -46,7 +46,15 @@ from keyframe.catalog.models import (
     not_archived,
     now_iso,
 )
-from keyframe.catalog.schemas import Dependency, DependencyPut, GraphLimits, GraphNode, GraphResult
+from keyframe.catalog.schemas import (
+    AssetStatus,
+    AssetType,
+    Dependency,
+    DependencyPut,
+    GraphLimits,
+    GraphNode,
+    GraphResult,
+)
 from keyframe.catalog.store import Cancelled, Transaction, with_retries
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
@@ -260,8 +268,8 @@ def traverse(
             GraphNode(
                 asset_id=other,
                 name=item.name if item else None,
-                type=item.type if item else None,
-                status=item.status if item else None,
+                type=AssetType(item.type) if item else None,
+                status=AssetStatus(item.status) if item else None,
                 current_version=None
                 if item is None or item.current_version is None
                 else int(item.current_version),

@@ -37,6 +37,8 @@ visits every match once, with no gap or duplicate. So every page costs at most
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pynamodb.expressions.condition import Condition
 
 from keyframe.catalog import cursors
@@ -71,9 +73,26 @@ def project_partition(studio_id: str, project_id: str) -> str:
     return f"STUDIO#{studio_id}#PROJECT#{project_id}#ASSETS"
 
 
+class IndexAttributes(TypedDict):
+    """The listing-index key attributes of an active asset (names as on :class:`AssetItem`)."""
+
+    gsi1pk: str
+    gsi1sk: str
+    gsi2pk: str
+    gsi2sk: str
+    gsi3pk: str
+    gsi3sk: str
+    gsi4pk: str
+    gsi4sk: str
+    gsi5pk: str
+    gsi5sk: str
+    gsi6pk: str
+    gsi6sk: str
+
+
 def index_attributes(
     studio_id: str, project_id: str, asset_id: str, *, created_at: str, updated_at: str, name_key: str
-) -> dict[str, str]:
+) -> IndexAttributes:
     """The twelve listing-index attributes of an active asset (``gsi1pk`` ... ``gsi6sk``)."""
     studio, project = studio_partition(studio_id), project_partition(studio_id, project_id)
     created, updated = f"{created_at}#{asset_id}", f"{updated_at}#{asset_id}"

@@ -40,6 +40,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from keyframe.storage.models import gsi, table_meta
@@ -167,11 +168,13 @@ class AssetItem(_CatalogModel):
     name_key = UnicodeAttribute(attr_name="nameKey")
     type = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
-    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    # PynamoDB types ``of`` as the element type, so ``of=UnicodeAttribute`` reads as a list of attributes
+    # instead of str (pynamodb/PynamoDB#1246).
+    tags: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     status = UnicodeAttribute()
     current_version = NumberAttribute(null=True, attr_name="currentVersion")
     latest_version = NumberAttribute(default=0, attr_name="latestVersion")
-    outdated = MapAttribute(default=dict, attr_name="outdatedDependencies")
+    outdated: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="outdatedDependencies")
     archived = BooleanAttribute(default=False)
     archived_at = UnicodeAttribute(null=True, attr_name="archivedAt")
     created_by = UnicodeAttribute(attr_name="createdBy")
@@ -251,10 +254,13 @@ class VersionItem(_CatalogModel):
         return super().save(condition=self._create_only(condition), **kwargs)
 
     def get_save_kwargs_from_instance(
-        self, condition: Condition | None = None, **kwargs: Any
+        self, condition: Condition | None = None, return_values_on_condition_failure: str | None = None
     ) -> dict[str, Any]:
         """The put of a transaction: create-only, as :meth:`save`."""
-        return super().get_save_kwargs_from_instance(condition=self._create_only(condition), **kwargs)
+        return super().get_save_kwargs_from_instance(
+            condition=self._create_only(condition),
+            return_values_on_condition_failure=return_values_on_condition_failure,
+        )
 
     def update(self, actions: list[Any], condition: Condition | None = None, **kwargs: Any) -> Any:
         """Change processing or review status fields only.
@@ -267,10 +273,22 @@ class VersionItem(_CatalogModel):
         self._check_actions(actions)
         return super().update(actions, condition=condition, **kwargs)
 
-    def get_update_kwargs_from_instance(self, actions: list[Any], **kwargs: Any) -> dict[str, Any]:
+    def get_update_kwargs_from_instance(
+        self,
+        actions: list[Action],
+        condition: Condition | None = None,
+        return_values_on_condition_failure: str | None = None,
+        *,
+        add_version_condition: bool = True,
+    ) -> dict[str, Any]:
         """The update of a transaction: status fields only, as :meth:`update`."""
         self._check_actions(actions)
-        return super().get_update_kwargs_from_instance(actions=actions, **kwargs)
+        return super().get_update_kwargs_from_instance(
+            actions,
+            condition=condition,
+            return_values_on_condition_failure=return_values_on_condition_failure,
+            add_version_condition=add_version_condition,
+        )
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         """Versions are never deleted.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist
 
 from keyframe.catalog import activity, cursors
@@ -195,7 +196,7 @@ def update_project(studio_id: str, actor_id: str, project_id: str, request: Proj
         return to_project(item)
     now = now_iso()
     actions = [ProjectItem.updated_at.set(now)]
-    columns = {
+    columns: dict[str, Attribute[Any]] = {
         "name": ProjectItem.name,
         "description": ProjectItem.description,
         "fps": ProjectItem.fps,

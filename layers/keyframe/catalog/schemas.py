@@ -372,6 +372,38 @@ class Download(ApiModel):
     size: int
 
 
+class DerivedName(StrEnum):
+    """A derived file the pipeline makes from a version (see :mod:`keyframe.media.derive`)."""
+
+    THUMBNAIL = "thumbnail"
+    PROXY = "proxy"
+    WAVEFORM = "waveform"
+
+
+class DerivedDownload(ApiModel):
+    """A presigned GET of one derived file of a version (Range requests work on it).
+
+    Attributes
+    ----------
+    url:
+        Presigned S3 GET, valid until ``expires_at`` (15 minutes at most).
+    expires_at:
+        ISO-8601 UTC.
+    file_name:
+        The name a browser saves it under (``{assetId}-v{version}-{name}.{ext}``).
+    size:
+        Bytes, when known (not looked up: the URL is made without touching the object).
+    content_type:
+        MIME type (``image/jpeg``, ``video/mp4``, ``image/png``).
+    """
+
+    url: str
+    expires_at: str
+    file_name: str
+    size: int | None = None
+    content_type: str
+
+
 # --- dependencies -------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from keyframe.catalog.projects import (
 )
 from keyframe.catalog.schemas import Asset, FileInfo, Project, Version
 from keyframe.catalog.versions import (
+    download_derived,
     download_version,
     get_version,
     list_versions,
@@ -37,6 +38,7 @@ __all__ = [
     "archive_project",
     "create_asset",
     "create_project",
+    "download_derived",
     "download_version",
     "get_asset",
     "get_project",

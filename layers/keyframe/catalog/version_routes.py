@@ -1,4 +1,4 @@
-"""REST routes of versions: list, read, rollback, download (catalog-api).
+"""REST routes of versions: list, read, rollback, download of the original and derived files (catalog-api).
 
 Versions are created by the upload pipeline (:func:`keyframe.catalog.versions.publish_version`),
 never through these routes; nothing here changes a version.
@@ -12,7 +12,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.catalog import versions
-from keyframe.catalog.schemas import Asset, Download, RollbackRequest, Version, VersionPage
+from keyframe.catalog.schemas import (
+    Asset,
+    DerivedDownload,
+    DerivedName,
+    Download,
+    RollbackRequest,
+    Version,
+    VersionPage,
+)
 from keyframe.http.auth import authorize
 from keyframe.identity.permissions import Permission
 
@@ -48,6 +56,22 @@ def download_version(assetId: str, version: VersionNumber) -> Download:
     """``{url, expiresAt, fileName, size}``."""
     principal = authorize(Permission.ASSET_READ)
     return versions.download_version(principal.studio_id, assetId, version)
+
+
+@router.get(
+    "/assets/<assetId>/versions/<version>/derived/<name>",
+    summary="A presigned download URL of a derived file: thumbnail, proxy or waveform (15 minutes)",
+    tags=["versions"],
+)
+def download_derived(
+    assetId: str,
+    version: VersionNumber,
+    name: Annotated[DerivedName, Path(description="thumbnail | proxy | waveform")],
+) -> DerivedDownload:
+    """``{url, expiresAt, fileName, contentType}``; images ``inline``, the proxy ``attachment``; Range
+    requests work. 404 ``DERIVED_NOT_FOUND`` when the version has no such derived file."""
+    principal = authorize(Permission.ASSET_READ)
+    return versions.download_derived(principal.studio_id, assetId, version, name.value)
 
 
 @router.patch(

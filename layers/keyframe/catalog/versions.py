@@ -14,7 +14,9 @@ distinct consecutive numbers and never overwrite each other.
 
 Lifecycle: ``PROCESSING`` (published) → ``READY`` (:func:`mark_version_ready`: becomes the asset's
 current version if newer than the current one; dependents are told) or ``FAILED``
-(:func:`mark_version_failed`, kept forever); :func:`set_version_processing` reprocesses.
+(:func:`mark_version_failed`, kept forever). Reprocess (:func:`set_version_processing`): a ``FAILED``
+version goes back to ``PROCESSING``; a ``READY`` one stays ``READY`` and :func:`refresh_processing`
+replaces its media and derived files when the rerun succeeds.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from keyframe.catalog.models import (
 from keyframe.catalog.schemas import (
     Asset,
     AssetStatus,
+    DerivedDownload,
     Download,
     FileInfo,
     ReviewStatus,
@@ -60,12 +63,14 @@ from keyframe.settings import MediaSettings
 __all__ = [
     "FileInfo",
     "Version",
+    "download_derived",
     "download_version",
     "get_version",
     "list_versions",
     "mark_version_failed",
     "mark_version_ready",
     "publish_version",
+    "refresh_processing",
     "rollback",
     "set_review_status",
     "set_version_processing",
@@ -93,10 +98,10 @@ def to_version(item: VersionItem) -> Version:
         file=FileInfo.model_validate(item.file),
         media=item.media,
         derived=item.derived,
-        status=item.status,
+        status=VersionStatus(item.status),
         error=VersionError.model_validate(item.error) if item.error else None,
         processed_at=item.processed_at,
-        review_status=item.review_status,
+        review_status=None if item.review_status is None else ReviewStatus(item.review_status),
         upload_id=item.upload_id,
     )
 
@@ -311,7 +316,9 @@ def mark_version_ready(
     late-finishing older version never replaces a newer current). When it does, the asset's status
     becomes ``PENDING_REVIEW`` and dependents are told: those pinning an older version get an
     ``outdatedDependencies`` entry, every dependent gets ``asset:dependency-updated``. Emits
-    ``version:ready``. Marking a ``READY`` version again returns it unchanged (pipeline retries).
+    ``version:ready``. Marking a ``READY`` version again returns it unchanged (pipeline retries), but
+    the dependency propagation (idempotent, written after the transaction) runs again whenever the
+    asset's current version is this one, so a retry after a failed propagation completes it.
 
     Parameters
     ----------
@@ -390,9 +397,19 @@ def mark_version_ready(
             {**ready.to_json(), "current": becomes_current},
             rooms=rooms_of(asset.project_id, asset_id),
         )
-    if becomes_current:
-        graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
+    _propagate_if_current(studio_id, asset_id, version)
     return ready
+
+
+def _propagate_if_current(studio_id: str, asset_id: str, version: int) -> None:
+    """Tell dependents about ``version`` when it is (still) the asset's current version.
+
+    Runs after the committing transaction, so it is redone by every retry of the caller (the
+    propagation is idempotent: it sets each dependent's entry from the edges).
+    """
+    asset = load_asset(studio_id, asset_id)
+    if asset.current_version is not None and int(asset.current_version) == version:
+        graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
 
 
 def _current_is(current: int | None) -> Any:
@@ -467,26 +484,33 @@ def mark_version_failed(
 def set_version_processing(
     studio_id: str, asset_id: str, version: int, *, actor_id: str | None = None
 ) -> Version:
-    """Put a ``READY`` or ``FAILED`` version back to ``PROCESSING`` (reprocess); clears the error.
+    """Record that ``actor_id`` asked to reprocess a version (activity ``version:reprocessing``).
 
-    A version that is already ``PROCESSING`` is returned unchanged. The asset's current version
-    does not move.
+    A ``FAILED`` version goes back to ``PROCESSING`` (its error cleared). A ``READY`` version stays
+    ``READY`` with its media and derived files (it stays current, renderable and reviewable) until
+    :func:`refresh_processing` replaces them; the rerun is tracked on the pipeline record. A version
+    that is already ``PROCESSING`` is returned unchanged. The asset's current version never moves.
 
     Raises
     ------
     NotFound
         Unknown asset or version.
+    Conflict
+        ``VERSION_CHANGED``: the version changed meanwhile.
     """
     item = load_version(studio_id, asset_id, version)
     if item.status == VersionStatus.PROCESSING.value:
         return to_version(item)
     tx = Transaction()
-    _set_state(
-        item,
-        [VersionItem.status.set(VersionStatus.PROCESSING.value), VersionItem.error.remove()],
-        tx,
-        expected_status={item.status},
-    )
+    if item.status == VersionStatus.FAILED.value:
+        _set_state(
+            item,
+            [VersionItem.status.set(VersionStatus.PROCESSING.value), VersionItem.error.remove()],
+            tx,
+            expected_status={item.status},
+        )
+    else:
+        tx.check("version", VersionItem, item.pk, item.sk, VersionItem.status == item.status)
     try:
         activity.record(
             studio_id,
@@ -502,6 +526,72 @@ def set_version_processing(
     except Cancelled as exc:
         raise Conflict("The version changed meanwhile", code="VERSION_CHANGED") from exc
     return to_version(load_version(studio_id, asset_id, version))
+
+
+def refresh_processing(
+    studio_id: str,
+    asset_id: str,
+    version: int,
+    *,
+    media: dict[str, Any],
+    derived: dict[str, str],
+    actor_id: str | None = None,
+) -> Version:
+    """A reprocess of a ``READY`` version finished: replace its media metadata and derived files.
+
+    The status stays ``READY`` and the asset's current version does not move. Records activity
+    ``version:reprocessed`` and emits ``version:updated``; refreshing with the values the version
+    already has changes nothing (Finalize retries).
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version.
+    Conflict
+        ``VERSION_NOT_READY``: the version is not ``READY`` (use :func:`mark_version_ready`).
+    """
+    item = load_version(studio_id, asset_id, version)
+    if item.status != VersionStatus.READY.value:
+        raise Conflict(
+            f"Version {version} is {item.status}, not READY",
+            code="VERSION_NOT_READY",
+            details={"assetId": asset_id, "version": version, "status": item.status},
+        )
+    if (item.media or {}) == media and (item.derived or {}) == derived:
+        return to_version(item)
+    tx = Transaction()
+    _set_state(
+        item,
+        [
+            VersionItem.media.set(media),
+            VersionItem.derived.set(derived),
+            VersionItem.processed_at.set(now_iso()),
+        ],
+        tx,
+        expected_status={VersionStatus.READY.value},
+    )
+    try:
+        activity.record(
+            studio_id,
+            actor_id,
+            "version:reprocessed",
+            "version",
+            f"{asset_id}:{version}",
+            {"version": version, "media": media},
+            project_id=item.project_id,
+            asset_id=asset_id,
+            transaction=tx,
+        )
+    except Cancelled as exc:
+        raise Conflict("The version changed meanwhile", code="VERSION_CHANGED") from exc
+    refreshed = to_version(load_version(studio_id, asset_id, version))
+    emit(
+        studio_id,
+        "version:updated",
+        {**refreshed.to_json(), "changes": ["media", "derived"]},
+        rooms=rooms_of(item.project_id, asset_id),
+    )
+    return refreshed
 
 
 def set_review_status(
@@ -605,7 +695,8 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
             details={"assetId": asset_id, "version": version, "status": target.status},
         )
     previous = None if asset.current_version is None else int(asset.current_version)
-    if previous == version:
+    if previous == version:  # already current (maybe a retry after a failed propagation): redo it
+        graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
         return get_asset(studio_id, asset_id)
     now = now_iso()
     tx = Transaction()
@@ -653,17 +744,45 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
 
 # --- download -----------------------------------------------------------------------------------
 
+DERIVED_TYPES: dict[str, tuple[str, str]] = {
+    "thumbnail": ("image/jpeg", "inline"),
+    "proxy": ("video/mp4", "attachment"),
+    "waveform": ("image/png", "inline"),
+}
+"""Content type and disposition of each derived file. Images open inline in a browser tab; the proxy
+is offered as a download (``attachment``) since players load it with ``<video src>``, which ignores
+``Content-Disposition``."""
 
-def content_disposition(file_name: str) -> str:
-    """An RFC 6266 ``attachment`` header value: an ASCII fallback plus the RFC 5987 UTF-8 name."""
+
+def content_disposition(file_name: str, disposition: str = "attachment") -> str:
+    """An RFC 6266 header value (``attachment`` or ``inline``): an ASCII fallback plus the RFC 5987
+    UTF-8 name."""
     fallback = (
         "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_" for ch in file_name) or "download"
     )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 def _s3_client() -> Any:
     return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+def _presigned_get(
+    key: str, file_name: str, *, disposition: str, content_type: str | None = None
+) -> tuple[str, str]:
+    """``(url, expiresAt)``: a presigned GET of ``key`` in the media bucket, valid 15 minutes, asking S3
+    to answer with ``Content-Disposition`` (and ``Content-Type`` when given). Range requests work."""
+    bucket = settings.load(MediaSettings).MEDIA_BUCKET
+    expires_at = datetime.now(UTC) + timedelta(seconds=DOWNLOAD_URL_SECONDS)
+    params = {
+        "Bucket": bucket,
+        "Key": key,
+        "ResponseContentDisposition": content_disposition(file_name, disposition),
+    }
+    if content_type:
+        params["ResponseContentType"] = content_type
+    url = _s3_client().generate_presigned_url("get_object", Params=params, ExpiresIn=DOWNLOAD_URL_SECONDS)
+    return url, expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def download_version(studio_id: str, asset_id: str, version: int) -> Download:
@@ -678,20 +797,33 @@ def download_version(studio_id: str, asset_id: str, version: int) -> Download:
         Unknown asset or version.
     """
     found = get_version(studio_id, asset_id, version)
-    bucket = settings.load(MediaSettings).MEDIA_BUCKET
-    expires_at = datetime.now(UTC) + timedelta(seconds=DOWNLOAD_URL_SECONDS)
-    url = _s3_client().generate_presigned_url(
-        "get_object",
-        Params={
-            "Bucket": bucket,
-            "Key": found.file.key,
-            "ResponseContentDisposition": content_disposition(found.file.file_name),
-        },
-        ExpiresIn=DOWNLOAD_URL_SECONDS,
-    )
-    return Download(
-        url=url,
-        expires_at=expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        file_name=found.file.file_name,
-        size=found.file.size,
-    )
+    url, expires_at = _presigned_get(found.file.key, found.file.file_name, disposition="attachment")
+    return Download(url=url, expires_at=expires_at, file_name=found.file.file_name, size=found.file.size)
+
+
+def download_derived(studio_id: str, asset_id: str, version: int, name: str) -> DerivedDownload:
+    """A presigned GET of a derived file (``thumbnail``, ``proxy`` or ``waveform``) of a version.
+
+    Valid 15 minutes (media bucket, no object lookup); Range requests work. Images are served
+    ``inline``, the proxy as an ``attachment`` (see :data:`DERIVED_TYPES`); the file name is
+    ``{assetId}-v{version}-{name}.{ext}``.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset or version; ``DERIVED_NOT_FOUND`` when the version has no such derived file
+        (not processed yet, failed, or a kind that does not get one: audio has no thumbnail).
+    """
+    found = get_version(studio_id, asset_id, version)
+    key = (found.derived or {}).get(name)
+    if not key or name not in DERIVED_TYPES:
+        raise NotFound(
+            f"Version {version} has no {name}",
+            code="DERIVED_NOT_FOUND",
+            details={"assetId": asset_id, "version": version, "name": name},
+        )
+    content_type, disposition = DERIVED_TYPES[name]
+    _, dot, extension = key.rpartition("/")[2].rpartition(".")
+    file_name = f"{asset_id}-v{version}-{name}{dot}{extension if dot else ''}"
+    url, expires_at = _presigned_get(key, file_name, disposition=disposition, content_type=content_type)
+    return DerivedDownload(url=url, expires_at=expires_at, file_name=file_name, content_type=content_type)

@@ -3,7 +3,13 @@
 One JSON file per (API, asset, file path) in ``~/.keyframe/uploads/`` (or ``--state-dir``), named
 by a hash of the three, holds the upload id and the file's size and modification time at the start.
 On the next run for the same file and asset the server's view (``GET …/uploads/{uploadId}``) is the
-truth: only its ``missingParts`` are sent again. A file that changed since is uploaded afresh.
+truth: only its ``missingParts`` are sent again.
+
+A file that changed since is uploaded afresh as a new session, and the earlier session is never
+aborted on the user's behalf: it stays open (its parts kept, its quota held) until it expires with
+the bucket's 7-day rule, or until the user asks for it to go (``--abort-previous``, or
+``DELETE /assets/{assetId}/uploads/{uploadId}``). Its id is kept in the new state's ``superseded``
+so that a later run of the same upload with ``--abort-previous`` can still abort it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ class ResumeState:
         ``{partNumber: etag}`` of the parts this client saw S3 accept.
     completed:
         True once ``complete`` answered 202 (the next run only waits for the pipeline).
+    superseded:
+        Ids of earlier sessions of this file (before it changed) that were left open.
     """
 
     api: str
@@ -51,6 +59,7 @@ class ResumeState:
     sha256: str | None = None
     etags: dict[int, str] = field(default_factory=dict)
     completed: bool = False
+    superseded: list[str] = field(default_factory=list)
 
     def matches(self, size: int, mtime_ns: int) -> bool:
         """True when the file on disk is still the one this state describes."""
@@ -73,6 +82,7 @@ class ResumeState:
         """
         values = dict(data)
         values["etags"] = {int(k): str(v) for k, v in (data.get("etags") or {}).items()}
+        values["superseded"] = [str(u) for u in data.get("superseded") or []]
         return cls(**values)
 
 
@@ -130,14 +140,16 @@ class Decision:
         Part numbers to PUT, ascending.
     etags:
         ``{partNumber: etag}`` already held by S3 and trusted for ``complete``.
-    stale_upload_id:
-        An earlier session for this file that no longer applies (the file changed): abort it.
+    previous_upload_id:
+        The earlier session of this file, still OPEN on the server, that no longer matches the file
+        (it changed since): a new session is started and this one is left alone, never aborted
+        unless the user asks (``--abort-previous``).
     """
 
     action: Action
     parts_to_send: tuple[int, ...] = ()
     etags: dict[int, str] = field(default_factory=dict)
-    stale_upload_id: str | None = None
+    previous_upload_id: str | None = None
 
 
 def decide(state: ResumeState | None, size: int, mtime_ns: int, session: dict[str, Any] | None) -> Decision:
@@ -159,8 +171,8 @@ def decide(state: ResumeState | None, size: int, mtime_ns: int, session: dict[st
     if state is None:
         return Decision("start")
     if not state.matches(size, mtime_ns):
-        open_elsewhere = session is not None and session.get("status") == "OPEN"
-        return Decision("start", stale_upload_id=state.upload_id if open_elsewhere else None)
+        still_open = session is not None and session.get("status") == "OPEN"
+        return Decision("start", previous_upload_id=state.upload_id if still_open else None)
     if session is None or session.get("status") == "ABORTED":
         return Decision("start")
     status = session.get("status")

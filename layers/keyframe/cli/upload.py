@@ -11,14 +11,18 @@ Steps, all through the public API and the presigned URLs it hands out:
    version and its status.
 
 Run the same command again after a crash or a network failure: it asks the server which parts are
-missing and sends only those. Exit codes: 0 READY (or completed with ``--no-wait``), 1 FAILED,
-2 usage or API errors (the API's message is printed), 130 interrupted.
+missing and sends only those. If the file changed since its upload began, a new upload is started
+and the earlier one is left open, never aborted on the user's behalf (its parts are kept until it
+expires with the bucket's 7-day rule); a one-line note says so. ``--abort-previous`` aborts it
+(as does ``DELETE /assets/{assetId}/uploads/{uploadId}``).
+
+Exit codes: 0 READY (or completed with ``--no-wait``), 1 FAILED, 2 usage or API errors (the API's
+message is printed), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import mimetypes
 import sys
@@ -75,6 +79,12 @@ def register(commands: Any) -> None:
     parser.add_argument("--state-dir", type=Path, default=None, help="where resume state is kept")
     parser.add_argument("--content-type", default=None, help="MIME type (guessed from the name by default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--abort-previous",
+        action="store_true",
+        help="abort this file's earlier upload that was left open because the file changed since it "
+        "began (its uploaded parts are dropped); without it that upload is kept until it expires",
+    )
     parser.set_defaults(handler=run, needs_api=True)
 
 
@@ -389,8 +399,9 @@ def wait_for_version(
 # ---------------------------------------------------------------- the command
 
 
-def _say(args: argparse.Namespace, message: str) -> None:
-    if not getattr(args, "quiet", False) or message.startswith("!"):
+def _say(args: argparse.Namespace, message: str, *, always: bool = False) -> None:
+    """A line on stderr; ``--quiet`` hides it unless it is an error (``!``) or ``always``."""
+    if always or not getattr(args, "quiet", False) or message.startswith("!"):
         print(message, file=sys.stderr, flush=True)
 
 
@@ -442,9 +453,16 @@ class UploadRun:
         self.store = StateStore(args.state_dir or default_dir())
         self.key = state_key(api.base_url, args.asset, self.path)
         self.uploads = f"/assets/{args.asset}/uploads"
+        self.superseded: list[str] = []
 
     def decide(self) -> tuple[Decision, ResumeState | None, dict[str, Any] | None]:
-        """Read the saved state and the server's session; abort a session of an older file."""
+        """Read the saved state and the server's session; decide how to go on.
+
+        An earlier session of this file that is still open although the file changed since is
+        never aborted on the user's behalf: it is left open (a one-line note says so and how to
+        abort it) and remembered in the state's ``superseded``. ``--abort-previous`` aborts it,
+        and any other superseded session this state remembers.
+        """
         state = self.store.load(self.key)
         session = None
         if state is not None:
@@ -454,12 +472,42 @@ class UploadRun:
                 if exc.status != 404:
                     raise
         decision = decide(state, self.stat.st_size, self.stat.st_mtime_ns, session)
-        if decision.stale_upload_id:
-            _say(self.args, f"{self.path.name} changed since upload {decision.stale_upload_id} began: "
-                            "starting again")
-            with contextlib.suppress(ApiError):
-                self.api.delete(f"{self.uploads}/{decision.stale_upload_id}")
+        self.superseded = list(state.superseded) if state is not None else []
+        previous = decision.previous_upload_id
+        if previous:
+            self.superseded.append(previous)
+        if getattr(self.args, "abort_previous", False):  # callers building args by hand may omit it
+            self.superseded = self._abort(self.superseded)
+        elif previous:
+            expires = (session or {}).get("sessionExpiresAt") or "in at most 7 days"
+            _say(self.args, f"note: {self.path.name} changed since upload {previous} began, so this is a new "
+                            f"upload; {previous} stays open with its parts until it expires ({expires}). "
+                            f"Abort it with --abort-previous or DELETE {self.uploads}/{previous}",
+                 always=True)
+        if state is not None and decision.action != "start" and state.superseded != self.superseded:
+            state.superseded = list(self.superseded)
+            self.store.save(self.key, state)
         return decision, state, session
+
+    def _abort(self, upload_ids: list[str]) -> list[str]:
+        """DELETE each earlier session the user asked to abort; returns those still open."""
+        left = []
+        for upload_id in upload_ids:
+            try:
+                self.api.delete(f"{self.uploads}/{upload_id}")
+            except ApiError as exc:
+                if exc.status == 404:  # gone already (expired and deleted)
+                    continue
+                if exc.status == 409:  # it became a version meanwhile: never deleted by an abort
+                    _say(self.args, f"note: the earlier upload {upload_id} was completed; not aborted",
+                         always=True)
+                    continue
+                _say(self.args, f"! could not abort the earlier upload {upload_id}: {exc}")
+                left.append(upload_id)
+                continue
+            _say(self.args, f"Aborted the earlier upload {upload_id} of {self.path.name} (--abort-previous)",
+                 always=True)
+        return left
 
     def start(self, progress: Any) -> tuple[Decision, ResumeState, PartUrls]:
         """Hash the file, open the upload, save the state: every part is to be sent."""
@@ -470,6 +518,7 @@ class UploadRun:
             api=self.api.base_url, asset_id=self.args.asset, path=str(self.path.resolve()),
             size=self.stat.st_size, mtime_ns=self.stat.st_mtime_ns, upload_id=opened["uploadId"],
             part_size=opened["partSize"], part_count=opened["partCount"], sha256=sha256,
+            superseded=list(self.superseded),
         )
         self.store.save(self.key, state)
         urls = PartUrls(self.api, self.args.asset, state.upload_id)

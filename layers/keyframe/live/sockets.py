@@ -8,10 +8,17 @@ route response), and the connection stays open:
 - ``{"type": "subscribed", "correlationId", "data": {"room", "lastSeq"}}`` after ``subscribe``,
 - ``{"type": "unsubscribed", …}``, ``{"type": "pong", …}``,
 - ``{"type": "ack", "correlationId", "data": {"action", …the comment / review…}}`` after a write,
-- ``{"type": "error", "data": {"code", "message", "correlationId"?, "details"?}}`` when refused
-  (``MALFORMED_JSON``, ``UNKNOWN_ACTION``, ``VALIDATION_ERROR``, ``PAYLOAD_TOO_LARGE``,
+- ``{"type": "error", "data": {"code", "message", "details"?, "correlationId"}}`` when refused:
+  ``data`` is exactly the inner object of the REST API's error body
+  (:func:`keyframe.http.errors.error_body`), so a client reads errors the same way on both
+  channels; a throttled message carries ``details.retryAfter`` (seconds). Codes:
+  ``MALFORMED_JSON``, ``UNKNOWN_ACTION``, ``VALIDATION_ERROR``, ``PAYLOAD_TOO_LARGE``,
   ``TOO_MANY_REQUESTS``, ``FORBIDDEN``, ``NOT_FOUND``/``*_NOT_FOUND``, ``INVALID_ROOM``,
-  ``NOT_SUBSCRIBED``, ``CONNECTION_CLOSED``, ``INTERNAL_ERROR``).
+  ``NOT_SUBSCRIBED``, ``CONNECTION_CLOSED``, ``INTERNAL_ERROR``.
+
+Every handler sets the logger's correlation id first (the message's ``correlationId`` when the
+client sent one, else API Gateway's ``requestId``), so log lines, the reply, the ``error`` event and
+the room events a message causes all carry the same id.
 
 Room events (comments, decisions, presence, pipeline and render progress ...) are not replies:
 they reach every member of the room through :mod:`keyframe.live.fanout`, the caller included.
@@ -25,7 +32,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from keyframe.errors import Forbidden, InvalidInput, KeyframeError, Unauthenticated
+from keyframe.errors import Forbidden, InvalidInput, KeyframeError, TooManyRequests, Unauthenticated
+from keyframe.http.errors import error_body
 from keyframe.identity.models import MembershipItem, get_or_none, member_sk, studio_pk
 from keyframe.identity.permissions import Permission, Principal, Role
 from keyframe.live import connections, messages, presence, rooms, throttle, tickets
@@ -51,6 +59,19 @@ UNAUTHORIZED = "Unauthorized"
 
 def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def set_correlation_id(event: dict[str, Any], hint: str | None = None) -> str:
+    """Set (and return) the logger's correlation id for one WebSocket event.
+
+    ``hint`` (a client-supplied ``correlationId``) wins; else API Gateway's ``requestId``, else its
+    ``messageId``, else a new UUID. Every handler calls this first, so the ``error`` event
+    (:func:`error_event`) and the envelopes of the events it causes carry the id.
+    """
+    context = event.get("requestContext") or {}
+    correlation_id = hint or context.get("requestId") or context.get("messageId") or str(uuid.uuid4())
+    logger.set_correlation_id(str(correlation_id))
+    return str(correlation_id)
 
 
 # --- $connect authorizer ------------------------------------------------------------------------
@@ -83,6 +104,7 @@ def authorize_connect(event: dict[str, Any]) -> dict[str, Any]:
         ``Exception("Unauthorized")`` for a missing, unknown, expired or reused ticket, or a member
         removed meanwhile: API Gateway refuses the handshake with 401.
     """
+    set_correlation_id(event)
     query = event.get("queryStringParameters") or {}
     try:
         ticketed = tickets.consume(query.get("ticket"))
@@ -111,6 +133,7 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
     Returns ``{"statusCode": 200}``, or 401 when the event carries no authorizer context (the
     route must always run behind :func:`authorize_connect`).
     """
+    set_correlation_id(event)
     context = event.get("requestContext") or {}
     authorizer = context.get("authorizer") or {}
     try:
@@ -133,6 +156,7 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
 
 def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     """``$disconnect``: remove the connection and its rooms; ``presence:leave`` to those rooms."""
+    set_correlation_id(event)
     connection_id = (event.get("requestContext") or {}).get("connectionId")
     if connection_id:
         closed = connections.close_connection(connection_id)
@@ -144,17 +168,29 @@ def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
 # --- messages -----------------------------------------------------------------------------------
 
 
-def error_event(error: KeyframeError, correlation_id: str | None) -> dict[str, Any]:
-    """The ``error`` frame for a refused message."""
-    data: dict[str, Any] = {"code": error.code, "message": error.message}
-    if correlation_id:
-        data["correlationId"] = correlation_id
-    if error.details is not None:
-        data["details"] = error.details
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        data["retryAfter"] = retry_after
-    return {"type": "error", "data": data}
+def error_event(error: KeyframeError) -> dict[str, Any]:
+    """The ``error`` frame for a refused message: the REST error body under ``data``.
+
+    Returns
+    -------
+    dict
+        ``{"type": "error", "data": {"code", "message", "details"?, "correlationId"}}`` where
+        ``data`` is ``error_body(code, message, details)["error"]`` (the API's one error shape) and
+        ``correlationId`` is the logger's current one (set by :func:`set_correlation_id`; a new one
+        is made if none is set, so it is always present). A :class:`~keyframe.errors.TooManyRequests`
+        adds ``retryAfter`` (seconds) to ``details``.
+    """
+    details = error.details
+    if isinstance(error, TooManyRequests):
+        if details is None:
+            details = {"retryAfter": error.retry_after}
+        elif isinstance(details, dict):
+            details = {**details, "retryAfter": error.retry_after}
+        else:
+            details = {"errors": details, "retryAfter": error.retry_after}
+    if not logger.get_correlation_id():
+        logger.set_correlation_id(str(uuid.uuid4()))
+    return {"type": "error", "data": error_body(error.code, error.message, details)["error"]}
 
 
 def _reply(kind: str, correlation_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -240,8 +276,7 @@ def handle_message(event: dict[str, Any]) -> dict[str, Any]:
     """
     context = event.get("requestContext") or {}
     connection_id = str(context.get("connectionId") or "")
-    correlation_id = context.get("requestId") or context.get("messageId") or str(uuid.uuid4())
-    logger.set_correlation_id(correlation_id)
+    correlation_id = set_correlation_id(event)
     try:
         max_bytes = load(LiveSettings).LIVE_MAX_MESSAGE_BYTES
         data: Any = None
@@ -252,8 +287,7 @@ def handle_message(event: dict[str, Any]) -> dict[str, Any]:
             refused = exc
         hint = messages.correlation_id_hint(data)
         if hint:
-            correlation_id = hint
-            logger.set_correlation_id(correlation_id)
+            correlation_id = set_correlation_id(event, hint)
         throttle.count_message(connection_id)
         if refused is not None:
             raise refused
@@ -266,12 +300,11 @@ def handle_message(event: dict[str, Any]) -> dict[str, Any]:
         return dispatch(connection, message, correlation_id)
     except KeyframeError as exc:
         logger.info("message refused", extra={"error_code": exc.code, "connection_id": connection_id})
-        return error_event(exc, correlation_id)
+        return error_event(exc)
     except Exception:
         logger.exception("message failed", extra={"connection_id": connection_id})
         return error_event(
-            KeyframeError("Something went wrong; quote the correlation id", code="INTERNAL_ERROR"),
-            correlation_id,
+            KeyframeError("Something went wrong; quote the correlation id", code="INTERNAL_ERROR")
         )
 
 

@@ -47,10 +47,15 @@ SOURCE_URL_TTL_SECONDS = 6 * 3600
 _TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, multipart_chunksize=16 * 1024 * 1024)
 
 
-def derived_key(studio_id: str, asset_id: str, version: int, name: str) -> str:
-    """The S3 key of derivative ``name`` (``thumbnail``, ``proxy``, ``waveform``) of a version."""
+def derived_key(studio_id: str, asset_id: str, version: int, name: str, run: int = 1) -> str:
+    """The S3 key of derivative ``name`` (``thumbnail``, ``proxy``, ``waveform``) of a version.
+
+    A reprocess run (``run`` > 1) writes under ``derived/run-{run}/`` so the files the version
+    currently points to stay untouched until its Finalize switches over (and stay if the run fails).
+    """
     file_name = DERIVED_FILES[name][0]
-    return f"studios/{studio_id}/assets/{asset_id}/versions/{version}/derived/{file_name}"
+    folder = f"studios/{studio_id}/assets/{asset_id}/versions/{version}/derived"
+    return f"{folder}/{file_name}" if run <= 1 else f"{folder}/run-{run}/{file_name}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class DeriveJob:
     bucket: str
     key: str
     kind: str
+    run: int = 1
 
 
 @dataclass
@@ -160,7 +166,7 @@ def derive(job: DeriveJob, *, s3: Any = None) -> DeriveOutput:
             file_name, content_type = DERIVED_FILES[name]
             output = str(Path(folder) / file_name)
             ffmpeg.run(command(name, source, output, info), what=f"the {name}")
-            key = derived_key(job.studio_id, job.asset_id, job.version, name)
+            key = derived_key(job.studio_id, job.asset_id, job.version, name, job.run)
             s3.upload_file(output, job.bucket, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER)
             derived[name] = key
             seconds[name] = round(time.perf_counter() - started, 3)

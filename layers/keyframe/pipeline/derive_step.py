@@ -34,7 +34,13 @@ def run_derive(studio_id: str, upload_id: str) -> int:
             )
         service.step_started(studio_id, upload_id, STEP)
         job = DeriveJob(
-            studio_id, record.asset_id, int(record.version), record.bucket, record.key, record.kind
+            studio_id,
+            record.asset_id,
+            int(record.version),
+            record.bucket,
+            record.key,
+            record.kind,
+            run=int(record.run or 1),
         )
         output = derive(job)
         service.step_succeeded(

@@ -10,7 +10,9 @@ gsi1sk   ``PIPELINE``                                            (set once publi
 =======  =====================================================  ==============================
 
 ``steps`` maps a step name (:data:`STEPS`) to ``{status, startedAt?, endedAt?, attempts?, error?}``.
-A reprocess run (``run`` > 1) resets the record's steps; the pipeline keeps one record per upload.
+A reprocess run (``run`` > 1) resets the record's steps; the pipeline keeps one record per upload. The
+version of a READY upload stays READY during a reprocess: the rerun's progress and any failure live
+here (``status``, ``steps``, ``error``), and the version only changes when the rerun's Finalize succeeds.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class PipelineRecord(Model):
     sha256 = UnicodeAttribute(null=True)
     change_note = UnicodeAttribute(attr_name="changeNote", null=True)
     created_by = UnicodeAttribute(attr_name="createdBy")
+    requested_by = UnicodeAttribute(attr_name="requestedBy", null=True)
+    """Who asked for the current reprocess run (``None`` for the first run: ``created_by`` uploaded)."""
 
     status = UnicodeAttribute(default=PENDING)
     run = NumberAttribute(default=1)

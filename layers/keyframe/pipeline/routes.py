@@ -3,7 +3,8 @@
 - ``GET /assets/{assetId}/versions/{version}/pipeline`` (``asset:read``): the steps of the version's
   latest pipeline run;
 - ``POST /assets/{assetId}/versions/{version}/reprocess`` (``upload:write``): derive the version
-  again (202); the steps change live as ``pipeline:update`` events.
+  again (202); the steps change live as ``pipeline:update`` events. A READY version stays READY
+  while it runs and keeps its previous derived files if the rerun fails.
 
 The studio is always the token's: another studio's asset answers 404.
 """
@@ -52,7 +53,7 @@ def get_pipeline(assetId: AssetId, version: VersionNumber) -> PipelineStatus:
 def reprocess(assetId: AssetId, version: VersionNumber) -> ReprocessAccepted:
     """202 with the new run; 404 unknown version; 409 while its pipeline is still running."""
     principal = authorize(Permission.UPLOAD_WRITE)
-    record, started = starter.start_reprocess(principal.studio_id, assetId, version)
+    record, started = starter.start_reprocess(principal.studio_id, assetId, version, principal.user_id)
     return ReprocessAccepted(
         status=started.status,
         upload_id=record.upload_id,

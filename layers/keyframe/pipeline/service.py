@@ -289,8 +289,55 @@ def finish_failed(record: PipelineRecord, failed_step: str | None, code: str, me
     return record
 
 
-def begin_rerun(record: PipelineRecord) -> PipelineRecord:
+def fail_if_running(
+    record: PipelineRecord, execution_arn: str | None, failed_step: str | None, code: str, message: str
+) -> bool:
+    """The safety net: fail the run of ``execution_arn`` if it is still PENDING or RUNNING.
+
+    Conditional on the record's status (and, when known, on the run's execution being
+    ``execution_arn``), so a run that already finished, or a newer reprocess run, is left untouched.
+    Then the failing step is FAILED and later ones SKIPPED, as :func:`finish_failed` does.
+
+    Returns
+    -------
+    bool
+        True if this call failed the run; False if the run had already ended (nothing changed).
+    """
+    error = {"code": code, "message": message}
+    condition = PipelineRecord.status.is_in(*sorted(ACTIVE_STATUSES))
+    if execution_arn:
+        condition &= PipelineRecord.execution_arn.does_not_exist() | (
+            PipelineRecord.execution_arn == execution_arn
+        )
+    now = now_iso()
+    try:
+        record.update(
+            actions=[
+                PipelineRecord.status.set(FAILED),
+                PipelineRecord.ended_at.set(now),
+                PipelineRecord.updated_at.set(now),
+                PipelineRecord.error.set(error),
+            ],
+            condition=condition,
+        )
+    except UpdateError as exc:
+        if _conditional_failed(exc):
+            return False
+        raise
+    if failed_step and record.step(failed_step)["status"] != FAILED:
+        state = {**record.step(failed_step), "status": FAILED, "endedAt": now, "error": error}
+        _set_step(record, failed_step, state)
+    for name in STEPS:
+        if record.step(name)["status"] == PENDING:
+            step_skipped(record, name)
+    _emit(record)
+    return True
+
+
+def begin_rerun(record: PipelineRecord, requested_by: str | None = None) -> PipelineRecord:
     """Start a reprocess run: ``run`` + 1, validate/publish SKIPPED, derive/finalize PENDING.
+
+    ``requested_by`` (the user asking) is remembered as the run's actor.
 
     Raises
     ------
@@ -317,6 +364,9 @@ def begin_rerun(record: PipelineRecord) -> PipelineRecord:
                 PipelineRecord.execution_arn.remove(),
                 PipelineRecord.media.remove(),
                 PipelineRecord.derived.remove(),
+                PipelineRecord.requested_by.set(requested_by)
+                if requested_by
+                else PipelineRecord.requested_by.remove(),
             ],
             condition=PipelineRecord.status.is_in(*sorted({SUCCEEDED, FAILED})),
         )

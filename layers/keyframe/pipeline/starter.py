@@ -176,11 +176,16 @@ def start_pipeline(upload: PipelineInput) -> PipelineStart:
     return started
 
 
-def start_reprocess(studio_id: str, asset_id: str, version: int) -> tuple[PipelineRecord, PipelineStart]:
+def start_reprocess(
+    studio_id: str, asset_id: str, version: int, actor_id: str | None = None
+) -> tuple[PipelineRecord, PipelineStart]:
     """Derive ``version`` of ``asset_id`` again (new thumbnails/proxy/waveform, metadata re-probed).
 
     Starts execution ``{uploadId}-reprocess-{n}`` in ``reprocess`` mode, which skips Validate and
-    Publish; the version is PROCESSING until Finalize (or MarkFailed) runs.
+    Publish. The rerun is tracked on the pipeline record (status, steps, error). A READY version stays
+    READY (and current, renderable, reviewable) throughout: Finalize replaces its media and derived
+    files on success; on failure it keeps its previous ones. A FAILED version is PROCESSING until
+    Finalize (or MarkFailed) runs. ``actor_id`` (who asked) is recorded in the activity and the run.
 
     Returns
     -------
@@ -203,18 +208,20 @@ def start_reprocess(studio_id: str, asset_id: str, version: int) -> tuple[Pipeli
         raise Conflict("The pipeline of this version is still running", details={"status": record.status})
     if not record.kind or record.version is None:
         raise Conflict("This upload never passed validation; upload the file again")
-    service.begin_rerun(record)
-    versions.set_version_processing(studio_id, asset_id, int(version))
+    service.begin_rerun(record, actor_id)
+    marked = versions.set_version_processing(studio_id, asset_id, int(version), actor_id=actor_id)
     name = f"{record.upload_id}-reprocess-{int(record.run) - 1}"
     try:
         started = _start(name, execution_input(record, "reprocess"))
     except Exception:
-        # leave nothing stuck: the run and the version are FAILED, and reprocess can be asked again
+        # leave nothing stuck: the run is FAILED (and a version it put to PROCESSING too), and
+        # reprocess can be asked again; a READY version stays READY
         message = "The reprocess run could not be started; try again"
         service.finish_failed(record, "derive", "PIPELINE_START_FAILED", message)
-        versions.mark_version_failed(
-            studio_id, asset_id, int(version), error_code="PIPELINE_START_FAILED", message=message
-        )
+        if marked.status == "PROCESSING":
+            versions.mark_version_failed(
+                studio_id, asset_id, int(version), error_code="PIPELINE_START_FAILED", message=message
+            )
         raise
     service.attach_execution(record, started.execution_arn)
     return record, started

@@ -150,14 +150,16 @@ def media_of(record: PipelineRecord) -> dict[str, Any]:
 def finalize(state: dict[str, Any]) -> dict[str, Any]:
     """Finalize step: the version becomes READY (and current if newest) with its media and derived keys.
 
-    Then the pipeline is SUCCEEDED (a derive that never ran is SKIPPED).
+    A reprocess of a version that is already READY only replaces its media and derived keys (it stayed
+    READY and current throughout). Then the pipeline is SUCCEEDED (a derive that never ran is SKIPPED).
 
     Returns
     -------
     dict
         ``{"version": 3, "status": "READY"}``.
     """
-    from keyframe.catalog.versions import mark_version_ready
+    from keyframe.catalog.schemas import VersionStatus
+    from keyframe.catalog.versions import get_version, mark_version_ready, refresh_processing
 
     def body(record: PipelineRecord) -> tuple[dict[str, Any], list[Any]]:
         if record.version is None:
@@ -165,13 +167,17 @@ def finalize(state: dict[str, Any]) -> dict[str, Any]:
         if record.kind in DERIVED_KINDS and not record.derived:
             raise Conflict("Finalize found no derivatives: the derive step did not record its result")
         version = int(record.version)
-        mark_version_ready(
+        rerun = int(record.run or 1) > 1
+        settle = mark_version_ready
+        if rerun and get_version(record.studio_id, record.asset_id, version).status == VersionStatus.READY:
+            settle = refresh_processing
+        settle(
             record.studio_id,
             record.asset_id,
             version,
             media=media_of(record),
             derived=dict(record.derived or {}),
-            actor_id=record.created_by,
+            actor_id=(record.requested_by or record.created_by) if rerun else record.created_by,
         )
         return {"version": version, "status": "READY"}, []
 
@@ -226,20 +232,92 @@ def describe_failure(error: dict[str, Any], step: str | None) -> tuple[str, str]
     return "PIPELINE_ERROR", f"{where.capitalize()} failed: {summary}"
 
 
+EXECUTION_EVENT = "Step Functions Execution Status Change"
+"""EventBridge ``detail-type`` of the events the safety-net rule sends to :func:`mark_failed`."""
+
+SAFETY_NET_CODES: dict[str, str] = {"TIMED_OUT": "TIMEOUT", "ABORTED": "PIPELINE_ABORTED"}
+"""Execution status -> the code a user sees; an execution that FAILED outside its Catch gets
+``PIPELINE_ABORTED`` too (it stopped without recording why)."""
+
+
+def from_execution_event(event: dict[str, Any]) -> tuple[dict[str, Any], str, str, str | None]:
+    """The pipeline input, code, message and execution ARN of an execution status change.
+
+    Parameters
+    ----------
+    event:
+        ``{"detail-type": "Step Functions Execution Status Change", "detail": {"executionArn",
+        "status", "input", "error", "cause", ...}}``; ``detail.input`` is the execution's input as a
+        JSON string (:func:`keyframe.pipeline.starter.execution_input`: ``{studioId, uploadId, ...}``).
+
+    Raises
+    ------
+    ValueError
+        The event carries no execution input (EventBridge leaves out inputs above 248 KiB; the
+        pipeline's is well under 2 KiB).
+    """
+    detail = event["detail"]
+    status = str(detail.get("status"))
+    if not detail.get("input"):
+        raise ValueError(f"The status change of {detail.get('executionArn')} carries no execution input")
+    code = SAFETY_NET_CODES.get(status, "PIPELINE_ABORTED")
+    if status == "TIMED_OUT":
+        message = "The pipeline ran past its time limit and was stopped"
+    else:
+        reason = detail.get("error") or detail.get("cause")
+        message = f"The pipeline stopped ({status})" + (f": {str(reason)[:300]}" if reason else "")
+    return json.loads(detail["input"]), code, message, detail.get("executionArn")
+
+
+def _safety_net(event: dict[str, Any]) -> dict[str, Any]:
+    """:func:`mark_failed` for an execution that ended outside its Catch (see the infra safety net)."""
+    from keyframe.catalog.schemas import VersionStatus
+    from keyframe.catalog.versions import get_version, mark_version_failed
+
+    state, code, message, arn = from_execution_event(event)
+    studio_id, upload_id = _ids(state)
+    record = service.get(studio_id, upload_id)
+    if record is None or not service.is_active(record):  # ended through its Catch, or never recorded
+        return {"code": None, "message": "already finished", "failedStep": None}
+    step = failed_step(record)
+    with transient_errors():
+        failed = service.fail_if_running(record, arn, step, code, message)
+    if not failed:
+        return {"code": None, "message": "already finished", "failedStep": None}
+    if record.version is not None:
+        version = int(record.version)
+        try:
+            with transient_errors():
+                if get_version(studio_id, record.asset_id, version).status == VersionStatus.PROCESSING:
+                    mark_version_failed(studio_id, record.asset_id, version, error_code=code, message=message)
+        except Conflict:  # became READY meanwhile: leave it
+            logger.warning("version not marked failed", extra={"upload_id": upload_id, "version": version})
+    logger.info("pipeline ended outside its Catch", extra={"upload_id": upload_id, "code": code})
+    return {"code": code, "message": message, "failedStep": step}
+
+
 def mark_failed(state: dict[str, Any]) -> dict[str, Any]:
     """MarkFailed: the run is FAILED with a code and a human message.
 
     The failing step keeps the error it recorded itself (else one is made from the ``Catch`` output
-    in ``state["error"]``); later steps become SKIPPED; a published version is marked FAILED (never
-    deleted); the uploaded original stays in the bucket.
+    in ``state["error"]``); later steps become SKIPPED; a published version still PROCESSING is marked
+    FAILED (never deleted), while a READY version (a failed reprocess) stays READY with its previous
+    derived files, the failure being on the pipeline record only; the uploaded original stays.
+
+    Also the target of the safety-net rule: given an EventBridge "Step Functions Execution Status
+    Change" (an execution that ended FAILED, TIMED_OUT or ABORTED, maybe outside its Catch), it fails
+    the run (``TIMEOUT`` / ``PIPELINE_ABORTED``) and a published version still PROCESSING, only if that
+    run is still PENDING or RUNNING: a pipeline that already finished is untouched.
 
     Returns
     -------
     dict
-        ``{"code", "message", "failedStep"}``.
+        ``{"code", "message", "failedStep"}`` (``code`` None when the safety net found nothing to do).
     """
     from keyframe.catalog.versions import mark_version_failed
 
+    if state.get("detail-type") == EXECUTION_EVENT:
+        return _safety_net(state)
     studio_id, upload_id = _ids(state)
     with transient_errors():
         record = service.require(studio_id, upload_id)
@@ -255,9 +333,10 @@ def mark_failed(state: dict[str, Any]) -> dict[str, Any]:
                 mark_version_failed(
                     studio_id, record.asset_id, int(record.version), error_code=code, message=message
                 )
-        except Conflict:  # already READY (a failure after Finalize): leave the version alone
+        except Conflict:  # READY (a failed reprocess, or a failure after Finalize): leave it alone
             logger.warning(
-                "version not marked failed", extra={"upload_id": upload_id, "version": record.version}
+                "version stays READY; the failure is on the pipeline record",
+                extra={"upload_id": upload_id, "version": record.version},
             )
     with transient_errors():
         service.finish_failed(record, step, code, message)

@@ -5,8 +5,9 @@ RENDERS_TABLE                          the renders table (jobs, per-studio slot 
 MEDIA_BUCKET                           the private media bucket (sources and render outputs)
 IDEMPOTENCY_TABLE                      Powertools Idempotency records (``Idempotency-Key`` replays)
 RENDER_STATE_MACHINE_ARN               the render state machine (API: start; cancel: stop)
-RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN     optional: the Batch queue for ``priority: HIGH`` (when unset, every
-                                       render uses the state machine's ``${JobQueueArn}``)
+RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN     optional: the Batch queue for ``priority: HIGH`` (NORMAL and LOW
+                                       always use the state machine's ``${JobQueueArn}``, and so does
+                                       HIGH when this is unset)
 MAX_CONCURRENT_RENDERS_PER_STUDIO      QUEUED + RUNNING renders a studio may have, default 4
 RENDER_RETRY_AFTER_SECONDS             ``Retry-After`` of a 429 over that limit, default 15
 RENDER_PLAYBACK_TTL_SECONDS            lifetime of playback and download links, default 3600 (1 h)

@@ -5,6 +5,19 @@ per attempt (``batch:submitJob.sync`` -> finalize, Catch -> mark failed). Cancel
 execution and terminates the Batch job (the worker also notices the CANCELLED record within one
 progress interval and stops by itself, so a job that has not reported its Batch id yet still ends).
 
+Priority, as it really is today:
+
+- ``HIGH``: the execution input names the high-priority job queue (``jobQueue``, from
+  ``RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN``); that queue has the higher queue priority on the same
+  compute environment, so Batch places its jobs first. Without that variable (the local stack has
+  one queue) HIGH runs like the others.
+- ``NORMAL`` and ``LOW``: both go to the standard queue (``${JobQueueArn}``, shared with the asset
+  pipeline's jobs) and are **scheduled identically**, first in, first out. Batch's job-level
+  ``schedulingPriorityOverride`` only orders jobs inside a queue with a fair-share scheduling policy,
+  and the standard queue has none (``infra.batch``), so passing it would change nothing; it is not
+  sent. ``LOW`` is stored on the job and returned by the API as requested, and carries no other
+  behaviour until such a policy (or a third queue) exists.
+
 Integration tests replace :func:`start`, :func:`stop` and :func:`terminate` (``monkeypatch``): under
 in-process ``mock_aws`` there is no Batch to run the container.
 """
@@ -29,7 +42,8 @@ def execution_name(job_id: str, attempt: int) -> str:
 
 def execution_input(studio_id: str, job_id: str, attempt: int, priority: str) -> dict[str, Any]:
     """The state machine's input. ``jobQueue`` is only present for HIGH priority when a
-    high-priority queue is configured; otherwise the state machine uses ``${JobQueueArn}``."""
+    high-priority queue is configured; otherwise the state machine uses ``${JobQueueArn}`` (so LOW
+    and NORMAL get exactly the same input apart from ``priority``, and run the same way)."""
     document: dict[str, Any] = {
         "studioId": studio_id,
         "renderJobId": job_id,

@@ -50,7 +50,15 @@ TERMINAL = frozenset({RenderStatus.SUCCEEDED, RenderStatus.FAILED, RenderStatus.
 
 
 class Priority(StrEnum):
-    """How soon a render should run."""
+    """How soon a render should run.
+
+    ``HIGH`` goes to the high-priority Batch queue (Batch places its jobs before the standard
+    queue's); ``NORMAL`` and ``LOW`` both go to the standard queue and are scheduled **the same**
+    today (first in, first out, together with the asset pipeline's jobs): the queue has no fair-share
+    scheduling policy, so a job-level ``schedulingPriorityOverride`` would do nothing. ``LOW`` is
+    stored and returned so it can take effect once such a policy exists (see
+    :mod:`keyframe.renders.execution`).
+    """
 
     LOW = "LOW"
     NORMAL = "NORMAL"
@@ -93,7 +101,9 @@ class RenderJobItem(Model):
     tries:
         Container starts within the current attempt (Batch's own retries).
     lineage:
-        ``{assetId, version, key, s3VersionId, sha256, size}``: exactly what went in.
+        ``{assetId, version, key, s3VersionId, sha256, sha256Verified, size}``: exactly what went in
+        (``sha256`` is the version's declared checksum until the container stores its own digest of
+        the bytes it read, with ``sha256Verified: true``).
     frames:
         The resolved trim ``{startFrame, endFrame}`` (end excluded).
     texts:

@@ -9,33 +9,47 @@ The approach chosen: **rewritten playlists written to S3 at playback time, every
 ``GET /renders/{id}/playback``
 
 1. reads the master playlist and each variant playlist the worker stored;
-2. rewrites each variant playlist so every segment URI is a presigned GET (valid ``ttl`` seconds),
+2. rewrites each variant playlist so every segment URI is a presigned GET (expiring at ``expiresAt``),
    writes it to ``{attempt prefix}playback/{session}/{rendition}/index.m3u8`` and presigns it;
 3. rewrites the master so each variant URI is that presigned playlist URL, writes and presigns it;
 4. answers ``{url, expiresAt}``: the master's presigned URL.
 
-Every URL is signed in the same call with the same lifetime, so the whole tree expires together
-(``RENDER_PLAYBACK_TTL_SECONDS``, default 1 h; S3 answers 403 after). The alternative, a public API
-route ``GET /renders/{id}/playlists/{name}?token=`` authenticated by an HMAC token and rewriting on
-every request, needs a route outside the Lambda authorizer (a change to the public-route list),
-a Lambda invocation per playlist fetch, and its own expiry logic; the S3 approach uses only the
-bucket and IAM, works unchanged on the local emulator, and keeps players talking to S3 (or a CDN
-in front of it) directly. Its costs: ``1 + renditions`` small PUTs per playback (tagged
-``keyframe-ephemeral=playback`` so a bucket lifecycle rule deletes them after a day), and a
-presigned URL cannot outlive the credentials that signed it (a Lambda role's session), which is
-why the lifetime stays short. Players must be allowed to GET from the bucket's origin (bucket CORS).
+Every URL of one playback is signed to expire at the same moment, ``expiresAt`` of the answer
+(``RENDER_PLAYBACK_TTL_SECONDS`` after the request, default 1 h, whole seconds): each link's
+``X-Amz-Expires`` is the time left until that moment when it is signed, so a long playlist whose
+rewriting takes a few seconds still expires together. S3 enforces the expiry (403 after it); the
+emulator does not, which is why the tests check the signed ``X-Amz-Date`` + ``X-Amz-Expires``.
+
+The alternative, a public API route ``GET /renders/{id}/playlists/{name}?token=`` authenticated by
+an HMAC token and rewriting on every request, needs a route outside the Lambda authorizer (a change
+to the public-route list), a Lambda invocation per playlist fetch, and its own expiry logic; the S3
+approach uses only the bucket and IAM, works unchanged on the local emulator, and keeps players
+talking to S3 (or a CDN in front of it) directly. Its costs: ``1 + renditions`` small PUTs per
+playback (tagged ``keyframe-ephemeral=playback`` so a bucket lifecycle rule deletes them after a
+day), and a presigned URL cannot outlive the credentials that signed it (a Lambda role's session),
+which is why the lifetime stays short. Players must be allowed to GET from the bucket's origin
+(bucket CORS).
 
 Downloads (``review-mp4``, ``filmstrip``) are one presigned GET with ``Content-Disposition:
 attachment``; S3 serves ``Range`` requests on it, so players and download managers can seek/resume.
+
+Watermarked renders (``options.watermark``, ``review-mp4`` only) carry a visible watermark naming the
+member who requested them. So that the mark identifies whoever watches, such a render is playable and
+downloadable **only by that member** (and by a studio ADMIN, who answers for the studio's security);
+any other member gets 403 ``WATERMARKED_FOR_ANOTHER_MEMBER`` and requests their own watermarked copy.
+The job itself (status, outputs, lineage) stays readable by every member: 403 rather than 404,
+because the job is not hidden, only its pixels.
 """
 
 from __future__ import annotations
 
 import posixpath
+import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from keyframe.errors import Conflict
+from keyframe.errors import Conflict, Forbidden
+from keyframe.identity.permissions import Principal, Role
 from keyframe.renders import playlists, presets, storage
 from keyframe.renders.config import RendersSettings
 from keyframe.renders.models import RenderJobItem, RenderStatus
@@ -70,8 +84,43 @@ def resolve_key(base_key: str, uri: str, root: str) -> str:
     return key
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _deadline(ttl: int) -> int:
+    """When the links of one playback or download expire: ``ttl`` seconds from now (epoch seconds)."""
+    return int(time.time()) + ttl
+
+
+def _presign_until(bucket: str, key: str, deadline: int, **response: str) -> str:
+    """A presigned GET that expires at ``deadline`` (epoch seconds): ``X-Amz-Expires`` is the time left.
+
+    The signature's ``X-Amz-Date`` is the signing second, so ``X-Amz-Date + X-Amz-Expires`` is
+    ``deadline`` (one second later at most, when a second boundary passes between here and the signer).
+    """
+    return storage.presign_get(bucket, key, max(1, deadline - int(time.time())), **response)
+
+
+def check_viewer(principal: Principal, item: RenderJobItem) -> None:
+    """A watermarked render is played or downloaded only by the member it names (or an ADMIN).
+
+    Raises
+    ------
+    Forbidden
+        ``WATERMARKED_FOR_ANOTHER_MEMBER``: the render was requested with ``watermark`` by someone
+        else, so its visible watermark names them, not the caller.
+    """
+    if not (item.options or {}).get("watermark"):
+        return
+    if principal.user_id == item.created_by or principal.role == Role.ADMIN:
+        return
+    raise Forbidden(
+        "This render carries a visible watermark naming the member who requested it, so only they (or "
+        "an ADMIN) may play or download it; request your own copy with options.watermark",
+        code="WATERMARKED_FOR_ANOTHER_MEMBER",
+        details={"renderJobId": item.job_id},
+    )
 
 
 def _succeeded(item: RenderJobItem) -> dict:
@@ -95,26 +144,29 @@ def _put_playlist(bucket: str, key: str, text: str, ttl: int) -> None:
     )  # fmt: skip
 
 
-def playback(studio_id: str, job_id: str) -> PlaybackLink:
+def playback(principal: Principal, job_id: str) -> PlaybackLink:
     """A presigned master playlist of a SUCCEEDED ``hls`` render, every link inside presigned too.
 
     Reads the job (renders table) and the stored playlists, writes the rewritten ones under
-    ``{attempt prefix}playback/{session}/`` (media bucket).
+    ``{attempt prefix}playback/{session}/`` (media bucket). Every link expires at ``expiresAt``.
 
     Raises
     ------
     NotFound
         ``RENDER_NOT_FOUND``.
+    Forbidden
+        ``WATERMARKED_FOR_ANOTHER_MEMBER`` (see :func:`check_viewer`).
     Conflict
         ``RENDER_NOT_READY`` (not SUCCEEDED) or ``NOT_PLAYABLE`` (not an HLS render: use download).
     """
-    item = load_job(studio_id, job_id)
+    item = load_job(principal.studio_id, job_id)
+    check_viewer(principal, item)
     outputs = _succeeded(item)
     if not presets.preset(item.preset).playable:
         raise Conflict("This render is a file, not a stream; use /download", code="NOT_PLAYABLE")
     settings = load(RendersSettings)
-    bucket, ttl = settings.MEDIA_BUCKET, settings.RENDER_PLAYBACK_TTL_SECONDS
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+    bucket = settings.MEDIA_BUCKET
+    deadline = _deadline(settings.RENDER_PLAYBACK_TTL_SECONDS)
     root = outputs["prefix"]
     master_key = outputs["masterPlaylist"]
     session = f"{root}playback/{uuid.uuid4().hex}/"
@@ -123,48 +175,50 @@ def playback(studio_id: str, job_id: str) -> PlaybackLink:
         key = resolve_key(master_key, uri, root)
         text = playlists.rewrite(
             _get_text(bucket, key),
-            lambda segment: storage.presign_get(bucket, resolve_key(key, segment, root), ttl),
+            lambda segment: _presign_until(bucket, resolve_key(key, segment, root), deadline),
         )
         rewritten_key = session + key[len(root) :]
-        _put_playlist(bucket, rewritten_key, text, ttl)
-        return storage.presign_get(bucket, rewritten_key, ttl)
+        _put_playlist(bucket, rewritten_key, text, settings.RENDER_PLAYBACK_TTL_SECONDS)
+        return _presign_until(bucket, rewritten_key, deadline)
 
     master = playlists.rewrite(_get_text(bucket, master_key), variant_url)
     master_copy = session + "master.m3u8"
-    _put_playlist(bucket, master_copy, master, ttl)
-    return PlaybackLink(url=storage.presign_get(bucket, master_copy, ttl), expires_at=_iso(expires_at),
+    _put_playlist(bucket, master_copy, master, settings.RENDER_PLAYBACK_TTL_SECONDS)
+    return PlaybackLink(url=_presign_until(bucket, master_copy, deadline), expires_at=_iso(deadline),
                         content_type=PLAYLIST_TYPE)  # fmt: skip
 
 
-def download(studio_id: str, job_id: str) -> PlaybackLink:
+def download(principal: Principal, job_id: str) -> PlaybackLink:
     """A presigned, Range-capable GET of a SUCCEEDED review MP4 or filmstrip (``attachment``).
 
     Raises
     ------
     NotFound
         ``RENDER_NOT_FOUND``.
+    Forbidden
+        ``WATERMARKED_FOR_ANOTHER_MEMBER`` (see :func:`check_viewer`).
     Conflict
         ``RENDER_NOT_READY`` or ``NOT_DOWNLOADABLE`` (an HLS render: use playback).
     """
-    item = load_job(studio_id, job_id)
+    item = load_job(principal.studio_id, job_id)
+    check_viewer(principal, item)
     outputs = _succeeded(item)
     spec = presets.preset(item.preset)
     if spec.playable:
         raise Conflict("An HLS render is streamed, not downloaded; use /playback", code="NOT_DOWNLOADABLE")
     settings = load(RendersSettings)
-    ttl = settings.RENDER_PLAYBACK_TTL_SECONDS
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+    deadline = _deadline(settings.RENDER_PLAYBACK_TTL_SECONDS)
     stem = "".join(
         c if c.isalnum() or c in "-_" else "_" for c in (item.texts or {}).get("assetName", "render")
     )
     file_name = (
         f"{stem or 'render'}_v{int(item.version):03d}_{spec.name}{posixpath.splitext(spec.primary)[1]}"
     )
-    url = storage.presign_get(
+    url = _presign_until(
         settings.MEDIA_BUCKET,
         outputs["primary"],
-        ttl,
+        deadline,
         ResponseContentDisposition=f'attachment; filename="{file_name}"',
         ResponseContentType=spec.content_type,
     )
-    return PlaybackLink(url=url, expires_at=_iso(expires_at), content_type=spec.content_type)
+    return PlaybackLink(url=url, expires_at=_iso(deadline), content_type=spec.content_type)

@@ -18,11 +18,17 @@ Options (``RenderOptions``; camelCase on the wire, unknown keys are refused)
 ``startFrame`` / ``endFrame``
     Trim by frame numbers: 0-based, ``startFrame`` included, ``endFrame`` excluded (the out point).
 ``startTimecode`` / ``endTimecode``
-    The same in non-drop timecode ``HH:MM:SS:FF`` at the source frame rate (``00:00:00:00`` is frame 0).
+    The same in SMPTE timecode at the source frame rate (``00:00:00:00`` is frame 0): non-drop
+    ``HH:MM:SS:FF``, or drop-frame ``HH:MM:SS;FF`` at 29.97 / 59.94 fps, parsed by the studio's one
+    timecode module :mod:`keyframe.reviews.timecode` (so a review comment's timecode is a valid trim
+    point as it is).
 ``burnIn``
     ``{frameNumber, assetName, version}``: text drawn on the frames (``drawtext``).
 ``watermark``
-    ``review-mp4`` only: the requesting user and the request time drawn across the picture.
+    ``review-mp4`` only: a visible watermark across the picture naming the member who requested the
+    copy (e-mail, user id, request time). It identifies the viewer because **only that member (and a
+    studio ADMIN) may download the copy**: ``/download`` answers 403 ``WATERMARKED_FOR_ANOTHER_MEMBER``
+    to anyone else, who requests their own watermarked copy.
 ``frames``
     ``filmstrip`` only: how many frames the strip holds (1-60).
 
@@ -40,7 +46,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from keyframe.errors import InvalidInput
-from keyframe.renders import timecode
+from keyframe.reviews import timecode
 from keyframe.schemas import RequestModel
 
 PresetName = Literal["hls", "review-mp4", "filmstrip"]
@@ -57,6 +63,30 @@ FILMSTRIP_MAX_FRAMES = 60
 FILMSTRIP_COLUMNS = 5
 FILMSTRIP_THUMB_HEIGHT = 180
 MAX_TEXT_CHARS = 120
+TIMECODE_PATTERN = timecode.TIMECODE_PATTERN.pattern
+"""``HH:MM:SS:FF`` or drop-frame ``HH:MM:SS;FF`` (the shape :mod:`keyframe.reviews.timecode` parses)."""
+
+
+def timecode_frame(text: str, fps: float) -> int:
+    """The source frame (0-based) a trim timecode names at ``fps``.
+
+    Raises
+    ------
+    InvalidInput
+        (``INVALID_TIMECODE``) malformed, a frame label not below the nominal rate, drop-frame at a
+        rate without one (only 29.97 and 59.94 have it), or a drop-frame label that is skipped.
+
+    Examples
+    --------
+    >>> timecode_frame("00:00:01:12", 24)
+    36
+    >>> timecode_frame("00:01:00;02", 29.97)
+    1800
+    """
+    try:
+        return timecode.to_frames(timecode.parse_timecode(text), fps)
+    except ValueError as exc:
+        raise InvalidInput(f"{text!r} is not a usable timecode: {exc}", code="INVALID_TIMECODE") from exc
 
 
 @dataclass(frozen=True)
@@ -98,10 +128,22 @@ class RenderOptions(RequestModel):
 
     start_frame: int | None = Field(default=None, ge=0, description="First frame (0-based, included)")
     end_frame: int | None = Field(default=None, ge=1, description="Out point (frame number, excluded)")
-    start_timecode: str | None = Field(default=None, pattern=timecode.TIMECODE_PATTERN)
-    end_timecode: str | None = Field(default=None, pattern=timecode.TIMECODE_PATTERN)
+    start_timecode: str | None = Field(
+        default=None,
+        pattern=TIMECODE_PATTERN,
+        description="First frame as HH:MM:SS:FF (drop-frame HH:MM:SS;FF)",
+    )
+    end_timecode: str | None = Field(
+        default=None,
+        pattern=TIMECODE_PATTERN,
+        description="Out point as HH:MM:SS:FF (drop-frame HH:MM:SS;FF)",
+    )
     burn_in: BurnIn | None = None
-    watermark: bool | None = None
+    watermark: bool | None = Field(
+        default=None,
+        description="review-mp4 only: a visible watermark naming the requester; only the requester (and "
+        "ADMINs) may then download the copy",
+    )
     frames: int | None = Field(default=None, ge=1, le=FILMSTRIP_MAX_FRAMES, description="filmstrip only")
 
     @model_validator(mode="after")
@@ -162,7 +204,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "review-mp4": Preset(
         "review-mp4",
-        "H.264 + AAC review copy, at most 1080 lines, faststart",
+        "H.264 + AAC review copy, at most 1080 lines, faststart; with options.watermark it names the "
+        "requester, who alone (with ADMINs) may download it",
         _TRIM | {"burnIn", "watermark"},
         "review.mp4",
         "video/mp4",
@@ -310,9 +353,9 @@ def resolve_frames(options: RenderOptions, source: SourceMedia) -> FrameRange:
     """
     start, end = options.start_frame, options.end_frame
     if options.start_timecode is not None:
-        start = timecode.to_frame(options.start_timecode, source.fps)
+        start = timecode_frame(options.start_timecode, source.fps)
     if options.end_timecode is not None:
-        end = timecode.to_frame(options.end_timecode, source.fps)
+        end = timecode_frame(options.end_timecode, source.fps)
     start = 0 if start is None else start
     end = source.frame_count if end is None else end
     if not 0 <= start < end <= source.frame_count:

@@ -1,7 +1,9 @@
 """REST routes of the render domain (function ``renders-api``).
 
 Reads ask for ``render:read`` (every role), writes for ``render:write`` (ADMIN, PRODUCER, DIRECTOR,
-ARTIST). The studio is always the token's: another studio's job or asset answers 404.
+ARTIST). The studio is always the token's: another studio's job or asset answers 404 (``?assetId=``
+of the list included). A watermarked render plays and downloads only for the member who requested it
+(its watermark names them) and for an ADMIN: 403 ``WATERMARKED_FOR_ANOTHER_MEMBER`` for anyone else.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ RenderJobId = Annotated[
 )
 def request_render(assetId: AssetId, body: RenderRequest) -> Response[RenderJob]:
     """202 with the QUEUED job. 400 preset/option/trim; 404 asset or version; 409 version not READY or
-    Idempotency-Key reused with another body; 429 over the studio's concurrent renders (Retry-After)."""
+    Idempotency-Key reused with another body; 429 over the studio's concurrent renders (Retry-After).
+
+    ``priority``: HIGH runs from the high-priority Batch queue; NORMAL and LOW share the standard
+    queue and are scheduled the same today. ``options.watermark`` (review-mp4): a visible watermark
+    naming the requester, who alone (with ADMINs) may then download the copy."""
     principal = authorize(Permission.RENDER_WRITE)
     key = header(idempotency.HEADER)
     replayed = False
@@ -70,7 +76,8 @@ def list_renders(
         str | None, Query(max_length=4096, description="nextCursor of the previous page")
     ] = None,
 ) -> RenderJobPage:
-    """200 with ``items`` and ``nextCursor``; 400 for a cursor of another query or studio."""
+    """200 with ``items`` and ``nextCursor``; 400 for a cursor of another query or studio; 404 when
+    ``assetId`` is not an asset of your studio."""
     principal = authorize(Permission.RENDER_READ)
     return service.list_jobs(principal.studio_id, asset_id=assetId, status=status, limit=limit, cursor=cursor)
 
@@ -116,15 +123,17 @@ def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
 def play_render(renderJobId: RenderJobId) -> PlaybackLink:
     """200 ``{url, expiresAt}``; 404; 409 not SUCCEEDED or not an HLS render."""
     principal = authorize(Permission.RENDER_READ)
-    return playback.playback(principal.studio_id, renderJobId)
+    return playback.playback(principal, renderJobId)
 
 
 @router.get(
     "/renders/<renderJobId>/download",
     tags=["renders"],
-    summary="A presigned download (Range requests work) of a review MP4 or filmstrip",
+    summary="A presigned download (Range requests work) of a review MP4 or filmstrip; a watermarked "
+    "copy only for the member who requested it (or an ADMIN)",
 )
 def download_render(renderJobId: RenderJobId) -> PlaybackLink:
-    """200 ``{url, expiresAt}``; 404; 409 not SUCCEEDED or an HLS render."""
+    """200 ``{url, expiresAt}``; 403 ``WATERMARKED_FOR_ANOTHER_MEMBER`` for a watermarked copy
+    requested by another member (ADMINs excepted); 404; 409 not SUCCEEDED or an HLS render."""
     principal = authorize(Permission.RENDER_READ)
-    return playback.download(principal.studio_id, renderJobId)
+    return playback.download(principal, renderJobId)

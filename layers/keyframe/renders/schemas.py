@@ -21,14 +21,21 @@ class RenderRequest(RequestModel):
     preset:
         ``hls``, ``review-mp4`` or ``filmstrip`` (see :mod:`keyframe.renders.presets`).
     priority:
-        ``LOW``, ``NORMAL`` (default) or ``HIGH``.
+        ``LOW``, ``NORMAL`` (default) or ``HIGH``. HIGH runs from the high-priority Batch queue;
+        NORMAL and LOW share the standard queue and are scheduled the same today (see
+        :mod:`keyframe.renders.execution`).
     options:
-        Trim, burn-in, watermark, filmstrip frames.
+        Trim, burn-in, watermark, filmstrip frames. A watermarked review copy names the requester and
+        is downloadable only by them (and by ADMINs).
     """
 
     version: int | None = Field(default=None, ge=1)
     preset: PresetName
-    priority: Priority = Priority.NORMAL
+    priority: Priority = Field(
+        default=Priority.NORMAL,
+        description="HIGH: the high-priority Batch queue; NORMAL and LOW share the standard queue and "
+        "are scheduled the same today",
+    )
     options: RenderOptions | None = None
 
 
@@ -77,13 +84,27 @@ class RenderOutputs(ApiModel):
 
 
 class Lineage(ApiModel):
-    """Exactly what went in: the version, its object key, S3 VersionId (if versioned) and SHA-256."""
+    """Exactly what went in: the version, its object key, S3 VersionId (if versioned) and SHA-256.
+
+    Attributes
+    ----------
+    sha256:
+        Until the render container has read the source: the checksum the version declared at upload
+        (absent when the upload declared none). Once it has (``sha256Verified``): the SHA-256 the
+        container computed over the exact bytes it rendered, which equals the declared one (a mismatch
+        fails the job ``INPUT_CHECKSUM_MISMATCH``). Every SUCCEEDED job has it.
+    sha256_verified:
+        True once ``sha256`` is the container's own digest of the input.
+    size:
+        Bytes of the source object.
+    """
 
     asset_id: str
     version: int
     key: str
     s3_version_id: str | None = None
     sha256: str | None = None
+    sha256_verified: bool = False
     size: int | None = None
 
 

@@ -11,27 +11,31 @@ The job record is the truth, and every status change is a conditional write:
   ``status = RUNNING`` and the attempt number: a late progress update after a cancel fails its
   condition, and the worker stops.
 
+Every status change that a user or the workflow makes (``render:requested``, ``render:retried``,
+``render:cancelled``, ``render:succeeded``, ``render:failed``) writes its activity entry (catalog
+table) **in the same transaction** through :func:`keyframe.catalog.activity.record`: the change and
+its entry are stored together or not at all, so no path can change a job's status without its entry.
+The container's own writes (RUNNING, progress, outputs) are not user-facing changes and log nothing.
+
 After each status change ``render:status`` is emitted (rooms ``studio`` and ``asset:{id}``) with the
-job; after each progress write ``render:progress``. User actions and outcomes go to the activity log
-(``render:requested``, ``render:cancelled``, ``render:retried``, ``render:succeeded``,
-``render:failed``).
+job; after each progress write ``render:progress``.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from keyframe.catalog import activity, cursors
-from keyframe.catalog.store import index_key_names, query_page
+from keyframe.catalog.store import Cancelled, Transaction, index_key_names, query_page
 from keyframe.errors import Conflict, NotFound, TooManyRequests
 from keyframe.events.publisher import emit
 from keyframe.identity.permissions import Principal
-from keyframe.identity.transact import Transaction, TransactionFailed
 from keyframe.observability import logger
 from keyframe.renders import execution, presets, sources, storage
 from keyframe.renders.config import RendersSettings
@@ -98,9 +102,14 @@ def list_jobs(
 
     Raises
     ------
+    NotFound
+        ``ASSET_NOT_FOUND``: ``asset_id`` is not an asset of the studio (another studio's, or unknown;
+        catalog table), as everywhere else in the API.
     InvalidInput
         ``INVALID_CURSOR``: a cursor of another studio or query, or tampered.
     """
+    if asset_id:
+        sources.require_asset(studio_id, asset_id)
     index = "gsi2" if asset_id else "gsi1"
     hash_key = asset_jobs_key(studio_id, asset_id) if asset_id else studio_jobs_key(studio_id)
     scope = cursors.scope_of("renders", assetId=asset_id, status=status.value if status else None)
@@ -130,27 +139,17 @@ def _emit_status(item: RenderJobItem) -> None:
     emit(item.studio_id, "render:status", RenderJob.of(item).to_json(), rooms=rooms_of(item))
 
 
-def _activity(
-    item: RenderJobItem, actor_id: str | None, action: str, details: dict[str, Any] | None = None
-) -> None:
-    try:
-        activity.record(
-            item.studio_id,
-            actor_id,
-            action,
-            "render",
-            item.job_id,
-            {
-                "preset": item.preset,
-                "version": int(item.version),
-                "attempt": int(item.attempts),
-                **(details or {}),
-            },
-            project_id=item.project_id,
-            asset_id=item.asset_id,
-        )
-    except Exception:  # the activity log must never fail a render transition that is already stored
-        logger.exception("activity entry not written", extra={"render_job_id": item.job_id, "action": action})
+@dataclass(frozen=True)
+class Entry:
+    """The activity entry of a status change: ``render:{what}`` by ``actor_id`` (``None``: the system).
+
+    ``details`` come on top of ``{preset, version, attempt}``.
+    """
+
+    action: str
+    actor_id: str | None
+    attempt: int
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------ slots
@@ -187,14 +186,35 @@ def active_renders(studio_id: str) -> int:
         return 0
 
 
-def _commit(tx_factory: Any) -> None:
-    """Commit the transaction ``tx_factory()`` builds, retrying a few times on a transaction conflict."""
+def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction]) -> None:
+    """Commit the status change ``build()`` collects together with its activity entry.
+
+    One ``TransactWriteItems`` (renders table: job + slot counter; catalog table: the entry) through
+    :func:`keyframe.catalog.activity.record`; retried a few times when it only lost a race with
+    another transaction (a fresh entry each time).
+
+    Raises
+    ------
+    keyframe.catalog.store.Cancelled
+        A condition failed (``failed`` names the labels ``job`` / ``slots``), or the races went on.
+    """
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:
-            tx_factory().commit()
+            activity.record(
+                item.studio_id,
+                entry.actor_id,
+                entry.action,
+                "render",
+                item.job_id,
+                {"preset": item.preset, "version": int(item.version), "attempt": entry.attempt,
+                 **entry.details},
+                project_id=item.project_id,
+                asset_id=item.asset_id,
+                transaction=build(),
+            )  # fmt: skip
             return
-        except TransactionFailed as exc:
-            if exc.failed or attempt == TRANSACTION_ATTEMPTS - 1:
+        except Cancelled as exc:
+            if exc.failed or not exc.conflict or attempt == TRANSACTION_ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
 
@@ -280,9 +300,9 @@ def new_job(principal: Principal, asset_id: str, request: RenderRequest) -> Rend
 def request_render(principal: Principal, asset_id: str, request: RenderRequest) -> RenderJob:
     """Create a QUEUED render job and start its execution (``POST /assets/{assetId}/renders``).
 
-    Writes the job and takes a slot in one transaction (renders table), emits ``render:status``,
-    records ``render:requested`` and starts the state machine. A start failure ends the job FAILED
-    (``START_FAILED``) and gives the slot back.
+    Writes the job, takes a slot (renders table) and appends ``render:requested`` (catalog activity)
+    in one transaction, emits ``render:status`` and starts the state machine. A start failure ends
+    the job FAILED (``START_FAILED``, with ``render:failed``) and gives the slot back.
 
     Raises
     ------
@@ -295,18 +315,18 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
 
     def build() -> Transaction:
         tx = Transaction()
-        tx.save("job", item, condition=RenderJobItem.pk.does_not_exist())
+        tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
         _take_slot(tx, principal.studio_id)
         return tx
 
+    entry = Entry("render:requested", principal.user_id, 1, {"priority": item.priority})
     try:
-        _commit(build)
-    except TransactionFailed as exc:
+        _commit(item, entry, build)
+    except Cancelled as exc:
         if "slots" in exc.failed:
             raise _too_many(principal.studio_id) from exc
         raise
     _emit_status(item)
-    _activity(item, principal.user_id, "render:requested", {"priority": item.priority})
     return RenderJob.of(_launch(item))
 
 
@@ -343,8 +363,8 @@ def finish(
 ) -> RenderJobItem | None:
     """Move attempt ``attempt`` of a job from QUEUED/RUNNING to a terminal ``status``, giving its slot back.
 
-    One transaction on the renders table (job + slot counter). Emits ``render:status`` and records
-    ``render:{succeeded|failed|cancelled}``.
+    One transaction: the job and the slot counter (renders table) with the activity entry
+    ``render:{succeeded|failed|cancelled}`` (catalog table). Emits ``render:status``.
 
     Returns
     -------
@@ -354,6 +374,9 @@ def finish(
     """
     if status not in TERMINAL:
         raise ValueError(f"{status} is not a terminal status")
+    current = load_job(studio_id, job_id)  # the entry names its preset, version, asset and project
+    if int(current.attempts) != attempt or current.state not in ACTIVE:
+        return None
     now = now_iso()
     actions: list[Any] = [
         RenderJobItem.status.set(status.value),
@@ -375,16 +398,15 @@ def finish(
         _give_slot(tx, studio_id)
         return tx
 
+    entry = Entry(f"render:{status.value.lower()}", actor_id, attempt, {"error": error} if error else {})
     try:
-        _commit(build)
-    except TransactionFailed as exc:
+        _commit(current, entry, build)
+    except Cancelled as exc:
         if "job" in exc.failed:
             return None
         raise
     item = load_job(studio_id, job_id)
     _emit_status(item)
-    details = {"error": error} if error else {}
-    _activity(item, actor_id, f"render:{status.value.lower()}", details)
     return item
 
 
@@ -432,8 +454,8 @@ def _stop_attempt(item: RenderJobItem, reason: str) -> None:
 def retry(principal: Principal, job_id: str) -> RenderJob:
     """Run a FAILED or CANCELLED job again as a new attempt on the same record (``POST .../retry``).
 
-    One transaction: QUEUED with ``attempts + 1`` (progress, error, outputs and Batch ids cleared) and
-    a slot taken; then ``render:status``, ``render:retried`` and a new execution.
+    One transaction: QUEUED with ``attempts + 1`` (progress, error, outputs and Batch ids cleared), a
+    slot taken and the ``render:retried`` activity entry; then ``render:status`` and a new execution.
 
     Raises
     ------
@@ -473,9 +495,10 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         _take_slot(tx, principal.studio_id)
         return tx
 
+    entry = Entry("render:retried", principal.user_id, previous + 1, {"previousAttempt": previous})
     try:
-        _commit(build)
-    except TransactionFailed as exc:
+        _commit(item, entry, build)
+    except Cancelled as exc:
         if "job" in exc.failed:
             raise Conflict("The render changed meanwhile; read it again", code="RENDER_CHANGED") from exc
         if "slots" in exc.failed:
@@ -483,7 +506,6 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         raise
     fresh = load_job(principal.studio_id, job_id)
     _emit_status(fresh)
-    _activity(fresh, principal.user_id, "render:retried", {"previousAttempt": previous})
     return RenderJob.of(_launch(fresh))
 
 
@@ -589,6 +611,45 @@ def record_try_error(studio_id: str, job_id: str, attempt: int, code: str, messa
         )
     except UpdateError:
         logger.info("try error not recorded: the job is no longer running", extra={"render_job_id": job_id})
+
+
+def record_source_checksum(
+    studio_id: str, job_id: str, attempt: int, lineage: dict[str, Any], sha256: str
+) -> bool:
+    """Store the SHA-256 the container computed over the exact bytes it read in the job's lineage.
+
+    ``lineage.sha256`` becomes that digest and ``lineage.sha256Verified`` true (the caller has checked
+    it against the version's declared checksum when there was one). Conditional on RUNNING in
+    ``attempt`` (renders table).
+
+    Parameters
+    ----------
+    lineage:
+        The job's lineage as the container read it (the rest is kept as it is).
+    sha256:
+        Lowercase hex digest of the source object (64 characters).
+
+    Returns
+    -------
+    bool
+        False when the job is no longer RUNNING in this attempt (the worker must stop).
+
+    Raises
+    ------
+    pynamodb.exceptions.UpdateError
+        The write failed although the job is still RUNNING in this attempt (a DynamoDB error).
+    """
+    verified = {**lineage, "sha256": sha256, "sha256Verified": True}
+    try:
+        RenderJobItem(job_pk(studio_id, job_id), JOB_SK).update(
+            actions=[RenderJobItem.lineage.set(verified), RenderJobItem.updated_at.set(now_iso())],
+            condition=_worker_condition(attempt),
+        )
+    except UpdateError:
+        if _still_running(studio_id, job_id, attempt):
+            raise  # not the condition: DynamoDB failed, so this try fails and Batch retries it
+        return False
+    return True
 
 
 def record_outputs(studio_id: str, job_id: str, attempt: int, outputs: dict[str, Any]) -> bool:

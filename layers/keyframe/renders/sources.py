@@ -13,7 +13,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
-from keyframe.catalog.assets import get_asset
+from keyframe.catalog.assets import get_asset, load_asset
 from keyframe.catalog.versions import get_version
 from keyframe.errors import Conflict
 from keyframe.identity.models import USER_SK, UserItem, user_pk
@@ -75,6 +75,17 @@ def resolve(studio_id: str, asset_id: str, version: int | None) -> Source:
         file=found.file.model_dump(mode="json", by_alias=True, exclude_none=True),
         media=media,
     )
+
+
+def require_asset(studio_id: str, asset_id: str) -> None:
+    """Check that ``asset_id`` is an asset of the studio (archived ones count; one GetItem, catalog table).
+
+    Raises
+    ------
+    NotFound
+        ``ASSET_NOT_FOUND``: unknown id or another studio's asset.
+    """
+    load_asset(studio_id, asset_id)
 
 
 def object_version_id(bucket: str, key: str) -> str | None:

@@ -9,6 +9,13 @@ Both receive the execution's input ``{studioId, renderJobId, attempt, priority}`
 
 Step Functions gives the Batch job in PascalCase (``JobId``, ``Container.LogStreamName``); the
 local interpreter in camelCase: both are read. Each returns ``{"status": <final job status>}``.
+
+``render-mark-failed`` is also the safety net for executions that end outside their ``Catch`` (the
+execution timed out, was stopped, or failed in a state without a Catch): an EventBridge rule sends it
+the "Step Functions Execution Status Change" event of every render execution that ended FAILED,
+TIMED_OUT or ABORTED (``infra.renders``), which :func:`from_execution_event` turns into the task's
+input. A job the execution already finished (the usual FAILED execution after MarkFailed), or that
+was cancelled or retried since, is left as it is: the transition is conditional.
 """
 
 from __future__ import annotations
@@ -18,9 +25,12 @@ from typing import Any
 
 from keyframe.observability import logger
 from keyframe.renders import execution, service
-from keyframe.renders.models import RenderStatus
+from keyframe.renders.models import ACTIVE, RenderStatus
 
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+
+EXECUTION_EVENT = "Step Functions Execution Status Change"
+"""``detail-type`` of the EventBridge event Step Functions sends when an execution changes status."""
 
 
 def _get(mapping: Any, name: str) -> Any:
@@ -117,20 +127,65 @@ def failure_error(error: dict[str, Any], last_error: dict[str, str] | None) -> d
     return {"code": "RENDER_FAILED", "message": f"{name}: {cause}"[:1000]}
 
 
-def mark_failed(event: dict[str, Any]) -> dict[str, str]:
-    """The attempt failed (Batch job failed after its retries, submit refused, timeout, finalize error).
+def from_execution_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The task input of :func:`mark_failed` from an EventBridge execution status change (other
+    events are returned unchanged).
 
-    Writes FAILED with the reason (conditional: a CANCELLED or already finished job is left as it
-    is) and, for a timeout, terminates the Batch job that may still be running.
+    Parameters
+    ----------
+    event:
+        ``{"detail-type": "Step Functions Execution Status Change", "detail": {"status", "input",
+        "error", "cause", ...}}``; ``detail.input`` is the execution's input as a JSON string
+        ``{studioId, renderJobId, attempt, priority, jobQueue?}``.
+
+    Returns
+    -------
+    dict
+        The execution's input plus ``error: {"Error", "Cause"}``: ``States.Timeout`` for TIMED_OUT,
+        else the execution's own error (``ExecutionAborted`` / ``ExecutionFailed`` when it has none).
+
+    Raises
+    ------
+    ValueError
+        The event carries no execution input (EventBridge leaves out inputs above 248 KiB; a render's
+        is a few hundred bytes).
     """
+    if event.get("detail-type") != EXECUTION_EVENT:
+        return event
+    detail = event["detail"]
+    status = detail.get("status")
+    if not detail.get("input"):
+        raise ValueError(f"The status change of {detail.get('executionArn')} carries no execution input")
+    if status == "TIMED_OUT":  # the execution's own timeout: Step Functions names no error
+        name = "States.Timeout"
+    else:
+        name = detail.get("error") or f"Execution{str(status).title()}"
+    cause = detail.get("cause") or f"The render execution ended {status}"
+    return {**json.loads(detail["input"]), "error": {"Error": name, "Cause": cause}}
+
+
+def mark_failed(event: dict[str, Any]) -> dict[str, str]:
+    """The attempt failed (Batch job failed after its retries, submit refused, timeout, finalize error),
+    or its execution ended without reaching MarkFailed (``event`` is then an EventBridge execution
+    status change: :func:`from_execution_event`).
+
+    Writes FAILED with the reason (conditional: a CANCELLED, already finished or since retried job is
+    left as it is) and, for a timeout or an execution that ended outside its Catch, terminates the
+    Batch job that may still be running (only while this attempt is still QUEUED/RUNNING).
+    """
+    safety_net = event.get("detail-type") == EXECUTION_EVENT
+    event = from_execution_event(event)
     studio_id, job_id, attempt = _identity(event)
     error_input = event.get("error") or {}
     item = service.load_job(studio_id, job_id)
     job = _cause_job(error_input.get("Cause"))
     error = failure_error(error_input, item.last_error)
     logs = {**(item.logs or {}), **(batch_logs(job) or {})} or None
-    if error["code"] == "RENDER_TIMEOUT":
-        execution.terminate(item.batch_job_id, "Render timed out")
+    if int(item.attempts) == attempt and item.state in ACTIVE:
+        if error["code"] == "RENDER_TIMEOUT":
+            execution.terminate(item.batch_job_id, "Render timed out")
+        elif safety_net:  # nothing will finalize the container's work now
+            execution.terminate(item.batch_job_id, f"Render execution ended: {error_input.get('Error')}")
     done = service.finish(studio_id, job_id, attempt, RenderStatus.FAILED, error=error, logs=logs)
     final = done or service.load_job(studio_id, job_id)
     logger.info(

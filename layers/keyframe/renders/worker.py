@@ -6,7 +6,9 @@ One run is one container *try* of one attempt of a render job:
    makes the container exit 0 at once without touching anything);
 2. checks the FFmpeg it has can do what the job asks (``drawtext`` for burn-in and watermark);
 3. downloads the exact source object (S3 ``VersionId`` from the lineage when the bucket is
-   versioned) and verifies its SHA-256 against the lineage;
+   versioned), computes its SHA-256 on the way, verifies it against the version's declared checksum
+   when there is one, and stores it in the job's lineage (``sha256``, ``sha256Verified: true``;
+   conditional on RUNNING), so every rendered job names the digest of exactly what went in;
 4. probes it (PyAV/ffprobe via :mod:`keyframe.media.probe`) and plans the render from the real media;
 5. runs FFmpeg with ``-progress pipe:1 -nostats``; at most every 2 s writes progress/fps/ETA
    (conditional on RUNNING: when the job was cancelled the write fails, FFmpeg is killed and the
@@ -162,8 +164,13 @@ class FfmpegRun:
 
 
 # ------------------------------------------------------------------------------------------ steps
-def download_source(item: RenderJobItem, bucket: str, folder: Path) -> Path:
+def download_source(item: RenderJobItem, bucket: str, folder: Path) -> tuple[Path, str]:
     """Fetch the exact source object (by ``VersionId`` when known) and check its SHA-256.
+
+    Returns
+    -------
+    tuple
+        The local file and the SHA-256 (lowercase hex) of its bytes, computed while downloading.
 
     Raises
     ------
@@ -199,7 +206,7 @@ def download_source(item: RenderJobItem, bucket: str, folder: Path) -> Path:
             f"The source's SHA-256 is {digest.hexdigest()}, the version records {expected}",
             EXIT_INPUT,
         )
-    return target
+    return target, digest.hexdigest()
 
 
 def probe_source(path: Path) -> presets.SourceMedia:
@@ -370,7 +377,11 @@ class Worker:
                 EXIT_FATAL,
             )
         bucket = self.settings.MEDIA_BUCKET
-        source_path = download_source(item, bucket, tmp)
+        source_path, sha256 = download_source(item, bucket, tmp)
+        if not service.record_source_checksum(
+            self.studio_id, self.job_id, self.attempt, item.lineage, sha256
+        ):
+            raise RenderCancelled()
         plan = plan_for(item, probe_source(source_path))
         out = tmp / "out"
         out.mkdir()

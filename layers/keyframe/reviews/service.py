@@ -16,22 +16,43 @@ event                       rooms                                   data
 ``asset:changes-requested`` same                                    same
 ==========================  ======================================  =================================
 
-Comments and decisions are stored in the live table (see :mod:`keyframe.reviews.models`); a
-decision also sets the version's ``reviewStatus`` and the asset's status through the catalog and is
-written to the activity log (by the catalog).
+Comments and decisions are stored in the live table (see :mod:`keyframe.reviews.models`).
+
+Activity log: every comment change is written in the *same* DynamoDB transaction as its activity
+entry (``comment:added``, ``comment:edited``, ``comment:resolved``, ``comment:reopened``; a
+transaction spans the live and catalog tables) through :func:`keyframe.catalog.activity.record`, so
+neither exists without the other. A decision sets the version's ``reviewStatus`` and the asset's
+status through :func:`keyframe.catalog.versions.set_review_status`, which writes the
+``version:reviewed`` entry with them.
+
+Decisions are written in an order that leaves no approval without its decision record (the catalog
+function commits its own transaction and takes no other writes, so the record cannot join it yet):
+
+1. the decision record is put with ``pending: true``;
+2. the catalog sets the version's and the asset's status (one transaction, with the activity entry);
+3. ``pending`` is removed, then the event is emitted.
+
+A failure after 1 leaves a pending record and no status change; a failure after 2 leaves the status
+and a pending record that the version reflects. Either way the same request sent again (same
+reviewer, decision and note) completes the pending record instead of adding a second one.
+:func:`list_reviews` shows a pending record only once the version reflects it. When the catalog
+*refuses* the decision (a domain error), the pending record is deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DeleteError
 
-from keyframe.catalog import cursors, projects, versions
+from keyframe.catalog import activity, cursors, projects, versions
 from keyframe.catalog.schemas import VersionStatus
-from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
+from keyframe.catalog.store import Cancelled, Transaction, with_retries
+from keyframe.errors import Conflict, Forbidden, InvalidInput, KeyframeError, NotFound
 from keyframe.events.publisher import emit
 from keyframe.identity.permissions import Permission, Principal
 from keyframe.reviews import timecode as tc
@@ -63,6 +84,8 @@ DECISION_EVENTS: dict[Decision, str] = {
     Decision.CHANGES_REQUESTED: "asset:changes-requested",
 }
 MAX_PAGE = 100
+COMMIT_ATTEMPTS = 5
+"""Attempts of a comment write when concurrent transactions conflict on the same items."""
 
 
 def _now() -> str:
@@ -106,9 +129,8 @@ def _frame_and_timecode(
         if timecode is None:
             if frame is None or frame < start:  # before the first frame: no label, keep the frame only
                 return frame, None
-            drop = round(fps) in (30, 60) and abs(fps - round(fps) * 1000 / 1001) < 0.01
-            return frame, str(tc.from_frames(frame - start, fps, drop_frame=drop))
-        at = start + tc.to_frames(tc.parse_timecode(timecode), fps)
+            return frame, tc.frame_to_timecode(frame, fps, start_frame=start)
+        at = tc.timecode_to_frame(timecode, fps, start_frame=start)
     except ValueError as exc:
         raise InvalidInput(str(exc), code="INVALID_TIMECODE", details={"timecode": timecode}) from exc
     if frame is not None and frame != at:
@@ -159,8 +181,75 @@ def _find_comment(studio_id: str, comment_id: str) -> CommentItem:
     raise NotFound("Comment not found", code="COMMENT_NOT_FOUND", details={"commentId": comment_id})
 
 
+def _log_comment(
+    principal: Principal,
+    item: CommentItem,
+    action: str,
+    details: dict[str, Any],
+    tx: Transaction,
+    *,
+    commit: bool = True,
+) -> None:
+    """Add the activity entry of a comment change to ``tx`` (and commit ``tx`` when ``commit``).
+
+    The entry (catalog table) targets ``comment``/``{commentId}`` with the project and asset set, so
+    ``GET /activity?assetId=`` shows it; ``details`` always name the version.
+    """
+    fields = {k: v for k, v in {"version": int(item.version), **details}.items() if v is not None}
+    if commit:
+        activity.record(
+            principal.studio_id,
+            principal.user_id,
+            action,
+            "comment",
+            item.comment_id,
+            fields,
+            project_id=item.project_id,
+            asset_id=item.asset_id,
+            transaction=tx,
+        )
+        return
+    entry = activity.entry_item(
+        principal.studio_id,
+        actor_id=principal.user_id,
+        action=action,
+        target_type="comment",
+        target_id=item.comment_id,
+        details=fields,
+        project_id=item.project_id,
+        asset_id=item.asset_id,
+    )
+    tx.put(f"activity:{action}", entry)
+
+
+def _write(build: Callable[[Transaction], None]) -> None:
+    """Run ``build`` on a fresh transaction until it commits (conflicts are retried).
+
+    ``build`` adds the comment write labelled ``comment`` and ends with :func:`_log_comment`, which
+    adds the activity entry and commits, so both land together or not at all.
+
+    Raises
+    ------
+    NotFound
+        ``COMMENT_NOT_FOUND``: the ``comment`` write's condition failed (the comment is gone).
+    """
+
+    def attempt(_: int) -> None:
+        try:
+            build(Transaction())
+        except Cancelled as exc:
+            if "comment" in exc.failed:
+                raise NotFound("Comment not found", code="COMMENT_NOT_FOUND") from exc
+            raise
+
+    with_retries(COMMIT_ATTEMPTS, attempt)
+
+
 def add_comment(principal: Principal, asset_id: str, version: int, request: CommentCreate) -> Comment:
-    """Comment on version ``version`` of ``asset_id`` (live table: put). Emits ``asset:commented``.
+    """Comment on version ``version`` of ``asset_id``. Emits ``asset:commented``.
+
+    One transaction puts the comment (live table) and its ``comment:added`` activity entry
+    (catalog table).
 
     Raises
     ------
@@ -211,7 +300,13 @@ def add_comment(principal: Principal, asset_id: str, version: int, request: Comm
         resolved=False,
         created_at=created_at,
     )
-    item.save(condition=CommentItem.pk.does_not_exist())
+    details = {"version": version, "frame": frame, "timecode": timecode, "parentId": request.parent_id}
+
+    def build(tx: Transaction) -> None:
+        tx.put("comment", item, condition=CommentItem.pk.does_not_exist())
+        _log_comment(principal, item, "comment:added", details, tx)
+
+    _write(build)
     comment = to_comment(item)
     emit(studio_id, "asset:commented", comment.to_json(), rooms=_rooms(project_id, asset_id))
     return comment
@@ -254,20 +349,13 @@ def list_comments(
     return CommentPage(items=items, next_cursor=next_cursor)
 
 
-def _update(item: CommentItem, actions: list[Any]) -> None:
-    try:
-        item.update(actions=actions, condition=CommentItem.pk.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise NotFound("Comment not found", code="COMMENT_NOT_FOUND") from exc
-        raise
-
-
 def update_comment(principal: Principal, comment_id: str, request: CommentUpdate) -> Comment:
-    """Edit your own comment's ``body`` and/or resolve or reopen it (live table: update).
+    """Edit your own comment's ``body`` and/or resolve or reopen it.
 
-    Emits ``comment:updated`` for an edit and ``comment:resolved`` / ``comment:reopened`` when the
-    resolution changes (nothing when nothing changed).
+    One transaction updates the comment (live table) and writes an activity entry (catalog table)
+    for each change: ``comment:edited``, ``comment:resolved`` or ``comment:reopened``. Then emits
+    ``comment:updated`` for an edit and ``comment:resolved`` / ``comment:reopened`` when the
+    resolution changed. Nothing is written or emitted when nothing changes.
 
     Raises
     ------
@@ -280,27 +368,42 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
     item = _find_comment(principal.studio_id, comment_id)
     if request.body is not None and item.author_id != principal.user_id:
         raise Forbidden("Only its author can edit a comment", code="NOT_COMMENT_AUTHOR")
-    rooms = _rooms(item.project_id, item.asset_id)
+    now = _now()
+    actions: list[Any] = []
+    changes: list[str] = []  # activity actions, in order; each is also the event (edit: comment:updated)
     if request.body is not None and request.body != item.body:
-        _update(item, [CommentItem.body.set(request.body), CommentItem.edited_at.set(_now())])
-        emit(principal.studio_id, "comment:updated", to_comment(item).to_json(), rooms=rooms)
+        actions += [CommentItem.body.set(request.body), CommentItem.edited_at.set(now)]
+        changes.append("comment:edited")
     if request.resolved is not None and request.resolved != bool(item.resolved):
         if request.resolved:
-            actions = [
+            actions += [
                 CommentItem.resolved.set(True),
                 CommentItem.resolved_by.set(principal.user_id),
-                CommentItem.resolved_at.set(_now()),
+                CommentItem.resolved_at.set(now),
             ]
         else:
-            actions = [
+            actions += [
                 CommentItem.resolved.set(False),
                 CommentItem.resolved_by.remove(),
                 CommentItem.resolved_at.remove(),
             ]
-        _update(item, actions)
-        event = "comment:resolved" if request.resolved else "comment:reopened"
-        emit(principal.studio_id, event, to_comment(item).to_json(), rooms=rooms)
-    return to_comment(item)
+        changes.append("comment:resolved" if request.resolved else "comment:reopened")
+    if not changes:
+        return to_comment(item)
+
+    def build(tx: Transaction) -> None:
+        tx.update("comment", CommentItem(item.pk, item.sk), actions, condition=CommentItem.pk.exists())
+        for number, action in enumerate(changes, start=1):
+            _log_comment(principal, item, action, {}, tx, commit=number == len(changes))
+
+    _write(build)
+    item.refresh(consistent_read=True)
+    comment = to_comment(item)
+    rooms = _rooms(item.project_id, item.asset_id)
+    for action in changes:
+        event = "comment:updated" if action == "comment:edited" else action
+        emit(principal.studio_id, event, comment.to_json(), rooms=rooms)
+    return comment
 
 
 def resolve_comment(principal: Principal, comment_id: str, *, resolved: bool = True) -> Comment:
@@ -323,13 +426,77 @@ def to_review(item: ReviewItem) -> Review:
     )
 
 
+def _decision_records(studio_id: str, asset_id: str, version: int) -> list[ReviewItem]:
+    """Every decision record of a version, oldest first (live table, one consistent Query)."""
+    return list(
+        ReviewItem.query(
+            version_pk(studio_id, asset_id, version),
+            ReviewItem.sk.startswith(REVIEW_PREFIX),
+            consistent_read=True,
+        )
+    )
+
+
+def _reusable(records: list[ReviewItem], principal: Principal, request: ReviewCreate) -> ReviewItem | None:
+    """The version's newest record when it is this reviewer's pending record of the same decision.
+
+    That is what a retried request finds after a failure between recording and applying; reusing it
+    keeps the retry from adding a second record.
+    """
+    if not records:
+        return None
+    last = records[-1]
+    same = (last.reviewer_id, last.decision, last.note) == (
+        principal.user_id,
+        request.decision.value,
+        request.note,
+    )
+    return last if last.pending and same else None
+
+
+def _record_decision(principal: Principal, target: Any, request: ReviewCreate) -> ReviewItem:
+    """Step 1 of :func:`decide`: put the decision record with ``pending`` set (live table)."""
+    created_at = _now()
+    review_id = uuid.uuid4().hex
+    item = ReviewItem(
+        version_pk(principal.studio_id, target.asset_id, target.version),
+        f"{REVIEW_PREFIX}{created_at}#{review_id}",
+        review_id=review_id,
+        studio_id=principal.studio_id,
+        project_id=target.project_id,
+        asset_id=target.asset_id,
+        version=int(target.version),
+        decision=request.decision.value,
+        note=request.note,
+        reviewer_id=principal.user_id,
+        reviewer_role=principal.role.value,
+        created_at=created_at,
+        pending=True,
+    )
+    item.save(condition=ReviewItem.pk.does_not_exist())
+    return item
+
+
+def _settle(item: ReviewItem) -> None:
+    """Step 3 of :func:`decide`: the catalog applied the decision, so it is no longer pending."""
+    item.update(actions=[ReviewItem.pending.remove()], condition=ReviewItem.pk.exists())
+
+
+def _discard(item: ReviewItem) -> None:
+    """The catalog refused the decision: delete its pending record (it never took effect)."""
+    with contextlib.suppress(DeleteError):  # already settled or gone: nothing to undo
+        item.delete(condition=ReviewItem.pending == True)  # noqa: E712 - a DynamoDB condition
+
+
 def decide(principal: Principal, asset_id: str, version: int, request: ReviewCreate) -> Review:
     """Approve or request changes on a version.
 
-    Sets the version's ``reviewStatus`` and the asset's status through
-    :func:`keyframe.catalog.versions.set_review_status` (which also writes the activity entry
-    ``version:reviewed`` and emits ``asset:updated``), stores the decision with its note (live table)
-    and emits ``asset:approved`` / ``asset:changes-requested``. Nothing is stored when it is refused.
+    Records the decision with its note (live table, ``pending``), sets the version's
+    ``reviewStatus`` and the asset's status through
+    :func:`keyframe.catalog.versions.set_review_status` (catalog table, with the activity entry
+    ``version:reviewed``; emits ``asset:updated``), clears ``pending`` and emits ``asset:approved``
+    / ``asset:changes-requested``. Nothing is stored when it is refused. A request repeated after a
+    failure part-way completes the same record (see the module docstring).
 
     Raises
     ------
@@ -349,26 +516,17 @@ def decide(principal: Principal, asset_id: str, version: int, request: ReviewCre
             code="VERSION_NOT_READY",
             details={"assetId": asset_id, "version": version, "status": str(target.status)},
         )
-    versions.set_review_status(
-        studio_id, asset_id, version, review_status=request.decision.value, actor_id=principal.user_id
-    )
-    created_at = _now()
-    review_id = uuid.uuid4().hex
-    item = ReviewItem(
-        version_pk(studio_id, asset_id, version),
-        f"{REVIEW_PREFIX}{created_at}#{review_id}",
-        review_id=review_id,
-        studio_id=studio_id,
-        project_id=target.project_id,
-        asset_id=asset_id,
-        version=version,
-        decision=request.decision.value,
-        note=request.note,
-        reviewer_id=principal.user_id,
-        reviewer_role=principal.role.value,
-        created_at=created_at,
-    )
-    item.save()
+    records = _decision_records(studio_id, asset_id, version)
+    item = _reusable(records, principal, request) or _record_decision(principal, target, request)
+    try:
+        versions.set_review_status(
+            studio_id, asset_id, version, review_status=request.decision.value, actor_id=principal.user_id
+        )
+    except KeyframeError:
+        _discard(item)
+        raise
+    _settle(item)
+    item.pending = None
     review = to_review(item)
     data = {**review.to_json(), "reviewStatus": request.decision.value}
     emit(
@@ -380,8 +538,29 @@ def decide(principal: Principal, asset_id: str, version: int, request: ReviewCre
     return review
 
 
+def _applied(records: list[ReviewItem], studio_id: str, asset_id: str, version: int) -> list[ReviewItem]:
+    """The records that took effect: settled ones, and a pending newest one the version reflects.
+
+    A pending record that is not the newest, or that the version's ``reviewStatus`` /
+    ``reviewedBy`` / ``reviewedAt`` do not reflect, is a decision whose application failed and was
+    not retried (or was retried as a new record): it is left out.
+    """
+    if not any(r.pending for r in records):
+        return records
+    last = records[-1]
+    reflected = False
+    if last.pending:
+        item = versions.load_version(studio_id, asset_id, version)
+        reflected = (
+            item.review_status == last.decision
+            and item.reviewed_by == last.reviewer_id
+            and (item.reviewed_at or "") >= last.created_at
+        )
+    return [r for r in records if not r.pending or (r is last and reflected)]
+
+
 def list_reviews(principal: Principal, asset_id: str, version: int) -> ReviewList:
-    """A version's decisions, oldest first (live table, one Query).
+    """A version's decisions that took effect, oldest first (live table, one Query).
 
     Raises
     ------
@@ -392,9 +571,6 @@ def list_reviews(principal: Principal, asset_id: str, version: int) -> ReviewLis
     """
     _require(principal, Permission.ASSET_READ)
     _version(principal.studio_id, asset_id, version)
-    results = ReviewItem.query(
-        version_pk(principal.studio_id, asset_id, version),
-        ReviewItem.sk.startswith(REVIEW_PREFIX),
-        consistent_read=True,
-    )
-    return ReviewList(items=[to_review(item) for item in results])
+    records = _decision_records(principal.studio_id, asset_id, version)
+    applied = _applied(records, principal.studio_id, asset_id, version)
+    return ReviewList(items=[to_review(item) for item in applied])

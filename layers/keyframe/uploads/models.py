@@ -10,9 +10,19 @@ upload session              ``STUDIO#{studioId}#UPLOAD#{uploadId}``  ``SESSION``
 studio usage counter        ``STUDIO#{studioId}#UPLOAD#USAGE``       ``USAGE``
 ==========================  ======================================  ===========================
 
-``gsi1`` is sparse: only OPEN sessions carry ``gsi1pk = STUDIO#{studioId}#UPLOAD#OPEN`` and
-``gsi1sk = {expiresAt}#{uploadId}``, so the expired sessions of a studio are one Query away (their
-quota is released lazily; nothing Scans).
+``gsi1`` is sparse: only sessions that still need the server's attention carry it, so each kind is
+one Query away (nothing Scans):
+
+==============  =====================================  ======================================
+status          gsi1pk                                 gsi1sk
+==============  =====================================  ======================================
+OPEN            ``STUDIO#{studioId}#UPLOAD#OPEN``        ``{expiresAt}#{uploadId}``
+COMPLETING      ``STUDIO#{studioId}#UPLOAD#COMPLETING``  ``{updatedAt}#{uploadId}``
+==============  =====================================  ======================================
+
+Expired OPEN sessions are aborted and their quota released lazily; COMPLETING sessions that no
+request has touched for a few minutes (a complete that crashed) are re-driven to where their bytes
+are. COMPLETED and ABORTED sessions leave the index.
 """
 
 from __future__ import annotations
@@ -59,6 +69,11 @@ def open_index_pk(studio_id: str) -> str:
     return f"STUDIO#{studio_id}#UPLOAD#OPEN"
 
 
+def completing_index_pk(studio_id: str) -> str:
+    """``gsi1pk`` of a studio's COMPLETING sessions."""
+    return f"STUDIO#{studio_id}#UPLOAD#COMPLETING"
+
+
 class UploadSession(Model):
     """One multipart upload of one file to one asset. Table: uploads.
 
@@ -74,11 +89,12 @@ class UploadSession(Model):
         The per-part SHA-256 digests the client declared, 32 raw bytes each, concatenated
         (at most 320,000 bytes for 10,000 parts), or absent.
     expires_at:
-        ISO time after which an OPEN session is aborted and its quota released.
+        ISO time after which an OPEN session is aborted and its quota released (only an OPEN one).
     result:
         The 202 body of the first successful complete (what a retried complete returns).
     ttl:
-        Epoch seconds when DynamoDB deletes the item (a day after expiry, a week after the end).
+        Epoch seconds when DynamoDB deletes the item: a day after expiry while OPEN, a week after
+        COMPLETED or ABORTED, never while COMPLETING (the item is kept until it is re-driven).
     """
 
     Meta = table_meta(UPLOADS)

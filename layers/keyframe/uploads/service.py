@@ -3,40 +3,55 @@
 The only write path of the uploads domain. Tables and buckets touched:
 
 - uploads table: :class:`~keyframe.uploads.models.UploadSession` and the studio's
-  :class:`~keyframe.uploads.models.UploadUsage` counter, always changed together in one
-  DynamoDB transaction when a reservation is taken or released (open, abort, expiry, size mismatch);
+  :class:`~keyframe.uploads.models.UploadUsage` counter;
+- catalog table: reads the asset (must exist in the studio and not be archived); appends the
+  ``upload:started``/``upload:completed``/``upload:aborted`` activity entries;
 - media bucket: the multipart upload under
   ``studios/{studioId}/assets/{assetId}/uploads/{uploadId}/{fileName}`` (CreateMultipartUpload,
   ListParts, CompleteMultipartUpload, AbortMultipartUpload, HeadObject; DeleteObject only for a
   completed object whose size is not the declared one);
-- catalog: reads the asset (must exist in the studio and not be archived) and records activity;
 - Step Functions, through :func:`keyframe.pipeline.starter.start_pipeline` (one execution per
   upload, named by the upload id).
 
+Every change of a session's status is ONE DynamoDB transaction (they span tables): the session's
+conditional update, the usage counter when a reservation is taken or released, and the activity
+entry of the change (:func:`keyframe.catalog.activity.record` with ``transaction=``). So a status
+and its activity entry are stored together or not at all, and no path can skip the log.
+
 Life of a session::
 
-    OPEN ──complete──> COMPLETING ──> COMPLETED      (a retried complete answers the same 202)
-      └──abort / expiry──> ABORTED                   (abort after COMPLETING/COMPLETED -> 409)
+    OPEN ──complete──> COMPLETING ──object there, pipeline started──> COMPLETED
+     │  ^                  │   │                 (a retried complete answers the same 202)
+     │  └─never reached S3─┘   │                 (stuck: untouched for STUCK_AFTER)
+     └──abort / expiry──> ABORTED <─┘            (object of another size; or, stuck, neither
+                                                  an object nor parts)
+
+Nothing is thrown away behind the user's back: only an explicit abort, the size check and the
+expiry of an OPEN session (``UPLOAD_SESSION_TTL_SECONDS``, at least a day, by default the bucket's
+7-day rule) drop bytes, and expiry never touches a session in any other state.
 
 Every step of ``complete`` may be retried after a crash: S3 forgetting an upload it completed is
-recognised by HeadObject, and the pipeline start is idempotent by execution name.
+recognised by HeadObject, and the pipeline start is idempotent by execution name. A COMPLETING
+session whose complete crashed is never left stuck: the next complete, ``GET`` of the session, and
+(once untouched for :data:`STUCK_AFTER`) the next upload opened in the studio re-drive it.
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
-from pynamodb.transactions import TransactWrite
 
 from keyframe import settings
 from keyframe.catalog import activity
 from keyframe.catalog import service as catalog
+from keyframe.catalog.store import Cancelled, Transaction
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
 from keyframe.observability import logger
@@ -51,6 +66,7 @@ from keyframe.uploads.models import (
     UploadSession,
     UploadStatus,
     UploadUsage,
+    completing_index_pk,
     open_index_pk,
     session_pk,
     usage_pk,
@@ -73,6 +89,13 @@ EXPIRED_GRACE = timedelta(days=1)
 """An OPEN session's item outlives its expiry by this much, so its quota can be released lazily."""
 SWEEP_LIMIT = 25
 """Most expired sessions released per open (the rest on the next one)."""
+STUCK_AFTER = timedelta(minutes=5)
+"""A COMPLETING session untouched this long has no request working on it any more (the API's
+Lambda stops after 29 s): it is re-driven by the next upload opened in its studio."""
+REDRIVE_LIMIT = 5
+"""Most stuck COMPLETING sessions re-driven per open (the rest on the next one)."""
+TRANSACTION_ATTEMPTS = 3
+"""Tries of a transaction that DynamoDB cancelled for a conflicting concurrent transaction."""
 
 
 def _now() -> datetime:
@@ -127,25 +150,6 @@ def _require_asset(studio_id: str, asset_id: str) -> str:
             details={"assetId": asset_id},
         )
     return asset.project_id
-
-
-def _record_activity(
-    session: UploadSession, actor_id: str | None, action: str, details: dict[str, Any]
-) -> None:
-    """Append to the catalog's activity log (best effort: the upload itself already happened)."""
-    try:
-        activity.record(
-            session.studio_id,
-            actor_id,
-            action,
-            "upload",
-            session.upload_id,
-            details,
-            project_id=session.project_id,
-            asset_id=session.asset_id,
-        )
-    except Exception:  # an activity entry must never undo or fail an upload
-        logger.exception("activity record failed", extra={"action": action, "upload_id": session.upload_id})
 
 
 def _start_pipeline(session: UploadSession) -> dict[str, Any]:
@@ -206,15 +210,71 @@ def _used_bytes(studio_id: str) -> int:
         return 0
 
 
-def _cancelled_labels(exc: TransactWriteError, labels: list[str]) -> set[str]:
-    if exc.cause_response_code != "TransactionCanceledException":
-        raise exc
-    reasons = exc.cancellation_reasons or []
-    return {
-        label
-        for label, reason in zip(labels, reasons, strict=False)
-        if reason is not None and reason.code == "ConditionalCheckFailed"
-    }
+@dataclass(frozen=True)
+class _Entry:
+    """The activity entry a status change writes in the change's own transaction (catalog table)."""
+
+    action: str
+    actor_id: str | None
+    details: dict[str, Any]
+
+
+def _index_actions(session: UploadSession, to: UploadStatus, now: datetime) -> list[Any]:
+    """``gsi1`` and ``ttl`` of a session entering ``to`` (see :mod:`keyframe.uploads.models`)."""
+    if to == UploadStatus.OPEN:  # back in the expiry index, deleted a day after expiry
+        expires = datetime.fromisoformat(session.expires_at.replace("Z", "+00:00"))
+        return [
+            UploadSession.gsi1pk.set(open_index_pk(session.studio_id)),
+            UploadSession.gsi1sk.set(f"{session.expires_at}#{session.upload_id}"),
+            UploadSession.ttl.set(expires + EXPIRED_GRACE),
+        ]
+    if to == UploadStatus.COMPLETING:  # findable until it is re-driven, and never deleted meanwhile
+        return [
+            UploadSession.gsi1pk.set(completing_index_pk(session.studio_id)),
+            UploadSession.gsi1sk.set(f"{_iso(now)}#{session.upload_id}"),
+            UploadSession.ttl.remove(),
+        ]
+    return [
+        UploadSession.gsi1pk.remove(),
+        UploadSession.gsi1sk.remove(),
+        UploadSession.ttl.set(now + FINISHED_RETENTION),
+    ]
+
+
+def _commit(session: UploadSession, build: Callable[[], Transaction], entry: _Entry | None) -> None:
+    """Commit the transaction ``build`` makes, with ``entry``'s activity put in it when given.
+
+    A transaction DynamoDB cancelled only because another one touched the same items is built and
+    sent again (at most :data:`TRANSACTION_ATTEMPTS` times).
+
+    Raises
+    ------
+    keyframe.catalog.store.Cancelled
+        A condition failed (``failed`` names the labels), or the conflicts did not stop.
+    pynamodb.exceptions.TransactWriteError
+        Any other failure. In every case nothing was written.
+    """
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        tx = build()
+        try:
+            if entry is None:
+                tx.commit()
+            else:
+                activity.record(
+                    session.studio_id,
+                    entry.actor_id,
+                    entry.action,
+                    "upload",
+                    session.upload_id,
+                    entry.details,
+                    project_id=session.project_id,
+                    asset_id=session.asset_id,
+                    transaction=tx,
+                )
+            return
+        except Cancelled as exc:
+            if exc.failed or not exc.conflict or attempt == TRANSACTION_ATTEMPTS:
+                raise
 
 
 def _transition(
@@ -224,40 +284,57 @@ def _transition(
     allowed_from: tuple[UploadStatus, ...],
     release_quota: bool,
     extra_actions: list[Any] | None = None,
+    entry: _Entry | None = None,
+    also: Condition | None = None,
 ) -> bool:
-    """Move ``session`` to ``to`` if its stored status is in ``allowed_from``; release its bytes.
+    """Move ``session`` to ``to`` if its stored status is in ``allowed_from``: one transaction.
 
-    The status change and the usage decrement are one transaction, so a reservation is released
-    exactly once however many aborts/expiries race. Returns False when the status was not allowed.
+    The transaction holds the session's conditional update (status, ``gsi1``, ``ttl`` and
+    ``extra_actions``), the usage decrement when ``release_quota`` (so a reservation is released
+    exactly once however many aborts and expiries race) and ``entry``'s activity put (so the change
+    and its log entry exist together or not at all). ``also`` adds a condition on the stored session.
+
+    Returns
+    -------
+    bool
+        False, and nothing written, when the stored session did not meet the condition. The session
+        is re-read either way.
+
+    Raises
+    ------
+    pynamodb.exceptions.TransactWriteError, keyframe.catalog.store.Cancelled
+        The write failed for another reason (throttling, a missing table ...): nothing was written.
     """
     now = _now()
     actions = [
         UploadSession.status.set(to.value),
         UploadSession.updated_at.set(_iso(now)),
+        *_index_actions(session, to, now),
         *(extra_actions or []),
     ]
-    if to == UploadStatus.OPEN:  # back in the expiry index
-        actions += [
-            UploadSession.gsi1pk.set(open_index_pk(session.studio_id)),
-            UploadSession.gsi1sk.set(f"{session.expires_at}#{session.upload_id}"),
-        ]
-    else:
-        actions += [UploadSession.gsi1pk.remove(), UploadSession.gsi1sk.remove()]
-    if to in (UploadStatus.COMPLETED, UploadStatus.ABORTED):
-        actions.append(UploadSession.ttl.set(now + FINISHED_RETENTION))
     condition: Condition = UploadSession.status.is_in(*[s.value for s in allowed_from])
+    if also is not None:
+        condition = condition & also
+
+    def build() -> Transaction:
+        tx = Transaction().update("session", session, actions, condition)
+        if release_quota:
+            tx.update("usage", _usage(session.studio_id), [UploadUsage.used_bytes.add(-int(session.size))])
+        return tx
+
     try:
-        with TransactWrite(connection=UploadSession._get_connection().connection) as tx:
-            tx.update(session, actions=actions, condition=condition)
-            if release_quota:
-                tx.update(_usage(session.studio_id), actions=[UploadUsage.used_bytes.add(-int(session.size))])
-    except TransactWriteError as exc:
-        if "session" in _cancelled_labels(exc, ["session", "usage"]):
-            session.refresh(consistent_read=True)
-            return False
-        raise
+        _commit(session, build, entry)
+    except Cancelled as exc:
+        if "session" not in exc.failed:
+            raise
+        session.refresh(consistent_read=True)
+        return False
     session.refresh(consistent_read=True)
     return True
+
+
+def _abort_entry(session: UploadSession, actor_id: str | None, reason: str) -> _Entry:
+    return _Entry("upload:aborted", actor_id, {"fileName": session.file_name, "reason": reason})
 
 
 def _part_urls(
@@ -291,29 +368,41 @@ def _event_data(session: UploadSession, actor_id: str | None, **extra: Any) -> d
     }
 
 
-# ---------------------------------------------------------------- expiry
+# ---------------------------------------------------------------- expiry (OPEN sessions only)
 
 
-def _expire(session: UploadSession) -> None:
-    """Abort an OPEN session whose time is up (or whose multipart upload S3 no longer has)."""
-    if _transition(
+def _expire(session: UploadSession, *, due_by: str | None = None) -> bool:
+    """Abort an OPEN session whose time is up (``due_by``: now) or whose multipart upload S3 lost.
+
+    DynamoDB checks the condition: the stored session must be OPEN (and, with ``due_by``, expire no
+    later than that), so a session that is COMPLETING, COMPLETED or ABORTED is never touched however
+    the caller read it. Only after that transaction are the parts dropped in S3.
+
+    Returns
+    -------
+    bool
+        True when this call aborted the session.
+    """
+    aborted = _transition(
         session,
         to=UploadStatus.ABORTED,
         allowed_from=(UploadStatus.OPEN,),
         release_quota=True,
         extra_actions=[UploadSession.failure_reason.set("EXPIRED")],
-    ):
+        entry=_abort_entry(session, None, "EXPIRED"),
+        also=(UploadSession.expires_at <= due_by) if due_by is not None else None,
+    )
+    if aborted:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)
         emit(session.studio_id, "upload:aborted", _event_data(session, None, reason="EXPIRED"),
              rooms=_rooms(session.asset_id))
-        _record_activity(
-            session, None, "upload:aborted", {"fileName": session.file_name, "reason": "EXPIRED"}
-        )
+    return aborted
 
 
 def _expire_if_due(session: UploadSession) -> None:
-    if session.status == UploadStatus.OPEN and session.expires_at <= _iso(_now()):
-        _expire(session)
+    now = _iso(_now())
+    if session.status == UploadStatus.OPEN and session.expires_at <= now:
+        _expire(session, due_by=now)
 
 
 def sweep_expired(studio_id: str, *, limit: int = SWEEP_LIMIT) -> int:
@@ -331,9 +420,80 @@ def sweep_expired(studio_id: str, *, limit: int = SWEEP_LIMIT) -> int:
     count = 0
     for found in expired:
         session = UploadSession.get(found.pk, found.sk, consistent_read=True)
-        if session.status == UploadStatus.OPEN:
-            _expire(session)
+        if session.status == UploadStatus.OPEN and _expire(session, due_by=now):
             count += 1
+    return count
+
+
+# ---------------------------------------------------------------- re-driving COMPLETING sessions
+
+
+def _stuck(session: UploadSession) -> bool:
+    """True when no request has touched the COMPLETING session for :data:`STUCK_AFTER`."""
+    return session.updated_at <= _iso(_now() - STUCK_AFTER)
+
+
+def _redrive(session: UploadSession) -> None:
+    """Carry a COMPLETING session to where its bytes are; nothing is thrown away.
+
+    - The object exists with the declared size: start its pipeline (idempotent by upload id) and
+      move to COMPLETED (``upload:completed``, on behalf of the session's creator).
+    - The object exists with another size: discard it as ``complete`` would (ABORTED, SIZE_MISMATCH).
+    - No object, and no request touched the session for :data:`STUCK_AFTER` (so no complete is
+      between its COMPLETING mark and S3): if S3 still holds the parts the complete never reached
+      S3 and the session is OPEN again (the client completes again); if S3 holds neither, there is
+      nothing to keep: ABORTED (``OBJECT_MISSING``) and its quota released.
+
+    Reads and writes the uploads table, the media bucket, the catalog (activity) and Step Functions.
+    """
+    size = multipart.object_size(session.bucket, session.key)
+    if size is not None:
+        if size != int(session.size):
+            _discard_wrong_size(session, size, None)
+        else:
+            _finish(session, session.created_by, size, recovered=True)
+        return
+    if not _stuck(session):
+        return
+    untouched = UploadSession.updated_at == session.updated_at
+    if multipart.list_parts(session.bucket, session.key, session.s3_upload_id) is not None:
+        _transition(session, to=UploadStatus.OPEN, allowed_from=(UploadStatus.COMPLETING,),
+                    release_quota=False, also=untouched)
+        return
+    if _transition(
+        session, to=UploadStatus.ABORTED, allowed_from=(UploadStatus.COMPLETING,), release_quota=True,
+        extra_actions=[UploadSession.failure_reason.set("OBJECT_MISSING")],
+        entry=_abort_entry(session, None, "OBJECT_MISSING"), also=untouched,
+    ):
+        emit(session.studio_id, "upload:aborted", _event_data(session, None, reason="OBJECT_MISSING"),
+             rooms=_rooms(session.asset_id))
+
+
+def redrive_stuck(studio_id: str, *, limit: int = REDRIVE_LIMIT) -> int:
+    """Re-drive the studio's COMPLETING sessions untouched for :data:`STUCK_AFTER` (gsi1 Query).
+
+    A failure on one session is logged and left for the next call; it never fails the caller.
+
+    Returns
+    -------
+    int
+        How many sessions left COMPLETING.
+    """
+    before = _iso(_now() - STUCK_AFTER)
+    stuck = UploadSession.gsi1.query(
+        completing_index_pk(studio_id), UploadSession.gsi1sk < f"{before}#", limit=limit
+    )
+    count = 0
+    for found in stuck:
+        session = UploadSession.get(found.pk, found.sk, consistent_read=True)
+        if session.status != UploadStatus.COMPLETING or not _stuck(session):
+            continue
+        try:
+            _redrive(session)
+        except Exception:  # one bad session must not block the studio's new uploads
+            logger.exception("re-driving a stuck upload failed", extra={"upload_id": session.upload_id})
+            continue
+        count += session.status != UploadStatus.COMPLETING
     return count
 
 
@@ -352,7 +512,9 @@ def open_upload(actor: Actor, asset_id: str, request: OpenUploadRequest) -> Open
     """Open a multipart upload session for a new version of ``asset_id``.
 
     Plans the parts, checks the asset and the studio's quota, creates the S3 multipart upload and
-    reserves ``size`` bytes of quota together with the session (one transaction).
+    stores the session, the ``size`` bytes of quota it reserves and its ``upload:started`` activity
+    entry in one transaction. Before that, the studio's expired OPEN sessions are aborted and its
+    stuck COMPLETING sessions re-driven (a bounded number of each).
 
     Returns
     -------
@@ -383,6 +545,7 @@ def open_upload(actor: Actor, asset_id: str, request: OpenUploadRequest) -> Open
         )
     project_id = _require_asset(actor.studio_id, asset_id)
     sweep_expired(actor.studio_id)
+    redrive_stuck(actor.studio_id)
     wanted = quota.check(config.STUDIO_QUOTA_BYTES, _used_bytes(actor.studio_id), plan.size)
     if not wanted.allowed:
         raise wanted.error()
@@ -421,14 +584,13 @@ def open_upload(actor: Actor, asset_id: str, request: OpenUploadRequest) -> Open
         expires_at=expires_at,
         ttl=now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS) + EXPIRED_GRACE,
     )
-    _reserve(session, wanted, s3_upload_id)
+    _reserve(session, wanted, actor.user_id)
 
     url_ttl = config.UPLOAD_URL_TTL_SECONDS
     every_part = list(range(1, plan.part_count + 1))
     limit = config.UPLOAD_URLS_PER_RESPONSE
     parts, next_part = _part_urls(session, every_part, expires_in=url_ttl, limit=limit)
     emit(actor.studio_id, "upload:started", _event_data(session, actor.user_id), rooms=_rooms(asset_id))
-    _record_activity(session, actor.user_id, "upload:started", {"fileName": file_name, "size": plan.size})
     return OpenUploadResponse(
         upload_id=upload_id,
         asset_id=asset_id,
@@ -444,24 +606,37 @@ def open_upload(actor: Actor, asset_id: str, request: OpenUploadRequest) -> Open
     )
 
 
-def _reserve(session: UploadSession, wanted: quota.QuotaCheck, s3_upload_id: str) -> None:
-    """Save the session and add its size to the studio's usage, atomically and within the quota.
+def _reserve(session: UploadSession, wanted: quota.QuotaCheck, actor_id: str) -> None:
+    """Save the session, add its size to the studio's usage within the quota and log
+    ``upload:started``: one transaction.
 
     Raises
     ------
     PayloadTooLarge
-        Another upload took the room meanwhile (the multipart upload just created is aborted).
+        Another upload took the room meanwhile.
+
+    Whatever fails, the multipart upload just created (no part sent yet) is aborted.
     """
     usage = _usage(session.studio_id)
-    condition = UploadUsage.used_bytes.does_not_exist() | (UploadUsage.used_bytes <= wanted.max_used_before)
+    within = UploadUsage.used_bytes.does_not_exist() | (UploadUsage.used_bytes <= wanted.max_used_before)
+    entry = _Entry("upload:started", actor_id, {"fileName": session.file_name, "size": int(session.size)})
+
+    def build() -> Transaction:
+        return (
+            Transaction()
+            .put("session", session, UploadSession.pk.does_not_exist())
+            .update("usage", usage, [UploadUsage.used_bytes.add(int(session.size))], within)
+        )
+
     try:
-        with TransactWrite(connection=UploadSession._get_connection().connection) as tx:
-            tx.save(session, condition=UploadSession.pk.does_not_exist())
-            tx.update(usage, actions=[UploadUsage.used_bytes.add(int(session.size))], condition=condition)
-    except TransactWriteError as exc:
-        multipart.abort(session.bucket, session.key, s3_upload_id)
-        if "usage" in _cancelled_labels(exc, ["session", "usage"]):
+        _commit(session, build, entry)
+    except Cancelled as exc:
+        multipart.abort(session.bucket, session.key, session.s3_upload_id)
+        if "usage" in exc.failed:
             raise quota.check(wanted.quota, _used_bytes(session.studio_id), wanted.requested).error() from exc
+        raise
+    except Exception:
+        multipart.abort(session.bucket, session.key, session.s3_upload_id)
         raise
 
 
@@ -472,6 +647,9 @@ def get_upload(
     studio_id: str, asset_id: str, upload_id: str, *, from_part: int = 1, limit: int | None = None
 ) -> UploadStatusResponse:
     """The session as S3 sees it now, with fresh URLs for the parts still missing.
+
+    An expired OPEN session is aborted first; a COMPLETING session is re-driven first (see
+    :func:`_redrive`: a complete that crashed after S3 completed the object is finished here).
 
     Parameters
     ----------
@@ -489,6 +667,11 @@ def get_upload(
     limit = min(limit or config.UPLOAD_URLS_PER_RESPONSE, config.UPLOAD_URLS_PER_RESPONSE)
     session = _load(studio_id, asset_id, upload_id)
     _expire_if_due(session)
+    if session.status == UploadStatus.COMPLETING:
+        try:
+            _redrive(session)
+        except Exception:  # the answer below is still true; the next GET or complete tries again
+            logger.exception("re-driving a completing upload failed", extra={"upload_id": upload_id})
     plan = _plan(session)
     uploaded: list[UploadedPart] = []
     missing: list[int] = []
@@ -541,7 +724,9 @@ def complete_upload(
     Order: the part list is checked against ListParts and the plan (nothing is changed when it is
     wrong); the session moves to COMPLETING (abort is refused from then on); S3 completes the
     object; HeadObject checks the size; the pipeline starts (named by the upload id); the session
-    becomes COMPLETED holding the 202 body. A complete on a COMPLETED session returns that body.
+    becomes COMPLETED holding the 202 body, with its ``upload:completed`` entry. A complete on a
+    COMPLETED session returns that body; on a COMPLETING session whose object S3 already holds (an
+    earlier complete crashed after S3) it finishes what that one began.
 
     Raises
     ------
@@ -552,7 +737,8 @@ def complete_upload(
         ``SIZE_MISMATCH`` (the completed object was not the declared size: it is deleted and the
         session aborted).
     Conflict
-        The session was aborted or expired (``UPLOAD_ABORTED``).
+        The session was aborted or expired (``UPLOAD_ABORTED``), or its object is missing
+        (``UPLOAD_OBJECT_MISSING``).
     """
     session = _load(actor.studio_id, asset_id, upload_id)
     if session.status == UploadStatus.COMPLETED:
@@ -576,28 +762,51 @@ def complete_upload(
         raise _aborted(session)
 
     size = multipart.object_size(session.bucket, session.key)
-    if size is None:  # COMPLETING but no object: cannot happen unless someone deleted it by hand
+    if size is None:  # COMPLETING with neither parts nor object: someone deleted it by hand
+        _redrive(session)  # once stuck: ABORTED (OBJECT_MISSING) and its quota released
+        if session.status == UploadStatus.ABORTED:
+            raise _aborted(session)
         raise Conflict("The uploaded object is missing; start a new upload", code="UPLOAD_OBJECT_MISSING")
     if size != plan.size:
-        _reject_size(actor, session, size)
+        _discard_wrong_size(session, size, actor.user_id)
+        raise InvalidInput(
+            f"The uploaded file is {size} bytes but {plan.size} were declared; it was discarded",
+            code="SIZE_MISMATCH",
+            details={"declaredSize": plan.size, "size": size},
+        )
+    _finish(session, actor.user_id, size, recovered=False)
+    return _settled(session)
 
+
+def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool) -> bool:
+    """Start the pipeline of a COMPLETING session whose object S3 holds; move it to COMPLETED.
+
+    The status, the 202 body and the ``upload:completed`` entry are one transaction; the pipeline
+    start before it is idempotent, so a crash in between is finished by the next call.
+
+    Returns
+    -------
+    bool
+        True when this call completed the session (False: a concurrent call got there first).
+    """
     pipeline = _start_pipeline(session)
     body = CompleteUploadResponse(
-        upload_id=upload_id,
+        upload_id=session.upload_id,
         status=UploadStatus.COMPLETED.value,
         pipeline=PipelineView.model_validate(pipeline),
     ).to_json()
+    details: dict[str, Any] = {"fileName": session.file_name, "size": size}
+    if recovered:
+        details["recovered"] = True
     if not _transition(
         session, to=UploadStatus.COMPLETED, allowed_from=(UploadStatus.COMPLETING,), release_quota=False,
         extra_actions=[UploadSession.result.set(body), UploadSession.completed_at.set(_iso(_now()))],
+        entry=_Entry("upload:completed", actor_id, details),
     ):
-        return _settled(session)
-    emit(actor.studio_id, "upload:completed", _event_data(session, actor.user_id, pipeline=pipeline),
-         rooms=_rooms(asset_id))
-    _record_activity(
-        session, actor.user_id, "upload:completed", {"fileName": session.file_name, "size": size}
-    )
-    return CompleteUploadResponse.model_validate(body)
+        return False
+    emit(session.studio_id, "upload:completed", _event_data(session, actor_id, pipeline=pipeline),
+         rooms=_rooms(session.asset_id))
+    return True
 
 
 def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -> None:
@@ -629,7 +838,7 @@ def _complete_parts(session: UploadSession, parts: list[multipart.StoredPart]) -
 
 
 def _settled(session: UploadSession) -> CompleteUploadResponse:
-    """A concurrent request finished the session first: answer with what it left."""
+    """The 202 body of a COMPLETED session, or the 409 of one that ended otherwise."""
     if session.status == UploadStatus.COMPLETED and session.result:
         return CompleteUploadResponse.model_validate(session.result)
     raise _aborted(session)
@@ -644,22 +853,18 @@ def _aborted(session: UploadSession) -> Conflict:
     )
 
 
-def _reject_size(actor: Actor, session: UploadSession, size: int) -> None:
-    """The completed object is not the declared size: delete it, abort the session, raise 400."""
-    multipart.delete_object(session.bucket, session.key)
-    _transition(
+def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None) -> None:
+    """The completed object is not the declared size: abort the session (quota released, entry
+    logged, one transaction), then delete the object. Only the call that aborted it deletes."""
+    if _transition(
         session, to=UploadStatus.ABORTED, allowed_from=(UploadStatus.COMPLETING,), release_quota=True,
         extra_actions=[UploadSession.failure_reason.set("SIZE_MISMATCH")],
-    )
-    emit(actor.studio_id, "upload:aborted", _event_data(session, actor.user_id, reason="SIZE_MISMATCH"),
-         rooms=_rooms(session.asset_id))
-    _record_activity(session, actor.user_id, "upload:aborted", {"fileName": session.file_name,
-                                                               "reason": "SIZE_MISMATCH"})
-    raise InvalidInput(
-        f"The uploaded file is {size} bytes but {int(session.size)} were declared; it was discarded",
-        code="SIZE_MISMATCH",
-        details={"declaredSize": int(session.size), "size": size},
-    )
+        entry=_Entry("upload:aborted", actor_id, {"fileName": session.file_name, "reason": "SIZE_MISMATCH",
+                                                 "size": size}),
+    ):
+        multipart.delete_object(session.bucket, session.key)
+        emit(session.studio_id, "upload:aborted", _event_data(session, actor_id, reason="SIZE_MISMATCH"),
+             rooms=_rooms(session.asset_id))
 
 
 # ---------------------------------------------------------------- abort
@@ -668,7 +873,9 @@ def _reject_size(actor: Actor, session: UploadSession, size: int) -> None:
 def abort_upload(actor: Actor, asset_id: str, upload_id: str) -> None:
     """Abort an OPEN session: S3 drops its parts and the studio's quota gets the bytes back.
 
-    Aborting an already aborted session does nothing (DELETE is idempotent).
+    The status, the usage and the ``upload:aborted`` entry change in one transaction, then S3
+    drops the parts. Aborting an already aborted session only makes sure S3 dropped them (DELETE is
+    idempotent, and finishes an abort that crashed after its transaction).
 
     Raises
     ------
@@ -679,26 +886,23 @@ def abort_upload(actor: Actor, asset_id: str, upload_id: str) -> None:
         version are never deleted by an abort.
     """
     session = _load(actor.studio_id, asset_id, upload_id)
-    if session.status == UploadStatus.ABORTED:
-        return
-    aborted = _transition(
-        session, to=UploadStatus.ABORTED, allowed_from=(UploadStatus.OPEN,), release_quota=True,
-        extra_actions=[UploadSession.failure_reason.set("ABORTED")],
-    )
-    if not aborted:
-        if session.status == UploadStatus.ABORTED:
-            return
-        raise Conflict(
-            "The upload is already completed; it cannot be aborted",
-            code="UPLOAD_COMPLETED",
-            details={"uploadId": upload_id, "status": session.status},
+    aborted = False
+    if session.status != UploadStatus.ABORTED:
+        aborted = _transition(
+            session, to=UploadStatus.ABORTED, allowed_from=(UploadStatus.OPEN,), release_quota=True,
+            extra_actions=[UploadSession.failure_reason.set("ABORTED")],
+            entry=_abort_entry(session, actor.user_id, "ABORTED"),
         )
+        if not aborted and session.status != UploadStatus.ABORTED:
+            raise Conflict(
+                "The upload is already completed; it cannot be aborted",
+                code="UPLOAD_COMPLETED",
+                details={"uploadId": upload_id, "status": session.status},
+            )
     multipart.abort(session.bucket, session.key, session.s3_upload_id)
-    emit(actor.studio_id, "upload:aborted", _event_data(session, actor.user_id, reason="ABORTED"),
-         rooms=_rooms(asset_id))
-    _record_activity(
-        session, actor.user_id, "upload:aborted", {"fileName": session.file_name, "reason": "ABORTED"}
-    )
+    if aborted:
+        emit(actor.studio_id, "upload:aborted", _event_data(session, actor.user_id, reason="ABORTED"),
+             rooms=_rooms(asset_id))
 
 
 __all__ = [
@@ -708,5 +912,6 @@ __all__ = [
     "get_upload",
     "object_key",
     "open_upload",
+    "redrive_stuck",
     "sweep_expired",
 ]

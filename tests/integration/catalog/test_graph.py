@@ -267,3 +267,72 @@ def test_counts_let_leaves_cost_no_query(admin, make_asset, uses, monkeypatch):
     # Then: one Query, for the root only
     assert len(result.items) == 3
     assert queried == [root["id"]]
+
+
+def test_a_failed_propagation_is_redone_when_finalize_retries(
+    api, admin, make_asset, uses, monkeypatch: pytest.MonkeyPatch
+):
+    # Given: the hero has v1, the shot pins it, v2 is published; telling dependents fails once
+    from keyframe.catalog import versions
+
+    hero, shot = make_asset("hero"), make_asset("shot")
+    publish(admin, hero["id"])
+    uses(shot, hero, pinnedVersion=1)
+    number = publish(admin, hero["id"], ready=False)
+    real = graph.propagate_current_version
+    calls: list[int] = []
+
+    def flaky(*args: Any) -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("throttled")
+        return real(*args)
+
+    monkeypatch.setattr(graph, "propagate_current_version", flaky)
+    with pytest.raises(RuntimeError):
+        versions.mark_version_ready(admin.studio_id, hero["id"], number, media={}, derived={})
+    assert api.get(f"/assets/{shot['id']}", token=admin.access_token).json()["outdatedDependencies"] == []
+
+    # When: the pipeline retries Finalize (the version is already READY and current)
+    again = versions.mark_version_ready(admin.studio_id, hero["id"], number, media={}, derived={})
+
+    # Then: the shot is told its pin is outdated
+    assert again.status == "READY"
+    pinned = api.get(f"/assets/{shot['id']}", token=admin.access_token).json()
+    assert pinned["outdatedDependencies"] == [{"assetId": hero["id"], "pinnedVersion": 1, "latestVersion": 2}]
+
+
+def test_a_failed_propagation_is_redone_when_rollback_is_retried(
+    api, admin, make_asset, uses, monkeypatch: pytest.MonkeyPatch
+):
+    # Given: the hero at v2, the shot pins v2; the rollback to v1 fails to tell dependents once
+    hero, shot = make_asset("hero"), make_asset("shot")
+    publish(admin, hero["id"])
+    publish(admin, hero["id"])
+    uses(shot, hero, pinnedVersion=2)
+    real = graph.propagate_current_version
+    calls: list[int] = []
+
+    def flaky(*args: Any) -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("throttled")
+        return real(*args)
+
+    monkeypatch.setattr(graph, "propagate_current_version", flaky)
+    failed = api.patch(f"/assets/{hero['id']}/rollback", json={"version": 1}, token=admin.access_token)
+    assert failed.status == 500
+    assert api.get(f"/assets/{shot['id']}", token=admin.access_token).json()["outdatedDependencies"] == []
+
+    # When: the user retries the rollback
+    retried = api.patch(f"/assets/{hero['id']}/rollback", json={"version": 1}, token=admin.access_token)
+
+    # Then: the shot's pin of v2 is now ahead of current v1 (no longer outdated), and it was told
+    assert retried.status == 200
+    assert len(calls) == 2
+    events = [
+        e
+        for e in room_events(admin.studio_id, f"asset:{shot['id']}")
+        if e["type"] == "asset:dependency-updated"
+    ]
+    assert events[-1]["data"]["currentVersion"] == 1

@@ -13,7 +13,7 @@ from keyframe.catalog import versions
 from keyframe.catalog.models import VersionItem, asset_pk, version_sk
 from keyframe.catalog.versions import FileInfo
 from keyframe.errors import Conflict, NotFound
-from tests.integration.catalog.conftest import publish
+from tests.integration.catalog.conftest import publish, put_file
 from tests.support.environment import MEDIA_BUCKET
 
 
@@ -306,3 +306,81 @@ def test_download_of_unknown_version_is_404(api, admin, make_asset):
 
     assert response.status == 404
     assert response.json()["error"]["code"] == "VERSION_NOT_FOUND"
+
+
+# --- derived files ------------------------------------------------------------------------------
+
+
+def test_derived_files_download_through_presigned_urls(api, admin, make_asset):
+    # Given a ready version with a thumbnail and a proxy in the media bucket
+    asset = make_asset()
+    number = publish(admin, asset["id"], content=b"original", ready=False)
+    thumb_key = f"studios/{admin.studio_id}/assets/{asset['id']}/derived/v{number}/thumbnail.jpg"
+    proxy_key = f"studios/{admin.studio_id}/assets/{asset['id']}/derived/v{number}/proxy.mp4"
+    put_file(thumb_key, b"\xff\xd8jpeg-bytes")
+    put_file(proxy_key, bytes(range(256)) * 4)
+    versions.mark_version_ready(
+        admin.studio_id, asset["id"], number, media={}, derived={"thumbnail": thumb_key, "proxy": proxy_key}
+    )
+
+    # When
+    thumb = api.get(f"/assets/{asset['id']}/versions/{number}/derived/thumbnail", token=admin.access_token)
+    proxy = api.get(f"/assets/{asset['id']}/versions/{number}/derived/proxy", token=admin.access_token)
+
+    # Then images are inline, the proxy an attachment, both short-lived and for the right object
+    assert thumb.status == 200 and proxy.status == 200
+    body = thumb.json()
+    assert body["fileName"] == f"{asset['id']}-v{number}-thumbnail.jpg"
+    assert body["contentType"] == "image/jpeg"
+    query = parse_qs(urlsplit(body["url"]).query)
+    assert int(query["X-Amz-Expires"][0]) <= 900
+    assert query["response-content-disposition"][0].startswith("inline; ")
+    assert unquote(urlsplit(body["url"]).path.lstrip("/")) == thumb_key
+    proxied = proxy.json()
+    assert proxied["contentType"] == "video/mp4"
+    proxy_query = parse_qs(urlsplit(proxied["url"]).query)
+    assert proxy_query["response-content-disposition"][0].startswith("attachment; ")
+    key = unquote(urlsplit(proxied["url"]).path.lstrip("/"))
+    assert key == proxy_key
+    ranged = boto3.client("s3").get_object(Bucket=MEDIA_BUCKET, Key=key, Range="bytes=10-19")
+    assert ranged["Body"].read() == (bytes(range(256)) * 4)[10:20]
+
+
+def test_derived_file_the_version_does_not_have_is_404(api, admin, make_asset):
+    # Given a ready version with only a waveform, and one still processing
+    asset = make_asset()
+    number = publish(admin, asset["id"], content=b"sound", ready=False)
+    versions.mark_version_ready(admin.studio_id, asset["id"], number, media={}, derived={"waveform": "k.png"})
+    processing = publish(admin, asset["id"], content=b"sound 2", ready=False)
+
+    # When
+    thumb = api.get(f"/assets/{asset['id']}/versions/{number}/derived/thumbnail", token=admin.access_token)
+    early = api.get(f"/assets/{asset['id']}/versions/{processing}/derived/waveform", token=admin.access_token)
+    unknown_name = api.get(
+        f"/assets/{asset['id']}/versions/{number}/derived/poster", token=admin.access_token
+    )
+    unknown_version = api.get(f"/assets/{asset['id']}/versions/9/derived/waveform", token=admin.access_token)
+
+    # Then
+    assert (thumb.status, thumb.json()["error"]["code"]) == (404, "DERIVED_NOT_FOUND")
+    assert (early.status, early.json()["error"]["code"]) == (404, "DERIVED_NOT_FOUND")
+    assert unknown_name.status == 400
+    assert (unknown_version.status, unknown_version.json()["error"]["code"]) == (404, "VERSION_NOT_FOUND")
+
+
+def test_derived_file_of_another_studio_is_404(api, admin, other_admin, make_asset):
+    # Given a ready version with a thumbnail in the admin's studio
+    asset = make_asset()
+    number = publish(admin, asset["id"], content=b"original", ready=False)
+    versions.mark_version_ready(
+        admin.studio_id, asset["id"], number, media={}, derived={"thumbnail": "t.jpg"}
+    )
+
+    # When another studio asks for it
+    response = api.get(
+        f"/assets/{asset['id']}/versions/{number}/derived/thumbnail", token=other_admin.access_token
+    )
+
+    # Then
+    assert response.status == 404
+    assert "url" not in response.json()

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -100,6 +101,8 @@ class Socket:
     fake: FakeConnections
     closed: bool = False
     replies: list[dict[str, Any]] = field(default_factory=list)
+    contexts: list[dict[str, Any]] = field(default_factory=list)
+    """The ``requestContext`` of each message sent, in order (``requestId`` ...)."""
 
     def _context(self, route_key: str, event_type: str) -> dict[str, Any]:
         return {
@@ -118,9 +121,11 @@ class Socket:
 
     def send_raw(self, body: str) -> dict[str, Any]:
         """Send a raw text frame; returns the reply frame."""
+        context = self._context("$default", "MESSAGE")
+        self.contexts.append(context)
         result = lambdas.invoke(
             registry.WEBSOCKET_ROUTES["$default"],
-            {"requestContext": self._context("$default", "MESSAGE"), "body": body, "isBase64Encoded": False},
+            {"requestContext": context, "body": body, "isBase64Encoded": False},
         )
         reply = json.loads(result["body"])
         self.replies.append(reply)
@@ -227,3 +232,85 @@ def make_version(session: Any, *, fps: float = 24, start_frame: int = 1001) -> T
     published = versions.publish_version(session.studio_id, asset.id, created_by=session.user_id, file=file)
     versions.mark_version_ready(session.studio_id, asset.id, published.version, media={}, derived={})
     return Target(project.id, asset.id, published.version)
+
+
+@dataclass
+class SampleStudio:
+    """The studio the sample events in ``events/live`` and ``events/reviews`` talk about, seeded.
+
+    The samples name fixed ids; ``replacements`` maps those the services choose themselves (the
+    asset, the project, the existing comment) to the seeded ones, for ``str.replace`` on a sample.
+    """
+
+    studio_id: str
+    user_id: str
+    asset_id: str
+    project_id: str
+    comment_id: str
+    replacements: dict[str, str]
+
+    def load(self, path: Any) -> dict[str, Any]:
+        """A sample event with its ids pointing at the seeded data."""
+        text = path.read_text()
+        for sample_id, real_id in self.replacements.items():
+            text = text.replace(sample_id, real_id)
+        return json.loads(text)
+
+
+SAMPLE_STUDIO = "0f3b6f0e-8c2d-4b8e-9d7a-5b1c2e3d4f50"
+SAMPLE_USER = "7c1e2f8a-2b7d-4c51-9a35-3f0e7d6a1b42"
+SAMPLE_ASSET = "3e9d1c2b-6a4f-4e8d-b7c1-2a5f6e7d8c90"
+SAMPLE_COMMENT = "5d41402abc4b2a76b9719d911017c592"
+SAMPLE_TICKET = "kq2WcT0b3mYl7fQ4n1sVxA8eR5uJ9pZ6hG0dC2iL4oE"
+
+
+def seed_sample_studio() -> SampleStudio:
+    """Seed what the samples expect (tables of the ``aws`` fixture).
+
+    The sample user is a DIRECTOR of the sample studio; a project at 24 fps whose first frame is
+    1001; an asset with three READY versions; a comment on version 3 at frame 1042; and the sample
+    ticket, unused (its hash in the live table, bound to that user, expiring in a minute).
+    """
+    from keyframe.catalog import assets, projects, versions
+    from keyframe.catalog.schemas import AssetCreate, FileInfo, ProjectCreate
+    from keyframe.identity.models import MembershipItem
+    from keyframe.identity.permissions import Principal, Role
+    from keyframe.live.models import TICKET_SK, TicketItem, ticket_pk
+    from keyframe.live.tickets import hash_ticket
+    from keyframe.reviews import service
+    from keyframe.reviews.schemas import CommentCreate
+
+    now = datetime.now(UTC)
+    MembershipItem.new(SAMPLE_STUDIO, SAMPLE_USER, "DIRECTOR", now.isoformat()).save()
+    project = projects.create_project(
+        SAMPLE_STUDIO, SAMPLE_USER, ProjectCreate(name="Sample film", code="SMP", fps=24, start_frame=1001)
+    )
+    asset = assets.create_asset(
+        SAMPLE_STUDIO, SAMPLE_USER, AssetCreate(project_id=project.id, name="Luna", type="CHARACTER")
+    )
+    for n in range(1, 4):
+        file = FileInfo(
+            key=f"studios/{SAMPLE_STUDIO}/luna-{n}.mp4", size=10, content_type="video/mp4", file_name="l.mp4"
+        )
+        published = versions.publish_version(SAMPLE_STUDIO, asset.id, created_by=SAMPLE_USER, file=file)
+        versions.mark_version_ready(SAMPLE_STUDIO, asset.id, published.version, media={}, derived={})
+    director = Principal(studio_id=SAMPLE_STUDIO, user_id=SAMPLE_USER, role=Role.DIRECTOR)
+    comment = service.add_comment(director, asset.id, 3, CommentCreate(body="Eyes drift here", frame=1042))
+    expires = int(time.time()) + 60
+    TicketItem(
+        ticket_pk(hash_ticket(SAMPLE_TICKET)),
+        TICKET_SK,
+        studio_id=SAMPLE_STUDIO,
+        user_id=SAMPLE_USER,
+        role="DIRECTOR",
+        expires_at=expires,
+        ttl=datetime.fromtimestamp(expires + 60, UTC),
+    ).save()
+    return SampleStudio(
+        studio_id=SAMPLE_STUDIO,
+        user_id=SAMPLE_USER,
+        asset_id=asset.id,
+        project_id=project.id,
+        comment_id=comment.comment_id,
+        replacements={SAMPLE_ASSET: asset.id, SAMPLE_COMMENT: comment.comment_id},
+    )

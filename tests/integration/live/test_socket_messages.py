@@ -64,8 +64,8 @@ def test_a_room_of_another_studio_is_refused_as_not_found(api, live) -> None:
             "data": {
                 "code": "NOT_FOUND",
                 "message": "Room not found",
-                "correlationId": "c-1",
                 "details": {"room": room},
+                "correlationId": "c-1",
             },
         }
     assert [m.room for m in connections.rooms_of(socket.connection_id)] == ["studio"]
@@ -93,11 +93,16 @@ def test_bad_input_gets_an_error_event_and_the_connection_stays(api, live) -> No
     }
     for code, raw in cases.items():
         reply = socket.send_raw(raw)
-        # Then each gets an error event with its code
-        assert reply["type"] == "error", raw[:40]
+        # Then each gets an error event whose data is the API's error body, with its code
+        assert set(reply) == {"type", "data"} and reply["type"] == "error", raw[:40]
         assert reply["data"]["code"] == code
         assert reply["data"]["message"]
+        assert set(reply["data"]) <= {"code", "message", "details", "correlationId"}
+        assert reply["data"]["correlationId"]
+    # And the client's correlation id comes back; without one, API Gateway's request id does
     assert socket.replies[1]["data"]["correlationId"] == "abc"
+    assert socket.replies[0]["data"]["correlationId"] == socket.contexts[0]["requestId"]
+    assert [d["field"] for d in socket.replies[2]["data"]["details"]] == ["body"]
     # And the connection still works
     pong = socket.send(action="ping", correlationId="p-1")
     assert pong["type"] == "pong" and pong["correlationId"] == "p-1"
@@ -115,7 +120,8 @@ def test_more_than_the_limit_per_second_is_throttled(api, live, monkeypatch) -> 
     # Then the first 3 are answered and the rest throttled with TOO_MANY_REQUESTS
     assert [r["type"] for r in replies] == ["pong", "pong", "pong", "error", "error"]
     assert replies[3]["data"]["code"] == "TOO_MANY_REQUESTS"
-    assert replies[3]["data"]["retryAfter"] == 1
+    assert replies[3]["data"]["details"] == {"limit": 3, "retryAfter": 1}
+    assert replies[3]["data"]["correlationId"]
     # And in the next second the connection may speak again
     now[0] += 1
     assert socket.send(action="ping")["type"] == "pong"

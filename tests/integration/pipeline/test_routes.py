@@ -7,6 +7,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from keyframe.catalog.activity import list_activity
 from keyframe.catalog.versions import get_version
 from keyframe.local import lambdas
 from keyframe.pipeline import status
@@ -86,13 +87,16 @@ def test_reprocess_starts_a_new_run_at_derive(
     artist = add_member(api, admin, "ARTIST")
     response = api.post(path, token=artist.access_token)
 
-    # Then 202 names execution {uploadId}-reprocess-1, the version is PROCESSING again and the new run
-    # shows Validate and Publish skipped
+    # Then 202 names execution {uploadId}-reprocess-1, the version stays READY (the rerun is on the
+    # pipeline record), the new run shows Validate and Publish skipped, and the artist is the actor
     assert response.status == 202, response.body
     body = response.json()
     assert body["executionArn"].endswith(f":{event['uploadId']}-reprocess-1")
     assert (body["run"], body["version"], body["uploadId"]) == (2, 1, event["uploadId"])
-    assert get_version(studio_place.studio_id, studio_place.asset_id, 1).status == "PROCESSING"
+    assert get_version(studio_place.studio_id, studio_place.asset_id, 1).status == "READY"
+    entries = list_activity(studio_place.studio_id, asset_id=studio_place.asset_id).items
+    reprocessing = [e for e in entries if e.action == "version:reprocessing"]
+    assert [e.actor for e in reprocessing] == [artist.user_id]
     run = status.for_version(studio_place.studio_id, studio_place.asset_id, 1)
     assert run["run"] == 2 and run["status"] == "RUNNING"
     assert [s["status"] for s in run["steps"]] == ["SKIPPED", "SKIPPED", "PENDING", "PENDING"]
@@ -157,8 +161,8 @@ def test_a_reprocess_that_cannot_start_leaves_nothing_stuck(
     # When reprocess is asked, it fails ...
     assert api.post(path, token=admin.access_token).status == 500
 
-    # ... and the run and the version say so, so that asking again is allowed (not a 409)
+    # ... and the run says so, so that asking again is allowed (not a 409); the version stays READY
     run = status.for_version(studio_place.studio_id, studio_place.asset_id, 1)
     assert run["status"] == "FAILED" and run["error"]["code"] == "PIPELINE_START_FAILED"
-    assert get_version(studio_place.studio_id, studio_place.asset_id, 1).status == "FAILED"
+    assert get_version(studio_place.studio_id, studio_place.asset_id, 1).status == "READY"
     assert api.post(path, token=admin.access_token).status == 500

@@ -77,10 +77,14 @@ def publish(
     project_id: str | None = None,
     ready: bool = True,
     name: str = "Shot 010",
+    declare_sha256: bool = True,
 ) -> Target:
-    """Put ``data`` in the bucket and publish it as the next version (READY unless told otherwise)."""
+    """Put ``data`` in the bucket and publish it as the next version (READY unless told otherwise).
+
+    ``declare_sha256=False`` publishes it as an upload that declared no checksum.
+    """
     from keyframe.catalog import assets, projects, versions
-    from keyframe.catalog.schemas import AssetCreate, FileInfo, ProjectCreate
+    from keyframe.catalog.schemas import AssetCreate, AssetType, FileInfo, ProjectCreate
 
     if asset_id is None:
         code = "P" + uuid.uuid4().hex[:6].upper()
@@ -88,12 +92,20 @@ def publish(
             session.studio_id, session.user_id, ProjectCreate(name="Pilot", code=code)
         ).id
         asset_id = assets.create_asset(
-            session.studio_id, session.user_id, AssetCreate(project_id=project_id, name=name, type="SHOT")
+            session.studio_id,
+            session.user_id,
+            AssetCreate(project_id=project_id, name=name, type=AssetType.SHOT),
         ).id
     key = f"studios/{session.studio_id}/assets/{asset_id}/uploads/{uuid.uuid4().hex}/shot.mp4"
     boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=data, ContentType="video/mp4")
     digest = hashlib.sha256(data).hexdigest()
-    file = FileInfo(key=key, size=len(data), content_type="video/mp4", file_name="shot.mp4", sha256=digest)
+    file = FileInfo(
+        key=key,
+        size=len(data),
+        content_type="video/mp4",
+        file_name="shot.mp4",
+        sha256=digest if declare_sha256 else None,
+    )
     published = versions.publish_version(session.studio_id, asset_id, created_by=session.user_id, file=file)
     if ready:
         versions.mark_version_ready(session.studio_id, asset_id, published.version, media=media, derived={})

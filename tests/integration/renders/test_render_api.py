@@ -48,6 +48,7 @@ def test_a_render_request_answers_202_with_the_queued_job_and_starts_one_executi
         "version": 1,
         "key": target.key,
         "sha256": target.sha256,
+        "sha256Verified": False,
         "size": job["lineage"]["size"],
     }
     assert job["frames"] == {"startFrame": 0, "endFrame": 48}
@@ -221,7 +222,7 @@ def test_cancel_stops_the_attempt_and_removes_partial_outputs(
     assert response.status == 200 and response.json()["status"] == "CANCELLED"
     assert response.json()["endedAt"]
     assert [t[0] for t in runs.terminated] == ["batch-42"]
-    assert runs.stopped and runs.stopped[0][0].endswith(f"{job_id}-attempt-1")
+    assert runs.stopped and str(runs.stopped[0][0]).endswith(f"{job_id}-attempt-1")
     assert s3.list_objects_v2(Bucket=MEDIA_BUCKET, Prefix=prefix).get("KeyCount") == 0
     # And a late progress update from the container cannot bring it back
     from keyframe.renders.progress import ProgressUpdate
@@ -318,6 +319,24 @@ def test_another_studio_sees_none_of_the_jobs(api: Any, admin: Session, target: 
     assert api.get("/renders", token=stranger.access_token).json()["items"] == []
 
 
+def test_listing_by_an_asset_that_is_not_in_your_studio_answers_404(
+    api: Any, admin: Session, target: Target, runs: Spy
+) -> None:
+    # Given a studio with a render on its asset, and another studio
+    _request(api, admin, target.asset_id)
+    stranger = register_studio(api, studio_name="Other")
+    # When the other studio lists renders of that asset / Then 404, as for the asset itself
+    foreign = api.get(f"/renders?assetId={target.asset_id}", token=stranger.access_token)
+    assert foreign.status == 404 and foreign.json()["error"]["code"] == "ASSET_NOT_FOUND"
+    assert api.get(f"/assets/{target.asset_id}", token=stranger.access_token).status == 404
+    # And an asset id that does not exist anywhere is 404 too, with or without a status filter
+    for query in ("assetId=no-such-asset", "assetId=no-such-asset&status=QUEUED"):
+        missing = api.get(f"/renders?{query}", token=admin.access_token)
+        assert missing.status == 404 and missing.json()["error"]["code"] == "ASSET_NOT_FOUND"
+    # And the owner still lists it
+    assert len(api.get(f"/renders?assetId={target.asset_id}", token=admin.access_token).json()["items"]) == 1
+
+
 def test_playback_and_download_need_a_succeeded_job(
     api: Any, admin: Session, target: Target, runs: Spy
 ) -> None:
@@ -326,3 +345,120 @@ def test_playback_and_download_need_a_succeeded_job(
         response = api.get(f"/renders/{job_id}/{route}", token=admin.access_token)
         assert response.status == 409 and response.json()["error"]["code"] == "RENDER_NOT_READY"
     assert service.load_job(admin.studio_id, job_id).state is RenderStatus.QUEUED
+
+
+# ------------------------------------------------------------------------------------------ activity
+def _render_activity(api: Any, session: Session, asset_id: str, job_id: str) -> list[tuple[str, Any, Any]]:
+    """``(action, actor, attempt)`` of the job's activity entries, oldest first."""
+    items = api.get(f"/activity?assetId={asset_id}&limit=100", token=session.access_token).json()["items"]
+    return [
+        (e["action"], e["actor"], e["details"].get("attempt"))
+        for e in reversed(items)
+        if e["target"] == {"type": "render", "id": job_id}
+    ]
+
+
+def test_every_status_change_of_a_job_has_its_activity_entry(
+    api: Any, admin: Session, artist: Session, target: Target, runs: Spy
+) -> None:
+    # Given a job requested by an artist, failed by the state machine, retried by the admin,
+    # then finished by the state machine, and a second job cancelled by the artist
+    job_id = _request(api, artist, target.asset_id).json()["renderJobId"]
+    failed = task_event("mark_failed_timeout", studioId=admin.studio_id, renderJobId=job_id)
+    assert invoke_task("render-mark-failed", failed) == {"status": "FAILED"}
+    assert api.post(f"/renders/{job_id}/retry", token=admin.access_token).status == 202
+    service.begin_try(admin.studio_id, job_id, 2, batch_job_id=None, batch_attempt=None)
+    service.record_outputs(admin.studio_id, job_id, 2, {"prefix": "p/", "keys": ["p/x"], "primary": "p/x"})
+    finalize = task_event("finalize", studioId=admin.studio_id, renderJobId=job_id, attempt=2)
+    assert invoke_task("render-finalize", finalize) == {"status": "SUCCEEDED"}
+    other_id = _request(api, artist, target.asset_id).json()["renderJobId"]
+    assert api.delete(f"/renders/{other_id}", token=artist.access_token).status == 200
+    # When the asset's activity is read
+    # Then each change is there once, with who made it (None: the workflow) and the attempt
+    assert _render_activity(api, admin, target.asset_id, job_id) == [
+        ("render:requested", artist.user_id, 1),
+        ("render:failed", None, 1),
+        ("render:retried", admin.user_id, 2),
+        ("render:succeeded", None, 2),
+    ]
+    assert _render_activity(api, admin, target.asset_id, other_id) == [
+        ("render:requested", artist.user_id, 1),
+        ("render:cancelled", artist.user_id, 1),
+    ]
+
+
+def refuse_activity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on no activity entry can be written: its transaction gets a condition that never holds."""
+    from keyframe.catalog import activity
+    from keyframe.catalog.models import ActivityItem
+
+    record = activity.record
+
+    def refuse(*args: Any, transaction: Any, **kwargs: Any) -> Any:
+        transaction.check("entry", ActivityItem, "NO#SUCH", "ITEM", ActivityItem.pk.exists())
+        return record(*args, transaction=transaction, **kwargs)
+
+    monkeypatch.setattr(activity, "record", refuse)
+
+
+def test_without_its_activity_entry_no_status_change_is_stored(
+    api: Any, admin: Session, target: Target, runs: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a QUEUED job, then an activity log that refuses every entry
+    job_id = _request(api, admin, target.asset_id).json()["renderJobId"]
+    refuse_activity(monkeypatch)
+    # When a render is requested, the job cancelled, or the state machine fails it
+    requested = _request(api, admin, target.asset_id)
+    cancelled = api.delete(f"/renders/{job_id}", token=admin.access_token)
+    failed = task_event("mark_failed_timeout", studioId=admin.studio_id, renderJobId=job_id)
+    with pytest.raises(Exception, match="cancelled"):
+        invoke_task("render-mark-failed", failed)
+    # Then none of it is stored: no new job, the first still QUEUED holding its one slot
+    assert (requested.status, cancelled.status) == (500, 500)
+    jobs = api.get("/renders", token=admin.access_token).json()["items"]
+    assert [(j["renderJobId"], j["status"]) for j in jobs] == [(job_id, "QUEUED")]
+    assert service.active_renders(admin.studio_id) == 1
+    assert [e["name"] for e in executions()] == [f"{job_id}-attempt-1"]
+    # And the activity log holds only the request that was stored
+    assert _render_activity(api, admin, target.asset_id, job_id) == [("render:requested", admin.user_id, 1)]
+
+
+# ------------------------------------------------------------------------------------------ watermark
+def _succeed(session: Session, job_id: str, primary: str) -> None:
+    """Run the job's attempt 1 to SUCCEEDED with ``primary`` as its output (no FFmpeg needed here)."""
+    service.begin_try(session.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
+    outputs = {"prefix": "p/", "keys": [primary], "primary": primary}
+    assert service.record_outputs(session.studio_id, job_id, 1, outputs)
+    finalize = task_event("finalize", studioId=session.studio_id, renderJobId=job_id)
+    assert invoke_task("render-finalize", finalize) == {"status": "SUCCEEDED"}
+
+
+def test_a_watermarked_copy_downloads_only_for_the_member_it_names_and_admins(
+    api: Any, admin: Session, artist: Session, target: Target, runs: Spy
+) -> None:
+    # Given a watermarked review copy requested by an artist, and a plain one
+    director = add_member(api, admin, "DIRECTOR")
+    viewer = add_member(api, admin, "VIEWER")
+    body = {"preset": "review-mp4", "options": {"watermark": True}}
+    marked = _request(api, artist, target.asset_id, body).json()["renderJobId"]
+    plain = _request(api, artist, target.asset_id, {"preset": "review-mp4"}).json()["renderJobId"]
+    for job_id in (marked, plain):
+        _succeed(admin, job_id, f"studios/{admin.studio_id}/renders/{job_id}/attempt-1/review.mp4")
+    # Then its watermark names the artist who asked for it
+    assert artist.email in service.load_job(admin.studio_id, marked).texts["watermark"]
+    # When each member asks for the download
+    answers = {
+        who: api.get(f"/renders/{marked}/download", token=session.access_token)
+        for who, session in (("artist", artist), ("admin", admin), ("director", director), ("viewer", viewer))
+    }
+    # Then the artist and the admin get the link; any other member 403 with the reason
+    assert answers["artist"].status == 200 and answers["admin"].status == 200
+    for who in ("director", "viewer"):
+        refused = answers[who]
+        assert refused.status == 403, who
+        assert refused.json()["error"]["code"] == "WATERMARKED_FOR_ANOTHER_MEMBER"
+        assert "watermark" in refused.json()["error"]["message"]
+    # And the job itself stays readable by everyone; a copy without watermark downloads for anyone
+    assert api.get(f"/renders/{marked}", token=director.access_token).status == 200
+    assert api.get(f"/renders/{plain}/download", token=director.access_token).status == 200
+    assert api.get(f"/renders/{plain}/download", token=viewer.access_token).status == 200

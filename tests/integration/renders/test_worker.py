@@ -6,8 +6,11 @@ real API request created, then the real task handlers finish the job as the stat
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import subprocess
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,9 +21,17 @@ import requests
 
 from keyframe.events.publisher import room_events
 from keyframe.media.probe import probe
-from keyframe.renders import playlists, service, storage, worker
+from keyframe.renders import playback, playlists, service, storage, worker
 from keyframe.renders.models import RenderStatus
-from tests.integration.renders.conftest import Spy, Target, invoke_task, make_clip, publish, task_event
+from tests.integration.renders.conftest import (
+    Spy,
+    Target,
+    invoke_task,
+    make_clip,
+    publish,
+    set_env,
+    task_event,
+)
 from tests.support.environment import MEDIA_BUCKET
 from tests.support.identity import Session
 
@@ -46,9 +57,25 @@ def _keys(prefix: str) -> dict[str, str]:
     }
 
 
-def _expiry(url: str) -> tuple[str, str]:
+def _expiry(url: str) -> datetime:
+    """When S3 stops serving a presigned URL: its signing time ``X-Amz-Date`` + ``X-Amz-Expires``."""
     query = parse_qs(urlsplit(url).query)
-    return query["X-Amz-Date"][0], query["X-Amz-Expires"][0]
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return signed + timedelta(seconds=int(query["X-Amz-Expires"][0]))
+
+
+def _iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _playback_links(master_url: str) -> list[str]:
+    """The master's URL, every variant playlist's and every segment's, as a player fetches them."""
+    variants = playlists.parse_master(requests.get(master_url, timeout=10).text)
+    links = [master_url]
+    for variant in variants:
+        links.append(variant.uri)
+        links += [uri for uri, _ in playlists.segments(requests.get(variant.uri, timeout=10).text)]
+    return links
 
 
 def test_an_hls_render_runs_to_succeeded_and_plays_through_presigned_playlists(
@@ -95,8 +122,8 @@ def test_an_hls_render_runs_to_succeeded_and_plays_through_presigned_playlists(
     variant_text = requests.get(variants[0].uri, timeout=10).text
     segments = playlists.segments(variant_text)
     assert abs(sum(duration for _, duration in segments) - 2.0) <= 0.5
-    expiries = {_expiry(link["url"])} | {_expiry(v.uri) for v in variants} | {_expiry(u) for u, _ in segments}
-    assert len({e[1] for e in expiries}) == 1 and len({e[0] for e in expiries}) <= 2
+    expires_at = _iso(link["expiresAt"])
+    assert all(abs((_expiry(u) - expires_at).total_seconds()) <= 1 for u in _playback_links(link["url"]))
     # And a segment fetched through those links decodes
     segment = tmp_path / "segment.ts"
     segment.write_bytes(requests.get(segments[0][0], timeout=10).content)
@@ -176,7 +203,14 @@ def test_a_source_that_changed_since_publishing_fails_its_checksum(
     job_id = _request(api, admin, target.asset_id, {"preset": "filmstrip"})["renderJobId"]
     boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=target.key, Body=b"tampered")
     assert worker.run(admin.studio_id, job_id, 1) == worker.EXIT_INPUT
-    assert service.load_job(admin.studio_id, job_id).last_error["code"] == "INPUT_CHECKSUM_MISMATCH"
+    item = service.load_job(admin.studio_id, job_id)
+    assert item.last_error["code"] == "INPUT_CHECKSUM_MISMATCH"
+    # And the lineage keeps the declared checksum, unverified: the tampered bytes are not recorded
+    assert item.lineage["sha256"] == target.sha256 and not item.lineage.get("sha256Verified")
+    # And when Batch gives up, the job ends FAILED with that reason
+    event = task_event("mark_failed_batch_job", studioId=admin.studio_id, renderJobId=job_id)
+    assert invoke_task("render-mark-failed", event) == {"status": "FAILED"}
+    assert service.load_job(admin.studio_id, job_id).error["code"] == "INPUT_CHECKSUM_MISMATCH"
 
 
 def test_the_container_does_nothing_for_a_cancelled_job(
@@ -202,9 +236,14 @@ def test_a_cancel_during_the_render_kills_ffmpeg_and_removes_outputs(
     source = publish(admin, long_clip.read_bytes(), probe(str(long_clip)).model_dump(by_alias=True))
     job_id = _request(api, admin, source.asset_id, {"preset": "hls"})["renderJobId"]
     uploads: list[Any] = []
-    monkeypatch.setattr(storage, "upload_folder", lambda *a: uploads.append(a) or (0, 0))
+
+    def no_upload(*args: Any) -> tuple[int, int]:
+        uploads.append(args)
+        return 0, 0
+
+    monkeypatch.setattr(storage, "upload_folder", no_upload)
     report = service.report_progress
-    seen: list[subprocess.Popen] = []
+    seen: list[subprocess.Popen[str]] = []
 
     def cancel_then_report(studio_id: str, job: str, attempt: int, update: Any) -> bool:
         api.delete(f"/renders/{job}", token=admin.access_token)
@@ -217,7 +256,8 @@ def test_a_cancel_during_the_render_kills_ffmpeg_and_removes_outputs(
         try:
             original_run(self)
         finally:
-            seen.append(self.process)
+            if self.process is not None:
+                seen.append(self.process)
 
     monkeypatch.setattr(worker.FfmpegRun, "run", remember)
     # When the container runs
@@ -245,3 +285,84 @@ def test_finalize_without_outputs_fails_the_job(api: Any, admin: Session, target
     service.begin_try(admin.studio_id, job_id, 1, batch_job_id="b-1", batch_attempt=1)
     assert _finalize(admin, job_id) == {"status": "FAILED"}
     assert service.load_job(admin.studio_id, job_id).error["code"] == "NO_OUTPUTS"
+
+
+MASTER = """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-STREAM-INF:BANDWIDTH=2928000,RESOLUTION=1280x720
+720p/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=1528000,RESOLUTION=854x480
+480p/index.m3u8
+"""
+VARIANT = """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-TARGETDURATION:4
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXTINF:4.000000,
+segment_000.ts
+#EXTINF:4.000000,
+segment_001.ts
+#EXTINF:2.000000,
+segment_002.ts
+#EXT-X-ENDLIST
+"""
+
+
+def test_every_playback_link_expires_at_the_expires_at_the_api_promises(
+    api: Any, admin: Session, target: Target, runs: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator does not enforce presigned-URL expiry (moto serves expired links); S3 does, refusing
+    a link after its signing time ``X-Amz-Date`` plus ``X-Amz-Expires``. So this checks exactly those
+    signed values: every link of the rewritten playlists (master, variants, segments) expires at the
+    ``expiresAt`` of the answer, even when the playlists take seconds to rewrite, and ``expiresAt`` is
+    no later than now + ``RENDER_PLAYBACK_TTL_SECONDS``."""
+    # Given a SUCCEEDED HLS render (two renditions of three segments) and a 10-minute playback TTL
+    set_env(monkeypatch, RENDER_PLAYBACK_TTL_SECONDS=600)
+    job_id = _request(api, admin, target.asset_id, {"preset": "hls"})["renderJobId"]
+    prefix = f"studios/{admin.studio_id}/renders/{job_id}/attempt-1/"
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=MEDIA_BUCKET, Key=prefix + "master.m3u8", Body=MASTER.encode())
+    for rendition in ("720p", "480p"):
+        s3.put_object(Bucket=MEDIA_BUCKET, Key=f"{prefix}{rendition}/index.m3u8", Body=VARIANT.encode())
+    service.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
+    outputs = {"prefix": prefix, "keys": [prefix + "master.m3u8"], "primary": prefix + "master.m3u8",
+               "masterPlaylist": prefix + "master.m3u8"}  # fmt: skip
+    assert service.record_outputs(admin.studio_id, job_id, 1, outputs)
+    assert _finalize(admin, job_id) == {"status": "SUCCEEDED"}
+    # And reading a variant playlist is slow (its links are signed over a second after the first ones)
+    read = playback._get_text
+
+    def slow_variant(bucket: str, key: str) -> str:
+        if key.endswith("480p/index.m3u8"):
+            time.sleep(1.5)
+        return read(bucket, key)
+
+    monkeypatch.setattr(playback, "_get_text", slow_variant)
+    # When playback is asked for
+    asked = datetime.now(UTC)
+    link = api.get(f"/renders/{job_id}/playback", token=admin.access_token).json()
+    answered = datetime.now(UTC)
+    # Then expiresAt is the TTL from the request, never later than now + TTL
+    expires_at = _iso(link["expiresAt"])
+    assert asked + timedelta(seconds=599) <= expires_at <= answered + timedelta(seconds=600)
+    # And every link a player follows (1 master + 2 variants + 6 segments) expires then, within a second
+    links = _playback_links(link["url"])
+    assert len(links) == 9
+    assert [abs((_expiry(url) - expires_at).total_seconds()) <= 1 for url in links] == [True] * 9
+
+
+def test_a_succeeded_job_names_the_sha256_of_its_input_even_when_the_upload_declared_none(
+    api: Any, admin: Session, runs: Spy, clip: Path, clip_media: dict[str, Any]
+) -> None:
+    # Given a READY version whose upload declared no checksum
+    source = publish(admin, clip.read_bytes(), clip_media, declare_sha256=False)
+    job = _request(api, admin, source.asset_id, {"preset": "filmstrip", "options": {"frames": 2}})
+    assert job["lineage"].get("sha256") is None and job["lineage"]["sha256Verified"] is False
+    # When the container renders it and the state machine finalizes it
+    assert worker.run(admin.studio_id, job["renderJobId"], 1) == worker.EXIT_OK
+    assert _finalize(admin, job["renderJobId"]) == {"status": "SUCCEEDED"}
+    # Then its lineage holds the SHA-256 of exactly the bytes that went in, computed by the container
+    lineage = api.get(f"/renders/{job['renderJobId']}", token=admin.access_token).json()["lineage"]
+    assert lineage["sha256"] == hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert lineage["sha256Verified"] is True
+    assert (lineage["key"], lineage["version"]) == (source.key, source.version)

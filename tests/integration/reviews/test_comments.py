@@ -149,3 +149,96 @@ def test_only_the_author_edits_a_body_but_anyone_who_comments_may_resolve(api, l
     stranger = register_studio(api, studio_name="Other")
     assert api.get(_comments_url(target), token=stranger.access_token).status == 404
     assert api.patch(url, json={"resolved": True}, token=stranger.access_token).status == 404
+
+
+def _activity(api, session, asset_id: str) -> list[dict]:
+    response = api.get(f"/activity?assetId={asset_id}", token=session.access_token)
+    assert response.status == 200, response.body
+    return response.json()["items"]
+
+
+def test_every_comment_change_is_an_activity_entry(api, live) -> None:
+    # Given an artist and a director on a version
+    admin = register_studio(api)
+    target = make_version(admin)
+    artist = add_member(api, admin, "ARTIST")
+    director = live.connect(add_member(api, admin, "DIRECTOR"))
+    before = {e["id"] for e in _activity(api, admin, target.asset_id)}
+    # When the artist comments at a frame over REST and edits it, the director replies over the
+    # socket and resolves it, and the artist reopens it
+    comment = api.post(
+        _comments_url(target), json={"body": "typo", "frame": 1013}, token=artist.access_token
+    ).json()
+    url = f"/comments/{comment['commentId']}"
+    assert api.patch(url, json={"body": "no typo"}, token=artist.access_token).status == 200
+    reply = director.send(
+        action="comment", assetId=target.asset_id, version=1, body="ok", parentId=comment["commentId"]
+    )["data"]["comment"]
+    assert director.send(action="resolve", commentId=comment["commentId"])["type"] == "ack"
+    assert api.patch(url, json={"resolved": False}, token=artist.access_token).status == 200
+    # And a PATCH that changes nothing
+    assert api.patch(url, json={"resolved": False}, token=artist.access_token).status == 200
+    # Then GET /activity?assetId= lists one entry per change, newest first, naming actor and comment
+    entries = [e for e in _activity(api, admin, target.asset_id) if e["id"] not in before]
+    assert [(e["action"], e["target"]["id"], e["actor"]) for e in reversed(entries)] == [
+        ("comment:added", comment["commentId"], artist.user_id),
+        ("comment:edited", comment["commentId"], artist.user_id),
+        ("comment:added", reply["commentId"], reply["authorId"]),
+        ("comment:resolved", comment["commentId"], reply["authorId"]),
+        ("comment:reopened", comment["commentId"], artist.user_id),
+    ]
+    assert all(e["target"]["type"] == "comment" and e["projectId"] == target.project_id for e in entries)
+    assert entries[-1]["details"] == {"version": 1, "frame": 1013, "timecode": "00:00:00:12"}
+    assert entries[2]["details"] == {"version": 1, "parentId": comment["commentId"]}
+
+
+def test_an_edit_that_also_resolves_writes_both_entries(api, live) -> None:
+    admin = register_studio(api)
+    target = make_version(admin)
+    comment = api.post(_comments_url(target), json={"body": "typo"}, token=admin.access_token).json()
+    patched = api.patch(
+        f"/comments/{comment['commentId']}",
+        json={"body": "fixed", "resolved": True},
+        token=admin.access_token,
+    ).json()
+    assert (patched["body"], patched["resolved"]) == ("fixed", True)
+    actions = [e["action"] for e in _activity(api, admin, target.asset_id)][:3]
+    assert sorted(actions[:2]) == ["comment:edited", "comment:resolved"] and actions[2] == "comment:added"
+
+
+def test_a_comment_whose_activity_entry_cannot_be_written_is_not_stored(api, live, monkeypatch) -> None:
+    # Given an activity log that refuses writes (an invalid, empty partition key)
+    from keyframe.catalog import activity
+
+    admin = register_studio(api)
+    target = make_version(admin)
+    with monkeypatch.context() as patch:
+        patch.setattr(activity, "activity_pk", lambda studio_id: "")
+        # When a comment is posted
+        response = api.post(_comments_url(target), json={"body": "lost?"}, token=admin.access_token)
+    # Then it fails as a whole: no comment without its entry
+    assert response.status == 500
+    assert api.get(_comments_url(target), token=admin.access_token).json()["items"] == []
+    assert "comment:added" not in [e["action"] for e in _activity(api, admin, target.asset_id)]
+
+
+def test_a_comment_deleted_meanwhile_is_not_found_and_nothing_is_logged(api, live, monkeypatch) -> None:
+    # Given a comment whose item disappears between the lookup and the write
+    from keyframe.reviews import service
+    from keyframe.reviews.models import CommentItem
+
+    admin = register_studio(api)
+    target = make_version(admin)
+    comment = api.post(_comments_url(target), json={"body": "typo"}, token=admin.access_token).json()
+    found = service._find_comment(admin.studio_id, comment["commentId"])
+    found.delete()
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "_find_comment", lambda studio_id, comment_id: found)
+        # When its author edits it
+        response = api.patch(
+            f"/comments/{comment['commentId']}", json={"body": "x"}, token=admin.access_token
+        )
+    # Then 404, and neither the comment nor an edit entry was written
+    assert response.status == 404 and response.json()["error"]["code"] == "COMMENT_NOT_FOUND"
+    assert CommentItem.count(found.pk) == 0
+    assert "comment:edited" not in [e["action"] for e in _activity(api, admin, target.asset_id)]

@@ -98,3 +98,130 @@ def test_a_producer_requests_changes_over_rest(api, live) -> None:
     # Another studio's version does not exist for them
     stranger = register_studio(api, studio_name="Other")
     assert api.post(url, json={"decision": "APPROVED"}, token=stranger.access_token).status == 404
+
+
+def _records(session, target) -> list:
+    """The decision records as stored (live table), pending ones included."""
+    from keyframe.reviews.models import REVIEW_PREFIX, ReviewItem, version_pk
+
+    key = version_pk(session.studio_id, target.asset_id, target.version)
+    return list(ReviewItem.query(key, ReviewItem.sk.startswith(REVIEW_PREFIX), consistent_read=True))
+
+
+def _reviewed_entries(session, target) -> list:
+    from keyframe.catalog import activity
+
+    entries = activity.list_activity(session.studio_id, asset_id=target.asset_id).items
+    return [e for e in entries if e.action == "version:reviewed"]
+
+
+def test_a_decision_whose_status_write_fails_leaves_no_approval_and_a_retry_completes_it(
+    api, live, monkeypatch
+) -> None:
+    # Given a director, and a catalog whose status write fails once (after the record is written)
+    from keyframe.reviews import service
+
+    admin = register_studio(api)
+    target = make_version(admin)
+    director = add_member(api, admin, "DIRECTOR")
+    watcher = live.connect(admin)
+    url = f"/assets/{target.asset_id}/versions/1/review"
+    reviews_url = f"/assets/{target.asset_id}/versions/1/reviews"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("DynamoDB went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service.versions, "set_review_status", broken)
+        # When the director approves
+        failed = api.post(url, json={"decision": "APPROVED", "note": "Ship it"}, token=director.access_token)
+    # Then the request fails, and nothing looks approved: no status, no listed decision, no event
+    assert failed.status == 500
+    assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "PENDING"
+    assert assets.get_asset(admin.studio_id, target.asset_id).status == "PENDING_REVIEW"
+    assert api.get(reviews_url, token=admin.access_token).json()["items"] == []
+    assert watcher.received("asset:approved") == []
+    # But the decision is recorded, pending
+    [pending] = _records(admin, target)
+    assert (pending.decision, pending.note, pending.pending) == ("APPROVED", "Ship it", True)
+    # When the same request is sent again with the catalog back
+    retried = api.post(url, json={"decision": "APPROVED", "note": "Ship it"}, token=director.access_token)
+    # Then it completes the same record: one decision, applied, listed and broadcast once
+    assert retried.status == 201
+    assert retried.json()["reviewId"] == pending.review_id
+    [record] = _records(admin, target)
+    assert record.pending is None
+    assert api.get(reviews_url, token=admin.access_token).json()["items"] == [retried.json()]
+    assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "APPROVED"
+    assert assets.get_asset(admin.studio_id, target.asset_id).status == "APPROVED"
+    assert len(_reviewed_entries(admin, target)) == 1
+    assert [e["data"]["reviewId"] for e in watcher.received("asset:approved")] == [pending.review_id]
+
+
+def test_a_decision_applied_but_not_settled_is_listed_and_a_retry_settles_it(api, live, monkeypatch) -> None:
+    # Given a failure after the catalog applied the decision (clearing "pending" fails)
+    from keyframe.reviews import service
+
+    admin = register_studio(api)
+    target = make_version(admin)
+    producer = add_member(api, admin, "PRODUCER")
+    url = f"/assets/{target.asset_id}/versions/1/review"
+    body = {"decision": "CHANGES_REQUESTED", "note": "Softer"}
+
+    def broken(item):
+        raise RuntimeError("timeout")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(service, "_settle", broken)
+        # When the producer requests changes
+        assert api.post(url, json=body, token=producer.access_token).status == 500
+    # Then the status changed and the decision that caused it is listed
+    assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "CHANGES_REQUESTED"
+    listed = api.get(f"{url}s", token=admin.access_token).json()["items"]
+    assert [(r["decision"], r["reviewerId"]) for r in listed] == [("CHANGES_REQUESTED", producer.user_id)]
+    # When the request is sent again, it settles the same record; no second decision appears
+    retried = api.post(url, json=body, token=producer.access_token)
+    assert retried.status == 201 and retried.json()["reviewId"] == listed[0]["reviewId"]
+    assert [r.pending for r in _records(admin, target)] == [None]
+    assert api.get(f"{url}s", token=admin.access_token).json()["items"] == [retried.json()]
+
+
+def test_a_decision_the_catalog_refuses_leaves_no_record(api, live, monkeypatch) -> None:
+    # Given a catalog that refuses the status change (a domain error)
+    from keyframe.errors import Conflict
+    from keyframe.reviews import service
+
+    admin = register_studio(api)
+    target = make_version(admin)
+
+    def refuse(*args, **kwargs):
+        raise Conflict("The version changed meanwhile", code="VERSION_CHANGED")
+
+    monkeypatch.setattr(service.versions, "set_review_status", refuse)
+    # When an admin approves
+    response = api.post(
+        f"/assets/{target.asset_id}/versions/1/review",
+        json={"decision": "APPROVED"},
+        token=admin.access_token,
+    )
+    # Then the refusal is answered and no decision record stays behind
+    assert response.status == 409
+    assert _records(admin, target) == []
+
+
+def test_a_different_decision_after_a_failure_is_a_new_record_and_the_failed_one_stays_hidden(
+    api, live, monkeypatch
+) -> None:
+    from keyframe.reviews import service
+
+    admin = register_studio(api)
+    target = make_version(admin)
+    url = f"/assets/{target.asset_id}/versions/1/review"
+    with monkeypatch.context() as patch:
+        patch.setattr(service.versions, "set_review_status", lambda *a, **k: 1 / 0)
+        assert api.post(url, json={"decision": "APPROVED"}, token=admin.access_token).status == 500
+    changed = api.post(url, json={"decision": "CHANGES_REQUESTED"}, token=admin.access_token)
+    assert changed.status == 201
+    assert len(_records(admin, target)) == 2
+    assert api.get(f"{url}s", token=admin.access_token).json()["items"] == [changed.json()]
+    assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "CHANGES_REQUESTED"

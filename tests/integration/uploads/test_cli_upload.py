@@ -8,6 +8,7 @@ gateway, mounted as a ``requests`` transport adapter under ``http://keyframe.tes
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import stat
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from moto.server import ThreadedMotoServer
 from keyframe.cli import credentials
 from keyframe.cli import main as cli_main
 from keyframe.cli import upload as cli_upload
+from keyframe.cli.resume import ResumeState
 from tests.integration.uploads.conftest import PART, Studio, executions, file_bytes, s3_object
 from tests.integration.uploads.http_adapter import API, GatewayAdapter
 
@@ -176,3 +178,93 @@ def test_login_stores_a_private_token_that_upload_uses_and_refreshes(
         stored.access_token,
     )
     assert refreshed.refresh_token != stored.refresh_token
+
+
+def _interrupt_after_part_1(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """Fail every part PUT but part 1 until ``network["up"]`` is set True."""
+    network = {"up": False}
+    real_put = requests.Session.put
+
+    def flaky_put(self: requests.Session, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        number = int(parse_qs(urlsplit(url).query)["partNumber"][0])
+        if number != 1 and not network["up"]:
+            raise requests.ConnectionError("network down")
+        return real_put(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(cli_upload, "PART_ATTEMPTS", 1)
+    monkeypatch.setattr(requests.Session, "put", flaky_put)
+    return network
+
+
+def _status(api: Any, studio: Studio, upload_id: str) -> dict[str, Any]:
+    answer = api.get(f"/assets/{studio.asset_id}/uploads/{upload_id}", token=studio.admin.access_token)
+    assert answer.status == 200, answer.body
+    return answer.json()
+
+
+def _interrupted_upload_id(tmp_path: Path) -> str:
+    """The upload id in the one resume state the command saved."""
+    states = list((tmp_path / "home" / "uploads").glob("*.json"))
+    assert len(states) == 1
+    return ResumeState.from_json(json.loads(states[0].read_text())).upload_id
+
+
+def test_a_changed_file_starts_a_new_upload_and_never_aborts_the_old_one(
+    api, keyframe_cli, studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "anim.mov"
+    path.write_bytes(file_bytes(2 * PART + 10, seed=3))
+    network = _interrupt_after_part_1(monkeypatch)
+    # Given an upload interrupted after its first part
+    code, _, _ = keyframe_cli(_args(path, studio, "--parallel", "1"))
+    assert code == 2
+    old_id = _interrupted_upload_id(tmp_path)
+
+    # When the artist changes the file and runs the same command again
+    data = file_bytes(PART + 99, seed=4)
+    path.write_bytes(data)
+    network["up"] = True
+    code, out, err = keyframe_cli(_args(path, studio, "--quiet"))
+
+    # Then the new file went up as a new upload
+    assert code == 0, err
+    new_id = out.split()[1]
+    assert new_id != old_id
+    key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{new_id}/anim.mov"
+    assert s3_object(key) == data
+    # And the old upload is still open with the part it received, and one note line says how to drop it
+    old = _status(api, studio, old_id)
+    assert old["status"] == "OPEN" and [p["partNumber"] for p in old["uploadedParts"]] == [1]
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1
+    assert old_id in notes[0] and old["sessionExpiresAt"] in notes[0]
+    assert "--abort-previous" in notes[0] and f"DELETE /assets/{studio.asset_id}/uploads/{old_id}" in notes[0]
+
+
+def test_abort_previous_aborts_the_earlier_upload_even_on_a_later_run(
+    api, keyframe_cli, studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "anim.mov"
+    path.write_bytes(file_bytes(2 * PART + 10, seed=5))
+    network = _interrupt_after_part_1(monkeypatch)
+    # Given an upload interrupted, the file changed, and the new upload interrupted too
+    assert keyframe_cli(_args(path, studio, "--parallel", "1"))[0] == 2
+    old_id = _interrupted_upload_id(tmp_path)
+    data = file_bytes(2 * PART + 20, seed=6)
+    path.write_bytes(data)
+    assert keyframe_cli(_args(path, studio, "--parallel", "1"))[0] == 2
+    new_id = _interrupted_upload_id(tmp_path)
+    assert new_id != old_id and _status(api, studio, old_id)["status"] == "OPEN"
+
+    # When the artist runs it again with --abort-previous
+    network["up"] = True
+    code, out, err = keyframe_cli(_args(path, studio, "--abort-previous", "--quiet"))
+
+    # Then the earlier upload is aborted (asked for), and the new one resumed and completed
+    assert code == 0, err
+    assert f"Aborted the earlier upload {old_id} of anim.mov (--abort-previous)" in err
+    old = _status(api, studio, old_id)
+    assert (old["status"], old["failureReason"]) == ("ABORTED", "ABORTED")
+    assert out.split()[1] == new_id
+    key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{new_id}/anim.mov"
+    assert s3_object(key) == data

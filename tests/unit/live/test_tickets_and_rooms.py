@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from keyframe.errors import InvalidInput, TooManyRequests
+from keyframe.http.errors import error_body
 from keyframe.live import fanout, presence, sockets
 from keyframe.live.rooms import parse_room
 from keyframe.live.tickets import hash_ticket
@@ -79,15 +80,44 @@ def test_presence_ids_hide_connection_ids() -> None:
     assert "conn" not in presence.presence_id("conn-1")
 
 
-def test_error_events_carry_code_message_correlation_and_retry() -> None:
-    event = sockets.error_event(TooManyRequests("slow down", retry_after=1, details={"limit": 20}), "corr-1")
+def test_error_events_carry_the_api_error_body_with_retry_after_in_details(monkeypatch) -> None:
+    # Given a throttled message whose correlation id the handler has set
+    monkeypatch.setattr(sockets.logger, "get_correlation_id", lambda: "corr-1")
+    error = TooManyRequests("slow down", retry_after=1, details={"limit": 20})
+    # When it becomes an error event
+    event = sockets.error_event(error)
+    # Then its data is exactly the REST error body, retryAfter inside details
     assert event == {
         "type": "error",
         "data": {
             "code": "TOO_MANY_REQUESTS",
             "message": "slow down",
+            "details": {"limit": 20, "retryAfter": 1},
             "correlationId": "corr-1",
-            "details": {"limit": 20},
-            "retryAfter": 1,
         },
     }
+    assert (
+        event["data"] == error_body("TOO_MANY_REQUESTS", "slow down", {"limit": 20, "retryAfter": 1})["error"]
+    )
+
+
+def test_an_error_event_without_details_has_no_details_but_always_a_correlation_id() -> None:
+    # Given no correlation id set yet (a cold handler)
+    sockets.logger.set_correlation_id(None)
+    # When an error event is built
+    event = sockets.error_event(InvalidInput("nope", code="INVALID_ROOM"))
+    # Then it names code and message, no details, and a fresh correlation id
+    assert set(event["data"]) == {"code", "message", "correlationId"}
+    assert event["data"]["correlationId"]
+    assert sockets.error_event(TooManyRequests("wait", retry_after=3))["data"]["details"] == {"retryAfter": 3}
+
+
+def test_handlers_take_the_correlation_id_from_the_client_or_the_request() -> None:
+    # Given a message event from API Gateway
+    event = {"requestContext": {"requestId": "req-1", "messageId": "msg-1"}}
+    # When / Then the client's id wins, else the request id, else the message id, else a new one
+    assert sockets.set_correlation_id(event, "client-1") == "client-1"
+    assert sockets.logger.get_correlation_id() == "client-1"
+    assert sockets.set_correlation_id(event) == "req-1"
+    assert sockets.set_correlation_id({"requestContext": {"messageId": "msg-1"}}) == "msg-1"
+    assert sockets.set_correlation_id({}) not in {"client-1", "req-1", "msg-1", ""}

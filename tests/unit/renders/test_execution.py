@@ -43,3 +43,11 @@ def test_without_a_high_priority_queue_the_state_machine_picks_the_queue(configu
 def test_each_attempt_has_its_own_execution_name() -> None:
     assert execution_name("abc", 1) != execution_name("abc", 2)
     assert execution_name("abc", 3) == "abc-attempt-3"
+
+
+def test_low_and_normal_priority_start_the_same_execution(configured) -> None:
+    # Given a high-priority queue configured (the standard queue has no fair-share policy)
+    configured(RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN=HIGH_QUEUE)
+    # When LOW and NORMAL renders start / Then their inputs differ only by the recorded priority
+    low, normal = execution_input("s", "j", 1, "LOW"), execution_input("s", "j", 1, "NORMAL")
+    assert {**low, "priority": "NORMAL"} == normal

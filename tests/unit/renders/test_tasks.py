@@ -36,7 +36,8 @@ def test_logs_from_a_batch_job_in_either_case() -> None:
 
 def test_a_local_log_file_has_no_log_group() -> None:
     job = {**BATCH_JOB, "container": {"logStreamName": "/repo/.keyframe/batch-logs/b-1.log"}}
-    assert "logGroup" not in batch_logs(job)
+    logs = batch_logs(job)
+    assert logs is not None and "logGroup" not in logs
 
 
 def test_the_workers_reason_wins_over_batchs() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -62,12 +63,27 @@ def test_no_state_starts_a_new_upload() -> None:
     assert decide(None, 30, 111, None) == Decision("start")
 
 
-def test_a_changed_file_starts_afresh_and_aborts_the_old_open_session() -> None:
+def test_a_changed_file_starts_a_new_upload_and_only_names_the_old_open_session() -> None:
     state = _state()
-    assert decide(state, 31, 111, _session()) == Decision("start", stale_upload_id="u1")
-    assert decide(state, 30, 222, _session()) == Decision("start", stale_upload_id="u1")
-    # an old session that is no longer open needs no abort
+    # Given the file's size or mtime changed / Then a new upload; the old one is named, not aborted
+    assert decide(state, 31, 111, _session()) == Decision("start", previous_upload_id="u1")
+    assert decide(state, 30, 222, _session()) == Decision("start", previous_upload_id="u1")
+    # an old session that is no longer open is not worth a mention
     assert decide(state, 31, 111, _session("ABORTED")) == Decision("start")
+    assert decide(state, 31, 111, _session("COMPLETED")) == Decision("start")
+    assert decide(state, 31, 111, None) == Decision("start")
+
+
+def test_superseded_sessions_survive_a_round_trip_and_old_state_files_still_load(tmp_path: Path) -> None:
+    store = StateStore(tmp_path)
+    # Given a state remembering an earlier session left open / When saved and loaded / Then kept
+    store.save("k", _state(superseded=["u0"]))
+    assert store.load("k") == _state(superseded=["u0"])
+    # Given a state file written before ``superseded`` existed / Then it loads with none
+    data = _state().to_json()
+    del data["superseded"]
+    store.path_of("k").write_text(json.dumps(data))
+    assert store.load("k") == _state()
 
 
 def test_a_session_gone_or_aborted_starts_afresh() -> None:
