@@ -22,6 +22,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.config import StageConfig
@@ -171,6 +172,47 @@ class Monitoring(Construct):
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+    def watch_state_machine(
+        self,
+        prefix: str,
+        machine: sfn.StateMachine,
+        *,
+        title: str,
+        failed_description: str,
+        failed_threshold: float,
+        timed_out_description: str,
+        show_aborted: bool = False,
+    ) -> list[cloudwatch.Alarm]:
+        """Alarms ``{prefix}Failed`` (a burst of failures) and ``{prefix}TimedOut`` (any), and a dashboard
+        row with the executions graph and the alarms' status, for one Step Functions state machine.
+        """
+        alarms = [
+            self.alarm_on(
+                f"{prefix}Failed",
+                machine.metric_failed(period=PERIOD, statistic="Sum"),
+                description=failed_description,
+                threshold=failed_threshold,
+            ),
+            self.alarm_on(
+                f"{prefix}TimedOut",
+                machine.metric_timed_out(period=PERIOD, statistic="Sum"),
+                description=timed_out_description,
+            ),
+        ]
+        lines = [
+            machine.metric_started(period=PERIOD, statistic="Sum", label="started"),
+            machine.metric_succeeded(period=PERIOD, statistic="Sum", label="succeeded"),
+            machine.metric_failed(period=PERIOD, statistic="Sum", label="failed"),
+        ]
+        if show_aborted:
+            lines.append(machine.metric_aborted(period=PERIOD, statistic="Sum", label="aborted (cancelled)"))
+        lines.append(machine.metric_timed_out(period=PERIOD, statistic="Sum", label="timed out"))
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title=f"{title} executions", left=lines, width=12),
+            cloudwatch.AlarmStatusWidget(alarms=alarms, title=f"{title} alarms", width=12),
+        )
+        return alarms
 
     def notify_on(
         self,

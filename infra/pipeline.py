@@ -39,7 +39,6 @@ from pathlib import Path
 
 from aws_cdk import Stack
 from aws_cdk import aws_batch as batch
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -51,7 +50,7 @@ from infra.batch import BatchJob, BatchJobs
 from infra.config import StageConfig
 from infra.functions import Functions
 from infra.grants import starters
-from infra.monitoring import PERIOD, Monitoring
+from infra.monitoring import Monitoring
 from infra.safety_net import SafetyNetTexts, add_safety_net
 from keyframe.local.bootstrap import camel, function_placeholder, state_machine_env_var
 from keyframe.media.jobs import MEDIA_JOB
@@ -352,30 +351,11 @@ class AssetPipeline(Construct):
         self._monitor(monitoring)
 
     def _monitor(self, monitoring: Monitoring) -> None:
-        machine = self.state_machine
-        alarms = [
-            monitoring.alarm_on(
-                "AssetPipelineFailed",
-                machine.metric_failed(period=PERIOD, statistic="Sum"),
-                description="asset pipeline executions failed (a burst: not one bad file)",
-                threshold=PIPELINE_FAILURES_THRESHOLD,
-            ),
-            monitoring.alarm_on(
-                "AssetPipelineTimedOut",
-                machine.metric_timed_out(period=PERIOD, statistic="Sum"),
-                description="an asset pipeline execution ran past its 6 h timeout",
-            ),
-        ]
-        monitoring.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Asset pipeline executions",
-                left=[
-                    machine.metric_started(period=PERIOD, statistic="Sum", label="started"),
-                    machine.metric_succeeded(period=PERIOD, statistic="Sum", label="succeeded"),
-                    machine.metric_failed(period=PERIOD, statistic="Sum", label="failed"),
-                    machine.metric_timed_out(period=PERIOD, statistic="Sum", label="timed out"),
-                ],
-                width=12,
-            ),
-            cloudwatch.AlarmStatusWidget(alarms=alarms, title="Asset pipeline alarms", width=12),
+        monitoring.watch_state_machine(
+            "AssetPipeline",
+            self.state_machine,
+            title="Asset pipeline",
+            failed_description="asset pipeline executions failed (a burst: not one bad file)",
+            failed_threshold=PIPELINE_FAILURES_THRESHOLD,
+            timed_out_description="an asset pipeline execution ran past its 6 h timeout",
         )

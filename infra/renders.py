@@ -40,7 +40,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -50,7 +49,7 @@ from infra.batch import BatchJob, BatchJobs
 from infra.config import StageConfig
 from infra.functions import Functions
 from infra.grants import RENDER_STATE_MACHINE, starters
-from infra.monitoring import PERIOD, Monitoring
+from infra.monitoring import Monitoring
 from infra.pipeline import AslStateMachine
 from infra.safety_net import SafetyNetTexts, add_safety_net, ended_execution_pattern
 from keyframe.renders.jobs import RENDER_JOB
@@ -180,31 +179,14 @@ class RenderJobs(Construct):
         return dead_letters
 
     def _monitor(self, monitoring: Monitoring) -> None:
-        machine = self.state_machine
-        alarms = [
-            monitoring.alarm_on(
-                "RenderExecutionsFailed",
-                machine.metric_failed(period=PERIOD, statistic="Sum"),
-                description="render executions failed (a burst: more than one studio's bad sources)",
-                threshold=RENDER_FAILURES_THRESHOLD,
+        monitoring.watch_state_machine(
+            "RenderExecutions",
+            self.state_machine,
+            title="Render",
+            failed_description="render executions failed (a burst: more than one studio's bad sources)",
+            failed_threshold=RENDER_FAILURES_THRESHOLD,
+            timed_out_description=(
+                "a render execution ran past its 4 h timeout (its job may still be RUNNING)"
             ),
-            monitoring.alarm_on(
-                "RenderExecutionsTimedOut",
-                machine.metric_timed_out(period=PERIOD, statistic="Sum"),
-                description="a render execution ran past its 4 h timeout (its job may still be RUNNING)",
-            ),
-        ]
-        monitoring.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Render executions",
-                left=[
-                    machine.metric_started(period=PERIOD, statistic="Sum", label="started"),
-                    machine.metric_succeeded(period=PERIOD, statistic="Sum", label="succeeded"),
-                    machine.metric_failed(period=PERIOD, statistic="Sum", label="failed"),
-                    machine.metric_aborted(period=PERIOD, statistic="Sum", label="aborted (cancelled)"),
-                    machine.metric_timed_out(period=PERIOD, statistic="Sum", label="timed out"),
-                ],
-                width=12,
-            ),
-            cloudwatch.AlarmStatusWidget(alarms=alarms, title="Render alarms", width=12),
+            show_aborted=True,
         )

@@ -21,6 +21,7 @@ replaces its media and derived files when the rerun succeeds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +29,8 @@ from urllib.parse import quote
 import boto3
 from botocore.config import Config
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 
 from keyframe import settings
 from keyframe.catalog import activity, cursors, graph
@@ -595,13 +598,31 @@ def refresh_processing(
 
 
 def set_review_status(
-    studio_id: str, asset_id: str, version: int, *, review_status: ReviewStatus | str, actor_id: str
+    studio_id: str,
+    asset_id: str,
+    version: int,
+    *,
+    review_status: ReviewStatus | str,
+    actor_id: str,
+    note: str | None = None,
+    with_items: Sequence[tuple[str, Model, Condition | None]] = (),
 ) -> Version:
     """Record a review decision on a version (live review calls this).
 
     Sets the version's ``reviewStatus``; when the version is the asset's current version (or newer
     than it), the asset's status follows: ``APPROVED``, ``CHANGES_REQUESTED`` or ``PENDING_REVIEW``.
-    Reviewing an older version leaves the asset's status alone.
+    Reviewing an older version leaves the asset's status alone. One transaction writes the version,
+    the asset, the ``version:reviewed`` activity entry and ``with_items``; then ``asset:updated`` is
+    emitted.
+
+    Parameters
+    ----------
+    note:
+        The reviewer's note, kept in the activity entry's details (``note``) when given.
+    with_items:
+        ``(label, item, condition)`` puts to commit in the same transaction (any table, e.g. the
+        decision record of :func:`keyframe.reviews.service.decide`), so all or none are stored.
+        Each retry puts them again in a fresh transaction.
 
     Raises
     ------
@@ -609,17 +630,25 @@ def set_review_status(
         Unknown asset or version.
     InvalidInput
         Unknown review status.
+    keyframe.catalog.store.Cancelled
+        Every attempt was cancelled (conflicts, or a ``with_items`` condition that keeps failing);
+        nothing was written.
     """
     try:
         decision = ReviewStatus(review_status)
     except ValueError as exc:
         raise InvalidInput(f"Unknown review status {review_status!r}", code="INVALID_REVIEW_STATUS") from exc
+    details: dict[str, Any] = {"version": version, "reviewStatus": decision.value}
+    if note is not None:
+        details["note"] = note
 
     def attempt(_: int) -> Version:
         item = load_version(studio_id, asset_id, version)
         asset = load_asset(studio_id, asset_id)
         now = now_iso()
         tx = Transaction()
+        for label, extra, condition in with_items:
+            tx.put(label, extra, condition=condition)
         _set_state(
             item,
             [
@@ -644,7 +673,7 @@ def set_review_status(
             "version:reviewed",
             "version",
             f"{asset_id}:{version}",
-            {"version": version, "reviewStatus": decision.value},
+            details,
             project_id=item.project_id,
             asset_id=asset_id,
             transaction=tx,

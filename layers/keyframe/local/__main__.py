@@ -25,6 +25,12 @@ def main() -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    # "keyframe.local.*" would also reach the handler Powertools' Logger puts on "keyframe" (the
+    # handlers' JSON logs): print the stack's own lines once, through the root handler only.
+    local = logging.getLogger("keyframe.local")
+    local.propagate = False
+    for handler in logging.getLogger().handlers:
+        local.addHandler(handler)
     for noisy in ("werkzeug", "botocore", "boto3", "urllib3", "aiohttp.access", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="No application metrics to publish")

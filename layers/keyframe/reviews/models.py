@@ -3,9 +3,8 @@
 - comment: pk ``STUDIO#{s}#ASSET#{a}#V#{n}``, sk ``COMMENT#F{frame:010d}#{createdAt}#{id}``
   (``COMMENT#G#{createdAt}#{id}`` without a frame); gsi1 ``STUDIO#{s}#COMMENT#{id}`` / ``COMMENT``.
 - reply: the same partition, sk ``{its thread's sk}#R#{createdAt}#{id}``; gsi1 as a comment.
-- decision: pk ``STUDIO#{s}#ASSET#{a}#V#{n}``, sk ``REVIEW#{createdAt}#{id}``; ``pending`` is true
-  from the moment the decision is recorded until the catalog has applied it (see
-  :func:`keyframe.reviews.service.decide`).
+- decision: pk ``STUDIO#{s}#ASSET#{a}#V#{n}``, sk ``REVIEW#{createdAt}#{id}``; written in the
+  transaction that applies it to the version (see :func:`keyframe.reviews.service.decide`).
 
 One Query over a version's partition with ``sk`` beginning ``COMMENT#`` returns its comments
 ordered by frame (comments without a frame last), then time, each thread's replies right after
@@ -99,5 +98,3 @@ class ReviewItem(Model):
     reviewer_id = UnicodeAttribute(attr_name="reviewerId")
     reviewer_role = UnicodeAttribute(attr_name="reviewerRole")
     created_at = UnicodeAttribute(attr_name="createdAt")
-    pending = BooleanAttribute(null=True)
-    """True while the version's review status may not reflect this decision yet (absent once applied)."""

@@ -21,38 +21,24 @@ Comments and decisions are stored in the live table (see :mod:`keyframe.reviews.
 Activity log: every comment change is written in the *same* DynamoDB transaction as its activity
 entry (``comment:added``, ``comment:edited``, ``comment:resolved``, ``comment:reopened``; a
 transaction spans the live and catalog tables) through :func:`keyframe.catalog.activity.record`, so
-neither exists without the other. A decision sets the version's ``reviewStatus`` and the asset's
-status through :func:`keyframe.catalog.versions.set_review_status`, which writes the
-``version:reviewed`` entry with them.
-
-Decisions are written in an order that leaves no approval without its decision record (the catalog
-function commits its own transaction and takes no other writes, so the record cannot join it yet):
-
-1. the decision record is put with ``pending: true``;
-2. the catalog sets the version's and the asset's status (one transaction, with the activity entry);
-3. ``pending`` is removed, then the event is emitted.
-
-A failure after 1 leaves a pending record and no status change; a failure after 2 leaves the status
-and a pending record that the version reflects. Either way the same request sent again (same
-reviewer, decision and note) completes the pending record instead of adding a second one.
-:func:`list_reviews` shows a pending record only once the version reflects it. When the catalog
-*refuses* the decision (a domain error), the pending record is deleted.
+neither exists without the other. A decision is one transaction too: the decision record (live
+table) goes into :func:`keyframe.catalog.versions.set_review_status` as ``with_items``, which
+commits it with the version's ``reviewStatus``, the asset's status and the ``version:reviewed``
+activity entry (its details carry the note). Either all of them are stored or none is, so a request
+that failed can simply be sent again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DeleteError
-
 from keyframe.catalog import activity, cursors, projects, versions
 from keyframe.catalog.schemas import VersionStatus
 from keyframe.catalog.store import Cancelled, Transaction, with_retries
-from keyframe.errors import Conflict, Forbidden, InvalidInput, KeyframeError, NotFound
+from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import emit
 from keyframe.identity.permissions import Permission, Principal
 from keyframe.reviews import timecode as tc
@@ -437,28 +423,11 @@ def _decision_records(studio_id: str, asset_id: str, version: int) -> list[Revie
     )
 
 
-def _reusable(records: list[ReviewItem], principal: Principal, request: ReviewCreate) -> ReviewItem | None:
-    """The version's newest record when it is this reviewer's pending record of the same decision.
-
-    That is what a retried request finds after a failure between recording and applying; reusing it
-    keeps the retry from adding a second record.
-    """
-    if not records:
-        return None
-    last = records[-1]
-    same = (last.reviewer_id, last.decision, last.note) == (
-        principal.user_id,
-        request.decision.value,
-        request.note,
-    )
-    return last if last.pending and same else None
-
-
-def _record_decision(principal: Principal, target: Any, request: ReviewCreate) -> ReviewItem:
-    """Step 1 of :func:`decide`: put the decision record with ``pending`` set (live table)."""
+def _decision_record(principal: Principal, target: Any, request: ReviewCreate) -> ReviewItem:
+    """The decision record to store (live table), not written yet."""
     created_at = _now()
     review_id = uuid.uuid4().hex
-    item = ReviewItem(
+    return ReviewItem(
         version_pk(principal.studio_id, target.asset_id, target.version),
         f"{REVIEW_PREFIX}{created_at}#{review_id}",
         review_id=review_id,
@@ -471,32 +440,17 @@ def _record_decision(principal: Principal, target: Any, request: ReviewCreate) -
         reviewer_id=principal.user_id,
         reviewer_role=principal.role.value,
         created_at=created_at,
-        pending=True,
     )
-    item.save(condition=ReviewItem.pk.does_not_exist())
-    return item
-
-
-def _settle(item: ReviewItem) -> None:
-    """Step 3 of :func:`decide`: the catalog applied the decision, so it is no longer pending."""
-    item.update(actions=[ReviewItem.pending.remove()], condition=ReviewItem.pk.exists())
-
-
-def _discard(item: ReviewItem) -> None:
-    """The catalog refused the decision: delete its pending record (it never took effect)."""
-    with contextlib.suppress(DeleteError):  # already settled or gone: nothing to undo
-        item.delete(condition=ReviewItem.pending == True)  # noqa: E712 - a DynamoDB condition
 
 
 def decide(principal: Principal, asset_id: str, version: int, request: ReviewCreate) -> Review:
     """Approve or request changes on a version.
 
-    Records the decision with its note (live table, ``pending``), sets the version's
-    ``reviewStatus`` and the asset's status through
-    :func:`keyframe.catalog.versions.set_review_status` (catalog table, with the activity entry
-    ``version:reviewed``; emits ``asset:updated``), clears ``pending`` and emits ``asset:approved``
-    / ``asset:changes-requested``. Nothing is stored when it is refused. A request repeated after a
-    failure part-way completes the same record (see the module docstring).
+    One transaction (through :func:`keyframe.catalog.versions.set_review_status`) puts the decision
+    record with its note (live table), sets the version's ``reviewStatus`` and the asset's status and
+    writes the activity entry ``version:reviewed`` with the note (catalog table); then
+    ``asset:updated`` and ``asset:approved`` / ``asset:changes-requested`` are emitted. Nothing is
+    stored or emitted when it is refused or the transaction fails.
 
     Raises
     ------
@@ -516,17 +470,16 @@ def decide(principal: Principal, asset_id: str, version: int, request: ReviewCre
             code="VERSION_NOT_READY",
             details={"assetId": asset_id, "version": version, "status": str(target.status)},
         )
-    records = _decision_records(studio_id, asset_id, version)
-    item = _reusable(records, principal, request) or _record_decision(principal, target, request)
-    try:
-        versions.set_review_status(
-            studio_id, asset_id, version, review_status=request.decision.value, actor_id=principal.user_id
-        )
-    except KeyframeError:
-        _discard(item)
-        raise
-    _settle(item)
-    item.pending = None
+    item = _decision_record(principal, target, request)
+    versions.set_review_status(
+        studio_id,
+        asset_id,
+        version,
+        review_status=request.decision.value,
+        actor_id=principal.user_id,
+        note=request.note,
+        with_items=[("review", item, ReviewItem.pk.does_not_exist())],
+    )
     review = to_review(item)
     data = {**review.to_json(), "reviewStatus": request.decision.value}
     emit(
@@ -538,29 +491,8 @@ def decide(principal: Principal, asset_id: str, version: int, request: ReviewCre
     return review
 
 
-def _applied(records: list[ReviewItem], studio_id: str, asset_id: str, version: int) -> list[ReviewItem]:
-    """The records that took effect: settled ones, and a pending newest one the version reflects.
-
-    A pending record that is not the newest, or that the version's ``reviewStatus`` /
-    ``reviewedBy`` / ``reviewedAt`` do not reflect, is a decision whose application failed and was
-    not retried (or was retried as a new record): it is left out.
-    """
-    if not any(r.pending for r in records):
-        return records
-    last = records[-1]
-    reflected = False
-    if last.pending:
-        item = versions.load_version(studio_id, asset_id, version)
-        reflected = (
-            item.review_status == last.decision
-            and item.reviewed_by == last.reviewer_id
-            and (item.reviewed_at or "") >= last.created_at
-        )
-    return [r for r in records if not r.pending or (r is last and reflected)]
-
-
 def list_reviews(principal: Principal, asset_id: str, version: int) -> ReviewList:
-    """A version's decisions that took effect, oldest first (live table, one Query).
+    """A version's decisions, oldest first (live table, one Query).
 
     Raises
     ------
@@ -572,5 +504,4 @@ def list_reviews(principal: Principal, asset_id: str, version: int) -> ReviewLis
     _require(principal, Permission.ASSET_READ)
     _version(principal.studio_id, asset_id, version)
     records = _decision_records(principal.studio_id, asset_id, version)
-    applied = _applied(records, principal.studio_id, asset_id, version)
-    return ReviewList(items=[to_review(item) for item in applied])
+    return ReviewList(items=[to_review(item) for item in records])

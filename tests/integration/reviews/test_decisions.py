@@ -64,7 +64,9 @@ def test_a_directors_approval_is_stored_broadcast_and_approves_the_asset(api, li
     from keyframe.catalog import activity
 
     entries = activity.list_activity(admin.studio_id, asset_id=target.asset_id).items
-    assert any(e.action == "version:reviewed" and e.actor == director_session.user_id for e in entries)
+    [entry] = [e for e in entries if e.action == "version:reviewed"]
+    assert entry.actor == director_session.user_id
+    assert entry.details == {"version": 1, "reviewStatus": "APPROVED", "note": "Lovely"}
 
 
 def test_a_producer_requests_changes_over_rest(api, live) -> None:
@@ -101,7 +103,7 @@ def test_a_producer_requests_changes_over_rest(api, live) -> None:
 
 
 def _records(session, target) -> list:
-    """The decision records as stored (live table), pending ones included."""
+    """The decision records as stored (live table)."""
     from keyframe.reviews.models import REVIEW_PREFIX, ReviewItem, version_pk
 
     key = version_pk(session.studio_id, target.asset_id, target.version)
@@ -115,113 +117,112 @@ def _reviewed_entries(session, target) -> list:
     return [e for e in entries if e.action == "version:reviewed"]
 
 
-def test_a_decision_whose_status_write_fails_leaves_no_approval_and_a_retry_completes_it(
+def _labels(tx) -> set[str]:
+    """The labels of the operations a catalog transaction holds."""
+    return {label for group in (tx._checks, tx._deletes, tx._puts, tx._updates) for label, _ in group}
+
+
+def _assert_nothing_stored(api, session, target, watcher, *, review_status="PENDING", count=0) -> None:
+    """No new decision record, statuses as before, no new activity entry, no decision event."""
+    assert len(_records(session, target)) == count
+    reviews = api.get(f"/assets/{target.asset_id}/versions/1/reviews", token=session.access_token).json()
+    assert len(reviews["items"]) == count
+    assert versions.get_version(session.studio_id, target.asset_id, 1).review_status == review_status
+    asset_status = "PENDING_REVIEW" if review_status == "PENDING" else review_status
+    assert assets.get_asset(session.studio_id, target.asset_id).status == asset_status
+    assert len(_reviewed_entries(session, target)) == count
+    assert watcher.received("asset:approved") == []
+    assert len(watcher.received("asset:updated")) == count
+
+
+def test_a_decision_whose_transaction_fails_stores_nothing_and_a_retry_stores_it_once(
     api, live, monkeypatch
 ) -> None:
-    # Given a director, and a catalog whose status write fails once (after the record is written)
-    from keyframe.reviews import service
+    # Given a director, and DynamoDB failing the decision's transaction once it is built
+    from keyframe.catalog.store import Transaction
 
     admin = register_studio(api)
     target = make_version(admin)
     director = add_member(api, admin, "DIRECTOR")
     watcher = live.connect(admin)
     url = f"/assets/{target.asset_id}/versions/1/review"
-    reviews_url = f"/assets/{target.asset_id}/versions/1/reviews"
+    body = {"decision": "APPROVED", "note": "Ship it"}
+    commit = Transaction.commit
+    failed_transactions: list[set[str]] = []
 
-    def broken(*args, **kwargs):
+    def broken(tx):
+        if "review" not in _labels(tx):
+            return commit(tx)
+        failed_transactions.append(_labels(tx))
         raise RuntimeError("DynamoDB went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(service.versions, "set_review_status", broken)
+        patch.setattr(Transaction, "commit", broken)
         # When the director approves
-        failed = api.post(url, json={"decision": "APPROVED", "note": "Ship it"}, token=director.access_token)
-    # Then the request fails, and nothing looks approved: no status, no listed decision, no event
+        failed = api.post(url, json=body, token=director.access_token)
+    # Then the request fails; the record, the statuses and the activity entry were one transaction
     assert failed.status == 500
-    assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "PENDING"
-    assert assets.get_asset(admin.studio_id, target.asset_id).status == "PENDING_REVIEW"
-    assert api.get(reviews_url, token=admin.access_token).json()["items"] == []
-    assert watcher.received("asset:approved") == []
-    # But the decision is recorded, pending
-    [pending] = _records(admin, target)
-    assert (pending.decision, pending.note, pending.pending) == ("APPROVED", "Ship it", True)
-    # When the same request is sent again with the catalog back
-    retried = api.post(url, json={"decision": "APPROVED", "note": "Ship it"}, token=director.access_token)
-    # Then it completes the same record: one decision, applied, listed and broadcast once
+    assert failed_transactions == [{"review", "version", "asset", "activity"}]
+    # And nothing is stored or announced
+    _assert_nothing_stored(api, admin, target, watcher)
+    # When the same request is sent again
+    retried = api.post(url, json=body, token=director.access_token)
+    # Then the decision is stored once, with its status, its activity entry (with the note) and event
     assert retried.status == 201
-    assert retried.json()["reviewId"] == pending.review_id
     [record] = _records(admin, target)
-    assert record.pending is None
-    assert api.get(reviews_url, token=admin.access_token).json()["items"] == [retried.json()]
+    assert (record.decision, record.note) == ("APPROVED", "Ship it")
+    assert record.review_id == retried.json()["reviewId"]
+    assert api.get(f"{url}s", token=admin.access_token).json()["items"] == [retried.json()]
     assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "APPROVED"
     assert assets.get_asset(admin.studio_id, target.asset_id).status == "APPROVED"
-    assert len(_reviewed_entries(admin, target)) == 1
-    assert [e["data"]["reviewId"] for e in watcher.received("asset:approved")] == [pending.review_id]
+    [entry] = _reviewed_entries(admin, target)
+    assert entry.details["note"] == "Ship it"
+    assert [e["data"]["reviewId"] for e in watcher.received("asset:approved")] == [record.review_id]
 
 
-def test_a_decision_applied_but_not_settled_is_listed_and_a_retry_settles_it(api, live, monkeypatch) -> None:
-    # Given a failure after the catalog applied the decision (clearing "pending" fails)
-    from keyframe.reviews import service
+def test_a_failed_catalog_condition_leaves_no_decision_record(api, live, monkeypatch) -> None:
+    # Given a producer, and an asset whose current version never matches what the catalog expects
+    from keyframe.catalog.models import AssetItem
 
     admin = register_studio(api)
     target = make_version(admin)
     producer = add_member(api, admin, "PRODUCER")
-    url = f"/assets/{target.asset_id}/versions/1/review"
-    body = {"decision": "CHANGES_REQUESTED", "note": "Softer"}
-
-    def broken(item):
-        raise RuntimeError("timeout")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(service, "_settle", broken)
-        # When the producer requests changes
-        assert api.post(url, json=body, token=producer.access_token).status == 500
-    # Then the status changed and the decision that caused it is listed
-    assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "CHANGES_REQUESTED"
-    listed = api.get(f"{url}s", token=admin.access_token).json()["items"]
-    assert [(r["decision"], r["reviewerId"]) for r in listed] == [("CHANGES_REQUESTED", producer.user_id)]
-    # When the request is sent again, it settles the same record; no second decision appears
-    retried = api.post(url, json=body, token=producer.access_token)
-    assert retried.status == 201 and retried.json()["reviewId"] == listed[0]["reviewId"]
-    assert [r.pending for r in _records(admin, target)] == [None]
-    assert api.get(f"{url}s", token=admin.access_token).json()["items"] == [retried.json()]
-
-
-def test_a_decision_the_catalog_refuses_leaves_no_record(api, live, monkeypatch) -> None:
-    # Given a catalog that refuses the status change (a domain error)
-    from keyframe.errors import Conflict
-    from keyframe.reviews import service
-
-    admin = register_studio(api)
-    target = make_version(admin)
-
-    def refuse(*args, **kwargs):
-        raise Conflict("The version changed meanwhile", code="VERSION_CHANGED")
-
-    monkeypatch.setattr(service.versions, "set_review_status", refuse)
-    # When an admin approves
+    watcher = live.connect(admin)
+    monkeypatch.setattr(versions, "_current_is", lambda current: AssetItem.current_version == 999)
+    # When the producer requests changes
     response = api.post(
         f"/assets/{target.asset_id}/versions/1/review",
-        json={"decision": "APPROVED"},
-        token=admin.access_token,
+        json={"decision": "CHANGES_REQUESTED", "note": "Softer"},
+        token=producer.access_token,
     )
-    # Then the refusal is answered and no decision record stays behind
-    assert response.status == 409
-    assert _records(admin, target) == []
+    # Then DynamoDB cancels the transaction and the decision record was not written either
+    assert response.status == 500
+    _assert_nothing_stored(api, admin, target, watcher)
 
 
-def test_a_different_decision_after_a_failure_is_a_new_record_and_the_failed_one_stays_hidden(
-    api, live, monkeypatch
-) -> None:
+def test_a_failed_decision_record_condition_leaves_the_statuses_alone(api, live, monkeypatch) -> None:
+    # Given a version with changes requested, and a new decision whose record key is already taken
     from keyframe.reviews import service
 
     admin = register_studio(api)
     target = make_version(admin)
+    watcher = live.connect(admin)
     url = f"/assets/{target.asset_id}/versions/1/review"
-    with monkeypatch.context() as patch:
-        patch.setattr(service.versions, "set_review_status", lambda *a, **k: 1 / 0)
-        assert api.post(url, json={"decision": "APPROVED"}, token=admin.access_token).status == 500
-    changed = api.post(url, json={"decision": "CHANGES_REQUESTED"}, token=admin.access_token)
-    assert changed.status == 201
-    assert len(_records(admin, target)) == 2
-    assert api.get(f"{url}s", token=admin.access_token).json()["items"] == [changed.json()]
-    assert versions.get_version(admin.studio_id, target.asset_id, 1).review_status == "CHANGES_REQUESTED"
+    first = api.post(url, json={"decision": "CHANGES_REQUESTED"}, token=admin.access_token)
+    assert first.status == 201
+    [existing] = _records(admin, target)
+    make_record = service._decision_record
+
+    def colliding(principal, version, request):
+        item = make_record(principal, version, request)
+        item.sk, item.review_id = existing.sk, existing.review_id
+        return item
+
+    monkeypatch.setattr(service, "_decision_record", colliding)
+    # When the admin approves
+    response = api.post(url, json={"decision": "APPROVED", "note": "Fine"}, token=admin.access_token)
+    # Then DynamoDB cancels the whole transaction: the version, the asset and the log are unchanged
+    assert response.status == 500
+    _assert_nothing_stored(api, admin, target, watcher, review_status="CHANGES_REQUESTED", count=1)
+    [record] = _records(admin, target)
+    assert (record.decision, record.note) == ("CHANGES_REQUESTED", None)
