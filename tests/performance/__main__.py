@@ -1,4 +1,4 @@
-"""``make bench``: run every ``tests/performance/bench_*.py`` module's ``main()`` in turn.
+"""``make bench``: run every ``tests/performance/bench_*.py`` module in turn, each in its own process.
 
 Benchmarks print ratios against a baseline measured in the same run; they are not pass/fail gates.
 Run one alone with ``python -m tests.performance.bench_catalog`` or ``make bench ONLY=catalog``.
@@ -6,19 +6,16 @@ Run one alone with ``python -m tests.performance.bench_catalog`` or ``make bench
 
 from __future__ import annotations
 
-import importlib
 import os
 import pkgutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.support import environment
-
 
 def main() -> int:
     """Run the benchmarks (all, or those named in ``ONLY``, comma-separated) and report failures."""
-    environment.apply()
     only = {name.strip() for name in os.environ.get("ONLY", "").split(",") if name.strip()}
     folder = Path(__file__).parent
     failures = 0
@@ -29,11 +26,12 @@ def main() -> int:
             continue
         print(f"\n=== {module.name} ===", flush=True)
         started = time.perf_counter()
-        try:
-            importlib.import_module(f"tests.performance.{module.name}").main()
-        except Exception as exc:  # one broken benchmark must not hide the others
+        # each benchmark in its own process: moto worlds, caches and the environment of one must not
+        # leak into the next (and one broken benchmark must not hide the others)
+        result = subprocess.run([sys.executable, "-m", f"tests.performance.{module.name}"], check=False)
+        if result.returncode != 0:
             failures += 1
-            print(f"!! {module.name} failed: {exc!r}", flush=True)
+            print(f"!! {module.name} failed (exit {result.returncode})", flush=True)
         print(f"=== {module.name} took {time.perf_counter() - started:.1f} s ===", flush=True)
     return 1 if failures else 0
 
