@@ -1,7 +1,7 @@
 """The activity log: one immutable entry per user-facing change, written with the change itself.
 
 Approach: :func:`record` is the one function every catalog write goes through. A service builds a
-:class:`~keyframe.catalog.store.Transaction` with its change (asset update, version put, edge pair
+:class:`~keyframe.storage.transactions.Transaction` with its change (asset update, version put, edge pair
 ...) and hands it to :func:`record`, which adds the activity entry's put to the *same*
 ``TransactWriteItems`` and commits. So a change and its entry are stored together or not at all, and
 no catalog write path can skip the log: services never commit a transaction any other way. The
@@ -29,7 +29,8 @@ from typing import Any
 from keyframe.catalog import cursors
 from keyframe.catalog.models import ActivityItem, activity_pk, now_iso
 from keyframe.catalog.schemas import ActivityEntry, ActivityPage, ActivityTarget
-from keyframe.catalog.store import Transaction, index_key_names, query_page
+from keyframe.catalog.store import index_key_names, query_page
+from keyframe.storage.transactions import Transaction
 
 MAX_FILTERED_REQUESTS = 4
 """Requests a filtered activity page may cost at most."""
@@ -111,7 +112,7 @@ def record(  # noqa: PLR0917 - the positional signature other domains call (revi
 
     Raises
     ------
-    keyframe.catalog.store.Cancelled
+    keyframe.storage.transactions.Cancelled
         When a condition of ``transaction`` failed (the entry is not written either).
     """
     item = entry_item(

@@ -26,9 +26,9 @@ from keyframe.catalog.schemas import (
     AssetUpdate,
     OutdatedDependency,
 )
-from keyframe.catalog.store import Cancelled, Transaction
 from keyframe.errors import Conflict, NotFound, PreconditionFailed
 from keyframe.events.publisher import emit
+from keyframe.storage.transactions import Cancelled, Transaction
 
 
 def name_key(name: str) -> str:

@@ -55,10 +55,11 @@ from keyframe.catalog.schemas import (
     GraphNode,
     GraphResult,
 )
-from keyframe.catalog.store import Cancelled, Transaction, with_retries
+from keyframe.catalog.store import with_retries
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
 from keyframe.observability import logger
+from keyframe.storage.transactions import Cancelled, Transaction
 
 DEFAULT_MAX_DEPTH = 10
 MAX_DEPTH = 20

@@ -29,9 +29,10 @@ from keyframe.catalog.models import (
     project_pk,
 )
 from keyframe.catalog.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate
-from keyframe.catalog.store import Cancelled, Transaction, index_key_names, query_page
+from keyframe.catalog.store import index_key_names, query_page
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import emit
+from keyframe.storage.transactions import Cancelled, Transaction
 
 
 def _list_pk(studio_id: str) -> str:

@@ -58,10 +58,11 @@ from keyframe.catalog.schemas import (
     VersionPage,
     VersionStatus,
 )
-from keyframe.catalog.store import Cancelled, Transaction, query_page, with_retries
+from keyframe.catalog.store import query_page, with_retries
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
 from keyframe.settings import MediaSettings
+from keyframe.storage.transactions import Cancelled, Transaction
 
 __all__ = [
     "FileInfo",
@@ -630,7 +631,7 @@ def set_review_status(
         Unknown asset or version.
     InvalidInput
         Unknown review status.
-    keyframe.catalog.store.Cancelled
+    keyframe.storage.transactions.Cancelled
         Every attempt was cancelled (conflicts, or a ``with_items`` condition that keeps failing);
         nothing was written.
     """

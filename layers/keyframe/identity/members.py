@@ -38,8 +38,8 @@ from keyframe.identity.models import (
 )
 from keyframe.identity.permissions import Principal, Role
 from keyframe.identity.schemas import InvitationResponse, MembersResponse, MemberView
-from keyframe.identity.transact import Transaction, TransactionFailed
 from keyframe.settings import AuthSettings, load
+from keyframe.storage.transactions import Cancelled, Transaction
 
 ATTEMPTS = 3
 """Retries when a membership changed between our read and our conditional write."""
@@ -178,7 +178,7 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
             )
         try:
             tx.commit()
-        except TransactionFailed as exc:
+        except Cancelled as exc:
             if "studio" in exc.failed and previous == Role.ADMIN:
                 raise _last_admin("demoted") from None
             if "studio" in exc.failed:
@@ -231,7 +231,7 @@ def remove(principal: Principal, user_id: str) -> None:
             )
         try:
             tx.commit()
-        except TransactionFailed as exc:
+        except Cancelled as exc:
             if "studio" in exc.failed:
                 raise _last_admin("removed") from None
             continue

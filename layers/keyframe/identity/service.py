@@ -53,7 +53,7 @@ from keyframe.identity.schemas import (
     RegisterRequest,
 )
 from keyframe.identity.sessions import studio_view, user_view
-from keyframe.identity.transact import Transaction, TransactionFailed
+from keyframe.storage.transactions import Cancelled, Transaction
 
 INVALID_CREDENTIALS = "Invalid email or password"
 
@@ -94,19 +94,19 @@ def register(request: RegisterRequest) -> AuthResponse:
         created_at=now,
     )
     tx = Transaction()
-    tx.save(
+    tx.put(
         "email", EmailItem(email_pk(request.email), EMAIL_SK, user_id=user_id), EmailItem.pk.does_not_exist()
     )
-    tx.save("user", user, UserItem.pk.does_not_exist())
-    tx.save("studio", studio, StudioItem.pk.does_not_exist())
-    tx.save(
+    tx.put("user", user, UserItem.pk.does_not_exist())
+    tx.put("studio", studio, StudioItem.pk.does_not_exist())
+    tx.put(
         "membership",
         MembershipItem.new(studio_id, user_id, Role.ADMIN, now),
         MembershipItem.pk.does_not_exist(),
     )
     try:
         tx.commit()
-    except TransactionFailed as exc:
+    except Cancelled as exc:
         if "email" in exc.failed:
             raise Conflict(
                 "An account with this email already exists; sign in instead",
@@ -254,8 +254,8 @@ def accept_invitation(request: AcceptInvitationRequest) -> AuthResponse:
             password_hash=passwords.hash_password(request.password),
             created_at=now,
         )
-        tx.save("email", EmailItem(email_pk(email), EMAIL_SK, user_id=user_id), EmailItem.pk.does_not_exist())
-        tx.save("user", user, UserItem.pk.does_not_exist())
+        tx.put("email", EmailItem(email_pk(email), EMAIL_SK, user_id=user_id), EmailItem.pk.does_not_exist())
+        tx.put("user", user, UserItem.pk.does_not_exist())
     role = Role(invitation.role)
     _consume(tx, invitation, user, role, now)
     studio = StudioItem.get(studio_pk(invitation.studio_id), STUDIO_SK)
@@ -275,7 +275,7 @@ def _consume(tx: Transaction, invitation: InvitationItem, user: UserItem, role: 
         condition=(InvitationItem.status == "PENDING")
         & (InvitationItem.expires_at > datetime.now(UTC).timestamp()),
     )
-    tx.save(
+    tx.put(
         "membership",
         MembershipItem.new(invitation.studio_id, user.user_id, role, now),
         MembershipItem.pk.does_not_exist(),
@@ -290,7 +290,7 @@ def _consume(tx: Transaction, invitation: InvitationItem, user: UserItem, role: 
     )
     try:
         tx.commit()
-    except TransactionFailed as exc:
+    except Cancelled as exc:
         if "invitation" in exc.failed:
             raise _invitation_refused("INVITATION_USED", "This invitation was already used") from None
         if "membership" in exc.failed:

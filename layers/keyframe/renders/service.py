@@ -32,7 +32,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from keyframe.catalog import activity, cursors
-from keyframe.catalog.store import Cancelled, Transaction, index_key_names, query_page
+from keyframe.catalog.store import index_key_names, query_page
 from keyframe.errors import Conflict, NotFound, TooManyRequests
 from keyframe.events.publisher import emit
 from keyframe.identity.permissions import Principal
@@ -56,6 +56,7 @@ from keyframe.renders.models import (
 from keyframe.renders.progress import ProgressUpdate
 from keyframe.renders.schemas import RenderJob, RenderJobPage, RenderRequest
 from keyframe.settings import load
+from keyframe.storage.transactions import Cancelled, Transaction
 
 MAX_LIST_LIMIT = 100
 MAX_FILTERED_REQUESTS = 4
@@ -195,7 +196,7 @@ def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction])
 
     Raises
     ------
-    keyframe.catalog.store.Cancelled
+    keyframe.storage.transactions.Cancelled
         A condition failed (``failed`` names the labels ``job`` / ``slots``), or the races went on.
     """
     for attempt in range(TRANSACTION_ATTEMPTS):

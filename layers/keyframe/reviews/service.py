@@ -37,7 +37,7 @@ from typing import Any
 
 from keyframe.catalog import activity, cursors, projects, versions
 from keyframe.catalog.schemas import VersionStatus
-from keyframe.catalog.store import Cancelled, Transaction, with_retries
+from keyframe.catalog.store import with_retries
 from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import emit
 from keyframe.identity.permissions import Permission, Principal
@@ -64,6 +64,7 @@ from keyframe.reviews.schemas import (
     ReviewCreate,
     ReviewList,
 )
+from keyframe.storage.transactions import Cancelled, Transaction
 
 DECISION_EVENTS: dict[Decision, str] = {
     Decision.APPROVED: "asset:approved",

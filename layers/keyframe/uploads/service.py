@@ -51,12 +51,12 @@ from pynamodb.expressions.condition import Condition
 from keyframe import settings
 from keyframe.catalog import activity
 from keyframe.catalog import service as catalog
-from keyframe.catalog.store import Cancelled, Transaction
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
 from keyframe.observability import logger
 from keyframe.pipeline import status as pipeline_status
 from keyframe.pipeline.starter import PipelineInput, start_pipeline
+from keyframe.storage.transactions import Cancelled, Transaction
 from keyframe.uploads import multipart, quota
 from keyframe.uploads.config import UploadSettings
 from keyframe.uploads.filenames import validate_file_name
@@ -249,7 +249,7 @@ def _commit(session: UploadSession, build: Callable[[], Transaction], entry: _En
 
     Raises
     ------
-    keyframe.catalog.store.Cancelled
+    keyframe.storage.transactions.Cancelled
         A condition failed (``failed`` names the labels), or the conflicts did not stop.
     pynamodb.exceptions.TransactWriteError
         Any other failure. In every case nothing was written.
@@ -302,7 +302,7 @@ def _transition(
 
     Raises
     ------
-    pynamodb.exceptions.TransactWriteError, keyframe.catalog.store.Cancelled
+    pynamodb.exceptions.TransactWriteError, keyframe.storage.transactions.Cancelled
         The write failed for another reason (throttling, a missing table ...): nothing was written.
     """
     now = _now()

@@ -139,7 +139,7 @@ def test_a_decision_whose_transaction_fails_stores_nothing_and_a_retry_stores_it
     api, live, monkeypatch
 ) -> None:
     # Given a director, and DynamoDB failing the decision's transaction once it is built
-    from keyframe.catalog.store import Transaction
+    from keyframe.storage.transactions import Transaction
 
     admin = register_studio(api)
     target = make_version(admin)

@@ -1,0 +1,133 @@
+"""A labelled DynamoDB transaction: the one way Keyframe writes several items atomically.
+
+:class:`Transaction` collects puts, updates, deletes and condition checks, each under a label, and
+commits them with one ``TransactWriteItems`` (items may live in different tables). When DynamoDB
+cancels it, :class:`Cancelled` says which labels failed their condition (``"email"``, ``"studio"``
+…) and whether a concurrent transaction conflicted, so services answer precisely ("e-mail taken",
+"someone changed the asset") instead of reading error text. Used by identity, the catalog (through
+:func:`keyframe.catalog.activity.record`, which adds the activity entry and commits), uploads,
+renders and reviews.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+
+MAX_TRANSACTION_ITEMS = 100
+_RETRYABLE_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+
+
+class Cancelled(Exception):
+    """DynamoDB cancelled the transaction.
+
+    Attributes
+    ----------
+    failed:
+        Labels of the operations whose condition failed (``ConditionalCheckFailed``).
+    conflict:
+        True when another transaction was touching the same items (``TransactionConflict``);
+        retrying is the answer.
+    """
+
+    def __init__(self, failed: set[str], conflict: bool) -> None:
+        super().__init__(f"transaction cancelled: failed={sorted(failed)} conflict={conflict}")
+        self.failed = failed
+        self.conflict = conflict
+
+
+@dataclass
+class Transaction:
+    """Operations to commit atomically with one ``TransactWriteItems`` (at most 100)."""
+
+    _checks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _deletes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _puts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _connection_of: type[Model] | None = None
+
+    def _remember(self, model_cls: type[Model]) -> None:
+        if self._connection_of is None:
+            self._connection_of = model_cls
+
+    def check(
+        self, label: str, model_cls: type[Model], hash_key: str, range_key: str | None, condition: Condition
+    ) -> Transaction:
+        """Require ``condition`` on an item without writing it."""
+        self._remember(model_cls)
+        kwargs = model_cls.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
+        self._checks.append((label, kwargs))
+        return self
+
+    def put(self, label: str, item: Model, condition: Condition | None = None) -> Transaction:
+        """Write ``item`` whole (with ``condition``)."""
+        self._remember(type(item))
+        self._puts.append((label, item.get_save_kwargs_from_instance(condition=condition)))
+        return self
+
+    def update(
+        self, label: str, item: Model, actions: list[Any], condition: Condition | None = None
+    ) -> Transaction:
+        """Apply update ``actions`` to the item keyed like ``item`` (with ``condition``)."""
+        self._remember(type(item))
+        self._updates.append(
+            (label, item.get_update_kwargs_from_instance(actions=actions, condition=condition))
+        )
+        return self
+
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> Transaction:
+        """Delete the item keyed like ``item`` (with ``condition``)."""
+        self._remember(type(item))
+        self._deletes.append((label, item.get_delete_kwargs_from_instance(condition=condition)))
+        return self
+
+    def __len__(self) -> int:
+        return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
+
+    def commit(self) -> None:
+        """Send the transaction.
+
+        Raises
+        ------
+        Cancelled
+            When a condition failed or another transaction conflicted.
+        ValueError
+            Empty or more than 100 operations (a programming error).
+        """
+        if not len(self) or len(self) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"a transaction holds 1..{MAX_TRANSACTION_ITEMS} operations, not {len(self)}")
+        assert self._connection_of is not None
+        connection: Connection = self._connection_of._get_connection().connection
+        # PynamoDB sends checks, deletes, puts, updates in that order; reasons come back in it.
+        labels = [
+            label for group in (self._checks, self._deletes, self._puts, self._updates) for label, _ in group
+        ]
+        try:
+            connection.transact_write_items(
+                condition_check_items=[kw for _, kw in self._checks],
+                delete_items=[kw for _, kw in self._deletes],
+                put_items=[kw for _, kw in self._puts],
+                update_items=[kw for _, kw in self._updates],
+            )
+        except TransactWriteError as exc:
+            if exc.cause_response_code != "TransactionCanceledException":
+                raise
+            failed: set[str] = set()
+            conflict = False
+            for label, reason in zip(labels, exc.cancellation_reasons, strict=False):
+                if reason is None:
+                    continue
+                if reason.code == "ConditionalCheckFailed":
+                    failed.add(label)
+                elif reason.code in _RETRYABLE_REASONS:
+                    conflict = True
+                else:
+                    raise  # a validation error or an unknown reason is a bug, not a race
+            raise Cancelled(failed, conflict) from exc
