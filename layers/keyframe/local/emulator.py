@@ -34,11 +34,11 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
     StateTaskService,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from keyframe.local import lambdas
 from keyframe.local.batch import BatchError, LocalBatch
+from keyframe.local.servers import ThreadedServer
 
 log = logging.getLogger("keyframe.local.emulator")
 
@@ -203,40 +203,11 @@ class _QuietHandler(MotoRequestHandler):
         return None
 
 
-class EmulatorServer:
+class EmulatorServer(ThreadedServer):
     """The emulator on ``host:port`` (port 0 picks a free one) served by werkzeug's threaded server.
 
     The socket is bound in the constructor, so :attr:`port` is known before :meth:`start`.
     """
 
     def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 4566) -> None:
-        self.app = app
-        self.server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_QuietHandler
-        )
-        self.host = host
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        return int(self.server.server_port)
-
-    @property
-    def url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        """Serve on a daemon thread."""
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="emulator", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self.server.shutdown()
-            self._thread.join(timeout=5)
-        self.server.server_close()
+        super().__init__(app, host, port, name="emulator", request_handler=_QuietHandler)

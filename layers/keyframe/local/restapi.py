@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from keyframe.local.apigateway import RestGateway
+from keyframe.local.servers import ThreadedServer
 
 log = logging.getLogger("keyframe.local.http")
 
@@ -92,45 +92,11 @@ class _QuietHandler(WSGIRequestHandler):
         return None  # RestApiApp logs its own line
 
 
-class RestApiServer:
-    """The HTTP API on ``host:port`` (port 0 picks a free one; bound in the constructor)."""
+class RestApiServer(ThreadedServer):
+    """The HTTP API on ``host:port`` (port 0 picks a free one; bound in the constructor).
+
+    Until :attr:`app` is set it answers 503 ``NOT_READY`` in the error shape.
+    """
 
     def __init__(self, app: RestApiApp | None, host: str = "127.0.0.1", port: int = 3000) -> None:
-        self.host = host
-        self.server: BaseWSGIServer = make_server(
-            host, port, app or _not_ready, threaded=True, request_handler=_QuietHandler
-        )
-        self._thread: threading.Thread | None = None
-
-    @property
-    def app(self) -> Any:
-        """The WSGI app served (settable until :meth:`start`, so the port can be bound first)."""
-        return self.server.app
-
-    @app.setter
-    def app(self, value: RestApiApp) -> None:
-        self.server.app = value
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        return int(self.server.server_port)
-
-    @property
-    def url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> None:
-        """Serve on a daemon thread."""
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.2}, name="http-api", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self.server.shutdown()
-            self._thread.join(timeout=5)
-        self.server.server_close()
+        super().__init__(app or _not_ready, host, port, name="http-api", request_handler=_QuietHandler)
