@@ -1,91 +1,88 @@
-"""The ``keyframe`` command: a dispatcher of sub-commands (``upload``, ``login`` …).
+"""The ``keyframe`` command: every sub-command on one click group, and its exit codes.
 
-Each command lives in its own module exposing ``register(commands)``, which adds an argparse
-sub-parser and sets ``handler(args, api) -> exit code`` and ``needs_api`` (a token is required).
-Add a command by adding its module to :data:`COMMAND_MODULES`.
+Built on click (shell completion, ``--help`` everywhere, ``--version``). Each job lives in its own
+module: :mod:`~keyframe.cli.auth_commands` (login, logout, whoami, studios),
+:mod:`~keyframe.cli.catalog_commands` (projects, assets, versions), :mod:`~keyframe.cli.upload`,
+:mod:`~keyframe.cli.download`, :mod:`~keyframe.cli.render_commands` (render, renders, open),
+:mod:`~keyframe.cli.comments` and :mod:`~keyframe.cli.demo`. They use only the public HTTP and
+WebSocket API (and :mod:`keyframe.media.detect`, a pure detector, for the local upload check).
 
-Common options: ``--api URL`` (else ``KEYFRAME_API``, else the URL of ``keyframe login``, else
-``http://127.0.0.1:3000``, the local stack), ``--token TOKEN`` (else ``KEYFRAME_TOKEN``, else the
-stored credentials, refreshed when they expire). Exit codes: 0 success, 1 the version FAILED,
-2 usage or API errors (the API's message is printed), 130 interrupted.
+Where the API is and which token is sent: :mod:`keyframe.cli.session`. Exit codes (0 ok, 1 failed
+work, 2 usage or auth, 130 interrupted): :mod:`keyframe.cli.exits`.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
 import sys
 from collections.abc import Sequence
 
-from keyframe.cli import credentials
-from keyframe.cli.client import ApiClient, ApiError
+import click
+from click.shell_completion import get_completion_class
 
-COMMAND_MODULES: tuple[str, ...] = ("keyframe.cli.upload", "keyframe.cli.login", "keyframe.cli.demo")
-"""Modules whose ``register(commands)`` adds a sub-command."""
+from keyframe.cli import exits
+from keyframe.cli.auth_commands import login_command, logout_command, studios_group, whoami_command
+from keyframe.cli.catalog_commands import assets_group, projects_group, versions_command
+from keyframe.cli.comments import comments_command
+from keyframe.cli.demo import demo_command
+from keyframe.cli.download import download_command
+from keyframe.cli.render_commands import open_command, render_command, renders_command
+from keyframe.cli.session import api_options
+from keyframe.cli.upload import upload_command
 
-DEFAULT_API = "http://127.0.0.1:3000"
-EXIT_USAGE = 2
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered command."""
-    parser = argparse.ArgumentParser(prog="keyframe", description="Keyframe from the command line.")
-    parser.add_argument("--api", default=None, help=f"API root URL (default: KEYFRAME_API or {DEFAULT_API})")
-    parser.add_argument(
-        "--token", default=None, help="access token (default: KEYFRAME_TOKEN or keyframe login's)"
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(commands)
-    return parser
+PROG = "keyframe"
+COMPLETE_VAR = "_KEYFRAME_COMPLETE"
+SHELLS = ("bash", "zsh", "fish")
 
 
-def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    # Common options are accepted after the command too (`keyframe upload f --api URL`).
-    parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
-    if rest:
-        common = argparse.ArgumentParser(add_help=False)
-        common.add_argument("--api", default=None)
-        common.add_argument("--token", default=None)
-        extra, unknown = common.parse_known_args(rest)
-        if unknown:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.api = extra.api or args.api
-        args.token = extra.token or args.token
-    return args
+class OrderedGroup(click.Group):
+    """Lists its commands in the order they were added (an artist's day), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The command names in insertion order."""
+        return list(self.commands)
 
 
-def make_client(args: argparse.Namespace) -> ApiClient:
-    """The API client for ``args`` (URL and token resolved as the module docstring says)."""
-    stored = credentials.load()
-    token = args.token or os.environ.get("KEYFRAME_TOKEN")
-    base = args.api or os.environ.get("KEYFRAME_API") or (stored.api if stored else None) or DEFAULT_API
-    if token:
-        return ApiClient(base, token)
-    usable = stored if stored and stored.api.rstrip("/") == base.rstrip("/") else None
-    return ApiClient(base, stored=usable, on_refresh=credentials.save)
+@click.group(
+    name=PROG,
+    cls=OrderedGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+@click.version_option(package_name="keyframe", prog_name=PROG, message="%(prog)s %(version)s")
+@api_options
+def cli() -> None:
+    """Keyframe from the command line: sign in, find assets, upload, download, render, review.
+
+    It finds the API from --api, KEYFRAME_API, the running local stack's .keyframe/local-stack.json
+    (here or in a parent folder), or your last `keyframe login`. Exit codes: 0 ok, 1 the work failed,
+    2 usage or auth, 130 interrupted. Listings take --json (the API's own answer).
+    """
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion_command(shell: str) -> None:
+    """Print the shell completion script for SHELL.
+
+    \b
+        eval "$(keyframe completion bash)"      # add it to ~/.bashrc
+    """
+    completion = get_completion_class(shell)
+    assert completion is not None  # every name in SHELLS is one of click's
+    click.echo(completion(cli, {}, PROG, COMPLETE_VAR).source())
+
+
+for _command in (
+    login_command, logout_command, whoami_command, studios_group, projects_group, assets_group,
+    versions_command, upload_command, download_command, render_command, renders_command, open_command,
+    comments_command, demo_command, completion_command,
+):  # fmt: skip
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``keyframe`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    try:
-        args = _parse(argv)
-    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
-        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
-    api = make_client(args)
-    if args.needs_api and not api.token:
-        print("! not signed in: run `keyframe login --api URL --email …` or pass --token / KEYFRAME_TOKEN",
-              file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return int(args.handler(args, api))
-    except ApiError as exc:
-        print(f"! {exc.message} ({exc.code})", file=sys.stderr)
-        if exc.details:
-            print(f"  details: {exc.details}", file=sys.stderr)
-        return EXIT_USAGE
+    return exits.run(cli, argv, prog_name=PROG)
 
 
 if __name__ == "__main__":

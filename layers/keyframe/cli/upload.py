@@ -1,14 +1,17 @@
-"""``keyframe upload FILE --asset ID``: send a file as the asset's next version, resumably.
+"""``keyframe upload FILE --asset ASSET``: send a file as the asset's next version, resumably.
 
 Steps, all through the public API and the presigned URLs it hands out:
 
+0. check the file locally with the pipeline's own detector (:mod:`keyframe.cli.preflight`): a file
+   the pipeline would refuse (text, a zip renamed ``.mp4``, a truncated MP4) is refused before a
+   single byte or API call is sent; ``--force`` skips the check;
 1. hash the file (SHA-256, streaming: never the whole file in memory);
 2. open an upload (``POST /assets/{assetId}/uploads``) and save the resume state;
-3. PUT the parts in parallel straight to storage (``Content-Type: application/octet-stream``),
-   each streamed from disk, with a progress bar in bytes; an expired URL is refreshed with
-   ``GET …/uploads/{uploadId}?fromPart=``, a failed PUT retried with backoff;
+3. PUT the parts in parallel straight to storage (:mod:`keyframe.cli.parts`), with a progress bar in
+   bytes that starts at the bytes already sent when resuming, status lines above it and a summary
+   line (bytes sent by this run, real throughput) once it ends;
 4. complete (``POST …/complete``) and, unless ``--no-wait``, wait for the pipeline and print the
-   version and its status.
+   version and its status (:mod:`keyframe.cli.processing`).
 
 Run the same command again after a crash or a network failure: it asks the server which parts are
 missing and sends only those. If the file changed since its upload began, a new upload is started
@@ -16,393 +19,52 @@ and the earlier one is left open, never aborted on the user's behalf (its parts 
 expires with the bucket's 7-day rule); a one-line note says so. ``--abort-previous`` aborts it
 (as does ``DELETE /assets/{assetId}/uploads/{uploadId}``).
 
-Exit codes: 0 READY (or completed with ``--no-wait``), 1 FAILED, 2 usage or API errors (the API's
-message is printed), 130 interrupted.
+Exit codes: 0 READY (or completed with ``--no-wait``), 1 FAILED, a part that could not be sent
+(run again to resume) or still processing at ``--timeout``, 2 usage (no such file, a file refused
+locally, not signed in) or the API refused, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import mimetypes
-import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import requests
-from tqdm import tqdm
+import click
 
+from keyframe.cli import progress as progress_
 from keyframe.cli.client import ApiClient, ApiError
+from keyframe.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Usage
+from keyframe.cli.output import size as human_size
+from keyframe.cli.parts import PartSender, PartUrls, UploadFailed, guess_content_type, send_parts, sha256_of
+from keyframe.cli.preflight import check_file
+from keyframe.cli.processing import VERSION_READY, wait_for_version
+from keyframe.cli.resolve import find_asset, looks_like_id, project_id_of
 from keyframe.cli.resume import Decision, ResumeState, StateStore, decide, default_dir, state_key
+from keyframe.cli.session import Session, api_options, pass_session
+from keyframe.media.errors import InvalidMediaError
 
-READ_BLOCK = 1024 * 1024
-"""Bytes read from disk at a time (hashing and streaming a part)."""
-PART_ATTEMPTS = 5
-URL_MARGIN = timedelta(seconds=60)
-"""A URL this close to expiry is refreshed before use."""
 STATE_SAVE_INTERVAL = 2.0
 """Seconds between resume-state writes while parts complete (and once at the end)."""
-VERSION_FAILED = "FAILED"
-VERSION_READY = "READY"
-_PIPELINE_FAILED = {"FAILED", "TIMED_OUT", "ABORTED"}
 
-
-class UploadFailed(Exception):
-    """A part could not be sent after every retry (the resume state is saved)."""
-
-
-class _Stopped(Exception):
-    """A part was not started because another one failed or the user interrupted."""
-
-
-def register(commands: Any) -> None:
-    """Add the ``upload`` command to the ``commands`` sub-parser collection."""
-    parser = commands.add_parser(
-        "upload",
-        help="upload a file as a new version of an asset (resumable)",
-        description="Upload FILE as the next version of --asset. "
-        "Run it again to resume an interrupted upload.",
-    )
-    parser.add_argument("file", type=Path, help="the file to upload")
-    parser.add_argument("--asset", required=True, help="the asset id")
-    parser.add_argument("--note", default=None, help="change note of the new version")
-    parser.add_argument("--parallel", type=int, default=4, help="parts sent at once (1-32, default 4)")
-    parser.add_argument("--no-wait", action="store_true", help="return once the upload is complete")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the pipeline")
-    parser.add_argument("--state-dir", type=Path, default=None, help="where resume state is kept")
-    parser.add_argument("--content-type", default=None, help="MIME type (guessed from the name by default)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "--abort-previous",
-        action="store_true",
-        help="abort this file's earlier upload that was left open because the file changed since it "
-        "began (its uploaded parts are dropped); without it that upload is kept until it expires",
-    )
-    parser.set_defaults(handler=run, needs_api=True)
-
-
-# ---------------------------------------------------------------- file reading
-
-
-class PartReader:
-    """A file-like view of ``length`` bytes at ``offset`` that requests streams (never all in memory).
-
-    It has ``__len__`` (so requests sends ``Content-Length``) and no ``fileno``/``tell`` (so
-    requests does not measure the whole file). It computes the MD5 of what was read and reports
-    each block to ``on_read``.
-    """
-
-    def __init__(self, path: Path, offset: int, length: int, on_read: Callable[[int], None]) -> None:
-        self._file = path.open("rb")
-        self._file.seek(offset)
-        self._left = length
-        self._length = length
-        self._on_read = on_read
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.read_bytes = 0
-
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, size: int | None = -1) -> bytes:
-        """Up to ``size`` bytes; everything that is left when ``size`` is negative or ``None``.
-
-        HTTP clients read in blocks (8 KiB to 1 MiB); only a caller asking for "all" gets the
-        rest of the part in one piece.
-        """
-        if size is None or size < 0:
-            return b"".join(iter(lambda: self.read(READ_BLOCK), b""))
-        chunk = self._file.read(min(size, self._left)) if self._left and size else b""
-        if chunk:
-            self._left -= len(chunk)
-            self.read_bytes += len(chunk)
-            self.md5.update(chunk)
-            self._on_read(len(chunk))
-        return chunk
-
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
-
-
-def sha256_of(path: Path, on_read: Callable[[int], None] | None = None) -> str:
-    """SHA-256 (hex) of the file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(READ_BLOCK):
-            digest.update(block)
-            if on_read:
-                on_read(len(block))
-    return digest.hexdigest()
-
-
-def guess_content_type(path: Path) -> str:
-    """The MIME type from the file name, ``application/octet-stream`` when unknown."""
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
-
-# ---------------------------------------------------------------- part URLs
-
-
-def _parse_time(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(UTC) + timedelta(minutes=10)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-class PartUrls:
-    """Presigned URLs by part number, refreshed from the API when missing or about to expire."""
-
-    def __init__(self, api: ApiClient, asset_id: str, upload_id: str) -> None:
-        self.api = api
-        self.path = f"/assets/{asset_id}/uploads/{upload_id}"
-        self._urls: dict[int, tuple[str, dict[str, str], datetime]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, parts: list[dict[str, Any]], expires_at: str | None) -> None:
-        """Remember the ``parts`` (``[{partNumber, url, headers?}]``) of an API answer."""
-        expiry = _parse_time(expires_at)
-        with self._lock:
-            for part in parts:
-                self._urls[int(part["partNumber"])] = (part["url"], dict(part.get("headers") or {}), expiry)
-
-    def get(self, number: int) -> tuple[str, dict[str, str]]:
-        """The URL and headers for part ``number``.
-
-        Raises
-        ------
-        UploadFailed
-            The server no longer lists the part as missing.
-        """
-        with self._lock:
-            found = self._urls.get(number)
-            if found and found[2] - URL_MARGIN > datetime.now(UTC):
-                return found[0], found[1]
-            body = self.api.get(self.path, params={"fromPart": number})
-        self.add(body.get("parts") or [], body.get("expiresAt"))
-        with self._lock:
-            found = self._urls.get(number)
-        if not found:
-            raise UploadFailed(f"the server does not list part {number} as missing any more")
-        return found[0], found[1]
-
-    def forget(self, number: int) -> None:
-        """Drop part ``number``'s URL (it was refused: fetch a fresh one next time)."""
-        with self._lock:
-            self._urls.pop(number, None)
-
-
-# ---------------------------------------------------------------- sending parts
-
-
-@dataclass
-class PartSender:
-    """Sends parts of ``path`` for one upload, in parallel threads, with retries."""
-
-    path: Path
-    plan_part_size: int
-    size: int
-    urls: PartUrls
-    progress: Any
-    sleep: Callable[[float], None] = time.sleep
-
-    def __post_init__(self) -> None:
-        self._local = threading.local()
-        self.stop = threading.Event()
-
-    def _http(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
-
-    def part_range(self, number: int) -> tuple[int, int]:
-        """``(offset, length)`` of part ``number``."""
-        offset = (number - 1) * self.plan_part_size
-        return offset, min(self.plan_part_size, self.size - offset)
-
-    def send(self, number: int) -> str:
-        """PUT part ``number`` to its presigned URL; returns the ETag S3 answered.
-
-        Retries connection errors, 5xx and 429 with exponential backoff, refreshes the URL after a
-        403 (expired), and re-sends a part whose ETag is not the MD5 of the bytes read.
-
-        Raises
-        ------
-        UploadFailed
-            After :data:`PART_ATTEMPTS` attempts.
-        """
-        offset, length = self.part_range(number)
-        last_problem = "no attempt made"
-        for attempt in range(PART_ATTEMPTS):
-            if self.stop.is_set():
-                raise _Stopped(number)
-            if attempt:
-                self.sleep(min(30.0, 0.5 * 2**attempt))
-            url, headers = self.urls.get(number)
-            reader = PartReader(self.path, offset, length, self.progress.update)
-            try:
-                response = self._http().put(
-                    url,
-                    data=reader,
-                    headers={"Content-Type": "application/octet-stream", **headers},
-                    timeout=(10, 300),
-                )
-            except requests.RequestException as exc:
-                last_problem = f"network error: {exc}"
-                self.progress.update(-reader.read_bytes)
-                continue
-            finally:
-                reader.close()
-            if response.status_code == 200:
-                etag = (response.headers.get("ETag") or "").strip('"')
-                if _is_md5(etag) and etag.lower() != reader.md5.hexdigest():
-                    last_problem = "the stored part does not match the bytes sent"
-                    self.progress.update(-reader.read_bytes)
-                    continue
-                return etag
-            self.progress.update(-reader.read_bytes)
-            last_problem = f"storage answered HTTP {response.status_code}: {response.text[:200]}"
-            if response.status_code == 403:
-                self.urls.forget(number)
-            elif response.status_code < 500 and response.status_code != 429:
-                break
-        raise UploadFailed(f"part {number} could not be sent ({last_problem})")
-
-
-def _is_md5(etag: str) -> bool:
-    return len(etag) == 32 and all(c in "0123456789abcdefABCDEF" for c in etag)
-
-
-def send_parts(
-    sender: PartSender, numbers: list[int], parallel: int, on_done: Callable[[int, str], None]
-) -> None:
-    """Send ``numbers`` with ``parallel`` threads; ``on_done(number, etag)`` right after each success.
-
-    After the first part that fails for good (or Ctrl-C) no further part is started; parts already
-    in flight finish and are reported.
-
-    Raises
-    ------
-    UploadFailed
-        The first part that failed for good.
-    """
-    failures: list[BaseException] = []
-    lock = threading.Lock()
-
-    def finished(number: int, future: Future[str]) -> None:
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is None:
-            on_done(number, future.result())
-            return
-        if not isinstance(error, _Stopped):
-            with lock:
-                failures.append(error)
-            sender.stop.set()
-
-    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="keyframe-part")
-    try:
-        futures = []
-        for number in numbers:
-            future = pool.submit(sender.send, number)
-            future.add_done_callback(partial(finished, number))
-            futures.append(future)
-        wait(futures)
-    except BaseException:
-        sender.stop.set()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    if failures:
-        raise failures[0]
-
-
-# ---------------------------------------------------------------- waiting for the pipeline
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Where processing ended: ``status`` READY or FAILED, the version (if any) and why it failed."""
-
-    status: str
-    version: int | None
-    reason: str | None = None
-
-
-def pipeline_outcome(upload: dict[str, Any], version: dict[str, Any] | None) -> Outcome | None:
-    """Read a final outcome from an upload's status and its version (``None``: still processing).
-
-    The version's own status (catalog) wins when known; otherwise a failed pipeline execution
-    (``FAILED``/``TIMED_OUT``/``ABORTED``) ends the wait with its error.
-    """
-    number = upload.get("version")
-    if version is not None:
-        status = str(version.get("status") or "").upper()
-        if status == VERSION_READY:
-            return Outcome(VERSION_READY, version.get("version", number))
-        if status == VERSION_FAILED:
-            error = version.get("error") or {}
-            reason = error.get("message") or error.get("code")
-            return Outcome(VERSION_FAILED, version.get("version", number), reason)
-    pipeline = upload.get("pipeline") or {}
-    status = str(pipeline.get("status") or "").upper()
-    if status == VERSION_READY and number is not None:
-        return Outcome(VERSION_READY, number)
-    if status in _PIPELINE_FAILED or status == VERSION_FAILED:
-        error = pipeline.get("error")
-        reason = (
-            (error.get("message") or error.get("code")) if isinstance(error, dict) else error
-        ) or pipeline.get("reason") or pipeline.get("cause") or f"the pipeline ended {status}"
-        return Outcome(VERSION_FAILED, number, str(reason))
-    return None
-
-
-def wait_for_version(
-    api: ApiClient,
-    asset_id: str,
-    upload_id: str,
-    *,
-    timeout: float,
-    interval: float = 2.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> Outcome | None:
-    """Poll the upload (and its version once known) until READY or FAILED; ``None`` on timeout."""
-    deadline = clock() + timeout
-    while True:
-        upload = api.get(f"/assets/{asset_id}/uploads/{upload_id}")
-        version_body = None
-        if upload.get("version") is not None:
-            try:
-                version_body = api.get(f"/assets/{asset_id}/versions/{upload['version']}")
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
-        outcome = pipeline_outcome(upload, version_body)
-        if outcome is not None:
-            return outcome
-        if clock() >= deadline:
-            return None
-        sleep(min(interval, max(0.0, deadline - clock())))
-        interval = min(interval * 1.5, 10.0)
-
-
-# ---------------------------------------------------------------- the command
+__all__ = ["UploadFailed", "UploadRun", "upload_command", "upload_file"]
 
 
 def _say(args: argparse.Namespace, message: str, *, always: bool = False) -> None:
-    """A line on stderr; ``--quiet`` hides it unless it is an error (``!``) or ``always``."""
+    """A status line on stderr above the bar; ``--quiet`` hides it unless an error (``!``) or ``always``."""
     if always or not getattr(args, "quiet", False) or message.startswith("!"):
-        print(message, file=sys.stderr, flush=True)
+        progress_.say(message)
+
+
+def _parts(count: int) -> str:
+    return f"{count} part{'' if count == 1 else 's'}"
+
+
+def say(message: str) -> None:
+    """A status line on stderr above the bar."""
+    progress_.say(message)
 
 
 class _Saver:
@@ -480,10 +142,13 @@ class UploadRun:
             self.superseded = self._abort(self.superseded)
         elif previous:
             expires = (session or {}).get("sessionExpiresAt") or "in at most 7 days"
-            _say(self.args, f"note: {self.path.name} changed since upload {previous} began, so this is a new "
-                            f"upload; {previous} stays open with its parts until it expires ({expires}). "
-                            f"Abort it with --abort-previous or DELETE {self.uploads}/{previous}",
-                 always=True)
+            _say(
+                self.args,
+                f"note: {self.path.name} changed since upload {previous} began, so this is a new "
+                f"upload; {previous} stays open with its parts until it expires ({expires}). "
+                f"Abort it with --abort-previous or DELETE {self.uploads}/{previous}",
+                always=True,
+            )
         if state is not None and decision.action != "start" and state.superseded != self.superseded:
             state.superseded = list(self.superseded)
             self.store.save(self.key, state)
@@ -499,33 +164,49 @@ class UploadRun:
                 if exc.status == 404:  # gone already (expired and deleted)
                     continue
                 if exc.status == 409:  # it became a version meanwhile: never deleted by an abort
-                    _say(self.args, f"note: the earlier upload {upload_id} was completed; not aborted",
-                         always=True)
+                    _say(
+                        self.args,
+                        f"note: the earlier upload {upload_id} was completed; not aborted",
+                        always=True,
+                    )
                     continue
                 _say(self.args, f"! could not abort the earlier upload {upload_id}: {exc}")
                 left.append(upload_id)
                 continue
-            _say(self.args, f"Aborted the earlier upload {upload_id} of {self.path.name} (--abort-previous)",
-                 always=True)
+            _say(
+                self.args,
+                f"Aborted the earlier upload {upload_id} of {self.path.name} (--abort-previous)",
+                always=True,
+            )
         return left
 
-    def start(self, progress: Any) -> tuple[Decision, ResumeState, PartUrls]:
-        """Hash the file, open the upload, save the state: every part is to be sent."""
+    def hash_file(self, progress: Any) -> str:
+        """SHA-256 of the file (hex), reporting the bytes read to ``progress.update``."""
         progress.set_description(f"hashing {self.path.name}")
-        sha256 = sha256_of(self.path, progress.update)
+        return sha256_of(self.path, progress.update)
+
+    def open_upload(self, sha256: str) -> tuple[Decision, ResumeState, PartUrls]:
+        """Open the upload and save its resume state: every part is to be sent."""
         opened = _open(self.api, self.args, self.path, self.stat.st_size, sha256)
         state = ResumeState(
             api=self.api.base_url, asset_id=self.args.asset, path=str(self.path.resolve()),
             size=self.stat.st_size, mtime_ns=self.stat.st_mtime_ns, upload_id=opened["uploadId"],
             part_size=opened["partSize"], part_count=opened["partCount"], sha256=sha256,
             superseded=list(self.superseded),
-        )
+        )  # fmt: skip
         self.store.save(self.key, state)
         urls = PartUrls(self.api, self.args.asset, state.upload_id)
         urls.add(opened.get("parts") or [], opened.get("expiresAt"))
-        _say(self.args, f"Uploading {self.path.name} as upload {state.upload_id}: {state.part_count} "
-                        f"parts of {state.part_size} bytes")
+        _say(
+            self.args,
+            f"Uploading {self.path.name} as upload {state.upload_id}: {_parts(state.part_count)} "
+            f"of {human_size(state.part_size)}",
+        )
         return Decision("upload", tuple(range(1, state.part_count + 1)), {}), state, urls
+
+    def start(self, progress: Any) -> tuple[Decision, ResumeState, PartUrls]:
+        """Hash the file (reporting to ``progress``), open the upload, save the state."""
+        return self.open_upload(self.hash_file(progress))
 
     def resume(self, decision: Decision, state: ResumeState, session: dict[str, Any]) -> PartUrls:
         """Say what is left and keep the fresh URLs the session answer carried."""
@@ -539,14 +220,19 @@ class UploadRun:
             _say(self.args, f"Resuming upload {state.upload_id}: {decision.action}")
         return urls
 
+    @staticmethod
+    def held_bytes(decision: Decision, state: ResumeState) -> int:
+        """Bytes of the parts storage already holds (not sent again by this run)."""
+        return sum(min(state.part_size, state.size - (n - 1) * state.part_size) for n in decision.etags)
+
     def send(self, decision: Decision, state: ResumeState, urls: PartUrls, progress: Any) -> None:
-        """PUT the parts still to send, saving the state as they land."""
+        """PUT the parts still to send, saving the state as they land.
+
+        ``progress.update(n)`` is called with the bytes sent (negative when an attempt is retried);
+        the bytes already held (:meth:`held_bytes`) are not reported.
+        """
         saver = _Saver(self.store, self.key, state)
         state.etags.update(decision.etags)
-        progress.reset()
-        progress.set_description(self.path.name)
-        held = sum(min(state.part_size, state.size - (n - 1) * state.part_size) for n in decision.etags)
-        progress.update(held)
         sender = PartSender(self.path, state.part_size, state.size, urls, progress)
         parallel = max(1, min(32, self.args.parallel))
         try:
@@ -565,25 +251,31 @@ class UploadRun:
     def wait(self, state: ResumeState) -> int:
         """Wait for the pipeline; print the version and its status; the exit code."""
         if self.args.no_wait:
-            print(f"upload {state.upload_id} COMPLETED")
-            return 0
+            click.echo(f"upload {state.upload_id} COMPLETED")
+            return EXIT_OK
         _say(self.args, "Waiting for processing …")
         outcome = wait_for_version(self.api, self.args.asset, state.upload_id, timeout=self.args.timeout)
         if outcome is None:
-            print(f"! still processing after {self.args.timeout:.0f} s; run the same command again to keep "
-                  "waiting", file=sys.stderr)
-            return 2
+            say(
+                f"! still processing after {self.args.timeout:.0f} s; run the same command again to keep "
+                "waiting"
+            )
+            return EXIT_FAILED
         self.store.forget(self.key)
         if outcome.status == VERSION_READY:
-            print(f"version {outcome.version} READY")
-            return 0
+            click.echo(f"version {outcome.version} READY")
+            return EXIT_OK
         label = f"version {outcome.version}" if outcome.version is not None else f"upload {state.upload_id}"
-        print(f"{label} FAILED: {outcome.reason or 'no reason given'}")
-        return 1
+        click.echo(f"{label} FAILED: {outcome.reason or 'no reason given'}")
+        return EXIT_FAILED
 
 
 def upload_file(api: ApiClient, args: argparse.Namespace) -> int:
     """Run ``keyframe upload`` with a ready API client; returns the exit code.
+
+    ``args`` carries ``file``, ``asset`` (id), ``note``, ``parallel``, ``no_wait``, ``timeout``,
+    ``state_dir``, ``content_type``, ``quiet`` and optionally ``abort_previous``. The local file check
+    is the command's (:func:`upload_command`), not this function's.
 
     Raises
     ------
@@ -596,15 +288,24 @@ def upload_file(api: ApiClient, args: argparse.Namespace) -> int:
     """
     run_ = UploadRun(api, args)
     decision, state, session = run_.decide()
-    with tqdm(total=run_.stat.st_size, unit="B", unit_scale=True, unit_divisor=1024, disable=args.quiet,
-              desc=run_.path.name, file=sys.stderr, leave=False) as progress:
-        if decision.action == "start":
-            decision, state, urls = run_.start(progress)
-        else:
-            assert state is not None and session is not None
-            urls = run_.resume(decision, state, session)
-        if decision.action == "upload":
-            run_.send(decision, state, urls, progress)
+    shown = not getattr(args, "quiet", False)
+    total = run_.stat.st_size
+    if decision.action == "start":
+        with progress_.bar(total, description=f"hashing {run_.path.name}", enabled=shown) as hashing:
+            sha256 = run_.hash_file(hashing)
+        decision, state, urls = run_.open_upload(sha256)
+    else:
+        assert state is not None and session is not None
+        urls = run_.resume(decision, state, session)
+    if decision.action == "upload":
+        held = run_.held_bytes(decision, state)
+        with progress_.bar(total, description=run_.path.name, initial=held, enabled=shown) as sending:
+            transfer = progress_.Transfer(total, already=held, on_bytes=sending.update)
+            try:
+                run_.send(decision, state, urls, transfer)
+            finally:
+                transfer.finish()
+        _say(args, transfer.summary("sent", f"{run_.path.name} ({_parts(len(decision.parts_to_send))})"))
     if decision.action in ("upload", "complete"):
         if decision.action == "complete":
             state.etags.update(decision.etags)
@@ -613,15 +314,93 @@ def upload_file(api: ApiClient, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace, api: ApiClient) -> int:
-    """The ``upload`` command (see :func:`upload_file`), mapping failures to exit codes."""
+    """:func:`upload_file`, mapping a missing file, a failed part and Ctrl-C to exit codes."""
     try:
         return upload_file(api, args)
     except FileNotFoundError as exc:
-        print(f"! {exc}", file=sys.stderr)
-        return 2
+        raise Usage(str(exc)) from exc
     except UploadFailed as exc:
-        print(f"! upload interrupted: {exc}. Run the same command again to resume.", file=sys.stderr)
-        return 2
+        say(f"! upload interrupted: {exc}. Run the same command again to resume.")
+        return EXIT_FAILED
     except KeyboardInterrupt:
-        print("! interrupted. Run the same command again to resume.", file=sys.stderr)
-        return 130
+        say("! interrupted. Run the same command again to resume.")
+        return EXIT_INTERRUPTED
+
+
+def check_locally(path: Path, content_type: str, *, quiet: bool) -> None:
+    """Refuse ``path`` before anything is sent when the pipeline would refuse it.
+
+    Raises
+    ------
+    Usage
+        Not a file, or refused (exit 2), with what the bytes are and how to force it.
+    """
+    if not path.is_file():
+        raise Usage(f"{path} is not a file")
+    try:
+        detected = check_file(path, content_type)
+    except InvalidMediaError as exc:
+        raise Usage(
+            f"{path.name} refused before sending anything: {exc.message} ({exc.code}). "
+            "Nothing was sent. Use --force to upload it anyway (the pipeline will then refuse it)."
+        ) from exc
+    if not quiet:
+        found = f"{detected.kind} ({detected.format}), {human_size(path.stat().st_size)}"
+        say(f"checked {path.name} locally: {found}")
+
+
+@click.command("upload")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--asset", required=True, metavar="ASSET", help="The asset: its id or its name.")
+@click.option(
+    "--project", default=None, metavar="PROJECT", help="Where to look the asset name up (id or code)."
+)
+@click.option("--note", default=None, help="Change note of the new version.")
+@click.option(
+    "--parallel", type=click.IntRange(1, 32), default=4, show_default=True, help="Parts sent at once."
+)
+@click.option(
+    "--no-wait", is_flag=True, help="Return once the upload is complete (do not wait for processing)."
+)
+@click.option(
+    "--timeout", type=float, default=1800.0, show_default=True, help="Seconds to wait for processing."
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where resume state is kept (default ~/.keyframe/uploads).",
+)
+@click.option("--content-type", default=None, help="MIME type (guessed from the name by default).")
+@click.option("--force", is_flag=True, help="Skip the local file check (the pipeline still checks).")
+@click.option(
+    "--abort-previous",
+    is_flag=True,
+    help="Abort this file's earlier upload, left open because the file changed since it began.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar and no status lines.")
+@api_options
+@pass_session
+def upload_command(session: Session, file: Path, asset: str, project: str | None, **options: Any) -> int:
+    """Upload FILE as the next version of an asset; run it again to resume an interrupted upload.
+
+    The file is checked locally first with the pipeline's own detector: a file the pipeline would
+    refuse is refused before a byte is sent (exit 2). Example:
+
+    \b
+        keyframe upload sh020_v3.mov --asset SQ010_SH020 --note "blocking pass"
+    """
+    client = session.client()
+    content_type = options["content_type"] or guess_content_type(file)
+    if options["force"]:
+        if not file.is_file():
+            raise Usage(f"{file} is not a file")
+    else:
+        check_locally(file, content_type, quiet=options["quiet"])
+    asset_id = (
+        asset
+        if looks_like_id(asset)
+        else find_asset(client, asset, project_id=project_id_of(client, project))["id"]
+    )
+    args = argparse.Namespace(file=file, asset=asset_id, **options)
+    return run(args, client)
