@@ -11,6 +11,7 @@ import dataclasses
 import json
 import socket
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from keyframe.cli import credentials
+from keyframe.cli import credentials, parts, session
 from keyframe.cli import main as cli_main
-from keyframe.cli import upload as cli_upload
+from keyframe.cli.output import size
 from keyframe.cli.resume import ResumeState
 from tests.integration.uploads.conftest import PART, Studio, executions, file_bytes, s3_object
 from tests.integration.uploads.http_adapter import API, GatewayAdapter
@@ -50,14 +51,17 @@ def s3_server(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def keyframe_cli(api: Any, s3_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
     """Run ``keyframe …`` in-process: ``run([...]) -> (exit code, stdout, stderr)``."""
     monkeypatch.setenv("KEYFRAME_HOME", str(tmp_path / "home"))
-    real_make_client = cli_main.make_client
+    monkeypatch.chdir(tmp_path)
+    for name in ("KEYFRAME_API", "KEYFRAME_TOKEN", "KEYFRAME_STATE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    real_make_client = session.make_client
 
-    def make_client(args: Any) -> Any:
-        client = real_make_client(args)
+    def make_client(base_url: str, token: str | None = None) -> Any:
+        client = real_make_client(base_url, token)
         client.http.mount(API, GatewayAdapter(api.gateway))
         return client
 
-    monkeypatch.setattr(cli_main, "make_client", make_client)
+    monkeypatch.setattr(session, "make_client", make_client)
 
     def run(argv: list[str]) -> tuple[int, str, str]:
         code = cli_main.main(argv)
@@ -68,6 +72,7 @@ def keyframe_cli(api: Any, s3_server: str, tmp_path: Path, monkeypatch: pytest.M
 
 
 def _args(path: Path, studio: Studio, *extra: str) -> list[str]:
+    """``keyframe upload`` of ``path``; ``--force``: these files are not media (the transport is tested)."""
     return [
         "upload",
         str(path),
@@ -78,6 +83,7 @@ def _args(path: Path, studio: Studio, *extra: str) -> list[str]:
         "--token",
         studio.admin.access_token,
         "--no-wait",
+        "--force",
         *extra,
     ]
 
@@ -91,9 +97,12 @@ def test_the_command_uploads_in_parallel_parts_over_http(
     path.write_bytes(data)
 
     # When uploaded to an asset that does not exist / Then exit 2 with the API's message
-    code, _, err = keyframe_cli([*_args(path, studio)[:3], "nope", *_args(path, studio)[4:]])
+    code, _, err = keyframe_cli([*_args(path, studio)[:3], str(uuid.uuid4()), *_args(path, studio)[4:]])
     assert code == 2
     assert "Asset not found (ASSET_NOT_FOUND)" in err
+    # And a name that no asset has is refused the same way, naming it
+    code, _, err = keyframe_cli([*_args(path, studio)[:3], "nope", *_args(path, studio)[4:]])
+    assert code == 2 and "no asset named 'nope'" in err
 
     # When uploaded with three parallel PUTs
     code, out, err = keyframe_cli(_args(path, studio, "--parallel", "3", "--note", "first pass", "--quiet"))
@@ -114,7 +123,7 @@ def test_an_interrupted_upload_resumes_with_only_the_missing_parts(
     data = file_bytes(2 * PART + 10, seed=7)
     path = tmp_path / "anim.mp4"
     path.write_bytes(data)
-    monkeypatch.setattr(cli_upload, "PART_ATTEMPTS", 1)
+    monkeypatch.setattr(parts, "PART_ATTEMPTS", 1)
     sent: list[int] = []
     network_up = False
     real_put = requests.Session.put
@@ -129,9 +138,9 @@ def test_an_interrupted_upload_resumes_with_only_the_missing_parts(
     # Given the network fails for every part after the first
     monkeypatch.setattr(requests.Session, "put", recording_put)
 
-    # When the command runs (one part at a time) / Then it stops with exit 2 and a resume hint
+    # When the command runs (one part at a time) / Then it stops with exit 1 and a resume hint
     code, _, err = keyframe_cli(_args(path, studio, "--parallel", "1"))
-    assert code == 2
+    assert code == 1
     assert "Run the same command again to resume" in err
     assert sent == [1, 2]
 
@@ -167,7 +176,9 @@ def test_login_stores_a_private_token_that_upload_uses_and_refreshes(
     # When uploading with neither --token nor --api
     path = tmp_path / "take.mov"
     path.write_bytes(file_bytes(100))
-    code, out, err = keyframe_cli(["upload", str(path), "--asset", studio.asset_id, "--no-wait", "--quiet"])
+    code, out, err = keyframe_cli(
+        ["upload", str(path), "--asset", studio.asset_id, "--no-wait", "--quiet", "--force"]
+    )
 
     # Then the command refreshed the token, saved it and completed the upload
     assert code == 0, err
@@ -191,7 +202,7 @@ def _interrupt_after_part_1(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
             raise requests.ConnectionError("network down")
         return real_put(self, url, *args, **kwargs)
 
-    monkeypatch.setattr(cli_upload, "PART_ATTEMPTS", 1)
+    monkeypatch.setattr(parts, "PART_ATTEMPTS", 1)
     monkeypatch.setattr(requests.Session, "put", flaky_put)
     return network
 
@@ -217,7 +228,7 @@ def test_a_changed_file_starts_a_new_upload_and_never_aborts_the_old_one(
     network = _interrupt_after_part_1(monkeypatch)
     # Given an upload interrupted after its first part
     code, _, _ = keyframe_cli(_args(path, studio, "--parallel", "1"))
-    assert code == 2
+    assert code == 1
     old_id = _interrupted_upload_id(tmp_path)
 
     # When the artist changes the file and runs the same command again
@@ -248,11 +259,11 @@ def test_abort_previous_aborts_the_earlier_upload_even_on_a_later_run(
     path.write_bytes(file_bytes(2 * PART + 10, seed=5))
     network = _interrupt_after_part_1(monkeypatch)
     # Given an upload interrupted, the file changed, and the new upload interrupted too
-    assert keyframe_cli(_args(path, studio, "--parallel", "1"))[0] == 2
+    assert keyframe_cli(_args(path, studio, "--parallel", "1"))[0] == 1
     old_id = _interrupted_upload_id(tmp_path)
     data = file_bytes(2 * PART + 20, seed=6)
     path.write_bytes(data)
-    assert keyframe_cli(_args(path, studio, "--parallel", "1"))[0] == 2
+    assert keyframe_cli(_args(path, studio, "--parallel", "1"))[0] == 1
     new_id = _interrupted_upload_id(tmp_path)
     assert new_id != old_id and _status(api, studio, old_id)["status"] == "OPEN"
 
@@ -268,3 +279,37 @@ def test_abort_previous_aborts_the_earlier_upload_even_on_a_later_run(
     assert out.split()[1] == new_id
     key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{new_id}/anim.mov"
     assert s3_object(key) == data
+
+
+def _visible(stderr: str) -> list[str]:
+    """The lines a terminal shows for ``stderr``: each line as left after its carriage returns."""
+    return [line.split("\r")[-1].rstrip() for line in stderr.split("\n") if line.split("\r")[-1].strip()]
+
+
+def test_a_resumed_upload_shows_its_bar_from_the_bytes_held_and_a_true_summary(
+    keyframe_cli, studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = file_bytes(2 * PART + 10, seed=9)
+    path = tmp_path / "anim.mov"
+    path.write_bytes(data)
+    network = _interrupt_after_part_1(monkeypatch)
+    # Given an upload interrupted after its first part (the progress bar on, as an artist sees it)
+    assert keyframe_cli(_args(path, studio, "--parallel", "1"))[0] == 1
+
+    # When it is run again
+    network["up"] = True
+    code, _, err = keyframe_cli(_args(path, studio))
+
+    # Then the sending bar's first frame already shows part 1 held (50 %) with no rate measured yet
+    assert code == 0, err
+    frames = [f for line in err.split("\n") for f in line.split("\r") if f.startswith("anim.mov:")]
+    assert frames and " 50%|" in frames[0] and "?B/s" in frames[0], frames[:2]
+    # And status lines stand whole above the bar
+    visible = _visible(err)
+    assert any(
+        line.startswith("Resuming upload ") and line.endswith("parts 2, 3 of 3 left") for line in visible
+    )
+    # And the summary line stays, counting only what this run sent
+    (summary,) = [line for line in visible if line.startswith("sent anim.mov")]
+    assert summary.startswith(f"sent anim.mov (2 parts): {size(PART + 10)} in ")
+    assert summary.endswith(f"; {size(PART)} of {size(2 * PART + 10)} were already there (resumed)")

@@ -13,16 +13,9 @@ import requests
 from keyframe.cli import credentials
 from keyframe.cli import main as cli_main
 from keyframe.cli.client import ApiError
-from keyframe.cli.upload import (
-    Outcome,
-    PartReader,
-    PartSender,
-    UploadFailed,
-    pipeline_outcome,
-    send_parts,
-    sha256_of,
-    wait_for_version,
-)
+from keyframe.cli.parts import PartReader, PartSender, UploadFailed, send_parts, sha256_of
+from keyframe.cli.processing import Outcome, pipeline_outcome, wait_for_version
+from keyframe.cli.session import make_client
 
 
 class _Progress:
@@ -243,44 +236,51 @@ def test_waiting_gives_up_after_the_timeout() -> None:
     assert outcome is None and now[0] == pytest.approx(10)
 
 
-def test_usage_errors_and_a_missing_token_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("KEYFRAME_HOME", str(tmp_path))
-    monkeypatch.delenv("KEYFRAME_TOKEN", raising=False)
+@pytest.fixture
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stored credentials, no stack file, no API or token from the environment."""
+    monkeypatch.setenv("KEYFRAME_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    for name in ("KEYFRAME_TOKEN", "KEYFRAME_API", "KEYFRAME_STATE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("_isolated")
+def test_usage_errors_and_a_missing_token_exit_2(tmp_path: Path, capsys) -> None:
     assert cli_main.main(["upload"]) == 2
     assert cli_main.main(["nonsense"]) == 2
     assert cli_main.main(["--help"]) == 0
-    # Given no token anywhere / When uploading / Then exit 2 telling how to sign in
-    assert cli_main.main(["upload", str(tmp_path / "f"), "--asset", "a"]) == 2
+    # Given an API but no token anywhere / When uploading / Then exit 2 telling how to sign in
+    capsys.readouterr()
+    assert cli_main.main(["upload", str(tmp_path / "f"), "--asset", "a", "--api", "http://api.test"]) == 2
     assert "keyframe login" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("_isolated")
 def test_an_api_error_prints_the_api_message_and_exits_2(tmp_path: Path, monkeypatch, capsys) -> None:
     path = tmp_path / "f.mov"
     path.write_bytes(b"x")
-    monkeypatch.setenv("KEYFRAME_HOME", str(tmp_path / "home"))
 
     def refuse(self: Any, method: str, path: str, body: Any = None, params: Any = None) -> Any:
         raise ApiError(413, "QUOTA_EXCEEDED", "This file needs 1 bytes but the studio has 0 left")
 
     monkeypatch.setattr("keyframe.cli.client.ApiClient.request", refuse)
-    code = cli_main.main(["upload", str(path), "--asset", "a1", "--token", "t", "--quiet"])
+    argv = ["upload", str(path), "--asset", "a1", "--token", "t", "--api", "http://api.test", "--quiet"]
+    code = cli_main.main([*argv, "--force"])
     assert code == 2
     assert "the studio has 0 left (QUOTA_EXCEEDED)" in capsys.readouterr().err
 
 
-def test_credentials_are_private_and_resolve_before_the_default(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("KEYFRAME_HOME", str(tmp_path))
-    monkeypatch.delenv("KEYFRAME_TOKEN", raising=False)
-    monkeypatch.delenv("KEYFRAME_API", raising=False)
-    # Given stored credentials
+@pytest.mark.usefixtures("_isolated")
+def test_credentials_are_private_and_only_sent_to_their_own_api(monkeypatch) -> None:
+    # Given stored credentials for one API
     where = credentials.save(credentials.Credentials("http://api.test", "a@b.c", "s1", "access", "refresh"))
     assert stat.S_IMODE(where.stat().st_mode) == 0o600
-    # When no --api/--token is given / Then the stored API and token are used
-    client = cli_main.make_client(cli_main.build_parser().parse_args(["login", "--email", "a@b.c"]))
-    assert (client.base_url, client.token) == ("http://api.test", "access")
-    # When --token is given / Then it wins and nothing is refreshed
-    args = cli_main.build_parser().parse_args(["--token", "flag", "login", "--email", "a@b.c"])
-    assert cli_main.make_client(args).token == "flag" and cli_main.make_client(args).stored is None
+    # When a client of that API is made / Then the stored token is used (and can be refreshed)
+    client = make_client("http://api.test/")
+    assert (client.base_url, client.token, client.stored is not None) == ("http://api.test", "access", True)
+    # When a token is given / Then it wins and nothing is refreshed
+    given = make_client("http://api.test", "flag")
+    assert (given.token, given.stored) == ("flag", None)
     # When another API is named / Then the stored token (for another API) is not sent there
-    args = cli_main.build_parser().parse_args(["--api", "http://elsewhere", "login", "--email", "a@b.c"])
-    assert cli_main.make_client(args).token is None
+    assert make_client("http://elsewhere").token is None
