@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from keyframe.cli import main as cli_main
-from keyframe.cli import upload as cli_upload
+from keyframe.cli import parts as cli_parts
 from keyframe.cli.resume import ResumeState
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 
@@ -209,11 +209,11 @@ def test_an_interrupted_upload_resumes_sending_only_the_missing_parts(
         return real_put(self, url, *args, **kwargs)
 
     monkeypatch.setattr(requests.Session, "put", put)
-    monkeypatch.setattr(cli_upload, "PART_ATTEMPTS", 1)
+    monkeypatch.setattr(cli_parts, "PART_ATTEMPTS", 1)
 
     # Given the connection drops after part 1 was sent
     code = cli_main.main(_upload_args(studio, video_20mb, asset_id, tmp_path, "--parallel", "1", "--no-wait"))
-    assert code == 2 and sent == [1, 2]
+    assert code == 1 and sent == [1, 2]
     capsys.readouterr()
 
     # When the same command runs again with the network back
@@ -285,10 +285,10 @@ def test_a_file_changed_after_an_interruption_goes_up_anew_and_the_old_upload_is
         return real_put(self, url, *args, **kwargs)
 
     monkeypatch.setattr(requests.Session, "put", put)
-    monkeypatch.setattr(cli_upload, "PART_ATTEMPTS", 1)
+    monkeypatch.setattr(cli_parts, "PART_ATTEMPTS", 1)
     state_dir = tmp_path / "state"
     # Given an upload interrupted after part 1
-    assert cli_main.main(_upload_args(studio, path, asset_id, state_dir, "--parallel", "1", "--no-wait")) == 2
+    assert cli_main.main(_upload_args(studio, path, asset_id, state_dir, "--parallel", "1", "--no-wait")) == 1
     capsys.readouterr()
     (state_file,) = state_dir.glob("*.json")
     old_id = ResumeState.from_json(json.loads(state_file.read_text())).upload_id
