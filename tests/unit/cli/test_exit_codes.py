@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from click.shell_completion import BashComplete
 
+from keyframe import readme
 from keyframe.cli import credentials, main
 from keyframe.cli.client import ApiError
 
@@ -192,3 +193,18 @@ def test_logout_revokes_and_forgets_only_that_apis_token(
     assert revoked == [{"refreshToken": "refresh"}]
     assert credentials.load(API) is None
     assert credentials.load("http://other.test") is not None
+
+
+def test_the_readme_lists_every_command_with_an_example_and_the_exit_codes() -> None:
+    text = readme.README.read_text()
+    section = text.split("## The `keyframe` command", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    for name, command in main.cli.commands.items():
+        names = [name] + [f"{name} {sub}" for sub in getattr(command, "commands", {})]
+        for full in names:
+            cells = [r.split(" | ") for r in rows if r.startswith(f"| `{name}")]
+            listed = any(all(word in c[0] for word in full.split()) for c in cells)
+            assert listed, f"`keyframe {full}` is not listed"
+            assert any(f"keyframe {full}" in c[-1] for c in cells), f"no example of `keyframe {full}`"
+    for code in (0, 1, 2, 130):
+        assert f"\n| {code} | " in section
