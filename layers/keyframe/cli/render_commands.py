@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import click
+from websockets.exceptions import WebSocketException
 
 from keyframe.cli import progress as progress_
 from keyframe.cli.client import ApiClient
@@ -32,6 +33,8 @@ ENDED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 STATUSES = ("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED")
 QUIET_SECONDS = 10.0
 """Socket silence after which the job is read again over REST."""
+POLL_SECONDS = 2.0
+"""How often the job is read when there is no socket."""
 
 
 def _complete(values: tuple[str, ...]) -> Any:
@@ -56,19 +59,16 @@ class RenderWatch:
         self._lock = threading.Lock()
 
     def open(self) -> None:
-        """Get a ticket, open the socket, join the asset's room.
-
-        Raises
-        ------
-        Failed
-            The socket did not open or the room refused us.
-        """
+        """Get a ticket, open the socket, join the asset's room; without a socket the job is polled."""
         ticket = self.client.post("/live/tickets")
         try:
             self.socket = LiveSocket("render", ticket["url"], self._on_event).open()
             reply = self.socket.send("subscribe", room=self.room)
-        except (LiveError, OSError, TimeoutError) as exc:
-            raise Failed(f"the live socket did not open: {exc}") from exc
+        except (LiveError, OSError, TimeoutError, WebSocketException) as exc:
+            progress_.say(f"note: the live socket did not open ({exc}); polling the render job instead")
+            self.close()
+            self.socket = None
+            return
         if reply.get("type") != "subscribed":
             data = reply.get("data") or {}
             raise Failed(f"joining {self.room} was refused: {data.get('message', reply)}")
@@ -120,20 +120,21 @@ class RenderWatch:
             unit="%",
             enabled=self.shown,
         )
-        assert self.socket is not None
-        for event in list(self.socket.events):  # what arrived before the job id was known
+        socket = self.socket
+        for event in list(socket.events if socket else []):  # what arrived before the job id was known
             self._on_event(event)
         deadline = time.monotonic() + timeout
         while job.get("status") not in ENDED and time.monotonic() < deadline:
-            wait = min(QUIET_SECONDS, max(0.0, deadline - time.monotonic()))
-            if self.socket.closed:
+            live = socket is not None and not socket.closed
+            wait = min(QUIET_SECONDS if live else POLL_SECONDS, max(0.0, deadline - time.monotonic()))
+            if socket is None or socket.closed:
                 time.sleep(wait)
             else:
                 try:
-                    self.socket.wait_for(self._ended, wait, "the render's end")
+                    socket.wait_for(self._ended, wait, "the render's end")
                 except LiveError:
-                    if self.socket.closed:
-                        progress_.say(f"note: the live socket closed ({self.socket.closed}); polling the job")
+                    if socket.closed:
+                        progress_.say(f"note: the live socket closed ({socket.closed}); polling the job")
             job = self.client.get(f"/renders/{self.job_id}")
             self.status(str(job.get("status")))
             self._progress(int(job.get("progress") or 0), job.get("fps"), job.get("eta"))

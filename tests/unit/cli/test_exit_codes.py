@@ -208,3 +208,30 @@ def test_the_readme_lists_every_command_with_an_example_and_the_exit_codes() -> 
             assert any(f"keyframe {full}" in c[-1] for c in cells), f"no example of `keyframe {full}`"
     for code in (0, 1, 2, 130):
         assert f"\n| {code} | " in section
+
+
+def test_studios_use_signs_in_again_to_the_chosen_studio(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials.save(credentials.Credentials(API, "ada@x.studio", "s1", "access-1", "refresh-1"))
+    mine = {"items": [{"studio": {"studioId": "s1", "name": "Night Market"}, "role": "ADMIN"},
+                      {"studio": {"studioId": "s2", "name": "Day Market"}, "role": "ARTIST"}]}  # fmt: skip
+    logins: list[Any] = []
+
+    def login(body: dict[str, Any], _params: Any) -> Any:
+        logins.append(body)
+        return {"accessToken": "access-2", "refreshToken": "refresh-2", "role": "ARTIST",
+                "studio": {"studioId": body["studioId"], "name": "Day Market"}}  # fmt: skip
+
+    routes = {("GET", "/me/studios"): mine, ("POST", "/auth/login"): login}
+    monkeypatch.setattr("keyframe.cli.client.ApiClient.request", _answer(routes))
+    monkeypatch.setenv("KEYFRAME_PASSWORD", "secret")
+    # When the artist switches by the studio's name
+    code, _, err = run(capsys, "studios", "use", "day market", "--api", API)
+    # Then they signed in again to that studio, and the stored token is for it
+    assert code == 0 and "Signed in to Day Market (s2) as ARTIST" in err
+    assert logins == [{"email": "ada@x.studio", "password": "secret", "studioId": "s2"}]
+    stored = credentials.load(API)
+    assert stored is not None and (stored.studio_id, stored.access_token) == ("s2", "access-2")
+    # And a studio they are not a member of is a usage error
+    assert run(capsys, "studios", "use", "Elsewhere", "--api", API)[0] == 2

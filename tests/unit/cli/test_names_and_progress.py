@@ -13,7 +13,7 @@ import pytest
 import keyframe.cli
 from keyframe.cli.exits import Usage
 from keyframe.cli.progress import Transfer, bar, say
-from keyframe.cli.render_commands import _report
+from keyframe.cli.render_commands import RenderWatch, _report
 from keyframe.cli.resolve import AssetRef, find_asset, find_project, parse_ref, version_of
 
 SH020 = {"id": "0b6f3c1e-2d4a-4e8b-9c7d-1a2b3c4d5e6f", "name": "SQ010_SH020", "projectId": "p1"}
@@ -137,3 +137,41 @@ def test_the_cli_imports_nothing_of_the_server_but_the_pure_detector() -> None:
                 if name.startswith("keyframe") and not name.startswith("keyframe.cli"):
                     reached[name] = path.name
     assert set(reached) <= ALLOWED_OUTSIDE_CLI, reached
+
+
+def test_without_a_socket_a_watched_render_is_polled_to_its_end(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    answers = iter(
+        [{"renderJobId": "r1", "status": s, "progress": p} for s, p in (("RUNNING", 40), ("SUCCEEDED", 100))]
+    )
+
+    class _Client:
+        def post(self, path: str, body: Any = None) -> Any:
+            return {"url": "ws://127.0.0.1:9/live?ticket=t"}
+
+        def get(self, path: str, params: Any = None) -> Any:
+            assert path == "/renders/r1"
+            return next(answers)
+
+    def refuse(self: Any) -> Any:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr("keyframe.cli.live.LiveSocket.open", refuse)
+    monkeypatch.setattr("keyframe.cli.render_commands.POLL_SECONDS", 0.0)
+    watch = RenderWatch(_Client(), "a1", shown=True)  # type: ignore[arg-type]
+    watch.open()
+    ended = watch.follow({"renderJobId": "r1", "status": "QUEUED", "preset": "hls"}, timeout=30)
+    watch.close()
+    assert ended["status"] == "SUCCEEDED"
+    err = capsys.readouterr().err
+    assert "polling the render job instead" in err
+    assert [line for line in _visible(err) if line.startswith("render r1")] == [
+        "render r1 QUEUED",
+        "render r1 RUNNING",
+        "render r1 SUCCEEDED",
+    ]
+
+
+def _visible(stderr: str) -> list[str]:
+    return [line.split("\r")[-1].rstrip() for line in stderr.split("\n") if line.split("\r")[-1].strip()]
