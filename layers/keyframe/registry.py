@@ -53,29 +53,31 @@ class FunctionSpec:
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("meta-api", "meta", "api", routers=("keyframe.http.meta",)),
-    FunctionSpec("identity-api", "identity", "api", routers=("keyframe.identity.routes",)),
-    FunctionSpec("authorizer", "authorizer", "authorizer"),
-    FunctionSpec("catalog-api", "catalog", "api", routers=(
+    FunctionSpec("meta-api", "meta_api", "api", routers=("keyframe.http.meta",)),
+    FunctionSpec("identity-api", "identity_api", "api", routers=("keyframe.identity.routes",)),
+    FunctionSpec("authorizer", "identity_authorizer", "authorizer"),
+    FunctionSpec("catalog-api", "catalog_api", "api", routers=(
         "keyframe.catalog.routes", "keyframe.catalog.version_routes", "keyframe.catalog.graph_routes",
         "keyframe.catalog.activity_routes",
     )),
-    FunctionSpec("reviews-api", "reviews", "api", routers=(
+    FunctionSpec("reviews-api", "reviews_api", "api", routers=(
         "keyframe.reviews.routes", "keyframe.live.routes",
     )),
     FunctionSpec("live-authorizer", "live_authorizer", "websocket", timeout_seconds=10, memory_mb=256),
     FunctionSpec("live-connect", "live_connect", "websocket", timeout_seconds=10, memory_mb=256),
     FunctionSpec("live-disconnect", "live_disconnect", "websocket", timeout_seconds=30),
     FunctionSpec("live-message", "live_message", "websocket", timeout_seconds=30),
-    FunctionSpec("uploads-api", "uploads", "api", routers=("keyframe.uploads.routes",), timeout_seconds=29),
+    FunctionSpec(
+        "uploads-api", "uploads_api", "api", routers=("keyframe.uploads.routes",), timeout_seconds=29
+    ),
     FunctionSpec("pipeline-api", "pipeline_api", "api", routers=("keyframe.pipeline.routes",)),
-    FunctionSpec("pipeline-validate", "pipeline/validate", "task", timeout_seconds=600, memory_mb=1024),
-    FunctionSpec("pipeline-publish", "pipeline/publish", "task", timeout_seconds=60),
-    FunctionSpec("pipeline-finalize", "pipeline/finalize", "task", timeout_seconds=120),
-    FunctionSpec("pipeline-mark-failed", "pipeline/mark_failed", "task", timeout_seconds=60),
-    FunctionSpec("renders-api", "renders", "api", routers=("keyframe.renders.routes",)),
-    FunctionSpec("render-finalize", "render_tasks/finalize", "task", timeout_seconds=60),
-    FunctionSpec("render-mark-failed", "render_tasks/mark_failed", "task", timeout_seconds=60),
+    FunctionSpec("pipeline-validate", "pipeline_tasks/validate", "task", timeout_seconds=600, memory_mb=1024),
+    FunctionSpec("pipeline-publish", "pipeline_tasks/publish", "task", timeout_seconds=60),
+    FunctionSpec("pipeline-finalize", "pipeline_tasks/finalize", "task", timeout_seconds=120),
+    FunctionSpec("pipeline-mark-failed", "pipeline_tasks/mark_failed", "task", timeout_seconds=60),
+    FunctionSpec("renders-api", "renders_api", "api", routers=("keyframe.renders.routes",)),
+    FunctionSpec("render-finalize", "renders_tasks/finalize", "task", timeout_seconds=60),
+    FunctionSpec("render-mark-failed", "renders_tasks/mark_failed", "task", timeout_seconds=60),
 )
 
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)

@@ -296,7 +296,7 @@ def test_image_is_staged_with_only_what_the_dockerfile_copies(dev):
     # And nothing else from the repository: no virtualenv, git, synth output, caches or tests
     for path in staged:
         assert not set(Path(path).parts) & set(NEVER_STAGED), path
-    assert not any(path.startswith(("tests", "infra", "functions/pipeline")) for path in staged)
+    assert not any(path.startswith(("tests", "infra", "functions/pipeline_tasks")) for path in staged)
 
 
 def test_excludes_start_from_the_dockerignore_file_and_always_drop_the_heavy_folders():

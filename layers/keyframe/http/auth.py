@@ -1,6 +1,6 @@
 """The caller's identity inside a REST handler, as the Lambda authorizer verified it.
 
-The authorizer (``functions/authorizer``) puts ``studioId``, ``userId`` and ``role`` in the request
+The authorizer (``functions/identity_authorizer``) puts ``studioId``, ``userId`` and ``role`` in the request
 context; handlers never take a studio id from the path or the body. Routes call
 :func:`authorize` with the :class:`~keyframe.identity.permissions.Permission` they need.
 """

@@ -1,4 +1,4 @@
-"""The Lambda task bodies of the asset pipeline (``functions/pipeline/*/handler.py`` call these).
+"""The Lambda task bodies of the asset pipeline (``functions/pipeline_tasks/*/handler.py`` call these).
 
 Each takes the state machine's state (the execution input plus what earlier states added: see
 :func:`keyframe.pipeline.starter.execution_input`), records its own step's start and end in the

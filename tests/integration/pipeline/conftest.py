@@ -2,7 +2,7 @@
 pipeline records, the sample task events of ``events/pipeline/``, and a stand-in state machine.
 
 Everything runs on moto's ``mock_aws`` (the ``aws`` fixture). The task handlers are the real
-``functions/pipeline/*/handler.py`` files, called with events built from the samples.
+``functions/pipeline_tasks/*/handler.py`` files, called with events built from the samples.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The pipeline's task handlers, called as Step Functions calls them, on moto.
 
-Each test drives the real ``functions/pipeline/*/handler.py`` with an event from ``events/pipeline/``
+Each test drives the real ``functions/pipeline_tasks/*/handler.py`` with an event from ``events/pipeline/``
 and checks what a user would see: the version's status, the pipeline's steps, the stored objects.
 """
 

@@ -3,7 +3,7 @@
 Everything runs on moto's ``mock_aws`` (the ``aws``/``api`` fixtures). Batch cannot run containers
 in-process, so the render state machine is replaced by a one-state stand-in (StartExecution is
 real), ``execution.stop``/``terminate`` are recorded, and the worker (``keyframe.renders.worker.run``)
-and the task handlers (``functions/render_tasks/*``) are called directly, with real FFmpeg on a tiny
+and the task handlers (``functions/renders_tasks/*``) are called directly, with real FFmpeg on a tiny
 real clip.
 """
 
@@ -193,5 +193,5 @@ def task_event(name: str, **fields: Any) -> dict[str, Any]:
 
 
 def invoke_task(function: str, event: dict[str, Any]) -> Any:
-    """Call the real task handler (``functions/render_tasks/...``) as Step Functions would."""
+    """Call the real task handler (``functions/renders_tasks/...``) as Step Functions would."""
     return lambdas.invoke(function, event)
