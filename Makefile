@@ -1,6 +1,9 @@
 # Keyframe: every developer task is one target. `make dev` and `make test` are the whole setup.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# the first Python >= 3.11 on PATH, newest name first; `make install PYTHON=/path/to/python` overrides it
+PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3.11 python3 python; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
@@ -11,7 +14,8 @@ PYTEST_WORKERS ?= 2
 .PHONY: install dev test test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { test -n "$(PYTHON)" || { echo "Keyframe needs Python 3.11 or newer on PATH (or make PYTHON=/path/to/python3.x)" >&2; exit 1; }; \
+		$(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)

@@ -19,6 +19,7 @@ from typing import Any
 from keyframe import registry
 from keyframe.http import openapi
 from keyframe.identity.permissions import role_table_markdown
+from keyframe.local import defaults as local_defaults
 
 README = registry.REPO_ROOT / "README.md"
 
@@ -95,6 +96,8 @@ def environment_markdown() -> str:
                 default = "required"
             else:
                 default = f"`{field.default}`" if field.default != "" else "empty"
+            if name in local_defaults.SETTINGS_DEFAULTS:
+                default += f"; `make dev`: `{local_defaults.SETTINGS_DEFAULTS[name]}`"
             where = f"`{model.__module__}.{model.__name__}`"
             if name in rows:
                 rows[name] = (rows[name][0], rows[name][1] + f", {where}")

@@ -43,6 +43,7 @@ def test_the_demo_plays_a_studios_day_on_the_local_stack(
     # Given a running stack / When the demo plays against it, as `make demo` runs it
     events_file = tmp_path / "events.jsonl"
     env = {k: v for k, v in os.environ.items() if k not in ("KEYFRAME_API", "KEYFRAME_TOKEN")}
+    log_start = local_stack.log_path.stat().st_size
     done = subprocess.run(
         [sys.executable, "-m", "keyframe.cli.demo", "--api", local_stack.http_url,
          "--seconds", "2", "--events", str(events_file)],
@@ -58,6 +59,15 @@ def test_the_demo_plays_a_studios_day_on_the_local_stack(
     assert "refused, FORBIDDEN" in output
     assert "Dora approved version 1" in output and "asset:approved" in output
     assert "the studio's activity log, newest first" in output
+    # And it names the accounts it made, with their password, to sign in with afterwards
+    assert 'password "keyframe-demo-password"' in output
+    assert re.search(r"^\s+Arlo\s+ARTIST\s+arlo-\S+@demo\.keyframe\.dev$", output, re.MULTILINE), output
+    # And the healthy day left no ERROR line in the stack's log (its own lines and the handlers' JSON)
+    with local_stack.log_path.open("rb") as log:
+        log.seek(log_start)
+        written = log.read().decode(errors="replace").splitlines()
+    errors = [line for line in written if " ERROR " in line or '"level":"ERROR"' in line.replace(" ", "")]
+    assert errors == [], "\n".join(errors[:10])
     # And every line of the day carries the seconds since the start
     steps = [line for line in output.splitlines() if line.startswith("[")]
     assert len(steps) >= 15 and all(re.match(r"\[\s*\d+\.\d+s\] ", line) for line in steps)

@@ -383,6 +383,7 @@ class Day:
         self.review((dora, arlo), director, shot, version)
         url = self.playback(director, job_id)
         self.activity(admin)
+        self.logins((admin, director, artist))
         return url
 
     def check_ready(self, artist: Member, shot: str, outcome: dict[str, Any]) -> int:
@@ -461,6 +462,12 @@ class Day:
             self.out.plain(
                 f"    {entry['ts'][:19]}Z  {actor:<6} {entry['action']:<20} {self.describe(entry)}"
             )
+
+    def logins(self, members: tuple[Member, ...]) -> None:
+        """Print the accounts the demo made, so a developer can sign in as any of them."""
+        self.out.say(f'sign in as any of them (password "{PASSWORD}"), e.g. keyframe login --email EMAIL:')
+        for member in members:
+            self.out.plain(f"    {member.name:<6} {member.role:<9} {member.email}")
 
     def describe(self, entry: dict[str, Any]) -> str:
         """A short name of an activity entry's target (asset names instead of ids where known)."""

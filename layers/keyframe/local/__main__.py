@@ -6,6 +6,7 @@ environment for ``make demo`` and the CLI. See :mod:`keyframe.local.stack` for t
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -49,6 +50,17 @@ def main() -> int:
     stack = LocalStack(StackConfig.from_env())
     try:
         stack.start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            logging.getLogger("keyframe.local").exception("The local stack could not start")
+            return 1
+        logging.getLogger("keyframe.local").error(
+            "The local stack could not start: %s. Another `make dev` may be running (stop it), or choose "
+            "other ports: MOTO_PORT=4567 KEYFRAME_HTTP_PORT=3100 KEYFRAME_WS_PORT=3101 make dev "
+            "(0 = any free port)",
+            exc,
+        )
+        return 1
     except Exception:
         logging.getLogger("keyframe.local").exception("The local stack could not start")
         return 1

@@ -31,9 +31,15 @@ import botocore.session
 from botocore import xform_name
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
+    JSONPATH_ROOT_PATH,
+    StringJsonPath,
+)
+from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable import NoSuchVariable, Variable
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
     StateTaskService,
 )
+from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError, extract_json
 from werkzeug.wrappers import Request, Response
 
 from keyframe.local import lambdas
@@ -57,15 +63,41 @@ def enable_step_functions_execution() -> None:
     (botocore's ``jobName`` expected) and its output lacks ``JobId``. The patch maps parameters to the
     botocore names of the operation's input shape and the response back to ASL's PascalCase, as
     LocalStack and AWS do. Integrations that override the two methods (API Gateway) are unaffected.
+
+    Also makes a Choice rule's ``Variable`` that is absent from the input (what ``IsPresent`` tests)
+    a plain "no such variable" instead of an error: moto evaluates the path as a component, which
+    logs ``ERROR … NoSuchJsonPathError`` before the rule catches it, on every healthy execution
+    whose input omits an optional field (``$.jobQueue`` of a render, ``$.mode`` of a pipeline).
     """
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-    for name, value in service_integration_patches().items():
-        setattr(StateTaskService, name, value)
+    for target, name, value in interpreter_patches():
+        setattr(target, name, value)
 
 
-def service_integration_patches() -> dict[str, Any]:
-    """The ``StateTaskService`` methods that :func:`enable_step_functions_execution` replaces."""
-    return {"_normalise_parameters": _normalise_parameters, "_normalise_response": _normalise_response}
+_original_choice_variable = Variable._eval_body
+
+
+def _choice_variable(self: Any, env: Any) -> None:
+    """``Variable._eval_body`` that reads a JSONPath of the input without raising when it is absent."""
+    sampler = self.string_sampler
+    if type(sampler) is not StringJsonPath or sampler.json_path == JSONPATH_ROOT_PATH:
+        _original_choice_variable(self, env)
+        return
+    try:
+        value: Any = extract_json(sampler.json_path, env.stack[-1])
+    except NoSuchJsonPathError as missing:
+        value = NoSuchVariable(f"{sampler.json_path}, {missing}")
+    env.stack.append(value)
+
+
+def interpreter_patches() -> list[tuple[type, str, Any]]:
+    """``(class, method name, replacement)`` for each interpreter method that
+    :func:`enable_step_functions_execution` replaces."""
+    return [
+        (StateTaskService, "_normalise_parameters", _normalise_parameters),
+        (StateTaskService, "_normalise_response", _normalise_response),
+        (Variable, "_eval_body", _choice_variable),
+    ]
 
 
 def _operation_model(task: Any, boto_service_name: str | None, service_action_name: str | None) -> Any:

@@ -81,7 +81,9 @@ class RestApiApp:
 def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     start_response("503 Service Unavailable", [("Content-Type", "application/json")])
     error = {
-        "code": "NOT_READY", "message": "The local stack is starting", "correlationId": str(uuid.uuid4()),
+        "code": "NOT_READY",
+        "message": "The local stack is starting",
+        "correlationId": str(uuid.uuid4()),
     }
     body = {"error": error}
     return [json.dumps(body).encode()]

@@ -35,7 +35,7 @@ from aws_lambda_powertools.utilities import parameters
 from localstack_client.session import Session as LocalStackSession
 
 from keyframe import registry, settings
-from keyframe.local import bootstrap
+from keyframe.local import bootstrap, defaults
 from keyframe.local.batch import LocalBatch, definition_lookup, queue_lookup
 from keyframe.local.emulator import EmulatorApp, EmulatorServer, enable_step_functions_execution, moto_app
 from keyframe.local.ffmpeg import ffmpeg_path, path_with_tools
@@ -46,7 +46,7 @@ log = logging.getLogger("keyframe.local")
 
 STAGE = "local"
 REGION = "us-east-1"
-DEFAULT_CORS_ORIGINS = "http://localhost:5173,http://127.0.0.1:5173"
+DEFAULT_CORS_ORIGINS = defaults.CORS_ORIGINS
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

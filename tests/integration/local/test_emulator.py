@@ -4,6 +4,7 @@ Step Functions running lambda:invoke (Retry/Catch) and batch:submitJob.sync agai
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -15,13 +16,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
-    StateTaskService,
-)
 
 from keyframe import registry
 from keyframe.local import batch, bootstrap
-from keyframe.local.emulator import EmulatorApp, EmulatorServer, moto_app, service_integration_patches
+from keyframe.local.emulator import EmulatorApp, EmulatorServer, interpreter_patches, moto_app
 from keyframe.local.stack import EndpointSession
 from keyframe.storage.tables import TABLES
 
@@ -45,8 +43,8 @@ class Emulator:
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(default_user_config["stepfunctions"], "execute_state_machine", True)
-        for name, function in service_integration_patches().items():
-            patch.setattr(StateTaskService, name, function)
+        for target, name, function in interpreter_patches():
+            patch.setattr(target, name, function)
         app = EmulatorApp(moto_app(), stage="it")
         server = EmulatorServer(app, "127.0.0.1", 0)
         patch.setenv("MOTO_PORT", str(server.port))  # the interpreter calls back on localhost:$MOTO_PORT
@@ -377,3 +375,42 @@ def test_bootstrap_creates_everything_and_is_idempotent(emulator: Emulator) -> N
         )
     for spec in batch.JOB_DEFINITIONS:
         assert first[bootstrap.job_definition_env_var(spec.name)].endswith(f"keyframe-boot-{spec.name}:1")
+
+
+def test_an_absent_optional_field_takes_the_default_branch_without_an_error_line(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the render machine's first state: IsPresent on an optional field of the input
+    definition = {
+        "StartAt": "ChooseQueue",
+        "States": {
+            "ChooseQueue": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.jobQueue", "IsPresent": True, "Next": "Given"}],
+                "Default": "Standard",
+            },
+            "Given": {"Type": "Pass", "Result": "given", "ResultPath": "$.used", "End": True},
+            "Standard": {"Type": "Pass", "Result": "standard", "ResultPath": "$.used", "End": True},
+        },
+    }
+    caplog.set_level(logging.INFO)
+
+    # When it runs without the field, then with it
+    without = _run_state_machine(emulator, "it-choice", definition, {"renderJobId": "r1"})
+    arn = without["stateMachineArn"]
+    client = emulator.client("stepfunctions")
+    execution = client.start_execution(
+        stateMachineArn=arn, name="with-queue", input=json.dumps({"jobQueue": "high"})
+    )
+    given = _wait(
+        lambda: (
+            (d := client.describe_execution(executionArn=execution["executionArn"]))["status"] != "RUNNING"
+            and d
+        )
+    )
+
+    # Then each takes its branch, and the interpreter logged no error for the absent field
+    assert json.loads(without["output"])["used"] == "standard"
+    assert json.loads(given["output"])["used"] == "given"
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
