@@ -231,16 +231,6 @@ class RestApi(Construct):
             ],
         )
         NagSuppressions.add_resource_suppressions(
-            self.api.deployment_stage,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-APIG3",
-                    reason="No WAF yet: the stage is throttled (rate/burst per stage config) and every "
-                    "non-public route needs a verified token; a web ACL is a later hardening step.",
-                ),
-            ],
-        )
-        NagSuppressions.add_resource_suppressions(
             self.api.node.find_child("CloudWatchRole"),
             [
                 NagPackSuppression(

@@ -40,6 +40,11 @@ class StageDefaults:
     live_throttle_rate: float
     live_throttle_burst: int
     cors_origins: tuple[str, ...]
+    waf_auth_requests_per_ip: int = 300
+    """Requests to ``/auth/*`` one IP may send in 5 minutes before WAF answers 429 (a whole studio
+    behind one NAT signs in and refreshes through the same address)."""
+    waf_requests_per_ip: int = 20_000
+    """Requests to any route one IP may send in 5 minutes (about 66 per second) before WAF answers 429."""
 
 
 STAGES: dict[str, StageDefaults] = {
@@ -53,6 +58,8 @@ STAGES: dict[str, StageDefaults] = {
         live_throttle_rate=20,
         live_throttle_burst=50,
         cors_origins=("http://localhost:5173",),
+        waf_auth_requests_per_ip=100,
+        waf_requests_per_ip=5_000,
     ),
     "prod": StageDefaults(
         removal_policy=RemovalPolicy.RETAIN,
@@ -64,6 +71,8 @@ STAGES: dict[str, StageDefaults] = {
         live_throttle_rate=200,
         live_throttle_burst=400,
         cors_origins=(),
+        waf_auth_requests_per_ip=300,
+        waf_requests_per_ip=20_000,
     ),
 }
 """Every deployable stage. ``local`` and ``test`` are not here: they never go through CDK."""

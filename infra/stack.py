@@ -32,6 +32,7 @@ from infra.renders import STEM as RENDER
 from infra.renders import RenderJobs
 from infra.storage import MediaStorage
 from infra.tables import Tables
+from infra.waf import RestApiFirewall
 from keyframe import registry
 from keyframe.registry import Endpoint
 
@@ -103,6 +104,7 @@ class KeyframeStack(Stack):
             authorizer_function=self.functions[authorizer_name()],
             endpoints=registry.endpoints() if endpoints is None else endpoints,
         )
+        self.firewall = RestApiFirewall(self, "Firewall", config=config, api=self.rest_api.api)
         # The WebSocket stage's access logs also need the account's API Gateway logging role.
         self.live.stage.node.add_dependency(self.rest_api.account)
         self.monitoring = Monitoring(
