@@ -18,11 +18,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from keyframe.local.apigateway import RestGateway
-from keyframe.local.servers import ThreadedServer
+from keyframe.local.servers import JsonErrorRequestHandler, ThreadedServer
 
 log = logging.getLogger("keyframe.local.http")
 
@@ -89,7 +88,7 @@ def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> I
     return [json.dumps(body).encode()]
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _QuietHandler(JsonErrorRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None  # RestApiApp logs its own line
 
