@@ -165,8 +165,9 @@ class RestGateway:
         )
         try:
             result = lambdas.invoke(endpoint.function, event)
-        except Exception:  # a crashed handler: API Gateway answers 502 (Lambda error)
-            logger.exception("handler crashed", extra={"function": endpoint.function})
+        except Exception as exc:  # a crashed handler: API Gateway answers 502 (Lambda error)
+            trace = "".join(getattr(exc, "stack_trace", None) or [])  # from its execution environment
+            logger.exception("handler crashed", extra={"function": endpoint.function, "stackTrace": trace})
             return _error(502, "INTERNAL_ERROR", "Internal server error", correlation_id)
         return _to_response(result)
 

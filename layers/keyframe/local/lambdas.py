@@ -8,8 +8,14 @@ Two entry points:
   returns the ``{"errorMessage", "errorType", "stackTrace"}`` payload that Lambda returns with
   ``X-Amz-Function-Error: Unhandled``, so Step Functions ``Retry``/``Catch`` see what they see in AWS.
 
+Where a handler runs: in this process (tests, and ``KEYFRAME_LAMBDA_ENVIRONMENTS=0``), or, once the
+local stack calls :func:`use_environments`, in one of its function's execution environments
+(:mod:`keyframe.local.environments`: one request at a time per process, as Lambda). A handler's
+exception then arrives as :class:`~keyframe.local.environments.HandlerError` carrying the original
+``errorType``.
+
 Tests can put a plain callable in :data:`OVERRIDES` (``monkeypatch.setitem(lambdas.OVERRIDES, name, fn)``)
-to stand in for a function that is not in the registry.
+to stand in for a function that is not in the registry; overrides always run in this process.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from types import ModuleType
 from typing import Any
 
 from keyframe import registry
+from keyframe.local.environments import Environments, HandlerError
 
 _lock = threading.RLock()
 
@@ -94,6 +101,12 @@ def resolve(function_name: str, stage: str | None = None) -> str | None:
 
 
 _modules: dict[str, ModuleType] = {}
+_environments: dict[str, Environments | None] = {"pools": None}
+
+
+def use_environments(environments: Environments | None) -> None:
+    """Run registry functions in ``environments`` from now on (``None``: in this process again)."""
+    _environments["pools"] = environments
 
 
 def handler_module(name: str) -> ModuleType:
@@ -120,13 +133,18 @@ def invoke(name: str, event: dict[str, Any]) -> Any:
     ------
     KeyError
         ``name`` is neither a registry function nor an override.
+    HandlerError
+        The handler raised in its execution environment (when :func:`use_environments` is on).
     Exception
-        Whatever the handler raises.
+        Whatever the handler raises (in this process).
     """
     override = OVERRIDES.get(name)
     if override is not None:
         return override(event, LocalLambdaContext(function_name=physical_name(name)))
     spec = registry.function(name)
+    pools = _environments["pools"]
+    if pools is not None:
+        return pools.invoke(name, event)
     module = handler_module(name)
     entry = getattr(module, spec.handler.split(".")[1])
     return entry(
@@ -136,11 +154,15 @@ def invoke(name: str, event: dict[str, Any]) -> Any:
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
     """The body Lambda returns for an unhandled exception (Python runtime format)."""
+    if isinstance(exc, HandlerError):
+        error_type, stack_trace = exc.error_type, exc.stack_trace
+    else:
+        error_type, stack_trace = type(exc).__name__, traceback.format_tb(exc.__traceback__)
     return {
         "errorMessage": str(exc),
-        "errorType": type(exc).__name__,
+        "errorType": error_type,
         "requestId": str(uuid.uuid4()),
-        "stackTrace": traceback.format_tb(exc.__traceback__),
+        "stackTrace": stack_trace,
     }
 
 

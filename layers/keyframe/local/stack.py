@@ -11,6 +11,7 @@ KEYFRAME_WS_PORT            WebSocket API + ``@connections`` port (default 3001;
 KEYFRAME_HOST               interface to bind (default 127.0.0.1)
 KEYFRAME_STATE_DIR          where logs and ``local-stack.json`` go (default ``<repo>/.keyframe``)
 KEYFRAME_BATCH_CONCURRENCY  Batch jobs running at once (default 2)
+KEYFRAME_LAMBDA_*           execution environments per function (:mod:`keyframe.local.environments`)
 CORS_ALLOW_ORIGINS          default ``http://localhost:5173,http://127.0.0.1:5173``
 AWS_ENDPOINT_URL            if set (a running LocalStack), no emulator is started: resources are
                             created there and the gateways use it
@@ -35,9 +36,10 @@ from aws_lambda_powertools.utilities import parameters
 from localstack_client.session import Session as LocalStackSession
 
 from keyframe import registry, settings
-from keyframe.local import bootstrap, defaults
+from keyframe.local import bootstrap, defaults, lambdas
 from keyframe.local.batch import LocalBatch, definition_lookup, queue_lookup
 from keyframe.local.emulator import EmulatorApp, EmulatorServer, enable_step_functions_execution, moto_app
+from keyframe.local.environments import Environments, EnvironmentSettings
 from keyframe.local.ffmpeg import ffmpeg_path, path_with_tools
 from keyframe.local.restapi import RestApiApp, RestApiServer
 from keyframe.local.websocket import WebSocketGateway
@@ -111,6 +113,7 @@ class LocalStack:
         self.batch: Any = None
         self.http: Any = None
         self.websocket: Any = None
+        self.environments: Environments | None = None
         self.started_seconds: float | None = None
 
     @property
@@ -139,6 +142,10 @@ class LocalStack:
         self.env = self._base_env(endpoint)
         os.environ.update(self.env)
         self._reset_caches()
+        lambda_settings = EnvironmentSettings.from_env()
+        if lambda_settings.max_per_function > 0:  # else every handler runs in this process
+            self.environments = Environments(lambda: self.env, lambda_settings)
+            lambdas.use_environments(self.environments)
 
         resources = bootstrap.bootstrap(self._session(endpoint), config.stage, region=config.region)
         self.env.update(resources)
@@ -254,14 +261,18 @@ class LocalStack:
         return "\n".join(lines)
 
     def stop(self) -> None:
-        """Stop everything that started (jobs, gateways, emulator) and remove ``local-stack.json``."""
-        for name in ("http", "websocket", "batch", "emulator"):
+        """Stop everything that started (jobs, gateways, emulator, execution environments) and remove
+        ``local-stack.json``."""
+        for name in ("http", "websocket", "batch", "emulator", "environments"):
             part = getattr(self, name)
             if part is None:
                 continue
             try:
                 if name == "batch":
                     part.shutdown(timeout=8)
+                elif name == "environments":
+                    lambdas.use_environments(None)
+                    part.close()
                 else:
                     part.stop()
             except Exception:  # keep stopping the others
