@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PYTEST_WORKERS ?= 2
 
-.PHONY: install dev test test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
+.PHONY: install dev dev-reset test test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { test -n "$(PYTHON)" || { echo "Keyframe needs Python 3.11 or newer on PATH (or make PYTHON=/path/to/python3.x)" >&2; exit 1; }; \
@@ -24,6 +24,9 @@ install: $(STAMP) ## create .venv and install Keyframe with its dev dependencies
 
 dev: install ## start the whole backend offline (emulator :4566, HTTP :3000, WebSocket :3001)
 	$(BIN)/python -m keyframe.local
+
+dev-reset: install ## delete the local stack's saved data (.keyframe/data): the next `make dev` starts empty
+	$(BIN)/python -m keyframe.local.persistence reset
 
 test: install ## every test: unit, integration (moto), infrastructure (CDK synth), end-to-end (local stack)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup tests/unit tests/integration tests/infrastructure tests/e2e

@@ -19,6 +19,11 @@ _lock = threading.RLock()
 _state = {"applied": False}
 
 
+def serialised() -> threading.RLock:
+    """The lock every DynamoDB request holds: ``with serialised():`` reads tables between requests."""
+    return _lock
+
+
 def make_dynamodb_atomic() -> None:
     """Serialise moto's DynamoDB requests behind one lock (idempotent, process-wide)."""
     if _state["applied"]:

@@ -12,12 +12,14 @@ KEYFRAME_HOST               interface to bind (default 127.0.0.1)
 KEYFRAME_STATE_DIR          where logs and ``local-stack.json`` go (default ``<repo>/.keyframe``)
 KEYFRAME_BATCH_CONCURRENCY  Batch jobs running at once (default 2)
 KEYFRAME_LAMBDA_*           execution environments per function (:mod:`keyframe.local.environments`)
+KEYFRAME_SNAPSHOT_SECONDS   seconds between snapshots of the data (default 60; 0 = only at stop)
 CORS_ALLOW_ORIGINS          default ``http://localhost:5173,http://127.0.0.1:5173``
 AWS_ENDPOINT_URL            if set (a running LocalStack), no emulator is started: resources are
                             created there and the gateways use it
 ==========================  ========================================================================
 
-moto keeps everything in memory: each start begins with empty tables and buckets.
+moto keeps everything in memory; :mod:`keyframe.local.persistence` saves it in ``<state>/data`` at stop
+and every ``KEYFRAME_SNAPSHOT_SECONDS`` and restores it at start (``make dev-reset`` deletes it).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from aws_lambda_powertools.utilities import parameters
 from localstack_client.session import Session as LocalStackSession
 
 from keyframe import registry, settings
-from keyframe.local import bootstrap, defaults, lambdas
+from keyframe.local import bootstrap, defaults, lambdas, persistence
 from keyframe.local.batch import LocalBatch, definition_lookup, queue_lookup
 from keyframe.local.emulator import EmulatorApp, EmulatorServer, enable_step_functions_execution, moto_app
 from keyframe.local.environments import Environments, EnvironmentSettings
@@ -74,6 +76,7 @@ class StackConfig:
     cors_origins: str = DEFAULT_CORS_ORIGINS
     external_endpoint: str | None = None
     batch_concurrency: int = 2
+    snapshot_seconds: float = 60.0
     stage: str = STAGE
     region: str = REGION
 
@@ -91,6 +94,7 @@ class StackConfig:
             cors_origins=env.get("CORS_ALLOW_ORIGINS") or DEFAULT_CORS_ORIGINS,
             external_endpoint=(env.get("AWS_ENDPOINT_URL") or "").strip() or None,
             batch_concurrency=_port(env, "KEYFRAME_BATCH_CONCURRENCY", 2),
+            snapshot_seconds=float(env.get("KEYFRAME_SNAPSHOT_SECONDS", "").strip() or 60),
         )
 
 
@@ -114,6 +118,8 @@ class LocalStack:
         self.http: Any = None
         self.websocket: Any = None
         self.environments: Environments | None = None
+        self.snapshots: persistence.Snapshots | None = None
+        self.restored: persistence.Restored | None = None
         self.started_seconds: float | None = None
 
     @property
@@ -150,6 +156,8 @@ class LocalStack:
         resources = bootstrap.bootstrap(self._session(endpoint), config.stage, region=config.region)
         self.env.update(resources)
         os.environ.update(resources)
+        if self.emulator is not None:
+            self._restore()
 
         self.http.app = RestApiApp()  # builds the route table: after the environment is set
         self.websocket.start()
@@ -163,6 +171,23 @@ class LocalStack:
             "emulator": endpoint,
         }
         self._write_info()
+
+    def _restore(self) -> None:
+        """Put the last snapshot back, fail what was running at stop, then snapshot periodically."""
+        started = time.perf_counter()
+        data = persistence.data_dir(self.config.state_dir)
+        restored = persistence.restore(data, self.config.region)
+        self._reset_caches()  # the JWT secret may have its saved value now
+        aborted = persistence.abort_interrupted(restored.interrupted, self.config.stage, lambdas.invoke)
+        log.info(
+            "restored %d items, %d objects (%.1f MiB), %d secrets, %d executions (%d were running at stop "
+            "and are FAILED now) from %s in %.1f s",
+            restored.items, restored.objects, restored.object_bytes / 2**20, restored.secrets,
+            restored.executions, aborted, data, time.perf_counter() - started,
+        )  # fmt: skip
+        self.restored = restored
+        self.snapshots = persistence.Snapshots(data, self.config.region, self.config.snapshot_seconds)
+        self.snapshots.start()
 
     def _start_emulator(self) -> str:
 
@@ -251,7 +276,7 @@ class LocalStack:
             + (
                 "  (LocalStack)"
                 if self.config.external_endpoint
-                else "  (moto, in memory: a restart starts empty)"
+                else "  (moto; data kept in <state>/data across restarts, `make dev-reset` empties it)"
             ),
             f"  State & logs    {self.config.state_dir}  (stack info: {self.info_file.name})",
         ]
@@ -263,7 +288,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything that started (jobs, gateways, emulator, execution environments) and remove
         ``local-stack.json``."""
-        for name in ("http", "websocket", "batch", "emulator", "environments"):
+        for name in ("http", "websocket", "batch", "snapshots", "emulator", "environments"):
             part = getattr(self, name)
             if part is None:
                 continue
