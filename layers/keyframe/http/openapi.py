@@ -39,6 +39,7 @@ def generate() -> dict[str, Any]:
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
+    components.pop("ResponseValidationError", None)  # Powertools' 422 body: never sent (errors are 4xx Error)
     components["Error"] = ERROR_SCHEMA
     for path, item in document.get("paths", {}).items():
         for operation in item.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from openapi_spec_validator import validate
 
 from tests.support.environment import MEDIA_BUCKET
 
@@ -50,6 +51,7 @@ def test_openapi_document_and_docs_page(api) -> None:
     assert document.status == 200
     assert document.json()["openapi"].startswith("3.")
     assert "/auth/login" in document.json()["paths"]
+    validate(document.json())  # the served document is valid OpenAPI 3.1 (raises otherwise)
     page = api.get("/docs")
     assert page.status == 200
     assert page.headers["Content-Type"].startswith("text/html")
