@@ -84,7 +84,9 @@ def test_a_crashing_handler_answers_502_in_the_error_shape(api, monkeypatch: pyt
     response = api.get("/health", headers={"X-Correlation-Id": "c-502"})
     assert response.status == 502
     assert response.json()["error"] == {
-        "code": "INTERNAL_ERROR", "message": "Internal server error", "correlationId": "c-502",
+        "code": "INTERNAL_ERROR",
+        "message": "Internal server error",
+        "correlationId": "c-502",
     }
 
 
@@ -120,12 +122,14 @@ def test_bad_bodies_are_rejected_before_any_work(api, headers, body, status, cod
 
 def test_cors_preflight_allows_the_configured_origin_only(api) -> None:
     allowed = api.request(
-        "OPTIONS", "/auth/login",
+        "OPTIONS",
+        "/auth/login",
         headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
     )
     assert allowed.headers.get("Access-Control-Allow-Origin") == "http://localhost:5173"
     denied = api.request(
-        "OPTIONS", "/auth/login",
+        "OPTIONS",
+        "/auth/login",
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert denied.headers.get("Access-Control-Allow-Origin") != "https://evil.example"
