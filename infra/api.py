@@ -6,6 +6,14 @@ which verifies Keyframe's JWT and passes ``studioId``/``userId``/``role`` to the
 validation is done by the handlers (pydantic). Errors raised by API Gateway itself (no token, denied,
 throttled, unknown route, integration failure) answer with the same body as the handlers'
 ``{"error": {"code", "message", "correlationId"}}``.
+
+CORS on every answer (:mod:`keyframe.http.cors`): the handlers add their own headers; preflight is
+API Gateway's mock ``OPTIONS`` method on every resource (CDK reflects an allowed ``Origin`` and sends
+``Vary: Origin``); the gateway's own answers carry ``Access-Control-Allow-Origin`` too. A gateway
+response can only hold a static header or a copy of a request header, so with one allowed origin it
+is that origin, and with several it copies ``method.request.header.Origin``: that is safe because
+the web ACL's origin gate (``infra/waf.py``) blocks, before API Gateway, any request whose ``Origin``
+is present and not allowed; a request without ``Origin`` gets an empty (absent) header.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.config import StageConfig
-from keyframe.http.app import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS
+from keyframe.http import cors
 from keyframe.registry import Endpoint
 
 TOKEN_PATTERN = r"^[Bb][Ee][Aa][Rr][Ee][Rr] +[-0-9A-Za-z._~+/]+=*$"
@@ -206,10 +214,11 @@ class RestApi(Construct):
                 _suppress_public(method, "CORS preflight: browsers send OPTIONS without credentials")
 
     def _add_gateway_responses(self, config: StageConfig) -> None:
-        headers = {"X-Content-Type-Options": "'nosniff'", "Cache-Control": "'no-store'"}
-        if len(config.cors_origins) == 1:
-            # A static header can name one origin; with several, the browser only sees a CORS error.
-            headers["Access-Control-Allow-Origin"] = f"'{config.cors_origins[0]}'"
+        headers = {
+            "X-Content-Type-Options": "'nosniff'",
+            "Cache-Control": "'no-store'",
+            **gateway_cors_headers(config.cors_origins),
+        }
         for error in GATEWAY_ERRORS:
             self.api.add_gateway_response(
                 error.response_type.response_type,
@@ -250,15 +259,44 @@ class RestApi(Construct):
         return self.api.node.find_child("Account")
 
 
+REFLECTED_ORIGIN = "method.request.header.Origin"
+"""The gateway-response mapping that copies the request's ``Origin`` (used with several origins)."""
+
+
+def gateway_cors_headers(origins: Sequence[str]) -> dict[str, str]:
+    """The CORS headers of every gateway response (values in API Gateway's mapping syntax).
+
+    Parameters
+    ----------
+    origins:
+        The stage's allowed browser origins.
+
+    Returns
+    -------
+    dict
+        ``{}`` with no origin; else ``Access-Control-Allow-Origin`` (the one origin, quoted as a
+        static value, or :data:`REFLECTED_ORIGIN` with several: the web ACL's origin gate lets only
+        allowed origins through), ``Vary: Origin`` and ``Access-Control-Expose-Headers``.
+    """
+    if not origins:
+        return {}
+    allow = f"'{origins[0]}'" if len(origins) == 1 else REFLECTED_ORIGIN
+    return {
+        "Access-Control-Allow-Origin": allow,
+        "Access-Control-Expose-Headers": f"'{','.join(cors.EXPOSE_HEADERS)}'",
+        "Vary": "'Origin'",
+    }
+
+
 def _preflight(config: StageConfig) -> apigateway.CorsOptions | None:
     if not config.cors_origins:
         return None
     return apigateway.CorsOptions(
         allow_origins=list(config.cors_origins),
-        allow_methods=apigateway.Cors.ALL_METHODS,
-        allow_headers=list(CORS_ALLOW_HEADERS),
-        expose_headers=list(CORS_EXPOSE_HEADERS),
-        max_age=Duration.minutes(10),
+        allow_methods=list(cors.ALLOW_METHODS),
+        allow_headers=list(cors.ALLOW_HEADERS),
+        expose_headers=list(cors.EXPOSE_HEADERS),
+        max_age=Duration.seconds(cors.MAX_AGE_SECONDS),
     )
 
 

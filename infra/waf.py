@@ -10,9 +10,16 @@ prio  rule                             what it does
                                        sign-up floods, refresh-token storms; these routes are public)
 1     ``rate-per-ip``                  more than ``waf_requests_per_ip`` requests to any route from one IP in
                                        5 minutes: the same 429 (looser: a studio's artists share one NAT)
-2     ``aws-ip-reputation``            AWS managed ``AmazonIpReputationList`` (bots, known attackers)
-3     ``aws-known-bad-inputs``         AWS managed ``KnownBadInputsRuleSet`` (Log4j, exploit payloads)
-4     ``aws-common``                   AWS managed ``CommonRuleSet`` (OWASP-style checks); its 8 KB body
+2     ``origin-gate``                  only when the stage allows browser origins: a request whose
+                                       ``Origin`` header is present and is neither an allowed origin nor
+                                       the API's own ``execute-api`` origin (``/docs`` calls the API from
+                                       there) is blocked with 403 ``ORIGIN_NOT_ALLOWED``. Every request
+                                       that reaches API Gateway with an ``Origin`` therefore has an
+                                       allowed one, which lets the gateway responses reflect it
+                                       (``infra/api.py``); clients that send no ``Origin`` pass
+3     ``aws-ip-reputation``            AWS managed ``AmazonIpReputationList`` (bots, known attackers)
+4     ``aws-known-bad-inputs``         AWS managed ``KnownBadInputsRuleSet`` (Log4j, exploit payloads)
+5     ``aws-common``                   AWS managed ``CommonRuleSet`` (OWASP-style checks); its 8 KB body
                                        size rule only counts: API Gateway caps bodies and the handlers
                                        validate sizes, and media never goes through the API (presigned S3)
 ====  ===============================  =====================================================================
@@ -55,6 +62,18 @@ TOO_MANY_REQUESTS = {
 }
 """The body of WAF's 429: the unified error shape, with the same code as the stage throttle's 429."""
 
+ORIGIN_NOT_ALLOWED_BODY = "OriginNotAllowed"
+"""Key of the custom response body the origin gate answers with."""
+
+ORIGIN_NOT_ALLOWED = {
+    "error": {
+        "code": "ORIGIN_NOT_ALLOWED",
+        "message": "This browser origin may not call the API",
+        "correlationId": "waf",
+    }
+}
+"""The body of the origin gate's 403."""
+
 AUTH_PREFIX = "/auth/"
 
 LOGGED_ACTIONS: tuple[str, ...] = ("BLOCK", "COUNT", "EXCLUDED_AS_COUNT")
@@ -93,6 +112,50 @@ def _starts_with(path: str) -> wafv2.CfnWebACL.StatementProperty:
             positional_constraint="STARTS_WITH",
             search_string=path,
             text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")],
+        )
+    )
+
+
+def _origin_is(origin: str) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": "origin"}),
+            positional_constraint="EXACTLY",
+            search_string=origin,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+
+
+def origin_gate_statement(origins: list[str]) -> wafv2.CfnWebACL.StatementProperty:
+    """Matches a request whose ``Origin`` header is present and is none of ``origins``.
+
+    A missing header matches no byte or size statement, so ``size(origin) > 0`` keeps requests
+    without ``Origin`` (the CLI, integrations, same-origin ``GET``) out of the gate.
+    """
+    allowed = (
+        _origin_is(origins[0])
+        if len(origins) == 1
+        else wafv2.CfnWebACL.StatementProperty(
+            or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[_origin_is(o) for o in origins])
+        )
+    )
+    present = wafv2.CfnWebACL.StatementProperty(
+        size_constraint_statement=wafv2.CfnWebACL.SizeConstraintStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": "origin"}),
+            comparison_operator="GT",
+            size=0,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+    return wafv2.CfnWebACL.StatementProperty(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[
+                present,
+                wafv2.CfnWebACL.StatementProperty(
+                    not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=allowed)
+                ),
+            ]
         )
     )
 
@@ -146,9 +209,12 @@ class RestApiFirewall(Construct):
             custom_response_bodies={
                 TOO_MANY_REQUESTS_BODY: wafv2.CfnWebACL.CustomResponseBodyProperty(
                     content_type="APPLICATION_JSON", content=json.dumps(TOO_MANY_REQUESTS)
-                )
+                ),
+                ORIGIN_NOT_ALLOWED_BODY: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON", content=json.dumps(ORIGIN_NOT_ALLOWED)
+                ),
             },
-            rules=self._rules(config, metric_prefix),
+            rules=self._rules(config, metric_prefix, own_origin=self._own_origin(api)),
         )
         association = wafv2.CfnWebACLAssociation(
             self,
@@ -192,8 +258,43 @@ class RestApiFirewall(Construct):
             ],
         )
 
+    def _own_origin(self, api: apigateway.RestApi) -> str:
+        """The API's own origin (``https://{id}.execute-api.{region}.{suffix}``): where ``/docs`` runs."""
+        stack = Stack.of(self)
+        return f"https://{api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+
     @staticmethod
-    def _rules(config: StageConfig, metric_prefix: str) -> list[wafv2.CfnWebACL.RuleProperty]:
+    def _origin_gate(
+        config: StageConfig, metric_prefix: str, own_origin: str, priority: int
+    ) -> list[wafv2.CfnWebACL.RuleProperty]:
+        if not config.cors_origins:
+            return []  # no browser origin allowed: the gateway responses carry no CORS header at all
+        return [
+            wafv2.CfnWebACL.RuleProperty(
+                name="origin-gate",
+                priority=priority,
+                action=wafv2.CfnWebACL.RuleActionProperty(
+                    block=wafv2.CfnWebACL.BlockActionProperty(
+                        custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                            response_code=403,
+                            custom_response_body_key=ORIGIN_NOT_ALLOWED_BODY,
+                            response_headers=[
+                                wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                                    name="Cache-Control", value="no-store"
+                                ),
+                            ],
+                        )
+                    )
+                ),
+                statement=origin_gate_statement([*config.cors_origins, own_origin]),
+                visibility_config=_visibility(f"{metric_prefix}OriginGate"),
+            )
+        ]
+
+    @classmethod
+    def _rules(
+        cls, config: StageConfig, metric_prefix: str, *, own_origin: str
+    ) -> list[wafv2.CfnWebACL.RuleProperty]:
         auth_paths = wafv2.CfnWebACL.StatementProperty(
             or_statement=wafv2.CfnWebACL.OrStatementProperty(
                 statements=[_starts_with(AUTH_PREFIX), _starts_with(f"/{config.stage}{AUTH_PREFIX}")]
@@ -228,6 +329,7 @@ class RestApiFirewall(Construct):
                 visibility_config=_visibility(f"{metric_prefix}RatePerIp"),
             ),
         ]
+        rules += cls._origin_gate(config, metric_prefix, own_origin, priority=len(rules))
         for priority, group in enumerate(MANAGED_GROUPS, start=len(rules)):
             rules.append(
                 wafv2.CfnWebACL.RuleProperty(

@@ -17,6 +17,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 
 DEV_ORIGIN = "http://localhost:5173"
+DEV_ORIGINS = (DEV_ORIGIN, "http://127.0.0.1:5173")
+"""The dev stack allows several origins (gateway responses reflect the request's), prod exactly one."""
 PROD_ORIGIN = "https://app.keyframe.example"
 
 
@@ -69,7 +71,7 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KEYFRAME_LAYER_BUNDLING", "skip")
         app = cdk.App(outdir=str(outdir), context=cdk_json_context())
-        dev_config = StageConfig.for_stage("dev", suffix="test", cors_origins=(DEV_ORIGIN,))
+        dev_config = StageConfig.for_stage("dev", suffix="test", cors_origins=DEV_ORIGINS)
         prod_config = StageConfig.for_stage("prod", cors_origins=(PROD_ORIGIN,))
         dev = KeyframeStack(app, dev_config.stack_name, config=dev_config)
         prod = KeyframeStack(app, prod_config.stack_name, config=prod_config)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.api import ACCESS_LOG_FIELDS, TOKEN_PATTERN
+from infra.api import ACCESS_LOG_FIELDS, GATEWAY_ERRORS, TOKEN_PATTERN
 from keyframe import registry
 from tests.infrastructure import templates as t
 
@@ -65,19 +65,63 @@ def test_each_route_is_a_lambda_proxy_to_the_function_that_serves_it(dev):
         assert t.function_id(dev.resources, endpoint.function) in t.references(integration["Uri"])
 
 
-def test_preflight_is_open_and_allows_only_the_configured_origin(dev, prod):
-    for synth in (dev, prod):
-        # Given the OPTIONS methods of each stage (configured with one browser origin)
+def _preflight_origin(method: dict, origin: str) -> str | None:
+    """The ``Access-Control-Allow-Origin`` API Gateway's mock OPTIONS answers to ``origin``."""
+    response = method["Integration"]["IntegrationResponses"][0]
+    static = response["ResponseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+    template = response.get("ResponseTemplates", {}).get("application/json", "")
+    # CDK's VTL overrides the static value for each further allowed origin it names
+    overrides = "responseOverride.header.Access-Control-Allow-Origin" in template
+    if overrides and f'$origin == "{origin}"' in template:
+        return origin
+    return static.strip("'")
+
+
+def test_preflight_is_open_and_allows_every_configured_origin(dev, prod):
+    for synth in (dev, prod):  # dev allows two origins, prod one
+        # Given the OPTIONS methods of each stage
         options = [v for k, v in t.methods(synth.resources).items() if k[0] == "OPTIONS"]
         assert options, "CORS preflight is configured"
         for method in options:
-            # Then preflight needs no token and allows exactly that origin
+            # Then preflight needs no token and answers each allowed origin with that origin
             assert method["AuthorizationType"] == "NONE"
+            for origin in synth.config.cors_origins:
+                assert _preflight_origin(method, origin) == origin
+            # And never names another origin, and says that the answer varies by Origin
+            assert _preflight_origin(method, "https://evil.example") in synth.config.cors_origins
             params = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
-            assert (
-                params["method.response.header.Access-Control-Allow-Origin"]
-                == f"'{synth.config.cors_origins[0]}'"
-            )
+            assert params["method.response.header.Vary"] == "'Origin'"
+            assert "If-Match" in params["method.response.header.Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize("response_type", [e.response_type.response_type for e in GATEWAY_ERRORS])
+def test_every_gateway_answer_carries_cors_for_the_requesting_origin(dev, prod, response_type):
+    # Given a gateway response (401 from the authorizer, 403, 404, 413, 429, other 4xx and 5xx)
+    for synth in (dev, prod):
+        responses = {
+            res["Properties"]["ResponseType"]: res["Properties"]
+            for res in t.of_type(synth.resources, "AWS::ApiGateway::GatewayResponse").values()
+        }
+        params = responses[response_type]["ResponseParameters"]
+        allow = params["gatewayresponse.header.Access-Control-Allow-Origin"]
+        # Then with one origin it names that origin; with several it reflects the request's Origin
+        # (the web ACL's origin gate lets no other Origin reach the gateway: see test_waf.py)
+        if len(synth.config.cors_origins) == 1:
+            assert allow == f"'{synth.config.cors_origins[0]}'"
+        else:
+            assert allow == "method.request.header.Origin"
+        # And caches keep answers per origin, and a script may read the correlation id and Retry-After
+        assert params["gatewayresponse.header.Vary"] == "'Origin'"
+        exposed = params["gatewayresponse.header.Access-Control-Expose-Headers"].strip("'").split(",")
+        assert {"X-Correlation-Id", "Retry-After"} <= set(exposed)
+
+
+def test_gateway_answers_name_no_origin_when_none_is_allowed():
+    # Given a stage that allows no browser origin
+    from infra.api import gateway_cors_headers
+
+    # Then its gateway responses carry no CORS header at all
+    assert gateway_cors_headers(()) == {}
 
 
 def test_token_authorizer_reads_the_bearer_header_without_caching(dev):

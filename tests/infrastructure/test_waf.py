@@ -54,9 +54,68 @@ def test_managed_groups_run_after_the_rate_rules(dev):
         "RuleActionOverrides"
     ]
     assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
-    # And the rate rules are evaluated first
+    # And the rate rules are evaluated first, then the origin gate
     rate_priorities = {rules["auth-rate-per-ip"]["Priority"], rules["rate-per-ip"]["Priority"]}
-    assert max(rate_priorities) < min(g["Priority"] for g in groups.values())
+    assert max(rate_priorities) < rules["origin-gate"]["Priority"]
+    assert rules["origin-gate"]["Priority"] < min(g["Priority"] for g in groups.values())
+
+
+API_ID = "abc123"
+
+
+def _resolve(value, api_logical_id: str) -> str:
+    """A string property with the REST API's id, the region and URL suffix filled in."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(_resolve(p, api_logical_id) for p in parts)
+    ref = value["Ref"]
+    return {api_logical_id: API_ID, "AWS::Region": "eu-west-1", "AWS::URLSuffix": "amazonaws.com"}[ref]
+
+
+def _matches(statement: dict, origin: str | None, api_logical_id: str) -> bool:
+    """Evaluate a WAF statement on a request whose only header of interest is ``Origin``."""
+    if "AndStatement" in statement:
+        return all(_matches(s, origin, api_logical_id) for s in statement["AndStatement"]["Statements"])
+    if "OrStatement" in statement:
+        return any(_matches(s, origin, api_logical_id) for s in statement["OrStatement"]["Statements"])
+    if "NotStatement" in statement:
+        return not _matches(statement["NotStatement"]["Statement"], origin, api_logical_id)
+    if "SizeConstraintStatement" in statement:
+        size = statement["SizeConstraintStatement"]
+        assert size["FieldToMatch"] == {"SingleHeader": {"Name": "origin"}}
+        assert size["ComparisonOperator"] == "GT"
+        return origin is not None and len(origin) > size["Size"]  # a missing header matches nothing
+    if "ByteMatchStatement" in statement:
+        match = statement["ByteMatchStatement"]
+        assert match["FieldToMatch"] == {"SingleHeader": {"Name": "origin"}}
+        assert match["PositionalConstraint"] == "EXACTLY"
+        return origin is not None and origin == _resolve(match["SearchString"], api_logical_id)
+    raise AssertionError(f"unexpected statement {statement}")
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_origin_gate_lets_only_allowed_origins_reach_the_gateway(request, stage):
+    # Given the origin gate of a stage (dev allows two origins, prod one)
+    synth = request.getfixturevalue(stage)
+    _, acl = _acl(synth)
+    gate = _rules(synth)["origin-gate"]
+    (api_id,) = t.of_type(synth.resources, "AWS::ApiGateway::RestApi")
+    blocked = lambda origin: _matches(gate["Statement"], origin, api_id)  # noqa: E731
+    # Then a request from an allowed origin, without Origin, or from the API's own origin passes
+    for origin in synth.config.cors_origins:
+        assert not blocked(origin)
+    assert not blocked(None)
+    assert not blocked(f"https://{API_ID}.execute-api.eu-west-1.amazonaws.com")  # /docs try-it-out
+    # And any other Origin is blocked before API Gateway, so its answers may reflect the Origin
+    for origin in ("https://evil.example", synth.config.cors_origins[0] + ".evil.example", "null", ""):
+        assert blocked(origin) is (origin != "")
+    # And the block is 403 in the unified error shape
+    response = gate["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 403
+    error = json.loads(acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])["error"]
+    assert error["code"] == "ORIGIN_NOT_ALLOWED" and error["message"]
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

@@ -20,12 +20,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
 
 from keyframe import registry
+from keyframe.http import cors
 from keyframe.http.auth import set_current_event
 from keyframe.http.errors import error_body, register_error_handlers
 from keyframe.observability import logger
 from keyframe.settings import CoreSettings, load
 
-CORRELATION_HEADER = "X-Correlation-Id"
+CORRELATION_HEADER = cors.CORRELATION_HEADER
 
 SECURITY_HEADERS: dict[str, str] = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -37,23 +38,17 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 """Sent on every REST response (the docs page relaxes the CSP for its inline style)."""
 
-CORS_ALLOW_HEADERS: tuple[str, ...] = (
-    "Authorization", "Content-Type", CORRELATION_HEADER, "If-Match", "Idempotency-Key",
-)
-"""Request headers a browser may send (the handlers' CORS and the API Gateway preflight both use it)."""
+CORS_ALLOW_HEADERS = cors.ALLOW_HEADERS
+"""Request headers a browser may send (:data:`keyframe.http.cors.ALLOW_HEADERS`)."""
 
-CORS_EXPOSE_HEADERS: tuple[str, ...] = ("ETag", CORRELATION_HEADER, "Retry-After", "Location")
-"""Response headers a browser script may read."""
+CORS_EXPOSE_HEADERS = cors.EXPOSE_HEADERS
+"""Response headers a browser script may read (:data:`keyframe.http.cors.EXPOSE_HEADERS`)."""
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == lowered:
-            return value
-    return None
+    return cors.header(event.get("headers"), name)
 
 
 def correlation_id_of(event: dict[str, Any]) -> str:
@@ -107,19 +102,29 @@ class KeyframeResolver(APIGatewayRestResolver):
 
 def _decorate(response: dict[str, Any], correlation_id: str, event: dict[str, Any]) -> dict[str, Any]:
     response["statusCode"] = int(response["statusCode"])
-    extra = {**SECURITY_HEADERS, CORRELATION_HEADER: correlation_id}
+    # CORS on every answer, the pre-checks' 413/415 too (Powertools adds it only to routed ones)
+    origins = load(CoreSettings).cors_origins
+    extra = {
+        **SECURITY_HEADERS,
+        CORRELATION_HEADER: correlation_id,
+        **cors.response_headers(_header(event, "Origin"), origins),
+    }
     if event.get("path") == "/docs":
         extra["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
         )
     multi = response.get("multiValueHeaders")
     if multi is not None:
+        present = {key.lower() for key in multi} | {key.lower() for key in response.get("headers") or {}}
         for key, value in extra.items():
-            multi.setdefault(key, [value])
+            if key.lower() not in present:
+                multi[key] = [value]
     else:
         headers = response.setdefault("headers", {})
+        present = {key.lower() for key in headers}
         for key, value in extra.items():
-            headers.setdefault(key, value)
+            if key.lower() not in present:
+                headers[key] = value
     return response
 
 
@@ -133,7 +138,7 @@ def cors_config() -> CORSConfig | None:
         extra_origins=origins[1:],
         allow_headers=list(CORS_ALLOW_HEADERS),
         expose_headers=list(CORS_EXPOSE_HEADERS),
-        max_age=600,
+        max_age=cors.MAX_AGE_SECONDS,
         allow_credentials=False,
     )
 

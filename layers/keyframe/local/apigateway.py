@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from keyframe import registry
+from keyframe.http import cors
 from keyframe.local import lambdas
 from keyframe.observability import logger
 
@@ -57,13 +59,20 @@ def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     return re.compile(f"^{regex}$"), params
 
 
-def _error(status: int, code: str, message: str, correlation_id: str) -> GatewayResponse:
+def _error(
+    status: int, code: str, message: str, correlation_id: str, extra: dict[str, str] | None = None
+) -> GatewayResponse:
     body = {"error": {"code": code, "message": message, "correlationId": correlation_id}}
     return GatewayResponse(
         status,
-        {"Content-Type": "application/json", "X-Correlation-Id": correlation_id},
+        {"Content-Type": "application/json", "X-Correlation-Id": correlation_id, **(extra or {})},
         json.dumps(body).encode(),
     )
+
+
+def allowed_origins() -> tuple[str, ...]:
+    """The browser origins of ``CORS_ALLOW_ORIGINS`` (read per request, as the stack's functions do)."""
+    return cors.parse_origins(os.environ.get("CORS_ALLOW_ORIGINS"))
 
 
 class RestGateway:
@@ -123,17 +132,28 @@ class RestGateway:
         body: bytes | None = None,
         source_ip: str = "127.0.0.1",
     ) -> GatewayResponse:
-        """Answer one HTTP request as the deployed REST API would."""
+        """Answer one HTTP request as the deployed REST API would.
+
+        The gateway's own answers carry CORS headers for an allowed ``Origin``, as the gateway
+        responses of ``infra/api.py`` do: preflight (``OPTIONS`` on any route's path, answered
+        without a function, like API Gateway's mock integration), 401/403 from the authorizer, 404
+        for an unknown route, 500/502. The handlers add their own (:mod:`keyframe.http.app`).
+        """
         method = method.upper()
         headers = dict(headers or {})
         request_id = str(uuid.uuid4())
         lower = {k.lower(): v for k, v in headers.items()}
         correlation_id = lower.get("x-correlation-id") or request_id
+        origins = allowed_origins()
+        gateway_cors = cors.response_headers(lower.get("origin"), origins)
         route, params, _ = self.match(method, path)
         if route is None:
             # API Gateway answers an unknown method exactly like an unknown path (its
             # MISSING_AUTHENTICATION_TOKEN response, which infra/api.py maps to this 404).
-            return _error(404, "ROUTE_NOT_FOUND", "No such endpoint", correlation_id)
+            return _error(404, "ROUTE_NOT_FOUND", "No such endpoint", correlation_id, gateway_cors)
+        if method == "OPTIONS" and origins:
+            preflight = cors.preflight_headers(lower.get("origin"), origins)
+            return GatewayResponse(204, {"X-Correlation-Id": correlation_id, **preflight}, b"")
         endpoint = route.endpoint
         method_arn = (
             f"arn:aws:execute-api:us-east-1:000000000000:{API_ID}/{STAGE_NAME}/{method}{endpoint.path}"
@@ -144,12 +164,18 @@ class RestGateway:
                 authorizer = self.authorize(lower.get("authorization"), method_arn)
             except AuthorizerFailure:
                 logger.exception("authorizer failed")
-                return _error(500, "AUTHORIZER_FAILURE", "The authorizer failed", correlation_id)
+                return _error(
+                    500, "AUTHORIZER_FAILURE", "The authorizer failed", correlation_id, gateway_cors
+                )
             if authorizer is None:
-                return _error(401, "UNAUTHENTICATED", "Unauthorized", correlation_id)
+                return _error(401, "UNAUTHENTICATED", "Unauthorized", correlation_id, gateway_cors)
             if not authorizer.pop("allowed"):
                 return _error(
-                    403, "FORBIDDEN", "User is not authorized to access this resource", correlation_id
+                    403,
+                    "FORBIDDEN",
+                    "User is not authorized to access this resource",
+                    correlation_id,
+                    gateway_cors,
                 )
         event = build_rest_event(
             method,
@@ -168,7 +194,7 @@ class RestGateway:
         except Exception as exc:  # a crashed handler: API Gateway answers 502 (Lambda error)
             trace = "".join(getattr(exc, "stack_trace", None) or [])  # from its execution environment
             logger.exception("handler crashed", extra={"function": endpoint.function, "stackTrace": trace})
-            return _error(502, "INTERNAL_ERROR", "Internal server error", correlation_id)
+            return _error(502, "INTERNAL_ERROR", "Internal server error", correlation_id, gateway_cors)
         return _to_response(result)
 
 

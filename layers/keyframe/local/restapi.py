@@ -20,7 +20,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from keyframe.local.apigateway import RestGateway
+from keyframe.http import cors
+from keyframe.local.apigateway import RestGateway, allowed_origins
 from keyframe.local.servers import JsonErrorRequestHandler, ThreadedServer
 
 log = logging.getLogger("keyframe.local.http")
@@ -63,7 +64,10 @@ class RestApiApp:
                 json.dumps(body),
                 status=502,
                 content_type="application/json",
-                headers={"X-Correlation-Id": correlation_id},
+                headers={
+                    "X-Correlation-Id": correlation_id,
+                    **cors.response_headers(request.headers.get("Origin"), allowed_origins()),
+                },
             )
         elapsed = (time.perf_counter() - started) * 1000
         log.info(

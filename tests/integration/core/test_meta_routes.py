@@ -120,19 +120,76 @@ def test_bad_bodies_are_rejected_before_any_work(api, headers, body, status, cod
     assert response.json()["error"]["code"] == code
 
 
+ALLOWED = "http://localhost:5173"  # CORS_ALLOW_ORIGINS of tests/support/environment.py
+
+
 def test_cors_preflight_allows_the_configured_origin_only(api) -> None:
+    # When a browser on the allowed origin asks before a POST with a token and If-Match
     allowed = api.request(
         "OPTIONS",
-        "/auth/login",
-        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
+        "/assets/a1",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization,if-match,content-type",
+        },
     )
-    assert allowed.headers.get("Access-Control-Allow-Origin") == "http://localhost:5173"
+    # Then the gateway answers without a token, naming that origin, the method and the headers
+    assert allowed.status == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert "PATCH" in allowed.headers["Access-Control-Allow-Methods"].split(",")
+    assert {"Authorization", "If-Match", "Content-Type"} <= set(
+        allowed.headers["Access-Control-Allow-Headers"].split(",")
+    )
+    assert allowed.headers["Vary"] == "Origin"
+    # And another origin gets no CORS header
     denied = api.request(
         "OPTIONS",
         "/auth/login",
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
-    assert denied.headers.get("Access-Control-Allow-Origin") != "https://evil.example"
+    assert "Access-Control-Allow-Origin" not in denied.headers
+    assert denied.headers["Vary"] == "Origin"
+
+
+def _every_kind_of_answer(api, origin: str) -> dict[str, object]:
+    headers = {"Origin": origin}
+    return {
+        "handler 200": api.get("/health", headers=headers),
+        "authorizer 401 (no token)": api.get("/me", headers=headers),
+        "authorizer 401 (bad token)": api.get("/me", headers={**headers, "Authorization": "Bearer x.y.z"}),
+        "gateway 404": api.get("/no/such/route", headers=headers),
+        "handler 413": api.request(
+            "POST",
+            "/auth/login",
+            raw_body=b"{" + b" " * 1_100_000 + b"}",
+            headers={**headers, "Content-Type": "application/json"},
+        ),
+        "handler 415": api.request(
+            "POST", "/auth/login", raw_body=b"{}", headers={**headers, "Content-Type": "text/plain"}
+        ),
+        "handler 422": api.post("/auth/login", json={"email": 1}, headers=headers),
+    }
+
+
+def test_every_answer_to_an_allowed_origin_carries_cors(api) -> None:
+    # When a browser on the allowed origin gets every kind of answer (handler, authorizer, gateway)
+    answers = _every_kind_of_answer(api, ALLOWED)
+    for name, response in answers.items():
+        # Then each names the origin, varies by Origin and lets the script read the correlation id
+        assert response.headers.get("Access-Control-Allow-Origin") == ALLOWED, name
+        assert response.headers.get("Vary") == "Origin", name
+        assert "X-Correlation-Id" in response.headers.get("Access-Control-Expose-Headers", ""), name
+    assert answers["authorizer 401 (no token)"].status == 401
+    assert answers["gateway 404"].status == 404
+
+
+def test_no_answer_to_another_origin_carries_cors(api) -> None:
+    # When a page on another origin calls the API
+    for name, response in _every_kind_of_answer(api, "https://evil.example").items():
+        # Then no answer lets its script read the response
+        assert "Access-Control-Allow-Origin" not in response.headers, name
+        assert response.headers.get("Vary") == "Origin", name
 
 
 def test_ready_is_not_ready_when_a_table_is_not_configured(api, monkeypatch: pytest.MonkeyPatch) -> None:
