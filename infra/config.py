@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import RemovalPolicy
@@ -45,6 +45,11 @@ class StageDefaults:
     behind one NAT signs in and refreshes through the same address)."""
     waf_requests_per_ip: int = 20_000
     """Requests to any route one IP may send in 5 minutes (about 66 per second) before WAF answers 429."""
+    reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
+    """Reserved concurrency of each function of a class (``FunctionSpec.kind``: ``authorizer``,
+    ``api``, ``task``, ``websocket``). A class not listed is not reserved (it shares the account's
+    unreserved pool). The reservation is both a guarantee and a ceiling: a runaway class cannot starve
+    the others, and AWS keeps at least 100 of the account's concurrency unreserved."""
 
 
 STAGES: dict[str, StageDefaults] = {
@@ -60,6 +65,9 @@ STAGES: dict[str, StageDefaults] = {
         cors_origins=("http://localhost:5173",),
         waf_auth_requests_per_ip=100,
         waf_requests_per_ip=5_000,
+        # Nothing reserved: a fresh account's concurrency quota can be as low as 10, and a reservation
+        # that leaves fewer than 100 unreserved fails the deploy. Developer stacks share the pool.
+        reserved_concurrency={},
     ),
     "prod": StageDefaults(
         removal_policy=RemovalPolicy.RETAIN,
@@ -73,6 +81,9 @@ STAGES: dict[str, StageDefaults] = {
         cors_origins=(),
         waf_auth_requests_per_ip=300,
         waf_requests_per_ip=20_000,
+        # Per function: 1 authorizer, 8 API, 6 task and 4 socket
+        # functions reserve 100 + 400 + 60 + 100 = 660 of the default 1000, leaving 340 unreserved.
+        reserved_concurrency={"authorizer": 100, "api": 50, "task": 10, "websocket": 25},
     ),
 }
 """Every deployable stage. ``local`` and ``test`` are not here: they never go through CDK."""

@@ -2,7 +2,9 @@
 
 Each function: code from ``functions/<directory>``, the shared layer, Python 3.13 on arm64, X-Ray
 tracing, its own log group with the stage's retention, its own role holding only its log group and
-the accesses listed for it in :data:`infra.grants.GRANTS`.
+the accesses listed for it in :data:`infra.grants.GRANTS`, and the reserved concurrency of its class
+(``StageDefaults.reserved_concurrency``). A function that answers API Gateway (``api``, ``authorizer``,
+``websocket``) must time out within the 29 s integration timeout; the synth refuses one that does not.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from keyframe import registry
 from keyframe.registry import FunctionSpec
 
 METRICS_NAMESPACE = "Keyframe"
+
+INTEGRATION_TIMEOUT_SECONDS = 29
+"""API Gateway's integration timeout (REST and WebSocket): a function answering a request must stop
+before it, or the caller gets a gateway timeout while the function still runs (and may still write)."""
+
+REQUEST_KINDS = ("api", "authorizer", "websocket")
+"""Function classes that answer an API Gateway request and so live under :data:`INTEGRATION_TIMEOUT_SECONDS`."""
 
 
 def construct_id(spec: FunctionSpec) -> str:
@@ -98,6 +107,11 @@ class Functions(Construct):
                 f"Function {spec.name!r}: handler {spec.handler_path} does not exist "
                 "(keyframe.registry.FUNCTIONS names it)"
             )
+        if spec.kind in REQUEST_KINDS and spec.timeout_seconds > INTEGRATION_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"Function {spec.name!r} ({spec.kind}): timeout {spec.timeout_seconds} s exceeds API "
+                f"Gateway's {INTEGRATION_TIMEOUT_SECONDS} s integration timeout (keyframe.registry.FUNCTIONS)"
+            )
         scope = Construct(self, construct_id(spec))
         log_group = logs.LogGroup(
             scope, "Logs", retention=config.log_retention, removal_policy=config.removal_policy
@@ -122,6 +136,7 @@ class Functions(Construct):
             layers=[layer],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),
+            reserved_concurrent_executions=config.defaults.reserved_concurrency.get(spec.kind),
             environment={
                 **environment,
                 "POWERTOOLS_SERVICE_NAME": spec.name,

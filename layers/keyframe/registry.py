@@ -65,8 +65,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     )),
     FunctionSpec("live-authorizer", "live_authorizer", "websocket", timeout_seconds=10, memory_mb=256),
     FunctionSpec("live-connect", "live_connect", "websocket", timeout_seconds=10, memory_mb=256),
-    FunctionSpec("live-disconnect", "live_disconnect", "websocket", timeout_seconds=30),
-    FunctionSpec("live-message", "live_message", "websocket", timeout_seconds=30),
+    FunctionSpec("live-disconnect", "live_disconnect", "websocket", timeout_seconds=29),
+    FunctionSpec("live-message", "live_message", "websocket", timeout_seconds=29),
     FunctionSpec(
         "uploads-api", "uploads_api", "api", routers=("keyframe.uploads.routes",), timeout_seconds=29
     ),

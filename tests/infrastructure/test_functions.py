@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from infra.config import STAGES
+from infra.functions import INTEGRATION_TIMEOUT_SECONDS, REQUEST_KINDS
 from infra.grants import GRANTS, TABLE_WRITE_ACTIONS, grants_for
 from keyframe import registry
 from keyframe.storage.tables import TABLES, TENANTS
@@ -171,3 +173,60 @@ def test_a_function_without_a_grant_entry_stops_the_synth_with_a_clear_message()
     # Then the message says where to add the entry (and grants_for agrees)
     with pytest.raises(LookupError):
         grants_for("catalog-export")
+
+
+def test_prod_reserves_concurrency_per_function_class_and_dev_reserves_none(dev, prod):
+    reserved = STAGES["prod"].reserved_concurrency
+    # Given the stage configuration: every class of function has a reservation in prod
+    assert set(reserved) == {spec.kind for spec in registry.FUNCTIONS}
+    total = 0
+    for spec in registry.FUNCTIONS:
+        # Then each prod function reserves its class's share, and no dev function reserves any
+        prod_props = prod.resources[t.function_id(prod.resources, spec.name)]["Properties"]
+        dev_props = dev.resources[t.function_id(dev.resources, spec.name)]["Properties"]
+        assert prod_props["ReservedConcurrentExecutions"] == reserved[spec.kind], spec.name
+        assert "ReservedConcurrentExecutions" not in dev_props, spec.name
+        total += prod_props["ReservedConcurrentExecutions"]
+    # And the authorizer, in front of every API call, may run at least as wide as any API function
+    assert reserved["authorizer"] >= reserved["api"]
+    # And the account's default 1000 keeps the 100 that AWS requires unreserved
+    assert total <= 900
+
+
+def test_functions_answering_api_gateway_stop_before_its_integration_timeout(dev):
+    # Given every function behind the REST or WebSocket API (and the authorizers)
+    for spec in registry.FUNCTIONS:
+        if spec.kind not in REQUEST_KINDS:
+            continue
+        props = dev.resources[t.function_id(dev.resources, spec.name)]["Properties"]
+        # Then it times out within API Gateway's 29 s, so no caller sees a gateway timeout while it runs
+        assert props["Timeout"] <= INTEGRATION_TIMEOUT_SECONDS, spec.name
+    # And the WebSocket integrations keep API Gateway's 29 s (none raised, none lowered below a handler)
+    for integration in t.of_type(dev.resources, "AWS::ApiGatewayV2::Integration").values():
+        assert integration["Properties"].get("TimeoutInMillis", 29_000) == 29_000
+
+
+def test_a_request_function_slower_than_the_integration_timeout_stops_the_synth():
+    # Given a WebSocket handler that may run 30 s
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+
+    from infra.config import StageConfig
+    from infra.functions import Functions
+    from keyframe.registry import FunctionSpec
+
+    stack = cdk.Stack(cdk.App())
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:keyframe:1"
+    )
+    # When the functions are created / Then the synth says which function and which limit
+    with pytest.raises(ValueError, match=r"'live-message' \(websocket\): timeout 30 s exceeds .* 29 s"):
+        Functions(
+            stack,
+            "Functions",
+            config=StageConfig.for_stage("dev"),
+            layer=layer,
+            environment={},
+            specs=(FunctionSpec("live-message", "live_message", "websocket", timeout_seconds=30),),
+            grants={"live-message": ()},
+        )

@@ -14,7 +14,7 @@ from infra.renders import RENDER_FAILURES_THRESHOLD, RENDER_WORKER_VARIABLES, ST
 from keyframe import registry
 from keyframe.catalog.models import activity_pk
 from keyframe.local import bootstrap
-from keyframe.renders.jobs import RENDER_JOB
+from keyframe.renders.jobs import PRESET_TIMEOUT_SECONDS, RENDER_JOB
 from keyframe.renders.playback import EPHEMERAL_TAG
 from keyframe.renders.tasks import EXECUTION_EVENT
 from keyframe.storage.tables import CATALOG, LIVE, RENDERS
@@ -309,6 +309,19 @@ def test_render_job_runs_the_worker_with_its_resources_timeout_and_exit_rules(de
         ]
         assert rules[0] == {"OnExitCode": "3", "Action": "EXIT"}
         assert rules[-1] == {"OnExitCode": "*", "Action": "RETRY"}
+
+
+def test_each_render_try_is_stopped_at_its_presets_timeout(dev):
+    # Given the deployed render definition and the job definition's own limit
+    states = json.loads(_machine(dev)["DefinitionString"])["States"]
+    run = states["RunRender"]
+    # Then SubmitJob passes the preset's limit from the execution input (keyframe.renders.execution)
+    assert run["Parameters"]["Timeout"] == {"AttemptDurationSeconds.$": "$.timeoutSeconds"}
+    # And every preset's limit fits in the definition's, which is the longest of them
+    assert max(PRESET_TIMEOUT_SECONDS.values()) == _job(dev)["Timeout"]["AttemptDurationSeconds"]
+    # And the state waits for every try of the longest preset, and the machine for the state
+    longest = max(PRESET_TIMEOUT_SECONDS.values()) * RENDER_JOB["retry_attempts"]
+    assert longest <= run["TimeoutSeconds"] < json.loads(_machine(dev)["DefinitionString"])["TimeoutSeconds"]
 
 
 def test_render_job_gets_exactly_the_variables_the_worker_reads(dev):

@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe.observability import logger
 from keyframe.renders.config import ExecutionSettings
+from keyframe.renders.jobs import attempt_timeout_seconds
 from keyframe.settings import load
 
 
@@ -40,15 +41,19 @@ def execution_name(job_id: str, attempt: int) -> str:
     return f"{job_id}-attempt-{attempt}"
 
 
-def execution_input(studio_id: str, job_id: str, attempt: int, priority: str) -> dict[str, Any]:
+def execution_input(
+    studio_id: str, job_id: str, attempt: int, priority: str, preset: str | None = None
+) -> dict[str, Any]:
     """The state machine's input. ``jobQueue`` is only present for HIGH priority when a
     high-priority queue is configured; otherwise the state machine uses ``${JobQueueArn}`` (so LOW
-    and NORMAL get exactly the same input apart from ``priority``, and run the same way)."""
+    and NORMAL get exactly the same input apart from ``priority``, and run the same way).
+    ``timeoutSeconds`` is the preset's limit per Batch try (``keyframe.renders.jobs``)."""
     document: dict[str, Any] = {
         "studioId": studio_id,
         "renderJobId": job_id,
         "attempt": attempt,
         "priority": priority,
+        "timeoutSeconds": attempt_timeout_seconds(preset),
     }
     high_queue = load(ExecutionSettings).RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN
     if priority == "HIGH" and high_queue:
@@ -56,8 +61,8 @@ def execution_input(studio_id: str, job_id: str, attempt: int, priority: str) ->
     return document
 
 
-def start(studio_id: str, job_id: str, attempt: int, priority: str) -> str:
-    """Start the render execution of one attempt.
+def start(studio_id: str, job_id: str, attempt: int, priority: str, preset: str | None = None) -> str:
+    """Start the render execution of one attempt (``preset`` sets the Batch try's timeout).
 
     Returns
     -------
@@ -76,7 +81,7 @@ def start(studio_id: str, job_id: str, attempt: int, priority: str) -> str:
         response = client.start_execution(
             stateMachineArn=arn,
             name=name,
-            input=json.dumps(execution_input(studio_id, job_id, attempt, priority)),
+            input=json.dumps(execution_input(studio_id, job_id, attempt, priority, preset)),
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":

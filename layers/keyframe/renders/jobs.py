@@ -6,6 +6,11 @@ is a different module in the same image). The render state machine reaches it as
 ``${RenderJobDefinitionArn}`` and fills its ``Ref::`` parameters ``renderJobId``, ``studioId`` and
 ``attempt``.
 
+Timeouts: each preset has its own limit per try (:data:`PRESET_TIMEOUT_SECONDS`), which the execution
+input carries (``timeoutSeconds``) and the state machine passes to ``SubmitJob`` as
+``Timeout.AttemptDurationSeconds``; the definition's ``timeout_seconds`` (the longest) applies to a job
+submitted without one.
+
 Retries (``retryStrategy``, see the exit codes of :mod:`keyframe.renders.worker`): infrastructure
 failures (a reclaimed Spot host, an image pull or task start failure) and exit codes 1/2 retry, up to
 3 tries per attempt; exit code 3 (the job cannot run with this container) ends at once. Batch never
@@ -36,3 +41,13 @@ RENDER_JOB: dict[str, Any] = {
     "environment": {"POWERTOOLS_SERVICE_NAME": "renders-worker"},
 }  # fmt: skip
 """Worker command, 2 vCPU / 4 GiB, 1 h per try, 3 tries: exit code 3 ends at once, the rest retries."""
+
+PRESET_TIMEOUT_SECONDS: dict[str, int] = {"filmstrip": 600, "review-mp4": 1800, "hls": 3600}
+"""Seconds one try of a render of each preset may run before Batch stops it: a filmstrip decodes N
+frames (10 min), a review MP4 is one H.264 encode (30 min), the HLS ladder three (1 h, the definition's
+own limit). The render state machine's ``RunRender`` state allows 3 tries of the longest."""
+
+
+def attempt_timeout_seconds(preset: str | None) -> int:
+    """Seconds one try of a render of ``preset`` may run; the job definition's limit for an unknown one."""
+    return PRESET_TIMEOUT_SECONDS.get(preset or "", int(RENDER_JOB["timeout_seconds"]))

@@ -335,7 +335,7 @@ def _launch(item: RenderJobItem) -> RenderJobItem:
     """Start the execution of the job's current attempt; a failure ends the attempt FAILED."""
     attempt = int(item.attempts)
     try:
-        arn = execution.start(item.studio_id, item.job_id, attempt, item.priority)
+        arn = execution.start(item.studio_id, item.job_id, attempt, item.priority, item.preset)
     except Exception as exc:
         logger.exception("render execution did not start", extra={"render_job_id": item.job_id})
         error = {"code": "START_FAILED", "message": f"The render could not be started: {type(exc).__name__}"}

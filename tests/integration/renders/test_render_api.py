@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from keyframe.renders import service
+from keyframe.renders.jobs import PRESET_TIMEOUT_SECONDS
 from keyframe.renders.models import RenderStatus
 from tests.integration.renders.conftest import (
     Spy,
@@ -65,6 +66,7 @@ def test_a_render_request_answers_202_with_the_queued_job_and_starts_one_executi
         "renderJobId": job["renderJobId"],
         "attempt": 1,
         "priority": "HIGH",
+        "timeoutSeconds": PRESET_TIMEOUT_SECONDS[job["preset"]],
     }
     # And reading it back gives the same job
     read = api.get(f"/renders/{job['renderJobId']}", token=artist.access_token).json()

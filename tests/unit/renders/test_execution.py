@@ -6,6 +6,8 @@ import pytest
 
 from keyframe import settings
 from keyframe.renders.execution import execution_input, execution_name
+from keyframe.renders.jobs import PRESET_TIMEOUT_SECONDS, RENDER_JOB
+from keyframe.renders.presets import PRESETS
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:keyframe-test-render"
 HIGH_QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/keyframe-test-renders-high"
@@ -29,6 +31,7 @@ def test_high_priority_names_the_high_priority_queue_when_there_is_one(configure
         "renderJobId": "j",
         "attempt": 2,
         "priority": "HIGH",
+        "timeoutSeconds": 3600,
         "jobQueue": HIGH_QUEUE,
     }
     assert "jobQueue" not in execution_input("s", "j", 2, "NORMAL")
@@ -51,3 +54,17 @@ def test_low_and_normal_priority_start_the_same_execution(configured) -> None:
     # When LOW and NORMAL renders start / Then their inputs differ only by the recorded priority
     low, normal = execution_input("s", "j", 1, "LOW"), execution_input("s", "j", 1, "NORMAL")
     assert {**low, "priority": "NORMAL"} == normal
+
+
+def test_each_preset_limits_a_batch_try_to_its_own_timeout(configured) -> None:
+    # Given every preset, and the render job definition's own limit
+    configured()
+    # Then each preset has a timeout within the definition's, and the execution input carries it
+    assert set(PRESET_TIMEOUT_SECONDS) == set(PRESETS)
+    for name, seconds in PRESET_TIMEOUT_SECONDS.items():
+        assert 0 < seconds <= RENDER_JOB["timeout_seconds"]
+        assert execution_input("s", "j", 1, "NORMAL", name)["timeoutSeconds"] == seconds
+    # And a filmstrip is stopped long before an HLS ladder
+    assert PRESET_TIMEOUT_SECONDS["filmstrip"] < PRESET_TIMEOUT_SECONDS["hls"]
+    # And without a preset the definition's limit applies
+    assert execution_input("s", "j", 1, "NORMAL")["timeoutSeconds"] == RENDER_JOB["timeout_seconds"]
