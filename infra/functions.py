@@ -31,7 +31,7 @@ INTEGRATION_TIMEOUT_SECONDS = 29
 before it, or the caller gets a gateway timeout while the function still runs (and may still write)."""
 
 REQUEST_KINDS = ("api", "authorizer", "websocket")
-"""Function classes that answer an API Gateway request and so live under :data:`INTEGRATION_TIMEOUT_SECONDS`."""
+"""Function classes that answer an API Gateway request: they must stop within its integration timeout."""
 
 
 def construct_id(spec: FunctionSpec) -> str:
