@@ -56,13 +56,26 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("meta-api", "meta_api", "api", routers=("keyframe.http.meta",)),
     FunctionSpec("identity-api", "identity_api", "api", routers=("keyframe.identity.routes",)),
     FunctionSpec("authorizer", "identity_authorizer", "authorizer"),
-    FunctionSpec("catalog-api", "catalog_api", "api", routers=(
-        "keyframe.catalog.routes", "keyframe.catalog.version_routes", "keyframe.catalog.graph_routes",
-        "keyframe.catalog.activity_routes",
-    )),
-    FunctionSpec("reviews-api", "reviews_api", "api", routers=(
-        "keyframe.reviews.routes", "keyframe.live.routes",
-    )),
+    FunctionSpec(
+        "catalog-api",
+        "catalog_api",
+        "api",
+        routers=(
+            "keyframe.catalog.routes",
+            "keyframe.catalog.version_routes",
+            "keyframe.catalog.graph_routes",
+            "keyframe.catalog.activity_routes",
+        ),
+    ),
+    FunctionSpec(
+        "reviews-api",
+        "reviews_api",
+        "api",
+        routers=(
+            "keyframe.reviews.routes",
+            "keyframe.live.routes",
+        ),
+    ),
     FunctionSpec("live-authorizer", "live_authorizer", "websocket", timeout_seconds=10, memory_mb=256),
     FunctionSpec("live-connect", "live_connect", "websocket", timeout_seconds=10, memory_mb=256),
     FunctionSpec("live-disconnect", "live_disconnect", "websocket", timeout_seconds=29),
