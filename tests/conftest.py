@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import environment
+from tests.support import botocore_models, environment
 
 environment.apply()
+botocore_models.share_loader()
 
 
 _LOADGROUP_BROKEN = pytest.StashKey[str]()
