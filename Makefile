@@ -10,6 +10,19 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 PYTEST_WORKERS ?= 2
+LINT_PATHS := layers functions infra tests app.py
+
+# The commit hooks of .pre-commit-config.yaml, in a git checkout, unless KEYFRAME_NO_GIT_HOOK=1.
+# Skipped in a linked worktree (`.git` is a file): git shares one hooks folder between all worktrees,
+# and the hook would run through this worktree's .venv, which goes away with it.
+define install_git_hook
+if [ "$${KEYFRAME_NO_GIT_HOOK:-0}" != 1 ] && [ -d .git ] && command -v git >/dev/null 2>&1 \
+	&& ! grep -qs pre-commit "$$(git rev-parse --git-path hooks/pre-commit)"; then \
+	$(BIN)/pre-commit install --allow-missing-config >/dev/null \
+	&& echo "installed the git commit hooks (.pre-commit-config.yaml; KEYFRAME_NO_GIT_HOOK=1 skips)" \
+	|| echo "could not install the git commit hooks (core.hooksPath set?); run $(BIN)/pre-commit install" >&2; \
+fi
+endef
 
 .PHONY: install dev dev-reset test test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
 
@@ -20,7 +33,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install Keyframe with its dev dependencies
+install: $(STAMP) ## create .venv, install Keyframe with its dev dependencies and the git commit hooks
+	@$(install_git_hook)
 
 dev: install ## start the whole backend offline (emulator :4566, HTTP :3000, WebSocket :3001)
 	$(BIN)/python -m keyframe.local
@@ -40,13 +54,14 @@ test-infra: install
 test-e2e: install
 	$(BIN)/pytest tests/e2e
 
-lint: install ## ruff and mypy
-	$(BIN)/ruff check layers functions infra tests app.py
+# Import contracts (issue 11.6) join `make lint` as a third step after mypy.
+lint: install ## ruff (lint rules) and mypy; CI runs it before the tests
+	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff check --fix layers functions infra tests app.py
-	$(BIN)/ruff format layers functions infra tests app.py
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 synth: install ## write the CloudFormation template to cdk.out (no AWS account needed)
 	$(BIN)/python app.py
