@@ -5,14 +5,22 @@ a studio with an uploaded, processed version, and a Step Functions execution sti
 written; the stack stops; the next start finds the studio, project, asset, version, objects and the
 finished execution again, and the running one FAILED with ``LocalStackStopped``; after
 ``make dev-reset`` (refused while the stack runs) the third start is empty.
+
+Another folder, two starts on the same ports (as ``make dev`` restarts): ``keyframe upload``
+interrupted with Ctrl-C after its first part, the stack restarted, and the same command sends only
+the parts that were missing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,14 +37,29 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 WAITING = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}}
 
 
+KEYFRAME = Path(sys.executable).with_name("keyframe")
+PORTS = ("MOTO_PORT", "KEYFRAME_HTTP_PORT", "KEYFRAME_WS_PORT")
+
+
+def _free_ports() -> dict[str, str]:
+    """A free port for each of the stack's servers, to start it twice on the same ones."""
+    ports = {}
+    for name in PORTS:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports[name] = str(probe.getsockname()[1])
+    return ports
+
+
 @contextmanager
-def _stack(state_dir: Path) -> Iterator[LocalStackProcess]:
-    """A local stack on free ports keeping its data in ``state_dir`` (no periodic snapshots)."""
+def _stack(state_dir: Path, ports: dict[str, str] | None = None) -> Iterator[LocalStackProcess]:
+    """A local stack on ``ports`` (default: any free ones) keeping its data in ``state_dir`` (no
+    periodic snapshots)."""
     log_path = state_dir / "stack.log"
     dropped = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CORS_ALLOW_ORIGINS")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update({"MOTO_PORT": "0", "KEYFRAME_HTTP_PORT": "0", "KEYFRAME_WS_PORT": "0",
-                "KEYFRAME_STATE_DIR": str(state_dir), "KEYFRAME_SNAPSHOT_SECONDS": "0",
+    env.update(ports or dict.fromkeys(PORTS, "0"))
+    env.update({"KEYFRAME_STATE_DIR": str(state_dir), "KEYFRAME_SNAPSHOT_SECONDS": "0",
                 "PYTHONUNBUFFERED": "1"})  # fmt: skip
     (state_dir / "local-stack.json").unlink(missing_ok=True)
     with log_path.open("ab") as log:
@@ -56,11 +79,12 @@ def _stack(state_dir: Path) -> Iterator[LocalStackProcess]:
 
 
 def _reset(state_dir: Path) -> subprocess.CompletedProcess[str]:
-    """``make dev-reset`` for ``state_dir``."""
-    env = {**os.environ, "KEYFRAME_STATE_DIR": str(state_dir)}
+    """``make dev-reset`` for ``state_dir``, as a developer runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    env["KEYFRAME_STATE_DIR"] = str(state_dir)
     return subprocess.run(
-        [sys.executable, "-m", "keyframe.local.persistence", "reset"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        ["make", "--no-print-directory", "dev-reset"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 
 
@@ -112,12 +136,87 @@ def test_data_survives_a_restart_and_dev_reset_empties_it(tmp_path: Path) -> Non
         assert (interrupted["status"], interrupted["error"]) == ("FAILED", "LocalStackStopped")
         # And dev-reset refuses while the stack runs
         refused = _reset(state_dir)
-        assert refused.returncode == 1 and "stop `make dev` first" in refused.stderr
+        assert refused.returncode != 0 and "stop `make dev` first" in refused.stderr
 
     # When the data is reset with the stack stopped, and the stack starts again
     reset = _reset(state_dir)
     assert reset.returncode == 0, reset.stderr
+    assert "the next `make dev` starts empty" in reset.stdout
+    assert not (state_dir / "data").exists()
     with _stack(state_dir) as stack, BaseUrlSession(stack.http_url) as http:
         # Then it is empty: the user is unknown
         answer = http.post("/auth/login", json={"email": email, "password": PASSWORD})
         assert answer.status_code == 401, answer.text
+
+
+def _keyframe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(KEYFRAME), *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_an_interrupted_upload_resumes_after_a_restart(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    ports = _free_ports()
+    take = tmp_path / "take.wav"  # 40 MiB: five 8 MiB parts
+    with wave.open(str(take), "wb") as sound:
+        sound.setnchannels(2)
+        sound.setsampwidth(2)
+        sound.setframerate(48000)
+        sound.writeframes(os.urandom(40 * 1024 * 1024 - 44))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYFRAME_")}
+    env["KEYFRAME_HOME"] = str(tmp_path / "home")
+
+    # Given `keyframe upload` stopped with Ctrl-C once S3 accepted its first part
+    with _stack(state_dir, ports) as stack, BaseUrlSession(stack.http_url) as http:
+        env["KEYFRAME_API"] = stack.http_url
+        studio = Studio(http, stack)
+        email = http.get("/me", headers={"Authorization": f"Bearer {studio.token}"}).json()["user"]["email"]
+        asset_id = studio.new_asset("SQ010_SND")
+        assert _keyframe(env, "login", "--email", email, "--password", PASSWORD).returncode == 0
+        command = [
+            str(KEYFRAME),
+            "upload",
+            str(take),
+            "--asset",
+            asset_id,
+            "--parallel",
+            "1",
+            "--timeout",
+            "240",
+        ]
+        running = subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        states = Path(env["KEYFRAME_HOME"]) / "uploads"
+        deadline = time.monotonic() + 120
+        sent: dict[str, str] = {}
+        while not sent and time.monotonic() < deadline and running.poll() is None:
+            for path in states.glob("*.json"):
+                sent = json.loads(path.read_text()).get("etags") or {}
+            time.sleep(0.02)
+        running.send_signal(signal.SIGINT)
+        _, err = running.communicate(timeout=60)
+        assert running.returncode == 130, err
+        resume = json.loads(next(states.glob("*.json")).read_text())
+        assert 1 <= len(resume["etags"]) < resume["part_count"] == 5, resume
+
+    # When the stack starts again on the same ports, and the artist runs the same command
+    with _stack(state_dir, ports) as stack:
+        assert "parts of 1 multipart uploads in progress" in stack.log_tail(200)
+        done = _keyframe(env, "upload", str(take), "--asset", asset_id, "--parallel", "1", "--timeout", "240")
+        # Then it resumed the same upload, sending only the parts S3 did not have
+        assert done.returncode == 0, done.stderr
+        assert f"Resuming upload {resume['upload_id']}" in done.stderr
+        kept = len(resume["etags"]) * 8.0
+        assert f"{kept:.1f} MiB of 40.0 MiB were already there (resumed)" in done.stderr, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "version 1 READY", done.stderr
+        stored = stack.client("s3").list_multipart_uploads(Bucket=stack.env["MEDIA_BUCKET"])
+        assert not stored.get("Uploads")

@@ -9,15 +9,18 @@
   naming them, replaced atomically last. Files no manifest names are removed afterwards.
 - :func:`restore` runs after the resources exist (:mod:`keyframe.local.bootstrap` is idempotent):
   items are put back, S3 versions are put back with their version ids, ETags, metadata and dates
-  and read from their files when asked (no byte is copied at start, so 1 GiB costs what 1 MiB
-  does), secrets get their saved value (tokens signed before the restart stay valid), state
-  machines created through the API are created again, executions are listed and described again.
+  and read from their files when asked (no byte is copied and no file is held open at start, so
+  1 GiB costs what 1 MiB does, and 10,000 versions need no more file descriptors than one),
+  secrets get their saved value (tokens signed before the restart stay valid), state machines
+  created through the API are created again, executions are listed and described again.
   An execution that was RUNNING when the stack stopped is restored ``FAILED`` with error
   ``LocalStackStopped`` and returned, so the stack can tell its workflow
   (:func:`abort_interrupted`: the mark-failed function answers ``PIPELINE_ABORTED`` for an upload).
-- What is not kept: S3 multipart uploads in progress (an interrupted ``keyframe upload`` starts a new
-  upload after a restart), Batch jobs, WebSocket connections, and anything written after the last
-  snapshot when the stack is killed (``kill -9``) instead of stopped.
+- S3 multipart uploads in progress are kept with the parts already sent (each part a file of its
+  own, like an object version): an interrupted ``keyframe upload`` resumes after a restart and sends
+  only the missing parts.
+- What is not kept: Batch jobs, WebSocket connections, and anything written after the last snapshot
+  when the stack is killed (``kill -9``) instead of stopped.
 
 ``python -m keyframe.local.persistence reset`` (``make dev-reset``) deletes the snapshot.
 """
@@ -42,11 +45,12 @@ from pathlib import Path
 from typing import Any
 
 from moto.dynamodb.models import dynamodb_backends
-from moto.s3.models import FakeDeleteMarker, FakeKey, s3_backends
+from moto.s3.models import FakeDeleteMarker, FakeKey, FakeMultipart, s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+from moto.utilities.utils import CaseInsensitiveDict
 
 from keyframe import registry
 from keyframe.local import atomic
@@ -76,6 +80,9 @@ class Restored:
     object_bytes: int = 0
     secrets: int = 0
     executions: int = 0
+    multipart_uploads: int = 0
+    """Multipart uploads in progress at stop, opened again with their parts."""
+    parts: int = 0
     interrupted: list[dict[str, Any]] = field(default_factory=list)
     """Executions that were RUNNING at stop: ``{"executionArn", "stateMachineArn", "name", "input"}``."""
 
@@ -95,6 +102,76 @@ def _date(value: str | None) -> datetime.datetime | None:
 def _object_file(bucket: str, key: FakeKey) -> str:
     identity = f"{bucket}\0{key.name}\0{key.version_id}\0{key.etag}"
     return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _part_file(bucket: str, upload_id: str, number: int, part: FakeKey) -> str:
+    identity = f"{bucket}\0multipart\0{upload_id}\0{number}\0{part.etag}"
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+class SavedBytes:
+    """The bytes of one saved object version, read from its file only when asked.
+
+    Stands in for a restored :class:`FakeKey`'s in-memory buffer (moto only seeks, reads, tells and
+    closes it): the file is opened for each read and closed again, so restoring any number of
+    versions holds no file descriptor (a laptop's default limit is 256 to 1024). Writing is
+    refused: moto replaces a key rather than rewriting its bytes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.position = 0
+        self.closed = False
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move the read position like :meth:`io.IOBase.seek`; returns it."""
+        if whence == os.SEEK_SET:
+            self.position = offset
+        elif whence == os.SEEK_CUR:
+            self.position += offset
+        else:
+            self.position = self.path.stat().st_size + offset
+        return self.position
+
+    def tell(self) -> int:
+        """The read position, in bytes."""
+        return self.position
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all when negative) from the position; ``ValueError`` once closed."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        with self.path.open("rb") as file:
+            file.seek(self.position)
+            data = file.read(-1 if size is None else size)
+        self.position += len(data)
+        return data
+
+    def close(self) -> None:
+        """Forget the file (it stays on disk until no snapshot names it)."""
+        self.closed = True
+
+
+def _saved_key(name: Any, path: Path, size: int, etag: str, region: str, **kwargs: Any) -> FakeKey:
+    """A :class:`FakeKey` whose bytes stay in ``path`` (see :class:`SavedBytes`)."""
+    key = FakeKey(name, b"", LOCAL_ACCOUNT_ID, region, etag=etag, **kwargs)
+    key._value_buffer.close()
+    key._value_buffer = SavedBytes(path)  # type: ignore[assignment]  # moto only seeks, reads, closes
+    key.contentsize = size
+    return key
+
+
+def _copy_bytes(key: FakeKey, target: Path) -> bool:
+    """Write ``key``'s bytes to ``target`` once (a version never changes); True if written now."""
+    if target.exists():
+        return False
+    tmp = target.with_name(f".{target.name}.tmp")
+    with key.lock:
+        key._value_buffer.seek(0)
+        with tmp.open("wb") as out:
+            shutil.copyfileobj(key._value_buffer, out, 8 * 1024 * 1024)
+    tmp.replace(target)
+    return True
 
 
 def _versions(bucket: Any) -> list[tuple[str, list[Any]]]:
@@ -125,7 +202,7 @@ def save(directory: Path, region: str) -> dict[str, int]:
     objects_dir = directory / "objects"
     objects_dir.mkdir(exist_ok=True)
     manifest: dict[str, Any] = {"format": FORMAT, "savedAt": _iso(datetime.datetime.now(datetime.UTC))}
-    counts = {"items": 0, "objects": 0, "newObjects": 0}
+    counts = {"items": 0, "objects": 0, "newObjects": 0, "multipartUploads": 0, "parts": 0}
 
     dynamodb: Any = dynamodb_backends[LOCAL_ACCOUNT_ID][region]
     tables: dict[str, str] = {}
@@ -142,6 +219,7 @@ def save(directory: Path, region: str) -> dict[str, int]:
 
     s3: Any = s3_backends[LOCAL_ACCOUNT_ID]["aws"]
     buckets: dict[str, list[dict[str, Any]]] = {}
+    multiparts: dict[str, list[dict[str, Any]]] = {}
     for bucket_name, bucket in list(s3.buckets.items()):
         entries: list[dict[str, Any]] = []
         listing: list[tuple[str, list[Any]]] = _retrying(partial(_versions, bucket))
@@ -152,15 +230,7 @@ def save(directory: Path, region: str) -> dict[str, int]:
                                     "lastModified": _iso(key.last_modified)})  # fmt: skip
                     continue
                 file = _object_file(bucket_name, key)
-                target = objects_dir / file
-                if not target.exists():
-                    tmp = objects_dir / f".{file}.tmp"
-                    with key.lock:
-                        key._value_buffer.seek(0)
-                        with tmp.open("wb") as out:
-                            shutil.copyfileobj(key._value_buffer, out, 8 * 1024 * 1024)
-                    tmp.replace(target)
-                    counts["newObjects"] += 1
+                counts["newObjects"] += _copy_bytes(key, objects_dir / file)
                 entries.append(
                     {
                         "key": name,
@@ -176,7 +246,12 @@ def save(directory: Path, region: str) -> dict[str, int]:
                 )
                 counts["objects"] += 1
         buckets[bucket_name] = entries
+        in_progress: list[Any] = _retrying(partial(list, bucket.multiparts.values()))
+        uploads = [_save_multipart(bucket_name, upload, objects_dir, counts) for upload in in_progress]
+        if uploads:
+            multiparts[bucket_name] = uploads
     manifest["s3"] = buckets
+    manifest["multipartUploads"] = multiparts
 
     secrets: Any = secretsmanager_backends[LOCAL_ACCOUNT_ID][region]
     manifest["secrets"] = {
@@ -216,8 +291,36 @@ def save(directory: Path, region: str) -> dict[str, int]:
     return counts
 
 
+def _save_multipart(bucket: str, upload: Any, objects_dir: Path, counts: dict[str, int]) -> dict[str, Any]:
+    """One multipart upload in progress: its key, metadata and the parts sent so far (files of their own)."""
+    parts = []
+    for number, part in sorted(_retrying(lambda: list(upload.parts.items()))):
+        file = _part_file(bucket, upload.id, number, part)
+        counts["newObjects"] += _copy_bytes(part, objects_dir / file)
+        parts.append({"partNumber": number, "etag": part.etag.strip('"'), "size": part.size,
+                      "lastModified": _iso(part.last_modified), "file": file})  # fmt: skip
+    counts["multipartUploads"] += 1
+    counts["parts"] += len(parts)
+    return {
+        "uploadId": upload.id,
+        "key": upload.key_name,
+        "metadata": dict(upload.metadata or {}),
+        "storage": upload.storage,
+        "tags": dict(upload.tags or {}),
+        "sseEncryption": upload.sse_encryption,
+        "kmsKeyId": upload.kms_key_id,
+        "parts": parts,
+    }
+
+
 def _remove_unreferenced(directory: Path, manifest: dict[str, Any]) -> None:
     files = {e["file"] for entries in manifest["s3"].values() for e in entries if "file" in e}
+    files |= {
+        part["file"]
+        for uploads in manifest.get("multipartUploads", {}).values()
+        for upload in uploads
+        for part in upload["parts"]
+    }
     for path in (directory / "objects").iterdir():
         if path.name not in files and not path.name.startswith("."):
             path.unlink(missing_ok=True)
@@ -246,6 +349,7 @@ def restore(directory: Path, region: str) -> Restored:
         return restored
     _restore_tables(directory, manifest["dynamodb"], region, restored)
     _restore_objects(directory, manifest["s3"], region, restored)
+    _restore_multiparts(directory, manifest.get("multipartUploads", {}), region, restored)
     secrets: Any = secretsmanager_backends[LOCAL_ACCOUNT_ID][region]
     for name, value in manifest["secrets"].items():
         if name in secrets.secrets:
@@ -284,14 +388,10 @@ def _restore_objects(
                     marker._version_id = entry["versionId"]
                     bucket.keys[entry["key"]] = marker
                 continue
-            key = FakeKey(
-                entry["key"], b"", LOCAL_ACCOUNT_ID, region,
-                etag=entry["etag"], is_versioned=bucket.is_versioned, version_id=entry["versionId"],
-                bucket_name=bucket_name,
+            key = _saved_key(
+                entry["key"], directory / "objects" / entry["file"], entry["size"], entry["etag"], region,
+                is_versioned=bucket.is_versioned, version_id=entry["versionId"], bucket_name=bucket_name,
             )  # fmt: skip
-            key._value_buffer.close()
-            key._value_buffer = (directory / "objects" / entry["file"]).open("rb")  # read when asked
-            key.contentsize = entry["size"]
             key.last_modified = _date(entry["lastModified"]) or key.last_modified
             for name, value in (entry.get("metadata") or {}).items():
                 key._metadata[name] = value
@@ -303,6 +403,35 @@ def _restore_objects(
                 bucket.keys.setlist(entry["key"], [key])
             restored.objects += 1
             restored.object_bytes += entry["size"]
+
+
+def _restore_multiparts(
+    directory: Path, uploads: dict[str, list[dict[str, Any]]], region: str, restored: Restored
+) -> None:
+    """Open again each multipart upload that was in progress, with the same id and the parts it had."""
+    s3: Any = s3_backends[LOCAL_ACCOUNT_ID]["aws"]
+    for bucket_name, saved_uploads in uploads.items():
+        bucket = s3.buckets.get(bucket_name)
+        if bucket is None:
+            continue
+        for saved in saved_uploads:
+            upload = FakeMultipart(
+                saved["key"], CaseInsensitiveDict(saved["metadata"]), LOCAL_ACCOUNT_ID, region,
+                storage=saved["storage"], tags=saved["tags"], sse_encryption=saved["sseEncryption"],
+                kms_key_id=saved["kmsKeyId"],
+            )  # fmt: skip
+            upload.id = saved["uploadId"]
+            for part in saved["parts"]:
+                key = _saved_key(part["partNumber"], directory / "objects" / part["file"], part["size"],
+                                 part["etag"], region, encryption=saved["sseEncryption"],
+                                 kms_key_id=saved["kmsKeyId"])  # fmt: skip
+                key.last_modified = _date(part["lastModified"]) or key.last_modified
+                upload.parts[part["partNumber"]] = key
+                upload.partlist.append(part["partNumber"])
+                restored.object_bytes += part["size"]
+            bucket.multiparts[upload.id] = upload
+            restored.multipart_uploads += 1
+            restored.parts += len(saved["parts"])
 
 
 def _restore_executions(
@@ -410,8 +539,11 @@ class Snapshots:
         with self._lock:
             started = time.perf_counter()
             counts = save(self.directory, self.region)
-            log.info("snapshot: %d items, %d object versions (%d new) in %.1f s", counts["items"],
-                     counts["objects"], counts["newObjects"], time.perf_counter() - started)  # fmt: skip
+            log.info(
+                "snapshot: %d items, %d object versions, %d parts of %d multipart uploads (%d files new) "
+                "in %.1f s", counts["items"], counts["objects"], counts["parts"], counts["multipartUploads"],
+                counts["newObjects"], time.perf_counter() - started,
+            )  # fmt: skip
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):

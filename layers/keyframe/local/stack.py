@@ -180,10 +180,11 @@ class LocalStack:
         self._reset_caches()  # the JWT secret may have its saved value now
         aborted = persistence.abort_interrupted(restored.interrupted, self.config.stage, lambdas.invoke)
         log.info(
-            "restored %d items, %d objects (%.1f MiB), %d secrets, %d executions (%d were running at stop "
-            "and are FAILED now) from %s in %.1f s",
-            restored.items, restored.objects, restored.object_bytes / 2**20, restored.secrets,
-            restored.executions, aborted, data, time.perf_counter() - started,
+            "restored %d items, %d objects and %d parts of %d multipart uploads in progress (%.1f MiB), "
+            "%d secrets, %d executions (%d were running at stop and are FAILED now) from %s in %.1f s",
+            restored.items, restored.objects, restored.parts, restored.multipart_uploads,
+            restored.object_bytes / 2**20, restored.secrets, restored.executions, aborted, data,
+            time.perf_counter() - started,
         )  # fmt: skip
         self.restored = restored
         self.snapshots = persistence.Snapshots(data, self.config.region, self.config.snapshot_seconds)
