@@ -22,6 +22,11 @@ from keyframe.renders.schemas import PlaybackLink, RenderJob, RenderJobPage, Ren
 
 router = Router()
 
+_OWN_ONLY = (
+    "Its requester, a PRODUCER or an ADMIN only: anyone else answers 403 `NOT_RENDER_REQUESTER` "
+    "(`render:control-any`)."
+)
+
 _ID_PATTERN = r"^[A-Za-z0-9-]+$"
 AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the asset")]
 RenderJobId = Annotated[
@@ -95,9 +100,11 @@ def get_render(renderJobId: RenderJobId) -> RenderJob:
     "/renders/<renderJobId>",
     tags=["renders"],
     summary="Cancel a queued or running render (partial outputs removed)",
+    description=_OWN_ONLY,
 )
 def cancel_render(renderJobId: RenderJobId) -> RenderJob:
-    """200 with the CANCELLED job; 404; 409 when it already ended."""
+    """200 with the CANCELLED job; 403 ``NOT_RENDER_REQUESTER`` when someone else requested it and
+    your role is not PRODUCER or ADMIN; 404; 409 when it already ended."""
     principal = authorize(Permission.RENDER_WRITE)
     return service.cancel(principal, renderJobId)
 
@@ -107,9 +114,11 @@ def cancel_render(renderJobId: RenderJobId) -> RenderJob:
     status_code=202,
     tags=["renders"],
     summary="Run a FAILED or CANCELLED render again (a new attempt of the same job)",
+    description=_OWN_ONLY,
 )
 def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
-    """202 with the QUEUED job (``attempts`` + 1); 404; 409 when SUCCEEDED or still running; 429."""
+    """202 with the QUEUED job (``attempts`` + 1); 403 ``NOT_RENDER_REQUESTER`` when someone else
+    requested it and your role is not PRODUCER or ADMIN; 404; 409 when SUCCEEDED or still running; 429."""
     principal = authorize(Permission.RENDER_WRITE)
     job = service.retry(principal, renderJobId)
     return Response(status_code=202, content_type="application/json", body=job)

@@ -35,7 +35,7 @@ from keyframe.catalog import activity, cursors
 from keyframe.catalog.store import index_key_names, query_page
 from keyframe.errors import Conflict, NotFound, TooManyRequests
 from keyframe.events.publisher import emit
-from keyframe.identity.permissions import Principal
+from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
 from keyframe.renders import execution, presets, sources, storage
 from keyframe.renders.config import RendersSettings
@@ -424,8 +424,11 @@ def cancel(principal: Principal, job_id: str) -> RenderJob:
         ``RENDER_NOT_FOUND``.
     Conflict
         ``RENDER_FINISHED``: the job is already SUCCEEDED, FAILED or CANCELLED.
+    Forbidden
+        ``NOT_RENDER_REQUESTER``: someone else's job, and the role lacks ``render:control-any``.
     """
     item = load_job(principal.studio_id, job_id)
+    require_owner_or(principal, item.created_by, Permission.RENDER_CONTROL_ANY)
     for _ in range(3):
         if item.state in TERMINAL:
             raise Conflict(
@@ -464,8 +467,11 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         ``RENDER_SUCCEEDED`` (nothing to retry) or ``RENDER_ACTIVE`` (still QUEUED/RUNNING).
     TooManyRequests
         ``RENDER_LIMIT_REACHED``.
+    Forbidden
+        ``NOT_RENDER_REQUESTER``: someone else's job, and the role lacks ``render:control-any``.
     """
     item = load_job(principal.studio_id, job_id)
+    require_owner_or(principal, item.created_by, Permission.RENDER_CONTROL_ANY)
     if item.state is RenderStatus.SUCCEEDED:
         raise Conflict("The render succeeded; request a new one instead", code="RENDER_SUCCEEDED")
     if item.state in ACTIVE:

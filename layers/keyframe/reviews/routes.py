@@ -61,10 +61,15 @@ def add_comment(assetId: AssetId, version: VersionNumber, body: CommentCreate) -
 
 
 @router.patch(
-    "/comments/<commentId>", tags=["reviews"], summary="Edit your comment's body, or resolve / reopen it"
+    "/comments/<commentId>",
+    tags=["reviews"],
+    summary="Edit your comment's body, or resolve / reopen it",
+    description="Only its author edits the body; its author, a DIRECTOR, a PRODUCER or an ADMIN resolves "
+    "or reopens it (`comment:resolve-any`). Anyone else answers 403 `NOT_COMMENT_AUTHOR`.",
 )
 def update_comment(commentId: CommentId, body: CommentUpdate) -> Comment:
-    """200 with the comment; 403 when editing the body of someone else's comment."""
+    """200 with the comment; 403 ``NOT_COMMENT_AUTHOR`` when editing the body of someone else's
+    comment, or resolving / reopening it when your role is not DIRECTOR, PRODUCER or ADMIN."""
     return service.update_comment(authorize(Permission.REVIEW_COMMENT), commentId, body)
 
 

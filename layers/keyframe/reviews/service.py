@@ -40,7 +40,7 @@ from keyframe.catalog.schemas import VersionStatus
 from keyframe.catalog.store import with_retries
 from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import emit
-from keyframe.identity.permissions import Permission, Principal
+from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.reviews import timecode as tc
 from keyframe.reviews.models import (
     COMMENT_INDEX_SK,
@@ -347,7 +347,9 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
     Raises
     ------
     Forbidden
-        The role lacks ``review:comment``, or the body of someone else's comment was to be edited.
+        The role lacks ``review:comment``; ``NOT_COMMENT_AUTHOR``: the body of someone else's
+        comment was to be edited, or someone else's comment resolved or reopened by a role without
+        ``comment:resolve-any`` (only its author, a DIRECTOR, PRODUCER or ADMIN may).
     NotFound
         No such comment in the studio.
     """
@@ -355,6 +357,8 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
     item = _find_comment(principal.studio_id, comment_id)
     if request.body is not None and item.author_id != principal.user_id:
         raise Forbidden("Only its author can edit a comment", code="NOT_COMMENT_AUTHOR")
+    if request.resolved is not None:
+        require_owner_or(principal, item.author_id, Permission.COMMENT_RESOLVE_ANY)
     now = _now()
     actions: list[Any] = []
     changes: list[str] = []  # activity actions, in order; each is also the event (edit: comment:updated)

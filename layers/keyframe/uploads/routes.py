@@ -1,8 +1,9 @@
 """REST routes of the uploads domain (function ``uploads-api``).
 
-Every route asks for ``upload:write`` (ADMIN, PRODUCER, DIRECTOR, ARTIST); the studio is always
-the token's, so another studio's upload id answers 404. File bytes never pass through here: clients
-PUT parts to the presigned URLs these routes hand out.
+Every route asks for ``upload:write`` (ADMIN, PRODUCER, DIRECTOR, ARTIST); completing or aborting
+someone else's upload also needs ``upload:finish-any`` (PRODUCER, ADMIN; else 403 ``NOT_UPLOADER``).
+The studio is always the token's, so another studio's upload id answers 404. File bytes never pass
+through here: clients PUT parts to the presigned URLs these routes hand out.
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ from keyframe.uploads.schemas import (
 
 router = Router()
 
+_OWN_ONLY = (
+    "Its uploader, a PRODUCER or an ADMIN only: anyone else answers 403 `NOT_UPLOADER` (`upload:finish-any`)."
+)
+
 _ID_PATTERN = r"^[A-Za-z0-9-]+$"
 AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the asset")]
 UploadId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the upload")]
 
 
 def _actor() -> service.Actor:
-    principal = authorize(Permission.UPLOAD_WRITE)
-    return service.Actor(studio_id=principal.studio_id, user_id=principal.user_id)
+    return authorize(Permission.UPLOAD_WRITE)
 
 
 @router.post(
@@ -74,11 +78,13 @@ def get_upload(
     status_code=202,
     tags=["uploads"],
     summary="Complete an upload and start its processing pipeline",
+    description=_OWN_ONLY,
 )
-def complete_upload(assetId: AssetId, uploadId: UploadId, body: CompleteUploadRequest) -> Response[
-    CompleteUploadResponse
-]:
-    """202 (also for a retried complete); 400 wrong parts or size; 404; 409 aborted."""
+def complete_upload(
+    assetId: AssetId, uploadId: UploadId, body: CompleteUploadRequest
+) -> Response[CompleteUploadResponse]:
+    """202 (also for a retried complete); 400 wrong parts or size; 403 ``NOT_UPLOADER`` when it is
+    someone else's upload and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
     claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
     completed = service.complete_upload(_actor(), assetId, uploadId, claimed)
     return Response(status_code=202, content_type="application/json", body=completed)
@@ -89,8 +95,10 @@ def complete_upload(assetId: AssetId, uploadId: UploadId, body: CompleteUploadRe
     status_code=204,
     tags=["uploads"],
     summary="Abort an open upload (its parts are dropped, its quota released)",
+    description=_OWN_ONLY,
 )
 def abort_upload(assetId: AssetId, uploadId: UploadId) -> Response[None]:
-    """204 (also when already aborted); 404; 409 when completed."""
+    """204 (also when already aborted); 403 ``NOT_UPLOADER`` when it is someone else's upload and your
+    role is not PRODUCER or ADMIN; 404; 409 when completed."""
     service.abort_upload(_actor(), assetId, uploadId)
     return Response(status_code=204, content_type=None, body=None)

@@ -53,6 +53,7 @@ from keyframe.catalog import activity
 from keyframe.catalog import service as catalog
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
+from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
 from keyframe.pipeline import status as pipeline_status
 from keyframe.pipeline.starter import PipelineInput, start_pipeline
@@ -500,12 +501,8 @@ def redrive_stuck(studio_id: str, *, limit: int = REDRIVE_LIMIT) -> int:
 # ---------------------------------------------------------------- open
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: the verified studio and user (from the authorizer)."""
-
-    studio_id: str
-    user_id: str
+Actor = Principal
+"""Who acts: the verified studio, user and role (from the authorizer)."""
 
 
 def open_upload(actor: Actor, asset_id: str, request: OpenUploadRequest) -> OpenUploadResponse:
@@ -732,6 +729,8 @@ def complete_upload(
     ------
     NotFound
         Not an upload of this asset in the caller's studio.
+    Forbidden
+        ``NOT_UPLOADER``: someone else's upload, and the caller's role lacks ``upload:finish-any``.
     InvalidInput
         ``UPLOAD_PARTS_INVALID`` (details name the parts; the upload stays open) or
         ``SIZE_MISMATCH`` (the completed object was not the declared size: it is deleted and the
@@ -741,6 +740,7 @@ def complete_upload(
         (``UPLOAD_OBJECT_MISSING``).
     """
     session = _load(actor.studio_id, asset_id, upload_id)
+    require_owner_or(actor, session.created_by, Permission.UPLOAD_FINISH_ANY)
     if session.status == UploadStatus.COMPLETED:
         return CompleteUploadResponse.model_validate(session.result)
     _expire_if_due(session)
@@ -881,11 +881,14 @@ def abort_upload(actor: Actor, asset_id: str, upload_id: str) -> None:
     ------
     NotFound
         Not an upload of this asset in the caller's studio.
+    Forbidden
+        ``NOT_UPLOADER``: someone else's upload, and the caller's role lacks ``upload:finish-any``.
     Conflict
         The session is completing or completed (``UPLOAD_COMPLETED``): bytes that became a
         version are never deleted by an abort.
     """
     session = _load(actor.studio_id, asset_id, upload_id)
+    require_owner_or(actor, session.created_by, Permission.UPLOAD_FINISH_ANY)
     aborted = False
     if session.status != UploadStatus.ABORTED:
         aborted = _transition(

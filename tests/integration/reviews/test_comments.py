@@ -116,7 +116,7 @@ def test_bad_comment_bodies_are_refused(api, live) -> None:
     assert api.post(url.replace("/1/", "/9/"), json={"body": "x"}, token=admin.access_token).status == 404
 
 
-def test_only_the_author_edits_a_body_but_anyone_who_comments_may_resolve(api, live) -> None:
+def test_only_the_author_edits_a_body_but_a_director_may_resolve(api, live) -> None:
     # Given an artist's comment
     admin = register_studio(api)
     target = make_version(admin)
