@@ -349,8 +349,12 @@ def _part_urls(
         if checksums:
             checksum = base64.b64encode(checksums[(number - 1) * 32 : number * 32]).decode()
         url = multipart.presign_part(
-            session.bucket, session.key, session.s3_upload_id, number,
-            expires_in=expires_in, checksum_sha256=checksum,
+            session.bucket,
+            session.key,
+            session.s3_upload_id,
+            number,
+            expires_in=expires_in,
+            checksum_sha256=checksum,
         )
         headers = {multipart.CHECKSUM_HEADER: checksum} if checksum else None
         urls.append(PartUrl(part_number=number, url=url, headers=headers))
@@ -395,8 +399,12 @@ def _expire(session: UploadSession, *, due_by: str | None = None) -> bool:
     )
     if aborted:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)
-        emit(session.studio_id, "upload:aborted", _event_data(session, None, reason="EXPIRED"),
-             rooms=_rooms(session.asset_id))
+        emit(
+            session.studio_id,
+            "upload:aborted",
+            _event_data(session, None, reason="EXPIRED"),
+            rooms=_rooms(session.asset_id),
+        )
     return aborted
 
 
@@ -458,16 +466,29 @@ def _redrive(session: UploadSession) -> None:
         return
     untouched = UploadSession.updated_at == session.updated_at
     if multipart.list_parts(session.bucket, session.key, session.s3_upload_id) is not None:
-        _transition(session, to=UploadStatus.OPEN, allowed_from=(UploadStatus.COMPLETING,),
-                    release_quota=False, also=untouched)
+        _transition(
+            session,
+            to=UploadStatus.OPEN,
+            allowed_from=(UploadStatus.COMPLETING,),
+            release_quota=False,
+            also=untouched,
+        )
         return
     if _transition(
-        session, to=UploadStatus.ABORTED, allowed_from=(UploadStatus.COMPLETING,), release_quota=True,
+        session,
+        to=UploadStatus.ABORTED,
+        allowed_from=(UploadStatus.COMPLETING,),
+        release_quota=True,
         extra_actions=[UploadSession.failure_reason.set("OBJECT_MISSING")],
-        entry=_abort_entry(session, None, "OBJECT_MISSING"), also=untouched,
+        entry=_abort_entry(session, None, "OBJECT_MISSING"),
+        also=untouched,
     ):
-        emit(session.studio_id, "upload:aborted", _event_data(session, None, reason="OBJECT_MISSING"),
-             rooms=_rooms(session.asset_id))
+        emit(
+            session.studio_id,
+            "upload:aborted",
+            _event_data(session, None, reason="OBJECT_MISSING"),
+            rooms=_rooms(session.asset_id),
+        )
 
 
 def redrive_stuck(studio_id: str, *, limit: int = REDRIVE_LIMIT) -> int:
@@ -752,8 +773,10 @@ def complete_upload(
     if stored is not None:
         parts = check_parts(plan, claimed, stored)
         if not _transition(
-            session, to=UploadStatus.COMPLETING,
-            allowed_from=(UploadStatus.OPEN, UploadStatus.COMPLETING), release_quota=False,
+            session,
+            to=UploadStatus.COMPLETING,
+            allowed_from=(UploadStatus.OPEN, UploadStatus.COMPLETING),
+            release_quota=False,
         ):
             return _settled(session)
         _complete_in_s3(session, parts)
@@ -799,13 +822,20 @@ def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool
     if recovered:
         details["recovered"] = True
     if not _transition(
-        session, to=UploadStatus.COMPLETED, allowed_from=(UploadStatus.COMPLETING,), release_quota=False,
+        session,
+        to=UploadStatus.COMPLETED,
+        allowed_from=(UploadStatus.COMPLETING,),
+        release_quota=False,
         extra_actions=[UploadSession.result.set(body), UploadSession.completed_at.set(_iso(_now()))],
         entry=_Entry("upload:completed", actor_id, details),
     ):
         return False
-    emit(session.studio_id, "upload:completed", _event_data(session, actor_id, pipeline=pipeline),
-         rooms=_rooms(session.asset_id))
+    emit(
+        session.studio_id,
+        "upload:completed",
+        _event_data(session, actor_id, pipeline=pipeline),
+        rooms=_rooms(session.asset_id),
+    )
     return True
 
 
@@ -857,14 +887,24 @@ def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None)
     """The completed object is not the declared size: abort the session (quota released, entry
     logged, one transaction), then delete the object. Only the call that aborted it deletes."""
     if _transition(
-        session, to=UploadStatus.ABORTED, allowed_from=(UploadStatus.COMPLETING,), release_quota=True,
+        session,
+        to=UploadStatus.ABORTED,
+        allowed_from=(UploadStatus.COMPLETING,),
+        release_quota=True,
         extra_actions=[UploadSession.failure_reason.set("SIZE_MISMATCH")],
-        entry=_Entry("upload:aborted", actor_id, {"fileName": session.file_name, "reason": "SIZE_MISMATCH",
-                                                 "size": size}),
+        entry=_Entry(
+            "upload:aborted",
+            actor_id,
+            {"fileName": session.file_name, "reason": "SIZE_MISMATCH", "size": size},
+        ),
     ):
         multipart.delete_object(session.bucket, session.key)
-        emit(session.studio_id, "upload:aborted", _event_data(session, actor_id, reason="SIZE_MISMATCH"),
-             rooms=_rooms(session.asset_id))
+        emit(
+            session.studio_id,
+            "upload:aborted",
+            _event_data(session, actor_id, reason="SIZE_MISMATCH"),
+            rooms=_rooms(session.asset_id),
+        )
 
 
 # ---------------------------------------------------------------- abort
@@ -892,7 +932,10 @@ def abort_upload(actor: Actor, asset_id: str, upload_id: str) -> None:
     aborted = False
     if session.status != UploadStatus.ABORTED:
         aborted = _transition(
-            session, to=UploadStatus.ABORTED, allowed_from=(UploadStatus.OPEN,), release_quota=True,
+            session,
+            to=UploadStatus.ABORTED,
+            allowed_from=(UploadStatus.OPEN,),
+            release_quota=True,
             extra_actions=[UploadSession.failure_reason.set("ABORTED")],
             entry=_abort_entry(session, actor.user_id, "ABORTED"),
         )
@@ -904,8 +947,12 @@ def abort_upload(actor: Actor, asset_id: str, upload_id: str) -> None:
             )
     multipart.abort(session.bucket, session.key, session.s3_upload_id)
     if aborted:
-        emit(actor.studio_id, "upload:aborted", _event_data(session, actor.user_id, reason="ABORTED"),
-             rooms=_rooms(asset_id))
+        emit(
+            actor.studio_id,
+            "upload:aborted",
+            _event_data(session, actor.user_id, reason="ABORTED"),
+            rooms=_rooms(asset_id),
+        )
 
 
 __all__ = [
