@@ -42,6 +42,8 @@ DELIVERY_MAX_EVENT_AGE = Duration.hours(24)
 """... for at most this long, before the event goes to the dead-letter queue."""
 INVOKE_RETRY_ATTEMPTS = 2
 """Lambda's retries of a failed asynchronous invocation (its maximum) before the dead-letter queue."""
+DEAD_LETTER_AGE_ALARM_SECONDS = 4 * 3600
+"""Age of the oldest dead letter (s) that alarms a second time: nobody has redriven or read it yet."""
 DEAD_LETTER_RETENTION = Duration.days(14)
 """How long an undelivered or unprocessed status change waits in the dead-letter queue (SQS's maximum)."""
 
@@ -133,5 +135,14 @@ def add_safety_net(
         texts.alarm_id,
         dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
         description=texts.alarm_description,
+        runbook_key="dead-letters",
+    )
+    monitoring.alarm_on(
+        f"{texts.alarm_id}Age",
+        dead_letters.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+        description=f"{texts.alarm_description}; the oldest has waited over "
+        f"{DEAD_LETTER_AGE_ALARM_SECONDS // 3600} h",
+        threshold=DEAD_LETTER_AGE_ALARM_SECONDS,
+        runbook_key="dead-letter-age",
     )
     return rule, dead_letters

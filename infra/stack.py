@@ -108,9 +108,17 @@ class KeyframeStack(Stack):
         # The WebSocket stage's access logs also need the account's API Gateway logging role.
         self.live.stage.node.add_dependency(self.rest_api.account)
         self.monitoring = Monitoring(
-            self, "Monitoring", config=config, rest_api=self.rest_api.api, functions=self.functions.items()
+            self,
+            "Monitoring",
+            config=config,
+            rest_api=self.rest_api.api,
+            functions=self.functions.items(),
+            function_kinds={spec.name: spec.kind for spec in registry.FUNCTIONS},
         )
+        self.monitoring.watch_tables([(spec.key, table) for spec, table in self.tables.items()])
+        self.monitoring.watch_live(self.live.api, self.live.stage)
         self.batch = BatchJobs(self, "Batch", config=config, monitoring=self.monitoring)
+        self.monitoring.watch_batch(self.batch.queues, self.batch.vpc)
         self.pipeline = AssetPipeline(
             self,
             "Pipeline",
@@ -132,6 +140,7 @@ class KeyframeStack(Stack):
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())
         self.batch.grant(self.resources())
+        self.monitoring.finish()
 
     def resources(self) -> Resources:
         """What ``infra.grants.GRANTS`` entries may name (extend it with the resources of later concerns)."""

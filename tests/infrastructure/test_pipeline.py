@@ -9,6 +9,7 @@ import pytest
 
 from infra.grants import starters
 from infra.pipeline import STATE_MACHINES_DIR, STEM, placeholders
+from infra.safety_net import DEAD_LETTER_AGE_ALARM_SECONDS
 from keyframe.local import bootstrap
 from keyframe.pipeline.tasks import EXECUTION_EVENT
 from keyframe.registry import REPO_ROOT
@@ -234,13 +235,18 @@ def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(d
     ]
     assert t.references(invoke_config["DestinationConfig"]["OnFailure"]["Destination"]) == {queue}
     (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
-    (alarm,) = [
-        a["Properties"]
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
         for a in t.of_type(dev.resources, "AWS::CloudWatch::Alarm").values()
         if queue in t.references(a["Properties"].get("Dimensions", []))
-    ]
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 1
+    }
+    assert set(alarms) == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}
+    alarm = alarms["ApproximateNumberOfMessagesVisible"]
+    assert alarm["Threshold"] == 1
     assert t.references(alarm["AlarmActions"]) == {topic}
+    # And a dead letter nobody handled alarms again after hours
+    assert alarms["ApproximateAgeOfOldestMessage"]["Threshold"] == DEAD_LETTER_AGE_ALARM_SECONDS
+    assert t.references(alarms["ApproximateAgeOfOldestMessage"]["AlarmActions"]) == {topic}
 
 
 def test_an_unknown_placeholder_stops_the_synth(tmp_path):

@@ -181,6 +181,7 @@ def test_expiry_never_touches_a_session_that_is_not_open(
 ) -> None:
     token = studio.admin.access_token
     data = file_bytes(3000)
+
     # Given a COMPLETING upload whose pipeline cannot start (Step Functions down), and a COMPLETED one
     def down(upload: starter.PipelineInput) -> starter.PipelineStart:
         raise ConnectionError("Step Functions is down")

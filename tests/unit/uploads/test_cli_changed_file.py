@@ -46,7 +46,11 @@ class _Api:
 
 def _open_session(expires: str = "2030-01-08T10:00:00Z") -> dict[str, Any]:
     return {
-        "status": "OPEN", "uploadedParts": [], "missingParts": [1], "parts": [], "sessionExpiresAt": expires
+        "status": "OPEN",
+        "uploadedParts": [],
+        "missingParts": [1],
+        "parts": [],
+        "sessionExpiresAt": expires,
     }
 
 
@@ -59,8 +63,15 @@ def changed_file(tmp_path: Path) -> tuple[Path, StateStore]:
     store.save(
         state_key(API, "a1", path),
         ResumeState(
-            api=API, asset_id="a1", path=str(path.resolve()), size=5, mtime_ns=os.stat(path).st_mtime_ns,
-            upload_id="u-old", part_size=8, part_count=1, superseded=["u-older"],
+            api=API,
+            asset_id="a1",
+            path=str(path.resolve()),
+            size=5,
+            mtime_ns=os.stat(path).st_mtime_ns,
+            upload_id="u-old",
+            part_size=8,
+            part_count=1,
+            superseded=["u-older"],
         ),
     )
     return path, store
