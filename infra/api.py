@@ -75,6 +75,7 @@ class GatewayError:
     code: str
     message: str = "$context.error.messageString"
     status: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     def template(self) -> str:
         """The ``application/json`` response template (the unified error body)."""
@@ -88,7 +89,12 @@ class GatewayError:
 
 
 GATEWAY_ERRORS: tuple[GatewayError, ...] = (
-    GatewayError(apigateway.ResponseType.UNAUTHORIZED, "UNAUTHENTICATED", status="401"),
+    GatewayError(
+        apigateway.ResponseType.UNAUTHORIZED,
+        "UNAUTHENTICATED",
+        status="401",
+        headers=(("WWW-Authenticate", "'Bearer'"),),
+    ),
     GatewayError(apigateway.ResponseType.ACCESS_DENIED, "FORBIDDEN", status="403"),
     GatewayError(
         apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, "ROUTE_NOT_FOUND", '"No such endpoint"', "404"
@@ -224,7 +230,7 @@ class RestApi(Construct):
                 error.response_type.response_type,
                 type=error.response_type,
                 status_code=error.status,
-                response_headers=headers,
+                response_headers={**headers, **dict(error.headers)},
                 templates={"application/json": error.template()},
             )
 

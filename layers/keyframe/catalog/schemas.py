@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, StringConstraints, fiel
 from pydantic.alias_generators import to_camel
 
 from keyframe.errors import InvalidInput
-from keyframe.schemas import ApiModel, RequestModel
+from keyframe.schemas import MULTILINE, ApiModel, RequestModel
 
 # --- vocabularies ------------------------------------------------------------------------------
 
@@ -105,8 +105,9 @@ Name = Annotated[
 ]
 """A display name: 1-200 printable characters (surrounding spaces removed)."""
 
-Description = Annotated[str, StringConstraints(max_length=4000)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Description = Annotated[str, StringConstraints(max_length=4000), MULTILINE]
+"""Free text up to 4000 characters over several lines (no control characters but newlines and tabs)."""
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000), MULTILINE]
 ProjectCode = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$"),

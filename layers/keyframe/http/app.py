@@ -14,15 +14,18 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import json
 import uuid
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
 
-from keyframe import registry
+from keyframe import errors, registry
 from keyframe.http import cors
 from keyframe.http.auth import set_current_event
-from keyframe.http.errors import error_body, register_error_handlers
+from keyframe.http.bodies import JSON_MEDIA_TYPE, check_json_media_type, parse_json
+from keyframe.http.errors import error_body, register_error_handlers, status_for
 from keyframe.observability import logger
 from keyframe.settings import CoreSettings, load
 
@@ -44,6 +47,10 @@ CORS_ALLOW_HEADERS = cors.ALLOW_HEADERS
 CORS_EXPOSE_HEADERS = cors.EXPOSE_HEADERS
 """Response headers a browser script may read (:data:`keyframe.http.cors.EXPOSE_HEADERS`)."""
 
+WWW_AUTHENTICATE = "WWW-Authenticate"
+BEARER_CHALLENGE = "Bearer"
+"""Every 401 names the scheme to use (RFC 9110 section 11.6.1, RFC 6750 section 3)."""
+
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -59,30 +66,54 @@ def correlation_id_of(event: dict[str, Any]) -> str:
     return (event.get("requestContext") or {}).get("requestId") or str(uuid.uuid4())
 
 
-def _reject(status: int, code: str, message: str) -> dict[str, Any]:
-    import json
-
+def _reject(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(error_body(code, message)),
+        "body": json.dumps(error_body(code, message, details)),
         "isBase64Encoded": False,
     }
 
 
-def _precheck(event: dict[str, Any]) -> dict[str, Any] | None:
-    """Reject oversized bodies (413) and non-JSON bodies (415) before routing."""
+def _precheck(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Read the body once, strictly (:mod:`keyframe.http.bodies`), before routing.
+
+    Returns the event to route (its body re-serialised from the parsed JSON, its ``Content-Type``
+    normalised) and, when the body is refused, the response to send instead: 413 over
+    ``MAX_BODY_BYTES``, 415 for another media type or charset, 400 for bytes that are not UTF-8,
+    not JSON, repeat a key or nest deeper than :data:`keyframe.http.bodies.MAX_DEPTH`.
+    """
     body = event.get("body")
     if not body:
-        return None
-    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
+        return event, None
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+    except (binascii.Error, ValueError):
+        return event, _reject(400, "INVALID_ENCODING", "The request body is not valid base64")
     limit = load(CoreSettings).MAX_BODY_BYTES
-    if size > limit:
-        return _reject(413, "PAYLOAD_TOO_LARGE", f"The request body is {size} bytes; the limit is {limit}")
-    content_type = (_header(event, "Content-Type") or "").split(";")[0].strip().lower()
-    if event.get("httpMethod", "").upper() in _BODY_METHODS and content_type != "application/json":
-        return _reject(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json")
-    return None
+    if len(raw) > limit:
+        return event, _reject(
+            413, "PAYLOAD_TOO_LARGE", f"The request body is {len(raw)} bytes; the limit is {limit}"
+        )
+    if event.get("httpMethod", "").upper() not in _BODY_METHODS:
+        return event, None
+    try:
+        check_json_media_type(_header(event, "Content-Type"))
+        value = parse_json(raw)
+    except errors.KeyframeError as exc:
+        return event, _reject(status_for(exc), exc.code, exc.message, exc.details)
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = JSON_MEDIA_TYPE
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    multi["Content-Type"] = [JSON_MEDIA_TYPE]
+    routed = {
+        **event,
+        "headers": headers,
+        "multiValueHeaders": multi,
+        "body": json.dumps(value),
+        "isBase64Encoded": False,
+    }
+    return routed, None
 
 
 class KeyframeResolver(APIGatewayRestResolver):
@@ -92,9 +123,10 @@ class KeyframeResolver(APIGatewayRestResolver):
         """Resolve ``event`` (an API Gateway REST proxy event) into a proxy response dict."""
         correlation_id = correlation_id_of(event)
         logger.set_correlation_id(correlation_id)
+        event, refused = _precheck(event)
         set_current_event(event)
         try:
-            response = _precheck(event) or super().resolve(event, context)
+            response = refused or super().resolve(event, context)
         finally:
             set_current_event(None)
         return _decorate(response, correlation_id, event)
@@ -109,6 +141,8 @@ def _decorate(response: dict[str, Any], correlation_id: str, event: dict[str, An
         CORRELATION_HEADER: correlation_id,
         **cors.response_headers(_header(event, "Origin"), origins),
     }
+    if response["statusCode"] == 401:
+        extra[WWW_AUTHENTICATE] = BEARER_CHALLENGE
     if event.get("path") == "/docs":
         extra["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"

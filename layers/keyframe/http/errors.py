@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from keyframe import errors
+from keyframe.http.bodies import UnsupportedMediaType
 from keyframe.observability import logger
 
 STATUS_BY_ERROR: dict[type[errors.KeyframeError], int] = {
@@ -26,6 +27,7 @@ STATUS_BY_ERROR: dict[type[errors.KeyframeError], int] = {
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     errors.TooManyRequests: 429,
     errors.ServiceUnavailable: 503,
 }

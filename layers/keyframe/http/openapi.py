@@ -77,6 +77,11 @@ def _describe_errors(operation: dict[str, Any], *, public: bool) -> None:
     responses.pop("422", None)
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     responses.setdefault("400", {"description": "Invalid request (the field is named in details)", **ref})
+    if "requestBody" in operation:
+        responses.setdefault(
+            "415",
+            {"description": "Not application/json, or a charset other than utf-8", **ref},
+        )
     if not public:
         responses.setdefault("401", {"description": "Missing, expired or invalid access token", **ref})
         responses.setdefault("403", {"description": "Your role lacks the permission", **ref})

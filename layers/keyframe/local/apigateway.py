@@ -63,11 +63,10 @@ def _error(
     status: int, code: str, message: str, correlation_id: str, extra: dict[str, str] | None = None
 ) -> GatewayResponse:
     body = {"error": {"code": code, "message": message, "correlationId": correlation_id}}
-    return GatewayResponse(
-        status,
-        {"Content-Type": "application/json", "X-Correlation-Id": correlation_id, **(extra or {})},
-        json.dumps(body).encode(),
-    )
+    headers = {"Content-Type": "application/json", "X-Correlation-Id": correlation_id, **(extra or {})}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"  # as the deployed UNAUTHORIZED gateway response
+    return GatewayResponse(status, headers, json.dumps(body).encode())
 
 
 def allowed_origins() -> tuple[str, ...]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from keyframe.reviews.timecode import parse_timecode
-from keyframe.schemas import ApiModel, RequestModel
+from keyframe.schemas import MULTILINE, ApiModel, MultilineText, RequestModel
 
 MAX_BODY_CHARS = 4000
 MAX_NOTE_CHARS = 4000
@@ -33,7 +33,7 @@ class CommentCreate(RequestModel):
     known they must name the same frame (``frame == startFrame + frames(timecode)``).
     """
 
-    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS, description="The comment text")
+    body: MultilineText = Field(min_length=1, max_length=MAX_BODY_CHARS, description="The comment text")
     frame: int | None = Field(default=None, ge=0, le=MAX_FRAME, description="Frame number the comment is on")
     timecode: str | None = Field(
         default=None,
@@ -41,7 +41,7 @@ class CommentCreate(RequestModel):
         examples=["00:00:05:12"],
     )
     parent_id: str | None = Field(default=None, pattern=ID_PATTERN, description="Comment this one replies to")
-    annotation: dict[str, Any] | None = Field(
+    annotation: Annotated[dict[str, Any], MULTILINE] | None = Field(
         default=None, description="A vector drawing over the frame (JSON object, at most 16 KiB)"
     )
 
@@ -63,7 +63,7 @@ class CommentCreate(RequestModel):
 class CommentUpdate(RequestModel):
     """``PATCH /comments/{commentId}``: edit your own ``body`` and/or set ``resolved``."""
 
-    body: str | None = Field(default=None, min_length=1, max_length=MAX_BODY_CHARS)
+    body: MultilineText | None = Field(default=None, min_length=1, max_length=MAX_BODY_CHARS)
     resolved: bool | None = None
 
     @model_validator(mode="after")
@@ -77,7 +77,7 @@ class ReviewCreate(RequestModel):
     """``POST /assets/{assetId}/versions/{version}/review`` (and the ``review`` socket action)."""
 
     decision: Decision
-    note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+    note: MultilineText | None = Field(default=None, max_length=MAX_NOTE_CHARS)
 
 
 class Comment(ApiModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from keyframe.schemas import ApiModel, RequestModel
+from keyframe.schemas import OWN_TEXT_RULES, ApiModel, MultilineText, RequestModel
 from keyframe.uploads.sizing import S3_MAX_PARTS
 
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
@@ -23,11 +23,15 @@ ContentType = Annotated[str, StringConstraints(max_length=255, pattern=rf"^{_TOK
 class OpenUploadRequest(RequestModel):
     """``POST /assets/{assetId}/uploads``: announce a file that will become the asset's next version."""
 
-    file_name: str = Field(max_length=1024, description="the file's name only (no folders), <= 255 bytes")
+    file_name: Annotated[str, OWN_TEXT_RULES] = Field(
+        max_length=1024, description="the file's name only (no folders), <= 255 bytes"
+    )
     size: int = Field(gt=0, description="file size in bytes (1 byte to 5 TiB, within the studio's quota)")
     content_type: ContentType = Field(description="declared MIME type, e.g. video/mp4")
     sha256: Sha256Hex | None = Field(default=None, description="SHA-256 of the whole file, hex")
-    change_note: str | None = Field(default=None, max_length=2000, description="what changed in this version")
+    change_note: MultilineText | None = Field(
+        default=None, max_length=2000, description="what changed in this version"
+    )
     part_checksums: list[Sha256Hex] | None = Field(
         default=None,
         max_length=S3_MAX_PARTS,
