@@ -78,7 +78,7 @@ def _members(annotation: Any, multiline: Any = False) -> list[tuple[Any, Any]]:
     return [(annotation, multiline)]
 
 
-def _is(kind: Any, cls: type) -> bool:
+def _is(kind: Any, cls: type | tuple[type, ...]) -> bool:
     return isinstance(kind, type) and issubclass(kind, cls) and not issubclass(kind, Enum)
 
 
@@ -188,12 +188,12 @@ class RequestModel(ApiModel):
                 fields_by_key[field.alias] = field
         refused: list[InitErrorDetails] = []
         for key, value in data.items():
-            field = fields_by_key.get(key)
-            if field is None:
+            known = fields_by_key.get(key)
+            if known is None:
                 continue  # unknown fields are refused by extra="forbid"
-            annotation: Any = field.annotation
-            if field.metadata:
-                annotation = Annotated[(annotation, *field.metadata)]
+            annotation: Any = known.annotation
+            if known.metadata:
+                annotation = Annotated[(annotation, *known.metadata)]
             problem = _strict_problem(value, annotation)
             if problem:
                 refused.append(InitErrorDetails(type=PydanticCustomError(*problem), loc=(key,), input=value))
