@@ -60,6 +60,13 @@ class AuthSettings(_EnvModel):
     JWT_AUDIENCE: str = Field(min_length=1)
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=60, le=3600)
     REFRESH_TOKEN_TTL_SECONDS: int = Field(default=30 * 24 * 3600, ge=3600)
+    REFRESH_REUSE_GRACE_SECONDS: int = Field(
+        default=10,
+        ge=0,
+        le=10,
+        description="seconds in which a just-rotated refresh token gets the same new pair again "
+        "(two tabs refreshing at once; 0 = any reuse revokes the session)",
+    )
     INVITATION_TTL_SECONDS: int = Field(default=7 * 24 * 3600, ge=300)
     LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
     LOGIN_LOCKOUT_SECONDS: int = Field(default=300, ge=1)

@@ -1,4 +1,4 @@
-"""The API Gateway REST TOKEN authorizer: verify the bearer JWT, then the membership, allow or refuse.
+"""The API Gateway REST TOKEN authorizer: verify the bearer JWT, the membership and the session.
 
 Input (API Gateway)::
 
@@ -10,7 +10,10 @@ On success the policy allows ``execute-api:Invoke`` on every method and path of 
 context carries ``studioId``, ``userId`` and ``role`` for :mod:`keyframe.http.auth`. The role comes
 from the membership item, not from the token: a role change applies to the next request and a
 removed member is refused at once (as long as API Gateway's authorizer cache TTL is 0; with a
-cache, within that TTL). Refusal is ``raise Exception("Unauthorized")``, API Gateway's contract for 401.
+cache, within that TTL). The token's session (``fid``, its refresh-token family) is read too: a
+signed-out (revoked) session's access tokens are refused from the next request on. Cost: two
+strongly consistent GetItems of small items (membership, family) per request. Refusal is
+``raise Exception("Unauthorized")``, API Gateway's contract for 401.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 
 from keyframe.errors import Unauthenticated
 from keyframe.identity import tokens
-from keyframe.identity.models import MembershipItem, get_or_none, member_sk, studio_pk
+from keyframe.identity.models import (
+    FAMILY_SK,
+    MembershipItem,
+    RefreshFamilyItem,
+    family_pk,
+    get_or_none,
+    member_sk,
+    studio_pk,
+)
 from keyframe.identity.permissions import Role
 from keyframe.observability import logger
 
@@ -50,8 +61,8 @@ def bearer_token(authorization: str | None) -> str:
 def authorize_token(event: dict[str, Any]) -> dict[str, Any]:
     """Answer one TOKEN authorizer event with an IAM policy, or refuse.
 
-    Reads the signing keys (Secrets Manager, cached) and the membership item (tenants table,
-    strongly consistent).
+    Reads the signing keys (Secrets Manager, cached), the membership item and the token's
+    refresh-token family (tenants table, strongly consistent).
 
     Returns
     -------
@@ -63,7 +74,8 @@ def authorize_token(event: dict[str, Any]) -> dict[str, Any]:
     ------
     Exception
         ``Exception("Unauthorized")`` for a missing, malformed, expired, tampered or otherwise
-        invalid token, or a membership that no longer exists.
+        invalid token, a membership that no longer exists, or a session that was signed out
+        (revoked family) or is not the token's.
     """
     request = APIGatewayAuthorizerTokenEvent(event)
     try:
@@ -74,6 +86,13 @@ def authorize_token(event: dict[str, Any]) -> dict[str, Any]:
         if membership is None:
             raise Unauthenticated("membership ended", code="MEMBERSHIP_ENDED")
         role = Role(membership.role)
+        family = get_or_none(RefreshFamilyItem, family_pk(claims.family_id), FAMILY_SK)
+        if (
+            family is None
+            or family.revoked
+            or (family.user_id, family.studio_id) != (claims.user_id, claims.studio_id)
+        ):
+            raise Unauthenticated("session ended", code="SESSION_ENDED")
         response = APIGatewayAuthorizerResponse.from_route_arn(
             request.method_arn,
             principal_id=claims.user_id,

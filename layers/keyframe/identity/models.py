@@ -173,7 +173,11 @@ class RefreshFamilyItem(Model):
 
     Only the hash of the family's current token is kept; ``generation`` counts rotations. A rotation
     is a conditional update on (``generation``, ``tokenHash``, not ``revoked``): exactly one of any
-    number of concurrent uses wins, and any other use of a token of the family revokes it.
+    number of concurrent uses wins. The token it replaced (``previousTokenHash``) may be presented
+    again within ``REFRESH_REUSE_GRACE_SECONDS`` of ``rotatedAt`` and gets the same new token back
+    (``successor``: the new token sealed under a key only the replaced token yields); any other
+    use of a token of the family revokes it. Access tokens name the family (``fid``): a revoked
+    family ends them at the authorizer.
     """
 
     Meta = table_meta(TENANTS)
@@ -192,6 +196,9 @@ class RefreshFamilyItem(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     created_epoch = NumberAttribute(attr_name="createdEpoch")
     expires_at = NumberAttribute(attr_name="expiresAt")
+    previous_hash = UnicodeAttribute(attr_name="previousTokenHash", null=True)
+    rotated_at = NumberAttribute(attr_name="rotatedAt", null=True)
+    successor = UnicodeAttribute(null=True)
     ttl = TTLAttribute(null=True)
 
 

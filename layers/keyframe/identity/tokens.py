@@ -1,11 +1,12 @@
 """Access tokens (JWT) and the opaque tokens (refresh, invitation) Keyframe hands out.
 
 Access token: a JWT signed with HS256, header ``{"alg": "HS256", "typ": "at+jwt", "kid": ...}``
-(RFC 9068), claims ``sub`` (user id), ``sid`` (studio id), ``role``, ``iss``, ``aud``, ``iat``,
-``exp`` (``iat`` + ``ACCESS_TOKEN_TTL_SECONDS``), ``jti``. Verification pins the algorithm, checks
-the header type, finds the key by ``kid``, and requires every claim; any failure is
-:class:`~keyframe.errors.Unauthenticated` with one message, so nothing tells an attacker which check
-failed.
+(RFC 9068), claims ``sub`` (user id), ``sid`` (studio id), ``fid`` (the session: its refresh-token
+family, which the authorizer checks so that signing out ends the access token at once), ``role``,
+``iss``, ``aud``, ``iat``, ``exp`` (``iat`` + ``ACCESS_TOKEN_TTL_SECONDS``), ``jti``.
+Verification pins the algorithm, checks the header type, finds the key by ``kid``, and requires
+every claim; any failure is :class:`~keyframe.errors.Unauthenticated` with one message, so nothing
+tells an attacker which check failed.
 
 Opaque tokens: ``{lookupId}.{secret}``, where ``lookupId`` names the stored record (a refresh-token
 family, an invitation) and ``secret`` is 256 random bits. Only :func:`token_hash` (SHA-256) of the
@@ -31,7 +32,7 @@ from keyframe.settings import AuthSettings, load
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"
-REQUIRED_CLAIMS = ("sub", "sid", "role", "iss", "aud", "iat", "exp", "jti")
+REQUIRED_CLAIMS = ("sub", "sid", "fid", "role", "iss", "aud", "iat", "exp", "jti")
 LEEWAY_SECONDS = 5
 """Clock skew tolerated on ``exp``/``iat`` (seconds)."""
 
@@ -46,6 +47,8 @@ class AccessClaims:
     ----------
     user_id, studio_id:
         ``sub`` and ``sid``.
+    family_id:
+        ``fid``: the refresh-token family (session) the token was issued for.
     role:
         The role at issue time (the authorizer uses the membership's current role instead).
     jti:
@@ -59,6 +62,7 @@ class AccessClaims:
     role: Role
     jti: str
     expires_at: int
+    family_id: str
 
 
 def issue_access_token(
@@ -66,20 +70,26 @@ def issue_access_token(
     studio_id: str,
     role: Role | str,
     *,
+    family_id: str,
     keyset: signing.KeySet | None = None,
     settings: AuthSettings | None = None,
     now: int | None = None,
+    jti: str | None = None,
 ) -> str:
     """Sign an access token for ``user_id`` in ``studio_id`` with ``role``.
 
     Parameters
     ----------
+    family_id:
+        The session (refresh-token family) the token belongs to (``fid``).
     keyset:
         Keys to sign with (default: :func:`keyframe.identity.keys.signing_keys`, Secrets Manager).
     settings:
         Issuer, audience and lifetime (default: from the environment).
     now:
         Issue time, epoch seconds (default: the clock).
+    jti:
+        The token id (default: random). Given with ``now``, the same token is signed again.
 
     Returns
     -------
@@ -92,12 +102,13 @@ def issue_access_token(
     claims = {
         "sub": user_id,
         "sid": studio_id,
+        "fid": family_id,
         "role": Role(role).value,
         "iss": settings.JWT_ISSUER,
         "aud": settings.JWT_AUDIENCE,
         "iat": issued_at,
         "exp": issued_at + settings.ACCESS_TOKEN_TTL_SECONDS,
-        "jti": uuid.uuid4().hex,
+        "jti": jti or uuid.uuid4().hex,
     }
     headers = {"typ": TOKEN_TYPE, "kid": keyset.current.kid}
     return jwt.encode(claims, keyset.current.secret, algorithm=ALGORITHM, headers=headers)
@@ -158,11 +169,16 @@ def verify_access_token(
         role = Role(claims["role"])
     except (jwt.PyJWTError, ValueError):
         raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN") from None
-    user_id, studio_id, jti = claims["sub"], claims["sid"], claims["jti"]
-    if not all(isinstance(v, str) and v for v in (user_id, studio_id, jti)):
+    user_id, studio_id, jti, family_id = claims["sub"], claims["sid"], claims["jti"], claims["fid"]
+    if not all(isinstance(v, str) and v for v in (user_id, studio_id, jti, family_id)):
         raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
     return AccessClaims(
-        user_id=user_id, studio_id=studio_id, role=role, jti=jti, expires_at=int(claims["exp"])
+        user_id=user_id,
+        studio_id=studio_id,
+        role=role,
+        jti=jti,
+        expires_at=int(claims["exp"]),
+        family_id=family_id,
     )
 
 

@@ -124,12 +124,18 @@ def test_bad_input_writes_nothing(api):
 # ---------------------------------------------------------------- tokens at the gateway
 
 
+def _fid(session) -> str:
+    """The session (refresh-token family) id of ``session``: what its access tokens name as ``fid``."""
+    return session.refresh_token.split(".")[0]
+
+
 def _claims(session, **overrides) -> dict:
     settings = load(AuthSettings)
     now = int(time.time())
     claims = {
         "sub": session.user_id,
         "sid": session.studio_id,
+        "fid": _fid(session),
         "role": "ADMIN",
         "iss": settings.JWT_ISSUER,
         "aud": settings.JWT_AUDIENCE,
@@ -138,7 +144,7 @@ def _claims(session, **overrides) -> dict:
         "jti": "j",
     }
     claims.update(overrides)
-    return claims
+    return {k: v for k, v in claims.items() if v is not None}
 
 
 def _forge(claims: dict, *, secret: bytes | None = None, kid: str | None = None, typ: str = "at+jwt") -> str:
@@ -156,7 +162,7 @@ def _forge(claims: dict, *, secret: bytes | None = None, kid: str | None = None,
         pytest.param(lambda s: "not-a-jwt", id="garbage"),
         pytest.param(
             lambda s: tokens.issue_access_token(
-                s.user_id, s.studio_id, Role.ADMIN, now=int(time.time()) - 3600
+                s.user_id, s.studio_id, Role.ADMIN, family_id=_fid(s), now=int(time.time()) - 3600
             ),
             id="expired",
         ),
@@ -175,6 +181,8 @@ def _forge(claims: dict, *, secret: bytes | None = None, kid: str | None = None,
         pytest.param(lambda s: _forge(_claims(s), kid="unknown-kid"), id="unknown-kid"),
         pytest.param(lambda s: _forge(_claims(s), typ="JWT"), id="wrong-typ"),
         pytest.param(lambda s: _forge(_claims(s, sid="another-studio")), id="other-studio-claim"),
+        pytest.param(lambda s: _forge(_claims(s, fid="0" * 32)), id="unknown-session"),
+        pytest.param(lambda s: _forge(_claims(s, fid=None)), id="no-session"),
     ],
 )
 def test_bad_access_tokens_are_401(api, make):
@@ -230,7 +238,9 @@ def test_a_token_keyset_given_explicitly_is_not_the_served_one(api):
     # A token signed with a key set that is not the secret's (e.g. a developer's local key) is refused
     session = register_studio(api)
     foreign = KeySet.of(SigningKey("test-key-1", b"z" * 64))
-    token = tokens.issue_access_token(session.user_id, session.studio_id, Role.ADMIN, keyset=foreign)
+    token = tokens.issue_access_token(
+        session.user_id, session.studio_id, Role.ADMIN, family_id=_fid(session), keyset=foreign
+    )
     assert api.get("/me", token=token).status == 401
 
 

@@ -25,7 +25,7 @@ def _settings(**overrides: object) -> AuthSettings:
 
 
 def _issue(**kw: object) -> str:
-    return tokens.issue_access_token("user-1", "studio-1", Role.ARTIST, keyset=KEYS, **kw)
+    return tokens.issue_access_token("user-1", "studio-1", Role.ARTIST, family_id="fam-1", keyset=KEYS, **kw)
 
 
 def _claims(**overrides: object) -> dict:
@@ -34,6 +34,7 @@ def _claims(**overrides: object) -> dict:
     claims = {
         "sub": "user-1",
         "sid": "studio-1",
+        "fid": "fam-1",
         "role": "ARTIST",
         "iss": settings.JWT_ISSUER,
         "aud": settings.JWT_AUDIENCE,
@@ -72,6 +73,7 @@ def test_issued_token_has_typed_header_and_every_claim():
     assert header == {"alg": "HS256", "typ": "at+jwt", "kid": "key-2"}
     settings = _settings()
     assert claims["sub"] == "user-1" and claims["sid"] == "studio-1" and claims["role"] == "ARTIST"
+    assert claims["fid"] == "fam-1"
     assert claims["iss"] == settings.JWT_ISSUER and claims["aud"] == settings.JWT_AUDIENCE
     assert claims["exp"] - claims["iat"] == settings.ACCESS_TOKEN_TTL_SECONDS == 900
     assert claims["iat"] == now and claims["jti"]
@@ -83,6 +85,7 @@ def test_verify_returns_the_claims_of_a_good_token():
 
     # Then
     assert (verified.user_id, verified.studio_id, verified.role) == ("user-1", "studio-1", Role.ARTIST)
+    assert verified.family_id == "fam-1"
 
 
 def test_each_token_has_its_own_jti():
@@ -179,12 +182,12 @@ def test_wrong_header_type_is_refused(typ):
     _refused(token)
 
 
-@pytest.mark.parametrize("claim", ["sub", "sid", "role", "iss", "aud", "iat", "exp", "jti"])
+@pytest.mark.parametrize("claim", ["sub", "sid", "fid", "role", "iss", "aud", "iat", "exp", "jti"])
 def test_token_missing_a_required_claim_is_refused(claim):
     _refused(_sign(_claims(**{claim: None})))
 
 
-@pytest.mark.parametrize("claims", [{"role": "OWNER"}, {"sid": ""}, {"sub": 42}])
+@pytest.mark.parametrize("claims", [{"role": "OWNER"}, {"sid": ""}, {"sub": 42}, {"fid": ""}, {"fid": 7}])
 def test_token_with_unusable_claim_values_is_refused(claims):
     _refused(_sign(_claims(**claims)))
 
@@ -194,7 +197,7 @@ def test_issuer_and_audience_come_from_the_settings():
     other = _settings(JWT_ISSUER="https://other.example")
 
     # When a token is issued with them
-    token = tokens.issue_access_token("u", "s", Role.VIEWER, keyset=KEYS, settings=other)
+    token = tokens.issue_access_token("u", "s", Role.VIEWER, family_id="f", keyset=KEYS, settings=other)
 
     # Then it verifies with those settings and not with the default ones
     assert tokens.verify_access_token(token, keyset=KEYS, settings=other).role == Role.VIEWER
@@ -217,3 +220,10 @@ def test_opaque_tokens_are_random_and_only_their_hash_is_comparable():
 @pytest.mark.parametrize("token", ["", "nodot", ".secret", "id.", "../etc.secret", "a" * 65 + ".s"])
 def test_malformed_opaque_tokens_have_no_lookup_id(token):
     assert tokens.lookup_id_of(token) is None
+
+
+def test_the_same_iat_and_jti_sign_the_same_token_again():
+    # (how a refresh replayed within the grace window gets the very same access token back)
+    now = int(time.time())
+    assert _issue(now=now, jti="j-42") == _issue(now=now, jti="j-42")
+    assert _issue(now=now, jti="j-42") != _issue(now=now, jti="j-43")
