@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,10 @@ def test_a_wrong_file_is_refused_locally_and_nothing_is_sent(
     notes = tmp_path / "sh030_notes.mp4"
     notes.write_text("hold the blink two frames longer\n" * 50)
     renamed = make_clip(tmp_path / "sh030.mp4", seconds=1, size="160x120").rename(tmp_path / "sh030.zip")
-    for wrong, why in ((notes, "INVALID_MEDIA"), (renamed, "TYPE_MISMATCH")):
+    archive = tmp_path / "sh030_v002.mp4"  # a zip renamed .mp4
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("sh030/notes.txt", "hold the blink two frames longer\n" * 50)
+    for wrong, why in ((notes, "INVALID_MEDIA"), (renamed, "TYPE_MISMATCH"), (archive, "TYPE_MISMATCH")):
         # When the artist uploads a wrong file
         done = artist.run("upload", str(wrong), "--asset", "SQ010_SH030")
         # Then it is refused before sending anything, exit 2, saying why and how to force it
@@ -178,6 +182,16 @@ def test_a_wrong_file_is_refused_locally_and_nothing_is_sent(
     bucket = artist.stack.env["MEDIA_BUCKET"]
     assert s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0) == 0
     assert not s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix).get("Uploads")
+
+    # When the artist insists with --force / Then the file is sent, and the pipeline refuses it
+    forced = artist.run("upload", str(archive), "--asset", "SQ010_SH030", "--force", "--timeout", WAIT)
+    assert forced.returncode == 1, forced.stderr
+    assert "FAILED: The file's bytes are archive (zip) but its name" in forced.stdout, forced.stderr
+    assert "refused before sending anything" not in forced.stderr
+    # And the bytes it sent are kept, though no version was made of them
+    kept = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    assert [o["Size"] for o in kept] == [archive.stat().st_size]
+    assert artist.json("versions", "SQ010_SH030")["items"] == []
 
 
 def test_the_proxy_download_resumes_with_range_after_an_interruption(artist: Artist, version_1: Path) -> None:

@@ -152,10 +152,11 @@ class RenderWatch:
 
 def _outputs_line(job: dict[str, Any]) -> str:
     outputs = job.get("outputs") or {}
-    ladder = ", ".join(f"{r.get('height')}p" for r in outputs.get("renditions") or [])
+    heights = ", ".join(f"{r.get('height')}p" for r in outputs.get("renditions") or [])
+    files = int(outputs.get("fileCount") or 0)
     parts = [
-        f"ladder {ladder}" if ladder else "",
-        f"{outputs['fileCount']} files" if outputs.get("fileCount") else "",
+        (f"ladder {heights}" if job.get("preset") == "hls" else heights) if heights else "",
+        f"{files} file{'' if files == 1 else 's'}" if files else "",
     ]
     if outputs.get("totalBytes"):
         parts.append(size(outputs["totalBytes"]))

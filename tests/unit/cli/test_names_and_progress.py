@@ -13,7 +13,7 @@ import pytest
 import keyframe.cli
 from keyframe.cli.exits import Usage
 from keyframe.cli.progress import Transfer, bar, say
-from keyframe.cli.render_commands import RenderWatch, _report
+from keyframe.cli.render_commands import RenderWatch, _outputs_line, _report
 from keyframe.cli.resolve import AssetRef, find_asset, find_project, parse_ref, version_of
 
 SH020 = {"id": "0b6f3c1e-2d4a-4e8b-9c7d-1a2b3c4d5e6f", "name": "SQ010_SH020", "projectId": "p1"}
@@ -175,3 +175,10 @@ def test_without_a_socket_a_watched_render_is_polled_to_its_end(
 
 def _visible(stderr: str) -> list[str]:
     return [line.split("\r")[-1].rstrip() for line in stderr.split("\n") if line.split("\r")[-1].strip()]
+
+
+def test_a_finished_render_is_summed_up_in_the_words_of_its_preset() -> None:
+    hls = {"renditions": [{"height": 720}, {"height": 480}], "fileCount": 5, "totalBytes": 1677722}
+    assert _outputs_line({"preset": "hls", "outputs": hls}) == "ladder 720p, 480p, 5 files, 1.6 MiB"
+    mp4 = {"renditions": [{"height": 720}], "fileCount": 1, "totalBytes": 1153434}
+    assert _outputs_line({"preset": "review-mp4", "outputs": mp4}) == "720p, 1 file, 1.1 MiB"
