@@ -154,3 +154,39 @@ def test_hundreds_of_concurrent_mixed_requests_each_get_their_own_answer(
             assert line["error_code"] == call.expect["error_code"], line
     request_ids = [logged[c.correlation_id]["function_request_id"] for c in calls if "function" in c.expect]
     assert len(set(request_ids)) == len(request_ids)
+
+
+def _create_asset(api: str, token: str, project_id: str, name: str) -> int:
+    body = {"projectId": project_id, "name": name, "type": "PROP"}
+    answer = requests.post(
+        f"{api}/assets", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    )
+    return answer.status_code
+
+
+def test_concurrent_asset_creates_on_the_local_stack(local_stack: LocalStackProcess) -> None:
+    # Given a studio with one project
+    api, run = local_stack.http_url, uuid.uuid4().hex[:8]
+    admin = _register(api, run, 0)
+    auth = {"Authorization": f"Bearer {admin.token}"}
+    project = requests.post(f"{api}/projects", json={"name": "Crowd", "code": "CR"}, headers=auth, timeout=60)
+    assert project.status_code == 201, project.text
+    project_id = project.json()["id"]
+
+    # When 40 assets with distinct names are created 16 at a time (issue 9: several answered 500)
+    with ThreadPoolExecutor(16) as pool:
+        distinct = list(
+            pool.map(lambda i: _create_asset(api, admin.token, project_id, f"Extra {i}"), range(40))
+        )
+    # And 20 with one name at once (issue 9: 20 assets were made)
+    with ThreadPoolExecutor(20) as pool:
+        same = list(pool.map(lambda _: _create_asset(api, admin.token, project_id, "Hero"), range(20)))
+
+    # Then every distinct name is created, and exactly one of the same name
+    assert distinct == [201] * 40
+    assert sorted(same) == [201] + [409] * 19
+    listed = requests.get(
+        f"{api}/assets", params={"projectId": project_id, "limit": 100}, headers=auth, timeout=60
+    )
+    assert sorted(a["name"] for a in listed.json()["items"]).count("Hero") == 1
+    assert len(listed.json()["items"]) == 41

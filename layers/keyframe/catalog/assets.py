@@ -1,5 +1,11 @@
 """Assets: create, read, edit (with ``If-Match``), archive and restore (catalog table).
 
+An asset's name is unique in its project, case-insensitively: creating or renaming puts an
+:class:`~keyframe.catalog.models.AssetNameItem` with ``attribute_not_exists`` in the same transaction
+as the asset (a rename also deletes the old name's item), so of concurrent creations with one name
+exactly one succeeds and the others answer 409 ``ASSET_NAME_TAKEN``. An archived asset keeps its name
+reserved. Transactions cancelled only by a conflict with a concurrent one are retried.
+
 An asset item carries a ``revision`` that every write increments; its ETag is ``"{id}.{revision}"``.
 ``PATCH`` with ``If-Match`` writes with the condition ``revision = :seen``, so a stale ETag answers
 412 even when two editors race. Archiving removes the listing GSI keys (see
@@ -16,7 +22,17 @@ from pynamodb.exceptions import DoesNotExist
 
 from keyframe.catalog import activity
 from keyframe.catalog.listing import index_attributes
-from keyframe.catalog.models import ASSET_SK, AssetItem, asset_pk, is_archived, not_archived, now_iso
+from keyframe.catalog.models import (
+    ASSET_NAME_SK,
+    ASSET_SK,
+    AssetItem,
+    AssetNameItem,
+    asset_name_pk,
+    asset_pk,
+    is_archived,
+    not_archived,
+    now_iso,
+)
 from keyframe.catalog.projects import load_project
 from keyframe.catalog.schemas import (
     Asset,
@@ -26,6 +42,7 @@ from keyframe.catalog.schemas import (
     AssetUpdate,
     OutdatedDependency,
 )
+from keyframe.catalog.store import with_retries
 from keyframe.errors import Conflict, NotFound, PreconditionFailed
 from keyframe.events.publisher import emit
 from keyframe.storage.transactions import Cancelled, Transaction
@@ -75,6 +92,23 @@ def rooms_of(project_id: str, asset_id: str) -> list[str]:
 def not_found(asset_id: str) -> NotFound:
     """The error for an unknown (or other studio's) asset."""
     return NotFound("Asset not found", code="ASSET_NOT_FOUND", details={"assetId": asset_id})
+
+
+def name_taken(name: str, project_id: str) -> Conflict:
+    """The error for a name another asset of the project holds (archived assets hold theirs)."""
+    return Conflict(
+        f"An asset named {name!r} already exists in this project",
+        code="ASSET_NAME_TAKEN",
+        details={"field": "name", "name": name, "projectId": project_id},
+    )
+
+
+def _name_item(studio_id: str, project_id: str, name: str, asset_id: str = "") -> AssetNameItem:
+    return AssetNameItem(asset_name_pk(studio_id, project_id, name), ASSET_NAME_SK, asset_id=asset_id)
+
+
+COMMIT_ATTEMPTS = 8
+"""Attempts of a write whose transaction was cancelled only by a concurrent one (no condition failed)."""
 
 
 def archived_conflict(asset_id: str) -> Conflict:
@@ -139,7 +173,7 @@ def create_asset(studio_id: str, actor_id: str, request: AssetCreate) -> Asset:
     NotFound
         ``PROJECT_NOT_FOUND``: unknown project or another studio's.
     Conflict
-        ``PROJECT_ARCHIVED``.
+        ``PROJECT_ARCHIVED``; ``ASSET_NAME_TAKEN`` (case-insensitively, archived assets included).
     """
     project = load_project(studio_id, request.project_id)
     if project.archived:
@@ -175,34 +209,49 @@ def create_asset(studio_id: str, actor_id: str, request: AssetCreate) -> Asset:
             studio_id, request.project_id, asset_id, created_at=now, updated_at=now, name_key=key
         ),
     )
-    tx = Transaction()
-    tx.put("asset", item, condition=AssetItem.pk.does_not_exist())
-    tx.check(
-        "project",
-        type(project),
-        project.pk,
-        project.sk,
-        not_archived(type(project)),
-    )
-    try:
-        activity.record(
-            studio_id,
-            actor_id,
-            "asset:created",
-            "asset",
-            asset_id,
-            {"name": request.name, "type": request.type.value},
-            project_id=request.project_id,
-            asset_id=asset_id,
-            transaction=tx,
+
+    def attempt(_: int) -> None:
+        tx = Transaction()
+        tx.put("asset", item, condition=AssetItem.pk.does_not_exist())
+        tx.put(
+            "name",
+            _name_item(studio_id, request.project_id, request.name, asset_id),
+            condition=AssetNameItem.pk.does_not_exist(),
         )
-    except Cancelled as exc:
-        if "project" in exc.failed:
-            raise Conflict("The project is archived", code="PROJECT_ARCHIVED") from exc
-        raise
+        tx.check("project", type(project), project.pk, project.sk, not_archived(type(project)))
+        try:
+            activity.record(
+                studio_id,
+                actor_id,
+                "asset:created",
+                "asset",
+                asset_id,
+                {"name": request.name, "type": request.type.value},
+                project_id=request.project_id,
+                asset_id=asset_id,
+                transaction=tx,
+            )
+        except Cancelled as exc:
+            if "name" in exc.failed:
+                raise name_taken(request.name, request.project_id) from exc
+            if "project" in exc.failed:
+                raise Conflict("The project is archived", code="PROJECT_ARCHIVED") from exc
+            raise  # a conflict with a concurrent transaction: tried again
+
+    with_retries(COMMIT_ATTEMPTS, attempt)
     asset = to_asset(item)
     emit(studio_id, "asset:created", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
     return asset
+
+
+def _holds(reservation: AssetNameItem, asset_id: str) -> bool:
+    """Whether ``asset_id`` holds the name ``reservation`` (assets made before names were reserved
+    hold none; their name is then not released by a rename)."""
+    try:
+        stored = AssetNameItem.get(reservation.pk, reservation.sk, consistent_read=True)
+    except DoesNotExist:
+        return False
+    return stored.asset_id == asset_id
 
 
 def _parse_if_match(value: str) -> set[str] | None:
@@ -227,6 +276,57 @@ _COLUMNS: dict[str, Attribute[Any]] = {
 }
 
 
+def _commit_update(
+    studio_id: str,
+    actor_id: str,
+    item: AssetItem,
+    *,
+    revision: int,
+    actions: list[Any],
+    changes: dict[str, Any],
+) -> None:
+    """Write an asset edit, its name reservation move and its activity entry in one transaction."""
+    asset_id = item.asset_id
+    condition = not_archived(AssetItem) & (AssetItem.revision == revision)
+    new_name = changes["name"]["to"] if "name" in changes else None
+    renamed = new_name is not None and asset_name_pk(studio_id, item.project_id, item.name) != asset_name_pk(
+        studio_id, item.project_id, new_name
+    )
+    old_name = _name_item(studio_id, item.project_id, item.name)
+    releases_old = renamed and _holds(old_name, asset_id)
+
+    def attempt(_: int) -> None:
+        tx = Transaction().update("asset", AssetItem(item.pk, item.sk), actions, condition=condition)
+        if renamed:
+            tx.put(
+                "name",
+                _name_item(studio_id, item.project_id, str(new_name), asset_id),
+                condition=AssetNameItem.pk.does_not_exist(),
+            )
+            if releases_old:
+                tx.delete("old-name", old_name, condition=AssetNameItem.asset_id == asset_id)
+        try:
+            activity.record(
+                studio_id,
+                actor_id,
+                "asset:updated",
+                "asset",
+                asset_id,
+                {"changes": changes},
+                project_id=item.project_id,
+                asset_id=asset_id,
+                transaction=tx,
+            )
+        except Cancelled as exc:
+            if "asset" in exc.failed or "old-name" in exc.failed:
+                raise PreconditionFailed("The asset changed since you read it; reload and retry") from exc
+            if "name" in exc.failed:
+                raise name_taken(str(new_name), item.project_id) from exc
+            raise  # a conflict with a concurrent transaction: tried again
+
+    with_retries(COMMIT_ATTEMPTS, attempt)
+
+
 def update_asset(
     studio_id: str, actor_id: str, asset_id: str, request: AssetUpdate, *, if_match: str | None = None
 ) -> Asset:
@@ -244,6 +344,7 @@ def update_asset(
         Unknown asset.
     Conflict
         ``ASSET_ARCHIVED``.
+        ``ASSET_NAME_TAKEN``: the new name is another asset's in the project (case-insensitively).
     PreconditionFailed
         The ETag no longer matches (someone changed the asset), checked atomically with the write.
     """
@@ -279,24 +380,7 @@ def update_asset(
             AssetItem.gsi3sk.set(f"{key}\x1f{asset_id}"),
             AssetItem.gsi6sk.set(f"{key}\x1f{asset_id}"),
         ]
-    condition = not_archived(AssetItem) & (AssetItem.revision == asset.revision)
-    tx = Transaction().update("asset", AssetItem(item.pk, item.sk), actions, condition=condition)
-    try:
-        activity.record(
-            studio_id,
-            actor_id,
-            "asset:updated",
-            "asset",
-            asset_id,
-            {"changes": changes},
-            project_id=item.project_id,
-            asset_id=asset_id,
-            transaction=tx,
-        )
-    except Cancelled as exc:
-        if "asset" in exc.failed:
-            raise PreconditionFailed("The asset changed since you read it; reload and retry") from exc
-        raise
+    _commit_update(studio_id, actor_id, item, revision=asset.revision, actions=actions, changes=changes)
     updated = get_asset(studio_id, asset_id)
     emit(
         studio_id,

@@ -45,7 +45,7 @@ from keyframe.catalog import cursors
 from keyframe.catalog.models import NAME_SEPARATOR, AssetItem
 from keyframe.catalog.projects import load_project
 from keyframe.catalog.schemas import AssetPage, AssetStatus, AssetType, SortKey, SortOrder
-from keyframe.catalog.store import index_key_names, query_page
+from keyframe.catalog.store import index_key_names, query_page, readable
 
 MAX_FILTERED_REQUESTS = 4
 """Queries one filtered page may cost at most."""
@@ -200,4 +200,4 @@ def list_assets(
     from keyframe.catalog.assets import to_asset
 
     next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
-    return AssetPage(items=[to_asset(i) for i in page.items], next_cursor=next_cursor)
+    return AssetPage(items=readable(page.items, to_asset, "asset"), next_cursor=next_cursor)

@@ -9,6 +9,7 @@ pk                                 sk                     item
 ``STUDIO#{s}#PROJECT#{p}``         ``PROJECT``            :class:`ProjectItem`
 ``STUDIO#{s}#PROJECTCODE#{CODE}``  ``PROJECTCODE``        :class:`ProjectCodeItem` (code uniqueness)
 ``STUDIO#{s}#ASSET#{a}``           ``ASSET``              :class:`AssetItem`
+``STUDIO#{s}#PROJECT#{p}#ASSETNAME#{key}``  ``ASSETNAME``  :class:`AssetNameItem` (name uniqueness)
 ``STUDIO#{s}#ASSET#{a}``           ``VERSION#{n:010d}``   :class:`VersionItem` (immutable record)
 ``STUDIO#{s}#ASSET#{a}``           ``UPLOAD#{uploadId}``  :class:`UploadRefItem` (publish idempotency)
 ``STUDIO#{s}#ASSET#{a}``           ``DEP#{b}``            :class:`EdgeItem` "a uses b" (forward)
@@ -28,6 +29,7 @@ status fields (:data:`VERSION_MUTABLE_ATTRIBUTES`).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +71,13 @@ def project_pk(studio_id: str, project_id: str) -> str:
 def project_code_pk(studio_id: str, code: str) -> str:
     """Partition key of the uniqueness item of a project code (upper case)."""
     return f"STUDIO#{studio_id}#PROJECTCODE#{code.upper()}"
+
+
+def asset_name_pk(studio_id: str, project_id: str, name: str) -> str:
+    """Partition key of the uniqueness item of an asset name in a project (case-insensitive: the
+    name NFKC-normalised and casefolded)."""
+    key = unicodedata.normalize("NFKC", name).casefold()
+    return f"STUDIO#{studio_id}#PROJECT#{project_id}#ASSETNAME#{key}"
 
 
 def asset_pk(studio_id: str, asset_id: str) -> str:
@@ -119,6 +128,7 @@ def is_archived(model: Any) -> Condition:
 ASSET_SK = "ASSET"
 PROJECT_SK = "PROJECT"
 PROJECT_CODE_SK = "PROJECTCODE"
+ASSET_NAME_SK = "ASSETNAME"
 GRAPH_SK = "GRAPH"
 VERSION_PREFIX = "VERSION#"
 DEPENDENCY_PREFIX = "DEP#"
@@ -156,6 +166,13 @@ class ProjectCodeItem(_CatalogModel):
     """Reserves a project code in a studio (put with ``attribute_not_exists`` in the same transaction)."""
 
     project_id = UnicodeAttribute(attr_name="projectId")
+
+
+class AssetNameItem(_CatalogModel):
+    """Reserves an asset name in a project (put with ``attribute_not_exists`` in the transaction that
+    creates or renames the asset; an archived asset keeps it)."""
+
+    asset_id = UnicodeAttribute(attr_name="assetId")
 
 
 class AssetItem(_CatalogModel):

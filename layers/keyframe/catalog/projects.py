@@ -28,8 +28,15 @@ from keyframe.catalog.models import (
     project_code_pk,
     project_pk,
 )
-from keyframe.catalog.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate
-from keyframe.catalog.store import index_key_names, query_page
+from keyframe.catalog.schemas import (
+    DEFAULT_FPS,
+    DEFAULT_START_FRAME,
+    Project,
+    ProjectCreate,
+    ProjectPage,
+    ProjectUpdate,
+)
+from keyframe.catalog.store import index_key_names, query_page, readable, report_unreadable
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import emit
 from keyframe.storage.transactions import Cancelled, Transaction
@@ -39,16 +46,35 @@ def _list_pk(studio_id: str) -> str:
     return f"STUDIO#{studio_id}#PROJECTS"
 
 
+def _stored_number(item: ProjectItem, field: str, default: float) -> float:
+    """A stored number of the project, or ``default`` (reported) when the stored value is unusable."""
+    value = getattr(item, field)
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        report_unreadable("project", item.pk, exc)
+        return default
+
+
 def to_project(item: ProjectItem) -> Project:
-    """The API shape of a project item."""
-    fps = float(item.fps)
+    """The API shape of a project item.
+
+    A stored ``fps`` or ``startFrame`` that is missing or not a number (a record damaged before
+    updates were validated whole) reads as the default and is reported
+    (:func:`keyframe.catalog.store.report_unreadable`); ``PATCH`` repairs it.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        Any other field unreadable (listings leave such a record out, see :func:`list_projects`).
+    """
     return Project(
         id=item.project_id,
         name=item.name,
         code=item.code,
         description=item.description,
-        fps=fps,
-        start_frame=int(item.start_frame),
+        fps=_stored_number(item, "fps", DEFAULT_FPS),
+        start_frame=int(_stored_number(item, "start_frame", DEFAULT_START_FRAME)),
         archived=bool(item.archived),
         created_by=item.created_by,
         created_at=item.created_at,
@@ -151,6 +177,9 @@ def get_project(studio_id: str, project_id: str) -> Project:
 def list_projects(studio_id: str, *, limit: int = 25, cursor: str | None = None) -> ProjectPage:
     """A page of the studio's active projects, by code (one Query on ``gsi1``).
 
+    A stored project that cannot be read is left out and reported (log + ``UnreadableRecords``
+    metric): one odd record never fails the studio's list.
+
     Raises
     ------
     InvalidInput
@@ -167,13 +196,16 @@ def list_projects(studio_id: str, *, limit: int = 25, cursor: str | None = None)
         key_names=index_key_names("gsi1"),
     )
     next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
-    return ProjectPage(items=[to_project(i) for i in page.items], next_cursor=next_cursor)
+    items = readable(page.items, to_project, "project")
+    return ProjectPage(items=items, next_cursor=next_cursor)
 
 
 def update_project(studio_id: str, actor_id: str, project_id: str, request: ProjectUpdate) -> Project:
-    """Edit a project's name, code, description, fps or start frame.
+    """Edit a project's name, code, description, fps or start frame, all or nothing.
 
-    A new code is reserved and the old one released in the same transaction.
+    ``request`` is already valid as a whole (only ``description`` may be null, which removes it);
+    the change, the new code's reservation, the old code's release and the activity entry are one
+    transaction, so a refused or failed update leaves the project and its code as they were.
 
     Raises
     ------
@@ -189,7 +221,7 @@ def update_project(studio_id: str, actor_id: str, project_id: str, request: Proj
     changes: dict[str, Any] = {}
     for field, value in given.items():
         current = getattr(item, field)
-        if field == "fps":
+        if field == "fps" and current is not None:
             current = float(current)
         if value != current:
             changes[field] = {"from": current, "to": value}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field, PrivateAttr, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from keyframe.errors import InvalidInput
@@ -132,6 +132,15 @@ Fps = Annotated[float, AfterValidator(_fps)]
 StartFrame = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _absent() -> Any:
+    """Default of a PATCH field that may be left out but not set to null (the schema says neither)."""
+    return Field(default=None, json_schema_extra=_drop_default)
+
+
 class _ReadOnlyGuard(RequestModel):
     """A PATCH body: naming a read-only field answers 400 ``READ_ONLY_FIELD`` listing the fields."""
 
@@ -171,11 +180,13 @@ class ProjectUpdate(_ReadOnlyGuard):
         {"id", "archived", "createdBy", "createdAt", "updatedAt", "studioId"}
     )
 
-    name: Name | None = None
-    code: ProjectCode | None = None
+    # Only description may be null (it removes the description): the others default to "not
+    # given" but refuse null, and the OpenAPI schema says so (no "null" in their types).
+    name: Name = _absent()
+    code: ProjectCode = _absent()
     description: Description | None = None
-    fps: Fps | None = None
-    start_frame: StartFrame | None = None
+    fps: Fps = _absent()
+    start_frame: StartFrame = _absent()
 
 
 class Project(ApiModel):
@@ -240,17 +251,11 @@ class AssetUpdate(_ReadOnlyGuard):
         }
     )
 
-    name: Name | None = None
-    type: AssetType | None = None
+    # Only description may be null (see ProjectUpdate).
+    name: Name = _absent()
+    type: AssetType = _absent()
     description: Description | None = None
-    tags: Tags | None = None
-
-    @field_validator("name", "type", "tags")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    tags: Tags = _absent()
 
 
 class OutdatedDependency(ApiModel):

@@ -10,17 +10,53 @@ filter's selectivity; it is the only way catalog code reads lists.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
+from keyframe.observability import logger, metrics
 from keyframe.storage.transactions import Cancelled
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+R = TypeVar("R")
 
+UNREADABLE_METRIC = "UnreadableRecords"
+"""Count metric (namespace of :mod:`keyframe.observability`) of stored records a read skipped or
+patched because they do not parse: one bad item never fails a listing."""
+
+_UNREADABLE = (TypeError, ValueError, KeyError, AttributeError)  # pydantic's ValidationError is a ValueError
+
+
+def report_unreadable(kind: str, key: Any, error: Exception) -> None:
+    """Log (ERROR, with the item's key) and count one stored record that does not parse."""
+    logger.error(
+        "unreadable record",
+        extra={"record_kind": kind, "record_key": str(key), "error": f"{type(error).__name__}: {error}"},
+    )
+    metrics.add_metric(name=UNREADABLE_METRIC, unit=MetricUnit.Count, value=1)
+
+
+def readable(items: Iterable[T], convert: Callable[[T], R], kind: str) -> list[R]:
+    """``[convert(item) ...]`` leaving out (and reporting) every item ``convert`` cannot read."""
+    result: list[R] = []
+    for item in items:
+        try:
+            result.append(convert(item))
+        except _UNREADABLE as exc:
+            report_unreadable(kind, getattr(item, "pk", None) or item, exc)
+    return result
+
+
+def _from_raw(model: type[M], raws: list[dict[str, Any]]) -> list[M]:
+    def load(raw: dict[str, Any]) -> M:
+        return model.from_raw_data(raw)
+
+    return readable(raws, load, model.__name__)
 
 
 @dataclass
@@ -92,11 +128,11 @@ def query_page(
             if len(raw_items) > limit:
                 kept = raw_items[:limit]
                 resume = {name: kept[-1][name] for name in key_names}
-                return Page([model.from_raw_data(r) for r in kept], resume, requests)
+                return Page(_from_raw(model, kept), resume, requests)
         last_key = page.get("LastEvaluatedKey")
         if not last_key:
-            return Page([model.from_raw_data(r) for r in raw_items], None, requests)
-    return Page([model.from_raw_data(r) for r in raw_items], last_key, requests)
+            return Page(_from_raw(model, raw_items), None, requests)
+    return Page(_from_raw(model, raw_items), last_key, requests)
 
 
 def index_key_names(index: str | None) -> tuple[str, ...]:

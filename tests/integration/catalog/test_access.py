@@ -23,6 +23,11 @@ LEADS = frozenset({"ADMIN", "PRODUCER", "DIRECTOR"})
 MANAGERS = frozenset({"ADMIN", "PRODUCER"})
 
 
+def _unique() -> str:
+    """An asset name no other call uses (names are unique per project)."""
+    return f"n-{uuid.uuid4().hex[:8]}"
+
+
 @dataclass
 class World:
     """Studio A (one member per role, a project) and studio B (an admin with an asset of its own)."""
@@ -94,13 +99,13 @@ def _asset_routes() -> dict[str, tuple[Call, frozenset[str]]]:
     return {
         "GET /projects/{id}": (lambda w, t: w.api.get(f"/projects/{w.project_id}", token=t), EVERYONE),
         "PATCH /projects/{id}": (
-            lambda w, t: w.api.patch(f"/projects/{w.project()}", json={"name": "n"}, token=t),
+            lambda w, t: w.api.patch(f"/projects/{w.project()}", json={"name": _unique()}, token=t),
             MANAGERS,
         ),
         "DELETE /projects/{id}": (lambda w, t: w.api.delete(f"/projects/{w.project()}", token=t), MANAGERS),
         "POST /assets (projectId)": (
             lambda w, t: w.api.post(
-                "/assets", json={"projectId": w.project_id, "name": "n", "type": "PROP"}, token=t
+                "/assets", json={"projectId": w.project_id, "name": _unique(), "type": "PROP"}, token=t
             ),
             CREATORS,
         ),
@@ -110,7 +115,7 @@ def _asset_routes() -> dict[str, tuple[Call, frozenset[str]]]:
         ),
         "GET /assets/{id}": (lambda w, t: w.api.get(f"/assets/{w.asset_id}", token=t), EVERYONE),
         "PATCH /assets/{id}": (
-            lambda w, t: w.api.patch(f"/assets/{w.asset()}", json={"name": "n"}, token=t),
+            lambda w, t: w.api.patch(f"/assets/{w.asset()}", json={"name": _unique()}, token=t),
             CREATORS,
         ),
         "DELETE /assets/{id}": (lambda w, t: w.api.delete(f"/assets/{w.asset()}", token=t), MANAGERS),
