@@ -3,7 +3,7 @@ their own route modules (``version_routes``, ``graph_routes``, ``activity_routes
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -85,7 +85,30 @@ def _with_etag(status: int, asset: Asset, extra: dict[str, str] | None = None) -
     return _json(status, asset, {"ETag": asset.etag, **(extra or {})})
 
 
-@router.post("/assets", status_code=201, summary="Create an asset in a project", tags=["assets"])
+def _with_name_taken(status: int) -> dict[int, Any]:
+    """The success response (the asset) and the 409 of a route that sets an asset's name."""
+    return {
+        status: {"description": "The asset", "content": {"application/json": {"model": Asset}}},
+        **_NAME_TAKEN,
+    }
+
+
+_NAME_TAKEN: dict[int, Any] = {
+    409: {
+        "description": "ASSET_NAME_TAKEN: another asset of the project has the name (case-insensitively, "
+        "archived ones included); ASSET_ARCHIVED / PROJECT_ARCHIVED",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+}
+
+
+@router.post(
+    "/assets",
+    status_code=201,
+    summary="Create an asset in a project",
+    tags=["assets"],
+    responses=_with_name_taken(201),
+)
 def create_asset(body: AssetCreate) -> Response[Asset]:
     """Create an asset (status IN_PROGRESS, no versions yet)."""
     principal = authorize(Permission.ASSET_WRITE)
@@ -129,7 +152,12 @@ def get_asset(assetId: str) -> Response[Asset]:
     return _with_etag(200, assets.get_asset(principal.studio_id, assetId))
 
 
-@router.patch("/assets/<assetId>", summary="Edit an asset (If-Match honoured)", tags=["assets"])
+@router.patch(
+    "/assets/<assetId>",
+    summary="Edit an asset (If-Match honoured)",
+    tags=["assets"],
+    responses=_with_name_taken(200),
+)
 def update_asset(assetId: str, body: AssetUpdate) -> Response[Asset]:
     """Change name, type, description or tags; a stale ``If-Match`` answers 412."""
     principal = authorize(Permission.ASSET_WRITE)
