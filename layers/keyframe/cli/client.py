@@ -82,7 +82,13 @@ class ApiClient:
             Any non-2xx answer, or no answer at all.
         """
         response = self._send(method, path, body, params)
-        if response.status_code == 401 and self.stored and self.stored.refresh_token:
+        # a refused sign-in (/auth/login, /auth/refresh) is the answer itself, never a stale token
+        if (
+            response.status_code == 401
+            and self.stored
+            and self.stored.refresh_token
+            and not path.startswith("/auth/")
+        ):
             self._refresh()
             response = self._send(method, path, body, params)
         if response.status_code >= 400:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from click.shell_completion import BashComplete
 
 from keyframe import readme
@@ -235,3 +236,28 @@ def test_studios_use_signs_in_again_to_the_chosen_studio(
     assert stored is not None and (stored.studio_id, stored.access_token) == ("s2", "access-2")
     # And a studio they are not a member of is a usage error
     assert run(capsys, "studios", "use", "Elsewhere", "--api", API)[0] == 2
+
+
+def test_a_wrong_password_says_so_even_with_an_earlier_login_stored(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a token stored by an earlier login to the API (its refresh token no longer valid)
+    credentials.save(credentials.Credentials(API, "a@b.c", "s1", "access", "refresh"))
+    sent: list[str] = []
+
+    def send(self: Any, method: str, path: str, body: Any, params: Any) -> requests.Response:
+        sent.append(path)
+        refused = requests.Response()
+        refused.status_code = 401
+        code = "INVALID_CREDENTIALS" if path == "/auth/login" else "INVALID_REFRESH_TOKEN"
+        refused._content = json.dumps(
+            {"error": {"code": code, "message": code.lower(), "correlationId": "c"}}
+        ).encode()
+        return refused
+
+    monkeypatch.setattr("keyframe.cli.client.ApiClient._send", send)
+    # When signing in with a wrong password
+    code, _, err = run(capsys, "login", "--api", API, "--email", "a@b.c", "--password", "wrong")
+    # Then the API's refusal of the password is what the user reads, and no refresh was tried
+    assert code == 2 and "INVALID_CREDENTIALS" in err, err
+    assert sent == ["/auth/login"]
