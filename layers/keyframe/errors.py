@@ -32,6 +32,16 @@ class KeyframeError(Exception):
         self.details = details
 
 
+def field_details(field: str, message: str, **context: Any) -> dict[str, Any]:
+    """The ``details`` of an error about one request field, in the one documented shape.
+
+    ``details`` is always an object: ``fields`` lists the fields at fault, each
+    ``{"field", "message", "type"?, "in"?}``; other keys give context (``field_details("cursor",
+    "invalid")`` -> ``{"fields": [{"field": "cursor", "message": "invalid"}]}``).
+    """
+    return {"fields": [{"field": field, "message": message}], **context}
+
+
 class InvalidInput(KeyframeError):
     """The request is well-formed but a value breaks a rule (empty name, bad cursor, ...)."""
 

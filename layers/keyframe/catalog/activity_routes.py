@@ -10,12 +10,23 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from keyframe.catalog import activity
 from keyframe.catalog.schemas import ActivityPage
 from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 
 router = Router()
 
 
-@router.get("/activity", summary="The studio's activity log, newest first", tags=["activity"])
+@router.get(
+    "/activity",
+    summary="The studio's activity log, newest first",
+    tags=["activity"],
+    operation_id="listActivity",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_CURSOR",
+        "PROJECT_NOT_FOUND",
+    ),
+)
 def list_activity(
     projectId: Annotated[str | None, Query(max_length=64)] = None,
     assetId: Annotated[str | None, Query(max_length=64)] = None,

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from keyframe.errors import InvalidInput
+from keyframe.errors import InvalidInput, field_details
 
 PURPOSE = "pagination-cursor"
 MAX_CURSOR_LENGTH = 4096
@@ -121,7 +121,7 @@ def decode(
     invalid = InvalidInput(
         "The cursor is invalid or belongs to another query; start again without it",
         code="INVALID_CURSOR",
-        details={"field": "cursor"},
+        details=field_details("cursor", "invalid or from another query"),
     )
     if len(token) > MAX_CURSOR_LENGTH or token.count(".") != 1:
         raise invalid

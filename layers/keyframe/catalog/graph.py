@@ -56,7 +56,7 @@ from keyframe.catalog.schemas import (
     GraphResult,
 )
 from keyframe.catalog.store import with_retries
-from keyframe.errors import Conflict, InvalidInput, NotFound
+from keyframe.errors import Conflict, InvalidInput, NotFound, field_details
 from keyframe.events.publisher import emit
 from keyframe.observability import logger
 from keyframe.storage.transactions import Cancelled, Transaction
@@ -255,9 +255,13 @@ def traverse(
     if direction not in (DEPENDENCIES, DEPENDENTS):
         raise InvalidInput(f"Unknown direction {direction!r}")
     if not 1 <= max_depth <= MAX_DEPTH:
-        raise InvalidInput(f"maxDepth must be 1..{MAX_DEPTH}", details={"field": "maxDepth"})
+        raise InvalidInput(
+            f"maxDepth must be 1..{MAX_DEPTH}", details=field_details("maxDepth", f"must be 1..{MAX_DEPTH}")
+        )
     if not 1 <= max_nodes <= MAX_NODES:
-        raise InvalidInput(f"maxNodes must be 1..{MAX_NODES}", details={"field": "maxNodes"})
+        raise InvalidInput(
+            f"maxNodes must be 1..{MAX_NODES}", details=field_details("maxNodes", f"must be 1..{MAX_NODES}")
+        )
     root = load_asset(studio_id, asset_id)
     depth = max_depth if transitive else 1
     walk = _walk(studio_id, root, direction, max_depth=depth, max_nodes=max_nodes)
@@ -380,7 +384,9 @@ def _check_pin(studio_id: str, depends_on_id: str, pinned: int | None) -> None:
         raise InvalidInput(
             f"Version {pinned} of the dependency does not exist",
             code="UNKNOWN_VERSION",
-            details={"field": "pinnedVersion", "dependsOnId": depends_on_id, "version": pinned},
+            details=field_details(
+                "pinnedVersion", "no such version", dependsOnId=depends_on_id, version=pinned
+            ),
         ) from exc
     if pinned_item.status == "FAILED":
         raise Conflict(

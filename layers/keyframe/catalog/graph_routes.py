@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from keyframe.catalog import graph
 from keyframe.catalog.schemas import Dependency, DependencyPut, GraphResult
 from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 
 router = Router()
@@ -24,6 +25,17 @@ MaxNodes = Annotated[int, Query(ge=1, le=graph.MAX_NODES, description="Nodes to 
     "/assets/<assetId>/dependencies/<dependsOnId>",
     summary="Say that an asset uses another (pinned to a version, or following its current one)",
     tags=["dependencies"],
+    operation_id="putDependency",
+    openapi_extensions=answers(
+        "ASSET_ARCHIVED",
+        "ASSET_NOT_FOUND",
+        "DEPENDENCY_CYCLE",
+        "GRAPH_TOO_LARGE",
+        "SELF_DEPENDENCY",
+        "UNKNOWN_VERSION",
+        "VERSION_FAILED",
+        "VERSION_NOT_FOUND",
+    ),
 )
 def put_dependency(
     assetId: str,
@@ -43,6 +55,11 @@ def put_dependency(
     status_code=204,
     summary="Remove a dependency",
     tags=["dependencies"],
+    operation_id="removeDependency",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "DEPENDENCY_NOT_FOUND",
+    ),
 )
 def remove_dependency(assetId: str, dependsOnId: str) -> Response[None]:
     """204 when removed; 404 when there was no such dependency."""
@@ -51,7 +68,16 @@ def remove_dependency(assetId: str, dependsOnId: str) -> Response[None]:
     return Response(status_code=204, content_type=None, body=None)
 
 
-@router.get("/assets/<assetId>/dependencies", summary="What an asset uses", tags=["dependencies"])
+@router.get(
+    "/assets/<assetId>/dependencies",
+    summary="What an asset uses",
+    tags=["dependencies"],
+    operation_id="listDependencies",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_INPUT",
+    ),
+)
 def dependencies(
     assetId: str,
     transitive: Transitive = False,
@@ -71,7 +97,14 @@ def dependencies(
 
 
 @router.get(
-    "/assets/<assetId>/dependents", summary="What uses an asset (the impact set)", tags=["dependencies"]
+    "/assets/<assetId>/dependents",
+    summary="What uses an asset (the impact set)",
+    tags=["dependencies"],
+    operation_id="listDependents",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_INPUT",
+    ),
 )
 def dependents(
     assetId: str,

@@ -37,7 +37,7 @@ from keyframe.catalog.schemas import (
     ProjectUpdate,
 )
 from keyframe.catalog.store import index_key_names, query_page, readable, report_unreadable
-from keyframe.errors import Conflict, NotFound
+from keyframe.errors import Conflict, NotFound, field_details
 from keyframe.events.publisher import emit
 from keyframe.storage.transactions import Cancelled, Transaction
 
@@ -90,7 +90,7 @@ def _code_taken(code: str) -> Conflict:
     return Conflict(
         f"A project with code {code} already exists in this studio",
         code="PROJECT_CODE_TAKEN",
-        details={"field": "code", "code": code},
+        details=field_details("code", "already used in this studio", code=code),
     )
 
 

@@ -3,7 +3,7 @@ their own route modules (``version_routes``, ``graph_routes``, ``activity_routes
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -25,6 +25,7 @@ from keyframe.catalog.schemas import (
     SortOrder,
 )
 from keyframe.http.auth import authorize, header
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 
 router = Router()
@@ -41,7 +42,15 @@ def _json(status: int, body: object, headers: dict[str, str] | None = None) -> R
 
 
 @router.post(
-    "/projects", status_code=201, summary="Create a project (code unique in the studio)", tags=["projects"]
+    "/projects",
+    status_code=201,
+    summary="Create a project (code unique in the studio)",
+    tags=["projects"],
+    operation_id="createProject",
+    openapi_extensions=answers(
+        "PROJECT_CODE_TAKEN",
+        sends=("Location",),
+    ),
 )
 def create_project(body: ProjectCreate) -> Response[Project]:
     """Create a project; 409 ``PROJECT_CODE_TAKEN`` when the code is used."""
@@ -50,28 +59,57 @@ def create_project(body: ProjectCreate) -> Response[Project]:
     return _json(201, project, {"Location": f"/projects/{project.id}"})
 
 
-@router.get("/projects", summary="List the studio's active projects, by code", tags=["projects"])
+@router.get(
+    "/projects",
+    summary="List the studio's active projects, by code",
+    tags=["projects"],
+    operation_id="listProjects",
+    openapi_extensions=answers("INVALID_CURSOR"),
+)
 def list_projects(limit: Limit = 25, cursor: Cursor = None) -> ProjectPage:
     """A page of projects."""
     principal = authorize(Permission.PROJECT_READ)
     return projects.list_projects(principal.studio_id, limit=limit, cursor=cursor)
 
 
-@router.get("/projects/<projectId>", summary="Read a project", tags=["projects"])
+@router.get(
+    "/projects/<projectId>",
+    summary="Read a project",
+    tags=["projects"],
+    operation_id="getProject",
+    openapi_extensions=answers("PROJECT_NOT_FOUND"),
+)
 def get_project(projectId: str) -> Project:
     """One project (archived ones too)."""
     principal = authorize(Permission.PROJECT_READ)
     return projects.get_project(principal.studio_id, projectId)
 
 
-@router.patch("/projects/<projectId>", summary="Edit a project", tags=["projects"])
+@router.patch(
+    "/projects/<projectId>",
+    summary="Edit a project",
+    tags=["projects"],
+    operation_id="updateProject",
+    openapi_extensions=answers(
+        "PROJECT_ARCHIVED",
+        "PROJECT_CHANGED",
+        "PROJECT_CODE_TAKEN",
+        "PROJECT_NOT_FOUND",
+    ),
+)
 def update_project(projectId: str, body: ProjectUpdate) -> Project:
     """Change name, code, description, fps or start frame."""
     principal = authorize(Permission.PROJECT_WRITE)
     return projects.update_project(principal.studio_id, principal.user_id, projectId, body)
 
 
-@router.delete("/projects/<projectId>", summary="Archive a project (nothing is deleted)", tags=["projects"])
+@router.delete(
+    "/projects/<projectId>",
+    summary="Archive a project (nothing is deleted)",
+    tags=["projects"],
+    operation_id="archiveProject",
+    openapi_extensions=answers("PROJECT_NOT_FOUND"),
+)
 def archive_project(projectId: str) -> Project:
     """Archive: hidden from the list, still readable."""
     principal = authorize(Permission.PROJECT_WRITE)
@@ -85,29 +123,18 @@ def _with_etag(status: int, asset: Asset, extra: dict[str, str] | None = None) -
     return _json(status, asset, {"ETag": asset.etag, **(extra or {})})
 
 
-def _with_name_taken(status: int) -> dict[int, Any]:
-    """The success response (the asset) and the 409 of a route that sets an asset's name."""
-    return {
-        status: {"description": "The asset", "content": {"application/json": {"model": Asset}}},
-        **_NAME_TAKEN,
-    }
-
-
-_NAME_TAKEN: dict[int, Any] = {
-    409: {
-        "description": "ASSET_NAME_TAKEN: another asset of the project has the name (case-insensitively, "
-        "archived ones included); ASSET_ARCHIVED / PROJECT_ARCHIVED",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-}
-
-
 @router.post(
     "/assets",
     status_code=201,
     summary="Create an asset in a project",
     tags=["assets"],
-    responses=_with_name_taken(201),
+    operation_id="createAsset",
+    openapi_extensions=answers(
+        "ASSET_NAME_TAKEN",
+        "PROJECT_ARCHIVED",
+        "PROJECT_NOT_FOUND",
+        sends=("ETag", "Location"),
+    ),
 )
 def create_asset(body: AssetCreate) -> Response[Asset]:
     """Create an asset (status IN_PROGRESS, no versions yet)."""
@@ -116,7 +143,16 @@ def create_asset(body: AssetCreate) -> Response[Asset]:
     return _with_etag(201, asset, {"Location": f"/assets/{asset.id}"})
 
 
-@router.get("/assets", summary="List, filter, search and sort assets (cursor pagination)", tags=["assets"])
+@router.get(
+    "/assets",
+    summary="List, filter, search and sort assets (cursor pagination)",
+    tags=["assets"],
+    operation_id="listAssets",
+    openapi_extensions=answers(
+        "INVALID_CURSOR",
+        "PROJECT_NOT_FOUND",
+    ),
+)
 def list_assets(
     *,
     projectId: Annotated[str | None, Query(max_length=64)] = None,
@@ -145,7 +181,16 @@ def list_assets(
     )
 
 
-@router.get("/assets/<assetId>", summary="Read an asset (with its ETag)", tags=["assets"])
+@router.get(
+    "/assets/<assetId>",
+    summary="Read an asset (with its ETag)",
+    tags=["assets"],
+    operation_id="getAsset",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        sends=("ETag",),
+    ),
+)
 def get_asset(assetId: str) -> Response[Asset]:
     """One asset; the ``ETag`` header is what ``PATCH`` takes in ``If-Match``."""
     principal = authorize(Permission.ASSET_READ)
@@ -156,7 +201,15 @@ def get_asset(assetId: str) -> Response[Asset]:
     "/assets/<assetId>",
     summary="Edit an asset (If-Match honoured)",
     tags=["assets"],
-    responses=_with_name_taken(200),
+    operation_id="updateAsset",
+    openapi_extensions=answers(
+        "ASSET_NAME_TAKEN",
+        "ASSET_ARCHIVED",
+        "ASSET_NOT_FOUND",
+        "PRECONDITION_FAILED",
+        sends=("ETag",),
+        reads=("If-Match",),
+    ),
 )
 def update_asset(assetId: str, body: AssetUpdate) -> Response[Asset]:
     """Change name, type, description or tags; a stale ``If-Match`` answers 412."""
@@ -168,7 +221,14 @@ def update_asset(assetId: str, body: AssetUpdate) -> Response[Asset]:
 
 
 @router.delete(
-    "/assets/<assetId>", summary="Archive an asset (restorable; nothing is deleted)", tags=["assets"]
+    "/assets/<assetId>",
+    summary="Archive an asset (restorable; nothing is deleted)",
+    tags=["assets"],
+    operation_id="archiveAsset",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        sends=("ETag",),
+    ),
 )
 def archive_asset(assetId: str) -> Response[Asset]:
     """Archive: hidden from lists, readable by id, restorable."""
@@ -176,7 +236,16 @@ def archive_asset(assetId: str) -> Response[Asset]:
     return _with_etag(200, assets.archive_asset(principal.studio_id, principal.user_id, assetId))
 
 
-@router.post("/assets/<assetId>/restore", summary="Restore an archived asset", tags=["assets"])
+@router.post(
+    "/assets/<assetId>/restore",
+    summary="Restore an archived asset",
+    tags=["assets"],
+    operation_id="restoreAsset",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        sends=("ETag",),
+    ),
+)
 def restore_asset(assetId: str) -> Response[Asset]:
     """Bring an archived asset back into the lists."""
     principal = authorize(Permission.ASSET_ARCHIVE)

@@ -155,7 +155,9 @@ class _ReadOnlyGuard(RequestModel):
                 raise InvalidInput(
                     f"Read-only field{'s' if len(named) > 1 else ''} cannot be changed: {', '.join(named)}",
                     code="READ_ONLY_FIELD",
-                    details={"fields": named},
+                    details={
+                        "fields": [{"field": n, "message": "read-only", "type": "read_only"} for n in named]
+                    },
                 )
         return data
 

@@ -22,6 +22,7 @@ from keyframe.catalog.schemas import (
     VersionPage,
 )
 from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 
 router = Router()
@@ -29,7 +30,16 @@ router = Router()
 VersionNumber = Annotated[int, Path(ge=1, description="Version number (1, 2, 3 ...)")]
 
 
-@router.get("/assets/<assetId>/versions", summary="List an asset's versions, newest first", tags=["versions"])
+@router.get(
+    "/assets/<assetId>/versions",
+    summary="List an asset's versions, newest first",
+    tags=["versions"],
+    operation_id="listVersions",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_CURSOR",
+    ),
+)
 def list_versions(
     assetId: str,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -40,7 +50,16 @@ def list_versions(
     return versions.list_versions(principal.studio_id, assetId, limit=limit, cursor=cursor)
 
 
-@router.get("/assets/<assetId>/versions/<version>", summary="Read one version", tags=["versions"])
+@router.get(
+    "/assets/<assetId>/versions/<version>",
+    summary="Read one version",
+    tags=["versions"],
+    operation_id="getVersion",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "VERSION_NOT_FOUND",
+    ),
+)
 def get_version(assetId: str, version: VersionNumber) -> Version:
     """One immutable version with its processing and review status."""
     principal = authorize(Permission.ASSET_READ)
@@ -51,6 +70,11 @@ def get_version(assetId: str, version: VersionNumber) -> Version:
     "/assets/<assetId>/versions/<version>/download",
     summary="A presigned download URL of a version's file (15 minutes, Range requests work)",
     tags=["versions"],
+    operation_id="downloadVersion",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "VERSION_NOT_FOUND",
+    ),
 )
 def download_version(assetId: str, version: VersionNumber) -> Download:
     """``{url, expiresAt, fileName, size}``."""
@@ -62,6 +86,12 @@ def download_version(assetId: str, version: VersionNumber) -> Download:
     "/assets/<assetId>/versions/<version>/derived/<name>",
     summary="A presigned download URL of a derived file: thumbnail, proxy or waveform (15 minutes)",
     tags=["versions"],
+    operation_id="downloadDerived",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "DERIVED_NOT_FOUND",
+        "VERSION_NOT_FOUND",
+    ),
 )
 def download_derived(
     assetId: str,
@@ -78,6 +108,15 @@ def download_derived(
     "/assets/<assetId>/rollback",
     summary="Make an existing READY version current (roll back or forward)",
     tags=["versions"],
+    operation_id="rollbackAsset",
+    openapi_extensions=answers(
+        "ASSET_ARCHIVED",
+        "ASSET_CHANGED",
+        "ASSET_NOT_FOUND",
+        "NO_VERSIONS",
+        "VERSION_NOT_FOUND",
+        "VERSION_NOT_READY",
+    ),
 )
 def rollback(assetId: str, body: RollbackRequest) -> Asset:
     """404 unknown version; 409 no versions yet, or the version is PROCESSING or FAILED."""

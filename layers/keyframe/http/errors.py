@@ -102,9 +102,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     def _validation(exc: RequestValidationError) -> Response:
         details = validation_details(exc)
         if any(d["type"] == "json_invalid" for d in details):
-            return error_response(400, "MALFORMED_JSON", "The request body is not valid JSON", details)
+            return error_response(
+                400, "MALFORMED_JSON", "The request body is not valid JSON", {"fields": details}
+            )
         fields = ", ".join(sorted({d["field"] for d in details}))
-        return error_response(400, "VALIDATION_ERROR", f"Invalid request: {fields}", details)
+        return error_response(400, "VALIDATION_ERROR", f"Invalid request: {fields}", {"fields": details})
 
     @app.exception_handler(ServiceError)
     def _service(exc: ServiceError) -> Response:

@@ -13,12 +13,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe.errors import ServiceUnavailable
 from keyframe.http import openapi
+from keyframe.http.contract import answers
 from keyframe.storage.tables import TABLES
 
 router = Router()
 
 
-@router.get("/health", summary="Liveness: answers without touching any dependency", tags=["meta"])
+@router.get(
+    "/health",
+    summary="Liveness: answers without touching any dependency",
+    tags=["meta"],
+    operation_id="getHealth",
+    openapi_extensions=answers(),
+)
 def health() -> dict[str, str]:
     """Liveness probe: no auth, no I/O."""
     return {"status": "ok"}
@@ -51,7 +58,13 @@ def _check_bucket() -> dict[str, str]:
         return {"mediaBucket": f"unavailable: {type(exc).__name__}"}
 
 
-@router.get("/ready", summary="Readiness: checks the tables and the media bucket", tags=["meta"])
+@router.get(
+    "/ready",
+    summary="Readiness: checks the tables and the media bucket",
+    tags=["meta"],
+    operation_id="getReadiness",
+    openapi_extensions=answers("SERVICE_UNAVAILABLE"),
+)
 def ready() -> dict[str, Any]:
     """Readiness probe: DescribeTable on every table of the specs, HeadBucket on the media bucket.
 
@@ -68,13 +81,25 @@ def ready() -> dict[str, Any]:
     return {"status": "ready", "checks": checks}
 
 
-@router.get("/openapi.json", summary="The OpenAPI 3.1 document of this API", tags=["meta"])
+@router.get(
+    "/openapi.json",
+    summary="The OpenAPI 3.1 document of this API",
+    tags=["meta"],
+    operation_id="getOpenApiDocument",
+    openapi_extensions=answers(),
+)
 def openapi_document() -> dict[str, Any]:
     """The committed OpenAPI document (generated from the routes; a test keeps it in sync)."""
     return openapi.committed()
 
 
-@router.get("/docs", summary="A readable page of every endpoint", tags=["meta"])
+@router.get(
+    "/docs",
+    summary="A readable page of every endpoint",
+    tags=["meta"],
+    operation_id="getDocs",
+    openapi_extensions=answers(),
+)
 def docs():
     """A self-contained HTML page listing every endpoint (works offline, no CDN)."""
     document = openapi.committed()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
-from keyframe.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from keyframe.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_details
 from keyframe.events.publisher import emit
 from keyframe.identity import passwords, sessions, throttle, tokens
 from keyframe.identity.models import (
@@ -111,7 +111,7 @@ def register(request: RegisterRequest) -> AuthResponse:
             raise Conflict(
                 "An account with this email already exists; sign in instead",
                 code="EMAIL_TAKEN",
-                details=[{"field": "email", "message": "already registered"}],
+                details=field_details("email", "already registered"),
             ) from None
         raise
     emit(studio_id, "member:joined", _member_event(user, Role.ADMIN), rooms=["studio"])
@@ -193,7 +193,7 @@ def logout(refresh_token: str) -> None:
 
 
 def _invitation_refused(code: str, message: str) -> InvalidInput:
-    return InvalidInput(message, code=code, details=[{"field": "token", "message": message}])
+    return InvalidInput(message, code=code, details=field_details("token", message))
 
 
 def _pending_invitation(token: str) -> InvitationItem:
@@ -242,7 +242,7 @@ def accept_invitation(request: AcceptInvitationRequest) -> AuthResponse:
         if not request.display_name:
             message = "displayName is required to create an account"
             raise InvalidInput(
-                message, code="VALIDATION_ERROR", details=[{"field": "displayName", "message": message}]
+                message, code="VALIDATION_ERROR", details=field_details("displayName", message)
             )
         user_id = str(uuid.uuid4())
         user = UserItem(

@@ -148,7 +148,9 @@ def validate_message(data: Any) -> Message:
             ) from None
         details = [{"field": _field(tuple(e["loc"])), "message": e["msg"], "type": e["type"]} for e in errors]
         fields = ", ".join(sorted({d["field"] for d in details}))
-        raise InvalidInput(f"Invalid message: {fields}", code="VALIDATION_ERROR", details=details) from None
+        raise InvalidInput(
+            f"Invalid message: {fields}", code="VALIDATION_ERROR", details={"fields": details}
+        ) from None
 
 
 def decode(raw: str | bytes | None, *, max_bytes: int = MAX_MESSAGE_BYTES) -> Any:

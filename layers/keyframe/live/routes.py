@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.events import publisher
 from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 from keyframe.live import rooms, tickets
 from keyframe.live.schemas import RoomEvents, TicketResponse
@@ -24,7 +25,12 @@ RoomName = Annotated[
 
 
 @router.post(
-    "/live/tickets", status_code=201, tags=["live"], summary="A single-use 60 s ticket to open the socket"
+    "/live/tickets",
+    status_code=201,
+    tags=["live"],
+    summary="A single-use 60 s ticket to open the socket",
+    operation_id="createLiveTicket",
+    openapi_extensions=answers(),
 )
 def create_ticket() -> TicketResponse:
     """201 with ``{ticket, url, expiresAt}``: open ``url`` (``…/live?ticket=…``) within a minute.
@@ -43,7 +49,16 @@ def create_ticket() -> TicketResponse:
 
 
 @router.get(
-    "/rooms/<room>/events", tags=["live"], summary="Catch up: a room's events after a sequence number"
+    "/rooms/<room>/events",
+    tags=["live"],
+    summary="Catch up: a room's events after a sequence number",
+    operation_id="listRoomEvents",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_ROOM",
+        "NOT_FOUND",
+        "PROJECT_NOT_FOUND",
+    ),
 )
 def room_events(
     room: RoomName,

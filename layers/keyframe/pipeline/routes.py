@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from keyframe.errors import NotFound
 from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 from keyframe.pipeline import starter, status
 from keyframe.pipeline.schemas import PipelineStatus, ReprocessAccepted
@@ -34,6 +35,8 @@ VersionNumber = Annotated[int, Path(ge=1, description="the version number (1, 2,
     "/assets/<assetId>/versions/<version>/pipeline",
     tags=["pipeline"],
     summary="The processing pipeline of a version: status, steps, error",
+    operation_id="getPipeline",
+    openapi_extensions=answers("NOT_FOUND"),
 )
 def get_pipeline(assetId: AssetId, version: VersionNumber) -> PipelineStatus:
     """200 with the latest run's steps; 404 when no pipeline made this version in your studio."""
@@ -49,6 +52,14 @@ def get_pipeline(assetId: AssetId, version: VersionNumber) -> PipelineStatus:
     status_code=202,
     tags=["pipeline"],
     summary="Derive a version again (thumbnail, proxy, waveform, metadata)",
+    operation_id="reprocessVersion",
+    openapi_extensions=answers(
+        "CONFLICT",
+        "NOT_FOUND",
+        "VERSION_CHANGED",
+        "VERSION_NOT_FOUND",
+        "VERSION_READY",
+    ),
 )
 def reprocess(assetId: AssetId, version: VersionNumber) -> ReprocessAccepted:
     """202 with the new run; 404 unknown version; 409 while its pipeline is still running."""

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.http.auth import authorize, header
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 from keyframe.renders import idempotency, playback, service
 from keyframe.renders.models import RenderStatus
@@ -39,6 +40,26 @@ RenderJobId = Annotated[
     status_code=202,
     tags=["renders"],
     summary="Request a render (hls, review-mp4, filmstrip) of a version; Idempotency-Key supported",
+    operation_id="createRender",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "IDEMPOTENCY_IN_PROGRESS",
+        "IDEMPOTENCY_KEY_REUSED",
+        "INVALID_IDEMPOTENCY_KEY",
+        "INVALID_TIMECODE",
+        "NO_CURRENT_VERSION",
+        "RENDER_LIMIT_REACHED",
+        "RENDER_NOT_FOUND",
+        "SOURCE_NOT_VIDEO",
+        "TOO_FEW_FRAMES",
+        "TRIM_OUT_OF_RANGE",
+        "UNKNOWN_PRESET",
+        "UNSUPPORTED_OPTION",
+        "VERSION_NOT_FOUND",
+        "VERSION_NOT_READY",
+        sends=("Location", "Idempotency-Replayed"),
+        reads=("Idempotency-Key",),
+    ),
 )
 def request_render(assetId: AssetId, body: RenderRequest) -> Response[RenderJob]:
     """202 with the QUEUED job. 400 preset/option/trim; 404 asset or version; 409 version not READY or
@@ -69,7 +90,14 @@ def request_render(assetId: AssetId, body: RenderRequest) -> Response[RenderJob]
 
 
 @router.get(
-    "/renders", tags=["renders"], summary="List render jobs, newest first (filter by asset and status)"
+    "/renders",
+    tags=["renders"],
+    summary="List render jobs, newest first (filter by asset and status)",
+    operation_id="listRenders",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_CURSOR",
+    ),
 )
 def list_renders(
     assetId: Annotated[str | None, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)] = None,
@@ -88,7 +116,11 @@ def list_renders(
 
 
 @router.get(
-    "/renders/<renderJobId>", tags=["renders"], summary="A render job: status, progress, outputs, lineage"
+    "/renders/<renderJobId>",
+    tags=["renders"],
+    summary="A render job: status, progress, outputs, lineage",
+    operation_id="getRender",
+    openapi_extensions=answers("RENDER_NOT_FOUND"),
 )
 def get_render(renderJobId: RenderJobId) -> RenderJob:
     """200; 404 when the job is not in your studio."""
@@ -101,6 +133,13 @@ def get_render(renderJobId: RenderJobId) -> RenderJob:
     tags=["renders"],
     summary="Cancel a queued or running render (partial outputs removed)",
     description=_OWN_ONLY,
+    operation_id="cancelRender",
+    openapi_extensions=answers(
+        "NOT_RENDER_REQUESTER",
+        "RENDER_CHANGED",
+        "RENDER_FINISHED",
+        "RENDER_NOT_FOUND",
+    ),
 )
 def cancel_render(renderJobId: RenderJobId) -> RenderJob:
     """200 with the CANCELLED job; 403 ``NOT_RENDER_REQUESTER`` when someone else requested it and
@@ -115,6 +154,15 @@ def cancel_render(renderJobId: RenderJobId) -> RenderJob:
     tags=["renders"],
     summary="Run a FAILED or CANCELLED render again (a new attempt of the same job)",
     description=_OWN_ONLY,
+    operation_id="retryRender",
+    openapi_extensions=answers(
+        "NOT_RENDER_REQUESTER",
+        "RENDER_ACTIVE",
+        "RENDER_CHANGED",
+        "RENDER_LIMIT_REACHED",
+        "RENDER_NOT_FOUND",
+        "RENDER_SUCCEEDED",
+    ),
 )
 def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
     """202 with the QUEUED job (``attempts`` + 1); 403 ``NOT_RENDER_REQUESTER`` when someone else
@@ -128,6 +176,14 @@ def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
     "/renders/<renderJobId>/playback",
     tags=["renders"],
     summary="A presigned HLS master playlist (every link inside presigned) that plays without auth",
+    operation_id="getRenderPlayback",
+    openapi_extensions=answers(
+        "NOT_PLAYABLE",
+        "RENDER_NOT_FOUND",
+        "RENDER_NOT_READY",
+        "UNKNOWN_PRESET",
+        "WATERMARKED_FOR_ANOTHER_MEMBER",
+    ),
 )
 def play_render(renderJobId: RenderJobId) -> PlaybackLink:
     """200 ``{url, expiresAt}``; 404; 409 not SUCCEEDED or not an HLS render."""
@@ -140,6 +196,14 @@ def play_render(renderJobId: RenderJobId) -> PlaybackLink:
     tags=["renders"],
     summary="A presigned download (Range requests work) of a review MP4 or filmstrip; a watermarked "
     "copy only for the member who requested it (or an ADMIN)",
+    operation_id="downloadRender",
+    openapi_extensions=answers(
+        "NOT_DOWNLOADABLE",
+        "RENDER_NOT_FOUND",
+        "RENDER_NOT_READY",
+        "UNKNOWN_PRESET",
+        "WATERMARKED_FOR_ANOTHER_MEMBER",
+    ),
 )
 def download_render(renderJobId: RenderJobId) -> PlaybackLink:
     """200 ``{url, expiresAt}``; 403 ``WATERMARKED_FOR_ANOTHER_MEMBER`` for a watermarked copy

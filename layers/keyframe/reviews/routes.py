@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 from keyframe.reviews import service
 from keyframe.reviews.schemas import (
@@ -36,6 +37,12 @@ CommentId = Annotated[str, Path(pattern=ID_PATTERN, description="the comment's i
     "/assets/<assetId>/versions/<version>/comments",
     tags=["reviews"],
     summary="A version's comments: by frame, then time, replies after their thread",
+    operation_id="listComments",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_CURSOR",
+        "VERSION_NOT_FOUND",
+    ),
 )
 def list_comments(
     assetId: AssetId,
@@ -54,6 +61,15 @@ def list_comments(
     status_code=201,
     tags=["reviews"],
     summary="Comment on a version (optionally at a frame / timecode, as a reply, with an annotation)",
+    operation_id="addComment",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "COMMENT_NOT_FOUND",
+        "INVALID_TIMECODE",
+        "PROJECT_NOT_FOUND",
+        "TIMECODE_MISMATCH",
+        "VERSION_NOT_FOUND",
+    ),
 )
 def add_comment(assetId: AssetId, version: VersionNumber, body: CommentCreate) -> Comment:
     """201 with the comment; emits ``asset:commented``. Needs ``review:comment``."""
@@ -66,6 +82,11 @@ def add_comment(assetId: AssetId, version: VersionNumber, body: CommentCreate) -
     summary="Edit your comment's body, or resolve / reopen it",
     description="Only its author edits the body; its author, a DIRECTOR, a PRODUCER or an ADMIN resolves "
     "or reopens it (`comment:resolve-any`). Anyone else answers 403 `NOT_COMMENT_AUTHOR`.",
+    operation_id="updateComment",
+    openapi_extensions=answers(
+        "COMMENT_NOT_FOUND",
+        "NOT_COMMENT_AUTHOR",
+    ),
 )
 def update_comment(commentId: CommentId, body: CommentUpdate) -> Comment:
     """200 with the comment; 403 ``NOT_COMMENT_AUTHOR`` when editing the body of someone else's
@@ -78,6 +99,13 @@ def update_comment(commentId: CommentId, body: CommentUpdate) -> Comment:
     status_code=201,
     tags=["reviews"],
     summary="Approve a version or request changes (DIRECTOR, PRODUCER, ADMIN)",
+    operation_id="decideReview",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "INVALID_REVIEW_STATUS",
+        "VERSION_NOT_FOUND",
+        "VERSION_NOT_READY",
+    ),
 )
 def decide(assetId: AssetId, version: VersionNumber, body: ReviewCreate) -> Review:
     """201 with the decision; sets the version's review status and the asset's status."""
@@ -88,6 +116,11 @@ def decide(assetId: AssetId, version: VersionNumber, body: ReviewCreate) -> Revi
     "/assets/<assetId>/versions/<version>/reviews",
     tags=["reviews"],
     summary="A version's review decisions, oldest first",
+    operation_id="listReviews",
+    openapi_extensions=answers(
+        "ASSET_NOT_FOUND",
+        "VERSION_NOT_FOUND",
+    ),
 )
 def list_reviews(assetId: AssetId, version: VersionNumber) -> ReviewList:
     """Every decision on the version. Needs ``asset:read``."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from keyframe.errors import InvalidInput
+from keyframe.errors import InvalidInput, field_details
 
 MAX_FILE_NAME_BYTES = 255
 
@@ -41,7 +41,7 @@ def validate_file_name(name: str) -> str:
     """
 
     def reject(reason: str, message: str) -> InvalidInput:
-        details = {"field": "fileName", "reason": reason}
+        details = field_details("fileName", message, reason=reason)
         return InvalidInput(message, code="INVALID_FILE_NAME", details=details)
 
     if not name:

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 from keyframe.uploads import service
 from keyframe.uploads.parts import ClaimedPart
@@ -46,6 +47,17 @@ def _actor() -> service.Actor:
     status_code=201,
     tags=["uploads"],
     summary="Open a multipart upload of a new version (presigned part URLs)",
+    operation_id="openUpload",
+    openapi_extensions=answers(
+        "ASSET_ARCHIVED",
+        "FILE_TOO_LARGE",
+        "INVALID_FILE_NAME",
+        "INVALID_INPUT",
+        "NOT_FOUND",
+        "PART_CHECKSUMS_MISMATCH",
+        "QUOTA_EXCEEDED",
+        sends=("Location",),
+    ),
 )
 def open_upload(assetId: AssetId, body: OpenUploadRequest) -> Response[OpenUploadResponse]:
     """201 with the part plan and presigned PUT URLs; 400 name/size; 404 asset; 409 archived; 413 quota."""
@@ -62,6 +74,11 @@ def open_upload(assetId: AssetId, body: OpenUploadRequest) -> Response[OpenUploa
     "/assets/<assetId>/uploads/<uploadId>",
     tags=["uploads"],
     summary="An upload's parts: uploaded, missing, fresh URLs for the missing (resume)",
+    operation_id="getUpload",
+    openapi_extensions=answers(
+        "NOT_FOUND",
+        "UPLOAD_NOT_FOUND",
+    ),
 )
 def get_upload(
     assetId: AssetId,
@@ -79,12 +96,23 @@ def get_upload(
     tags=["uploads"],
     summary="Complete an upload and start its processing pipeline",
     description=_OWN_ONLY,
+    operation_id="completeUpload",
+    openapi_extensions=answers(
+        "NOT_FOUND",
+        "NOT_UPLOADER",
+        "SIZE_MISMATCH",
+        "UPLOAD_ABORTED",
+        "UPLOAD_NOT_FOUND",
+        "UPLOAD_OBJECT_MISSING",
+        "UPLOAD_PARTS_INVALID",
+    ),
 )
 def complete_upload(
     assetId: AssetId, uploadId: UploadId, body: CompleteUploadRequest
 ) -> Response[CompleteUploadResponse]:
     """202 (also for a retried complete); 400 wrong parts or size; 403 ``NOT_UPLOADER`` when it is
     someone else's upload and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
+    """202 (also for a retried complete); 400 wrong parts or size; 404; 409 aborted."""
     claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
     completed = service.complete_upload(_actor(), assetId, uploadId, claimed)
     return Response(status_code=202, content_type="application/json", body=completed)
@@ -96,6 +124,12 @@ def complete_upload(
     tags=["uploads"],
     summary="Abort an open upload (its parts are dropped, its quota released)",
     description=_OWN_ONLY,
+    operation_id="abortUpload",
+    openapi_extensions=answers(
+        "NOT_UPLOADER",
+        "UPLOAD_COMPLETED",
+        "UPLOAD_NOT_FOUND",
+    ),
 )
 def abort_upload(assetId: AssetId, uploadId: UploadId) -> Response[None]:
     """204 (also when already aborted); 403 ``NOT_UPLOADER`` when it is someone else's upload and your

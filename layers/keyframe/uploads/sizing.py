@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyframe.errors import InvalidInput, PayloadTooLarge
+from keyframe.errors import InvalidInput, PayloadTooLarge, field_details
 
 MIB = 1024**2
 GIB = 1024**3
@@ -97,7 +97,10 @@ def plan_parts(size: int, min_part_size: int = 8 * MIB) -> PartPlan:
     if not S3_MIN_PART_SIZE <= min_part_size <= S3_MAX_PART_SIZE:
         raise ValueError(f"min_part_size must be within {S3_MIN_PART_SIZE}..{S3_MAX_PART_SIZE} bytes")
     if size <= 0:
-        raise InvalidInput("The file is empty: size must be at least 1 byte", details={"field": "size"})
+        raise InvalidInput(
+            "The file is empty: size must be at least 1 byte",
+            details=field_details("size", "must be at least 1 byte"),
+        )
     if size > S3_MAX_OBJECT_SIZE:
         raise PayloadTooLarge(
             f"The file is {size} bytes; the largest upload is {S3_MAX_OBJECT_SIZE} bytes (5 TiB)",

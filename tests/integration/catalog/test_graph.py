@@ -159,7 +159,7 @@ def test_unknown_pinned_version_is_400(admin, make_asset, uses):
 
     assert response.status == 400
     assert response.json()["error"]["code"] == "UNKNOWN_VERSION"
-    assert response.json()["error"]["details"]["field"] == "pinnedVersion"
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "pinnedVersion"
 
 
 def test_pins_get_outdated_entries_and_followers_get_events(api, admin, make_asset, uses):

@@ -76,7 +76,9 @@ def test_patch_of_read_only_project_field_names_it(api, admin, project):
     response = api.patch(f"/projects/{project['id']}", json={"createdBy": "me"}, token=admin.access_token)
 
     assert response.status == 400
-    assert response.json()["error"]["details"] == {"fields": ["createdBy"]}
+    assert response.json()["error"]["details"] == {
+        "fields": [{"field": "createdBy", "message": "read-only", "type": "read_only"}]
+    }
 
 
 def test_archive_hides_project_but_keeps_it_readable(api, admin, project):

@@ -111,7 +111,7 @@ def test_loose_types_and_control_characters_are_400_naming_the_field(api, body, 
     response = api.post("/projects", json=body, token=admin.access_token)
 
     error = _error(response, 400, "VALIDATION_ERROR")
-    assert field in {d["field"] for d in error["details"]}
+    assert field in {d["field"] for d in error["details"]["fields"]}
     assert api.get("/projects", token=admin.access_token).json()["items"] == []
 
 
@@ -137,7 +137,7 @@ def test_a_boolean_size_opens_no_upload(api):
     response = api.post(f"/assets/{asset['id']}/uploads", json=body, token=admin.access_token)
 
     error = _error(response, 400, "VALIDATION_ERROR")
-    assert "size" in {d["field"] for d in error["details"]}
+    assert "size" in {d["field"] for d in error["details"]["fields"]}
 
 
 def test_nul_in_a_comment_body_is_refused_but_newlines_are_kept(api):

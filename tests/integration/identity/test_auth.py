@@ -170,7 +170,7 @@ def test_duplicate_registration_is_refused_and_leaves_nothing_behind(api, monkey
     # Then 409 naming the e-mail
     assert response.status == 409
     assert response.json()["error"]["code"] == "EMAIL_TAKEN"
-    assert response.json()["error"]["details"][0]["field"] == "email"
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "email"
 
     # And neither the studio nor the user nor a membership it would have created exists
     assert drawn, "the registration drew ids"

@@ -21,7 +21,7 @@ REGISTER = {"studioName": "S", "email": "x@example.com", "password": DEFAULT_PAS
 
 
 def _fields(response) -> set[str]:
-    return {d["field"] for d in response.json()["error"].get("details", [])}
+    return {d["field"] for d in response.json()["error"].get("details", {}).get("fields", [])}
 
 
 @pytest.mark.parametrize(

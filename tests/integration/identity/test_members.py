@@ -115,7 +115,7 @@ def test_new_account_needs_a_display_name(api):
         "/auth/accept-invitation", json={"token": invitation["token"], "password": DEFAULT_PASSWORD}
     )
     assert response.status == 400
-    assert response.json()["error"]["details"][0]["field"] == "displayName"
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "displayName"
 
 
 def test_used_invitation_is_400(api):
@@ -133,7 +133,7 @@ def test_used_invitation_is_400(api):
     # Then 400 naming the token
     assert again.status == 400
     assert again.json()["error"]["code"] == "INVITATION_USED"
-    assert again.json()["error"]["details"][0]["field"] == "token"
+    assert again.json()["error"]["details"]["fields"][0]["field"] == "token"
 
 
 def test_expired_invitation_is_400(api):

@@ -102,7 +102,7 @@ def test_bad_input_gets_an_error_event_and_the_connection_stays(api, live) -> No
     # And the client's correlation id comes back; without one, API Gateway's request id does
     assert socket.replies[1]["data"]["correlationId"] == "abc"
     assert socket.replies[0]["data"]["correlationId"] == socket.contexts[0]["requestId"]
-    assert [d["field"] for d in socket.replies[2]["data"]["details"]] == ["body"]
+    assert [d["field"] for d in socket.replies[2]["data"]["details"]["fields"]] == ["body"]
     # And the connection still works
     pong = socket.send(action="ping", correlationId="p-1")
     assert pong["type"] == "pong" and pong["correlationId"] == "p-1"

@@ -55,7 +55,7 @@ def test_bad_open_requests_and_unusable_assets_open_nothing(api, studio: Studio)
         # When the request is sent / Then 400 with the code naming the rule, and no upload is opened
         error = _error(api.post(_uploads(studio), json=body, token=token), 400, code)
         if code == "INVALID_FILE_NAME":
-            assert error["details"]["field"] == "fileName"
+            assert error["details"]["fields"][0]["field"] == "fileName"
     assert open_multipart_uploads() == []
 
     body = open_body(data)

@@ -116,7 +116,7 @@ def test_invalid_fields_are_named(payload, field) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_message(json.dumps(payload))
     assert caught.value.code == "VALIDATION_ERROR"
-    assert field in {d["field"] for d in caught.value.details}
+    assert field in {d["field"] for d in caught.value.details["fields"]}
 
 
 def test_an_annotation_over_16_kib_is_refused() -> None:
@@ -126,7 +126,7 @@ def test_an_annotation_over_16_kib_is_refused() -> None:
     assert len(raw) < messages.MAX_MESSAGE_BYTES  # under the frame limit, over the annotation limit
     with pytest.raises(InvalidInput) as caught:
         parse_message(raw)
-    assert [d["field"] for d in caught.value.details] == ["annotation"]
+    assert [d["field"] for d in caught.value.details["fields"]] == ["annotation"]
 
 
 def test_a_frame_over_32_kib_is_refused_before_parsing() -> None:

@@ -49,4 +49,5 @@ def test_unsafe_names_are_refused_with_the_reason(name: str, reason: str) -> Non
     with pytest.raises(InvalidInput) as caught:
         validate_file_name(name)
     assert caught.value.code == "INVALID_FILE_NAME"
-    assert caught.value.details == {"field": "fileName", "reason": reason}
+    assert caught.value.details["reason"] == reason
+    assert [d["field"] for d in caught.value.details["fields"]] == ["fileName"]
