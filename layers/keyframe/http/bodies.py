@@ -151,6 +151,8 @@ def parse_json(raw: bytes) -> Any:
         raise InvalidInput(
             "The request body is not valid JSON",
             code="MALFORMED_JSON",
-            details=[{"field": "body", "message": str(exc), "type": "json_invalid", "in": "body"}],
+            details={
+                "fields": [{"field": "body", "message": str(exc), "type": "json_invalid", "in": "body"}]
+            },
         ) from exc
     return value

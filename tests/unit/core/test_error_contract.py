@@ -118,6 +118,19 @@ def test_every_raised_code_is_registered_with_the_status_of_its_class() -> None:
     assert wrong == {}
 
 
+def test_details_is_never_a_list_at_a_raise_site() -> None:
+    # Given every construction of an error class and every error body built by hand
+    lists = []
+    for module in error_reach.modules().values():
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg == "details" and isinstance(keyword.value, ast.List | ast.ListComp):
+                        lists.append(f"{module.name}:{node.lineno}")
+    # Then none passes a list: details is one object (``{"fields": [...]}`` for fields at fault)
+    assert lists == []
+
+
 def test_every_declared_code_is_registered_and_documented_once_per_status(document) -> None:
     for operation_id, operation in _operations(document).items():
         for status, response in operation["responses"].items():
