@@ -9,10 +9,10 @@ A route declares it in its decorator, next to its stable ``operation_id``::
   :data:`ERROR_CODES`, which says its HTTP status). Codes every route shares are added by
   :func:`common_codes` and need no declaration: ``VALIDATION_ERROR`` (a parameter or body breaks its
   schema), :data:`BODY_CODES` (routes with a body: malformed, duplicate keys, too deep, not UTF-8,
-  too large, not application/json), ``UNAUTHENTICATED`` and ``FORBIDDEN`` (routes that need a token), ``TOO_MANY_REQUESTS``
-  (gateway throttling and the WAF) and ``INTERNAL_ERROR``.
-- ``sends=``: response headers of the success answer (``ETag``, ``Location``, ``Idempotency-Replayed``);
-  every answer carries ``X-Correlation-Id`` and every 429 ``Retry-After``.
+  too large, not application/json), ``UNAUTHENTICATED`` and ``FORBIDDEN`` (routes that need a
+  token), ``TOO_MANY_REQUESTS`` (gateway throttling and the WAF) and ``INTERNAL_ERROR``.
+- ``sends=``: response headers of the success answer (``ETag``, ``Location``,
+  ``Idempotency-Replayed``); every answer carries ``X-Correlation-Id`` and every 429 ``Retry-After``.
 - ``reads=``: request headers the route reads (``If-Match``, ``Idempotency-Key``); every route reads
   ``X-Correlation-Id``.
 
