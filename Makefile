@@ -72,8 +72,8 @@ deploy: install ## deploy to the AWS account in your environment: make deploy ST
 bench: install ## benchmarks: print ratios against a baseline measured in the same run
 	ONLY=$(ONLY) $(BIN)/python -m tests.performance
 
-openapi: install ## regenerate the committed OpenAPI document and the README sections generated from code
-	$(BIN)/python -m keyframe.http.openapi && $(BIN)/python -m keyframe.readme
+openapi: install ## regenerate the committed OpenAPI and AsyncAPI documents and the README sections generated from code
+	$(BIN)/python -m keyframe.http.openapi && $(BIN)/python -m keyframe.live.asyncapi && $(BIN)/python -m keyframe.readme
 
 demo: install ## a studio's day against a running `make dev`
 	$(BIN)/python -m keyframe.cli.demo $(if $(FILE),--file $(FILE),)

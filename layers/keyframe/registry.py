@@ -94,7 +94,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
-PUBLIC_PATHS: frozenset[str] = frozenset({"/health", "/ready", "/openapi.json", "/docs"})
+PUBLIC_PATHS: frozenset[str] = frozenset({"/health", "/ready", "/openapi.json", "/asyncapi.json", "/docs"})
 
 
 def function(name: str) -> FunctionSpec:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import html
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,6 +17,9 @@ from keyframe.errors import ServiceUnavailable
 from keyframe.http import openapi
 from keyframe.http.contract import answers
 from keyframe.storage.tables import TABLES
+
+ASYNCAPI_DOCUMENT = Path(__file__).parent.parent / "live" / "asyncapi.json"
+"""``keyframe/live/asyncapi.json``, written by ``make openapi`` (:mod:`keyframe.live.asyncapi`)."""
 
 router = Router()
 
@@ -91,6 +96,21 @@ def ready() -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     """The committed OpenAPI document (generated from the routes; a test keeps it in sync)."""
     return openapi.committed()
+
+
+@router.get(
+    "/asyncapi.json",
+    summary="The AsyncAPI 3.0 document of the live (WebSocket) API",
+    tags=["meta"],
+    operation_id="getAsyncApiDocument",
+    openapi_extensions=answers(),
+)
+def asyncapi_document() -> dict[str, Any]:
+    """The committed AsyncAPI document: socket actions, room events and replies (a test keeps it in sync).
+
+    Read as a file: importing ``keyframe.live.asyncapi`` would load every domain's models at cold start.
+    """
+    return json.loads(ASYNCAPI_DOCUMENT.read_text())
 
 
 @router.get(

@@ -69,6 +69,7 @@ class CommentItem(Model):
     asset_id = UnicodeAttribute(attr_name="assetId")
     version = NumberAttribute()
     author_id = UnicodeAttribute(attr_name="authorId")
+    author_name = UnicodeAttribute(null=True, attr_name="authorName")
     body = UnicodeAttribute()
     frame = NumberAttribute(null=True)
     timecode = UnicodeAttribute(null=True)

@@ -88,6 +88,9 @@ class Comment(ApiModel):
     version: int
     project_id: str
     author_id: str
+    author_name: str | None = Field(
+        default=None, description="the author's display name when they commented (shown without another call)"
+    )
     body: str
     frame: int | None = None
     timecode: str | None = None

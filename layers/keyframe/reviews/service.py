@@ -40,6 +40,7 @@ from keyframe.catalog.schemas import VersionStatus
 from keyframe.catalog.store import with_retries
 from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import emit
+from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.reviews import timecode as tc
 from keyframe.reviews.models import (
@@ -130,6 +131,13 @@ def _frame_and_timecode(
     return at, timecode
 
 
+def _display_name(user_id: str) -> str | None:
+    """The user's display name (one GetItem on the tenants table), kept on the comment so listings
+    and live events show the author without another request; ``None`` if the account is gone."""
+    user = get_or_none(UserItem, user_pk(user_id), USER_SK)
+    return user.display_name if user else None
+
+
 def to_comment(item: CommentItem) -> Comment:
     """The API shape of a comment item."""
     return Comment(
@@ -138,6 +146,7 @@ def to_comment(item: CommentItem) -> Comment:
         version=int(item.version),
         project_id=item.project_id,
         author_id=item.author_id,
+        author_name=item.author_name,
         body=item.body,
         frame=None if item.frame is None else int(item.frame),
         timecode=item.timecode,
@@ -278,6 +287,7 @@ def add_comment(principal: Principal, asset_id: str, version: int, request: Comm
         asset_id=asset_id,
         version=version,
         author_id=principal.user_id,
+        author_name=_display_name(principal.user_id),
         body=request.body,
         frame=frame,
         timecode=timecode,

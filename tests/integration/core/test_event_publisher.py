@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from keyframe.events import publisher
 
+LIVE_CONTRACT = False  # made-up event types exercise the publisher itself (tests/integration/conftest.py)
+
 
 def test_each_room_counts_its_own_sequence(aws) -> None:
     # When one event goes to two rooms and another to one of them

@@ -20,7 +20,13 @@ def test_public_routes_need_no_token_and_others_do() -> None:
     for path, item in document["paths"].items():
         for operation in item.values():
             public = operation.get("security") == []
-            expected = path in {"/health", "/ready", "/openapi.json", "/docs"} or path.startswith("/auth/")
+            expected = path in {
+                "/health",
+                "/ready",
+                "/openapi.json",
+                "/asyncapi.json",
+                "/docs",
+            } or path.startswith("/auth/")
             assert public == expected, path
 
 
