@@ -1,7 +1,8 @@
 """End-to-end harness: one ``python -m keyframe.local`` for the e2e tests, spoken to over the network.
 
 Every e2e module declares ``pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]`` so that
-under ``pytest -n 2 --dist loadgroup`` all of them run on one worker and share one stack. The stack
+under ``pytest -n 2 --dist loadgroup`` all of them run on one worker and share one stack
+(``test_restart.py``, which starts stacks of its own, is its own group ``e2e-restart``). The stack
 listens on free ports (``MOTO_PORT``/``KEYFRAME_HTTP_PORT``/``KEYFRAME_WS_PORT`` = 0) with a temporary
 state folder, so it never collides with a ``make dev`` running on 3000/3001/4566.
 """

@@ -32,7 +32,9 @@ from tests.e2e.conftest import BaseUrlSession, LocalStackProcess, _stop, _wait_u
 from tests.e2e.test_pipeline import PASSWORD, Studio
 from tests.unit.media.samples import ffmpeg_sample
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+# Its own xdist group: these tests start their own stacks, so under `make test` they run on the other
+# worker, beside the session stack's tests instead of after them.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-restart")]
 
 WAITING = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}}
 
