@@ -9,8 +9,9 @@
   naming them, replaced atomically last. Files no manifest names are removed afterwards.
 - :func:`restore` runs after the resources exist (:mod:`keyframe.local.bootstrap` is idempotent):
   items are put back, S3 versions are put back with their version ids, ETags, metadata and dates
-  and read from their files when asked (no byte is copied and no file is held open at start, so
-  1 GiB costs what 1 MiB does, and 10,000 versions need no more file descriptors than one),
+  and read from their files when asked (no byte is copied and no file is held open at start: the
+  cost grows with the number of items and versions, not their bytes, and 10,000 versions need no
+  more file descriptors than one; ``tests/performance/bench_persistence.py`` measures it),
   secrets get their saved value (tokens signed before the restart stay valid), state machines
   created through the API are created again, executions are listed and described again.
   An execution that was RUNNING when the stack stopped is restored ``FAILED`` with error
