@@ -68,8 +68,30 @@ class AuthSettings(_EnvModel):
         "(two tabs refreshing at once; 0 = any reuse revokes the session)",
     )
     INVITATION_TTL_SECONDS: int = Field(default=7 * 24 * 3600, ge=300)
-    LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
-    LOGIN_LOCKOUT_SECONDS: int = Field(default=300, ge=1)
+    LOGIN_MAX_FAILURES: int = Field(
+        default=5,
+        ge=1,
+        description="failed sign-ins of one account from one address before each further one makes "
+        "that address wait (1, 2, 4 … s)",
+    )
+    LOGIN_LOCKOUT_SECONDS: int = Field(
+        default=300,
+        ge=1,
+        description="the longest wait of an (account, address) pair; the wait of a throttled address, "
+        "whose failures are forgotten after this long without one",
+    )
+    LOGIN_FAILURE_MEMORY_SECONDS: int = Field(
+        default=86_400,
+        ge=1,
+        description="an (account, address) pair's failures are forgotten after this long without one "
+        "(a success forgets them at once)",
+    )
+    LOGIN_ADDRESS_MAX_FAILURES: int = Field(
+        default=20,
+        ge=1,
+        description="failed sign-ins from one address, across accounts, before it waits "
+        "LOGIN_LOCKOUT_SECONDS (password spraying)",
+    )
 
 
 class TenantsSettings(_EnvModel):

@@ -69,6 +69,17 @@ def authorize(permission: Permission) -> Principal:
     return principal
 
 
+def client_address() -> str:
+    """The caller's IP address as API Gateway saw it (``requestContext.identity.sourceIp``).
+
+    The local stack fills it from the connection. ``"unknown"`` when absent (never from a header a
+    client could forge, such as ``X-Forwarded-For``).
+    """
+    identity = (current_event().get("requestContext") or {}).get("identity") or {}
+    address = identity.get("sourceIp")
+    return address if isinstance(address, str) and address else "unknown"
+
+
 def header(name: str) -> str | None:
     """A request header, case-insensitively (``None`` when absent)."""
     headers = current_event().get("headers") or {}

@@ -203,13 +203,16 @@ class RefreshFamilyItem(Model):
 
 
 class LoginThrottleItem(Model):
-    """Failed sign-ins for one e-mail (hashed, so unknown e-mails are not stored in clear)."""
+    """Failed sign-ins of one (e-mail, address) pair or of one address (keys hashed, so neither is
+    stored in clear); see :mod:`keyframe.identity.throttle`. ``failures`` counts until
+    ``LOGIN_LOCKOUT_SECONDS`` pass with no failure (after ``lastFailureAt``)."""
 
     Meta = table_meta(TENANTS)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=THROTTLE_SK)
     failures = NumberAttribute(default=0)
     window_start = NumberAttribute(attr_name="windowStart")
+    last_failure_at = NumberAttribute(attr_name="lastFailureAt", null=True)
     locked_until = NumberAttribute(attr_name="lockedUntil", null=True)
     ttl = TTLAttribute(null=True)
 

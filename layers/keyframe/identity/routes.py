@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from keyframe.http.auth import authorize
+from keyframe.http.auth import authorize, client_address
 from keyframe.http.contract import answers
 from keyframe.identity import members, service
 from keyframe.identity.permissions import Permission
@@ -64,7 +64,7 @@ def register(body: RegisterRequest) -> AuthResponse:
 )
 def login(body: LoginRequest) -> AuthResponse:
     """200 with tokens; 401 on bad credentials; 429 with ``Retry-After`` after repeated failures."""
-    return service.login(body)
+    return service.login(body, client_address())
 
 
 @router.post(
@@ -114,7 +114,7 @@ def logout(body: RefreshRequest) -> Response[None]:
 )
 def accept_invitation(body: AcceptInvitationRequest) -> AuthResponse:
     """201 with tokens for the invitation's studio; 400 when the invitation is invalid, used or expired."""
-    return service.accept_invitation(body)
+    return service.accept_invitation(body, client_address())
 
 
 @router.get(

@@ -7,7 +7,9 @@ Sign-in rules:
 
 - one message for an unknown e-mail, a wrong password, and a ``studioId`` the user is not a member
   of (:data:`INVALID_CREDENTIALS`); unknown e-mails still run an argon2 verification;
-- failed password checks are throttled per e-mail (:mod:`keyframe.identity.throttle`);
+- failed password checks are throttled per (e-mail, client address) with growing waits, and per
+  client address across e-mails (:mod:`keyframe.identity.throttle`); a stranger's failures never
+  refuse the owner's right password from the owner's own address;
 - an access token is for one studio. Without ``studioId`` the studio of the membership used most
   recently is chosen (``lastUsedAt``: set when the member joins and at every sign-in into that
   studio), so a freelancer lands where they worked last; ``GET /me/studios`` lists the others and a
@@ -122,20 +124,20 @@ def _member_event(user: UserItem, role: Role) -> dict[str, str]:
     return {"userId": user.user_id, "displayName": user.display_name, "email": user.email, "role": role.value}
 
 
-def _verified_user(email: str, password: str) -> UserItem:
-    """The user with ``email`` if ``password`` is theirs (throttled; uniform failure)."""
-    had_failures = throttle.check(email)
+def _verified_user(email: str, password: str, address: str) -> UserItem:
+    """The user with ``email`` if ``password`` is theirs (throttled per ``address``; uniform failure)."""
+    had_failures = throttle.check(email, address)
     pointer = get_or_none(EmailItem, email_pk(email), EMAIL_SK)
     user = get_or_none(UserItem, user_pk(pointer.user_id), USER_SK) if pointer else None
     if user is None:
         passwords.dummy_verify(password)
-        throttle.record_failure(email)
+        throttle.record_failure(email, address)
         raise _credentials_refused()
     if not passwords.verify_password(user.password_hash, password):
-        throttle.record_failure(email)
+        throttle.record_failure(email, address)
         raise _credentials_refused()
     if had_failures:
-        throttle.clear(email)
+        throttle.clear(email, address)
     if passwords.needs_rehash(user.password_hash):
         user.update(
             actions=[UserItem.password_hash.set(passwords.hash_password(password))],
@@ -148,8 +150,11 @@ def _memberships_of(user_id: str) -> list[MembershipItem]:
     return list(MembershipItem.gsi1.query(user_pk(user_id)))
 
 
-def login(request: LoginRequest) -> AuthResponse:
+def login(request: LoginRequest, client_address: str) -> AuthResponse:
     """Sign in with e-mail and password into one studio (see the module docstring for the choice).
+
+    ``client_address`` is the caller's IP address (API Gateway's ``identity.sourceIp``): the
+    throttle counts failures per (e-mail, address) and per address.
 
     Reads the throttle, e-mail, user and membership items; writes the membership's ``lastUsedAt``
     and a refresh-token family (tenants table).
@@ -157,12 +162,13 @@ def login(request: LoginRequest) -> AuthResponse:
     Raises
     ------
     TooManyRequests
-        (429) the e-mail is locked after repeated failures.
+        (429) this address must wait before trying this e-mail again, or is throttled for every
+        e-mail (:mod:`keyframe.identity.throttle`).
     Unauthenticated
         ``INVALID_CREDENTIALS`` (401): unknown e-mail, wrong password, ``studioId`` not one of the
         user's studios, or the user belongs to no studio.
     """
-    user = _verified_user(request.email, request.password)
+    user = _verified_user(request.email, request.password, client_address)
     if request.studio_id:
         membership = get_or_none(MembershipItem, studio_pk(request.studio_id), member_sk(user.user_id))
     else:
@@ -210,12 +216,12 @@ def _pending_invitation(token: str) -> InvitationItem:
     return invitation
 
 
-def accept_invitation(request: AcceptInvitationRequest) -> AuthResponse:
+def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> AuthResponse:
     """Join the invitation's studio with its role, creating the account if the e-mail has none.
 
     A new account needs ``displayName``; an existing account proves itself with its current password
-    (throttled like a sign-in). The invitation is consumed, the membership created and the studio's
-    ``adminCount`` updated in one transaction. Emits ``member:joined``.
+    (throttled like a sign-in from ``client_address``). The invitation is consumed, the membership
+    created and the studio's ``adminCount`` updated in one transaction. Emits ``member:joined``.
 
     Raises
     ------
@@ -225,7 +231,7 @@ def accept_invitation(request: AcceptInvitationRequest) -> AuthResponse:
     Unauthenticated
         (401) the e-mail has an account and the password is not its password.
     TooManyRequests
-        (429) the e-mail is locked after repeated failures.
+        (429) sign-in throttling, as for :func:`login`.
     Conflict
         (409) ``ALREADY_MEMBER``: the account already belongs to the studio.
     NotFound
@@ -237,7 +243,7 @@ def accept_invitation(request: AcceptInvitationRequest) -> AuthResponse:
     now = iso_now()
     tx = Transaction()
     if existing is not None:
-        user = _verified_user(email, request.password)
+        user = _verified_user(email, request.password, client_address)
     else:
         if not request.display_name:
             message = "displayName is required to create an account"
