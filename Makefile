@@ -33,7 +33,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
-install: $(STAMP) ## create .venv, install Keyframe with its dev dependencies and the git commit hooks
+# the TypeScript client check (tests/integration/core/test_typescript_client.py): pinned npm packages
+TS_CONTRACT := tests/contract/typescript
+$(TS_CONTRACT)/node_modules/.package-lock.json: $(TS_CONTRACT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd $(TS_CONTRACT) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the TypeScript client check will be skipped (install Node 20+ and npm)"; fi
+
+install: $(STAMP) $(TS_CONTRACT)/node_modules/.package-lock.json ## create .venv, install Keyframe with its dev dependencies, the git commit hooks and the npm packages of the TypeScript client check
 	@$(install_git_hook)
 
 dev: install ## start the whole backend offline (emulator :4566, HTTP :3000, WebSocket :3001)

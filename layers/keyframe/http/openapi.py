@@ -170,7 +170,9 @@ def _error_response(status: int, codes: list[str]) -> dict[str, Any]:
             _ref("schemas", "Error"),
             {
                 "type": "object",
-                "properties": {"error": {"type": "object", "properties": {"code": {"enum": codes}}}},
+                "properties": {
+                    "error": {"type": "object", "properties": {"code": {"type": "string", "enum": codes}}}
+                },
             },
         ]
     }
