@@ -45,6 +45,9 @@ class StageDefaults:
     behind one NAT signs in and refreshes through the same address)."""
     waf_requests_per_ip: int = 20_000
     """Requests to any route one IP may send in 5 minutes (about 66 per second) before WAF answers 429."""
+    deployment_config: str = "ALL_AT_ONCE"
+    """How CodeDeploy moves an API function's ``live`` alias to a new version: a
+    ``aws_codedeploy.LambdaDeploymentConfig`` name. Every stage rolls back on the function's alarms."""
     reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
     """Reserved concurrency of each function of a class (``FunctionSpec.kind``: ``authorizer``,
     ``api``, ``task``, ``websocket``). A class not listed is not reserved (it shares the account's
@@ -68,6 +71,8 @@ STAGES: dict[str, StageDefaults] = {
         # Nothing reserved: a fresh account's concurrency quota can be as low as 10, and a reservation
         # that leaves fewer than 100 unreserved fails the deploy. Developer stacks share the pool.
         reserved_concurrency={},
+        # A developer's deploy should not wait 5 minutes per function; the alarms still roll back.
+        deployment_config="ALL_AT_ONCE",
     ),
     "prod": StageDefaults(
         removal_policy=RemovalPolicy.RETAIN,
@@ -84,6 +89,8 @@ STAGES: dict[str, StageDefaults] = {
         # Per function: 1 authorizer, 8 API, 6 task and 4 socket
         # functions reserve 100 + 400 + 60 + 100 = 660 of the default 1000, leaving 340 unreserved.
         reserved_concurrency={"authorizer": 100, "api": 50, "task": 10, "websocket": 25},
+        # A new version takes 10 % of requests for 5 minutes, then all (or rolls back on an alarm).
+        deployment_config="CANARY_10_PERCENT_5_MINUTES",
     ),
 }
 """Every deployable stage. ``local`` and ``test`` are not here: they never go through CDK."""

@@ -3,15 +3,21 @@
 Each function: code from ``functions/<directory>``, the shared layer, Python 3.13 on arm64, X-Ray
 tracing, its own log group with the stage's retention, its own role holding only its log group and
 the accesses listed for it in :data:`infra.grants.GRANTS`, and the reserved concurrency of its class
-(``StageDefaults.reserved_concurrency``). A function that answers API Gateway (``api``, ``authorizer``,
-``websocket``) must time out within the 29 s integration timeout; the synth refuses one that does not.
+(``StageDefaults.reserved_concurrency``). Each deploy publishes a version; callers invoke the ``live``
+alias (:meth:`Functions.alias`), never ``$LATEST``. :meth:`Functions.deploy_safely` moves the alias of
+each API function through CodeDeploy (prod: 10 % of requests for 5 minutes first), rolling back by
+itself when the function's error or latency alarm fires. A function that answers API Gateway (``api``,
+``authorizer``, ``websocket``) must time out within the 29 s integration timeout; the synth refuses one
+that does not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -25,6 +31,10 @@ from keyframe import registry
 from keyframe.registry import FunctionSpec
 
 METRICS_NAMESPACE = "Keyframe"
+
+LIVE_ALIAS = "live"
+"""The alias every caller invokes (API Gateway, authorizers, state machines, EventBridge): each deploy
+publishes a version and moves this alias to it (through CodeDeploy for API functions)."""
 
 INTEGRATION_TIMEOUT_SECONDS = 29
 """API Gateway's integration timeout (REST and WebSocket): a function answering a request must stop
@@ -87,6 +97,18 @@ class Functions(Construct):
         self._functions: dict[str, lambda_.Function] = {
             spec.name: self._function(spec, config, layer, environment) for spec in specs
         }
+        self._config = config
+        self._aliases: dict[str, lambda_.Alias] = {
+            name: lambda_.Alias(
+                function.node.scope,  # type: ignore[arg-type]
+                "Live",
+                alias_name=LIVE_ALIAS,
+                version=function.current_version,
+                description=f"what callers of {name} invoke; moved by each deploy",
+            )
+            for name, function in self._functions.items()
+        }
+        self.deployment_groups: dict[str, codedeploy.LambdaDeploymentGroup] = {}
 
     def grant(self, resources: Resources) -> None:
         """Give each function exactly the accesses its GRANTS entry lists, on ``resources``."""
@@ -151,6 +173,59 @@ class Functions(Construct):
 
     def __getitem__(self, name: str) -> lambda_.Function:
         return self._functions[name]
+
+    def alias(self, name: str) -> lambda_.Alias:
+        """The ``live`` alias of the function ``name``: what every caller invokes."""
+        return self._aliases[name]
+
+    def aliases(self) -> dict[str, lambda_.Alias]:
+        """Function name -> its ``live`` alias, in registry order."""
+        return dict(self._aliases)
+
+    def deploy_safely(self, rollback_alarms: Mapping[str, Sequence[cloudwatch.IAlarm]]) -> None:
+        """Move each named function's alias through CodeDeploy, rolling back on its alarms.
+
+        Parameters
+        ----------
+        rollback_alarms:
+            Function name -> the alarms that stop and roll back its deployment (its errors and p99
+            latency: :attr:`infra.monitoring.Monitoring.api_function_alarms`). The stage's
+            ``deployment_config`` paces the shift (prod: canary 10 % for 5 minutes).
+        """
+        if not rollback_alarms:
+            return
+        application = codedeploy.LambdaApplication(
+            self, "Deployments", application_name=f"{self._config.name}-functions"
+        )
+        config = getattr(codedeploy.LambdaDeploymentConfig, self._config.defaults.deployment_config)
+        for name, alarms in rollback_alarms.items():
+            group = codedeploy.LambdaDeploymentGroup(
+                self._functions[name].node.scope,  # type: ignore[arg-type]
+                "Deployment",
+                application=application,
+                alias=self._aliases[name],
+                deployment_config=config,
+                alarms=list(alarms),
+                auto_rollback=codedeploy.AutoRollbackConfig(
+                    failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+                ),
+            )
+            NagSuppressions.add_resource_suppressions(
+                group,
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM4",
+                        reason="AWSCodeDeployRoleForLambdaLimited is the AWS-maintained least-privilege "
+                        "policy of a Lambda deployment (shift the alias, read its alarms, invoke hooks).",
+                        applies_to=[
+                            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                            "AWSCodeDeployRoleForLambdaLimited"
+                        ],
+                    )
+                ],
+                apply_to_children=True,
+            )
+            self.deployment_groups[name] = group
 
     def items(self) -> list[tuple[str, lambda_.Function]]:
         """``(name, function)`` in registry order."""

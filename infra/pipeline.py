@@ -226,7 +226,16 @@ class AslStateMachine(Construct):
             iam.PolicyStatement(
                 sid="InvokeTaskFunctions",
                 actions=["lambda:InvokeFunction"],
-                resources=[arn for f in functions for arn in (f.function_arn, f"{f.function_arn}:*")],
+                # An alias is invoked by its exact ARN; a bare function (tests) also by its versions.
+                resources=[
+                    arn
+                    for f in functions
+                    for arn in (
+                        (f.function_arn,)
+                        if isinstance(f, lambda_.Alias)
+                        else (f.function_arn, f"{f.function_arn}:*")
+                    )
+                ],
             )
         )
 
@@ -325,7 +334,7 @@ class AssetPipeline(Construct):
             "Workflow",
             config=config,
             stem=STEM,
-            functions=dict(functions.items()),
+            functions=functions.aliases(),
             job_queues=[jobs.queue],
             job_definitions={self.media_job.name: self.media_job.definition},
         )
@@ -335,7 +344,7 @@ class AssetPipeline(Construct):
             self,
             config=config,
             state_machine=self.state_machine,
-            mark_failed=functions[MARK_FAILED_FUNCTION],
+            mark_failed=functions.alias(MARK_FAILED_FUNCTION),
             monitoring=monitoring,
             texts=SafetyNetTexts(
                 rule_description="an asset pipeline execution ended FAILED, TIMED_OUT or ABORTED; "

@@ -139,7 +139,7 @@ class RenderJobs(Construct):
             "Workflow",
             config=config,
             stem=STEM,
-            functions=dict(functions.items()),
+            functions=functions.aliases(),
             job_queues=[jobs.queue, jobs.high_priority_queue],
             job_definitions={self.job.name: self.job.definition},
         )
@@ -148,7 +148,7 @@ class RenderJobs(Construct):
         self.workflow.set_arn_on(launchers)
         for function in launchers:
             function.add_environment(HIGH_PRIORITY_QUEUE_VARIABLE, jobs.high_priority_queue.job_queue_arn)
-        self.dead_letters = self._add_safety_net(config, functions[MARK_FAILED_FUNCTION], monitoring)
+        self.dead_letters = self._add_safety_net(config, functions.alias(MARK_FAILED_FUNCTION), monitoring)
         self._monitor(monitoring)
 
     def ended_execution_pattern(self) -> events.EventPattern:
@@ -156,7 +156,7 @@ class RenderJobs(Construct):
         return ended_execution_pattern(self.state_machine)
 
     def _add_safety_net(
-        self, config: StageConfig, mark_failed: lambda_.Function, monitoring: Monitoring
+        self, config: StageConfig, mark_failed: lambda_.IFunction, monitoring: Monitoring
     ) -> sqs.Queue:
         """The rule sending ended executions to ``render-mark-failed``; returns its dead-letter queue."""
         _, dead_letters = add_safety_net(

@@ -87,7 +87,7 @@ def add_safety_net(
     *,
     config: StageConfig,
     state_machine: sfn.IStateMachine,
-    mark_failed: lambda_.Function,
+    mark_failed: lambda_.IFunction,
     monitoring: Monitoring,
     texts: SafetyNetTexts,
 ) -> tuple[events.Rule, sqs.Queue]:

@@ -91,8 +91,10 @@ class KeyframeStack(Stack):
             environment=self.function_environment(),
         )
         self.live.add_routes(
-            {route: self.functions[name] for route, name in registry.WEBSOCKET_ROUTES.items()},
-            connect_authorizer=self.live.ticket_authorizer(self.functions[registry.WEBSOCKET_AUTHORIZER])
+            {route: self.functions.alias(name) for route, name in registry.WEBSOCKET_ROUTES.items()},
+            connect_authorizer=self.live.ticket_authorizer(
+                self.functions.alias(registry.WEBSOCKET_AUTHORIZER)
+            )
             if registry.WEBSOCKET_AUTHORIZER
             else None,
         )
@@ -100,8 +102,8 @@ class KeyframeStack(Stack):
             self,
             "RestApi",
             config=config,
-            functions=dict(self.functions.items()),
-            authorizer_function=self.functions[authorizer_name()],
+            functions=self.functions.aliases(),
+            authorizer_function=self.functions.alias(authorizer_name()),
             endpoints=registry.endpoints() if endpoints is None else endpoints,
         )
         self.firewall = RestApiFirewall(self, "Firewall", config=config, api=self.rest_api.api)
@@ -140,6 +142,8 @@ class KeyframeStack(Stack):
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())
         self.batch.grant(self.resources())
+        # API functions move to a new version through CodeDeploy, rolling back on their alarms.
+        self.functions.deploy_safely(self.monitoring.api_function_alarms)
         self.monitoring.finish()
 
     def resources(self) -> Resources:

@@ -39,6 +39,16 @@ def function_id(resources: dict[str, Any], name: str) -> str:
     raise AssertionError(f"no function named {name}")
 
 
+def alias_id(resources: dict[str, Any], name: str) -> str:
+    """Logical id of the ``live`` alias of the function whose ``POWERTOOLS_SERVICE_NAME`` is ``name``."""
+    function = function_id(resources, name)
+    for lid, res in of_type(resources, "AWS::Lambda::Alias").items():
+        props = res["Properties"]
+        if props["Name"] == "live" and function in references(props["FunctionName"]):
+            return lid
+    raise AssertionError(f"no live alias of {name}")
+
+
 def role_id(resources: dict[str, Any], function_logical_id: str) -> str:
     """Logical id of the execution role of a function."""
     return resources[function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]

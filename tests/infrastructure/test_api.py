@@ -57,12 +57,12 @@ def test_known_public_and_private_routes_are_classified_as_the_issue_says(dev):
 def test_each_route_is_a_lambda_proxy_to_the_function_that_serves_it(dev):
     # Given the methods and the functions of the template
     methods = t.methods(dev.resources)
-    # Then each integration is AWS_PROXY and names the function the registry assigns
+    # Then each integration is AWS_PROXY and names the live alias of the function the registry assigns
     for endpoint in registry.endpoints():
         integration = methods[(endpoint.method, endpoint.path)]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
         assert integration["IntegrationHttpMethod"] == "POST"
-        assert t.function_id(dev.resources, endpoint.function) in t.references(integration["Uri"])
+        assert t.alias_id(dev.resources, endpoint.function) in t.references(integration["Uri"])
 
 
 def _preflight_origin(method: dict, origin: str) -> str | None:
@@ -132,7 +132,7 @@ def test_token_authorizer_reads_the_bearer_header_without_caching(dev):
     assert authorizer["IdentitySource"] == "method.request.header.Authorization"
     assert authorizer["AuthorizerResultTtlInSeconds"] == 0
     assert authorizer["IdentityValidationExpression"] == TOKEN_PATTERN
-    assert t.function_id(dev.resources, "authorizer") in t.references(authorizer["AuthorizerUri"])
+    assert t.alias_id(dev.resources, "authorizer") in t.references(authorizer["AuthorizerUri"])
 
 
 @pytest.mark.parametrize(
@@ -261,12 +261,12 @@ def test_websocket_routes_come_from_the_registry_behind_the_ticket_authorizer(de
     for route_key, function in registry.WEBSOCKET_ROUTES.items():
         (integration_id,) = t.references(routes[route_key]["Target"])
         uri = integrations[integration_id]["Properties"]["IntegrationUri"]
-        assert t.function_id(dev.resources, function) in t.references(uri)
+        assert t.alias_id(dev.resources, function) in t.references(uri)
     # And only $connect is authorized, by the ticket in the query string
     assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
     assert routes["$connect"]["AuthorizerId"] == {"Ref": authorizer_id}
     assert authorizer["Properties"]["IdentitySource"] == ["route.request.querystring.ticket"]
-    assert t.function_id(dev.resources, registry.WEBSOCKET_AUTHORIZER) in t.references(
+    assert t.alias_id(dev.resources, registry.WEBSOCKET_AUTHORIZER) in t.references(
         authorizer["Properties"]["AuthorizerUri"]
     )
     # And message routes send the handler's reply back to the sender

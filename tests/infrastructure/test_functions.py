@@ -230,3 +230,59 @@ def test_a_request_function_slower_than_the_integration_timeout_stops_the_synth(
             specs=(FunctionSpec("live-message", "live_message", "websocket", timeout_seconds=30),),
             grants={"live-message": ()},
         )
+
+
+def test_every_function_is_published_as_a_version_behind_a_live_alias(dev):
+    for spec in registry.FUNCTIONS:
+        # Given a function's live alias
+        alias = dev.resources[t.alias_id(dev.resources, spec.name)]["Properties"]
+        # Then it points at a published version of that function
+        version = dev.resources[alias["FunctionVersion"]["Fn::GetAtt"][0]]
+        assert version["Type"] == "AWS::Lambda::Version"
+        assert version["Properties"]["FunctionName"] == {"Ref": t.function_id(dev.resources, spec.name)}
+
+
+def test_no_caller_invokes_a_functions_latest_code(dev):
+    # Given every permission to invoke a function (API Gateway, EventBridge) and every integration
+    functions = {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}
+    for permission in t.of_type(dev.resources, "AWS::Lambda::Permission").values():
+        # Then each names an alias (the live one), never the bare function
+        name = permission["Properties"]["FunctionName"]
+        assert not t.references(name) & functions, permission
+    for kind, uri in (
+        ("AWS::ApiGatewayV2::Integration", "IntegrationUri"),
+        ("AWS::ApiGateway::Authorizer", "AuthorizerUri"),
+    ):
+        for res in t.of_type(dev.resources, kind).values():
+            assert not t.references(res["Properties"][uri]) & functions, res
+
+
+@pytest.mark.parametrize(("stage", "config"), [("prod", "Canary10Percent5Minutes"), ("dev", "AllAtOnce")])
+def test_api_functions_deploy_through_codedeploy_and_roll_back_on_their_alarms(request, stage, config):
+    synth = request.getfixturevalue(stage)
+    groups = t.of_type(synth.resources, "AWS::CodeDeploy::DeploymentGroup")
+    alarms = t.of_type(synth.resources, "AWS::CloudWatch::Alarm")
+    api = [spec.name for spec in registry.FUNCTIONS if spec.kind == "api"]
+    # Given one deployment group per API function
+    assert len(groups) == len(api)
+    for name in api:
+        alias_id = t.alias_id(synth.resources, name)
+        alias = synth.resources[alias_id]
+        # Then its alias shifts through CodeDeploy (prod: 10 % for 5 minutes first)
+        update = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+        (group_id,) = t.references(update["DeploymentGroupName"])
+        group = groups[group_id]["Properties"]
+        assert group["DeploymentConfigName"].endswith(f"Lambda{config}")
+        # And it stops and rolls back on a failed deployment or an alarm
+        assert group["AutoRollbackConfiguration"] == {
+            "Enabled": True,
+            "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", "DEPLOYMENT_STOP_ON_ALARM"],
+        }
+        watched = {
+            alarms[a["Name"]["Ref"]]["Properties"].get("MetricName")
+            for a in group["AlarmConfiguration"]["Alarms"]
+        }
+        assert watched == {"Errors", "Duration"}
+        function = t.function_id(synth.resources, name)
+        for a in group["AlarmConfiguration"]["Alarms"]:
+            assert t.references(alarms[a["Name"]["Ref"]]["Properties"]["Dimensions"]) == {function}

@@ -82,8 +82,8 @@ def _route(synth, key: str) -> dict[str, Any]:
 def _target_function(synth, route: dict[str, Any]) -> str:
     integration_id = route["Target"]["Fn::Join"][1][1]["Ref"]
     uri = synth.resources[integration_id]["Properties"]["IntegrationUri"]
-    (function,) = t.references(uri) & set(t.of_type(synth.resources, "AWS::Lambda::Function"))
-    return function
+    (alias,) = t.references(uri) & set(t.of_type(synth.resources, "AWS::Lambda::Alias"))
+    return alias
 
 
 # ------------------------------------------------------------------------------------------ routes
@@ -95,14 +95,14 @@ def test_connect_is_behind_the_ticket_request_authorizer_and_the_other_routes_ar
     assert connect["AuthorizationType"] == "CUSTOM"
     assert authorizer["AuthorizerType"] == "REQUEST"
     assert authorizer["IdentitySource"] == ["route.request.querystring.ticket"]
-    assert t.function_id(dev.resources, "live-authorizer") in t.references(authorizer["AuthorizerUri"])
-    assert _target_function(dev, connect) == t.function_id(dev.resources, "live-connect")
+    assert t.alias_id(dev.resources, "live-authorizer") in t.references(authorizer["AuthorizerUri"])
+    assert _target_function(dev, connect) == t.alias_id(dev.resources, "live-connect")
     # And $disconnect and $default carry no authorizer (the connection was authorized on $connect)
     for key, function in (("$disconnect", "live-disconnect"), ("$default", "live-message")):
         route = _route(dev, key)
         assert route["AuthorizationType"] == "NONE", key
         assert "AuthorizerId" not in route, key
-        assert _target_function(dev, route) == t.function_id(dev.resources, function)
+        assert _target_function(dev, route) == t.alias_id(dev.resources, function)
     # And only those three routes exist
     routes = {
         r["Properties"]["RouteKey"] for r in t.of_type(dev.resources, "AWS::ApiGatewayV2::Route").values()

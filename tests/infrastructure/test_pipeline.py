@@ -91,7 +91,7 @@ def test_definition_is_the_asl_file_with_every_placeholder_bound_to_its_resource
     assert set(used) <= set(bootstrap.substitution_names())
     # And each names the right resource: the task functions, the normal queue, the media job
     expected = {
-        bootstrap.function_placeholder(name): {"Fn::GetAtt": [t.function_id(dev.resources, name), "Arn"]}
+        bootstrap.function_placeholder(name): {"Ref": t.alias_id(dev.resources, name)}
         for name in TASK_FUNCTIONS
     }
     expected["JobQueueArn"] = {"Fn::GetAtt": [_queue_id(dev), "JobQueueArn"]}
@@ -102,15 +102,17 @@ def test_definition_is_the_asl_file_with_every_placeholder_bound_to_its_resource
 def test_state_machine_role_invokes_exactly_the_four_task_functions(dev):
     # Given the state machine role's statements and every Lambda function of the stack
     statements = _machine_statements(dev)
-    every_function = set(t.of_type(dev.resources, "AWS::Lambda::Function"))
-    tasks = {t.function_id(dev.resources, name) for name in TASK_FUNCTIONS}
+    every_function = set(t.of_type(dev.resources, "AWS::Lambda::Function")) | set(
+        t.of_type(dev.resources, "AWS::Lambda::Alias")
+    )
+    tasks = {t.alias_id(dev.resources, name) for name in TASK_FUNCTIONS}
     invoke = [s for s in statements if any(a.startswith("lambda:") for a in t.actions_of(s))]
     # Then one statement invokes, and only InvokeFunction
     (statement,) = invoke
     assert t.actions_of(statement) == ["lambda:InvokeFunction"]
-    # And it names the four task functions (and their versions), and no other function
+    # And it names the live aliases of the four task functions, exactly, and no other function
     assert t.references(statement["Resource"]) == tasks
-    assert len(_resources_of(statement)) == 2 * len(TASK_FUNCTIONS)
+    assert len(_resources_of(statement)) == len(TASK_FUNCTIONS)
     for other in statements:
         assert not t.references(other["Resource"]) & (every_function - tasks), other
 
@@ -196,7 +198,8 @@ def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(d
         if res["Properties"].get("EventPattern", {}).get("detail", {}).get("stateMachineArn")
         == [{"Ref": machine}]
     )
-    mark_failed = t.function_id(dev.resources, "pipeline-mark-failed")
+    mark_failed = t.alias_id(dev.resources, "pipeline-mark-failed")
+    mark_failed_function = t.function_id(dev.resources, "pipeline-mark-failed")
     pattern = rule["EventPattern"]
     # Then it matches this machine's executions that ended FAILED, TIMED_OUT or ABORTED
     assert rule["State"] == "ENABLED"
@@ -213,7 +216,7 @@ def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(d
     assert not _matches(this_machine, {**sample, "detail": {**sample["detail"], "status": "SUCCEEDED"}})
     # And its one target is pipeline-mark-failed, given the whole event, with retries and a dead-letter queue
     (target,) = rule["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [mark_failed, "Arn"]}
+    assert target["Arn"] == {"Ref": mark_failed}
     assert not {"Input", "InputPath", "InputTransformer"} & set(target)
     assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
     (queue,) = t.references(target["DeadLetterConfig"]["Arn"])
@@ -231,8 +234,9 @@ def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(d
     (invoke_config,) = [
         c["Properties"]
         for c in t.of_type(dev.resources, "AWS::Lambda::EventInvokeConfig").values()
-        if mark_failed in t.references(c["Properties"]["FunctionName"])
+        if mark_failed_function in t.references(c["Properties"]["FunctionName"])
     ]
+    assert t.references(invoke_config["Qualifier"]) == {mark_failed}
     assert t.references(invoke_config["DestinationConfig"]["OnFailure"]["Destination"]) == {queue}
     (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
     alarms = {

@@ -131,7 +131,7 @@ def test_definition_is_the_render_asl_with_every_placeholder_bound_to_its_resour
     assert set(used) <= set(bootstrap.substitution_names())
     # And each names the right resource: the two task functions, the normal queue, the render job
     expected = {
-        bootstrap.function_placeholder(name): {"Fn::GetAtt": [t.function_id(dev.resources, name), "Arn"]}
+        bootstrap.function_placeholder(name): {"Ref": t.alias_id(dev.resources, name)}
         for name in TASK_FUNCTIONS
     }
     expected["JobQueueArn"] = {"Fn::GetAtt": [_queue_id(dev, "jobs"), "JobQueueArn"]}
@@ -142,11 +142,14 @@ def test_definition_is_the_render_asl_with_every_placeholder_bound_to_its_resour
 def test_machine_role_invokes_the_render_tasks_and_submits_only_the_render_job_to_both_queues(dev):
     # Given the render state machine role's statements
     statements = t.role_statements(dev.resources, _machine(dev)["RoleArn"]["Fn::GetAtt"][0])
-    every_function = set(t.of_type(dev.resources, "AWS::Lambda::Function"))
-    tasks = {t.function_id(dev.resources, name) for name in TASK_FUNCTIONS}
-    # Then it invokes the two render tasks (and their versions) and no other function
+    every_function = set(t.of_type(dev.resources, "AWS::Lambda::Function")) | set(
+        t.of_type(dev.resources, "AWS::Lambda::Alias")
+    )
+    tasks = {t.alias_id(dev.resources, name) for name in TASK_FUNCTIONS}
+    # Then it invokes the live aliases of the two render tasks, exactly, and no other function
     (invoke,) = [s for s in statements if "lambda:InvokeFunction" in t.actions_of(s)]
     assert t.references(invoke["Resource"]) == tasks
+    assert len(invoke["Resource"]) == len(TASK_FUNCTIONS)
     for statement in statements:
         assert not t.references(statement["Resource"]) & (every_function - tasks), statement
     # And SubmitJob names the normal and the high-priority queue and the render job definition only
@@ -233,7 +236,8 @@ def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(d
     # Given the rule on Step Functions events, the render machine and render-mark-failed
     rule_id, rule = _safety_net_rule(dev)
     machine = _machine_id(dev)
-    mark_failed = t.function_id(dev.resources, "render-mark-failed")
+    mark_failed = t.alias_id(dev.resources, "render-mark-failed")
+    mark_failed_function = t.function_id(dev.resources, "render-mark-failed")
     pattern = rule["EventPattern"]
     # Then it matches this machine's executions that ended FAILED, TIMED_OUT or ABORTED
     assert rule["State"] == "ENABLED"
@@ -253,7 +257,7 @@ def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(d
     assert not _matches(pattern, sample)  # the sample's machine ARN is not this stack's
     # And its one target is render-mark-failed, given the whole event, with retries and a dead-letter queue
     (target,) = rule["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [mark_failed, "Arn"]}
+    assert target["Arn"] == {"Ref": mark_failed}
     assert not {"Input", "InputPath", "InputTransformer"} & set(target)
     assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
     (queue,) = t.references(target["DeadLetterConfig"]["Arn"])
@@ -272,8 +276,9 @@ def test_an_execution_that_ends_outside_its_catch_is_sent_whole_to_mark_failed(d
     (invoke_config,) = [
         c["Properties"]
         for c in t.of_type(dev.resources, "AWS::Lambda::EventInvokeConfig").values()
-        if mark_failed in t.references(c["Properties"]["FunctionName"])
+        if mark_failed_function in t.references(c["Properties"]["FunctionName"])
     ]
+    assert t.references(invoke_config["Qualifier"]) == {mark_failed}
     assert t.references(invoke_config["DestinationConfig"]["OnFailure"]["Destination"]) == {queue}
     (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
     alarms = {
