@@ -152,10 +152,11 @@ class RestApi(Construct):
             description=f"Keyframe REST API ({config.name})",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             # API Gateway writes access and execution logs through the account's CloudWatch role (one
-            # per region). Retained, so deleting a developer stack never leaves the account pointing
-            # at a deleted role.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            # per region). Only the stack deployed with -c apiGatewayAccountRole=true creates it, so
+            # developer stacks never overwrite it; retained, so deleting that stack never leaves the
+            # account pointing at a deleted role.
+            cloud_watch_role=config.api_gateway_account_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if config.api_gateway_account_role else None,
             fail_on_warnings=True,
             default_cors_preflight_options=_preflight(config),
             deploy_options=apigateway.StageOptions(
@@ -245,8 +246,11 @@ class RestApi(Construct):
                 ),
             ],
         )
+        role = self.api.node.try_find_child("CloudWatchRole")
+        if role is None:
+            return
         NagSuppressions.add_resource_suppressions(
-            self.api.node.find_child("CloudWatchRole"),
+            role,
             [
                 NagPackSuppression(
                     id="AwsSolutions-IAM4",
@@ -260,9 +264,9 @@ class RestApi(Construct):
         )
 
     @property
-    def account(self) -> Construct:
-        """The account-level API Gateway settings (logging role); WebSocket stages that log depend on it."""
-        return self.api.node.find_child("Account")
+    def account(self) -> Construct | None:
+        """The account-level API Gateway settings (logging role) when this stack sets them, else None."""
+        return self.api.node.try_find_child("Account")
 
 
 REFLECTED_ORIGIN = "method.request.header.Origin"

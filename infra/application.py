@@ -24,7 +24,7 @@ from infra.config import StageConfig
 from infra.stack import KeyframeStack
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
-CONTEXT_KEYS = ("stage", "suffix", "corsOrigins", "alarmEmail", "jwtIssuer")
+CONTEXT_KEYS = ("stage", "suffix", "corsOrigins", "alarmEmail", "jwtIssuer", "apiGatewayAccountRole")
 
 
 def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:

@@ -10,6 +10,8 @@ Context keys (``cdk deploy -c key=value`` or ``python app.py -c key=value``):
                 (default: ``http://localhost:5173`` in dev, none in prod)
 ``alarmEmail``  e-mail address subscribed to the alarm topic (default: no subscription)
 ``jwtIssuer``   the ``iss`` claim the identity API writes and the authorizer requires
+``apiGatewayAccountRole``  ``true`` on the one stack that creates the account's (per region) API
+                Gateway CloudWatch logging role; every other stack uses the role already set
 ==============  ==============================================================================
 """
 
@@ -45,6 +47,8 @@ class StageDefaults:
     behind one NAT signs in and refreshes through the same address)."""
     waf_requests_per_ip: int = 20_000
     """Requests to any route one IP may send in 5 minutes (about 66 per second) before WAF answers 429."""
+    backup: bool = False
+    """Whether an AWS Backup plan copies the tables and the media bucket daily (kept 35 days)."""
     deployment_config: str = "ALL_AT_ONCE"
     """How CodeDeploy moves an API function's ``live`` alias to a new version: a
     ``aws_codedeploy.LambdaDeploymentConfig`` name. Every stage rolls back on the function's alarms."""
@@ -89,6 +93,7 @@ STAGES: dict[str, StageDefaults] = {
         # Per function: 1 authorizer, 8 API, 6 task and 4 socket
         # functions reserve 100 + 400 + 60 + 100 = 660 of the default 1000, leaving 340 unreserved.
         reserved_concurrency={"authorizer": 100, "api": 50, "task": 10, "websocket": 25},
+        backup=True,
         # A new version takes 10 % of requests for 5 minutes, then all (or rolls back on an alarm).
         deployment_config="CANARY_10_PERCENT_5_MINUTES",
     ),
@@ -112,6 +117,10 @@ class StageConfig:
         Browser origins allowed by the REST API (preflight) and the media bucket (PUT uploads).
     alarm_email:
         Address subscribed to the alarm topic, or None.
+    api_gateway_account_role:
+        Create (and retain) the account-level API Gateway CloudWatch logging role and set it in the
+        account's API Gateway settings. One stack per account and region does this, once; the others
+        rely on it (their stages' logging needs it).
     jwt_issuer / jwt_audience:
         The ``iss`` / ``aud`` claims of Keyframe's access tokens.
     """
@@ -120,6 +129,7 @@ class StageConfig:
     suffix: str = ""
     cors_origins: tuple[str, ...] = ()
     alarm_email: str | None = None
+    api_gateway_account_role: bool = False
     jwt_issuer: str = ""
     jwt_audience: str = "keyframe-api"
 
@@ -161,6 +171,10 @@ class StageConfig:
             overrides["cors_origins"] = tuple(o.strip() for o in str(origins).split(",") if o.strip())
         if context.get("alarmEmail"):
             overrides["alarm_email"] = str(context["alarmEmail"])
+        flag = str(context.get("apiGatewayAccountRole") or "").strip().lower()
+        if flag not in ("", "true", "false"):
+            raise ValueError(f"Invalid apiGatewayAccountRole {flag!r}: true or false")
+        overrides["api_gateway_account_role"] = flag == "true"
         if context.get("jwtIssuer"):
             overrides["jwt_issuer"] = str(context["jwtIssuer"])
         return cls.for_stage(str(context.get("stage") or "dev"), **overrides)

@@ -50,6 +50,7 @@ from infra.batch import BatchJob, BatchJobs
 from infra.config import StageConfig
 from infra.functions import Functions
 from infra.grants import starters
+from infra.log_groups import per_stack_name
 from infra.monitoring import Monitoring
 from infra.safety_net import SafetyNetTexts, add_safety_net
 from keyframe.local.bootstrap import camel, function_placeholder, state_machine_env_var
@@ -195,7 +196,8 @@ class AslStateMachine(Construct):
             self,
             "Logs",
             # /aws/vendedlogs/ keeps Step Functions log delivery off the account's log resource policy.
-            log_group_name=f"/aws/vendedlogs/states/{self.name}",
+            # A per-stack suffix: a retained group of a deleted stack never blocks its re-creation.
+            log_group_name=per_stack_name(f"/aws/vendedlogs/states/{self.name}"),
             retention=config.log_retention,
             removal_policy=config.removal_policy,
         )

@@ -18,6 +18,7 @@ from aws_cdk import Stack, Tags
 from constructs import Construct
 
 from infra.api import RestApi
+from infra.backup import DataBackup
 from infra.batch import BatchJobs
 from infra.config import StageConfig
 from infra.functions import Functions
@@ -80,6 +81,17 @@ class KeyframeStack(Stack):
 
         self.storage = MediaStorage(self, "Storage", config=config)
         self.tables = Tables(self, "Tables", config=config)
+        self.backup = (
+            DataBackup(
+                self,
+                "Backup",
+                config=config,
+                tables=[table for _, table in self.tables.items()],
+                bucket=self.storage.bucket,
+            )
+            if config.defaults.backup
+            else None
+        )
         self.identity = Identity(self, "Identity", config=config)
         self.layer = SharedLayer(self, "SharedLayer")
         self.live = LiveApi(self, "Live", config=config)
@@ -108,7 +120,8 @@ class KeyframeStack(Stack):
         )
         self.firewall = RestApiFirewall(self, "Firewall", config=config, api=self.rest_api.api)
         # The WebSocket stage's access logs also need the account's API Gateway logging role.
-        self.live.stage.node.add_dependency(self.rest_api.account)
+        if self.rest_api.account is not None:
+            self.live.stage.node.add_dependency(self.rest_api.account)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

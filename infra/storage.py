@@ -14,7 +14,9 @@ GET rule behind a rule that also allowed GET would never expose its headers.
 Lifecycle: incomplete multipart uploads are aborted after 7 days; objects tagged
 ``keyframe-ephemeral=playback`` (the rewritten playlists of a render playback,
 ``keyframe.renders.playback``) expire after 1 day, their noncurrent versions one day later. Nothing
-else expires, and every noncurrent version is kept: the bytes of an original are sacred (an overwrite
+else expires, and every noncurrent version is kept, only cheaper: Standard-IA after
+:data:`NONCURRENT_TO_IA_DAYS` days, Glacier Instant Retrieval (milliseconds to read, like IA) after
+:data:`NONCURRENT_TO_GLACIER_IR_DAYS`. The bytes of an original are sacred (an overwrite
 or delete of ``studios/{id}/assets/{id}/uploads/...`` must stay recoverable for ever), and S3 lifecycle
 filters are prefix- or tag-based while the studio id varies, so no prefix rule could expire only
 derived and render files. Derived files are not overwritten anyway (a reprocess run writes under
@@ -32,6 +34,10 @@ from constructs import Construct
 
 from infra.config import StageConfig
 
+NONCURRENT_TO_IA_DAYS = 30
+"""Days a replaced or deleted version stays in S3 Standard before moving to Standard-IA."""
+NONCURRENT_TO_GLACIER_IR_DAYS = 90
+"""Days before a noncurrent version moves to Glacier Instant Retrieval (never expired)."""
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 7
 UPLOAD_CORS_MAX_AGE_SECONDS = 3000
 EPHEMERAL_TAG_KEY = "keyframe-ephemeral"
@@ -111,6 +117,19 @@ class MediaStorage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(
                         ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS
                     ),
+                ),
+                s3.LifecycleRule(
+                    id="noncurrent-versions-to-cheaper-storage",
+                    noncurrent_version_transitions=[
+                        s3.NoncurrentVersionTransition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=Duration.days(NONCURRENT_TO_IA_DAYS),
+                        ),
+                        s3.NoncurrentVersionTransition(
+                            storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                            transition_after=Duration.days(NONCURRENT_TO_GLACIER_IR_DAYS),
+                        ),
+                    ],
                 ),
                 s3.LifecycleRule(
                     id="expire-playback-playlists",

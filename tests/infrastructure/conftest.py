@@ -71,7 +71,10 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesis]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KEYFRAME_LAYER_BUNDLING", "skip")
         app = cdk.App(outdir=str(outdir), context=cdk_json_context())
-        dev_config = StageConfig.for_stage("dev", suffix="test", cors_origins=DEV_ORIGINS)
+        # The dev stack is the one that creates the account's API Gateway logging role; prod relies on it.
+        dev_config = StageConfig.for_stage(
+            "dev", suffix="test", cors_origins=DEV_ORIGINS, api_gateway_account_role=True
+        )
         prod_config = StageConfig.for_stage("prod", cors_origins=(PROD_ORIGIN,))
         dev = KeyframeStack(app, dev_config.stack_name, config=dev_config)
         prod = KeyframeStack(app, prod_config.stack_name, config=prod_config)

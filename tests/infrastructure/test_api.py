@@ -214,8 +214,19 @@ def test_stage_logs_every_request_as_json_and_is_throttled_and_traced(dev, prod)
         assert settings["DataTraceEnabled"] is False
 
 
+def test_only_the_opted_in_stack_writes_the_account_logging_role(prod):
+    # Given a stack deployed without -c apiGatewayAccountRole=true
+    # Then it neither sets the account's API Gateway settings nor creates a role for API Gateway
+    assert not t.of_type(prod.resources, "AWS::ApiGateway::Account")
+    for role in t.of_type(prod.resources, "AWS::IAM::Role").values():
+        principals = json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
+        assert "apigateway.amazonaws.com" not in principals
+    (stage,) = t.of_type(prod.resources, "AWS::ApiGatewayV2::Stage").values()
+    assert not stage.get("DependsOn")
+
+
 def test_api_gateway_logging_role_outlives_the_stack_and_precedes_the_websocket_stage(dev):
-    # Given the account-level API Gateway settings that logging requires
+    # Given the account-level API Gateway settings that logging requires (dev-test opted in)
     ((account_id, account),) = t.of_type(dev.resources, "AWS::ApiGateway::Account").items()
     (role_id,) = t.references(account["Properties"]["CloudWatchRoleArn"])
     # Then the role is retained, so deleting a developer stack never breaks another stack's logging

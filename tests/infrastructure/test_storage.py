@@ -135,3 +135,61 @@ def test_signing_secret_is_generated_by_secrets_manager_in_the_expected_shape(de
     assert generator["GenerateStringKey"] == "secret"
     assert generator["PasswordLength"] == 64
     assert "SecretString" not in secret["Properties"]
+
+
+def test_noncurrent_versions_move_to_cheaper_storage_and_are_never_expired(dev, prod):
+    for synth in (dev, prod):
+        # Given the media bucket's lifecycle rules
+        rules = _bucket(synth)["LifecycleConfiguration"]["Rules"]
+        # Then one enabled, unfiltered rule moves every noncurrent version to IA at 30 days and to
+        # Glacier Instant Retrieval at 90
+        (rule,) = [r for r in rules if "NoncurrentVersionTransitions" in r]
+        assert rule["Status"] == "Enabled"
+        assert not {"Prefix", "TagFilters", "ObjectSizeGreaterThan"} & set(rule)
+        assert rule["NoncurrentVersionTransitions"] == [
+            {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
+            {"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
+        ]
+        # And it expires nothing (the tagged playlists' rule is the only one that does)
+        assert not {"ExpirationInDays", "NoncurrentVersionExpiration"} & set(rule)
+
+
+def test_prod_backs_up_every_table_and_the_media_bucket_daily_for_35_days(prod, dev):
+    # Given the backup plan of prod
+    (plan,) = t.of_type(prod.resources, "AWS::Backup::BackupPlan").values()
+    (rule,) = plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+    # Then it runs daily and keeps each recovery point 35 days, in a KMS-encrypted, retained vault
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert rule["Lifecycle"] == {"DeleteAfterDays": 35}
+    ((vault_id, vault),) = t.of_type(prod.resources, "AWS::Backup::BackupVault").items()
+    assert t.references(rule["TargetBackupVault"]) == {vault_id}
+    assert vault["DeletionPolicy"] == "Retain"
+    (key,) = t.references(vault["Properties"]["EncryptionKeyArn"])
+    assert (
+        prod.resources[key]["Type"] == "AWS::KMS::Key" and prod.resources[key]["DeletionPolicy"] == "Retain"
+    )
+    # And its selection names every table and the media bucket
+    (selection,) = t.of_type(prod.resources, "AWS::Backup::BackupSelection").values()
+    selected = t.references(selection["Properties"]["BackupSelection"]["Resources"])
+    assert selected == set(t.table_ids(prod.resources).values()) | {t.media_bucket_id(prod.resources)}
+    # And the role AWS Backup assumes may back up and restore S3 as well as DynamoDB
+    role = prod.resources[t.references(selection["Properties"]["BackupSelection"]["IamRoleArn"]).pop()]
+    policies = json.dumps(role["Properties"]["ManagedPolicyArns"])
+    assert (
+        "AWSBackupServiceRolePolicyForS3Backup" in policies
+        and "AWSBackupServiceRolePolicyForBackup" in policies
+    )
+    # And a developer's dev stack has no backup plan
+    assert not t.of_type(dev.resources, "AWS::Backup::BackupPlan")
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_retained_log_groups_with_fixed_prefixes_can_be_created_again(request, stage):
+    # Given every log group whose name the stack sets (the others get generated names)
+    synth = request.getfixturevalue(stage)
+    groups = t.of_type(synth.resources, "AWS::Logs::LogGroup").values()
+    named = [g["Properties"]["LogGroupName"] for g in groups if "LogGroupName" in g["Properties"]]
+    assert len(named) >= 3  # the WAF's and the two state machines'
+    for name in named:
+        # Then each ends with the stack's own id, new whenever the stack is created again
+        assert isinstance(name, dict) and "AWS::StackId" in json.dumps(name), name
