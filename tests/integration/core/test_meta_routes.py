@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
 import boto3
 import pytest
 from openapi_spec_validator import validate
@@ -56,6 +60,29 @@ def test_openapi_document_and_docs_page(api) -> None:
     assert page.status == 200
     assert page.headers["Content-Type"].startswith("text/html")
     assert b"/auth/login" in page.body
+
+
+def test_docs_is_swagger_ui_offline_with_a_csp_for_that_page_only(api) -> None:
+    # When
+    page = api.get("/docs")
+    other = api.get("/health")
+    # Then: Powertools' bundled Swagger UI, inlined (no CDN), over the committed document
+    html = page.body.decode()
+    assert "SwaggerUIBundle" in html and '"operationId": "createRender"' in html
+    assert "<script src=" not in html and "<link rel=" not in html
+    assert "href='/asyncapi.json'" in html and "href='/openapi.json'" in html
+    # its CSP lets exactly its own inline scripts run and calls go only to this API
+    csp = page.headers["Content-Security-Policy"]
+    for script in re.findall(r"<script>(.*?)</script>", html, flags=re.S):
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+    assert "connect-src 'self'" in csp and "'unsafe-eval'" not in csp and "frame-ancestors 'none'" in csp
+    # and every other route keeps the strict one
+    assert other.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    # try-it-out: the document says how to authorize and where to send calls
+    document = api.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert document["servers"] == [{"url": "/"}]
 
 
 def test_protected_route_without_token_is_401_in_the_error_shape(api) -> None:
