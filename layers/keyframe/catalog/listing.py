@@ -44,8 +44,9 @@ from pynamodb.expressions.condition import Condition
 from keyframe.catalog import cursors
 from keyframe.catalog.models import NAME_SEPARATOR, AssetItem
 from keyframe.catalog.projects import load_project
-from keyframe.catalog.schemas import AssetPage, AssetStatus, AssetType, SortKey, SortOrder
+from keyframe.catalog.schemas import Asset, AssetPage, AssetStatus, AssetType, SortKey, SortOrder
 from keyframe.catalog.store import index_key_names, query_page, readable
+from keyframe.catalog.thumbnails import thumbnail_link
 
 MAX_FILTERED_REQUESTS = 4
 """Queries one filtered page may cost at most."""
@@ -200,4 +201,8 @@ def list_assets(
     from keyframe.catalog.assets import to_asset
 
     next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
-    return AssetPage(items=readable(page.items, to_asset, "asset"), next_cursor=next_cursor)
+
+    def listed(item: AssetItem) -> Asset:
+        return to_asset(item).model_copy(update={"thumbnail": thumbnail_link(item.thumbnail_key)})
+
+    return AssetPage(items=readable(page.items, listed, "asset"), next_cursor=next_cursor)

@@ -191,6 +191,8 @@ class AssetItem(_CatalogModel):
     status = UnicodeAttribute()
     current_version = NumberAttribute(null=True, attr_name="currentVersion")
     latest_version = NumberAttribute(default=0, attr_name="latestVersion")
+    # the current version's thumbnail (keyframe.catalog.thumbnails): lists link it with no extra read
+    thumbnail_key = UnicodeAttribute(null=True, attr_name="thumbnailKey")
     outdated: MapAttribute[str, Any] = MapAttribute(default=dict, attr_name="outdatedDependencies")
     archived = BooleanAttribute(default=False)
     archived_at = UnicodeAttribute(null=True, attr_name="archivedAt")

@@ -268,8 +268,18 @@ class OutdatedDependency(ApiModel):
     latest_version: int
 
 
+class ThumbnailLink(ApiModel):
+    """A presigned GET of a thumbnail (JPEG), valid until ``expiresAt`` (ISO-8601 UTC, 15 minutes)."""
+
+    url: str
+    expires_at: str
+
+
 class Asset(ApiModel):
-    """An asset (``GET /assets/{assetId}`` also sends its ``ETag``)."""
+    """An asset (``GET /assets/{assetId}`` also sends its ``ETag``).
+
+    ``thumbnail`` (lists only) links to the current version's thumbnail when it has one.
+    """
 
     id: str
     project_id: str
@@ -285,6 +295,7 @@ class Asset(ApiModel):
     created_by: str
     created_at: str
     updated_at: str
+    thumbnail: ThumbnailLink | None = None
     _revision: int = PrivateAttr(default=1)
 
     @property
@@ -340,7 +351,10 @@ class VersionError(ApiModel):
 
 
 class Version(ApiModel):
-    """An immutable version of an asset (only processing and review status change after creation)."""
+    """An immutable version of an asset (only processing and review status change after creation).
+
+    ``thumbnail`` (lists only) links to the version's thumbnail when it has one.
+    """
 
     asset_id: str
     project_id: str
@@ -356,6 +370,7 @@ class Version(ApiModel):
     processed_at: str | None = None
     review_status: ReviewStatus | None = None
     upload_id: str | None = None
+    thumbnail: ThumbnailLink | None = None
 
 
 class VersionPage(ApiModel):

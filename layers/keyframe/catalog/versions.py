@@ -28,12 +28,12 @@ from urllib.parse import quote
 
 import boto3
 from botocore.config import Config
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from keyframe import settings
-from keyframe.catalog import activity, cursors, graph
+from keyframe.catalog import activity, cursors, graph, thumbnails
 from keyframe.catalog.assets import archived_conflict, load_asset, not_found, rooms_of, to_asset, touch
 from keyframe.catalog.models import (
     VERSION_PREFIX,
@@ -61,6 +61,7 @@ from keyframe.catalog.schemas import (
 from keyframe.catalog.store import query_page, with_retries
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
+from keyframe.observability import logger
 from keyframe.settings import MediaSettings
 from keyframe.storage.transactions import Cancelled, Transaction
 
@@ -171,7 +172,13 @@ def list_versions(
         start_key=start,
     )
     next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
-    return VersionPage(items=[to_version(i) for i in page.items], next_cursor=next_cursor)
+    items = [
+        to_version(i).model_copy(
+            update={"thumbnail": thumbnails.thumbnail_link(thumbnails.thumbnail_key(i.derived))}
+        )
+        for i in page.items
+    ]
+    return VersionPage(items=items, next_cursor=next_cursor)
 
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -376,6 +383,7 @@ def mark_version_ready(
                 [
                     AssetItem.current_version.set(version),
                     AssetItem.status.set(_status_for_review(item.review_status).value),
+                    thumbnails.asset_thumbnail_action(derived),
                     *touch(asset, now),
                 ],
                 condition=_current_is(current),
@@ -532,6 +540,20 @@ def set_version_processing(
     return to_version(load_version(studio_id, asset_id, version))
 
 
+def _follow_current_thumbnail(studio_id: str, asset_id: str, version: int, derived: dict[str, str]) -> None:
+    """Point the asset item at ``version``'s new thumbnail if that version is still its current one."""
+    asset = load_asset(studio_id, asset_id)
+    if asset.current_version is None or int(asset.current_version) != version:
+        return
+    try:
+        AssetItem(asset.pk, asset.sk).update(
+            actions=[thumbnails.asset_thumbnail_action(derived)],
+            condition=AssetItem.current_version == version,
+        )
+    except UpdateError:  # the current version moved meanwhile: that move set its own thumbnail
+        logger.info("asset thumbnail not updated", extra={"asset_id": asset_id, "version": version})
+
+
 def refresh_processing(
     studio_id: str,
     asset_id: str,
@@ -588,6 +610,7 @@ def refresh_processing(
         )
     except Cancelled as exc:
         raise Conflict("The version changed meanwhile", code="VERSION_CHANGED") from exc
+    _follow_current_thumbnail(studio_id, asset_id, version, derived)
     refreshed = to_version(load_version(studio_id, asset_id, version))
     emit(
         studio_id,
@@ -737,6 +760,7 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
         [
             AssetItem.current_version.set(version),
             AssetItem.status.set(_status_for_review(target.review_status).value),
+            thumbnails.asset_thumbnail_action(target.derived),
             *touch(asset, now),
         ],
         condition=not_archived(AssetItem) & _current_is(previous),

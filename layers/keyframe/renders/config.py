@@ -10,7 +10,8 @@ RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN     optional: the Batch queue for ``priority:
                                        HIGH when this is unset)
 MAX_CONCURRENT_RENDERS_PER_STUDIO      QUEUED + RUNNING renders a studio may have, default 4
 RENDER_RETRY_AFTER_SECONDS             ``Retry-After`` of a 429 over that limit, default 15
-RENDER_PLAYBACK_TTL_SECONDS            lifetime of playback and download links, default 3600 (1 h)
+RENDER_PLAYBACK_TTL_SECONDS            a review session: how long playback and download links work,
+                                       default 14400 (4 h), at most 12 h
 RENDER_IDEMPOTENCY_TTL_SECONDS         how long an ``Idempotency-Key`` is remembered, default 86400
 RENDER_FONT_FILE                       optional TrueType font for burn-in/watermark (default: fontconfig)
 RENDER_WORK_DIR                        optional scratch folder of the container (default: the temp dir)
@@ -33,7 +34,7 @@ class RendersSettings(_EnvModel):
     MEDIA_BUCKET: str = Field(min_length=3, max_length=63)
     MAX_CONCURRENT_RENDERS_PER_STUDIO: int = Field(default=4, ge=1, le=1000)
     RENDER_RETRY_AFTER_SECONDS: int = Field(default=15, ge=1, le=3600)
-    RENDER_PLAYBACK_TTL_SECONDS: int = Field(default=3600, ge=1, le=12 * 3600)
+    RENDER_PLAYBACK_TTL_SECONDS: int = Field(default=4 * 3600, ge=1, le=12 * 3600)
 
 
 class ExecutionSettings(_EnvModel):

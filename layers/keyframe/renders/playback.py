@@ -15,10 +15,22 @@ The approach chosen: **rewritten playlists written to S3 at playback time, every
 4. answers ``{url, expiresAt}``: the master's presigned URL.
 
 Every URL of one playback is signed to expire at the same moment, ``expiresAt`` of the answer
-(``RENDER_PLAYBACK_TTL_SECONDS`` after the request, default 1 h, whole seconds): each link's
-``X-Amz-Expires`` is the time left until that moment when it is signed, so a long playlist whose
-rewriting takes a few seconds still expires together. S3 enforces the expiry (403 after it); the
-emulator does not, which is why the tests check the signed ``X-Amz-Date`` + ``X-Amz-Expires``.
+(``RENDER_PLAYBACK_TTL_SECONDS`` after the request: a review session, default 4 h, at most 12 h,
+whole seconds): each link's ``X-Amz-Expires`` is the time left until that moment when it is signed,
+so a long playlist whose rewriting takes a few seconds still expires together. S3 enforces the
+expiry (403 after it); the emulator does not, which is why the tests check the signed
+``X-Amz-Date`` + ``X-Amz-Expires``.
+
+**Renewing.** A client renews by calling ``GET /renders/{id}/playback`` again before ``expiresAt``
+(hls.js: load the new master and carry on from the current time). The rewritten playlists of one
+session live in ``playback/{expiresAt epoch}/``; a call that finds a session whose playlists are
+complete (its master is written last) and that still has at least the TTL minus
+:func:`renew_step` to run answers that session's master again, rewriting nothing: one listing of
+the render's ``playback/`` folder, no DynamoDB request beyond the job read. So however many viewers
+open or renew a render, its playlists are rewritten at most once per step (a quarter of the TTL, at
+most 15 minutes), and ``expiresAt`` is never earlier than the TTL minus that step. In the cloud a
+presigned URL also stops working when the credentials that signed it expire (a Lambda role's
+session, usually a few hours): a client that renews before ``expiresAt`` never notices.
 
 The alternative, a public API route ``GET /renders/{id}/playlists/{name}?token=`` authenticated by
 an HMAC token and rewriting on every request, needs a route outside the Lambda authorizer (a change
@@ -45,7 +57,6 @@ from __future__ import annotations
 
 import posixpath
 import time
-import uuid
 from datetime import UTC, datetime
 
 from keyframe.errors import Conflict, Forbidden
@@ -144,11 +155,35 @@ def _put_playlist(bucket: str, key: str, text: str, ttl: int) -> None:
     )  # fmt: skip
 
 
+def renew_step(ttl: int) -> int:
+    """How much older than a fresh one a reused session may be: a quarter of ``ttl``, at most 15 min."""
+    return max(1, min(900, ttl // 4))
+
+
+def _reusable_session(bucket: str, sessions: str, ttl: int) -> int | None:
+    """The deadline (epoch seconds) of the session under ``sessions`` to answer again, if any.
+
+    A session qualifies when its master playlist exists (written last, so every playlist is there)
+    and its deadline is at least ``ttl - renew_step(ttl)`` away. One ``ListObjectsV2`` (media bucket).
+    """
+    listed = storage.s3().list_objects_v2(Bucket=bucket, Prefix=sessions)
+    deadlines = []
+    for obj in listed.get("Contents", []):
+        folder, _, name = obj["Key"][len(sessions) :].partition("/")
+        if name == "master.m3u8" and folder.isdigit():
+            deadlines.append(int(folder))
+    best = max(deadlines, default=None)
+    if best is not None and best >= int(time.time()) + ttl - renew_step(ttl):
+        return best
+    return None
+
+
 def playback(principal: Principal, job_id: str) -> PlaybackLink:
     """A presigned master playlist of a SUCCEEDED ``hls`` render, every link inside presigned too.
 
     Reads the job (renders table) and the stored playlists, writes the rewritten ones under
-    ``{attempt prefix}playback/{session}/`` (media bucket). Every link expires at ``expiresAt``.
+    ``{attempt prefix}playback/{expiresAt epoch}/`` (media bucket), or answers a recent session's
+    master again (see the module's *Renewing*). Every link expires at ``expiresAt``.
 
     Raises
     ------
@@ -166,10 +201,17 @@ def playback(principal: Principal, job_id: str) -> PlaybackLink:
         raise Conflict("This render is a file, not a stream; use /download", code="NOT_PLAYABLE")
     settings = load(RendersSettings)
     bucket = settings.MEDIA_BUCKET
-    deadline = _deadline(settings.RENDER_PLAYBACK_TTL_SECONDS)
+    ttl = settings.RENDER_PLAYBACK_TTL_SECONDS
     root = outputs["prefix"]
     master_key = outputs["masterPlaylist"]
-    session = f"{root}playback/{uuid.uuid4().hex}/"
+    sessions = f"{root}playback/"
+    reused = _reusable_session(bucket, sessions, ttl)
+    if reused is not None:
+        master_copy = f"{sessions}{reused}/master.m3u8"
+        return PlaybackLink(url=_presign_until(bucket, master_copy, reused), expires_at=_iso(reused),
+                            content_type=PLAYLIST_TYPE)  # fmt: skip
+    deadline = _deadline(ttl)
+    session = f"{sessions}{deadline}/"
 
     def variant_url(uri: str) -> str:
         key = resolve_key(master_key, uri, root)

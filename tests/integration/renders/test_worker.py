@@ -351,6 +351,56 @@ def test_every_playback_link_expires_at_the_expires_at_the_api_promises(
     assert [abs((_expiry(url) - expires_at).total_seconds()) <= 1 for url in links] == [True] * 9
 
 
+def _hls_job(api: Any, admin: Session, target: Target) -> str:
+    job_id = _request(api, admin, target.asset_id, {"preset": "hls"})["renderJobId"]
+    prefix = f"studios/{admin.studio_id}/renders/{job_id}/attempt-1/"
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=MEDIA_BUCKET, Key=prefix + "master.m3u8", Body=MASTER.encode())
+    for rendition in ("720p", "480p"):
+        s3.put_object(Bucket=MEDIA_BUCKET, Key=f"{prefix}{rendition}/index.m3u8", Body=VARIANT.encode())
+    service.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
+    outputs = {"prefix": prefix, "keys": [prefix + "master.m3u8"], "primary": prefix + "master.m3u8",
+               "masterPlaylist": prefix + "master.m3u8"}  # fmt: skip
+    assert service.record_outputs(admin.studio_id, job_id, 1, outputs)
+    assert _finalize(admin, job_id) == {"status": "SUCCEEDED"}
+    return job_id
+
+
+def test_a_review_session_is_renewed_without_rewriting_the_playlists(
+    api: Any, admin: Session, target: Target, runs: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a SUCCEEDED HLS render, a 4-hour review session, and a count of playlists written
+    set_env(monkeypatch, RENDER_PLAYBACK_TTL_SECONDS=4 * 3600)
+    job_id = _hls_job(api, admin, target)
+    written: list[str] = []
+    put = playback._put_playlist
+    monkeypatch.setattr(
+        playback, "_put_playlist", lambda b, k, t, ttl: (written.append(k), put(b, k, t, ttl))
+    )
+    # When a reviewer opens it, then a client renews it a little later
+    first = api.get(f"/renders/{job_id}/playback", token=admin.access_token).json()
+    assert len(written) == 3  # the master and two variant playlists
+    renewed = api.get(f"/renders/{job_id}/playback", token=admin.access_token).json()
+    # Then the renewal answers the same session (same expiry, hours away) and rewrote nothing
+    assert len(written) == 3
+    assert renewed["expiresAt"] == first["expiresAt"]
+    assert urlsplit(renewed["url"]).path == urlsplit(first["url"]).path
+    hours_left = (_iso(renewed["expiresAt"]) - datetime.now(UTC)).total_seconds() / 3600
+    assert 3.9 < hours_left <= 4
+    # And every link of the renewed master still expires at that moment and serves its playlist
+    links = _playback_links(renewed["url"])
+    assert len(links) == 9
+    assert all(abs((_expiry(url) - _iso(renewed["expiresAt"])).total_seconds()) <= 1 for url in links)
+
+    # When the session has less than the TTL minus a quarter hour left (time moves on)
+    later = time.time() + playback.renew_step(4 * 3600) + 5
+    monkeypatch.setattr(playback.time, "time", lambda: later)
+    fresh = api.get(f"/renders/{job_id}/playback", token=admin.access_token).json()
+    # Then a new session is written, expiring a full TTL after the call
+    assert len(written) == 6
+    assert _iso(fresh["expiresAt"]) > _iso(first["expiresAt"])
+
+
 def test_a_succeeded_job_names_the_sha256_of_its_input_even_when_the_upload_declared_none(
     api: Any, admin: Session, runs: Spy, clip: Path, clip_media: dict[str, Any]
 ) -> None:
