@@ -96,10 +96,12 @@ class MembershipItem(Model):
 
 
 class MessageCounterItem(Model):
-    """Messages received from one connection in one wall-clock second (throttling)."""
+    """Messages received from one connection in one wall-clock second (throttling): ``hits``
+    counted, ``refused`` over the limit."""
 
     Meta = table_meta(LIVE)
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     hits = NumberAttribute(default=0)
+    refused = NumberAttribute(null=True)
     ttl = TTLAttribute(null=True)

@@ -9,6 +9,7 @@ LIVE_TICKET_TTL_SECONDS            ticket lifetime, default 60
 LIVE_CONNECTION_TTL_SECONDS        connection record lifetime, default 7200 (API Gateway's 2 h)
 LIVE_MAX_MESSAGES_PER_SECOND       per-connection message rate, default 20
 LIVE_MAX_MESSAGE_BYTES             largest accepted frame, default 32768
+LIVE_FLOOD_SECONDS                 seconds in a row over the rate that close a socket, default 3
 LIVE_FANOUT_WORKERS                parallel ``PostToConnection`` calls, default 16
 =================================  ==========================================================
 """
@@ -30,6 +31,12 @@ class LiveSettings(_EnvModel):
     LIVE_CONNECTION_TTL_SECONDS: int = Field(default=7200, ge=60)
     LIVE_MAX_MESSAGES_PER_SECOND: int = Field(default=20, ge=1)
     LIVE_MAX_MESSAGE_BYTES: int = Field(default=32 * 1024, ge=1024, le=128 * 1024)
+    LIVE_FLOOD_SECONDS: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description="a socket over LIVE_MAX_MESSAGES_PER_SECOND this many seconds in a row is closed",
+    )
     LIVE_FANOUT_WORKERS: int = Field(default=16, ge=1, le=128)
 
 

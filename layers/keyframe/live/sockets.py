@@ -12,9 +12,16 @@ route response), and the connection stays open:
   ``data`` is exactly the inner object of the REST API's error body
   (:func:`keyframe.http.errors.error_body`), so a client reads errors the same way on both
   channels; a throttled message carries ``details.retryAfter`` (seconds). Codes:
-  ``MALFORMED_JSON``, ``UNKNOWN_ACTION``, ``VALIDATION_ERROR``, ``PAYLOAD_TOO_LARGE``,
-  ``TOO_MANY_REQUESTS``, ``FORBIDDEN``, ``NOT_FOUND``/``*_NOT_FOUND``, ``INVALID_ROOM``,
-  ``NOT_SUBSCRIBED``, ``CONNECTION_CLOSED``, ``INTERNAL_ERROR``.
+  ``MALFORMED_JSON``, ``BODY_TOO_DEEP``, ``DUPLICATE_KEY``, ``UNKNOWN_ACTION``,
+  ``VALIDATION_ERROR``, ``PAYLOAD_TOO_LARGE``, ``TOO_MANY_REQUESTS``, ``CONNECTION_FLOODED``,
+  ``FORBIDDEN``, ``NOT_FOUND``/``*_NOT_FOUND``, ``NOT_COMMENT_AUTHOR``, ``INVALID_ROOM``,
+  ``NOT_SUBSCRIBED``, ``CONNECTION_CLOSED``, ``INTERNAL_ERROR``. No message goes unanswered.
+
+A socket over the rate limit for ``LIVE_FLOOD_SECONDS`` seconds in a row gets a last ``error``
+event, ``CONNECTION_FLOODED`` (``details.closeCode`` 1008, policy violation), pushed through
+``@connections``, and is then closed with ``DeleteConnection``. API Gateway closes such a socket
+with status 1000 and no reason (its API takes neither: aws-sdk-js#3636, boto3#3789), so the event
+is where a client reads why; the local stack's gateway does the same.
 
 Every handler sets the logger's correlation id first (the message's ``correlationId`` when the
 client sent one, else API Gateway's ``requestId``), so log lines, the reply, the ``error`` event and
@@ -32,11 +39,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from keyframe.errors import Forbidden, InvalidInput, KeyframeError, TooManyRequests, Unauthenticated
 from keyframe.http.errors import error_body
 from keyframe.identity.models import MembershipItem, get_or_none, member_sk, studio_pk
 from keyframe.identity.permissions import Permission, Principal, Role
-from keyframe.live import connections, messages, presence, rooms, throttle, tickets
+from keyframe.live import connections, fanout, messages, presence, rooms, throttle, tickets
 from keyframe.live.messages import (
     CommentMessage,
     Message,
@@ -298,6 +307,9 @@ def handle_message(event: dict[str, Any]) -> dict[str, Any]:
             )
         message = messages.validate_message(data)
         return dispatch(connection, message, correlation_id)
+    except throttle.Flooding as exc:
+        logger.warning("socket closed for flooding", extra={"connection_id": connection_id})
+        return _close_flooding(connection_id, exc)
     except KeyframeError as exc:
         logger.info("message refused", extra={"error_code": exc.code, "connection_id": connection_id})
         return error_event(exc)
@@ -306,6 +318,26 @@ def handle_message(event: dict[str, Any]) -> dict[str, Any]:
         return error_event(
             KeyframeError("Something went wrong; quote the correlation id", code="INTERNAL_ERROR")
         )
+
+
+def _close_flooding(connection_id: str, error: throttle.Flooding) -> dict[str, Any]:
+    """Push the last ``error`` event to a flooding socket, then close it (``DeleteConnection``).
+
+    Returns the event too (the route response; dropped by the gateway once the socket is closed).
+    """
+    event = error_event(error)
+    event["data"]["details"] = {**(event["data"].get("details") or {}), "closeCode": 1008}
+    client = fanout.management_client()
+    try:
+        client.post_to_connection(ConnectionId=connection_id, Data=json.dumps(event).encode())
+        client.delete_connection(ConnectionId=connection_id)
+    except ClientError as exc:
+        if not fanout.is_gone(exc):
+            logger.warning("closing a flooding socket failed", extra={"connection_id": connection_id})
+    closed = connections.close_connection(connection_id)
+    if closed is not None:
+        presence.announce_leave(closed)
+    return event
 
 
 def on_message(event: dict[str, Any]) -> dict[str, Any]:

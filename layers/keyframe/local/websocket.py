@@ -382,11 +382,15 @@ class WebSocketGateway:
         return ws
 
     def route_key(self, body: str, is_base64: bool) -> str:
-        """``$request.body.action`` if it is a configured route, else ``$default``."""
+        """``$request.body.action`` if it is a configured route, else ``$default``.
+
+        Like API Gateway, a frame that is not a JSON object with a string ``action`` (garbage, a
+        list, JSON nested too deep to parse) goes to ``$default``; it never drops the connection.
+        """
         if not is_base64:
             try:
                 action = json.loads(body).get("action")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 action = None
             if isinstance(action, str) and action in registry.WEBSOCKET_ROUTES:
                 return action
