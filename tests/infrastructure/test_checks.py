@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Annotations, Match
@@ -85,3 +89,38 @@ def test_cycle_detection_finds_a_cycle():
     }
     # Then the cycle is reported
     assert t.find_cycle(t.dependencies(resources)) == ["A", "B", "A"]
+
+
+CFN_LINT_IGNORED = {
+    "W3005": "CDK itself adds DependsOn on a function's role and policy beside the GetAtt that already "
+    "orders them (a redundant edge, not a defect of this app)",
+}
+
+
+def test_cfn_lint_finds_nothing_in_either_synthesized_template(synthesis):
+    # Given both templates the shared synth wrote (cfn-lint pinned in the dev extra)
+    templates = [
+        Path(s.outdir) / f"{s.stack.stack_name}.template.json" for s in (synthesis.dev, synthesis.prod)
+    ]
+    assert all(template.is_file() for template in templates)
+    # When cfn-lint reads them (one run for both)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cfnlint",
+            "--format",
+            "json",
+            "--ignore-checks",
+            *CFN_LINT_IGNORED,
+            "--",
+            *map(str, templates),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    findings = json.loads(run.stdout or "[]")
+    # Then it reports no error, warning or informational finding
+    assert [(f["Rule"]["Id"], f["Location"]["Path"], f["Message"]) for f in findings] == [], run.stderr
