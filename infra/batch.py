@@ -24,8 +24,14 @@ to a log group with the stage's retention.
 Queues and priority
 -------------------
 ``{name}-jobs`` (priority 10) takes every asset pipeline job and NORMAL/LOW renders; ``{name}-jobs-high``
-(priority 100) takes HIGH renders. Both feed the same compute environment, where Batch places jobs of
-the higher-priority queue first.
+(priority 100) takes HIGH renders.
+
+Cost: the normal queue runs on **Fargate Spot** first (about 70 % cheaper; a reclaimed task is retried
+by the job's retry rules) and falls back to on-demand Fargate when the Spot environment is at its vCPU
+ceiling; the high-priority queue runs on on-demand Fargate only, so a HIGH render is never reclaimed.
+Jobs run on X86_64: Fargate Spot runs only X86_64 Linux tasks (an ARM64 job in a Spot environment
+blocks its queue), and the same job definitions run on both environments; FFmpeg would run on
+Graviton, Spot would not.
 
 Image
 -----
@@ -169,8 +175,8 @@ class BatchJobs(Construct):
     ----------
     vpc / security_group:
         Where jobs run (private subnets, HTTPS out only).
-    compute_environment:
-        Managed Fargate, on-demand.
+    compute_environment / spot_compute_environment:
+        Managed Fargate, on-demand / Fargate Spot (same subnets, security group and vCPU ceiling).
     queue / high_priority_queue:
         ``{name}-jobs`` and ``{name}-jobs-high`` (see the module docstring).
     image:
@@ -210,9 +216,24 @@ class BatchJobs(Construct):
             maxv_cpus=MAX_VCPUS[config.stage],
             spot=False,
         )
-        self.queue = self._queue("Queue", f"{config.name}-jobs", QUEUE_PRIORITY)
+        self.spot_compute_environment = batch.FargateComputeEnvironment(
+            self,
+            "FargateSpot",
+            vpc=self.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[self.security_group],
+            maxv_cpus=MAX_VCPUS[config.stage],
+            spot=True,
+        )
+        # NORMAL/LOW renders and derives: Spot first, on-demand when Spot is full. HIGH: on-demand only.
+        self.queue = self._queue(
+            "Queue",
+            f"{config.name}-jobs",
+            QUEUE_PRIORITY,
+            [self.spot_compute_environment, self.compute_environment],
+        )
         self.high_priority_queue = self._queue(
-            "HighPriorityQueue", f"{config.name}-jobs-high", HIGH_QUEUE_PRIORITY
+            "HighPriorityQueue", f"{config.name}-jobs-high", HIGH_QUEUE_PRIORITY, [self.compute_environment]
         )
         self.image = ecr_assets.DockerImageAsset(
             self,
@@ -383,14 +404,21 @@ class BatchJobs(Construct):
         )
         return vpc
 
-    def _queue(self, construct_id: str, name: str, priority: int) -> batch.JobQueue:
+    def _queue(
+        self,
+        construct_id: str,
+        name: str,
+        priority: int,
+        environments: list[batch.FargateComputeEnvironment],
+    ) -> batch.JobQueue:
         return batch.JobQueue(
             self,
             construct_id,
             job_queue_name=name,
             priority=priority,
             compute_environments=[
-                batch.OrderedComputeEnvironment(compute_environment=self.compute_environment, order=1)
+                batch.OrderedComputeEnvironment(compute_environment=environment, order=order)
+                for order, environment in enumerate(environments, start=1)
             ],
         )
 

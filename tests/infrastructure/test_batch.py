@@ -63,8 +63,13 @@ def _queues(synth) -> dict[str, dict[str, Any]]:
     }
 
 
-def _compute_environment(synth) -> tuple[str, dict[str, Any]]:
-    ((lid, res),) = t.of_type(synth.resources, "AWS::Batch::ComputeEnvironment").items()
+def _compute_environment(synth, kind: str = "FARGATE") -> tuple[str, dict[str, Any]]:
+    """The compute environment of ``kind`` (``FARGATE`` on-demand or ``FARGATE_SPOT``)."""
+    ((lid, res),) = [
+        (lid, res)
+        for lid, res in t.of_type(synth.resources, "AWS::Batch::ComputeEnvironment").items()
+        if res["Properties"]["ComputeResources"]["Type"] == kind
+    ]
     return lid, res["Properties"]
 
 
@@ -126,16 +131,31 @@ def test_vpc_has_gateway_endpoints_nat_per_stage_and_flow_logs(dev, prod):
         assert flow_log["Properties"]["TrafficType"] == "ALL"
 
 
-def test_normal_and_high_priority_queues_share_the_compute_environment(dev):
-    # Given the job queues
-    queues = _queues(dev)
-    ce, _ = _compute_environment(dev)
-    normal, high = queues[f"{dev.config.name}-jobs"], queues[f"{dev.config.name}-jobs-high"]
-    # Then both feed the Fargate compute environment, the high-priority one scheduled first
-    for queue in (normal, high):
-        (order,) = queue["ComputeEnvironmentOrder"]
-        assert t.references(order["ComputeEnvironment"]) == {ce}
-    assert high["Priority"] > normal["Priority"]
+def test_normal_jobs_run_on_spot_with_on_demand_fallback_and_high_on_demand_only(dev, prod):
+    for synth in (dev, prod):
+        # Given the job queues and the two compute environments
+        queues = _queues(synth)
+        on_demand, on_demand_props = _compute_environment(synth, "FARGATE")
+        spot, spot_props = _compute_environment(synth, "FARGATE_SPOT")
+        normal, high = queues[f"{synth.config.name}-jobs"], queues[f"{synth.config.name}-jobs-high"]
+        # Then NORMAL/LOW renders and derives try Fargate Spot first, then on-demand Fargate
+        orders = sorted(normal["ComputeEnvironmentOrder"], key=lambda o: o["Order"])
+        assert [t.references(o["ComputeEnvironment"]) for o in orders] == [{spot}, {on_demand}]
+        # And HIGH renders run on on-demand Fargate only (never reclaimed), scheduled first
+        (order,) = high["ComputeEnvironmentOrder"]
+        assert t.references(order["ComputeEnvironment"]) == {on_demand}
+        assert high["Priority"] > normal["Priority"]
+        # And both environments share subnets, security group and the vCPU ceiling
+        for key in ("Subnets", "SecurityGroupIds", "MaxvCpus"):
+            assert spot_props["ComputeResources"][key] == on_demand_props["ComputeResources"][key]
+
+
+def test_every_job_runs_on_x86_64_because_spot_runs_nothing_else(dev):
+    # Given every job definition (each may land on the Spot environment through the normal queue)
+    for definition in t.of_type(dev.resources, "AWS::Batch::JobDefinition").values():
+        platform = definition["Properties"]["ContainerProperties"]["RuntimePlatform"]
+        # Then it asks for X86_64 Linux: an ARM64 job would block a queue whose first environment is Spot
+        assert platform == {"CpuArchitecture": "X86_64", "OperatingSystemFamily": "LINUX"}
 
 
 def test_media_job_runs_the_worker_on_fargate_without_public_ip(dev):
