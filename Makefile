@@ -24,7 +24,7 @@ if [ "$${KEYFRAME_NO_GIT_HOOK:-0}" != 1 ] && [ -d .git ] && command -v git >/dev
 fi
 endef
 
-.PHONY: install dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
+.PHONY: install bootstrap destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { test -n "$(PYTHON)" || { echo "Keyframe needs Python 3.11 or newer on PATH (or make PYTHON=/path/to/python3.x)" >&2; exit 1; }; \
@@ -90,8 +90,19 @@ format: install
 synth: install ## write the CloudFormation template to cdk.out (no AWS account needed)
 	$(BIN)/python app.py
 
-deploy: install ## deploy to the AWS account in your environment: make deploy STAGE=dev SUFFIX=yourname
-	npx --yes aws-cdk@2 deploy --app "$(BIN)/python app.py" -c stage=$(or $(STAGE),dev) -c suffix=$(SUFFIX) --all
+# The CDK CLI, pinned: released after aws-cdk-lib in pyproject.toml, so it reads its cloud assembly.
+CDK_VERSION ?= 2.1149.0
+CDK := npx --yes aws-cdk@$(CDK_VERSION)
+CDK_APP := --app "$(BIN)/python app.py" -c stage=$(or $(STAGE),dev) -c suffix=$(SUFFIX) $(CONTEXT)
+
+bootstrap: install ## once per AWS account and region: cdk bootstrap
+	$(CDK) bootstrap $(CDK_APP)
+
+deploy: install ## deploy to the AWS account in your environment: make deploy STAGE=dev SUFFIX=yourname [CONTEXT="-c key=value"]
+	$(CDK) deploy $(CDK_APP) --all
+
+destroy: install ## delete a stack (prod keeps its data; see README Teardown): make destroy STAGE=dev SUFFIX=yourname
+	$(CDK) destroy $(CDK_APP) --all
 
 bench: install ## benchmarks: print ratios against a baseline measured in the same run
 	ONLY=$(ONLY) $(BIN)/python -m tests.performance
