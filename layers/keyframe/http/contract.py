@@ -152,9 +152,9 @@ REQUEST_HEADERS: dict[str, dict[str, Any]] = {
         "example": "render-sh020-v3-hls-1",
     },
     "X-Correlation-Id": {
-        "description": "Your id for this request (1-128 printable characters), echoed in the answer "
-        "and in error bodies; the request id when absent",
-        "schema": {"type": "string", "maxLength": 128},
+        "description": "Your id for this request, echoed in the answer and in error bodies when it is "
+        "1-128 printable characters; any other value is ignored and the request id is used",
+        "schema": {"type": "string"},
         "example": "c0ffee-42",
     },
 }

@@ -50,6 +50,7 @@ def _actor() -> service.Actor:
     operation_id="openUpload",
     openapi_extensions=answers(
         "ASSET_ARCHIVED",
+        "ASSET_NOT_FOUND",  # found by schemathesis: behind a call the source reading does not follow
         "FILE_TOO_LARGE",
         "INVALID_FILE_NAME",
         "INVALID_INPUT",
