@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.batch import image_excludes, retry_strategies
+from infra.batch import DOCKERFILE, image_excludes, retry_strategies
 from infra.grants import DERIVED_PREFIX, grants_for_job
 from keyframe.media.jobs import MEDIA_JOB
+from keyframe.registry import REPO_ROOT
 from keyframe.storage.tables import LIVE, UPLOADS
 from tests.infrastructure import templates as t
 
@@ -317,6 +320,28 @@ def test_image_is_staged_with_only_what_the_dockerfile_copies(dev):
     for path in staged:
         assert not set(Path(path).parts) & set(NEVER_STAGED), path
     assert not any(path.startswith(("tests", "infra", "functions/pipeline_tasks")) for path in staged)
+    # And of the package only the workers' part: not the local stack, the CLI or the README generator
+    assert {"layers/keyframe/renders/worker.py", "layers/keyframe/storage"} <= staged
+    assert not any(
+        path.startswith(("layers/keyframe/local", "layers/keyframe/cli"))
+        or path == "layers/keyframe/readme.py"
+        for path in staged
+    )
+
+
+def test_the_media_dockerfile_is_hadolint_clean():
+    # Given the media image's Dockerfile and hadolint (pinned in the dev extra)
+    hadolint = Path(sys.executable).with_name("hadolint")
+    # When it is linted
+    run = subprocess.run(
+        [str(hadolint), "--no-color", str(REPO_ROOT / DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Then there is no finding (an ignored rule is ignored in the file, with its reason beside it)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() == ""
 
 
 def test_excludes_start_from_the_dockerignore_file_and_always_drop_the_heavy_folders():
