@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from keyframe import registry
-from keyframe.http import contract
+from keyframe.http import contract, examples
 
 COMMITTED = Path(__file__).with_name("openapi.json")
 TITLE = "Keyframe API"
@@ -98,6 +98,7 @@ def generate() -> dict[str, Any]:
         for method, operation in item.items():
             if isinstance(operation, dict):
                 _describe(path, method, operation)
+                _add_examples(operation)
     return document
 
 
@@ -108,6 +109,29 @@ DESCRIPTION = (
     'answers `{"error": {"code", "message", "details"?, "correlationId"}}`; each response lists the '
     "`code` values it can carry. The live socket is described by `/asyncapi.json`."
 )
+
+
+def _example_of(media: dict[str, Any]) -> Any:
+    schema = media.get("schema", {})
+    refs = [schema, *schema.get("anyOf", [])]  # an optional body is anyOf [model, null]
+    name = next((r["$ref"].rsplit("/", 1)[-1] for r in refs if "$ref" in r), "")
+    if name in examples.EXAMPLES:
+        return examples.EXAMPLES[name]
+    if name.endswith("Page") and name[: -len("Page")] in examples.EXAMPLES:
+        return {"items": [examples.EXAMPLES[name[: -len("Page")]]], "nextCursor": None}
+    return None
+
+
+def _add_examples(operation: dict[str, Any]) -> None:
+    """Put :data:`keyframe.http.examples.EXAMPLES` on the request body and the success answers."""
+    bodies = [operation.get("requestBody", {}).get("content", {}).get("application/json")]
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith("2"):
+            bodies.append(response.get("content", {}).get("application/json"))
+    for media in bodies:
+        example = _example_of(media) if media else None
+        if example is not None:
+            media["example"] = example
 
 
 def _parameter_key(header: str) -> str:

@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from referencing.exceptions import Unresolvable
@@ -45,3 +46,34 @@ def test_the_validator_catches_a_dangling_reference() -> None:
     # When / Then
     with pytest.raises((OpenAPIValidationError, Unresolvable), match="Gone"):
         validate(broken)
+
+
+def _media_types(document: dict) -> list[tuple[str, str, dict]]:
+    found = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                found.append((f"{method.upper()} {path}", "request", body))
+            for status, response in operation["responses"].items():
+                media = response.get("content", {}).get("application/json")
+                if status.startswith("2") and media:
+                    found.append((f"{method.upper()} {path}", status, media))
+    return found
+
+
+def test_every_request_body_has_an_example_and_every_example_fits_its_schema() -> None:
+    # Given the committed document
+    document = openapi.committed()
+    media_types = _media_types(document)
+    # Then every request body shows an example
+    assert [where for where, kind, media in media_types if kind == "request" and "example" not in media] == []
+    # and every example (request bodies and answers) validates against its own schema
+    checked = 0
+    for where, kind, media in media_types:
+        if "example" in media:
+            root = {**document, **media["schema"]}  # the document as root resolves its #/components refs
+            errors = [e.message for e in Draft202012Validator(root).iter_errors(media["example"])]
+            assert errors == [], f"{where} {kind}"
+            checked += 1
+    assert checked >= 30

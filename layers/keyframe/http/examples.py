@@ -1,0 +1,99 @@
+"""Examples the OpenAPI document shows for request bodies and the main answers (``make openapi``).
+
+Keyed by component schema name; :mod:`keyframe.http.openapi` puts each one on every request body and
+success answer whose schema it is. ``tests/unit/core/test_openapi.py`` validates each example
+against its schema and requires one on every request body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STUDIO = {
+    "studioId": "7d1f0c1e-5b8a-4c55-9a77-2f0e6f1f8a10",
+    "name": "Night Market",
+    "createdAt": "2026-12-04T09:00:00Z",
+}
+_USER = {
+    "userId": "3f1c2d4e-8a9b-4c0d-9e1f-2a3b4c5d6e7f",
+    "email": "ada@night-market.studio",
+    "displayName": "Ada",
+    "createdAt": "2026-12-04T09:00:00Z",
+}
+_PROJECT_ID = "b0c4e0f2-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
+_ASSET_ID = "4ca2115f-9e3b-4d8c-a1f0-6b7c8d9e0f12"
+
+EXAMPLES: dict[str, Any] = {
+    # request bodies
+    "RegisterRequest": {
+        "studioName": "Night Market",
+        "email": "ada@night-market.studio",
+        "password": "correct horse battery",
+        "displayName": "Ada",
+    },
+    "LoginRequest": {"email": "ada@night-market.studio", "password": "correct horse battery"},
+    "RefreshRequest": {"refreshToken": "rt_1.N2QxZjBjMWUtNWI4YS00YzU1"},
+    "AcceptInvitationRequest": {
+        "token": "inv_Zm9vYmFyYmF6",
+        "password": "another long passphrase",
+        "displayName": "Dora",
+    },
+    "InvitationRequest": {"email": "dora@night-market.studio", "role": "DIRECTOR"},
+    "RoleChangeRequest": {"role": "PRODUCER"},
+    "ProjectCreate": {"name": "Night Market", "code": "NM", "fps": 24, "startFrame": 1001},
+    "ProjectUpdate": {"description": "Season 2, episode 4"},
+    "AssetCreate": {"projectId": _PROJECT_ID, "name": "SQ010_SH020", "type": "SHOT", "tags": ["sq010"]},
+    "AssetUpdate": {"description": "lead character close-up", "tags": ["sq010", "hero"]},
+    "RollbackRequest": {"version": 2},
+    "DependencyPut": {"pinnedVersion": 3, "note": "uses the v3 rig"},
+    "OpenUploadRequest": {
+        "fileName": "sh020_v3.mov",
+        "contentType": "video/quicktime",
+        "size": 13631488,
+        "changeNote": "blocking pass",
+    },
+    "CompleteUploadRequest": {
+        "parts": [
+            {"partNumber": 1, "etag": '"a54357aff0632cce46d942af68356b38"'},
+            {"partNumber": 2, "etag": '"0c78aef83f66abc1fa1e8477f296d394"'},
+        ]
+    },
+    "RenderRequest": {"preset": "hls", "version": 3, "priority": "NORMAL"},
+    "CommentCreate": {"body": "Hold the blink two frames longer", "frame": 1013, "timecode": "00:00:00:12"},
+    "CommentUpdate": {"resolved": True},
+    "ReviewCreate": {"decision": "APPROVED", "note": "Ship it"},
+    # main answers
+    "AuthResponse": {
+        "accessToken": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjFjIn0.c2lnbmF0dXJl",
+        "refreshToken": "rt_1.N2QxZjBjMWUtNWI4YS00YzU1",
+        "expiresIn": 900,
+        "tokenType": "Bearer",
+        "user": _USER,
+        "studio": _STUDIO,
+        "role": "ADMIN",
+    },
+    "Project": {
+        "id": _PROJECT_ID,
+        "name": "Night Market",
+        "code": "NM",
+        "fps": 24,
+        "startFrame": 1001,
+        "createdBy": _USER["userId"],
+        "createdAt": "2026-12-04T09:05:00Z",
+        "updatedAt": "2026-12-04T09:05:00Z",
+    },
+    "Asset": {
+        "id": _ASSET_ID,
+        "projectId": _PROJECT_ID,
+        "name": "SQ010_SH020",
+        "type": "SHOT",
+        "status": "IN_PROGRESS",
+        "tags": ["sq010"],
+        "currentVersion": 3,
+        "latestVersion": 3,
+        "createdBy": _USER["userId"],
+        "createdAt": "2026-12-04T09:06:00Z",
+        "updatedAt": "2026-12-04T10:12:00Z",
+    },
+}
+"""Schema name -> one example of it."""
