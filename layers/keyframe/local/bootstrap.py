@@ -49,7 +49,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe import registry
 from keyframe.local import batch
-from keyframe.local.lambdas import LOCAL_ACCOUNT_ID
+from keyframe.local.handlers import LOCAL_ACCOUNT_ID
 from keyframe.storage.tables import TABLES, create_tables
 
 log = logging.getLogger("keyframe.local.bootstrap")

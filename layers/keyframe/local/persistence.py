@@ -56,7 +56,7 @@ from moto.utilities.utils import CaseInsensitiveDict
 
 from keyframe import registry
 from keyframe.local import atomic
-from keyframe.local.lambdas import LOCAL_ACCOUNT_ID
+from keyframe.local.handlers import LOCAL_ACCOUNT_ID
 
 log = logging.getLogger("keyframe.local.persistence")
 

@@ -24,6 +24,9 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from keyframe import registry
+from keyframe.local import handlers
+
 PRELOAD = [
     "boto3",
     "botocore.session",
@@ -54,12 +57,9 @@ def serve(connection: Connection, name: str, environment: Mapping[str, str]) -> 
     """
     os.environ.update(environment)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    from keyframe import registry
-    from keyframe.local import lambdas
-
     spec = registry.function(name)
     try:
-        module = lambdas.handler_module(name)
+        module = handlers.handler_module(name)
         entry = getattr(module, spec.handler.split(".")[1])
         init_error = None
     except Exception as exc:  # an init error: every invocation of this environment reports it
@@ -75,8 +75,8 @@ def serve(connection: Connection, name: str, environment: Mapping[str, str]) -> 
         if init_error is not None:
             connection.send(init_error)
             return
-        context = lambdas.LocalLambdaContext(
-            function_name=lambdas.physical_name(name),
+        context = handlers.LocalLambdaContext(
+            function_name=handlers.physical_name(name),
             memory_limit_in_mb=spec.memory_mb,
             aws_request_id=request_id,
         )
