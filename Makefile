@@ -78,10 +78,10 @@ test-infra: install
 test-e2e: install
 	$(BIN)/pytest tests/e2e
 
-# Import contracts (issue 11.6) join `make lint` as a third step after mypy.
-lint: install ## ruff (lint rules) and mypy; CI runs it before the tests
+lint: install ## ruff, mypy and the import contracts (lint-imports, pyproject.toml); CI runs it before the tests
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix $(LINT_PATHS)

@@ -23,8 +23,8 @@ from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
 from infra.live import LiveApi
 from infra.tables import Tables
-from keyframe.catalog.models import activity_pk
 from keyframe.live.models import connection_pk, ticket_pk
+from keyframe.storage.activity import activity_pk
 from keyframe.storage.tables import CATALOG, IDEMPOTENCY, LIVE, RENDERS, TENANTS, UPLOADS, TableSpec
 
 TABLE_READ_ACTIONS: tuple[str, ...] = (

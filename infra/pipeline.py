@@ -3,7 +3,7 @@
 ``statemachines/asset_pipeline.asl.json`` (Validate -> Publish -> Derive on AWS Batch -> Finalize,
 every failure to MarkFailed) is deployed as it is written: the definition string in the template is
 the file's text and CloudFormation fills its ``${...}`` placeholders (``DefinitionSubstitutions``)
-with the same names the local stack fills (``keyframe.local.bootstrap``):
+with the same names the local stack fills (``keyframe.substitutions``):
 
 =================================  ==============================================================
 ``${<Fn>FunctionArn}``             the registry function ``<fn>`` (``pipeline-validate`` ->
@@ -53,15 +53,15 @@ from infra.grants import starters
 from infra.log_groups import per_stack_name
 from infra.monitoring import Monitoring
 from infra.safety_net import SafetyNetTexts, add_safety_net
-from keyframe.local.bootstrap import camel, function_placeholder, state_machine_env_var
 from keyframe.media.jobs import MEDIA_JOB
 from keyframe.registry import REPO_ROOT
 from keyframe.storage.tables import LIVE, UPLOADS
+from keyframe.substitutions import camel, function_placeholder, state_machine_env_var
 
 STATE_MACHINES_DIR = REPO_ROOT / "statemachines"
 STEM = "asset_pipeline"
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-"""``${Name}``: CloudFormation's ``DefinitionSubstitutions`` syntax, as in ``keyframe.local.bootstrap``."""
+"""``${Name}``: CloudFormation's ``DefinitionSubstitutions`` syntax, as in ``keyframe.substitutions``."""
 
 JOB_QUEUE_PLACEHOLDER = "JobQueueArn"
 BATCH_EVENTS_RULE = "StepFunctionsGetEventsForBatchJobsRule"
@@ -180,7 +180,7 @@ class AslStateMachine(Construct):
             else:
                 raise ValueError(
                     f"{path}: placeholder ${{{placeholder}}} names no function, job queue or job "
-                    "definition given to this state machine (see keyframe.local.bootstrap for the names)"
+                    "definition given to this state machine (see keyframe.substitutions for the names)"
                 )
 
         self.role = iam.Role(

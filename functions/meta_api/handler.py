@@ -1,7 +1,7 @@
 """REST: /health, /ready, /openapi.json, /docs (routes in keyframe.http.meta)."""
 
-from keyframe.http.app import build_api
 from keyframe.observability import logger, metrics, tracer
+from keyframe.registry import build_api
 
 app = build_api("meta-api")
 

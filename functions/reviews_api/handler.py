@@ -1,7 +1,10 @@
 """REST: comments, review decisions, live tickets, room catch-up (keyframe.reviews / keyframe.live routes)."""
 
-from keyframe.http.app import build_api
+from keyframe.live import fanout
 from keyframe.observability import logger, metrics, tracer
+from keyframe.registry import build_api
+
+fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 app = build_api("reviews-api")
 

@@ -12,14 +12,20 @@ Sections between ``<!-- NAME -->`` and ``<!-- /NAME -->`` markers are generated 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+import keyframe
 from keyframe import registry
 from keyframe.http import openapi
 from keyframe.identity.permissions import role_table_markdown
 from keyframe.local import defaults as local_defaults
+from keyframe.storage.tables import TABLES
 
 README = registry.REPO_ROOT / "README.md"
 
@@ -62,13 +68,6 @@ LOCAL_AND_TOOLING_VARIABLES: tuple[tuple[str, str, str], ...] = (
 
 
 def _settings_models() -> list[Any]:
-    import importlib
-    import pkgutil
-
-    from pydantic import BaseModel
-
-    import keyframe
-
     models: list[Any] = []
     for info in pkgutil.walk_packages(keyframe.__path__, "keyframe."):
         if info.name.startswith(("keyframe.local", "keyframe.cli", "keyframe.readme")):
@@ -89,8 +88,6 @@ def _settings_models() -> list[Any]:
 def environment_markdown() -> str:
     """Every environment variable: the settings models' fields (validated at cold start), the table
     names of ``keyframe.storage.tables``, and the local stack's / tooling's variables."""
-    from keyframe.storage.tables import TABLES
-
     rows: dict[str, tuple[str, str]] = {}
     for spec in TABLES:
         rows[spec.env_var] = ("required", f"physical name of the `{spec.key}` table")

@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from keyframe.http.app import KeyframeResolver, build_resolver
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root when running from a checkout (``functions/`` lives there)."""
 
@@ -135,16 +139,30 @@ class Endpoint:
         return is_public(self.path)
 
 
-def routers_of(spec: FunctionSpec) -> list:
+def routers_of(spec: FunctionSpec) -> list[Router]:
     """Import and return the Powertools routers of an API function."""
     return [importlib.import_module(module).router for module in spec.routers]
+
+
+def build_api(function_name: str) -> KeyframeResolver:
+    """Build the resolver of the API function ``function_name`` (its routers from :data:`FUNCTIONS`).
+
+    The function's core settings (:class:`keyframe.settings.CoreSettings`) are validated here, at
+    cold start: a missing ``STAGE`` or a wildcard CORS origin stops the function before it serves.
+
+    Raises
+    ------
+    KeyError
+        Unknown function name.
+    pydantic.ValidationError
+        Invalid core settings (the message names the variable).
+    """
+    return build_resolver(routers_of(function(function_name)))
 
 
 @cache
 def endpoints() -> tuple[Endpoint, ...]:
     """Every REST route of every API function, from the generated OpenAPI (sorted by path)."""
-    from keyframe.http.app import KeyframeResolver
-
     found: list[Endpoint] = []
     for spec in api_functions():
         app = KeyframeResolver(enable_validation=True)

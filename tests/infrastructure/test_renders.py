@@ -13,11 +13,11 @@ from infra.pipeline import STATE_MACHINES_DIR, placeholders
 from infra.renders import RENDER_FAILURES_THRESHOLD, RENDER_WORKER_VARIABLES, STEM
 from infra.safety_net import DEAD_LETTER_AGE_ALARM_SECONDS
 from keyframe import registry
-from keyframe.catalog.models import activity_pk
 from keyframe.local import bootstrap
 from keyframe.renders.jobs import PRESET_TIMEOUT_SECONDS, RENDER_JOB
 from keyframe.renders.playback import EPHEMERAL_TAG
 from keyframe.renders.tasks import EXECUTION_EVENT
+from keyframe.storage.activity import activity_pk
 from keyframe.storage.tables import CATALOG, LIVE, RENDERS
 from tests.infrastructure import templates as t
 

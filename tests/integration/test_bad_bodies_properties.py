@@ -136,8 +136,8 @@ def world() -> Iterator[World]:
 def _count_unreadable(patcher: pytest.MonkeyPatch, found: list[dict[str, Any]]) -> None:
     """Collect every ``UnreadableRecords`` metric: an accepted write must never store a record that
     a later read cannot parse (reads tolerate it, but it is still a bug)."""
-    from keyframe.catalog.store import UNREADABLE_METRIC
     from keyframe.observability import metrics
+    from keyframe.storage.pages import UNREADABLE_METRIC
 
     original = metrics.add_metric
 

@@ -65,13 +65,14 @@ class Meter:
 def _models() -> list[Any]:
     from keyframe.catalog import models
     from keyframe.events.publisher import RoomCounter, RoomEvent
+    from keyframe.storage.activity import ActivityItem
 
     return [
         models.AssetItem,
         models.ProjectItem,
         models.VersionItem,
         models.EdgeItem,
-        models.ActivityItem,
+        ActivityItem,
         models.ProjectCodeItem,
         models.UploadRefItem,
         models.GraphLockItem,
@@ -246,9 +247,9 @@ def time_page(studio_id: str, cursor: str | None) -> tuple[float, str | None]:
 def page_cursor(studio_id: str, seeded: int, page: int) -> str:
     """The cursor a client holds after ``page - 1`` pages of 25, newest first (built from the seed
     order, so page 100 is reached without walking 99 pages on moto)."""
-    from keyframe.catalog import cursors
     from keyframe.catalog.listing import studio_partition
     from keyframe.catalog.models import ASSET_SK, asset_pk
+    from keyframe.storage import cursors
 
     n = seeded - 25 * (page - 1)  # the last item of the previous page, newest first
     asset_id = f"a{n:07d}"

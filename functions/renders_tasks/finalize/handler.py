@@ -1,8 +1,11 @@
 """Step Functions task of the render state machine: the Batch job succeeded -> SUCCEEDED (or FAILED
 when the container stored no outputs). Logic in keyframe.renders.tasks.finalize."""
 
+from keyframe.live import fanout
 from keyframe.observability import logger, metrics, tracer
 from keyframe.renders import tasks
+
+fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 
 @logger.inject_lambda_context(log_event=True)

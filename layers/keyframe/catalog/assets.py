@@ -20,7 +20,6 @@ from typing import Any
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist
 
-from keyframe.catalog import activity
 from keyframe.catalog.listing import index_attributes
 from keyframe.catalog.models import (
     ASSET_NAME_SK,
@@ -31,21 +30,21 @@ from keyframe.catalog.models import (
     asset_pk,
     is_archived,
     not_archived,
-    now_iso,
 )
 from keyframe.catalog.projects import load_project
 from keyframe.catalog.schemas import (
     Asset,
     AssetCreate,
     AssetStatus,
-    AssetType,
     AssetUpdate,
-    OutdatedDependency,
 )
-from keyframe.catalog.store import with_retries
+from keyframe.catalog.views import to_asset
+from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound, PreconditionFailed
 from keyframe.events.publisher import emit
-from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
+from keyframe.storage import activity
+from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
 
 def name_key(name: str) -> str:
@@ -53,40 +52,9 @@ def name_key(name: str) -> str:
     return name.casefold()
 
 
-def to_asset(item: AssetItem) -> Asset:
-    """The API shape of an asset item."""
-    raw_outdated = item.outdated.as_dict() if item.outdated is not None else {}
-    outdated = [
-        OutdatedDependency(
-            asset_id=dep_id,
-            pinned_version=int(entry["pinnedVersion"]),
-            latest_version=int(entry["latestVersion"]),
-        )
-        for dep_id, entry in sorted(raw_outdated.items())
-    ]
-    asset = Asset(
-        id=item.asset_id,
-        project_id=item.project_id,
-        name=item.name,
-        type=AssetType(item.type),
-        description=item.description,
-        tags=list(item.tags or []),
-        status=AssetStatus(item.status),
-        current_version=None if item.current_version is None else int(item.current_version),
-        latest_version=int(item.latest_version or 0),
-        outdated_dependencies=outdated,
-        archived=bool(item.archived),
-        created_by=item.created_by,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-    )
-    asset._revision = int(item.revision or 1)
-    return asset
-
-
 def rooms_of(project_id: str, asset_id: str) -> list[str]:
     """The rooms an asset's events go to."""
-    return ["studio", f"project:{project_id}", f"asset:{asset_id}"]
+    return [STUDIO_ROOM, project_room(project_id), asset_room(asset_id)]
 
 
 def not_found(asset_id: str) -> NotFound:
@@ -238,7 +206,7 @@ def create_asset(studio_id: str, actor_id: str, request: AssetCreate) -> Asset:
                 raise Conflict("The project is archived", code="PROJECT_ARCHIVED") from exc
             raise  # a conflict with a concurrent transaction: tried again
 
-    with_retries(COMMIT_ATTEMPTS, attempt)
+    retrying(attempt, attempts=COMMIT_ATTEMPTS, retry_if=any_cancellation)
     asset = to_asset(item)
     emit(studio_id, "asset:created", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
     return asset
@@ -324,7 +292,7 @@ def _commit_update(
                 raise name_taken(str(new_name), item.project_id) from exc
             raise  # a conflict with a concurrent transaction: tried again
 
-    with_retries(COMMIT_ATTEMPTS, attempt)
+    retrying(attempt, attempts=COMMIT_ATTEMPTS, retry_if=any_cancellation)
 
 
 def update_asset(

@@ -30,7 +30,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from keyframe.catalog import activity
+from keyframe.catalog.assets import archived_conflict, load_asset, rooms_of, touch
 from keyframe.catalog.models import (
     ASSET_SK,
     DEPENDENCY_PREFIX,
@@ -44,7 +44,6 @@ from keyframe.catalog.models import (
     dependent_sk,
     graph_lock_pk,
     not_archived,
-    now_iso,
 )
 from keyframe.catalog.schemas import (
     AssetStatus,
@@ -55,11 +54,14 @@ from keyframe.catalog.schemas import (
     GraphNode,
     GraphResult,
 )
-from keyframe.catalog.store import with_retries
+from keyframe.catalog.version_queries import load_version
+from keyframe.clock import now_iso
 from keyframe.errors import Conflict, InvalidInput, NotFound, field_details
 from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.observability import logger
-from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.storage import activity
+from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
 DEFAULT_MAX_DEPTH = 10
 MAX_DEPTH = 20
@@ -92,8 +94,6 @@ def _batch_assets(studio_id: str, asset_ids: list[str]) -> dict[str, AssetItem]:
 
 
 def _load_active(studio_id: str, asset_id: str) -> AssetItem:
-    from keyframe.catalog.assets import archived_conflict, load_asset
-
     item = load_asset(studio_id, asset_id)
     if item.archived:
         raise archived_conflict(asset_id)
@@ -250,8 +250,6 @@ def traverse(
     InvalidInput
         Bounds out of range.
     """
-    from keyframe.catalog.assets import load_asset
-
     if direction not in (DEPENDENCIES, DEPENDENTS):
         raise InvalidInput(f"Unknown direction {direction!r}")
     if not 1 <= max_depth <= MAX_DEPTH:
@@ -312,8 +310,6 @@ def find_cycle(studio_id: str, asset_id: str, depends_on_id: str) -> list[str] |
     Conflict
         ``GRAPH_TOO_LARGE``: the check would visit more than 10 000 assets.
     """
-    from keyframe.catalog.assets import load_asset
-
     if asset_id == depends_on_id:
         return [asset_id, asset_id]
     start = load_asset(studio_id, depends_on_id)
@@ -374,8 +370,6 @@ def _existing_edge(studio_id: str, asset_id: str, depends_on_id: str) -> EdgeIte
 
 def _check_pin(studio_id: str, depends_on_id: str, pinned: int | None) -> None:
     """A pin names an existing, not failed version of the dependency."""
-    from keyframe.catalog.versions import load_version
-
     if pinned is None:
         return
     try:
@@ -428,8 +422,6 @@ def _edge_write(
 ) -> _EdgeWrite:
     """Both edge items, the source's outdated entry and counters, the target's counter and the
     graph revision (new edges only), conditioned so a concurrent change cancels it."""
-    from keyframe.catalog.assets import touch
-
     source = _load_active(studio_id, asset_id)
     target = _load_active(studio_id, depends_on_id)
     now = now_iso()
@@ -496,8 +488,6 @@ def put_dependency(
         ``DEPENDENCY_CYCLE`` with ``details.cycle``; ``ASSET_ARCHIVED``; ``VERSION_FAILED`` (pin to a
         failed version); ``GRAPH_TOO_LARGE``.
     """
-    from keyframe.catalog.assets import rooms_of
-
     if asset_id == depends_on_id:
         raise InvalidInput(
             "An asset cannot depend on itself", code="SELF_DEPENDENCY", details={"assetId": asset_id}
@@ -545,12 +535,12 @@ def put_dependency(
             raise Cancelled(exc.failed, True) from exc  # a concurrent change: re-read, re-check, retry
         return to_dependency(write.forward, outdated=write.outdated), write.project_id, existing is None
 
-    dependency, project_id, created = with_retries(10, attempt)
+    dependency, project_id, created = retrying(attempt, attempts=10, retry_if=any_cancellation)
     emit(
         studio_id,
         "dependency:added" if created else "dependency:updated",
         dependency.to_json(),
-        rooms=[*rooms_of(project_id, asset_id), f"asset:{depends_on_id}"],
+        rooms=[*rooms_of(project_id, asset_id), asset_room(depends_on_id)],
     )
     return dependency, created
 
@@ -570,8 +560,6 @@ def remove_dependency(studio_id: str, actor_id: str, asset_id: str, depends_on_i
     NotFound
         Unknown asset, or no such dependency (``DEPENDENCY_NOT_FOUND``).
     """
-    from keyframe.catalog.assets import load_asset, rooms_of, touch
-
     source = load_asset(studio_id, asset_id)
     edge = _existing_edge(studio_id, asset_id, depends_on_id)
     if edge is None:
@@ -613,7 +601,7 @@ def remove_dependency(studio_id: str, actor_id: str, asset_id: str, depends_on_i
         studio_id,
         "dependency:removed",
         {"assetId": asset_id, "dependsOnId": depends_on_id},
-        rooms=[*rooms_of(source.project_id, asset_id), f"asset:{depends_on_id}"],
+        rooms=[*rooms_of(source.project_id, asset_id), asset_room(depends_on_id)],
     )
 
 
@@ -634,8 +622,6 @@ def propagate_current_version(studio_id: str, asset_id: str, project_id: str, cu
     int
         The number of dependents told.
     """
-    from keyframe.catalog.assets import touch
-
     edges = list(_edges(studio_id, asset_id, DEPENDENT_PREFIX))
     pinning = [e.source_id for e in edges if e.pinned_version is not None]
     dependents = _batch_assets(studio_id, pinning)
@@ -664,6 +650,6 @@ def propagate_current_version(studio_id: str, asset_id: str, project_id: str, cu
                 "following": pinned is None,
                 "outdated": entry is not None,
             },
-            rooms=["studio", f"project:{edge.source_project_id}", f"asset:{dependent_id}"],
+            rooms=[STUDIO_ROOM, project_room(edge.source_project_id), asset_room(dependent_id)],
         )
     return len(edges)

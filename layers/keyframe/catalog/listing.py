@@ -41,12 +41,13 @@ from typing import TypedDict
 
 from pynamodb.expressions.condition import Condition
 
-from keyframe.catalog import cursors
 from keyframe.catalog.models import NAME_SEPARATOR, AssetItem
 from keyframe.catalog.projects import load_project
 from keyframe.catalog.schemas import Asset, AssetPage, AssetStatus, AssetType, SortKey, SortOrder
-from keyframe.catalog.store import index_key_names, query_page, readable
 from keyframe.catalog.thumbnails import thumbnail_link
+from keyframe.catalog.views import to_asset
+from keyframe.storage import cursors
+from keyframe.storage.pages import index_key_names, query_page, readable
 
 MAX_FILTERED_REQUESTS = 4
 """Queries one filtered page may cost at most."""
@@ -198,8 +199,6 @@ def list_assets(
         evaluations_per_request=EVALUATIONS_PER_REQUEST,
         key_names=index_key_names(index),
     )
-    from keyframe.catalog.assets import to_asset
-
     next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
 
     def listed(item: AssetItem) -> Asset:

@@ -15,11 +15,11 @@ pk                                 sk                     item
 ``STUDIO#{s}#ASSET#{a}``           ``DEP#{b}``            :class:`EdgeItem` "a uses b" (forward)
 ``STUDIO#{s}#ASSET#{b}``           ``RDEP#{a}``           :class:`EdgeItem` "a uses b" (reverse)
 ``STUDIO#{s}#GRAPH``               ``GRAPH``              :class:`GraphLockItem` (edge-add revision)
-``STUDIO#{s}#ACTIVITY``            ``{ts}#{id}``          :class:`ActivityItem`
+``STUDIO#{s}#ACTIVITY``            ``{ts}#{id}``          ``ActivityItem`` (:mod:`keyframe.storage.activity`)
 =================================  =====================  ==========================================
 
 The overloaded GSIs (``gsi1``…``gsi6``) are described in :mod:`keyframe.catalog.listing` (assets),
-:mod:`keyframe.catalog.projects` (projects, ``gsi1``) and :mod:`keyframe.catalog.activity`
+:mod:`keyframe.catalog.projects` (projects, ``gsi1``) and :mod:`keyframe.storage.activity`
 (``gsi1``-``gsi3``, with their own partition prefixes).
 
 Versions are immutable: :class:`VersionItem` refuses any put that could overwrite an existing
@@ -30,7 +30,6 @@ status fields (:data:`VERSION_MUTABLE_ATTRIBUTES`).
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -51,11 +50,6 @@ from keyframe.storage.tables import CATALOG
 NAME_SEPARATOR = "\x1f"
 """Separates a casefolded name from the id in name sort keys; below every printable character, so
 ``"hero"`` sorts before ``"hero rig"`` (names may not contain control characters)."""
-
-
-def now_iso() -> str:
-    """The current UTC time as fixed-width ISO-8601 with microseconds and ``Z`` (sorts as text)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def studio_prefix(studio_id: str) -> str:
@@ -108,11 +102,6 @@ def dependent_sk(asset_id: str) -> str:
 def graph_lock_pk(studio_id: str) -> str:
     """Partition key of the studio's dependency-graph revision item."""
     return f"STUDIO#{studio_id}#GRAPH"
-
-
-def activity_pk(studio_id: str) -> str:
-    """Partition key of the studio's activity log."""
-    return f"STUDIO#{studio_id}#ACTIVITY"
 
 
 def not_archived(model: Any) -> Condition:
@@ -372,27 +361,3 @@ class GraphLockItem(_CatalogModel):
     concurrent additions cannot both pass their cycle checks."""
 
     revision = NumberAttribute(default=0)
-
-
-class ActivityItem(_CatalogModel):
-    """One immutable activity-log entry. GSIs: ``gsi1`` by project, ``gsi2`` by asset, ``gsi3`` by actor."""
-
-    entry_id = UnicodeAttribute(attr_name="id")
-    studio_id = UnicodeAttribute(attr_name="studioId")
-    ts = UnicodeAttribute()
-    actor_id = UnicodeAttribute(null=True, attr_name="actorId")
-    action = UnicodeAttribute()
-    target_type = UnicodeAttribute(attr_name="targetType")
-    target_id = UnicodeAttribute(attr_name="targetId")
-    details = JSONAttribute(null=True)
-    project_id = UnicodeAttribute(null=True, attr_name="projectId")
-    asset_id = UnicodeAttribute(null=True, attr_name="assetId")
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    gsi2pk = UnicodeAttribute(null=True)
-    gsi2sk = UnicodeAttribute(null=True)
-    gsi3pk = UnicodeAttribute(null=True)
-    gsi3sk = UnicodeAttribute(null=True)
-    gsi1 = gsi(CATALOG, 1)()
-    gsi2 = gsi(CATALOG, 2)()
-    gsi3 = gsi(CATALOG, 3)()

@@ -17,14 +17,12 @@ from typing import Any
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist
 
-from keyframe.catalog import activity, cursors
 from keyframe.catalog.models import (
     PROJECT_CODE_SK,
     PROJECT_SK,
     ProjectCodeItem,
     ProjectItem,
     not_archived,
-    now_iso,
     project_code_pk,
     project_pk,
 )
@@ -36,9 +34,12 @@ from keyframe.catalog.schemas import (
     ProjectPage,
     ProjectUpdate,
 )
-from keyframe.catalog.store import index_key_names, query_page, readable, report_unreadable
+from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound, field_details
 from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM, project_room
+from keyframe.storage import activity, cursors
+from keyframe.storage.pages import index_key_names, query_page, readable, report_unreadable
 from keyframe.storage.transactions import Cancelled, Transaction
 
 
@@ -61,7 +62,7 @@ def to_project(item: ProjectItem) -> Project:
 
     A stored ``fps`` or ``startFrame`` that is missing or not a number (a record damaged before
     updates were validated whole) reads as the default and is reported
-    (:func:`keyframe.catalog.store.report_unreadable`); ``PATCH`` repairs it.
+    (:func:`keyframe.storage.pages.report_unreadable`); ``PATCH`` repairs it.
 
     Raises
     ------
@@ -83,7 +84,7 @@ def to_project(item: ProjectItem) -> Project:
 
 
 def _rooms(project_id: str) -> list[str]:
-    return ["studio", f"project:{project_id}"]
+    return [STUDIO_ROOM, project_room(project_id)]
 
 
 def _code_taken(code: str) -> Conflict:

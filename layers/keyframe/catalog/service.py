@@ -5,8 +5,9 @@ Other domains import from here, e.g. the upload pipeline::
     from keyframe.catalog.service import FileInfo, publish_version, mark_version_ready
 """
 
-from keyframe.catalog.activity import list_activity, record
+from keyframe.catalog.activity import list_activity
 from keyframe.catalog.assets import archive_asset, create_asset, get_asset, restore_asset, update_asset
+from keyframe.catalog.downloads import download_derived, download_version
 from keyframe.catalog.graph import put_dependency, remove_dependency, traverse
 from keyframe.catalog.listing import list_assets
 from keyframe.catalog.projects import (
@@ -17,8 +18,6 @@ from keyframe.catalog.projects import (
 )
 from keyframe.catalog.schemas import Asset, FileInfo, Project, Version
 from keyframe.catalog.versions import (
-    download_derived,
-    download_version,
     get_version,
     list_versions,
     mark_version_failed,
@@ -51,7 +50,6 @@ __all__ = [
     "mark_version_ready",
     "publish_version",
     "put_dependency",
-    "record",
     "remove_dependency",
     "restore_asset",
     "rollback",

@@ -11,7 +11,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from keyframe.catalog import versions
+from keyframe.catalog import downloads, versions
 from keyframe.catalog.schemas import (
     Asset,
     DerivedDownload,
@@ -79,7 +79,7 @@ def get_version(assetId: str, version: VersionNumber) -> Version:
 def download_version(assetId: str, version: VersionNumber) -> Download:
     """``{url, expiresAt, fileName, size}``."""
     principal = authorize(Permission.ASSET_READ)
-    return versions.download_version(principal.studio_id, assetId, version)
+    return downloads.download_version(principal.studio_id, assetId, version)
 
 
 @router.get(
@@ -101,7 +101,7 @@ def download_derived(
     """``{url, expiresAt, fileName, contentType}``; images ``inline``, the proxy ``attachment``; Range
     requests work. 404 ``DERIVED_NOT_FOUND`` when the version has no such derived file."""
     principal = authorize(Permission.ASSET_READ)
-    return versions.download_derived(principal.studio_id, assetId, version, name.value)
+    return downloads.download_derived(principal.studio_id, assetId, version, name.value)
 
 
 @router.patch(

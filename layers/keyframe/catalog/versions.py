@@ -1,4 +1,4 @@
-"""Versions: publish, processing status, review status, rollback, list and download.
+"""Versions' state rules: publish, processing status, review status, rollback.
 
 A version is an immutable record of one uploaded file (``STUDIO#{s}#ASSET#{a}`` / ``VERSION#{n}``).
 After creation only its processing fields (``status``, ``error``, ``media``, ``derived``,
@@ -17,61 +17,66 @@ current version if newer than the current one; dependents are told) or ``FAILED`
 (:func:`mark_version_failed`, kept forever). Reprocess (:func:`set_version_processing`): a ``FAILED``
 version goes back to ``PROCESSING``; a ``READY`` one stays ``READY`` and :func:`refresh_processing`
 replaces its media and derived files when the rerun succeeds.
+
+Reading versions is :mod:`keyframe.catalog.version_queries`; download links are
+:mod:`keyframe.catalog.downloads`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
-import boto3
-from botocore.config import Config
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
-from keyframe import settings
-from keyframe.catalog import activity, cursors, graph, thumbnails
-from keyframe.catalog.assets import archived_conflict, load_asset, not_found, rooms_of, to_asset, touch
+from keyframe.catalog import graph, thumbnails
+from keyframe.catalog.assets import (
+    archived_conflict,
+    get_asset,
+    load_asset,
+    not_found,
+    rooms_of,
+    to_asset,
+    touch,
+)
 from keyframe.catalog.models import (
-    VERSION_PREFIX,
     AssetItem,
     UploadRefItem,
     VersionItem,
     asset_pk,
     not_archived,
-    now_iso,
     upload_sk,
     version_sk,
 )
 from keyframe.catalog.schemas import (
     Asset,
     AssetStatus,
-    DerivedDownload,
-    Download,
     FileInfo,
     ReviewStatus,
     Version,
-    VersionError,
-    VersionPage,
     VersionStatus,
 )
-from keyframe.catalog.store import query_page, with_retries
-from keyframe.errors import Conflict, InvalidInput, NotFound
+from keyframe.catalog.version_queries import (
+    get_version,
+    list_versions,
+    load_version,
+    to_version,
+)
+from keyframe.clock import now_iso
+from keyframe.errors import Conflict, InvalidInput
 from keyframe.events.publisher import emit
 from keyframe.observability import logger
-from keyframe.settings import MediaSettings
-from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.storage import activity
+from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
 __all__ = [
     "FileInfo",
     "Version",
-    "download_derived",
-    "download_version",
     "get_version",
     "list_versions",
+    "load_version",
     "mark_version_failed",
     "mark_version_ready",
     "publish_version",
@@ -79,107 +84,11 @@ __all__ = [
     "rollback",
     "set_review_status",
     "set_version_processing",
+    "to_version",
 ]
 
 PUBLISH_ATTEMPTS = 60
 """Optimistic attempts of a publish before giving up (each conflict means another publish won)."""
-
-DOWNLOAD_URL_SECONDS = 900
-"""Lifetime of a download URL (15 minutes, the most the API gives out)."""
-
-
-# --- reading ------------------------------------------------------------------------------------
-
-
-def to_version(item: VersionItem) -> Version:
-    """The API shape of a version item."""
-    return Version(
-        asset_id=item.asset_id,
-        project_id=item.project_id,
-        version=int(item.version),
-        created_by=item.created_by,
-        created_at=item.created_at,
-        change_note=item.change_note,
-        file=FileInfo.model_validate(item.file),
-        media=item.media,
-        derived=item.derived,
-        status=VersionStatus(item.status),
-        error=VersionError.model_validate(item.error) if item.error else None,
-        processed_at=item.processed_at,
-        review_status=None if item.review_status is None else ReviewStatus(item.review_status),
-        upload_id=item.upload_id,
-    )
-
-
-def _version_not_found(asset_id: str, version: int) -> NotFound:
-    return NotFound(
-        f"Version {version} of this asset does not exist",
-        code="VERSION_NOT_FOUND",
-        details={"assetId": asset_id, "version": version},
-    )
-
-
-def load_version(studio_id: str, asset_id: str, version: int) -> VersionItem:
-    """The version item (consistent read).
-
-    Raises
-    ------
-    NotFound
-        ``VERSION_NOT_FOUND`` (also for another studio's asset).
-    """
-    try:
-        return VersionItem.get(asset_pk(studio_id, asset_id), version_sk(version), consistent_read=True)
-    except DoesNotExist as exc:
-        raise _version_not_found(asset_id, version) from exc
-
-
-def get_version(studio_id: str, asset_id: str, version: int) -> Version:
-    """One version of an asset of the studio.
-
-    Raises
-    ------
-    NotFound
-        ``ASSET_NOT_FOUND`` (unknown or other studio's asset) or ``VERSION_NOT_FOUND``.
-    """
-    try:
-        return to_version(load_version(studio_id, asset_id, version))
-    except NotFound:
-        load_asset(studio_id, asset_id)  # distinguish "no such asset" from "no such version"
-        raise
-
-
-def list_versions(
-    studio_id: str, asset_id: str, *, limit: int = 25, cursor: str | None = None
-) -> VersionPage:
-    """A page of an asset's versions, newest first (one GetItem + one Query).
-
-    Raises
-    ------
-    NotFound
-        Unknown asset.
-    InvalidInput
-        ``INVALID_CURSOR``.
-    """
-    scope = cursors.scope_of(f"assets/{asset_id}/versions")
-    start = cursors.decode(cursor, studio_id=studio_id, scope=scope)
-    load_asset(studio_id, asset_id)
-    page = query_page(
-        VersionItem,
-        asset_pk(studio_id, asset_id),
-        range_key_condition=VersionItem.sk.startswith(VERSION_PREFIX),
-        forward=False,
-        limit=limit,
-        start_key=start,
-    )
-    next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
-    items = [
-        to_version(i).model_copy(
-            update={"thumbnail": thumbnails.thumbnail_link(thumbnails.thumbnail_key(i.derived))}
-        )
-        for i in page.items
-    ]
-    return VersionPage(items=items, next_cursor=next_cursor)
-
 
 # --- publishing ---------------------------------------------------------------------------------
 
@@ -292,7 +201,7 @@ def publish_version(
             raise Cancelled(exc.failed, True) from exc  # lost the race for `number`: try n + 1
         return to_version(version), True
 
-    published, created = with_retries(PUBLISH_ATTEMPTS, attempt)
+    published, created = retrying(attempt, attempts=PUBLISH_ATTEMPTS, retry_if=any_cancellation)
     if created:
         emit(
             studio_id,
@@ -401,7 +310,9 @@ def mark_version_ready(
         )
         return to_version(load_version(studio_id, asset_id, version)), True, becomes_current, asset
 
-    ready, transitioned, becomes_current, asset = with_retries(PUBLISH_ATTEMPTS, attempt)
+    ready, transitioned, becomes_current, asset = retrying(
+        attempt, attempts=PUBLISH_ATTEMPTS, retry_if=any_cancellation
+    )
     if transitioned:
         emit(
             studio_id,
@@ -704,7 +615,7 @@ def set_review_status(
         )
         return to_version(load_version(studio_id, asset_id, version))
 
-    reviewed = with_retries(20, attempt)
+    reviewed = retrying(attempt, attempts=20, retry_if=any_cancellation)
     asset = to_asset(load_asset(studio_id, asset_id))
     emit(
         studio_id,
@@ -733,8 +644,6 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
         ``NO_VERSIONS`` (nothing published yet); ``VERSION_NOT_READY`` (``PROCESSING`` or ``FAILED``);
         ``ASSET_ARCHIVED``.
     """
-    from keyframe.catalog.assets import get_asset
-
     asset = load_asset(studio_id, asset_id)
     if asset.archived:
         raise archived_conflict(asset_id)
@@ -794,90 +703,3 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
     )
     graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
     return get_asset(studio_id, asset_id)
-
-
-# --- download -----------------------------------------------------------------------------------
-
-DERIVED_TYPES: dict[str, tuple[str, str]] = {
-    "thumbnail": ("image/jpeg", "inline"),
-    "proxy": ("video/mp4", "attachment"),
-    "waveform": ("image/png", "inline"),
-}
-"""Content type and disposition of each derived file. Images open inline in a browser tab; the proxy
-is offered as a download (``attachment``) since players load it with ``<video src>``, which ignores
-``Content-Disposition``."""
-
-
-def content_disposition(file_name: str, disposition: str = "attachment") -> str:
-    """An RFC 6266 header value (``attachment`` or ``inline``): an ASCII fallback plus the RFC 5987
-    UTF-8 name."""
-    fallback = (
-        "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_" for ch in file_name) or "download"
-    )
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
-
-
-def _s3_client() -> Any:
-    return boto3.client("s3", config=Config(signature_version="s3v4"))
-
-
-def _presigned_get(
-    key: str, file_name: str, *, disposition: str, content_type: str | None = None
-) -> tuple[str, str]:
-    """``(url, expiresAt)``: a presigned GET of ``key`` in the media bucket, valid 15 minutes, asking S3
-    to answer with ``Content-Disposition`` (and ``Content-Type`` when given). Range requests work."""
-    bucket = settings.load(MediaSettings).MEDIA_BUCKET
-    expires_at = datetime.now(UTC) + timedelta(seconds=DOWNLOAD_URL_SECONDS)
-    params = {
-        "Bucket": bucket,
-        "Key": key,
-        "ResponseContentDisposition": content_disposition(file_name, disposition),
-    }
-    if content_type:
-        params["ResponseContentType"] = content_type
-    url = _s3_client().generate_presigned_url("get_object", Params=params, ExpiresIn=DOWNLOAD_URL_SECONDS)
-    return url, expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def download_version(studio_id: str, asset_id: str, version: int) -> Download:
-    """A presigned GET of a version's original file, valid 15 minutes (media bucket).
-
-    The URL answers HTTP ``Range`` requests (S3 does) and asks S3 to send
-    ``Content-Disposition: attachment`` with the original file name.
-
-    Raises
-    ------
-    NotFound
-        Unknown asset or version.
-    """
-    found = get_version(studio_id, asset_id, version)
-    url, expires_at = _presigned_get(found.file.key, found.file.file_name, disposition="attachment")
-    return Download(url=url, expires_at=expires_at, file_name=found.file.file_name, size=found.file.size)
-
-
-def download_derived(studio_id: str, asset_id: str, version: int, name: str) -> DerivedDownload:
-    """A presigned GET of a derived file (``thumbnail``, ``proxy`` or ``waveform``) of a version.
-
-    Valid 15 minutes (media bucket, no object lookup); Range requests work. Images are served
-    ``inline``, the proxy as an ``attachment`` (see :data:`DERIVED_TYPES`); the file name is
-    ``{assetId}-v{version}-{name}.{ext}``.
-
-    Raises
-    ------
-    NotFound
-        Unknown asset or version; ``DERIVED_NOT_FOUND`` when the version has no such derived file
-        (not processed yet, failed, or a kind that does not get one: audio has no thumbnail).
-    """
-    found = get_version(studio_id, asset_id, version)
-    key = (found.derived or {}).get(name)
-    if not key or name not in DERIVED_TYPES:
-        raise NotFound(
-            f"Version {version} has no {name}",
-            code="DERIVED_NOT_FOUND",
-            details={"assetId": asset_id, "version": version, "name": name},
-        )
-    content_type, disposition = DERIVED_TYPES[name]
-    _, dot, extension = key.rpartition("/")[2].rpartition(".")
-    file_name = f"{asset_id}-v{version}-{name}{dot}{extension if dot else ''}"
-    url, expires_at = _presigned_get(key, file_name, disposition=disposition, content_type=content_type)
-    return DerivedDownload(url=url, expires_at=expires_at, file_name=file_name, content_type=content_type)

@@ -30,7 +30,7 @@ def ffmpeg_exe() -> str:
     if found:
         return found
     try:
-        import imageio_ffmpeg  # a dev dependency: only needed when the machine has no FFmpeg
+        import imageio_ffmpeg  # noqa: PLC0415 - optional dev dependency, only when there is no FFmpeg
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except (ImportError, RuntimeError) as exc:

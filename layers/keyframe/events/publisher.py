@@ -4,7 +4,9 @@ Every write that others should see (``asset:created``, ``pipeline:update``, ``re
 calls :func:`emit`. An event goes to one or more rooms (``studio``, ``project:{id}``,
 ``asset:{id}``); in each room it gets the next ``seq`` (1, 2, 3 … per room, atomically) and is stored
 for 24 hours in the live table so a client that missed some can catch up. Then the registered
-deliverers (the WebSocket fan-out of ``keyframe.live``) push it to the room's connections.
+deliverers push it on. This module knows no delivery target: a target registers itself with
+:func:`register_deliverer` at its process's start (the WebSocket fan-out does so through
+:func:`keyframe.live.fanout.install`, called by every handler and container entrypoint).
 
 Envelope (what clients receive)::
 
@@ -14,7 +16,6 @@ Envelope (what clients receive)::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,21 +65,6 @@ def register_deliverer(deliverer: Deliverer) -> None:
         _deliverers.append(deliverer)
 
 
-def _active_deliverers() -> list[Deliverer]:
-    """Registered deliverers, plus the WebSocket fan-out when a @connections endpoint is configured.
-
-    ``LIVE_CONNECTIONS_ENDPOINT`` is set by CDK on every function that emits (and by the local stack),
-    so the API, the pipeline tasks and the render container all deliver through the same code.
-    """
-    active = list(_deliverers)
-    if os.environ.get("LIVE_CONNECTIONS_ENDPOINT"):
-        from keyframe.live import fanout  # imported lazily: only processes that deliver need it
-
-        if fanout.deliver not in active:
-            active.append(fanout.deliver)
-    return active
-
-
 def _next_seq(studio_id: str, room: str) -> int:
     counter = RoomCounter(room_key(studio_id, room), "COUNTER")
     counter.update(actions=[RoomCounter.last_seq.add(1)])
@@ -103,7 +89,7 @@ def emit(
     data:
         JSON-serialisable payload.
     rooms:
-        Room names such as ``studio``, ``project:{id}``, ``asset:{id}`` (duplicates ignored).
+        Room names from :mod:`keyframe.events.rooms` (duplicates ignored).
 
     Returns
     -------
@@ -130,7 +116,7 @@ def emit(
             ttl=timedelta(seconds=EVENT_RETENTION_SECONDS),
         ).save()
         envelopes.append(envelope)
-    for deliver in _active_deliverers():
+    for deliver in list(_deliverers):
         try:
             deliver(studio_id, envelopes)
         except Exception:  # delivery is best effort; the log above is the source of truth

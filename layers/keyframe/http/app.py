@@ -1,6 +1,7 @@
 """The REST resolver every API function uses: validation, errors, correlation ids, headers, CORS.
 
-``functions/<name>/handler.py`` is only::
+``functions/<name>/handler.py`` is only (``build_api`` in :mod:`keyframe.registry` looks up the
+function's routers and calls :func:`build_resolver`)::
 
     app = build_api("identity-api")
 
@@ -17,11 +18,13 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
+from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from keyframe import errors, registry
+from keyframe import errors
 from keyframe.http import cors
 from keyframe.http.auth import set_current_event
 from keyframe.http.bodies import JSON_MEDIA_TYPE, check_json_media_type, parse_json
@@ -177,22 +180,19 @@ def cors_config() -> CORSConfig | None:
     )
 
 
-def build_api(function_name: str) -> KeyframeResolver:
-    """Build the resolver of the API function ``function_name`` from :mod:`keyframe.registry`.
+def build_resolver(routers: Iterable[Router]) -> KeyframeResolver:
+    """Build the resolver of an API function that serves ``routers``.
 
     The function's core settings (:class:`keyframe.settings.CoreSettings`) are validated here, at
     cold start: a missing ``STAGE`` or a wildcard CORS origin stops the function before it serves.
 
     Raises
     ------
-    KeyError
-        Unknown function name.
     pydantic.ValidationError
         Invalid core settings (the message names the variable).
     """
-    spec = registry.function(function_name)
     app = KeyframeResolver(enable_validation=True, cors=cors_config())
     register_error_handlers(app)
-    for router in registry.routers_of(spec):
+    for router in routers:
         app.include_router(router)
     return app

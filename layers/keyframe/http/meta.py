@@ -15,11 +15,14 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe.errors import ServiceUnavailable
 from keyframe.http import openapi
 from keyframe.http.contract import answers
+from keyframe.storage import s3
 from keyframe.storage.tables import TABLES
 
 ASYNCAPI_DOCUMENT = Path(__file__).parent.parent / "live" / "asyncapi.json"
@@ -61,7 +64,7 @@ def _check_bucket() -> dict[str, str]:
     if not bucket:
         return {"mediaBucket": "not configured: MEDIA_BUCKET is not set"}
     try:
-        boto3.client("s3").head_bucket(Bucket=bucket)
+        s3.client().head_bucket(Bucket=bucket)
         return {"mediaBucket": "ok"}
     except (ClientError, BotoCoreError) as exc:
         return {"mediaBucket": f"unavailable: {type(exc).__name__}"}
@@ -166,9 +169,6 @@ _DOCS_BANNER = (
 @cache
 def docs_page() -> DocsPage:
     """Build the page once per execution environment (the document and the bundle do not change)."""
-    from aws_lambda_powertools.event_handler.openapi import swagger_ui
-    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
-
     bundle = Path(swagger_ui.__file__).parent
     spec = openapi.COMMITTED.read_text().replace("</", "<\\/")
     page = generate_swagger_html(

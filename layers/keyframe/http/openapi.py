@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from keyframe import registry
 from keyframe.http import contract, examples
+from keyframe.http.app import KeyframeResolver
 
 COMMITTED = Path(__file__).with_name("openapi.json")
 TITLE = "Keyframe API"
@@ -63,8 +64,6 @@ def generate() -> dict[str, Any]:
     its header parameters; Powertools' own 422 and its validation schemas are removed (validation
     failures answer 400 ``VALIDATION_ERROR``).
     """
-    from keyframe.http.app import KeyframeResolver
-
     app = KeyframeResolver(enable_validation=True)
     for spec in registry.api_functions():
         for router in registry.routers_of(spec):

@@ -5,7 +5,8 @@ always ``principal.studio_id`` (never a value from the request), so another stud
 simply not found (404). The last ADMIN of a studio can be neither demoted nor removed: the studio's
 ``adminCount`` is decremented in the same transaction as the membership change, with the condition
 ``adminCount > 1``, which holds under any concurrency. Emits ``member:invited``,
-``member:role-changed`` and ``member:removed`` (room ``studio``).
+``member:role-changed`` and ``member:removed`` (room ``studio``); the last two first close the
+member's open sockets (:func:`keyframe.identity.revocation.close_member_sockets`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import UTC, datetime
 
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import emit
-from keyframe.identity import sessions, tokens
+from keyframe.events.rooms import STUDIO_ROOM
+from keyframe.identity import revocation, sessions, tokens
 from keyframe.identity.models import (
     EMAIL_SK,
     INVITATION_SK,
@@ -89,7 +91,7 @@ def invite(principal: Principal, email: str, role: Role) -> InvitationResponse:
         principal.studio_id,
         "member:invited",
         {"invitationId": invitation_id, "email": email, "role": role.value, "invitedBy": principal.user_id},
-        rooms=["studio"],
+        rooms=[STUDIO_ROOM],
     )
     return InvitationResponse(
         invitation_id=invitation_id, email=email, role=role, token=token, expires_at=iso(expires_at)
@@ -185,6 +187,7 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
                 raise NotFound("Studio not found") from None
             continue
         membership.role = role.value
+        revocation.close_member_sockets(principal.studio_id, user_id)
         emit(
             principal.studio_id,
             "member:role-changed",
@@ -194,7 +197,7 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
                 "previousRole": previous.value,
                 "changedBy": principal.user_id,
             },
-            rooms=["studio"],
+            rooms=[STUDIO_ROOM],
         )
         break
     else:
@@ -239,9 +242,10 @@ def remove(principal: Principal, user_id: str) -> None:
     else:
         raise Conflict("The member changed meanwhile; try again", code="CONCURRENT_CHANGE")
     sessions.revoke_member_families(principal.studio_id, user_id)
+    revocation.close_member_sockets(principal.studio_id, user_id)
     emit(
         principal.studio_id,
         "member:removed",
         {"userId": user_id, "role": membership.role, "removedBy": principal.user_id},
-        rooms=["studio"],
+        rooms=[STUDIO_ROOM],
     )

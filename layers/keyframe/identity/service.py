@@ -25,6 +25,7 @@ from pynamodb.exceptions import UpdateError
 
 from keyframe.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_details
 from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity import passwords, sessions, throttle, tokens
 from keyframe.identity.models import (
     EMAIL_SK,
@@ -116,7 +117,7 @@ def register(request: RegisterRequest) -> AuthResponse:
                 details=field_details("email", "already registered"),
             ) from None
         raise
-    emit(studio_id, "member:joined", _member_event(user, Role.ADMIN), rooms=["studio"])
+    emit(studio_id, "member:joined", _member_event(user, Role.ADMIN), rooms=[STUDIO_ROOM])
     return sessions.start(user, studio, Role.ADMIN)
 
 
@@ -265,7 +266,7 @@ def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> 
     role = Role(invitation.role)
     _consume(tx, invitation, user, role, now)
     studio = StudioItem.get(studio_pk(invitation.studio_id), STUDIO_SK)
-    emit(invitation.studio_id, "member:joined", _member_event(user, role), rooms=["studio"])
+    emit(invitation.studio_id, "member:joined", _member_event(user, role), rooms=[STUDIO_ROOM])
     return sessions.start(user, studio, role)
 
 

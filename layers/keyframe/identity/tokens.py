@@ -25,8 +25,8 @@ from typing import Any
 
 import jwt
 
+from keyframe import keys as signing
 from keyframe.errors import Unauthenticated
-from keyframe.identity import keys as signing
 from keyframe.identity.permissions import Role
 from keyframe.settings import AuthSettings, load
 
@@ -83,7 +83,7 @@ def issue_access_token(
     family_id:
         The session (refresh-token family) the token belongs to (``fid``).
     keyset:
-        Keys to sign with (default: :func:`keyframe.identity.keys.signing_keys`, Secrets Manager).
+        Keys to sign with (default: :func:`keyframe.keys.signing_keys`, Secrets Manager).
     settings:
         Issuer, audience and lifetime (default: from the environment).
     now:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
+from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity.permissions import Principal, Role
 from keyframe.live.models import (
     CONNECTION_SK,
@@ -23,7 +24,6 @@ from keyframe.live.models import (
     room_members_key,
     user_connections_key,
 )
-from keyframe.live.rooms import STUDIO_ROOM
 from keyframe.live.settings import LiveSettings
 from keyframe.settings import load
 

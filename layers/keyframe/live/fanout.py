@@ -1,8 +1,11 @@
 """WebSocket fan-out: push event envelopes to the connections of their room.
 
-:func:`deliver` is the deliverer that :mod:`keyframe.events.publisher` calls after it has stored an
-event (whenever ``LIVE_CONNECTIONS_ENDPOINT`` is set), in whatever process emitted it: the API, the
-WebSocket message function, a pipeline task or the render container.
+:func:`install` registers :func:`deliver` with :mod:`keyframe.events.publisher` (which knows
+nothing of sockets) and :func:`close_member_sockets` with :mod:`keyframe.identity.revocation`. Every
+Lambda handler and container entrypoint calls it at its start, so the API, the WebSocket functions,
+the pipeline tasks and the render container all deliver through the same code. Both do nothing
+unless ``LIVE_CONNECTIONS_ENDPOINT`` is set (CDK sets it on every function that emits, and so does
+the local stack).
 
 For each envelope it lists the connections subscribed to the envelope's room *of the envelope's
 studio* (the ``studio`` room holds every connection of the studio), and posts the envelope to each
@@ -10,17 +13,16 @@ with ``PostToConnection`` through a bounded thread pool (``LIVE_FANOUT_WORKERS``
 A connection answering 410 Gone is removed (and its rooms told ``presence:leave``). Envelopes for
 one connection are posted in order, so a client sees a room's ``seq`` increase.
 
-``member:removed`` and ``member:role-changed`` envelopes (emitted to the ``studio`` room by the
-identity domain with ``data.userId``) first close that member's sockets with ``DeleteConnection``:
-a removed member stops receiving at once, and a member whose role changed reconnects with a new
-ticket that carries the new role.
+Closing a removed member's sockets is not a rule of delivery: the identity domain calls
+:func:`close_member_sockets` explicitly (through :mod:`keyframe.identity.revocation`) before it
+emits ``member:removed`` or ``member:role-changed``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -29,13 +31,26 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from keyframe.events import publisher
+from keyframe.identity import revocation
 from keyframe.live import connections, presence
 from keyframe.live.settings import FanoutSettings, LiveSettings
 from keyframe.observability import logger
 from keyframe.settings import load
 
-MEMBER_EVENTS = frozenset({"member:removed", "member:role-changed"})
-"""Envelope types that close the named member's sockets before delivery."""
+
+def enabled() -> bool:
+    """True when this process has a ``@connections`` endpoint (``LIVE_CONNECTIONS_ENDPOINT``)."""
+    return bool(os.environ.get("LIVE_CONNECTIONS_ENDPOINT"))
+
+
+def install() -> None:
+    """Register the fan-out with the publisher and the socket closer with identity (idempotent).
+
+    Called at the start of every handler and container entrypoint that may emit events.
+    """
+    publisher.register_deliverer(deliver)
+    revocation.register_socket_closer(close_member_sockets)
 
 
 @cache
@@ -91,8 +106,10 @@ def close_member_sockets(studio_id: str, user_id: str) -> list[str]:
     Returns
     -------
     list of str
-        The connection ids closed.
+        The connection ids closed (none when ``LIVE_CONNECTIONS_ENDPOINT`` is not set).
     """
+    if not enabled():
+        return []
     client = management_client()
     closed = []
     for connection_id in connections.user_connection_ids(studio_id, user_id):
@@ -108,14 +125,6 @@ def close_member_sockets(studio_id: str, user_id: str) -> list[str]:
     return closed
 
 
-def _member_ids(envelopes: Iterable[dict[str, Any]]) -> set[str]:
-    return {
-        str(e["data"]["userId"])
-        for e in envelopes
-        if e.get("type") in MEMBER_EVENTS and isinstance(e.get("data"), dict) and e["data"].get("userId")
-    }
-
-
 def deliver(studio_id: str, envelopes: list[dict[str, Any]]) -> None:
     """Post each envelope to the connections of its room in ``studio_id``; never outside the studio.
 
@@ -125,9 +134,10 @@ def deliver(studio_id: str, envelopes: list[dict[str, Any]]) -> None:
         The studio the envelopes belong to; only its connections are listed (live table, gsi1).
     envelopes:
         ``{type, room, seq, ts, correlationId, data}`` dicts as built by the publisher.
+        Nothing is posted when ``LIVE_CONNECTIONS_ENDPOINT`` is not set.
     """
-    for user_id in _member_ids(envelopes):
-        close_member_sockets(studio_id, user_id)
+    if not enabled():
+        return
     targets: dict[str, list[bytes]] = defaultdict(list)
     for envelope in envelopes:
         payload = json.dumps(envelope, separators=(",", ":")).encode()

@@ -1,9 +1,10 @@
-"""Room names and the rule that a room is always inside the caller's studio.
+"""Rooms as clients name them, and the rule that a room is always inside the caller's studio.
 
 Rooms are ``studio`` (every connection of the studio), ``project:{projectId}`` and
 ``asset:{assetId}``. A room name carries no studio id: it is always read inside the caller's studio
 (keys ``STUDIO#{studioId}#ROOM…``), and :func:`ensure_room` checks that the project or asset exists
 there, so another studio's project or asset answers NOT_FOUND exactly like one that does not exist.
+The names themselves are spelled once, in :mod:`keyframe.events.rooms`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from urllib.parse import unquote
 from keyframe.catalog import assets, projects
 from keyframe.errors import InvalidInput, NotFound
 from keyframe.events.publisher import RoomCounter, room_key
+from keyframe.events.rooms import STUDIO_ROOM
 
-STUDIO_ROOM = "studio"
 ROOM_PATTERN = re.compile(r"^(?:studio|(?P<kind>project|asset):(?P<id>[A-Za-z0-9_-]{1,64}))$")
 """``studio``, ``project:{id}`` or ``asset:{id}`` (ids of letters, digits, ``_`` and ``-``)."""
 
@@ -49,16 +50,6 @@ def parse_room(name: str) -> Room:
     if decoded == STUDIO_ROOM:
         return Room(STUDIO_ROOM, STUDIO_ROOM, "")
     return Room(decoded, match["kind"], match["id"])
-
-
-def project_room(project_id: str) -> str:
-    """``project:{projectId}``."""
-    return f"project:{project_id}"
-
-
-def asset_room(asset_id: str) -> str:
-    """``asset:{assetId}``."""
-    return f"asset:{asset_id}"
 
 
 def ensure_room(studio_id: str, name: str) -> Room:

@@ -15,6 +15,8 @@ import functools
 import threading
 from typing import Any
 
+from moto.dynamodb.responses import DynamoHandler
+
 _lock = threading.RLock()
 _state = {"applied": False}
 
@@ -28,8 +30,6 @@ def make_dynamodb_atomic() -> None:
     """Serialise moto's DynamoDB requests behind one lock (idempotent, process-wide)."""
     if _state["applied"]:
         return
-    from moto.dynamodb.responses import DynamoHandler
-
     original = DynamoHandler.call_action
 
     @functools.wraps(original)

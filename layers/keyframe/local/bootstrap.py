@@ -51,6 +51,12 @@ from keyframe import registry
 from keyframe.local import batch
 from keyframe.local.handlers import LOCAL_ACCOUNT_ID
 from keyframe.storage.tables import TABLES, create_tables
+from keyframe.substitutions import (
+    camel,
+    function_placeholder,
+    job_definition_env_var,
+    state_machine_env_var,
+)
 
 log = logging.getLogger("keyframe.local.bootstrap")
 
@@ -75,16 +81,6 @@ def jwt_secret_name(stage: str) -> str:
     return f"keyframe/{stage}/jwt-signing-keys"
 
 
-def camel(name: str) -> str:
-    """``pipeline-probe`` / ``asset_pipeline`` -> ``PipelineProbe`` / ``AssetPipeline``."""
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_\s]+", name) if part)
-
-
-def function_placeholder(name: str) -> str:
-    """The placeholder of registry function ``name``: ``pipeline-probe`` -> ``PipelineProbeFunctionArn``."""
-    return f"{camel(name)}FunctionArn"
-
-
 def state_machine_files(directory: Path | None = None) -> list[Path]:
     """Every ``*.asl.json`` in ``directory`` (default ``statemachines/``), sorted."""
     folder = directory or STATE_MACHINES_DIR
@@ -99,16 +95,6 @@ def state_machine_stem(path: Path) -> str:
 def state_machine_name(stem: str, stage: str) -> str:
     """``asset_pipeline`` -> ``keyframe-{stage}-asset-pipeline``."""
     return f"keyframe-{stage}-{stem.replace('_', '-')}"
-
-
-def state_machine_env_var(stem: str) -> str:
-    """``asset_pipeline`` -> ``ASSET_PIPELINE_STATE_MACHINE_ARN``."""
-    return f"{stem.upper().replace('-', '_')}_STATE_MACHINE_ARN"
-
-
-def job_definition_env_var(name: str) -> str:
-    """``render`` -> ``RENDER_JOB_DEFINITION_ARN``."""
-    return f"{name.upper().replace('-', '_')}_JOB_DEFINITION_ARN"
 
 
 def state_machine_arn(stem: str, stage: str, account_id: str, region: str) -> str:

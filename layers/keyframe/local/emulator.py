@@ -43,6 +43,7 @@ from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError, e
 from werkzeug.wrappers import Request, Response
 
 from keyframe.local import lambdas
+from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.local.batch import BatchError, LocalBatch
 from keyframe.local.servers import ThreadedServer
 
@@ -143,8 +144,6 @@ def moto_app() -> WSGIApp:
 
     DynamoDB item operations are made atomic first (:mod:`keyframe.local.atomic`), as on AWS.
     """
-    from keyframe.local.atomic import make_dynamodb_atomic
-
     make_dynamodb_atomic()
     return DomainDispatcherApplication(create_backend_app)
 

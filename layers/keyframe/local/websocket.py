@@ -46,7 +46,7 @@ from urllib.parse import unquote
 from aiohttp import WSMsgType, web
 
 from keyframe import registry
-from keyframe.local import lambdas
+from keyframe.local import handlers, lambdas
 
 log = logging.getLogger("keyframe.local.websocket")
 
@@ -336,7 +336,7 @@ class WebSocketGateway:
                 "type": "REQUEST",
                 **base,
                 "requestContext": context,
-                "methodArn": f"arn:aws:execute-api:us-east-1:{lambdas.LOCAL_ACCOUNT_ID}:"
+                "methodArn": f"arn:aws:execute-api:us-east-1:{handlers.LOCAL_ACCOUNT_ID}:"
                 f"{self.api_id}/{self.stage}/$connect",
             }
             status, authorizer = await self._in_thread(self._authorize, registry.WEBSOCKET_AUTHORIZER, event)

@@ -26,13 +26,12 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 
 from keyframe.media import ffmpeg
 from keyframe.media.errors import InvalidMediaError
 from keyframe.media.probe import MediaInfo, probe
+from keyframe.storage import s3 as s3_clients
 
 DERIVED_FILES: dict[str, tuple[str, str]] = {
     "thumbnail": ("thumbnail.jpg", "image/jpeg"),
@@ -128,7 +127,7 @@ def s3_client() -> Any:
 
 @lru_cache(maxsize=4)
 def _s3_client(endpoint: str | None, region: str | None) -> Any:
-    return boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard"}))
+    return s3_clients.client(retries_mode="standard")
 
 
 def derive(job: DeriveJob, *, s3: Any = None) -> DeriveOutput:

@@ -60,7 +60,7 @@ def ffmpeg_exe() -> str:
     if found:
         return found
     try:
-        import imageio_ffmpeg
+        import imageio_ffmpeg  # noqa: PLC0415 - optional (dev extra); the media image has a system FFmpeg
     except ImportError as exc:
         raise MediaToolError("No ffmpeg on PATH and the imageio-ffmpeg wheel is not installed") from exc
     return imageio_ffmpeg.get_ffmpeg_exe()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from keyframe.exit_codes import RETRY_RULES
+
 MEDIA_JOB: dict[str, Any] = {
     "name": "media",
     "command": (
@@ -25,14 +27,8 @@ MEDIA_JOB: dict[str, Any] = {
     "memory_mib": 4096,
     "timeout_seconds": 3600,
     "retry_attempts": 3,
-    "evaluate_on_exit": (
-        {"onExitCode": "3", "action": "EXIT"},
-        {"onExitCode": "2", "action": "EXIT"},
-        {"onStatusReason": "Host EC2*", "action": "RETRY"},
-        {"onReason": "CannotPullContainerError*", "action": "RETRY"},
-        {"onReason": "*", "action": "RETRY"},
-    ),
+    "evaluate_on_exit": RETRY_RULES,
 }
 """Worker command, 2 vCPU / 4 GiB, 1 h per attempt, 3 attempts: exit code 3 (invalid file) and 2 (bad
 command line) end at once; infrastructure failures (``Host EC2*``, ``CannotPullContainerError*``) and
-other exit codes retry (AWS Batch allows at most 5 ``evaluateOnExit`` entries)."""
+other exit codes retry (:data:`keyframe.exit_codes.RETRY_RULES`, shared with the render job)."""

@@ -147,7 +147,7 @@ def _probe_ffprobe(exe: str, source: str) -> MediaInfo:
 
 
 def _probe_pyav(source: str) -> MediaInfo:
-    import av
+    import av  # noqa: PLC0415 - optional (dev extra): only where there is no ffprobe
 
     try:
         container = av.open(source, timeout=PROBE_TIMEOUT_SECONDS)

@@ -9,14 +9,12 @@ Batch job). Commands:
     waveform, then writes the result into the record for the Finalize step
     (see :mod:`keyframe.pipeline.derive_step`).
 
-Exit codes (the Batch job definition's retry strategy reads them):
+Exit codes are those of every Batch container (:mod:`keyframe.exit_codes`): 0 done, 1 infrastructure
+trouble (Batch retries), 2 bad command line, 3 the input is invalid (corrupt, truncated, not media:
+Batch exits at once, no retry).
 
-====  ===================================================================================
-0     done
-1     infrastructure trouble (network, S3, DynamoDB, FFmpeg killed): Batch retries
-2     bad command line
-3     the input is invalid (corrupt, truncated, not media): Batch exits at once, no retry
-====  ===================================================================================
+This module is the container's entrypoint (a handler, like ``functions/*/handler.py``): it wires the
+live fan-out and dispatches to the pipeline's step.
 """
 
 from __future__ import annotations
@@ -25,10 +23,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-EXIT_OK = 0
-EXIT_RETRYABLE = 1
-EXIT_USAGE = 2
-EXIT_INVALID_INPUT = 3
+from keyframe import exit_codes
+from keyframe.live import fanout
+from keyframe.pipeline.derive_step import run_derive
+
+EXIT_OK = exit_codes.OK
+EXIT_RETRYABLE = exit_codes.RETRY
+EXIT_USAGE = exit_codes.USAGE
+EXIT_INVALID_INPUT = exit_codes.INVALID_INPUT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,9 +47,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the process exit code."""
     args = _parser().parse_args(argv)
+    fanout.install()  # live delivery (sockets) registers with the event publisher at the start
     if args.command == "derive":
-        from keyframe.pipeline.derive_step import run_derive
-
         return run_derive(args.studio_id, args.upload_id)
     return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands
 

@@ -7,16 +7,17 @@
 3. probes the original and makes and uploads its derivatives (media bucket);
 4. writes ``media`` and ``derived`` into the record, where Finalize reads them (a Batch job's output
    does not flow back through ``submitJob.sync``), and records the step SUCCEEDED;
-5. returns the process exit code: 0, 3 for an invalid file (Batch does not retry), 1 otherwise.
+5. returns the process exit code (:mod:`keyframe.exit_codes`): 0, 3 for an invalid file (Batch does
+   not retry), 1 otherwise.
 """
 
 from __future__ import annotations
 
+from keyframe import exit_codes
 from keyframe.errors import KeyframeError
 from keyframe.media.derive import DeriveJob, derive
 from keyframe.media.errors import InvalidMediaError
 from keyframe.media.ffmpeg import MediaToolError
-from keyframe.media.worker import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RETRYABLE
 from keyframe.observability import logger
 from keyframe.pipeline import service
 
@@ -47,19 +48,19 @@ def run_derive(studio_id: str, upload_id: str) -> int:
             studio_id, upload_id, STEP, *service.set_derived(output.media.to_json(), output.derived)
         )
         logger.info("derive done", extra={"seconds": output.seconds, "derived": output.derived})
-        return EXIT_OK
+        return exit_codes.OK
     except InvalidMediaError as exc:
         logger.warning("derive refused the file", extra={"code": exc.code, "reason": exc.message})
         _record_failure(studio_id, upload_id, exc.code, exc.message)
-        return EXIT_INVALID_INPUT
+        return exit_codes.INVALID_INPUT
     except (MediaToolError, KeyframeError) as exc:
         logger.error("derive failed", extra={"reason": str(exc)})
         _record_failure(studio_id, upload_id, "DERIVE_FAILED", str(exc))
-        return EXIT_RETRYABLE
+        return exit_codes.RETRY
     except Exception as exc:
         logger.exception("derive crashed")
         _record_failure(studio_id, upload_id, "DERIVE_FAILED", f"{type(exc).__name__}: {exc}")
-        return EXIT_RETRYABLE
+        return exit_codes.RETRY
 
 
 def _record_failure(studio_id: str, upload_id: str, code: str, message: str) -> None:

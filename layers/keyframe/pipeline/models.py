@@ -17,6 +17,7 @@ here (``status``, ``steps``, ``error``), and the version only changes when the r
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
@@ -86,3 +87,37 @@ class PipelineRecord(Model):
         """The raw state of step ``name`` (``{"status": "PENDING"}`` when never touched)."""
         raw = self.steps.as_dict() if hasattr(self.steps, "as_dict") else dict(self.steps or {})
         return dict(raw.get(name) or {"status": PENDING})
+
+
+class PipelineInput(BaseModel):
+    """A completed upload, as the uploads domain hands it to the pipeline.
+
+    Attributes
+    ----------
+    studio_id, asset_id, upload_id:
+        Whose upload, for which asset; ``upload_id`` names the execution.
+    bucket, key:
+        Where the original is (``studios/{studioId}/assets/{assetId}/uploads/{uploadId}/{fileName}``).
+    size:
+        Bytes, as completed.
+    file_name, declared_content_type:
+        What the client claimed (checked against the bytes by Validate).
+    sha256:
+        The whole file's SHA-256 the client declared (hex), checked by Validate; ``None`` to skip.
+    change_note, created_by:
+        Carried to the published version.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    studio_id: str = Field(min_length=1)
+    asset_id: str = Field(min_length=1)
+    upload_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    bucket: str = Field(min_length=3)
+    key: str = Field(min_length=1)
+    size: int = Field(ge=0)
+    file_name: str = Field(min_length=1)
+    declared_content_type: str | None = None
+    sha256: str | None = None
+    change_note: str | None = None
+    created_by: str = Field(min_length=1)

@@ -11,12 +11,13 @@ Table: UPLOADS (items ``STUDIO#{studioId}#PIPELINE#{uploadId}`` / ``PIPELINE``);
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.pipeline.models import (
     ACTIVE_STATUSES,
     FAILED,
@@ -26,13 +27,11 @@ from keyframe.pipeline.models import (
     SKIPPED,
     STEPS,
     SUCCEEDED,
+    PipelineInput,
     PipelineRecord,
     record_pk,
     version_key,
 )
-
-if TYPE_CHECKING:
-    from keyframe.pipeline.starter import PipelineInput
 
 EVENT_TYPE = "pipeline:update"
 
@@ -110,7 +109,7 @@ def _emit(record: PipelineRecord, step: str | None = None) -> None:
     data = view(record)
     if step:
         data["changedStep"] = step
-    emit(record.studio_id, EVENT_TYPE, data, rooms=["studio", f"asset:{record.asset_id}"])
+    emit(record.studio_id, EVENT_TYPE, data, rooms=[STUDIO_ROOM, asset_room(record.asset_id)])
 
 
 # --- writes --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ route calls :func:`start_reprocess`. Both run the state machine named by
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +21,11 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from keyframe import settings
+from keyframe.catalog import versions
 from keyframe.errors import Conflict, NotFound
 from keyframe.observability import logger
 from keyframe.pipeline import service
-from keyframe.pipeline.models import PipelineRecord
+from keyframe.pipeline.models import PipelineInput, PipelineRecord
 
 
 class PipelineSettings(BaseModel):
@@ -34,40 +36,6 @@ class PipelineSettings(BaseModel):
     ASSET_PIPELINE_STATE_MACHINE_ARN: str = Field(
         pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:"
     )
-
-
-class PipelineInput(BaseModel):
-    """A completed upload, as the uploads domain hands it to the pipeline.
-
-    Attributes
-    ----------
-    studio_id, asset_id, upload_id:
-        Whose upload, for which asset; ``upload_id`` names the execution.
-    bucket, key:
-        Where the original is (``studios/{studioId}/assets/{assetId}/uploads/{uploadId}/{fileName}``).
-    size:
-        Bytes, as completed.
-    file_name, declared_content_type:
-        What the client claimed (checked against the bytes by Validate).
-    sha256:
-        The whole file's SHA-256 the client declared (hex), checked by Validate; ``None`` to skip.
-    change_note, created_by:
-        Carried to the published version.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    studio_id: str = Field(min_length=1)
-    asset_id: str = Field(min_length=1)
-    upload_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    bucket: str = Field(min_length=3)
-    key: str = Field(min_length=1)
-    size: int = Field(ge=0)
-    file_name: str = Field(min_length=1)
-    declared_content_type: str | None = None
-    sha256: str | None = None
-    change_note: str | None = None
-    created_by: str = Field(min_length=1)
 
 
 class PipelineStart(BaseModel):
@@ -127,8 +95,6 @@ def execution_input(record: PipelineRecord, mode: str) -> dict[str, Any]:
 
 
 def _start(name: str, payload: dict[str, Any]) -> PipelineStart:
-    import json
-
     client = _client()
     machine = _state_machine_arn()
     try:
@@ -199,8 +165,6 @@ def start_reprocess(
     Conflict
         The version's pipeline is still running, or never got past validation.
     """
-    from keyframe.catalog import versions
-
     record = service.get_by_version(studio_id, asset_id, version)
     if record is None:
         raise NotFound("No pipeline made this version", details={"assetId": asset_id, "version": version})

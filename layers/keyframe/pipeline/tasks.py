@@ -15,6 +15,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from keyframe import exit_codes
+from keyframe.catalog.schemas import VersionStatus
+from keyframe.catalog.versions import (
+    FileInfo,
+    get_version,
+    mark_version_failed,
+    mark_version_ready,
+    publish_version,
+    refresh_processing,
+)
 from keyframe.errors import Conflict, KeyframeError
 from keyframe.media.derive import s3_client
 from keyframe.media.detect import DERIVED_KINDS
@@ -107,7 +117,6 @@ def publish(state: dict[str, Any]) -> dict[str, Any]:
     dict
         ``{"version": 3}``.
     """
-    from keyframe.catalog.versions import FileInfo, publish_version
 
     def body(record: PipelineRecord) -> tuple[dict[str, Any], list[Any]]:
         version = publish_version(
@@ -158,8 +167,6 @@ def finalize(state: dict[str, Any]) -> dict[str, Any]:
     dict
         ``{"version": 3, "status": "READY"}``.
     """
-    from keyframe.catalog.schemas import VersionStatus
-    from keyframe.catalog.versions import get_version, mark_version_ready, refresh_processing
 
     def body(record: PipelineRecord) -> tuple[dict[str, Any], list[Any]]:
         if record.version is None:
@@ -222,7 +229,7 @@ def describe_failure(error: dict[str, Any], step: str | None) -> tuple[str, str]
         container = cause.get("container") or cause.get("Container") or {}
         exit_code = container.get("exitCode", container.get("ExitCode"))
         reason = cause.get("statusReason") or cause.get("StatusReason") or container.get("reason")
-        if exit_code == 3:
+        if exit_code == exit_codes.INVALID_INPUT:
             return "INVALID_MEDIA", "FFmpeg could not read the file"
         detail = reason or (f"exit code {exit_code}" if exit_code is not None else "no reason given")
         return "DERIVE_FAILED", f"Making the thumbnail and proxy failed: {detail}"
@@ -271,9 +278,6 @@ def from_execution_event(event: dict[str, Any]) -> tuple[dict[str, Any], str, st
 
 def _safety_net(event: dict[str, Any]) -> dict[str, Any]:
     """:func:`mark_failed` for an execution that ended outside its Catch (see the infra safety net)."""
-    from keyframe.catalog.schemas import VersionStatus
-    from keyframe.catalog.versions import get_version, mark_version_failed
-
     state, code, message, arn = from_execution_event(event)
     studio_id, upload_id = _ids(state)
     record = service.get(studio_id, upload_id)
@@ -314,8 +318,6 @@ def mark_failed(state: dict[str, Any]) -> dict[str, Any]:
     dict
         ``{"code", "message", "failedStep"}`` (``code`` None when the safety net found nothing to do).
     """
-    from keyframe.catalog.versions import mark_version_failed
-
     if state.get("detail-type") == EXECUTION_EVENT:
         return _safety_net(state)
     studio_id, upload_id = _ids(state)

@@ -2,7 +2,7 @@
 
 - :mod:`keyframe.renders.presets`: the one declaration of every preset, its options and the FFmpeg
   arguments it runs (pure, unit-tested);
-- trim timecodes (non-drop and drop-frame) are parsed by :mod:`keyframe.reviews.timecode`;
+- trim timecodes (non-drop and drop-frame) are parsed by :mod:`keyframe.timecode`;
 - :mod:`keyframe.renders.progress`: FFmpeg ``-progress`` parsing, the 2 s throttle, ETA;
 - :mod:`keyframe.renders.playlists` / :mod:`keyframe.renders.playback`: HLS playlist rewriting and
   private playback through presigned URLs;

@@ -11,15 +11,18 @@ input carries (``timeoutSeconds``) and the state machine passes to ``SubmitJob``
 ``Timeout.AttemptDurationSeconds``; the definition's ``timeout_seconds`` (the longest) applies to a job
 submitted without one.
 
-Retries (``retryStrategy``, see the exit codes of :mod:`keyframe.renders.worker`): infrastructure
-failures (a reclaimed Spot host, an image pull or task start failure) and exit codes 1/2 retry, up to
-3 tries per attempt; exit code 3 (the job cannot run with this container) ends at once. Batch never
-retries a job stopped by ``TerminateJob`` (cancel) or by its timeout.
+Retries (``retryStrategy``): the rules of every container, :data:`keyframe.exit_codes.RETRY_RULES`.
+Infrastructure failures (a reclaimed Spot host, an image pull or task start failure) and exit codes
+1/4 retry, up to 3 tries per attempt; exit codes 3 (the job cannot run with this container) and 2
+(bad command line) end at once. Batch never retries a job stopped by ``TerminateJob`` (cancel) or by
+its timeout.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from keyframe.exit_codes import RETRY_RULES
 
 RENDER_JOB: dict[str, Any] = {
     "name": "render",
@@ -31,16 +34,10 @@ RENDER_JOB: dict[str, Any] = {
     "memory_mib": 4096,
     "timeout_seconds": 3600,
     "retry_attempts": 3,
-    "evaluate_on_exit": (
-        {"onExitCode": "3", "action": "EXIT"},
-        {"onStatusReason": "Host EC2*", "action": "RETRY"},
-        {"onReason": "CannotPullContainerError*", "action": "RETRY"},
-        {"onStatusReason": "Task failed to start*", "action": "RETRY"},
-        {"onExitCode": "*", "action": "RETRY"},
-    ),
+    "evaluate_on_exit": RETRY_RULES,
     "environment": {"POWERTOOLS_SERVICE_NAME": "renders-worker"},
 }  # fmt: skip
-"""Worker command, 2 vCPU / 4 GiB, 1 h per try, 3 tries: exit code 3 ends at once, the rest retries."""
+"""Worker command, 2 vCPU / 4 GiB, 1 h per try, 3 tries: exit codes 3 and 2 end at once, the rest retries."""
 
 PRESET_TIMEOUT_SECONDS: dict[str, int] = {"filmstrip": 600, "review-mp4": 1800, "hls": 3600}
 """Seconds one try of a render of each preset may run before Batch stops it: a filmstrip decodes N

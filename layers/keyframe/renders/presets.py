@@ -20,7 +20,7 @@ Options (``RenderOptions``; camelCase on the wire, unknown keys are refused)
 ``startTimecode`` / ``endTimecode``
     The same in SMPTE timecode at the source frame rate (``00:00:00:00`` is frame 0): non-drop
     ``HH:MM:SS:FF``, or drop-frame ``HH:MM:SS;FF`` at 29.97 / 59.94 fps, parsed by the studio's one
-    timecode module :mod:`keyframe.reviews.timecode` (so a review comment's timecode is a valid trim
+    timecode module :mod:`keyframe.timecode` (so a review comment's timecode is a valid trim
     point as it is).
 ``burnIn``
     ``{frameNumber, assetName, version}``: text drawn on the frames (``drawtext``).
@@ -45,8 +45,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from keyframe import timecode
 from keyframe.errors import InvalidInput
-from keyframe.reviews import timecode
 from keyframe.schemas import RequestModel
 
 PresetName = Literal["hls", "review-mp4", "filmstrip"]
@@ -64,7 +64,7 @@ FILMSTRIP_COLUMNS = 5
 FILMSTRIP_THUMB_HEIGHT = 180
 MAX_TEXT_CHARS = 120
 TIMECODE_PATTERN = timecode.TIMECODE_PATTERN.pattern
-"""``HH:MM:SS:FF`` or drop-frame ``HH:MM:SS;FF`` (the shape :mod:`keyframe.reviews.timecode` parses)."""
+"""``HH:MM:SS:FF`` or drop-frame ``HH:MM:SS;FF`` (the shape :mod:`keyframe.timecode` parses)."""
 
 
 def timecode_frame(text: str, fps: float) -> int:

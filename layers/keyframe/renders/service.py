@@ -13,7 +13,7 @@ The job record is the truth, and every status change is a conditional write:
 
 Every status change that a user or the workflow makes (``render:requested``, ``render:retried``,
 ``render:cancelled``, ``render:succeeded``, ``render:failed``) writes its activity entry (catalog
-table) **in the same transaction** through :func:`keyframe.catalog.activity.record`: the change and
+table) **in the same transaction** through :func:`keyframe.storage.activity.record`: the change and
 its entry are stored together or not at all, so no path can change a job's status without its entry.
 The container's own writes (RUNNING, progress, outputs) are not user-facing changes and log nothing.
 
@@ -23,7 +23,6 @@ job; after each progress write ``render:progress``.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,10 +30,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from keyframe.catalog import activity, cursors
-from keyframe.catalog.store import index_key_names, query_page
 from keyframe.errors import Conflict, NotFound, TooManyRequests
 from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
 from keyframe.renders import execution, presets, sources, storage
@@ -56,7 +54,9 @@ from keyframe.renders.models import (
 from keyframe.renders.progress import ProgressUpdate
 from keyframe.renders.schemas import RenderJob, RenderJobPage, RenderRequest
 from keyframe.settings import load
-from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.storage import activity, cursors
+from keyframe.storage.pages import index_key_names, query_page
+from keyframe.storage.transactions import Cancelled, Transaction, retrying
 
 MAX_LIST_LIMIT = 100
 MAX_FILTERED_REQUESTS = 4
@@ -133,7 +133,7 @@ def list_jobs(
 # ------------------------------------------------------------------------------------------ events
 def rooms_of(item: RenderJobItem) -> list[str]:
     """Where a job's events go: the studio and the asset's room."""
-    return ["studio", f"asset:{item.asset_id}"]
+    return [STUDIO_ROOM, asset_room(item.asset_id)]
 
 
 def _emit_status(item: RenderJobItem) -> None:
@@ -191,33 +191,31 @@ def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction])
     """Commit the status change ``build()`` collects together with its activity entry.
 
     One ``TransactWriteItems`` (renders table: job + slot counter; catalog table: the entry) through
-    :func:`keyframe.catalog.activity.record`; retried a few times when it only lost a race with
-    another transaction (a fresh entry each time).
+    :func:`keyframe.storage.activity.record`; retried (the one policy,
+    :func:`keyframe.storage.transactions.retrying`) when it only lost a race with another
+    transaction (a fresh transaction and entry each time).
 
     Raises
     ------
     keyframe.storage.transactions.Cancelled
         A condition failed (``failed`` names the labels ``job`` / ``slots``), or the races went on.
     """
-    for attempt in range(TRANSACTION_ATTEMPTS):
-        try:
-            activity.record(
-                item.studio_id,
-                entry.actor_id,
-                entry.action,
-                "render",
-                item.job_id,
-                {"preset": item.preset, "version": int(item.version), "attempt": entry.attempt,
-                 **entry.details},
-                project_id=item.project_id,
-                asset_id=item.asset_id,
-                transaction=build(),
-            )  # fmt: skip
-            return
-        except Cancelled as exc:
-            if exc.failed or not exc.conflict or attempt == TRANSACTION_ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
+
+    def attempt(_: int) -> None:
+        activity.record(
+            item.studio_id,
+            entry.actor_id,
+            entry.action,
+            "render",
+            item.job_id,
+            {"preset": item.preset, "version": int(item.version), "attempt": entry.attempt,
+             **entry.details},
+            project_id=item.project_id,
+            asset_id=item.asset_id,
+            transaction=build(),
+        )  # fmt: skip
+
+    retrying(attempt, attempts=TRANSACTION_ATTEMPTS)
 
 
 # ------------------------------------------------------------------------------------------ request

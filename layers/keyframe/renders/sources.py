@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
@@ -18,6 +17,7 @@ from keyframe.catalog.versions import get_version
 from keyframe.errors import Conflict
 from keyframe.identity.models import USER_SK, UserItem, user_pk
 from keyframe.observability import logger
+from keyframe.storage import s3
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def object_version_id(bucket: str, key: str) -> str | None:
     Reads the media bucket (``HeadObject``); a failure is logged and gives ``None``.
     """
     try:
-        head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
+        head = s3.client().head_object(Bucket=bucket, Key=key)
     except (ClientError, BotoCoreError) as exc:
         logger.warning("head_object failed for the render source", extra={"key": key, "error": str(exc)})
         return None

@@ -10,16 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from keyframe.renders.presets import CONTENT_TYPES
+from keyframe.storage import s3 as s3_client
 
 
 def s3() -> Any:
     """A SigV4 S3 client (presigned URLs work in every region); path-style on an emulator endpoint."""
     style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "auto"
-    return boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": style}))
+    return s3_client.client(addressing_style=style)
 
 
 def content_type(name: str) -> str:

@@ -16,16 +16,11 @@ One run is one container *try* of one attempt of a render job:
 6. uploads the outputs under ``studios/{s}/renders/{id}/attempt-{n}/`` and records them; the state
    machine's finalize task then marks the job SUCCEEDED.
 
-Exit codes (the job definition's ``retryStrategy.evaluateOnExit`` acts on them):
-
-====  ======================================================================  =====================
-0     done, or nothing to do (cancelled / finished / superseded)              -
-1     a machine or network failure, or FFmpeg failed                          RETRY
-2     the input is missing, corrupt or not what the lineage says              RETRY (a re-read may
-                                                                              succeed), then FAILED
-3     the job cannot run with this container (no drawtext, bad trim)         EXIT (no retry)
-143   terminated (SIGTERM from TerminateJob / the Batch timeout)              -
-====  ======================================================================  =====================
+Exit codes are those of every Batch container (:mod:`keyframe.exit_codes`, whose table the job
+definition's ``retryStrategy`` follows): 0 done or nothing to do; 1 a machine or network failure, or
+FFmpeg failed (RETRY); 4 the input is missing, corrupt or not what the lineage says (RETRY: a re-read
+may succeed, then FAILED); 3 the job cannot run with this container (no drawtext, bad trim: EXIT, no
+retry); 143 terminated (SIGTERM from TerminateJob / the Batch timeout).
 
 Before a non-zero exit the reason is stored as the job's ``lastError`` (``{code, message}``); the
 state machine's mark-failed task makes it the job's ``error`` when the attempt ends FAILED.
@@ -50,6 +45,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from keyframe import exit_codes
+from keyframe.live import fanout
 from keyframe.media.errors import InvalidMediaError
 from keyframe.media.ffmpeg import MediaToolError, ffmpeg_exe
 from keyframe.media.probe import probe
@@ -60,11 +57,11 @@ from keyframe.renders.models import RenderJobItem
 from keyframe.renders.progress import ProgressParser, ProgressTracker, ProgressUpdate
 from keyframe.settings import load
 
-EXIT_OK = 0
-EXIT_RETRY = 1
-EXIT_INPUT = 2
-EXIT_FATAL = 3
-EXIT_TERMINATED = 143
+EXIT_OK = exit_codes.OK
+EXIT_RETRY = exit_codes.RETRY
+EXIT_INPUT = exit_codes.INPUT_RETRY
+EXIT_FATAL = exit_codes.INVALID_INPUT
+EXIT_TERMINATED = exit_codes.TERMINATED
 STDERR_TAIL_CHARS = 2000
 DOWNLOAD_CHUNK = 8 * 1024 * 1024
 
@@ -175,7 +172,7 @@ def download_source(item: RenderJobItem, bucket: str, folder: Path) -> tuple[Pat
     Raises
     ------
     RenderFailure
-        ``INPUT_MISSING`` (exit 2) or ``INPUT_CHECKSUM_MISMATCH`` (exit 2); ``DOWNLOAD_FAILED`` (exit 1).
+        ``INPUT_MISSING`` (exit 4) or ``INPUT_CHECKSUM_MISMATCH`` (exit 4); ``DOWNLOAD_FAILED`` (exit 1).
     """
     lineage = item.lineage
     key = lineage["key"]
@@ -215,7 +212,7 @@ def probe_source(path: Path) -> presets.SourceMedia:
     Raises
     ------
     RenderFailure
-        ``INPUT_UNREADABLE`` (exit 2) for a corrupt or non-video file; ``PROBE_FAILED`` (exit 1).
+        ``INPUT_UNREADABLE`` (exit 4) for a corrupt or non-video file; ``PROBE_FAILED`` (exit 1).
     """
     try:
         info = probe(str(path))
@@ -424,6 +421,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entrypoint: parse arguments, install the SIGTERM handler, run one try."""
     args = _parse(argv)
+    fanout.install()  # live delivery (sockets) registers with the event publisher at the start
     logger.append_keys(render_job_id=args.job_id, studio_id=args.studio_id)
     attempt = args.attempt
     if attempt is None:

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from keyframe.reviews.timecode import parse_timecode
 from keyframe.schemas import MULTILINE, ApiModel, MultilineText, RequestModel
+from keyframe.timecode import parse_timecode
 
 MAX_BODY_CHARS = 4000
 MAX_NOTE_CHARS = 4000

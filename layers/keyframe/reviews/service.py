@@ -20,7 +20,7 @@ Comments and decisions are stored in the live table (see :mod:`keyframe.reviews.
 
 Activity log: every comment change is written in the *same* DynamoDB transaction as its activity
 entry (``comment:added``, ``comment:edited``, ``comment:resolved``, ``comment:reopened``; a
-transaction spans the live and catalog tables) through :func:`keyframe.catalog.activity.record`, so
+transaction spans the live and catalog tables) through :func:`keyframe.storage.activity.record`, so
 neither exists without the other. A decision is one transaction too: the decision record (live
 table) goes into :func:`keyframe.catalog.versions.set_review_status` as ``with_items``, which
 commits it with the version's ``reviewStatus``, the asset's status and the ``version:reviewed``
@@ -32,17 +32,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from keyframe.catalog import activity, cursors, projects, versions
+from keyframe import timecode as tc
+from keyframe.catalog import projects, versions
 from keyframe.catalog.schemas import VersionStatus
-from keyframe.catalog.store import with_retries
+from keyframe.clock import now_iso
 from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
-from keyframe.reviews import timecode as tc
 from keyframe.reviews.models import (
     COMMENT_INDEX_SK,
     COMMENT_PREFIX,
@@ -65,7 +65,8 @@ from keyframe.reviews.schemas import (
     ReviewCreate,
     ReviewList,
 )
-from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.storage import activity, cursors
+from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
 DECISION_EVENTS: dict[Decision, str] = {
     Decision.APPROVED: "asset:approved",
@@ -77,8 +78,8 @@ COMMIT_ATTEMPTS = 5
 
 
 def _now() -> str:
-    """Fixed-width UTC time with microseconds (sorts as text)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC time with microseconds (sorts as text): the one clock."""
+    return now_iso()
 
 
 def _require(principal: Principal, permission: Permission) -> None:
@@ -90,8 +91,8 @@ def _require(principal: Principal, permission: Permission) -> None:
 
 
 def _rooms(project_id: str, asset_id: str, *, studio: bool = False) -> list[str]:
-    rooms = [f"asset:{asset_id}", f"project:{project_id}"]
-    return [*rooms, "studio"] if studio else rooms
+    rooms = [asset_room(asset_id), project_room(project_id)]
+    return [*rooms, STUDIO_ROOM] if studio else rooms
 
 
 def _version(studio_id: str, asset_id: str, version: int) -> Any:
@@ -238,7 +239,7 @@ def _write(build: Callable[[Transaction], None]) -> None:
                 raise NotFound("Comment not found", code="COMMENT_NOT_FOUND") from exc
             raise
 
-    with_retries(COMMIT_ATTEMPTS, attempt)
+    retrying(attempt, attempts=COMMIT_ATTEMPTS, retry_if=any_cancellation)
 
 
 def add_comment(principal: Principal, asset_id: str, version: int, request: CommentCreate) -> Comment:

@@ -1,18 +1,29 @@
-"""A labelled DynamoDB transaction: the one way Keyframe writes several items atomically.
+"""A labelled DynamoDB transaction and the one retry policy: how Keyframe writes several items atomically.
 
 :class:`Transaction` collects puts, updates, deletes and condition checks, each under a label, and
-commits them with one ``TransactWriteItems`` (items may live in different tables). When DynamoDB
-cancels it, :class:`Cancelled` says which labels failed their condition (``"email"``, ``"studio"``
-…) and whether a concurrent transaction conflicted, so services answer precisely ("e-mail taken",
-"someone changed the asset") instead of reading error text. Used by identity, the catalog (through
-:func:`keyframe.catalog.activity.record`, which adds the activity entry and commits), uploads,
-renders and reviews.
+commits them with one ``TransactWriteItems`` (items may live in different tables). Each commit sends
+its own ``ClientRequestToken``, so when the SDK re-sends the same request (a timeout, a dropped
+connection) DynamoDB applies it at most once. When DynamoDB cancels it, :class:`Cancelled` says which
+labels failed their condition (``"email"``, ``"studio"`` …) and whether a concurrent transaction
+conflicted, so services answer precisely ("e-mail taken", "someone changed the asset") instead of
+reading error text.
+
+:func:`retrying` is the one retry policy for cancelled transactions: a bounded number of attempts,
+each building its transaction afresh (new reads, new token), with a jittered exponential pause.
+
+A change that users see is committed with its activity entry by
+:func:`keyframe.storage.activity.record` (every domain: identity aside, the catalog, uploads,
+renders, reviews).
 """
 
 from __future__ import annotations
 
+import random
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -20,6 +31,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 MAX_TRANSACTION_ITEMS = 100
+DEFAULT_ATTEMPTS = 5
+"""Attempts :func:`retrying` makes unless told otherwise."""
+BACKOFF_BASE_SECONDS = 0.005
+BACKOFF_CAP_SECONDS = 0.1
+T = TypeVar("T")
 _RETRYABLE_REASONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 )
@@ -92,7 +108,7 @@ class Transaction:
         return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
 
     def commit(self) -> None:
-        """Send the transaction.
+        """Send the transaction (with a fresh ``ClientRequestToken``: SDK re-sends apply once).
 
         Raises
         ------
@@ -115,6 +131,7 @@ class Transaction:
                 delete_items=[kw for _, kw in self._deletes],
                 put_items=[kw for _, kw in self._puts],
                 update_items=[kw for _, kw in self._updates],
+                client_request_token=uuid.uuid4().hex,
             )
         except TransactWriteError as exc:
             if exc.cause_response_code != "TransactionCanceledException":
@@ -131,3 +148,59 @@ class Transaction:
                 else:
                     raise  # a validation error or an unknown reason is a bug, not a race
             raise Cancelled(failed, conflict) from exc
+
+
+def only_conflicts(exc: Cancelled) -> bool:
+    """The default retry rule: retry when another transaction conflicted and no condition failed."""
+    return exc.conflict and not exc.failed
+
+
+def any_cancellation(exc: Cancelled) -> bool:
+    """The retry rule of bodies that re-read and re-check their own conditions: retry every cancellation.
+
+    Such a body raises domain errors for final failures itself; a :class:`Cancelled` that escapes
+    it means "re-read and try again".
+    """
+    return True
+
+
+def backoff_seconds(attempt: int) -> float:
+    """The pause after failed attempt ``attempt`` (0-based): full jitter, ``U(0, min(cap, base·2^n))``."""
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+
+
+def retrying(
+    body: Callable[[int], T],
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    retry_if: Callable[[Cancelled], bool] = only_conflicts,
+) -> T:
+    """Call ``body(attempt)`` until it returns; a :class:`Cancelled` it raises is retried when ``retry_if``.
+
+    ``body`` builds its transaction afresh each time (reading again what it conditions on) and
+    commits it. By default only a pure conflict is retried; a body that re-reads and re-checks its
+    conditions itself (optimistic concurrency on a revision) passes ``retry_if=any_cancellation``
+    and raises domain errors for the failures that are final.
+
+    Parameters
+    ----------
+    body:
+        Called with the 0-based attempt number.
+    attempts:
+        At most this many calls (>= 1).
+    retry_if:
+        Which cancellations are worth another attempt.
+
+    Raises
+    ------
+    Cancelled
+        The last attempt was cancelled, or a cancellation ``retry_if`` refuses.
+    """
+    for attempt in range(attempts):
+        try:
+            return body(attempt)
+        except Cancelled as exc:
+            if attempt == attempts - 1 or not retry_if(exc):
+                raise
+            time.sleep(backoff_seconds(attempt))
+    raise ValueError(f"attempts must be at least 1, not {attempts}")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from keyframe.storage import s3
 
 CHECKSUM_HEADER = "x-amz-checksum-sha256"
 """The header a client must send with a part PUT whose URL was signed with a SHA-256 checksum."""
@@ -69,10 +69,12 @@ def _endpoint() -> str | None:
 
 @cache
 def _client_for(region: str | None, endpoint: str | None) -> Any:
-    options: dict[str, Any] = {"signature_version": "s3v4", "request_checksum_calculation": "when_required"}
-    if endpoint:
-        options["s3"] = {"addressing_style": "path"}
-    return boto3.client("s3", region_name=region, endpoint_url=endpoint, config=Config(**options))
+    return s3.client(
+        region_name=region,
+        endpoint_url=endpoint,
+        addressing_style="path" if endpoint else None,
+        request_checksum_calculation="when_required",
+    )
 
 
 def client() -> Any:
@@ -111,7 +113,10 @@ def presign_part(
     must send it with exactly that value, and S3 rejects a part whose bytes do not match.
     """
     params: dict[str, Any] = {
-        "Bucket": bucket, "Key": key, "UploadId": s3_upload_id, "PartNumber": part_number
+        "Bucket": bucket,
+        "Key": key,
+        "UploadId": s3_upload_id,
+        "PartNumber": part_number,
     }
     if checksum_sha256:
         params["ChecksumSHA256"] = checksum_sha256

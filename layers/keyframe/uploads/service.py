@@ -15,7 +15,7 @@ The only write path of the uploads domain. Tables and buckets touched:
 
 Every change of a session's status is ONE DynamoDB transaction (they span tables): the session's
 conditional update, the usage counter when a reservation is taken or released, and the activity
-entry of the change (:func:`keyframe.catalog.activity.record` with ``transaction=``). So a status
+entry of the change (:func:`keyframe.storage.activity.record` with ``transaction=``). So a status
 and its activity entry are stored together or not at all, and no path can skip the log.
 
 Life of a session::
@@ -49,15 +49,16 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 
 from keyframe import settings
-from keyframe.catalog import activity
 from keyframe.catalog import service as catalog
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
 from keyframe.pipeline import status as pipeline_status
 from keyframe.pipeline.starter import PipelineInput, start_pipeline
-from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.storage import activity
+from keyframe.storage.transactions import Cancelled, Transaction, retrying
 from keyframe.uploads import multipart, quota
 from keyframe.uploads.config import UploadSettings
 from keyframe.uploads.filenames import validate_file_name
@@ -127,7 +128,7 @@ def _plan(session: UploadSession) -> PartPlan:
 
 
 def _rooms(asset_id: str) -> list[str]:
-    return ["studio", f"asset:{asset_id}"]
+    return [STUDIO_ROOM, asset_room(asset_id)]
 
 
 # ---------------------------------------------------------------- collaborators (other domains)
@@ -246,7 +247,8 @@ def _commit(session: UploadSession, build: Callable[[], Transaction], entry: _En
     """Commit the transaction ``build`` makes, with ``entry``'s activity put in it when given.
 
     A transaction DynamoDB cancelled only because another one touched the same items is built and
-    sent again (at most :data:`TRANSACTION_ATTEMPTS` times).
+    sent again (the one policy, :func:`keyframe.storage.transactions.retrying`, at most
+    :data:`TRANSACTION_ATTEMPTS` times).
 
     Raises
     ------
@@ -255,27 +257,25 @@ def _commit(session: UploadSession, build: Callable[[], Transaction], entry: _En
     pynamodb.exceptions.TransactWriteError
         Any other failure. In every case nothing was written.
     """
-    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+
+    def attempt(_: int) -> None:
         tx = build()
-        try:
-            if entry is None:
-                tx.commit()
-            else:
-                activity.record(
-                    session.studio_id,
-                    entry.actor_id,
-                    entry.action,
-                    "upload",
-                    session.upload_id,
-                    entry.details,
-                    project_id=session.project_id,
-                    asset_id=session.asset_id,
-                    transaction=tx,
-                )
+        if entry is None:
+            tx.commit()
             return
-        except Cancelled as exc:
-            if exc.failed or not exc.conflict or attempt == TRANSACTION_ATTEMPTS:
-                raise
+        activity.record(
+            session.studio_id,
+            entry.actor_id,
+            entry.action,
+            "upload",
+            session.upload_id,
+            entry.details,
+            project_id=session.project_id,
+            asset_id=session.asset_id,
+            transaction=tx,
+        )
+
+    retrying(attempt, attempts=TRANSACTION_ATTEMPTS)
 
 
 def _transition(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from keyframe.catalog import activity, versions
+from keyframe.catalog import versions
+from keyframe.storage import activity
 from tests.integration.catalog.conftest import publish
 from tests.support.identity import add_member
 

@@ -81,8 +81,8 @@ def test_a_damaged_project_still_reads_lists_and_is_repaired_by_patch(api, admin
 
 
 def test_an_unreadable_record_is_left_out_of_the_list_and_counted(api, admin, project, monkeypatch):
-    from keyframe.catalog import store
     from keyframe.catalog.models import PROJECT_SK, ProjectItem, project_pk
+    from keyframe.storage import pages as store
 
     # Given a second project whose stored name is not text (the model cannot read it)
     other = api.post("/projects", json={"name": "Second", "code": "SC"}, token=admin.access_token).json()

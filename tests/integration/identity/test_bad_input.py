@@ -11,8 +11,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from keyframe.identity import tokens
-from keyframe.identity.keys import KeySet, SigningKey, signing_keys
 from keyframe.identity.permissions import Role
+from keyframe.keys import KeySet, SigningKey, signing_keys
 from keyframe.settings import AuthSettings, load
 from tests.support.environment import JWT_SECRET_NAME
 from tests.support.identity import DEFAULT_PASSWORD, add_member, login, register_studio, unique_email

@@ -391,8 +391,8 @@ def test_every_status_change_of_a_job_has_its_activity_entry(
 
 def refuse_activity(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on no activity entry can be written: its transaction gets a condition that never holds."""
-    from keyframe.catalog import activity
-    from keyframe.catalog.models import ActivityItem
+    from keyframe.storage import activity
+    from keyframe.storage.activity import ActivityItem
 
     record = activity.record
 

@@ -208,7 +208,7 @@ def test_an_edit_that_also_resolves_writes_both_entries(api, live) -> None:
 
 def test_a_comment_whose_activity_entry_cannot_be_written_is_not_stored(api, live, monkeypatch) -> None:
     # Given an activity log that refuses writes (an invalid, empty partition key)
-    from keyframe.catalog import activity
+    from keyframe.storage import activity
 
     admin = register_studio(api)
     target = make_version(admin)

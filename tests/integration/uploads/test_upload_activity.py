@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from keyframe.catalog import activity
+from keyframe.storage import activity
 from keyframe.uploads import service
 from tests.integration.uploads.conftest import (
     Studio,

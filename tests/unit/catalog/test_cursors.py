@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from keyframe.catalog import cursors
 from keyframe.errors import InvalidInput
+from keyframe.storage import cursors
 
 KEY = b"k" * 32
 POSITION = {"pk": {"S": "STUDIO#s1#ASSET#a1"}, "sk": {"S": "ASSET"}}
@@ -67,7 +67,7 @@ def test_scope_is_canonical():
 
 
 def test_default_keys_come_from_identity_and_survive_a_rotation(monkeypatch):
-    from keyframe.identity import keys
+    from keyframe import keys
 
     current, previous = b"c" * 32, b"p" * 32
     monkeypatch.setattr(keys, "hmac_key", lambda purpose: previous)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from keyframe.catalog.downloads import content_disposition
 from keyframe.catalog.listing import index_attributes
 from keyframe.catalog.models import (
     NAME_SEPARATOR,
@@ -13,7 +14,6 @@ from keyframe.catalog.models import (
     asset_pk,
     version_sk,
 )
-from keyframe.catalog.versions import content_disposition
 
 
 def _version() -> VersionItem:

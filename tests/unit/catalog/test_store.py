@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keyframe.catalog.store import query_page
+from keyframe.storage.pages import query_page
 
 
 class _Pages:

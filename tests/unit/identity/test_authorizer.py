@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from keyframe.identity import authorizer, keys, tokens
-from keyframe.identity.keys import KeySet, SigningKey
+from keyframe import keys
+from keyframe.identity import authorizer, tokens
 from keyframe.identity.permissions import Role
+from keyframe.keys import KeySet, SigningKey
 
 KEYS = KeySet.of(SigningKey("k1", b"k" * 48))
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/projects/p-1"

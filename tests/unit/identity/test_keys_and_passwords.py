@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from keyframe.identity import keys, passwords
+from keyframe import keys
+from keyframe.identity import passwords
 
 SECRET_DOCUMENT = {
     "kid": "k2",

@@ -11,8 +11,8 @@ import pytest
 
 from keyframe.errors import Unauthenticated
 from keyframe.identity import tokens
-from keyframe.identity.keys import KeySet, SigningKey
 from keyframe.identity.permissions import Role
+from keyframe.keys import KeySet, SigningKey
 from keyframe.settings import AuthSettings, load
 
 CURRENT = SigningKey("key-2", b"c" * 64)

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from keyframe.errors import InvalidInput, TooManyRequests
 from keyframe.http.errors import error_body
+from keyframe.identity import revocation
 from keyframe.live import fanout, presence, sockets
 from keyframe.live.rooms import parse_room
 from keyframe.live.tickets import hash_ticket
@@ -64,14 +65,22 @@ def test_gone_is_recognised_by_code_or_status() -> None:
     assert not fanout.is_gone(_client_error("LimitExceededException", 429))
 
 
-def test_member_events_name_the_members_whose_sockets_close() -> None:
-    envelopes = [
-        {"type": "member:removed", "room": "studio", "data": {"userId": "u1"}},
-        {"type": "member:role-changed", "room": "studio", "data": {"userId": "u2"}},
-        {"type": "member:joined", "room": "studio", "data": {"userId": "u3"}},
-        {"type": "asset:commented", "room": "asset:a", "data": {"userId": "u4"}},
-    ]
-    assert fanout._member_ids(envelopes) == {"u1", "u2"}
+def test_identity_closes_a_members_sockets_through_every_registered_closer(monkeypatch) -> None:
+    # Given the fan-out's closer and one that fails, registered the way handlers register them
+    monkeypatch.setattr(revocation, "_closers", [])
+    closed: list[tuple[str, str]] = []
+
+    def broken(studio_id: str, user_id: str) -> None:
+        raise RuntimeError("socket API down")
+
+    revocation.register_socket_closer(broken)
+    revocation.register_socket_closer(lambda studio_id, user_id: closed.append((studio_id, user_id)))
+    # When identity closes a removed member's sockets (an explicit call, not a rule of delivery)
+    revocation.close_member_sockets("s1", "u1")
+    # Then every closer was asked, a failing one did not stop the others
+    assert closed == [("s1", "u1")]
+    # And delivery itself names no member events any more
+    assert not hasattr(fanout, "MEMBER_EVENTS")
 
 
 def test_presence_ids_hide_connection_ids() -> None:

@@ -1,4 +1,4 @@
-"""Trim timecodes: the studio's one timecode parser (``keyframe.reviews.timecode``), drop-frame included."""
+"""Trim timecodes: the studio's one timecode parser (``keyframe.timecode``), drop-frame included."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from keyframe.reviews import timecode
-from keyframe.reviews.timecode import Timecode, from_frames, parse_timecode, to_frames
+from keyframe import timecode
+from keyframe.timecode import Timecode, from_frames, parse_timecode, to_frames
 
 
 @pytest.mark.parametrize(

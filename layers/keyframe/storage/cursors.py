@@ -7,9 +7,9 @@ but not the page size, so a client may change ``limit`` between pages. A cursor 
 with, issued for another studio or for another query fails the MAC check and answers
 ``400 INVALID_CURSOR``; no decoded value is trusted before the check.
 
-The key comes from :func:`keyframe.identity.keys.hmac_key` with the purpose ``"pagination-cursor"``
+The key comes from :func:`keyframe.keys.hmac_key` with the purpose ``"pagination-cursor"``
 (derived from the JWT signing secret), so cursors need no key of their own and rotate with it; during
-a rotation a cursor signed with the previous key still verifies (:func:`keyframe.identity.keys.hmac_keys`).
+a rotation a cursor signed with the previous key still verifies (:func:`keyframe.keys.hmac_keys`).
 
 Usage::
 
@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from keyframe import keys
 from keyframe.errors import InvalidInput, field_details
 
 PURPOSE = "pagination-cursor"
@@ -37,17 +38,13 @@ MAX_CURSOR_LENGTH = 4096
 
 
 def signing_key(purpose: str) -> bytes:
-    """The HMAC key for ``purpose`` (from the identity domain's key derivation)."""
-    from keyframe.identity.keys import hmac_key
-
-    return hmac_key(purpose)
+    """The HMAC key for ``purpose`` (derived from the signing secret, :mod:`keyframe.keys`)."""
+    return keys.hmac_key(purpose)
 
 
 def verification_keys(purpose: str) -> list[bytes]:
     """Every key a cursor for ``purpose`` may have been signed with (current first, then previous)."""
-    from keyframe.identity.keys import hmac_keys
-
-    return list(hmac_keys(purpose).values())
+    return list(keys.hmac_keys(purpose).values())
 
 
 def _b64encode(raw: bytes) -> str:

@@ -11,7 +11,8 @@ write the new key on top and move the old one to ``previous`` for at least one a
 Parameters); a token signed with a ``kid`` this process does not know yet triggers one refetch
 (at most every :data:`REFETCH_INTERVAL_SECONDS`), so a fresh rotation is picked up without waiting.
 
-Other domains reuse the current key through :func:`hmac_key` (e.g. HMAC-signed pagination cursors):
+Part of the shared kernel: identity signs tokens with it, and other uses take a derived key through
+:func:`hmac_key` (e.g. HMAC-signed pagination cursors, :mod:`keyframe.storage.cursors`):
 each purpose gets its own derived key, so a value signed for one purpose never verifies for another.
 """
 

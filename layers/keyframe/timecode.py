@@ -1,8 +1,9 @@
 """SMPTE timecode ``HH:MM:SS:FF`` (and drop-frame ``HH:MM:SS;FF``) to and from frame numbers.
 
-This is Keyframe's one timecode module: pure functions with no I/O and no domain errors (bad input
-raises :class:`ValueError`; callers turn it into ``InvalidInput(code="INVALID_TIMECODE")``). Reviews
-use it for comments; any other domain (render trims, burn-ins, probe start timecodes) should too.
+This is Keyframe's one timecode module, in the shared kernel: pure functions with no I/O and no
+domain errors (bad input raises :class:`ValueError`; callers turn it into
+``InvalidInput(code="INVALID_TIMECODE")``). Reviews use it for comments, renders for trims; any other
+domain (burn-ins, probe start timecodes) should too.
 
 Public API
 ----------

@@ -1,11 +1,9 @@
-"""Catalog storage helpers: bounded page queries, and the shared labelled transaction re-exported.
-
-:class:`Transaction` / :class:`Cancelled` live in :mod:`keyframe.storage.transactions`. Catalog
-services never commit a transaction themselves: they hand it to
-:func:`keyframe.catalog.activity.record`, which adds the activity entry and commits (see there).
+"""Bounded page queries: the one way Keyframe reads lists (catalog, renders, reviews).
 
 :func:`query_page` reads one page of a Query with a hard cap on the number of requests, whatever the
-filter's selectivity; it is the only way catalog code reads lists.
+filter's selectivity; the position to resume from goes to the client as a signed cursor
+(:mod:`keyframe.storage.cursors`). :func:`readable` converts a page's items, skipping (and reporting)
+a stored record that does not parse, so one bad item never fails a listing.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from keyframe.observability import logger, metrics
-from keyframe.storage.transactions import Cancelled
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -140,27 +137,3 @@ def index_key_names(index: str | None) -> tuple[str, ...]:
     if index is None:
         return ("pk", "sk")
     return ("pk", "sk", f"{index}pk", f"{index}sk")
-
-
-def with_retries(attempts: int, body: Callable[[int], Any]) -> Any:
-    """Call ``body(attempt)`` until it returns without raising :class:`Cancelled` (conflicts only).
-
-    ``body`` decides itself what a failed condition means and raises domain errors for it; a
-    :class:`Cancelled` that escapes ``body`` is retried with a small randomised backoff.
-
-    Raises
-    ------
-    Cancelled
-        When every attempt was cancelled.
-    """
-    import random
-    import time
-
-    for attempt in range(attempts):
-        try:
-            return body(attempt)
-        except Cancelled:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(random.uniform(0, min(0.05, 0.002 * (attempt + 1))))
-    raise AssertionError("unreachable")
