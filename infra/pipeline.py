@@ -214,7 +214,9 @@ class AslStateMachine(Construct):
             ),
             tracing_enabled=True,
         )
-        self._suppress_findings()
+        # Aliases are invoked by their exact ARN; only a bare function needs '<arn>:*' (and its finding).
+        invoked = [functions[name] for name in self.invoked_functions]
+        self._suppress_findings(versions_granted=any(not isinstance(f, lambda_.Alias) for f in invoked))
 
     def set_arn_on(self, functions: Iterable[lambda_.Function]) -> None:
         """Give ``functions`` the machine's ARN as :attr:`env_var`."""
@@ -269,26 +271,26 @@ class AslStateMachine(Construct):
             )
         )
 
-    def _suppress_findings(self) -> None:
-        NagSuppressions.add_resource_suppressions(
-            self.role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="No resource-level permission exists for these: X-Ray segments, Step Functions "
-                    "log delivery (logs:*LogDelivery, DescribeLogGroups...) and, for .sync Batch tasks, "
-                    "batch:DescribeJobs/TerminateJob on jobs whose ids exist only at run time.",
-                    applies_to=["Resource::*"],
-                ),
+    def _suppress_findings(self, *, versions_granted: bool) -> None:
+        suppressions = [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="No resource-level permission exists for these: X-Ray segments, Step Functions "
+                "log delivery (logs:*LogDelivery, DescribeLogGroups...) and, for .sync Batch tasks, "
+                "batch:DescribeJobs/TerminateJob on jobs whose ids exist only at run time.",
+                applies_to=["Resource::*"],
+            )
+        ]
+        if versions_granted:
+            suppressions.append(
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="'<function ARN>:*' is the same task function's versions and aliases; the "
                     "statement lists only the functions the definition's placeholders name.",
                     applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>:\\*$/g")],
-                ),
-            ],
-            apply_to_children=True,
-        )
+                )
+            )
+        NagSuppressions.add_resource_suppressions(self.role, suppressions, apply_to_children=True)
 
 
 class AssetPipeline(Construct):

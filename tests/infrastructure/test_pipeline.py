@@ -277,3 +277,20 @@ def test_an_unknown_placeholder_stops_the_synth(tmp_path):
             functions={},
             directory=tmp_path,
         )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_state_machine_roles_carry_no_suppression_for_function_versions(request, stage):
+    # Given the roles (and their policies) of both state machines, which invoke live aliases exactly
+    synth = request.getfixturevalue(stage)
+    machines = t.of_type(synth.resources, "AWS::StepFunctions::StateMachine").values()
+    roles = {m["Properties"]["RoleArn"]["Fn::GetAtt"][0] for m in machines}
+    assert len(roles) == 2
+    for lid, res in synth.resources.items():
+        owner = {lid} | t.references(res.get("Properties", {}).get("Roles", []))
+        if not owner & roles:
+            continue
+        # Then the only IAM5 suppression left is the one for actions without resource-level permissions
+        rules = res.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+        for rule in rules:
+            assert "Arn>:" not in json.dumps(rule.get("applies_to", [])), rule
