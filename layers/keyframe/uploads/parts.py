@@ -34,8 +34,11 @@ def normalise_etag(etag: str) -> str:
 
 def missing_parts(plan: PartPlan, stored: Iterable[StoredPart]) -> list[int]:
     """Planned part numbers S3 does not hold with the planned size (what a client must (re)send)."""
-    good = {p.part_number for p in stored if 1 <= p.part_number <= plan.part_count
-            and p.size == plan.part_length(p.part_number)}
+    good = {
+        p.part_number
+        for p in stored
+        if 1 <= p.part_number <= plan.part_count and p.size == plan.part_length(p.part_number)
+    }
     return [n for n in range(1, plan.part_count + 1) if n not in good]
 
 

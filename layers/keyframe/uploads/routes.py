@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
-from keyframe.uploads import service
+from keyframe.uploads import completion, service, sessions
 from keyframe.uploads.parts import ClaimedPart
 from keyframe.uploads.schemas import (
     CompleteUploadRequest,
@@ -62,7 +62,7 @@ def _actor() -> service.Actor:
 )
 def open_upload(assetId: AssetId, body: OpenUploadRequest) -> Response[OpenUploadResponse]:
     """201 with the part plan and presigned PUT URLs; 400 name/size; 404 asset; 409 archived; 413 quota."""
-    opened = service.open_upload(_actor(), assetId, body)
+    opened = sessions.open_upload(_actor(), assetId, body)
     return Response(
         status_code=201,
         content_type="application/json",
@@ -88,7 +88,7 @@ def get_upload(
     limit: Annotated[int | None, Query(ge=1, le=2000, description="most URLs to return")] = None,
 ) -> UploadStatusResponse:
     """200; 404 when the upload is not this asset's in your studio."""
-    return service.get_upload(_actor().studio_id, assetId, uploadId, from_part=fromPart, limit=limit)
+    return sessions.get_upload(_actor().studio_id, assetId, uploadId, from_part=fromPart, limit=limit)
 
 
 @router.post(
@@ -115,7 +115,7 @@ def complete_upload(
     someone else's upload and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
     """202 (also for a retried complete); 400 wrong parts or size; 404; 409 aborted."""
     claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
-    completed = service.complete_upload(_actor(), assetId, uploadId, claimed)
+    completed = completion.complete_upload(_actor(), assetId, uploadId, claimed)
     return Response(status_code=202, content_type="application/json", body=completed)
 
 
@@ -135,5 +135,5 @@ def complete_upload(
 def abort_upload(assetId: AssetId, uploadId: UploadId) -> Response[None]:
     """204 (also when already aborted); 403 ``NOT_UPLOADER`` when it is someone else's upload and your
     role is not PRODUCER or ADMIN; 404; 409 when completed."""
-    service.abort_upload(_actor(), assetId, uploadId)
+    sessions.abort_upload(_actor(), assetId, uploadId)
     return Response(status_code=204, content_type=None, body=None)

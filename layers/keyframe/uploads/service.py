@@ -1,4 +1,9 @@
-"""Upload sessions: open, inspect/resume, complete (starting the pipeline) and abort.
+"""Upload sessions: the shared state machine of open, inspect/resume, complete and abort, and expiry.
+
+The jobs are split by module: :mod:`~keyframe.uploads.sessions` (open, status, abort),
+:mod:`~keyframe.uploads.completion` (complete), :mod:`~keyframe.uploads.recovery` (re-driving
+stuck completes); this module keeps what they share (transitions, the activity entry, the hooks)
+and the expiry of OPEN sessions.
 
 The only write path of the uploads domain. Tables and buckets touched:
 
@@ -39,7 +44,6 @@ session whose complete crashed is never left stuck: the next complete, ``GET`` o
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,18 +54,16 @@ from pynamodb.expressions.condition import Condition
 
 from keyframe import settings
 from keyframe.catalog import service as catalog
-from keyframe.errors import Conflict, InvalidInput, NotFound
+from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
-from keyframe.identity.permissions import Permission, Principal, require_owner_or
-from keyframe.observability import logger
+from keyframe.identity.permissions import Principal
 from keyframe.pipeline import status as pipeline_status
 from keyframe.pipeline.starter import PipelineInput, start_pipeline
 from keyframe.storage import activity
 from keyframe.storage.transactions import Cancelled, Transaction, retrying
-from keyframe.uploads import multipart, quota
+from keyframe.uploads import multipart
 from keyframe.uploads.config import UploadSettings
-from keyframe.uploads.filenames import validate_file_name
 from keyframe.uploads.models import (
     SESSION_SK,
     USAGE_SK,
@@ -73,17 +75,12 @@ from keyframe.uploads.models import (
     session_pk,
     usage_pk,
 )
-from keyframe.uploads.parts import ClaimedPart, check_parts, missing_parts
 from keyframe.uploads.schemas import (
     CompleteUploadResponse,
-    OpenUploadRequest,
-    OpenUploadResponse,
     PartUrl,
     PipelineView,
-    UploadedPart,
-    UploadStatusResponse,
 )
-from keyframe.uploads.sizing import PartPlan, plan_parts
+from keyframe.uploads.sizing import PartPlan
 
 FINISHED_RETENTION = timedelta(days=7)
 """How long a COMPLETED or ABORTED session is kept (a retried complete within it gets the same 202)."""
@@ -437,88 +434,6 @@ def sweep_expired(studio_id: str, *, limit: int = SWEEP_LIMIT) -> int:
 # ---------------------------------------------------------------- re-driving COMPLETING sessions
 
 
-def _stuck(session: UploadSession) -> bool:
-    """True when no request has touched the COMPLETING session for :data:`STUCK_AFTER`."""
-    return session.updated_at <= _iso(_now() - STUCK_AFTER)
-
-
-def _redrive(session: UploadSession) -> None:
-    """Carry a COMPLETING session to where its bytes are; nothing is thrown away.
-
-    - The object exists with the declared size: start its pipeline (idempotent by upload id) and
-      move to COMPLETED (``upload:completed``, on behalf of the session's creator).
-    - The object exists with another size: discard it as ``complete`` would (ABORTED, SIZE_MISMATCH).
-    - No object, and no request touched the session for :data:`STUCK_AFTER` (so no complete is
-      between its COMPLETING mark and S3): if S3 still holds the parts the complete never reached
-      S3 and the session is OPEN again (the client completes again); if S3 holds neither, there is
-      nothing to keep: ABORTED (``OBJECT_MISSING``) and its quota released.
-
-    Reads and writes the uploads table, the media bucket, the catalog (activity) and Step Functions.
-    """
-    size = multipart.object_size(session.bucket, session.key)
-    if size is not None:
-        if size != int(session.size):
-            _discard_wrong_size(session, size, None)
-        else:
-            _finish(session, session.created_by, size, recovered=True)
-        return
-    if not _stuck(session):
-        return
-    untouched = UploadSession.updated_at == session.updated_at
-    if multipart.list_parts(session.bucket, session.key, session.s3_upload_id) is not None:
-        _transition(
-            session,
-            to=UploadStatus.OPEN,
-            allowed_from=(UploadStatus.COMPLETING,),
-            release_quota=False,
-            also=untouched,
-        )
-        return
-    if _transition(
-        session,
-        to=UploadStatus.ABORTED,
-        allowed_from=(UploadStatus.COMPLETING,),
-        release_quota=True,
-        extra_actions=[UploadSession.failure_reason.set("OBJECT_MISSING")],
-        entry=_abort_entry(session, None, "OBJECT_MISSING"),
-        also=untouched,
-    ):
-        emit(
-            session.studio_id,
-            "upload:aborted",
-            _event_data(session, None, reason="OBJECT_MISSING"),
-            rooms=_rooms(session.asset_id),
-        )
-
-
-def redrive_stuck(studio_id: str, *, limit: int = REDRIVE_LIMIT) -> int:
-    """Re-drive the studio's COMPLETING sessions untouched for :data:`STUCK_AFTER` (gsi1 Query).
-
-    A failure on one session is logged and left for the next call; it never fails the caller.
-
-    Returns
-    -------
-    int
-        How many sessions left COMPLETING.
-    """
-    before = _iso(_now() - STUCK_AFTER)
-    stuck = UploadSession.gsi1.query(
-        completing_index_pk(studio_id), UploadSession.gsi1sk < f"{before}#", limit=limit
-    )
-    count = 0
-    for found in stuck:
-        session = UploadSession.get(found.pk, found.sk, consistent_read=True)
-        if session.status != UploadStatus.COMPLETING or not _stuck(session):
-            continue
-        try:
-            _redrive(session)
-        except Exception:  # one bad session must not block the studio's new uploads
-            logger.exception("re-driving a stuck upload failed", extra={"upload_id": session.upload_id})
-            continue
-        count += session.status != UploadStatus.COMPLETING
-    return count
-
-
 # ---------------------------------------------------------------- open
 
 
@@ -526,279 +441,10 @@ Actor = Principal
 """Who acts: the verified studio, user and role (from the authorizer)."""
 
 
-def open_upload(actor: Actor, asset_id: str, request: OpenUploadRequest) -> OpenUploadResponse:
-    """Open a multipart upload session for a new version of ``asset_id``.
-
-    Plans the parts, checks the asset and the studio's quota, creates the S3 multipart upload and
-    stores the session, the ``size`` bytes of quota it reserves and its ``upload:started`` activity
-    entry in one transaction. Before that, the studio's expired OPEN sessions are aborted and its
-    stuck COMPLETING sessions re-driven (a bounded number of each).
-
-    Returns
-    -------
-    OpenUploadResponse
-        The plan and presigned PUT URLs for the first parts (at most ``UPLOAD_URLS_PER_RESPONSE``).
-
-    Raises
-    ------
-    InvalidInput
-        Bad file name (``INVALID_FILE_NAME``), ``partChecksums`` not one per planned part
-        (``PART_CHECKSUMS_MISMATCH``, details name the plan).
-    PayloadTooLarge
-        Over 5 TiB (``FILE_TOO_LARGE``) or over the studio's quota (``QUOTA_EXCEEDED``).
-    NotFound
-        The asset is not in the caller's studio.
-    Conflict
-        The asset is archived (``ASSET_ARCHIVED``).
-    """
-    config = _config()
-    file_name = validate_file_name(request.file_name)
-    plan = plan_parts(request.size, config.UPLOAD_MIN_PART_SIZE_BYTES)
-    if request.part_checksums is not None and len(request.part_checksums) != plan.part_count:
-        raise InvalidInput(
-            f"partChecksums has {len(request.part_checksums)} entries; this file is uploaded in "
-            f"{plan.part_count} parts of {plan.part_size} bytes",
-            code="PART_CHECKSUMS_MISMATCH",
-            details={"partSize": plan.part_size, "partCount": plan.part_count},
-        )
-    project_id = _require_asset(actor.studio_id, asset_id)
-    sweep_expired(actor.studio_id)
-    redrive_stuck(actor.studio_id)
-    wanted = quota.check(config.STUDIO_QUOTA_BYTES, _used_bytes(actor.studio_id), plan.size)
-    if not wanted.allowed:
-        raise wanted.error()
-
-    now = _now()
-    upload_id = str(uuid.uuid4())
-    bucket = _bucket()
-    key = object_key(actor.studio_id, asset_id, upload_id, file_name)
-    expires_at = _iso(now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS))
-    checksums = b"".join(bytes.fromhex(c) for c in request.part_checksums) if request.part_checksums else None
-    s3_upload_id = multipart.create(bucket, key, request.content_type, sha256_parts=checksums is not None)
-    session = UploadSession(
-        session_pk(actor.studio_id, upload_id),
-        SESSION_SK,
-        gsi1pk=open_index_pk(actor.studio_id),
-        gsi1sk=f"{expires_at}#{upload_id}",
-        studio_id=actor.studio_id,
-        upload_id=upload_id,
-        asset_id=asset_id,
-        project_id=project_id,
-        bucket=bucket,
-        key=key,
-        s3_upload_id=s3_upload_id,
-        file_name=file_name,
-        size=plan.size,
-        content_type=request.content_type,
-        sha256=request.sha256,
-        change_note=request.change_note or None,
-        part_size=plan.part_size,
-        part_count=plan.part_count,
-        part_checksums=checksums,
-        status=UploadStatus.OPEN.value,
-        created_by=actor.user_id,
-        created_at=_iso(now),
-        updated_at=_iso(now),
-        expires_at=expires_at,
-        ttl=now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS) + EXPIRED_GRACE,
-    )
-    _reserve(session, wanted, actor.user_id)
-
-    url_ttl = config.UPLOAD_URL_TTL_SECONDS
-    every_part = list(range(1, plan.part_count + 1))
-    limit = config.UPLOAD_URLS_PER_RESPONSE
-    parts, next_part = _part_urls(session, every_part, expires_in=url_ttl, limit=limit)
-    emit(actor.studio_id, "upload:started", _event_data(session, actor.user_id), rooms=_rooms(asset_id))
-    return OpenUploadResponse(
-        upload_id=upload_id,
-        asset_id=asset_id,
-        status=session.status,
-        file_name=file_name,
-        size=plan.size,
-        part_size=plan.part_size,
-        part_count=plan.part_count,
-        parts=parts,
-        next_part_number=next_part,
-        expires_at=_iso(now + timedelta(seconds=url_ttl)),
-        session_expires_at=expires_at,
-    )
-
-
-def _reserve(session: UploadSession, wanted: quota.QuotaCheck, actor_id: str) -> None:
-    """Save the session, add its size to the studio's usage within the quota and log
-    ``upload:started``: one transaction.
-
-    Raises
-    ------
-    PayloadTooLarge
-        Another upload took the room meanwhile.
-
-    Whatever fails, the multipart upload just created (no part sent yet) is aborted.
-    """
-    usage = _usage(session.studio_id)
-    within = UploadUsage.used_bytes.does_not_exist() | (UploadUsage.used_bytes <= wanted.max_used_before)
-    entry = _Entry("upload:started", actor_id, {"fileName": session.file_name, "size": int(session.size)})
-
-    def build() -> Transaction:
-        return (
-            Transaction()
-            .put("session", session, UploadSession.pk.does_not_exist())
-            .update("usage", usage, [UploadUsage.used_bytes.add(int(session.size))], within)
-        )
-
-    try:
-        _commit(session, build, entry)
-    except Cancelled as exc:
-        multipart.abort(session.bucket, session.key, session.s3_upload_id)
-        if "usage" in exc.failed:
-            raise quota.check(wanted.quota, _used_bytes(session.studio_id), wanted.requested).error() from exc
-        raise
-    except Exception:
-        multipart.abort(session.bucket, session.key, session.s3_upload_id)
-        raise
-
-
 # ---------------------------------------------------------------- status
 
 
-def get_upload(
-    studio_id: str, asset_id: str, upload_id: str, *, from_part: int = 1, limit: int | None = None
-) -> UploadStatusResponse:
-    """The session as S3 sees it now, with fresh URLs for the parts still missing.
-
-    An expired OPEN session is aborted first; a COMPLETING session is re-driven first (see
-    :func:`_redrive`: a complete that crashed after S3 completed the object is finished here).
-
-    Parameters
-    ----------
-    from_part:
-        First part number to return URLs for (for uploads with more parts than one response holds).
-    limit:
-        Most URLs to return (default and cap ``UPLOAD_URLS_PER_RESPONSE``).
-
-    Raises
-    ------
-    NotFound
-        Not an upload of this asset in the caller's studio.
-    """
-    config = _config()
-    limit = min(limit or config.UPLOAD_URLS_PER_RESPONSE, config.UPLOAD_URLS_PER_RESPONSE)
-    session = _load(studio_id, asset_id, upload_id)
-    _expire_if_due(session)
-    if session.status == UploadStatus.COMPLETING:
-        try:
-            _redrive(session)
-        except Exception:  # the answer below is still true; the next GET or complete tries again
-            logger.exception("re-driving a completing upload failed", extra={"upload_id": upload_id})
-    plan = _plan(session)
-    uploaded: list[UploadedPart] = []
-    missing: list[int] = []
-    urls: list[PartUrl] = []
-    next_part: int | None = None
-    urls_expire: str | None = None
-    if session.status == UploadStatus.OPEN:
-        stored = multipart.list_parts(session.bucket, session.key, session.s3_upload_id)
-        if stored is None:  # S3 aborted it (bucket lifecycle) or someone outside Keyframe did
-            _expire(session)
-        else:
-            uploaded = [UploadedPart(part_number=p.part_number, size=p.size, etag=p.etag) for p in stored]
-            missing = missing_parts(plan, stored)
-            wanted = [n for n in missing if n >= from_part]
-            url_ttl = config.UPLOAD_URL_TTL_SECONDS
-            urls, next_part = _part_urls(session, wanted, expires_in=url_ttl, limit=limit)
-            urls_expire = _iso(_now() + timedelta(seconds=config.UPLOAD_URL_TTL_SECONDS)) if urls else None
-    pipeline = _pipeline_status(studio_id, upload_id) if session.status == UploadStatus.COMPLETED else None
-    if pipeline is None and session.result:
-        pipeline = session.result.get("pipeline")
-    version = pipeline.get("version") if isinstance(pipeline, dict) else None
-    return UploadStatusResponse(
-        upload_id=session.upload_id,
-        asset_id=session.asset_id,
-        status=session.status,
-        file_name=session.file_name,
-        size=plan.size,
-        part_size=plan.part_size,
-        part_count=plan.part_count,
-        uploaded_parts=uploaded,
-        missing_parts=missing,
-        parts=urls,
-        next_part_number=next_part,
-        expires_at=urls_expire,
-        session_expires_at=session.expires_at,
-        failure_reason=session.failure_reason,
-        version=int(version) if isinstance(version, int | float) else None,
-        pipeline=pipeline,
-    )
-
-
 # ---------------------------------------------------------------- complete
-
-
-def complete_upload(
-    actor: Actor, asset_id: str, upload_id: str, claimed: list[ClaimedPart]
-) -> CompleteUploadResponse:
-    """Complete the multipart upload and start its one pipeline execution.
-
-    Order: the part list is checked against ListParts and the plan (nothing is changed when it is
-    wrong); the session moves to COMPLETING (abort is refused from then on); S3 completes the
-    object; HeadObject checks the size; the pipeline starts (named by the upload id); the session
-    becomes COMPLETED holding the 202 body, with its ``upload:completed`` entry. A complete on a
-    COMPLETED session returns that body; on a COMPLETING session whose object S3 already holds (an
-    earlier complete crashed after S3) it finishes what that one began.
-
-    Raises
-    ------
-    NotFound
-        Not an upload of this asset in the caller's studio.
-    Forbidden
-        ``NOT_UPLOADER``: someone else's upload, and the caller's role lacks ``upload:finish-any``.
-    InvalidInput
-        ``UPLOAD_PARTS_INVALID`` (details name the parts; the upload stays open) or
-        ``SIZE_MISMATCH`` (the completed object was not the declared size: it is deleted and the
-        session aborted).
-    Conflict
-        The session was aborted or expired (``UPLOAD_ABORTED``), or its object is missing
-        (``UPLOAD_OBJECT_MISSING``).
-    """
-    session = _load(actor.studio_id, asset_id, upload_id)
-    require_owner_or(actor, session.created_by, Permission.UPLOAD_FINISH_ANY)
-    if session.status == UploadStatus.COMPLETED:
-        return CompleteUploadResponse.model_validate(session.result)
-    _expire_if_due(session)
-    if session.status == UploadStatus.ABORTED:
-        raise _aborted(session)
-
-    plan = _plan(session)
-    stored = multipart.list_parts(session.bucket, session.key, session.s3_upload_id)
-    if stored is not None:
-        parts = check_parts(plan, claimed, stored)
-        if not _transition(
-            session,
-            to=UploadStatus.COMPLETING,
-            allowed_from=(UploadStatus.OPEN, UploadStatus.COMPLETING),
-            release_quota=False,
-        ):
-            return _settled(session)
-        _complete_in_s3(session, parts)
-    elif session.status == UploadStatus.OPEN:  # S3 lost the upload before we ever completed it
-        _expire(session)
-        raise _aborted(session)
-
-    size = multipart.object_size(session.bucket, session.key)
-    if size is None:  # COMPLETING with neither parts nor object: someone deleted it by hand
-        _redrive(session)  # once stuck: ABORTED (OBJECT_MISSING) and its quota released
-        if session.status == UploadStatus.ABORTED:
-            raise _aborted(session)
-        raise Conflict("The uploaded object is missing; start a new upload", code="UPLOAD_OBJECT_MISSING")
-    if size != plan.size:
-        _discard_wrong_size(session, size, actor.user_id)
-        raise InvalidInput(
-            f"The uploaded file is {size} bytes but {plan.size} were declared; it was discarded",
-            code="SIZE_MISMATCH",
-            details={"declaredSize": plan.size, "size": size},
-        )
-    _finish(session, actor.user_id, size, recovered=False)
-    return _settled(session)
 
 
 def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool) -> bool:
@@ -839,50 +485,6 @@ def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool
     return True
 
 
-def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -> None:
-    """CompleteMultipartUpload; if S3 refuses the list, reopen the session and raise 400."""
-    try:
-        multipart.complete(session.bucket, session.key, session.s3_upload_id, _complete_parts(session, parts))
-    except multipart.PartsRejected as exc:  # a part changed between ListParts and now
-        _transition(
-            session, to=UploadStatus.OPEN, allowed_from=(UploadStatus.COMPLETING,), release_quota=False
-        )
-        raise InvalidInput(
-            "Storage refused the part list (a part changed meanwhile); nothing was published. "
-            "Check the upload's parts and complete again",
-            code="UPLOAD_PARTS_INVALID",
-            details={"storageCode": exc.code},
-        ) from exc
-
-
-def _complete_parts(session: UploadSession, parts: list[multipart.StoredPart]) -> list[dict[str, Any]]:
-    checksums = session.part_checksums
-    completed = []
-    for part in parts:
-        entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": f'"{part.etag}"'}
-        if checksums:
-            n = part.part_number
-            entry["ChecksumSHA256"] = base64.b64encode(checksums[(n - 1) * 32 : n * 32]).decode()
-        completed.append(entry)
-    return completed
-
-
-def _settled(session: UploadSession) -> CompleteUploadResponse:
-    """The 202 body of a COMPLETED session, or the 409 of one that ended otherwise."""
-    if session.status == UploadStatus.COMPLETED and session.result:
-        return CompleteUploadResponse.model_validate(session.result)
-    raise _aborted(session)
-
-
-def _aborted(session: UploadSession) -> Conflict:
-    reason = session.failure_reason or "ABORTED"
-    return Conflict(
-        f"The upload was {'expired' if reason == 'EXPIRED' else 'aborted'}; start a new upload",
-        code="UPLOAD_ABORTED",
-        details={"uploadId": session.upload_id, "status": session.status, "reason": reason},
-    )
-
-
 def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None) -> None:
     """The completed object is not the declared size: abort the session (quota released, entry
     logged, one transaction), then delete the object. Only the call that aborted it deletes."""
@@ -910,58 +512,8 @@ def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None)
 # ---------------------------------------------------------------- abort
 
 
-def abort_upload(actor: Actor, asset_id: str, upload_id: str) -> None:
-    """Abort an OPEN session: S3 drops its parts and the studio's quota gets the bytes back.
-
-    The status, the usage and the ``upload:aborted`` entry change in one transaction, then S3
-    drops the parts. Aborting an already aborted session only makes sure S3 dropped them (DELETE is
-    idempotent, and finishes an abort that crashed after its transaction).
-
-    Raises
-    ------
-    NotFound
-        Not an upload of this asset in the caller's studio.
-    Forbidden
-        ``NOT_UPLOADER``: someone else's upload, and the caller's role lacks ``upload:finish-any``.
-    Conflict
-        The session is completing or completed (``UPLOAD_COMPLETED``): bytes that became a
-        version are never deleted by an abort.
-    """
-    session = _load(actor.studio_id, asset_id, upload_id)
-    require_owner_or(actor, session.created_by, Permission.UPLOAD_FINISH_ANY)
-    aborted = False
-    if session.status != UploadStatus.ABORTED:
-        aborted = _transition(
-            session,
-            to=UploadStatus.ABORTED,
-            allowed_from=(UploadStatus.OPEN,),
-            release_quota=True,
-            extra_actions=[UploadSession.failure_reason.set("ABORTED")],
-            entry=_abort_entry(session, actor.user_id, "ABORTED"),
-        )
-        if not aborted and session.status != UploadStatus.ABORTED:
-            raise Conflict(
-                "The upload is already completed; it cannot be aborted",
-                code="UPLOAD_COMPLETED",
-                details={"uploadId": upload_id, "status": session.status},
-            )
-    multipart.abort(session.bucket, session.key, session.s3_upload_id)
-    if aborted:
-        emit(
-            actor.studio_id,
-            "upload:aborted",
-            _event_data(session, actor.user_id, reason="ABORTED"),
-            rooms=_rooms(asset_id),
-        )
-
-
 __all__ = [
     "Actor",
-    "abort_upload",
-    "complete_upload",
-    "get_upload",
     "object_key",
-    "open_upload",
-    "redrive_stuck",
     "sweep_expired",
 ]

@@ -1,0 +1,135 @@
+"""Completing an upload: S3 CompleteMultipartUpload, the size check, COMPLETED and the pipeline
+start (uploads table, media bucket, Step Functions).
+
+Shared helpers and the hooks tests replace (``_now``, ``start_pipeline``) live in
+:mod:`keyframe.uploads.service`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from keyframe.errors import Conflict, InvalidInput
+from keyframe.identity.permissions import Permission, require_owner_or
+from keyframe.uploads import multipart, service
+from keyframe.uploads.models import (
+    UploadSession,
+    UploadStatus,
+)
+from keyframe.uploads.parts import ClaimedPart, check_parts
+from keyframe.uploads.recovery import _redrive
+from keyframe.uploads.schemas import (
+    CompleteUploadResponse,
+)
+
+
+def complete_upload(
+    actor: service.Actor, asset_id: str, upload_id: str, claimed: list[ClaimedPart]
+) -> CompleteUploadResponse:
+    """Complete the multipart upload and start its one pipeline execution.
+
+    Order: the part list is checked against ListParts and the plan (nothing is changed when it is
+    wrong); the session moves to COMPLETING (abort is refused from then on); S3 completes the
+    object; HeadObject checks the size; the pipeline starts (named by the upload id); the session
+    becomes COMPLETED holding the 202 body, with its ``upload:completed`` entry. A complete on a
+    COMPLETED session returns that body; on a COMPLETING session whose object S3 already holds (an
+    earlier complete crashed after S3) it finishes what that one began.
+
+    Raises
+    ------
+    NotFound
+        Not an upload of this asset in the caller's studio.
+    Forbidden
+        ``NOT_UPLOADER``: someone else's upload, and the caller's role lacks ``upload:finish-any``.
+    InvalidInput
+        ``UPLOAD_PARTS_INVALID`` (details name the parts; the upload stays open) or
+        ``SIZE_MISMATCH`` (the completed object was not the declared size: it is deleted and the
+        session aborted).
+    Conflict
+        The session was aborted or expired (``UPLOAD_ABORTED``), or its object is missing
+        (``UPLOAD_OBJECT_MISSING``).
+    """
+    session = service._load(actor.studio_id, asset_id, upload_id)
+    require_owner_or(actor, session.created_by, Permission.UPLOAD_FINISH_ANY)
+    if session.status == UploadStatus.COMPLETED:
+        return CompleteUploadResponse.model_validate(session.result)
+    service._expire_if_due(session)
+    if session.status == UploadStatus.ABORTED:
+        raise _aborted(session)
+
+    plan = service._plan(session)
+    stored = multipart.list_parts(session.bucket, session.key, session.s3_upload_id)
+    if stored is not None:
+        parts = check_parts(plan, claimed, stored)
+        if not service._transition(
+            session,
+            to=UploadStatus.COMPLETING,
+            allowed_from=(UploadStatus.OPEN, UploadStatus.COMPLETING),
+            release_quota=False,
+        ):
+            return _settled(session)
+        _complete_in_s3(session, parts)
+    elif session.status == UploadStatus.OPEN:  # S3 lost the upload before we ever completed it
+        service._expire(session)
+        raise _aborted(session)
+
+    size = multipart.object_size(session.bucket, session.key)
+    if size is None:  # COMPLETING with neither parts nor object: someone deleted it by hand
+        _redrive(session)  # once stuck: ABORTED (OBJECT_MISSING) and its quota released
+        if session.status == UploadStatus.ABORTED:
+            raise _aborted(session)
+        raise Conflict("The uploaded object is missing; start a new upload", code="UPLOAD_OBJECT_MISSING")
+    if size != plan.size:
+        service._discard_wrong_size(session, size, actor.user_id)
+        raise InvalidInput(
+            f"The uploaded file is {size} bytes but {plan.size} were declared; it was discarded",
+            code="SIZE_MISMATCH",
+            details={"declaredSize": plan.size, "size": size},
+        )
+    service._finish(session, actor.user_id, size, recovered=False)
+    return _settled(session)
+
+
+def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -> None:
+    """CompleteMultipartUpload; if S3 refuses the list, reopen the session and raise 400."""
+    try:
+        multipart.complete(session.bucket, session.key, session.s3_upload_id, _complete_parts(session, parts))
+    except multipart.PartsRejected as exc:  # a part changed between ListParts and now
+        service._transition(
+            session, to=UploadStatus.OPEN, allowed_from=(UploadStatus.COMPLETING,), release_quota=False
+        )
+        raise InvalidInput(
+            "Storage refused the part list (a part changed meanwhile); nothing was published. "
+            "Check the upload's parts and complete again",
+            code="UPLOAD_PARTS_INVALID",
+            details={"storageCode": exc.code},
+        ) from exc
+
+
+def _complete_parts(session: UploadSession, parts: list[multipart.StoredPart]) -> list[dict[str, Any]]:
+    checksums = session.part_checksums
+    completed = []
+    for part in parts:
+        entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": f'"{part.etag}"'}
+        if checksums:
+            n = part.part_number
+            entry["ChecksumSHA256"] = base64.b64encode(checksums[(n - 1) * 32 : n * 32]).decode()
+        completed.append(entry)
+    return completed
+
+
+def _settled(session: UploadSession) -> CompleteUploadResponse:
+    """The 202 body of a COMPLETED session, or the 409 of one that ended otherwise."""
+    if session.status == UploadStatus.COMPLETED and session.result:
+        return CompleteUploadResponse.model_validate(session.result)
+    raise _aborted(session)
+
+
+def _aborted(session: UploadSession) -> Conflict:
+    reason = session.failure_reason or "ABORTED"
+    return Conflict(
+        f"The upload was {'expired' if reason == 'EXPIRED' else 'aborted'}; start a new upload",
+        code="UPLOAD_ABORTED",
+        details={"uploadId": session.upload_id, "status": session.status, "reason": reason},
+    )

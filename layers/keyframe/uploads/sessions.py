@@ -1,0 +1,299 @@
+"""Upload sessions as the API sees them: open (quota reserved, part URLs), status and resume, abort
+(uploads table, media bucket).
+
+Shared helpers and the hooks tests replace (``_now``, ``_used_bytes``) live in
+:mod:`keyframe.uploads.service`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from keyframe.errors import Conflict, InvalidInput
+from keyframe.events.publisher import emit
+from keyframe.identity.permissions import Permission, require_owner_or
+from keyframe.observability import logger
+from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.uploads import multipart, quota, service
+from keyframe.uploads.filenames import validate_file_name
+from keyframe.uploads.models import (
+    SESSION_SK,
+    UploadSession,
+    UploadStatus,
+    UploadUsage,
+    open_index_pk,
+    session_pk,
+)
+from keyframe.uploads.parts import missing_parts
+from keyframe.uploads.recovery import _redrive, redrive_stuck
+from keyframe.uploads.schemas import (
+    OpenUploadRequest,
+    OpenUploadResponse,
+    PartUrl,
+    UploadedPart,
+    UploadStatusResponse,
+)
+from keyframe.uploads.sizing import plan_parts
+
+
+def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest) -> OpenUploadResponse:
+    """Open a multipart upload session for a new version of ``asset_id``.
+
+    Plans the parts, checks the asset and the studio's quota, creates the S3 multipart upload and
+    stores the session, the ``size`` bytes of quota it reserves and its ``upload:started`` activity
+    entry in one transaction. Before that, the studio's expired OPEN sessions are aborted and its
+    stuck COMPLETING sessions re-driven (a bounded number of each).
+
+    Returns
+    -------
+    OpenUploadResponse
+        The plan and presigned PUT URLs for the first parts (at most ``UPLOAD_URLS_PER_RESPONSE``).
+
+    Raises
+    ------
+    InvalidInput
+        Bad file name (``INVALID_FILE_NAME``), ``partChecksums`` not one per planned part
+        (``PART_CHECKSUMS_MISMATCH``, details name the plan).
+    PayloadTooLarge
+        Over 5 TiB (``FILE_TOO_LARGE``) or over the studio's quota (``QUOTA_EXCEEDED``).
+    NotFound
+        The asset is not in the caller's studio.
+    Conflict
+        The asset is archived (``ASSET_ARCHIVED``).
+    """
+    config = service._config()
+    file_name = validate_file_name(request.file_name)
+    plan = plan_parts(request.size, config.UPLOAD_MIN_PART_SIZE_BYTES)
+    if request.part_checksums is not None and len(request.part_checksums) != plan.part_count:
+        raise InvalidInput(
+            f"partChecksums has {len(request.part_checksums)} entries; this file is uploaded in "
+            f"{plan.part_count} parts of {plan.part_size} bytes",
+            code="PART_CHECKSUMS_MISMATCH",
+            details={"partSize": plan.part_size, "partCount": plan.part_count},
+        )
+    project_id = service._require_asset(actor.studio_id, asset_id)
+    service.sweep_expired(actor.studio_id)
+    redrive_stuck(actor.studio_id)
+    wanted = quota.check(config.STUDIO_QUOTA_BYTES, service._used_bytes(actor.studio_id), plan.size)
+    if not wanted.allowed:
+        raise wanted.error()
+
+    now = service._now()
+    upload_id = str(uuid.uuid4())
+    bucket = service._bucket()
+    key = service.object_key(actor.studio_id, asset_id, upload_id, file_name)
+    expires_at = service._iso(now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS))
+    checksums = b"".join(bytes.fromhex(c) for c in request.part_checksums) if request.part_checksums else None
+    s3_upload_id = multipart.create(bucket, key, request.content_type, sha256_parts=checksums is not None)
+    session = UploadSession(
+        session_pk(actor.studio_id, upload_id),
+        SESSION_SK,
+        gsi1pk=open_index_pk(actor.studio_id),
+        gsi1sk=f"{expires_at}#{upload_id}",
+        studio_id=actor.studio_id,
+        upload_id=upload_id,
+        asset_id=asset_id,
+        project_id=project_id,
+        bucket=bucket,
+        key=key,
+        s3_upload_id=s3_upload_id,
+        file_name=file_name,
+        size=plan.size,
+        content_type=request.content_type,
+        sha256=request.sha256,
+        change_note=request.change_note or None,
+        part_size=plan.part_size,
+        part_count=plan.part_count,
+        part_checksums=checksums,
+        status=UploadStatus.OPEN.value,
+        created_by=actor.user_id,
+        created_at=service._iso(now),
+        updated_at=service._iso(now),
+        expires_at=expires_at,
+        ttl=now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS) + service.EXPIRED_GRACE,
+    )
+    _reserve(session, wanted, actor.user_id)
+
+    url_ttl = config.UPLOAD_URL_TTL_SECONDS
+    every_part = list(range(1, plan.part_count + 1))
+    limit = config.UPLOAD_URLS_PER_RESPONSE
+    parts, next_part = service._part_urls(session, every_part, expires_in=url_ttl, limit=limit)
+    emit(
+        actor.studio_id,
+        "upload:started",
+        service._event_data(session, actor.user_id),
+        rooms=service._rooms(asset_id),
+    )
+    return OpenUploadResponse(
+        upload_id=upload_id,
+        asset_id=asset_id,
+        status=session.status,
+        file_name=file_name,
+        size=plan.size,
+        part_size=plan.part_size,
+        part_count=plan.part_count,
+        parts=parts,
+        next_part_number=next_part,
+        expires_at=service._iso(now + timedelta(seconds=url_ttl)),
+        session_expires_at=expires_at,
+    )
+
+
+def _reserve(session: UploadSession, wanted: quota.QuotaCheck, actor_id: str) -> None:
+    """Save the session, add its size to the studio's usage within the quota and log
+    ``upload:started``: one transaction.
+
+    Raises
+    ------
+    PayloadTooLarge
+        Another upload took the room meanwhile.
+
+    Whatever fails, the multipart upload just created (no part sent yet) is aborted.
+    """
+    usage = service._usage(session.studio_id)
+    within = UploadUsage.used_bytes.does_not_exist() | (UploadUsage.used_bytes <= wanted.max_used_before)
+    entry = service._Entry(
+        "upload:started", actor_id, {"fileName": session.file_name, "size": int(session.size)}
+    )
+
+    def build() -> Transaction:
+        return (
+            Transaction()
+            .put("session", session, UploadSession.pk.does_not_exist())
+            .update("usage", usage, [UploadUsage.used_bytes.add(int(session.size))], within)
+        )
+
+    try:
+        service._commit(session, build, entry)
+    except Cancelled as exc:
+        multipart.abort(session.bucket, session.key, session.s3_upload_id)
+        if "usage" in exc.failed:
+            raise quota.check(
+                wanted.quota, service._used_bytes(session.studio_id), wanted.requested
+            ).error() from exc
+        raise
+    except Exception:
+        multipart.abort(session.bucket, session.key, session.s3_upload_id)
+        raise
+
+
+def get_upload(
+    studio_id: str, asset_id: str, upload_id: str, *, from_part: int = 1, limit: int | None = None
+) -> UploadStatusResponse:
+    """The session as S3 sees it now, with fresh URLs for the parts still missing.
+
+    An expired OPEN session is aborted first; a COMPLETING session is re-driven first (see
+    :func:`_redrive`: a complete that crashed after S3 completed the object is finished here).
+
+    Parameters
+    ----------
+    from_part:
+        First part number to return URLs for (for uploads with more parts than one response holds).
+    limit:
+        Most URLs to return (default and cap ``UPLOAD_URLS_PER_RESPONSE``).
+
+    Raises
+    ------
+    NotFound
+        Not an upload of this asset in the caller's studio.
+    """
+    config = service._config()
+    limit = min(limit or config.UPLOAD_URLS_PER_RESPONSE, config.UPLOAD_URLS_PER_RESPONSE)
+    session = service._load(studio_id, asset_id, upload_id)
+    service._expire_if_due(session)
+    if session.status == UploadStatus.COMPLETING:
+        try:
+            _redrive(session)
+        except Exception:  # the answer below is still true; the next GET or complete tries again
+            logger.exception("re-driving a completing upload failed", extra={"upload_id": upload_id})
+    plan = service._plan(session)
+    uploaded: list[UploadedPart] = []
+    missing: list[int] = []
+    urls: list[PartUrl] = []
+    next_part: int | None = None
+    urls_expire: str | None = None
+    if session.status == UploadStatus.OPEN:
+        stored = multipart.list_parts(session.bucket, session.key, session.s3_upload_id)
+        if stored is None:  # S3 aborted it (bucket lifecycle) or someone outside Keyframe did
+            service._expire(session)
+        else:
+            uploaded = [UploadedPart(part_number=p.part_number, size=p.size, etag=p.etag) for p in stored]
+            missing = missing_parts(plan, stored)
+            wanted = [n for n in missing if n >= from_part]
+            url_ttl = config.UPLOAD_URL_TTL_SECONDS
+            urls, next_part = service._part_urls(session, wanted, expires_in=url_ttl, limit=limit)
+            urls_expire = (
+                service._iso(service._now() + timedelta(seconds=config.UPLOAD_URL_TTL_SECONDS))
+                if urls
+                else None
+            )
+    pipeline = (
+        service._pipeline_status(studio_id, upload_id) if session.status == UploadStatus.COMPLETED else None
+    )
+    if pipeline is None and session.result:
+        pipeline = session.result.get("pipeline")
+    version = pipeline.get("version") if isinstance(pipeline, dict) else None
+    return UploadStatusResponse(
+        upload_id=session.upload_id,
+        asset_id=session.asset_id,
+        status=session.status,
+        file_name=session.file_name,
+        size=plan.size,
+        part_size=plan.part_size,
+        part_count=plan.part_count,
+        uploaded_parts=uploaded,
+        missing_parts=missing,
+        parts=urls,
+        next_part_number=next_part,
+        expires_at=urls_expire,
+        session_expires_at=session.expires_at,
+        failure_reason=session.failure_reason,
+        version=int(version) if isinstance(version, int | float) else None,
+        pipeline=pipeline,
+    )
+
+
+def abort_upload(actor: service.Actor, asset_id: str, upload_id: str) -> None:
+    """Abort an OPEN session: S3 drops its parts and the studio's quota gets the bytes back.
+
+    The status, the usage and the ``upload:aborted`` entry change in one transaction, then S3
+    drops the parts. Aborting an already aborted session only makes sure S3 dropped them (DELETE is
+    idempotent, and finishes an abort that crashed after its transaction).
+
+    Raises
+    ------
+    NotFound
+        Not an upload of this asset in the caller's studio.
+    Forbidden
+        ``NOT_UPLOADER``: someone else's upload, and the caller's role lacks ``upload:finish-any``.
+    Conflict
+        The session is completing or completed (``UPLOAD_COMPLETED``): bytes that became a
+        version are never deleted by an abort.
+    """
+    session = service._load(actor.studio_id, asset_id, upload_id)
+    require_owner_or(actor, session.created_by, Permission.UPLOAD_FINISH_ANY)
+    aborted = False
+    if session.status != UploadStatus.ABORTED:
+        aborted = service._transition(
+            session,
+            to=UploadStatus.ABORTED,
+            allowed_from=(UploadStatus.OPEN,),
+            release_quota=True,
+            extra_actions=[UploadSession.failure_reason.set("ABORTED")],
+            entry=service._abort_entry(session, actor.user_id, "ABORTED"),
+        )
+        if not aborted and session.status != UploadStatus.ABORTED:
+            raise Conflict(
+                "The upload is already completed; it cannot be aborted",
+                code="UPLOAD_COMPLETED",
+                details={"uploadId": upload_id, "status": session.status},
+            )
+    multipart.abort(session.bucket, session.key, session.s3_upload_id)
+    if aborted:
+        emit(
+            actor.studio_id,
+            "upload:aborted",
+            service._event_data(session, actor.user_id, reason="ABORTED"),
+            rooms=service._rooms(asset_id),
+        )
