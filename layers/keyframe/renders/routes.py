@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from keyframe.http.auth import authorize, header
 from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
-from keyframe.renders import idempotency, playback, service
+from keyframe.renders import idempotency, playback, requests, service
 from keyframe.renders.models import RenderStatus
 from keyframe.renders.schemas import PlaybackLink, RenderJob, RenderJobPage, RenderRequest
 
@@ -72,14 +72,14 @@ def request_render(assetId: AssetId, body: RenderRequest) -> Response[RenderJob]
     key = header(idempotency.HEADER)
     replayed = False
     if key is None:
-        job = service.request_render(principal, assetId, body)
+        job = requests.request_render(principal, assetId, body)
     else:
         job_id, replayed = idempotency.run_once(
             studio_id=principal.studio_id,
             user_id=principal.user_id,
             key=idempotency.check_key(key),
             body={"assetId": assetId, **body.model_dump(mode="json", by_alias=True, exclude_none=True)},
-            create=lambda: service.request_render(principal, assetId, body).render_job_id,
+            create=lambda: requests.request_render(principal, assetId, body).render_job_id,
             lambda_context=getattr(router, "lambda_context", None),
         )
         job = service.get_job(principal.studio_id, job_id)
@@ -145,7 +145,7 @@ def cancel_render(renderJobId: RenderJobId) -> RenderJob:
     """200 with the CANCELLED job; 403 ``NOT_RENDER_REQUESTER`` when someone else requested it and
     your role is not PRODUCER or ADMIN; 404; 409 when it already ended."""
     principal = authorize(Permission.RENDER_WRITE)
-    return service.cancel(principal, renderJobId)
+    return requests.cancel(principal, renderJobId)
 
 
 @router.post(
@@ -168,7 +168,7 @@ def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
     """202 with the QUEUED job (``attempts`` + 1); 403 ``NOT_RENDER_REQUESTER`` when someone else
     requested it and your role is not PRODUCER or ADMIN; 404; 409 when SUCCEEDED or still running; 429."""
     principal = authorize(Permission.RENDER_WRITE)
-    job = service.retry(principal, renderJobId)
+    job = requests.retry(principal, renderJobId)
     return Response(status_code=202, content_type="application/json", body=job)
 
 

@@ -1,0 +1,271 @@
+"""Render requests as the API makes them: request (slot taken, lineage pinned, execution launched),
+cancel and retry (renders table, catalog activity, Step Functions, Batch).
+
+Reading jobs, slots, the one commit with its activity entry, finishing and the render container's
+writes live in :mod:`keyframe.renders.service`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from keyframe.errors import Conflict
+from keyframe.identity.permissions import Permission, Principal, require_owner_or
+from keyframe.observability import logger
+from keyframe.renders import execution, presets, service, sources, storage
+from keyframe.renders.config import RendersSettings
+from keyframe.renders.models import (
+    ACTIVE,
+    JOB_SK,
+    TERMINAL,
+    RenderJobItem,
+    RenderStatus,
+    asset_jobs_key,
+    job_pk,
+    now_iso,
+    studio_jobs_key,
+)
+from keyframe.renders.schemas import RenderJob, RenderRequest
+from keyframe.settings import load
+from keyframe.storage.transactions import Cancelled, Transaction
+
+
+# ------------------------------------------------------------------------------------------ request
+def _lineage(source: sources.Source, bucket: str) -> dict[str, Any]:
+    key = source.file["key"]
+    lineage: dict[str, Any] = {
+        "assetId": source.asset_id,
+        "version": source.version,
+        "key": key,
+        "sha256": source.file.get("sha256"),
+        "size": source.file.get("size"),
+    }
+    version_id = (
+        source.file.get("s3VersionId")
+        or source.file.get("versionId")
+        or sources.object_version_id(bucket, key)
+    )
+    if version_id:
+        lineage["s3VersionId"] = version_id
+    return {k: v for k, v in lineage.items() if v is not None}
+
+
+def new_job(principal: Principal, asset_id: str, request: RenderRequest) -> RenderJobItem:
+    """Validate a render request and build its QUEUED job item (not written).
+
+    Raises
+    ------
+    NotFound
+        Unknown asset/version or another studio's (catalog).
+    Conflict
+        ``NO_CURRENT_VERSION`` / ``VERSION_NOT_READY``.
+    InvalidInput
+        ``SOURCE_NOT_VIDEO``, ``UNSUPPORTED_OPTION``, ``TRIM_OUT_OF_RANGE``, ``INVALID_TIMECODE``,
+        ``TOO_FEW_FRAMES``.
+    """
+    settings = load(RendersSettings)
+    source = sources.resolve(principal.studio_id, asset_id, request.version)
+    now = now_iso()
+    watermark = ""
+    if request.options and request.options.watermark:
+        watermark = f"{sources.viewer_label(principal.user_id)} {principal.user_id[:8]} {now[:19]}Z"
+    texts = presets.RenderTexts(source.asset_name, f"v{source.version:03d}", watermark)
+    plan = presets.plan(request.preset, request.options, presets.SourceMedia.from_media(source.media), texts)
+    job_id = uuid.uuid4().hex
+    sort = f"{now}#{job_id}"
+    options = (
+        request.options.model_dump(mode="json", by_alias=True, exclude_none=True) if request.options else {}
+    )
+    return RenderJobItem(
+        job_pk(principal.studio_id, job_id),
+        JOB_SK,
+        gsi1pk=studio_jobs_key(principal.studio_id),
+        gsi1sk=sort,
+        gsi2pk=asset_jobs_key(principal.studio_id, asset_id),
+        gsi2sk=sort,
+        job_id=job_id,
+        studio_id=principal.studio_id,
+        asset_id=asset_id,
+        project_id=source.project_id,
+        version=source.version,
+        preset=plan.preset.name,
+        options=options,
+        priority=request.priority.value,
+        status=RenderStatus.QUEUED.value,
+        progress=0,
+        attempts=1,
+        tries=0,
+        lineage=_lineage(source, settings.MEDIA_BUCKET),
+        frames=plan.frames.to_json(),
+        texts={
+            "assetName": texts.asset_name,
+            "versionLabel": texts.version_label,
+            "watermark": texts.watermark,
+        },
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def request_render(principal: Principal, asset_id: str, request: RenderRequest) -> RenderJob:
+    """Create a QUEUED render job and start its execution (``POST /assets/{assetId}/renders``).
+
+    Writes the job, takes a slot (renders table) and appends ``render:requested`` (catalog activity)
+    in one transaction, emits ``render:status`` and starts the state machine. A start failure ends
+    the job FAILED (``START_FAILED``, with ``render:failed``) and gives the slot back.
+
+    Raises
+    ------
+    TooManyRequests
+        ``RENDER_LIMIT_REACHED``: the studio's renders in flight are at the limit.
+    NotFound, Conflict, InvalidInput
+        See :func:`new_job`.
+    """
+    item = new_job(principal, asset_id, request)
+
+    def build() -> Transaction:
+        tx = Transaction()
+        tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
+        service._take_slot(tx, principal.studio_id)
+        return tx
+
+    entry = service.Entry("render:requested", principal.user_id, 1, {"priority": item.priority})
+    try:
+        service._commit(item, entry, build)
+    except Cancelled as exc:
+        if "slots" in exc.failed:
+            raise service._too_many(principal.studio_id) from exc
+        raise
+    service._emit_status(item)
+    return RenderJob.of(_launch(item))
+
+
+def _launch(item: RenderJobItem) -> RenderJobItem:
+    """Start the execution of the job's current attempt; a failure ends the attempt FAILED."""
+    attempt = int(item.attempts)
+    try:
+        arn = execution.start(item.studio_id, item.job_id, attempt, item.priority, item.preset)
+    except Exception as exc:
+        logger.exception("render execution did not start", extra={"render_job_id": item.job_id})
+        error = {"code": "START_FAILED", "message": f"The render could not be started: {type(exc).__name__}"}
+        return service.finish(item.studio_id, item.job_id, attempt, RenderStatus.FAILED, error=error) or item
+    try:
+        RenderJobItem(item.pk, item.sk).update(
+            actions=[RenderJobItem.execution_arn.set(arn)],
+            condition=(RenderJobItem.attempts == attempt),
+        )
+        item.execution_arn = arn
+    except UpdateError:
+        logger.warning("execution ARN not recorded (the job moved on)", extra={"render_job_id": item.job_id})
+    return item
+
+
+# ------------------------------------------------------------------------------------------ cancel / retry
+def cancel(principal: Principal, job_id: str) -> RenderJob:
+    """Cancel a QUEUED or RUNNING job (``DELETE /renders/{renderJobId}``).
+
+    CANCELLED is written first (conditional, with the slot given back), then the execution is
+    stopped, the Batch job terminated and the attempt's partial outputs deleted from the bucket.
+
+    Raises
+    ------
+    NotFound
+        ``RENDER_NOT_FOUND``.
+    Conflict
+        ``RENDER_FINISHED``: the job is already SUCCEEDED, FAILED or CANCELLED.
+    Forbidden
+        ``NOT_RENDER_REQUESTER``: someone else's job, and the role lacks ``render:control-any``.
+    """
+    item = service.load_job(principal.studio_id, job_id)
+    require_owner_or(principal, item.created_by, Permission.RENDER_CONTROL_ANY)
+    for _ in range(3):
+        if item.state in TERMINAL:
+            raise Conflict(
+                f"The render already ended {item.status}",
+                code="RENDER_FINISHED",
+                details={"status": item.status},
+            )
+        done = service.finish(
+            principal.studio_id, job_id, int(item.attempts), RenderStatus.CANCELLED,
+            error={"code": "CANCELLED", "message": "Cancelled by a user"}, actor_id=principal.user_id,
+        )  # fmt: skip
+        if done is not None:
+            _stop_attempt(item, "Cancelled by a user")
+            return RenderJob.of(service.load_job(principal.studio_id, job_id))
+        item = service.load_job(principal.studio_id, job_id)
+    raise Conflict("The render changed while cancelling; try again", code="RENDER_CHANGED")
+
+
+def _stop_attempt(item: RenderJobItem, reason: str) -> None:
+    fresh = service.load_job(
+        item.studio_id, item.job_id
+    )  # the worker may have reported its Batch job meanwhile
+    execution.stop(fresh.execution_arn or item.execution_arn, reason)
+    execution.terminate(fresh.batch_job_id or item.batch_job_id, reason)
+    deleted = storage.delete_prefix(load(RendersSettings).MEDIA_BUCKET, item.output_prefix)
+    logger.info("render attempt stopped", extra={"render_job_id": item.job_id, "objects_deleted": deleted})
+
+
+def retry(principal: Principal, job_id: str) -> RenderJob:
+    """Run a FAILED or CANCELLED job again as a new attempt on the same record (``POST .../retry``).
+
+    One transaction: QUEUED with ``attempts + 1`` (progress, error, outputs and Batch ids cleared), a
+    slot taken and the ``render:retried`` activity entry; then ``render:status`` and a new execution.
+
+    Raises
+    ------
+    Conflict
+        ``RENDER_SUCCEEDED`` (nothing to retry) or ``RENDER_ACTIVE`` (still QUEUED/RUNNING).
+    TooManyRequests
+        ``RENDER_LIMIT_REACHED``.
+    Forbidden
+        ``NOT_RENDER_REQUESTER``: someone else's job, and the role lacks ``render:control-any``.
+    """
+    item = service.load_job(principal.studio_id, job_id)
+    require_owner_or(principal, item.created_by, Permission.RENDER_CONTROL_ANY)
+    if item.state is RenderStatus.SUCCEEDED:
+        raise Conflict("The render succeeded; request a new one instead", code="RENDER_SUCCEEDED")
+    if item.state in ACTIVE:
+        raise Conflict(
+            f"The render is still {item.status}", code="RENDER_ACTIVE", details={"status": item.status}
+        )
+    previous = int(item.attempts)
+    now = now_iso()
+    actions: list[Any] = [
+        RenderJobItem.status.set(RenderStatus.QUEUED.value),
+        RenderJobItem.attempts.set(previous + 1),
+        RenderJobItem.tries.set(0),
+        RenderJobItem.progress.set(0),
+        RenderJobItem.updated_at.set(now),
+        *(attr.remove() for attr in (
+            RenderJobItem.fps, RenderJobItem.eta, RenderJobItem.error, RenderJobItem.last_error,
+            RenderJobItem.outputs, RenderJobItem.batch_job_id, RenderJobItem.execution_arn,
+            RenderJobItem.started_at, RenderJobItem.ended_at, RenderJobItem.logs,
+        )),
+    ]  # fmt: skip
+    condition = RenderJobItem.status.is_in(RenderStatus.FAILED.value, RenderStatus.CANCELLED.value) & (
+        RenderJobItem.attempts == previous
+    )
+
+    def build() -> Transaction:
+        tx = Transaction()
+        tx.update("job", RenderJobItem(item.pk, item.sk), actions, condition=condition)
+        service._take_slot(tx, principal.studio_id)
+        return tx
+
+    entry = service.Entry("render:retried", principal.user_id, previous + 1, {"previousAttempt": previous})
+    try:
+        service._commit(item, entry, build)
+    except Cancelled as exc:
+        if "job" in exc.failed:
+            raise Conflict("The render changed meanwhile; read it again", code="RENDER_CHANGED") from exc
+        if "slots" in exc.failed:
+            raise service._too_many(principal.studio_id) from exc
+        raise
+    fresh = service.load_job(principal.studio_id, job_id)
+    service._emit_status(fresh)
+    return RenderJob.of(_launch(fresh))
