@@ -8,6 +8,26 @@ from tests.integration.live.support import make_version
 from tests.support.identity import add_member, register_studio
 
 
+def _progress(percent: int) -> dict[str, object]:
+    """A ``render:progress`` event's data as the AsyncAPI contract describes it."""
+    return {"renderJobId": "job-1", "assetId": "asset-1", "attempt": 1, "progress": percent, "fps": 24.0}
+
+
+def _project() -> dict[str, object]:
+    """A ``project:created`` event's data as the AsyncAPI contract describes it."""
+    at = "2026-12-04T12:00:00Z"
+    return {
+        "id": "p",
+        "name": "Pilot",
+        "code": "PLT",
+        "fps": 24.0,
+        "startFrame": 1001,
+        "createdBy": "u",
+        "createdAt": at,
+        "updatedAt": at,
+    }
+
+
 def test_an_event_reaches_every_connection_of_its_room_and_no_other(api, live) -> None:
     # Given 20 sockets in an asset room, one socket of the studio outside it, one of another studio
     admin = register_studio(api)
@@ -19,7 +39,7 @@ def test_an_event_reaches_every_connection_of_its_room_and_no_other(api, live) -
     outside = live.connect(admin)
     stranger = live.connect(register_studio(api, studio_name="Other"))
     # When an event is emitted to the room
-    (envelope,) = publisher.emit(admin.studio_id, "render:progress", {"percent": 40}, rooms=[room])
+    (envelope,) = publisher.emit(admin.studio_id, "render:progress", _progress(40), rooms=[room])
     # Then each socket of the room gets it exactly once, and nobody else
     for socket in inside:
         assert socket.received("render:progress") == [envelope]
@@ -32,7 +52,7 @@ def test_studio_events_never_cross_studios(api, live) -> None:
     first, second = register_studio(api), register_studio(api, studio_name="Other")
     mine, theirs = live.connect(first), live.connect(second)
     # When studio 1 emits to its studio room
-    publisher.emit(first.studio_id, "project:created", {"id": "p"}, rooms=["studio"])
+    publisher.emit(first.studio_id, "project:created", _project(), rooms=["studio"])
     # Then only studio 1's socket receives it
     assert [e["type"] for e in mine.received()] == ["project:created"]
     assert theirs.received("project:created") == []
@@ -48,12 +68,12 @@ def test_a_gone_connection_is_removed_and_its_rooms_told(api, live, connections_
     dead.send(action="subscribe", room=room)
     connections_api.gone.add(dead.connection_id)
     # When the next event is delivered (PostToConnection answers 410 for it)
-    publisher.emit(admin.studio_id, "version:ready", {"version": 1}, rooms=[room])
+    publisher.emit(admin.studio_id, "render:progress", _progress(10), rooms=[room])
     # Then its connection and memberships are removed
     assert connections.get_connection(dead.connection_id) is None
     assert dead.connection_id not in connections.room_connection_ids(admin.studio_id, room)
     # And the room is told it left; the live socket still gets events
-    assert alive.received("version:ready")
+    assert alive.received("render:progress")
     assert alive.received("presence:leave")[-1]["data"]["userId"] == admin.user_id
 
 
@@ -98,7 +118,8 @@ def test_catch_up_returns_what_a_client_missed(api, live) -> None:
     socket.close()
     # When three events happen while it is away
     missed = [
-        publisher.emit(admin.studio_id, "render:progress", {"p": p}, rooms=[room])[0] for p in (10, 50, 90)
+        publisher.emit(admin.studio_id, "render:progress", _progress(p), rooms=[room])[0]
+        for p in (10, 50, 90)
     ]
     # Then the catch-up endpoint (':' URL-encoded) returns its own leave and those three, in order
     response = api.get(f"/rooms/asset%3A{target.asset_id}/events?after={last_seen}", token=admin.access_token)
@@ -119,7 +140,7 @@ def test_catch_up_returns_what_a_client_missed(api, live) -> None:
 def test_catch_up_only_reads_rooms_of_your_studio(api, live) -> None:
     other = register_studio(api, studio_name="Other")
     foreign = make_version(other)
-    publisher.emit(other.studio_id, "render:progress", {"p": 1}, rooms=[f"asset:{foreign.asset_id}"])
+    publisher.emit(other.studio_id, "render:progress", _progress(1), rooms=[f"asset:{foreign.asset_id}"])
     me = register_studio(api)
     response = api.get(f"/rooms/asset%3A{foreign.asset_id}/events", token=me.access_token)
     assert response.status == 404
