@@ -235,22 +235,21 @@ def review(local_stack: LocalStackProcess, png: Path) -> Iterator[Review]:
         yield Review(admin, director, artist, project_id, asset_id)
 
 
-def test_a_comment_reaches_both_members_in_under_a_second_with_the_same_seq(review: Review) -> None:
+def test_a_comment_reaches_both_members_with_the_same_seq(review: Review) -> None:
     # Given a director and an artist in the asset's room
     with review.director.socket() as director, review.artist.socket() as artist:
         assert director.send(action="subscribe", room=review.room)["type"] == "subscribed"
         assert artist.send(action="subscribe", room=review.room)["type"] == "subscribed"
         # When the director comments at frame 1013
-        sent = time.monotonic()
         ack = director.send(
             action="comment", assetId=review.asset_id, version=1, body="Blink late", frame=1013
         )
         assert ack["type"] == "ack", ack
         comment_id = ack["data"]["comment"]["commentId"]
-        # Then both receive it within a second, with the same room seq
+        # Then both receive it, with the same room seq (how fast is measured by `make bench`, bench_live,
+        # not asserted here: a loaded CI machine would make a latency bound flaky)
         mine = director.wait_for(of_type("asset:commented", commentId=comment_id), timeout=5)
         theirs = artist.wait_for(of_type("asset:commented", commentId=comment_id), timeout=5)
-        assert mine.at - sent < 1.0 and theirs.at - sent < 1.0
         assert mine.frame == theirs.frame
         assert mine.frame["room"] == review.room and mine.frame["data"]["timecode"] == "00:00:00:12"
     # And REST shows it stored
