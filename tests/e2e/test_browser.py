@@ -158,7 +158,6 @@ true;
 def test_a_web_front_end_on_another_origin_uses_the_whole_api(
     page: Any, http: BaseUrlSession, local_stack: LocalStackProcess, tmp_path: Path
 ) -> None:
-    started = time.monotonic()
     # Given a studio (Ada, ADMIN) with a project and a shot, made over HTTP
     email = f"browser-{uuid.uuid4().hex[:10]}@example.com"
     registered = http.post(
@@ -325,4 +324,3 @@ def test_a_web_front_end_on_another_origin_uses_the_whole_api(
     # Then frames decoded: the canvas holds the test picture (many colours), not a blank frame
     assert played["width"] > 0 and played["height"] > 0, played
     assert played["frames"] > 0 and played["colours"] > 20, played
-    assert time.monotonic() - started < 90, "the browser test should stay near a minute"
