@@ -10,16 +10,16 @@ A link is a presigned S3 GET made in memory (no request to S3 either), valid
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from keyframe import settings
 from keyframe.catalog.models import AssetItem
 from keyframe.catalog.schemas import ThumbnailLink
 from keyframe.settings import MediaSettings
+from keyframe.storage import s3
 
 THUMBNAIL_URL_SECONDS = 900
 """How long a listing's thumbnail link works (15 minutes, like other downloads): list again after."""
@@ -49,7 +49,7 @@ def thumbnail_link(key: str | None) -> ThumbnailLink | None:
         return None
     bucket = settings.load(MediaSettings).MEDIA_BUCKET
     expires_at = datetime.now(UTC) + timedelta(seconds=THUMBNAIL_URL_SECONDS)
-    url = boto3.client("s3", config=Config(signature_version="s3v4")).generate_presigned_url(
+    url = _signer(*(os.environ.get(name) for name in _SIGNER_ENVIRONMENT)).generate_presigned_url(
         "get_object",
         Params={
             "Bucket": bucket,
@@ -60,3 +60,20 @@ def thumbnail_link(key: str | None) -> ThumbnailLink | None:
         ExpiresIn=THUMBNAIL_URL_SECONDS,
     )
     return ThumbnailLink(url=url, expires_at=expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+_SIGNER_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+)
+"""The environment a signing client depends on: a change of any of them builds a new client."""
+
+
+@lru_cache(maxsize=4)
+def _signer(*environment: str | None) -> Any:
+    """The S3 client that signs thumbnail links, built once per ``environment`` (not once per list item:
+    building a boto3 client costs milliseconds, a page has up to a hundred thumbnails)."""
+    return s3.client()
