@@ -10,6 +10,10 @@ Context keys (``cdk deploy -c key=value`` or ``python app.py -c key=value``):
                 (default: ``http://localhost:5173`` in dev, none in prod)
 ``alarmEmail``  e-mail address subscribed to the alarm topic (default: no subscription)
 ``jwtIssuer``   the ``iss`` claim the identity API writes and the authorizer requires
+``mailDomain``  the domain e-mails are sent from (``no-reply@<domain>``; an SES domain identity is
+                created for it: publish its DKIM records), default ``<stage name>.keyframe.example``
+``frontendUrl`` the web front end e-mail links point to (default: the first CORS origin, else
+                ``https://<mailDomain>``)
 ``apiGatewayAccountRole``  ``true`` on the one stack that creates the account's (per region) API
                 Gateway CloudWatch logging role; every other stack uses the role already set
 ==============  ==============================================================================
@@ -123,6 +127,8 @@ class StageConfig:
         rely on it (their stages' logging needs it).
     jwt_issuer / jwt_audience:
         The ``iss`` / ``aud`` claims of Keyframe's access tokens.
+    mail_domain / frontend_url:
+        The domain e-mails come from and the front end their links open (module docstring).
     """
 
     stage: str
@@ -132,6 +138,8 @@ class StageConfig:
     api_gateway_account_role: bool = False
     jwt_issuer: str = ""
     jwt_audience: str = "keyframe-api"
+    mail_domain: str = ""
+    frontend_url: str = ""
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -147,6 +155,15 @@ class StageConfig:
                 raise ValueError(f"Invalid CORS origin {origin!r}: give scheme://host[:port], never '*'")
         if not self.jwt_issuer:
             object.__setattr__(self, "jwt_issuer", f"urn:keyframe:{self.name}")
+        if not self.mail_domain:
+            object.__setattr__(self, "mail_domain", f"{self.name}.keyframe.example")
+        if not re.match(r"^[a-z0-9.-]+\.[a-z]{2,}$", self.mail_domain):
+            raise ValueError(f"Invalid mailDomain {self.mail_domain!r}: a domain such as mail.studio.com")
+        if not self.frontend_url:
+            default = self.cors_origins[0] if self.cors_origins else f"https://{self.mail_domain}"
+            object.__setattr__(self, "frontend_url", default)
+        if not re.match(r"^https?://[^\s]+$", self.frontend_url):
+            raise ValueError(f"Invalid frontendUrl {self.frontend_url!r}: an http(s) URL")
 
     @classmethod
     def for_stage(cls, stage: str, **overrides: Any) -> StageConfig:
@@ -177,7 +194,16 @@ class StageConfig:
         overrides["api_gateway_account_role"] = flag == "true"
         if context.get("jwtIssuer"):
             overrides["jwt_issuer"] = str(context["jwtIssuer"])
+        if context.get("mailDomain"):
+            overrides["mail_domain"] = str(context["mailDomain"]).strip().lower()
+        if context.get("frontendUrl"):
+            overrides["frontend_url"] = str(context["frontendUrl"]).strip().rstrip("/")
         return cls.for_stage(str(context.get("stage") or "dev"), **overrides)
+
+    @property
+    def mail_from(self) -> str:
+        """The From of every e-mail: ``Keyframe <no-reply@{mail_domain}>``."""
+        return f"Keyframe <no-reply@{self.mail_domain}>"
 
     @property
     def defaults(self) -> StageDefaults:

@@ -59,6 +59,8 @@ class Resources:
     signing_secret: secretsmanager.ISecret
     live: LiveApi
     state_machines: Mapping[str, sfn.IStateMachine] = field(default_factory=dict)
+    mail_identity_arn: str | None = None
+    mail_from_address: str | None = None
 
     def state_machine(self, stem: str) -> sfn.IStateMachine:
         """The state machine of ``statemachines/<stem>.asl.json``.
@@ -300,6 +302,33 @@ class ManageLiveConnections:
 
 
 @dataclass(frozen=True)
+class SendMail:
+    """``ses:SendEmail``/``ses:SendRawEmail`` from the stage's SES identity, From ``no-reply@<domain>`` only.
+
+    ``keyframe.mail.send`` (SES v2 ``SendEmail`` with raw content) is authorized on the identity ARN;
+    the ``ses:FromAddress`` condition keeps a function from sending as anyone else of the domain.
+    """
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant sending on :attr:`Resources.mail_identity_arn`.
+
+        Raises
+        ------
+        LookupError
+            The stack registered no mail identity in :meth:`infra.stack.KeyframeStack.resources`.
+        """
+        if not resources.mail_identity_arn or not resources.mail_from_address:
+            raise LookupError("No mail identity in Resources; add it in KeyframeStack.resources()")
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[resources.mail_identity_arn],
+                conditions={"StringEquals": {"ses:FromAddress": resources.mail_from_address}},
+            )
+        )
+
+
+@dataclass(frozen=True)
 class StartStateMachine:
     """``states:StartExecution`` on one state machine, ``execution_actions`` on its executions only.
 
@@ -368,8 +397,9 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     # /health, /ready (DescribeTable on every table, HeadBucket), /openapi.json, /docs
     "meta-api": (DescribeTables(), HeadMediaBucket()),
     # studios, users, memberships, invitations, refresh tokens; signs tokens; emits studio events,
-    # among them member:removed / member:role-changed, whose fan-out closes that member's sockets
-    "identity-api": (read_write(TENANTS), ReadSigningSecret(), *EMITS_MEMBER_EVENTS),
+    # among them member:removed / member:role-changed, whose fan-out closes that member's sockets;
+    # e-mails invitations and password resets (SES)
+    "identity-api": (read_write(TENANTS), ReadSigningSecret(), *EMITS_MEMBER_EVENTS, SendMail()),
     # verifies tokens and reads the caller's membership
     "authorizer": (read(TENANTS), ReadSigningSecret()),
     # projects, assets, versions, graph, activity; signed cursors (key derived from the signing

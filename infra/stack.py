@@ -26,6 +26,7 @@ from infra.grants import Resources
 from infra.identity import Identity
 from infra.layer import SharedLayer
 from infra.live import LiveApi
+from infra.mail import Mail
 from infra.monitoring import Monitoring
 from infra.pipeline import STEM as ASSET_PIPELINE
 from infra.pipeline import AssetPipeline
@@ -93,6 +94,7 @@ class KeyframeStack(Stack):
             else None
         )
         self.identity = Identity(self, "Identity", config=config)
+        self.mail = Mail(self, "Mail", config=config)
         self.layer = SharedLayer(self, "SharedLayer")
         self.live = LiveApi(self, "Live", config=config)
         self.functions = Functions(
@@ -167,6 +169,8 @@ class KeyframeStack(Stack):
             signing_secret=self.identity.signing_secret,
             live=self.live,
             state_machines={ASSET_PIPELINE: self.pipeline.state_machine, RENDER: self.renders.state_machine},
+            mail_identity_arn=self.mail.identity_arn,
+            mail_from_address=self.mail.from_address,
         )
 
     def function_environment(self) -> dict[str, str]:
@@ -181,5 +185,7 @@ class KeyframeStack(Stack):
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "LIVE_WEBSOCKET_URL": self.live.stage.url,
             "LIVE_CONNECTIONS_ENDPOINT": self.live.stage.callback_url,
+            "MAIL_FROM": self.mail.sender,
+            "FRONTEND_URL": self.mail.frontend_url,
             **{spec.env_var: table.table_name for spec, table in self.tables.items()},
         }

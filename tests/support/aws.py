@@ -8,14 +8,16 @@ import secrets
 import boto3
 
 from keyframe.storage.tables import create_tables
-from tests.support.environment import JWT_SECRET_NAME, MEDIA_BUCKET, TEST_STAGE
+from tests.support.environment import JWT_SECRET_NAME, MAIL_FROM, MEDIA_BUCKET, TEST_STAGE
 
 
 def create_resources() -> None:
-    """Tables from ``keyframe.storage.tables``, the media bucket, the JWT signing secret."""
+    """Tables from ``keyframe.storage.tables``, the media bucket, the JWT signing secret, the SES
+    identity of ``MAIL_FROM`` (moto's SES then keeps what :func:`keyframe.mail.send` sends)."""
     create_tables(boto3.client("dynamodb"), TEST_STAGE)
     boto3.client("s3").create_bucket(Bucket=MEDIA_BUCKET)
     boto3.client("secretsmanager").create_secret(
         Name=JWT_SECRET_NAME,
         SecretString=json.dumps({"kid": "test-key-1", "secret": secrets.token_urlsafe(48)}),
     )
+    boto3.client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM.rpartition("@")[2].rstrip(">"))

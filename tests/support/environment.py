@@ -9,6 +9,8 @@ from keyframe.storage.tables import TABLES
 TEST_STAGE = "test"
 MEDIA_BUCKET = "keyframe-test-media"
 JWT_SECRET_NAME = "keyframe/test/jwt-signing-keys"
+MAIL_FROM = "Keyframe <no-reply@keyframe.test>"
+FRONTEND_URL = "https://app.keyframe.test"
 
 BASE_ENV: dict[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -23,6 +25,8 @@ BASE_ENV: dict[str, str] = {
     "JWT_ISSUER": "https://keyframe.test",
     "JWT_AUDIENCE": "keyframe-api",
     "CORS_ALLOW_ORIGINS": "http://localhost:5173",
+    "MAIL_FROM": MAIL_FROM,
+    "FRONTEND_URL": FRONTEND_URL,
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KeyframeTest",
     "POWERTOOLS_LOG_LEVEL": "INFO",  # exercise every log call (a reserved `extra` key crashes)

@@ -5,6 +5,7 @@ What :func:`bootstrap` creates (each step idempotent: an existing resource is ke
 - every table of :data:`keyframe.storage.tables.TABLES` (``keyframe-{stage}-{key}``, TTL, streams);
 - the media bucket ``keyframe-{stage}-media``: versioning on, CORS allowing ``PUT``/``GET``/``HEAD``
   from any origin and exposing ``ETag`` (browsers upload parts with presigned URLs);
+- the SES identity of the e-mail sender (the domain of ``MAIL_FROM``, default :data:`MAIL_FROM`);
 - the JWT signing secret ``keyframe/{stage}/jwt-signing-keys`` = ``{"kid": "{stage}-1", "secret": …}``;
 - the Batch compute environment, the job queue ``keyframe-{stage}-jobs`` and every job definition
   of :data:`keyframe.local.batch.JOB_DEFINITIONS`;
@@ -42,6 +43,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,6 +51,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe import registry
 from keyframe.local import batch
+from keyframe.local.defaults import MAIL_FROM
 from keyframe.local.handlers import LOCAL_ACCOUNT_ID
 from keyframe.storage.tables import TABLES, create_tables
 from keyframe.substitutions import (
@@ -266,6 +269,20 @@ def ensure_jwt_secret(session: Session, stage: str) -> str:
     return name
 
 
+def ensure_mail_identity(session: Session, sender: str) -> str:
+    """Verify the domain of ``sender`` in the emulator's SES (emulators refuse unverified senders).
+
+    Returns ``sender`` (the ``MAIL_FROM`` of the functions).
+    """
+    domain = parseaddr(sender)[1].rpartition("@")[2]
+    try:
+        session.client("sesv2").create_email_identity(EmailIdentity=domain)
+    except ClientError as exc:
+        if _code(exc) != "AlreadyExistsException":
+            raise
+    return sender
+
+
 def ensure_role(session: Session, name: str, service: str) -> str:
     """An IAM role trusted by ``service`` (emulators check that roles exist); returns its ARN."""
     iam = session.client("iam")
@@ -392,6 +409,7 @@ def bootstrap(
     region: str = "us-east-1",
     with_batch: bool = True,
     state_machines_dir: Path | None = None,
+    mail_from: str = MAIL_FROM,
 ) -> dict[str, str]:
     """Create every resource (idempotent) and return the environment variables naming them.
 
@@ -408,7 +426,8 @@ def bootstrap(
     Returns
     -------
     dict
-        Table variables, ``MEDIA_BUCKET``, ``JWT_SECRET_NAME``, ``BATCH_JOB_QUEUE_ARN``, one
+        Table variables, ``MEDIA_BUCKET``, ``JWT_SECRET_NAME``, ``MAIL_FROM`` (its domain verified
+        in SES), ``BATCH_JOB_QUEUE_ARN``, one
         ``<NAME>_JOB_DEFINITION_ARN`` per job definition and one ``<STEM>_STATE_MACHINE_ARN`` per
         state machine.
     """
@@ -416,6 +435,7 @@ def bootstrap(
     env = dict(ensure_tables(session, stage))
     env["MEDIA_BUCKET"] = ensure_media_bucket(session, stage, region)
     env["JWT_SECRET_NAME"] = ensure_jwt_secret(session, stage)
+    env["MAIL_FROM"] = ensure_mail_identity(session, mail_from)
     job_arns: dict[str, str] = {}
     if with_batch:
         try:

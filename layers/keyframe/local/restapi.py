@@ -5,6 +5,9 @@ bodies base64-encoded) answered by the real authorizer and handler; one log line
 
     POST /auth/login 200 41 ms cid=3f2c…
 
+``GET /_local/mailbox`` lists the e-mails the functions sent (:mod:`keyframe.local.mailbox`) when
+the emulator runs in this process; it is not an API route and exists only here.
+
 A handler that crashes is answered 502 like API Gateway's ``Internal server error`` (with the
 traceback in the stack's log), so one bad route never takes the server down.
 """
@@ -21,6 +24,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from keyframe.http import cors
+from keyframe.local import mailbox
 from keyframe.local.apigateway import RestGateway, allowed_origins
 from keyframe.local.servers import JsonErrorRequestHandler, ThreadedServer
 
@@ -30,14 +34,17 @@ log = logging.getLogger("keyframe.local.http")
 class RestApiApp:
     """WSGI app: request -> :meth:`RestGateway.handle` -> response."""
 
-    def __init__(self, gateway: RestGateway | None = None) -> None:
+    def __init__(self, gateway: RestGateway | None = None, *, mailbox: bool = False) -> None:
         self.gateway = gateway or RestGateway()
+        self.mailbox = mailbox
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         started = time.perf_counter()
         raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
         path = raw_uri.split("?", 1)[0] or "/"
+        if self.mailbox and mailbox.is_mailbox_path(path):  # local-only, not an API route
+            return mailbox.wsgi_app(environ, start_response)
         headers = {key: value for key, value in request.headers.items()}
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
         headers.setdefault("X-Correlation-Id", correlation_id)

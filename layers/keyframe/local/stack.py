@@ -14,6 +14,7 @@ KEYFRAME_BATCH_CONCURRENCY  Batch jobs running at once (default 2)
 KEYFRAME_LAMBDA_*           execution environments per function (:mod:`keyframe.local.environments`)
 KEYFRAME_SNAPSHOT_SECONDS   seconds between snapshots of the data (default 60; 0 = only at stop)
 CORS_ALLOW_ORIGINS          default ``http://localhost:5173,http://127.0.0.1:5173``
+FRONTEND_URL                where e-mail links point (default ``http://localhost:5173``)
 AWS_ENDPOINT_URL            if set (a running LocalStack), no emulator is started: resources are
                             created there and the gateways use it
 ==========================  ========================================================================
@@ -43,6 +44,8 @@ from keyframe.local.batch import LocalBatch, definition_lookup, queue_lookup
 from keyframe.local.emulator import EmulatorApp, EmulatorServer, enable_step_functions_execution, moto_app
 from keyframe.local.environments import Environments, EnvironmentSettings
 from keyframe.local.ffmpeg import ffmpeg_path, path_with_tools
+from keyframe.local.mailbox import PATH as MAILBOX_PATH
+from keyframe.local.mailbox import MailboxWatcher
 from keyframe.local.restapi import RestApiApp, RestApiServer
 from keyframe.local.websocket import WebSocketGateway
 
@@ -118,6 +121,7 @@ class LocalStack:
         self.http: Any = None
         self.websocket: Any = None
         self.environments: Environments | None = None
+        self.mailbox: MailboxWatcher | None = None
         self.snapshots: persistence.Snapshots | None = None
         self.restored: persistence.Restored | None = None
         self.started_seconds: float | None = None
@@ -159,13 +163,18 @@ class LocalStack:
         if self.emulator is not None:
             self._restore()
 
-        self.http.app = RestApiApp()  # builds the route table: after the environment is set
+        # builds the route table: after the environment is set; the mailbox reads the in-process SES
+        self.http.app = RestApiApp(mailbox=self.emulator is not None)
         self.websocket.start()
         self.http.start()
+        if self.emulator is not None:
+            self.mailbox = MailboxWatcher(self.http.url)
+            self.mailbox.start()
         self.urls = {
             "api": self.http.url,
             "docs": f"{self.http.url}/docs",
             "openapi": f"{self.http.url}/openapi.json",
+            "mailbox": f"{self.http.url}{MAILBOX_PATH}",
             "websocket": self.websocket.url,
             "connections": self.websocket.connections_url,
             "emulator": endpoint,
@@ -233,6 +242,7 @@ class LocalStack:
             "JWT_ISSUER": self.http.url,
             "JWT_AUDIENCE": "keyframe-api",
             "CORS_ALLOW_ORIGINS": config.cors_origins,
+            "FRONTEND_URL": os.environ.get("FRONTEND_URL") or defaults.FRONTEND_URL,
             "LIVE_CONNECTIONS_ENDPOINT": self.websocket.connections_url,
             "LIVE_WEBSOCKET_URL": self.websocket.url,
             "POWERTOOLS_SERVICE_NAME": "keyframe-local",
@@ -272,6 +282,9 @@ class LocalStack:
             f"  HTTP API        {self.urls.get('api')}",
             f"  API docs        {self.urls.get('docs')}  (OpenAPI: {self.urls.get('openapi')})",
             f"  WebSocket       {self.urls.get('websocket')}",
+            f"  Mailbox         {self.urls.get('mailbox')}  (e-mails the functions sent; each is logged too)"
+            if self.emulator is not None
+            else "  Mailbox         LocalStack lists captured e-mails at its /_aws/ses",
             f"  @connections    {self.urls.get('connections')}",
             f"  AWS emulator    {self.urls.get('emulator')}"
             + (
@@ -289,7 +302,7 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything that started (jobs, gateways, emulator, execution environments) and remove
         ``local-stack.json``."""
-        for name in ("http", "websocket", "batch", "snapshots", "emulator", "environments"):
+        for name in ("mailbox", "http", "websocket", "batch", "snapshots", "emulator", "environments"):
             part = getattr(self, name)
             if part is None:
                 continue
