@@ -78,6 +78,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         routers=(
             "keyframe.reviews.routes",
             "keyframe.live.routes",
+            "keyframe.notifications.routes",
         ),
     ),
     FunctionSpec("live-authorizer", "live_authorizer", "websocket", timeout_seconds=10, memory_mb=256),

@@ -62,6 +62,7 @@ EXAMPLES: dict[str, Any] = {
     "CommentCreate": {"body": "Hold the blink two frames longer", "frame": 1013, "timecode": "00:00:00:12"},
     "CommentUpdate": {"resolved": True},
     "ReviewCreate": {"decision": "APPROVED", "note": "Ship it"},
+    "MarkRead": {"ids": ["00063a1f2b3c4d5e9f8e7d6c5b4a3921"]},
     # main answers
     "AuthResponse": {
         "accessToken": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjFjIn0.c2lnbmF0dXJl",
@@ -151,6 +152,28 @@ EXAMPLES: dict[str, Any] = {
         "url": "ws://127.0.0.1:3001/live?ticket=Ma67OWm6k7LYRYLV-FrivV1Pi6lmrwmRRNvW2T61ahU",
         "expiresAt": "2026-12-04T10:31:00Z",
     },
-    "MeResponse": {"user": _USER, "studio": _STUDIO, "role": "ADMIN"},
+    "MeResponse": {"user": _USER, "studio": _STUDIO, "role": "ADMIN", "unreadNotifications": 2},
+    "NotificationPage": {
+        "items": [
+            {
+                "notificationId": "00063a1f2b3c4d5e9f8e7d6c5b4a3921",
+                "type": "mention",
+                "title": "Dora mentioned you on SQ010_SH020 v3",
+                "body": "@Ada hold the blink two frames longer",
+                "actorId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                "actorName": "Dora",
+                "target": {
+                    "projectId": _PROJECT_ID,
+                    "assetId": _ASSET_ID,
+                    "version": 3,
+                    "commentId": "c-0a1b2c3d",
+                },
+                "createdAt": "2026-12-04T10:30:00.000000Z",
+                "read": False,
+            }
+        ],
+        "nextCursor": None,
+        "unreadCount": 1,
+    },
 }
 """Schema name -> one example of it."""

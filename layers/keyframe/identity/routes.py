@@ -32,6 +32,7 @@ from keyframe.identity.schemas import (
     RegisterRequest,
     RoleChangeRequest,
 )
+from keyframe.notifications import inbox
 
 router = Router()
 
@@ -125,8 +126,11 @@ def accept_invitation(body: AcceptInvitationRequest) -> AuthResponse:
     openapi_extensions=answers("NOT_FOUND"),
 )
 def me() -> MeResponse:
-    """The caller in the studio of their access token."""
-    return service.me(authorize(Permission.STUDIO_READ))
+    """The caller in the studio of their access token, with their unread notification count."""
+    principal = authorize(Permission.STUDIO_READ)
+    answer = service.me(principal)
+    answer.unread_notifications = inbox.unread_count(principal.studio_id, principal.user_id)
+    return answer
 
 
 @router.get(

@@ -117,6 +117,9 @@ class MeResponse(ApiModel):
     user: UserView
     studio: StudioView
     role: Role
+    unread_notifications: int = Field(
+        default=0, ge=0, description="your unread notifications in this studio (GET /me/notifications)"
+    )
 
 
 class MyStudio(ApiModel):

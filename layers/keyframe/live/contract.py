@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from keyframe.catalog.schemas import Asset, Dependency, Project, Version
+from keyframe.notifications.schemas import Notification, NotificationsRead
 from keyframe.pipeline.schemas import PipelineStatus
 from keyframe.renders.schemas import RenderJob
 from keyframe.reviews.schemas import Comment, Review
@@ -244,6 +245,18 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("presence:update", Presence, "project:{id} or asset:{id}", "A member moved to a frame"),
     EventSpec(
         "presence:leave", Presence, "project:{id} or asset:{id}", "A member's connection left the room"
+    ),
+    EventSpec(
+        "notification:created",
+        Notification,
+        "user:{userId}",
+        "You have a new notification (every socket of yours is in your user room)",
+    ),
+    EventSpec(
+        "notification:read",
+        NotificationsRead,
+        "user:{userId}",
+        "Notifications were marked read (from any of your tabs): update the badge",
     ),
 )
 """Every room event type, in the order the AsyncAPI document lists them."""

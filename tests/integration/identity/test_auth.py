@@ -63,7 +63,9 @@ def test_register_creates_a_studio_whose_creator_is_admin(api):
     # And the access token works on /me
     me = api.get("/me", token=body["accessToken"])
     assert me.status == 200
-    assert me.json() == {"user": body["user"], "studio": body["studio"], "role": "ADMIN"}
+    assert me.json() == {
+        "user": body["user"], "studio": body["studio"], "role": "ADMIN", "unreadNotifications": 0
+    }
 
 
 def test_login_with_mixed_case_email_and_me(api):

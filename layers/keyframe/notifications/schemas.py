@@ -1,0 +1,100 @@
+"""REST shapes of notifications: the inbox page, the read request, preferences."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from keyframe.schemas import ApiModel, RequestModel
+
+NOTIFICATION_ID_PATTERN = r"^[0-9a-f]{32}$"
+MAX_READ_IDS = 100
+NotificationId = Annotated[str, Field(pattern=NOTIFICATION_ID_PATTERN)]
+"""A notification id: 32 lowercase hex characters."""
+
+
+class NotificationType(StrEnum):
+    """What a notification is about (one preference per type)."""
+
+    MENTION = "mention"
+    """You were @mentioned in a comment."""
+    REPLY = "reply"
+    """Someone replied to your comment."""
+    REVIEW = "review"
+    """A decision (approved, changes requested) on a version you uploaded."""
+    RENDER_FINISHED = "render-finished"
+    """A render you requested succeeded."""
+    RENDER_FAILED = "render-failed"
+    """A render you requested failed."""
+    PIPELINE_FAILED = "pipeline-failed"
+    """The processing pipeline of your upload failed."""
+    NEW_VERSION = "new-version"
+    """An asset you favourited has a new version."""
+
+
+class NotificationTarget(ApiModel):
+    """What the notification points at (the fields that apply)."""
+
+    project_id: str | None = None
+    asset_id: str | None = None
+    version: int | None = None
+    comment_id: str | None = None
+    render_job_id: str | None = None
+    upload_id: str | None = None
+
+
+class Notification(ApiModel):
+    """One notification in your inbox."""
+
+    notification_id: str = Field(description="time-ordered id (32 hex characters)")
+    type: NotificationType
+    title: str = Field(description="one line, e.g. 'Dora mentioned you on SH020 v3'")
+    body: str | None = Field(default=None, description="an excerpt (the comment's text, the error)")
+    actor_id: str | None = Field(default=None, description="who caused it (absent for background work)")
+    actor_name: str | None = None
+    target: NotificationTarget
+    created_at: str
+    read: bool
+    read_at: str | None = None
+
+
+class NotificationPage(ApiModel):
+    """``GET /me/notifications``: newest first; ``nextCursor`` is null on the last page."""
+
+    items: list[Notification]
+    next_cursor: str | None = None
+    unread_count: int = Field(ge=0, description="your unread notifications in this studio")
+
+
+class MarkRead(RequestModel):
+    """``POST /me/notifications/read``: ``{"ids": [...]}`` or ``{"all": true}``, exactly one."""
+
+    ids: list[NotificationId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_READ_IDS,
+        description=f"notification ids to mark read (1 to {MAX_READ_IDS}); unknown ids are ignored",
+    )
+    all: Literal[True] | None = Field(default=None, description="mark every notification read")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> MarkRead:
+        if (self.ids is None) == (self.all is None):
+            raise ValueError("give either 'ids' or 'all': true")
+        return self
+
+
+class NotificationsRead(ApiModel):
+    """``notification:read`` event data: ids just marked read (by any of your tabs) and the count after."""
+
+    ids: list[str]
+    unread_count: int = Field(ge=0)
+
+
+class MarkReadResult(ApiModel):
+    """What ``POST /me/notifications/read`` changed."""
+
+    marked: int = Field(ge=0, description="notifications that were unread and are now read")
+    unread_count: int = Field(ge=0)
