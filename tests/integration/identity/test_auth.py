@@ -64,7 +64,10 @@ def test_register_creates_a_studio_whose_creator_is_admin(api):
     me = api.get("/me", token=body["accessToken"])
     assert me.status == 200
     assert me.json() == {
-        "user": body["user"], "studio": body["studio"], "role": "ADMIN", "unreadNotifications": 0
+        "user": body["user"],
+        "studio": body["studio"],
+        "role": "ADMIN",
+        "unreadNotifications": 0,
     }
 
 
