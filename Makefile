@@ -24,7 +24,7 @@ if [ "$${KEYFRAME_NO_GIT_HOOK:-0}" != 1 ] && [ -d .git ] && command -v git >/dev
 fi
 endef
 
-.PHONY: install bootstrap destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi demo clean
+.PHONY: install bootstrap destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench load openapi demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { test -n "$(PYTHON)" || { echo "Keyframe needs Python 3.11 or newer on PATH (or make PYTHON=/path/to/python3.x)" >&2; exit 1; }; \
@@ -106,6 +106,11 @@ destroy: install ## delete a stack (prod keeps its data; see README Teardown): m
 
 bench: install ## benchmarks: print ratios against a baseline measured in the same run
 	ONLY=$(ONLY) $(BIN)/python -m tests.performance
+
+# the Monday-morning load (tests/load, Locust): against the running `make dev`, or a stage with HOST=URL;
+# LOAD_ARGS passes more options (python -m tests.load --help)
+load: install ## a studio's Monday morning under Locust (200 users, 60 s): RPS, p50/p95/p99 per endpoint, errors, 429s, events lost
+	$(BIN)/python -m tests.load $(if $(HOST),--host $(HOST),) $(LOAD_ARGS)
 
 openapi: install ## regenerate the committed OpenAPI and AsyncAPI documents and the README sections generated from code
 	$(BIN)/python -m keyframe.http.openapi && $(BIN)/python -m keyframe.live.asyncapi && $(BIN)/python -m keyframe.readme
