@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any
@@ -267,6 +269,44 @@ def test_counts_let_leaves_cost_no_query(admin, make_asset, uses, monkeypatch):
     # Then: one Query, for the root only
     assert len(result.items) == 3
     assert queried == [root["id"]]
+
+
+def test_a_levels_queries_overlap_and_give_the_sequential_result(admin, make_asset, uses, monkeypatch):
+    # Given: a root used by four assets, each used by two more (two levels of the impact set)
+    root = make_asset("root")
+    for i in range(4):
+        middle = make_asset(f"m{i}")
+        uses(middle, root)
+        for j in range(2):
+            uses(make_asset(f"l{i}{j}"), middle)
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+    real = graph._edges
+
+    def slow_edges(studio_id: str, asset_id: str, prefix: str) -> Any:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.05)  # a DynamoDB round trip
+        try:
+            return list(real(studio_id, asset_id, prefix))
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setattr(graph, "_edges", slow_edges)
+
+    # When: the impact set is read with parallel levels, then one read at a time
+    parallel = graph.traverse(admin.studio_id, root["id"], graph.DEPENDENTS, transitive=True)
+    overlapped = most[0]
+    monkeypatch.setattr(graph, "WALK_WORKERS", 1)
+    most[0] = 0
+    sequential = graph.traverse(admin.studio_id, root["id"], graph.DEPENDENTS, transitive=True)
+
+    # Then: the second level's four Queries were in flight together, and the answer is the same
+    assert overlapped == 4 and most[0] == 1
+    assert len(parallel.items) == 12
+    assert parallel.model_dump() == sequential.model_dump()
 
 
 def test_a_failed_propagation_is_redone_when_finalize_retries(
