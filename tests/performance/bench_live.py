@@ -91,6 +91,7 @@ def _reset_clients() -> None:
 
     settings.reset()
     fanout._client.cache_clear()
+    fanout._poster.cache_clear()
     stack = list(Model.__subclasses__())
     while stack:
         cls = stack.pop()

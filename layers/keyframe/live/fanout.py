@@ -7,9 +7,11 @@ the pipeline tasks and the render container all deliver through the same code. B
 unless ``LIVE_CONNECTIONS_ENDPOINT`` is set (CDK sets it on every function that emits, and so does
 the local stack).
 
-For each envelope it lists the connections subscribed to the envelope's room *of the envelope's
-studio* (the ``studio`` room holds every connection of the studio), and posts the envelope to each
-with ``PostToConnection`` through a bounded thread pool (``LIVE_FANOUT_WORKERS``, default 16).
+For each room of the envelopes it lists the connections subscribed to it *in the envelopes' studio*
+(one Query per room, the ``studio`` room holds every connection of the studio), and posts each
+envelope to each with ``PostToConnection`` (:class:`keyframe.live.posting.ConnectionPoster`: signed
+POSTs on a kept-alive pool, without botocore's per-call CPU) through a bounded thread pool
+(``LIVE_FANOUT_WORKERS``, default 16).
 A connection answering 410 Gone is removed (and its rooms told ``presence:leave``). Envelopes for
 one connection are posted in order, so a client sees a room's ``seq`` increase.
 
@@ -29,11 +31,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from keyframe.events import publisher
 from keyframe.identity import revocation
 from keyframe.live import connections, presence
+from keyframe.live.posting import ConnectionPoster, Gone
 from keyframe.live.settings import FanoutSettings, LiveSettings
 from keyframe.observability import logger
 from keyframe.settings import load
@@ -82,21 +85,24 @@ def is_gone(error: ClientError) -> bool:
     return code == "GoneException" or status == 410
 
 
-def _post_all(client: Any, connection_id: str, payloads: list[bytes]) -> bool:
-    """Post ``payloads`` to one connection in order; False when it is gone."""
-    for payload in payloads:
-        try:
-            client.post_to_connection(ConnectionId=connection_id, Data=payload)
-        except ClientError as exc:
-            if is_gone(exc):
-                return False
-            logger.warning(
-                "post to connection failed", extra={"connection_id": connection_id, "error": str(exc)}
-            )
-        except BotoCoreError as exc:
-            logger.warning(
-                "post to connection failed", extra={"connection_id": connection_id, "error": str(exc)}
-            )
+@cache
+def _poster(endpoint: str, pool_size: int) -> ConnectionPoster:
+    return ConnectionPoster(endpoint, pool_size)
+
+
+def connection_poster() -> ConnectionPoster:
+    """The process's :class:`~keyframe.live.posting.ConnectionPoster` for ``LIVE_CONNECTIONS_ENDPOINT``
+    (SigV4-signed ``PostToConnection`` on a kept-alive pool of ``LIVE_FANOUT_WORKERS`` connections)."""
+    return _poster(load(FanoutSettings).LIVE_CONNECTIONS_ENDPOINT, load(LiveSettings).LIVE_FANOUT_WORKERS)
+
+
+def _post_all(poster: ConnectionPoster, connection_id: str, payloads: list[bytes]) -> bool:
+    """Post ``payloads`` to one connection in order; False when it is gone (410)."""
+    try:
+        for payload in payloads:
+            poster.post(connection_id, payload)
+    except Gone:
+        return False
     return True
 
 
@@ -139,20 +145,24 @@ def deliver(studio_id: str, envelopes: list[dict[str, Any]]) -> None:
     if not enabled():
         return
     targets: dict[str, list[bytes]] = defaultdict(list)
+    members: dict[str, list[str]] = {}  # one lookup per room, however many envelopes it has
     for envelope in envelopes:
         payload = json.dumps(envelope, separators=(",", ":")).encode()
-        for connection_id in connections.room_connection_ids(studio_id, envelope["room"]):
+        room = envelope["room"]
+        if room not in members:
+            members[room] = connections.room_connection_ids(studio_id, room)
+        for connection_id in members[room]:
             targets[connection_id].append(payload)
     if not targets:
         return
-    client = management_client()
+    poster = connection_poster()
     workers = min(load(LiveSettings).LIVE_FANOUT_WORKERS, len(targets))
     if workers == 1:
-        results = {cid: _post_all(client, cid, payloads) for cid, payloads in targets.items()}
+        results = {cid: _post_all(poster, cid, payloads) for cid, payloads in targets.items()}
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fanout") as pool:
             futures = {
-                cid: pool.submit(_post_all, client, cid, payloads) for cid, payloads in targets.items()
+                cid: pool.submit(_post_all, poster, cid, payloads) for cid, payloads in targets.items()
             }
             results = {cid: future.result() for cid, future in futures.items()}
     for connection_id, alive in results.items():

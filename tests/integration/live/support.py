@@ -1,8 +1,8 @@
 """Drive the WebSocket handlers the way the local gateway does, with a recording ``@connections`` fake.
 
-- :class:`FakeConnections` stands in for boto3's ``apigatewaymanagementapi`` client: it records
-  every ``post_to_connection`` and answers 410 ``GoneException`` for connections marked gone or
-  deleted.
+- :class:`FakeConnections` stands in for boto3's ``apigatewaymanagementapi`` client and the
+  fan-out's :class:`~keyframe.live.posting.ConnectionPoster`: it records every post and answers
+  410 ``GoneException`` for connections marked gone or deleted.
 - :class:`LiveClient` opens "sockets" through the real handler files (``registry.WEBSOCKET_AUTHORIZER``,
   ``$connect``, ``$default``, ``$disconnect``) with events shaped like API Gateway's.
 - :func:`make_version` creates a project, an asset and a ready version through the catalog services.
@@ -54,6 +54,15 @@ class FakeConnections:
             self.posts.append((ConnectionId, json.loads(Data)))
         return {}
 
+    def post(self, connection_id: str, payload: bytes) -> None:
+        """As :meth:`keyframe.live.posting.ConnectionPoster.post` (what the fan-out calls)."""
+        from keyframe.live.posting import Gone
+
+        try:
+            self.post_to_connection(ConnectionId=connection_id, Data=payload)
+        except ClientError as exc:
+            raise Gone(connection_id) from exc
+
     def delete_connection(self, *, ConnectionId: str) -> dict[str, Any]:
         if ConnectionId in self.gone or ConnectionId in self.deleted:
             raise _gone("DeleteConnection")
@@ -85,6 +94,7 @@ def connections_api(monkeypatch: pytest.MonkeyPatch) -> FakeConnections:
     monkeypatch.setenv("LIVE_CONNECTIONS_ENDPOINT", CONNECTIONS_ENDPOINT)
     monkeypatch.setenv("LIVE_WEBSOCKET_URL", WEBSOCKET_URL)
     monkeypatch.setattr(fanout, "management_client", lambda: fake)
+    monkeypatch.setattr(fanout, "connection_poster", lambda: fake)
     return fake
 
 
