@@ -104,3 +104,26 @@ class ServiceUnavailable(KeyframeError):
     """A dependency (table, bucket) cannot be reached; used by readiness checks."""
 
     default_code = "SERVICE_UNAVAILABLE"
+
+
+class UnreadableRecord(KeyframeError):
+    """A stored record the request needs does not parse (damaged, or written by older code).
+
+    Raised by :func:`keyframe.storage.pages.parse_record` after the record was reported (log +
+    ``UnreadableRecords`` metric); answered 500 ``RECORD_UNREADABLE``: the fault is in the stored data,
+    not in the request, and no client change can fix it. Listings leave such a record out instead.
+
+    Parameters
+    ----------
+    kind, record_id:
+        What was being read (``"asset"``) and its id, given back in ``details``.
+    """
+
+    default_code = "RECORD_UNREADABLE"
+
+    def __init__(self, kind: str, record_id: str = "") -> None:
+        super().__init__(
+            f"The stored {kind} cannot be read; it has been reported to the operators "
+            "(quote the correlation id)",
+            details={"record": kind, "id": record_id},
+        )

@@ -44,6 +44,7 @@ from keyframe.errors import Conflict, NotFound, PreconditionFailed
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.storage import activity
+from keyframe.storage.pages import parse_record
 from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
 
@@ -93,9 +94,14 @@ def load_asset(studio_id: str, asset_id: str) -> AssetItem:
     ------
     NotFound
         Unknown id or another studio's asset.
+    UnreadableRecord
+        The stored item does not parse (reported: log + ``UnreadableRecords`` metric).
     """
+    key = asset_pk(studio_id, asset_id)
     try:
-        return AssetItem.get(asset_pk(studio_id, asset_id), ASSET_SK, consistent_read=True)
+        return parse_record(
+            "asset", asset_id, key, lambda: AssetItem.get(key, ASSET_SK, consistent_read=True)
+        )
     except DoesNotExist as exc:
         raise not_found(asset_id) from exc
 
@@ -117,6 +123,9 @@ def get_asset(studio_id: str, asset_id: str) -> Asset:
     ------
     NotFound
         Unknown id or another studio's asset.
+    UnreadableRecord
+        500 ``RECORD_UNREADABLE``: the stored asset does not parse (reported, see
+        :func:`keyframe.storage.pages.parse_record`).
     """
     return to_asset(load_asset(studio_id, asset_id))
 

@@ -39,7 +39,7 @@ from keyframe.errors import Conflict, NotFound, field_details
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, project_room
 from keyframe.storage import activity, cursors
-from keyframe.storage.pages import index_key_names, query_page, readable, report_unreadable
+from keyframe.storage.pages import index_key_names, parse_record, query_page, readable, report_unreadable
 from keyframe.storage.transactions import Cancelled, Transaction
 
 
@@ -66,9 +66,15 @@ def to_project(item: ProjectItem) -> Project:
 
     Raises
     ------
-    pydantic.ValidationError
-        Any other field unreadable (listings leave such a record out, see :func:`list_projects`).
+    UnreadableRecord
+        500 ``RECORD_UNREADABLE``: any other field unreadable (reported; listings leave such a
+        record out, see :func:`list_projects`).
     """
+    project_id = str(item.pk).rpartition("#")[2]  # the key always parses; other fields may not
+    return parse_record("project", project_id, item.pk, lambda: _to_project(item))
+
+
+def _to_project(item: ProjectItem) -> Project:
     return Project(
         id=item.project_id,
         name=item.name,
@@ -102,9 +108,14 @@ def load_project(studio_id: str, project_id: str) -> ProjectItem:
     ------
     NotFound
         Unknown id, or a project of another studio.
+    UnreadableRecord
+        The stored item does not parse (reported: log + ``UnreadableRecords`` metric).
     """
+    key = project_pk(studio_id, project_id)
     try:
-        return ProjectItem.get(project_pk(studio_id, project_id), PROJECT_SK, consistent_read=True)
+        return parse_record(
+            "project", project_id, key, lambda: ProjectItem.get(key, PROJECT_SK, consistent_read=True)
+        )
     except DoesNotExist as exc:
         raise NotFound(
             "Project not found", code="PROJECT_NOT_FOUND", details={"projectId": project_id}

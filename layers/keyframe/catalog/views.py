@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from keyframe.catalog.models import AssetItem
 from keyframe.catalog.schemas import Asset, AssetStatus, AssetType, OutdatedDependency
+from keyframe.storage.pages import parse_record
 
 
 def to_asset(item: AssetItem) -> Asset:
-    """The API shape of an asset item."""
+    """The API shape of an asset item.
+
+    Raises
+    ------
+    UnreadableRecord
+        A stored field does not parse (reported: log + ``UnreadableRecords`` metric); listings
+        leave such an asset out (:func:`keyframe.storage.pages.readable`).
+    """
+    asset_id = str(item.pk).rpartition("#")[2]  # the key always parses; other fields may not
+    return parse_record("asset", asset_id, item.pk, lambda: _to_asset(item))
+
+
+def _to_asset(item: AssetItem) -> Asset:
     raw_outdated = item.outdated.as_dict() if item.outdated is not None else {}
     outdated = [
         OutdatedDependency(

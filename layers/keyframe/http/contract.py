@@ -10,7 +10,9 @@ A route declares it in its decorator, next to its stable ``operation_id``::
   :func:`common_codes` and need no declaration: ``VALIDATION_ERROR`` (a parameter or body breaks its
   schema), :data:`BODY_CODES` (routes with a body: malformed, duplicate keys, too deep, not UTF-8,
   too large, not application/json), ``UNAUTHENTICATED`` and ``FORBIDDEN`` (routes that need a
-  token), ``TOO_MANY_REQUESTS`` (gateway throttling and the WAF) and ``INTERNAL_ERROR``.
+  token), ``TOO_MANY_REQUESTS`` (gateway throttling and the WAF), ``INTERNAL_ERROR`` and
+  ``RECORD_UNREADABLE`` (a stored record the request needs does not parse; reported, see
+  :func:`keyframe.storage.pages.parse_record`).
 - ``sends=``: response headers of the success answer (``ETag``, ``Location``,
   ``Idempotency-Replayed``); every answer carries ``X-Correlation-Id`` and every 429 ``Retry-After``.
 - ``reads=``: request headers the route reads (``If-Match``, ``Idempotency-Key``); every route reads
@@ -91,6 +93,7 @@ ERROR_CODES: dict[str, int] = {
     "PROJECT_NOT_FOUND": 404,
     "QUOTA_EXCEEDED": 413,
     "READ_ONLY_FIELD": 400,
+    "RECORD_UNREADABLE": 500,
     "REFRESH_TOKEN_REUSED": 401,
     "RENDER_ACTIVE": 409,
     "RENDER_CHANGED": 409,
@@ -217,7 +220,7 @@ BODY_CODES: list[str] = [
 
 def common_codes(*, public: bool, has_body: bool, has_parameters: bool) -> list[str]:
     """The codes every route of this kind can answer, whatever it does (see the module docstring)."""
-    codes = ["TOO_MANY_REQUESTS", "INTERNAL_ERROR"]
+    codes = ["TOO_MANY_REQUESTS", "INTERNAL_ERROR", "RECORD_UNREADABLE"]
     if has_body or has_parameters:
         codes.append("VALIDATION_ERROR")
     if has_body:

@@ -30,6 +30,7 @@ STATUS_BY_ERROR: dict[type[errors.KeyframeError], int] = {
     UnsupportedMediaType: 415,
     errors.TooManyRequests: 429,
     errors.ServiceUnavailable: 503,
+    errors.UnreadableRecord: 500,
 }
 """Domain error class -> HTTP status. Subclasses inherit their parent's status."""
 

@@ -179,7 +179,7 @@ SHARED_RESPONSES: dict[tuple[int, tuple[str, ...]], str] = {
     (413, ("PAYLOAD_TOO_LARGE",)): "PayloadTooLarge",
     (415, ("UNSUPPORTED_MEDIA_TYPE",)): "UnsupportedMediaType",
     (429, ("TOO_MANY_REQUESTS",)): "TooManyRequests",
-    (500, ("INTERNAL_ERROR",)): "InternalError",
+    (500, ("INTERNAL_ERROR", "RECORD_UNREADABLE")): "InternalError",
 }
 """Error answers many routes share, kept once in ``components/responses``."""
 

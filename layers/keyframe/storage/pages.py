@@ -3,7 +3,9 @@
 :func:`query_page` reads one page of a Query with a hard cap on the number of requests, whatever the
 filter's selectivity; the position to resume from goes to the client as a signed cursor
 (:mod:`keyframe.storage.cursors`). :func:`readable` converts a page's items, skipping (and reporting)
-a stored record that does not parse, so one bad item never fails a listing.
+a stored record that does not parse, so one bad item never fails a listing; :func:`parse_record`
+reads one record, answering a record that does not parse with :class:`~keyframe.errors.UnreadableRecord`
+(500 ``RECORD_UNREADABLE``) after reporting it the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
+from keyframe.errors import UnreadableRecord
 from keyframe.observability import logger, metrics
 
 M = TypeVar("M", bound=Model)
@@ -39,14 +42,46 @@ def report_unreadable(kind: str, key: Any, error: Exception) -> None:
 
 
 def readable(items: Iterable[T], convert: Callable[[T], R], kind: str) -> list[R]:
-    """``[convert(item) ...]`` leaving out (and reporting) every item ``convert`` cannot read."""
+    """``[convert(item) ...]`` leaving out (and reporting) every item ``convert`` cannot read.
+
+    A ``convert`` that already reported the item (it raised :class:`~keyframe.errors.UnreadableRecord`
+    through :func:`parse_record`) is not reported twice.
+    """
     result: list[R] = []
     for item in items:
         try:
             result.append(convert(item))
+        except UnreadableRecord:
+            continue
         except _UNREADABLE as exc:
             report_unreadable(kind, getattr(item, "pk", None) or item, exc)
     return result
+
+
+def parse_record(kind: str, record_id: str, key: Any, parse: Callable[[], R]) -> R:
+    """``parse()``: reading or converting one stored record, which must parse.
+
+    Parameters
+    ----------
+    kind, record_id:
+        What is read (``"asset"``, ``"project"``) and its id, for the error's ``details``.
+    key:
+        The record's key (logged, never answered).
+    parse:
+        Reads (``Model.get``) and/or converts the record; may raise what a damaged record causes
+        (``TypeError`` / ``ValueError`` / ``KeyError`` / ``AttributeError``, pydantic's
+        ``ValidationError``, PynamoDB's ``AttributeDeserializationError``).
+
+    Raises
+    ------
+    UnreadableRecord
+        The record does not parse; it was logged and counted (``UnreadableRecords``) first.
+    """
+    try:
+        return parse()
+    except _UNREADABLE as exc:
+        report_unreadable(kind, key, exc)
+        raise UnreadableRecord(kind, record_id) from exc
 
 
 def _from_raw(model: type[M], raws: list[dict[str, Any]]) -> list[M]:
