@@ -25,7 +25,16 @@ from infra.live import LiveApi
 from infra.tables import Tables
 from keyframe.live.models import connection_pk, ticket_pk
 from keyframe.storage.activity import activity_pk
-from keyframe.storage.tables import CATALOG, IDEMPOTENCY, LIVE, RENDERS, TENANTS, UPLOADS, TableSpec
+from keyframe.storage.tables import (
+    CATALOG,
+    FAVORITES,
+    IDEMPOTENCY,
+    LIVE,
+    RENDERS,
+    TENANTS,
+    UPLOADS,
+    TableSpec,
+)
 
 TABLE_READ_ACTIONS: tuple[str, ...] = (
     "dynamodb:GetItem",
@@ -409,6 +418,10 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         ReadSigningSecret(),
         MediaObjects(("s3:GetObject",)),
         *EMITS_EVENTS,
+        # keyframe.favorites.routes: the caller's favorites and playback positions; a playback
+        # position names a render job, read by key
+        read_write(FAVORITES),
+        TableAccess(RENDERS, ("dynamodb:GetItem",)),
     ),
     # reviews and comments (live table) move a version's review status and append activity (catalog);
     # signed cursors of comment pages; connect tickets (live table) and room catch-up

@@ -5,8 +5,9 @@ description ends with ``Runbook: README.md#runbook <key>``: the README's *Runboo
 every key in :data:`RUNBOOK`. What is watched:
 
 - the REST API: 5XX answers, p99 latency against an anomaly-detection band;
-- every function: errors and throttles; every API function: p99 duration over a fixed ceiling
-  (these two are the canary's rollback alarms, :mod:`infra.functions`);
+- every function: errors, and throttles (one alarm per ten functions, on the largest count); every
+  API function: p99 duration over a fixed ceiling (errors and duration are the canary's rollback
+  alarms, :mod:`infra.functions`);
 - every table: throttled requests and system errors (:meth:`Monitoring.watch_tables`);
 - the WebSocket stage: integration and execution errors (:meth:`Monitoring.watch_live`);
 - the Batch queues: age of the oldest RUNNABLE job, published every minute by a small function, and
@@ -54,6 +55,8 @@ API_5XX_THRESHOLD = 5
 FUNCTION_ERROR_THRESHOLD = 3
 """Invocation errors of one function in 5 minutes before its alarm fires."""
 FUNCTION_THROTTLE_THRESHOLD = 5
+THROTTLE_GROUP = 10
+"""Functions watched by one throttle alarm (CloudWatch allows 10 metrics in an alarm's math)."""
 """Throttled invocations of one function in 5 minutes (its reserved concurrency or the account's is spent)."""
 LATENCY_PERIOD = Duration.minutes(1)
 LATENCY_P99_MS = 5_000
@@ -201,14 +204,6 @@ class Monitoring(Construct):
                 threshold=FUNCTION_ERROR_THRESHOLD,
                 runbook_key="function-errors",
             )
-            self.alarm_on(
-                f"{name}-throttles",
-                function.metric_throttles(period=PERIOD, statistic="Sum"),
-                description=f"Lambda {name} was throttled (its reserved or the account's concurrency "
-                "is spent)",
-                threshold=FUNCTION_THROTTLE_THRESHOLD,
-                runbook_key="function-throttles",
-            )
             if kinds.get(name) == "authorizer" or name == "identity-api":
                 self.outage_alarms.append(errors)
             if kinds.get(name) == "api":
@@ -222,6 +217,7 @@ class Monitoring(Construct):
                     runbook_key="function-latency",
                 )
                 self.api_function_alarms[name] = [errors, slow]
+        self._watch_throttles(functions)
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.stack_name)
         self.dashboard.add_widgets(
@@ -486,6 +482,35 @@ class Monitoring(Construct):
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+    def _watch_throttles(self, functions: Sequence[tuple[str, lambda_.IFunction]]) -> None:
+        """One alarm per :data:`THROTTLE_GROUP` functions: the largest of their throttle counts.
+
+        ``MAX`` keeps each function's own threshold (any one of them throttled
+        :data:`FUNCTION_THROTTLE_THRESHOLD` times in a period alarms) while a stack of two dozen
+        functions spends 3 alarms instead of 24 of CloudFormation's 500 resources per stack. The
+        alarm's description names its functions; the dashboard's Lambda row shows which one.
+        """
+        for start in range(0, len(functions), THROTTLE_GROUP):
+            group = functions[start : start + THROTTLE_GROUP]
+            metrics = {
+                f"t{i}": function.metric_throttles(period=PERIOD, statistic="Sum")
+                for i, (_, function) in enumerate(group)
+            }
+            names = ", ".join(name for name, _ in group)
+            self.alarm_on(
+                f"functions-throttles-{start // THROTTLE_GROUP + 1}",
+                cloudwatch.MathExpression(
+                    expression=f"MAX([{', '.join(metrics)}])",
+                    using_metrics=metrics,
+                    label="most throttles of one function",
+                    period=PERIOD,
+                ),
+                description=f"A Lambda function was throttled (its reserved or the account's concurrency "
+                f"is spent); one of: {names}",
+                threshold=FUNCTION_THROTTLE_THRESHOLD,
+                runbook_key="function-throttles",
+            )
 
     def alarm_on(
         self,

@@ -69,6 +69,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "keyframe.catalog.version_routes",
             "keyframe.catalog.graph_routes",
             "keyframe.catalog.activity_routes",
+            # your favorite assets and playback positions: catalog reads, one renders GetItem (no
+            # function of their own: the stack stays under CloudFormation's 500 resources)
+            "keyframe.favorites.routes",
         ),
     ),
     FunctionSpec(

@@ -66,7 +66,17 @@ def test_every_alarm_names_a_runbook_line_that_the_readme_has(request, stage):
 
 def test_every_function_alarms_on_throttles_and_every_api_function_on_p99_duration(dev):
     # Given the Lambda throttle and duration alarms
-    throttled = {t.references(a["Dimensions"]).pop() for a in _metric_alarms(dev, "Throttles")}
+    throttle_alarms = [
+        a for a in _alarms(dev).values() if any(m["MetricName"] == "Throttles" for m in _expression_metrics(a))
+    ]
+    throttled = {
+        t.references(m["Dimensions"]).pop() for a in throttle_alarms for m in _expression_metrics(a)
+    }
+    # (one alarm per ten functions, each on the largest of its functions' counts)
+    assert all(
+        any(m.get("Expression", "").startswith("MAX([") for m in a["Metrics"]) for a in throttle_alarms
+    )
+    assert len(throttle_alarms) == -(-len(registry.FUNCTIONS) // 10)
     slow = {t.references(a["Dimensions"]).pop(): a for a in _metric_alarms(dev, "Duration")}
     # Then every function is watched for throttles
     assert throttled == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}

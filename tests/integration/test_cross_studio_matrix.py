@@ -95,6 +95,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/assets/{assetId}/rollback"): {"version": 1},
     ("PUT", "/assets/{assetId}/dependencies/{dependsOnId}"): {"note": "uses"},
     ("POST", "/assets/{assetId}/renders"): {"preset": "hls"},
+    ("PUT", "/me/playback/{renderJobId}"): {"positionSeconds": 12.5},
     ("POST", "/assets/{assetId}/uploads"): OPEN_UPLOAD,
     ("POST", "/assets/{assetId}/uploads/{uploadId}/complete"): {"parts": [{"partNumber": 1, "etag": "e1"}]},
     ("POST", "/assets/{assetId}/versions/{version}/comments"): {"body": "Too dark in the last shot"},

@@ -175,5 +175,11 @@ EXAMPLES: dict[str, Any] = {
         "nextCursor": None,
         "unreadCount": 1,
     },
+    "PlaybackPositionPut": {"positionSeconds": 42.5},
+    "PlaybackPosition": {
+        "renderJobId": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
+        "positionSeconds": 42.5,
+        "updatedAt": "2026-12-04T10:40:00.000000Z",
+    },
 }
 """Schema name -> one example of it."""

@@ -99,7 +99,10 @@ IDEMPOTENCY = TableSpec(
 )
 """Powertools Idempotency persistence (its own fixed schema: ``id`` + ``expiration``)."""
 
-TABLES: tuple[TableSpec, ...] = (TENANTS, CATALOG, UPLOADS, RENDERS, LIVE, IDEMPOTENCY)
+FAVORITES = TableSpec(key="favorites", env_var="FAVORITES_TABLE", indexes=_gsis(2))
+"""Each member's favorite assets and playback positions (``keyframe.favorites``)."""
+
+TABLES: tuple[TableSpec, ...] = (TENANTS, CATALOG, UPLOADS, RENDERS, LIVE, IDEMPOTENCY, FAVORITES)
 
 
 def table_name(spec: TableSpec) -> str:
