@@ -5,7 +5,8 @@ description ends with ``Runbook: README.md#runbook <key>``: the README's *Runboo
 every key in :data:`RUNBOOK`. What is watched:
 
 - the REST API: 5XX answers, p99 latency against an anomaly-detection band;
-- every function: errors, and throttles (one alarm per ten functions, on the largest count); every
+- every function: errors (API functions, the authorizers and identity one alarm each; the others one
+  alarm per ten functions, on the largest count) and throttles (one alarm per ten functions); every
   API function: p99 duration over a fixed ceiling (errors and duration are the canary's rollback
   alarms, :mod:`infra.functions`);
 - every table: throttled requests and system errors (:meth:`Monitoring.watch_tables`);
@@ -55,8 +56,8 @@ API_5XX_THRESHOLD = 5
 FUNCTION_ERROR_THRESHOLD = 3
 """Invocation errors of one function in 5 minutes before its alarm fires."""
 FUNCTION_THROTTLE_THRESHOLD = 5
-THROTTLE_GROUP = 10
-"""Functions watched by one throttle alarm (CloudWatch allows 10 metrics in an alarm's math)."""
+ALARM_GROUP = 10
+"""Functions watched by one grouped alarm (CloudWatch allows 10 metrics in an alarm's math)."""
 """Throttled invocations of one function in 5 minutes (its reserved concurrency or the account's is spent)."""
 LATENCY_PERIOD = Duration.minutes(1)
 LATENCY_P99_MS = 5_000
@@ -196,7 +197,11 @@ class Monitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self._notify(latency)
+        grouped: list[tuple[str, lambda_.IFunction]] = []
         for name, function in functions:
+            if kinds.get(name) not in ("api", "authorizer") and name != "identity-api":
+                grouped.append((name, function))  # no rollback or outage alarm needs its own
+                continue
             errors = self.alarm_on(
                 f"{name}-errors",
                 function.metric_errors(period=PERIOD, statistic="Sum"),
@@ -217,7 +222,16 @@ class Monitoring(Construct):
                     runbook_key="function-latency",
                 )
                 self.api_function_alarms[name] = [errors, slow]
-        self._watch_throttles(functions)
+        self._watch_grouped(
+            grouped, "errors", FUNCTION_ERROR_THRESHOLD, "function-errors", "failed invocations"
+        )
+        self._watch_grouped(
+            functions,
+            "throttles",
+            FUNCTION_THROTTLE_THRESHOLD,
+            "function-throttles",
+            "was throttled (its reserved or the account's concurrency is spent)",
+        )
 
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.stack_name)
         self.dashboard.add_widgets(
@@ -483,33 +497,40 @@ class Monitoring(Construct):
         self.alarms.append(alarm)
         return alarm
 
-    def _watch_throttles(self, functions: Sequence[tuple[str, lambda_.IFunction]]) -> None:
-        """One alarm per :data:`THROTTLE_GROUP` functions: the largest of their throttle counts.
+    def _watch_grouped(
+        self,
+        functions: Sequence[tuple[str, lambda_.IFunction]],
+        metric_name: str,
+        threshold: float,
+        runbook_key: str,
+        what: str,
+    ) -> None:
+        """One alarm per :data:`ALARM_GROUP` functions on the largest of their ``metric_name`` sums.
 
-        ``MAX`` keeps each function's own threshold (any one of them throttled
-        :data:`FUNCTION_THROTTLE_THRESHOLD` times in a period alarms) while a stack of two dozen
-        functions spends 3 alarms instead of 24 of CloudFormation's 500 resources per stack. The
-        alarm's description names its functions; the dashboard's Lambda row shows which one.
+        ``MAX`` keeps each function's own threshold (any one of them reaching it in a period alarms)
+        while two dozen functions spend 3 alarms instead of 24 of CloudFormation's 500 resources per
+        stack. The alarm's description names its functions; the dashboard's Lambda row shows which.
+        Used for throttles of every function and for errors of the functions whose errors are not a
+        canary's rollback alarm or a child of the outage alarm (tasks, WebSocket handlers).
         """
-        for start in range(0, len(functions), THROTTLE_GROUP):
-            group = functions[start : start + THROTTLE_GROUP]
+        for start in range(0, len(functions), ALARM_GROUP):
+            group = functions[start : start + ALARM_GROUP]
             metrics = {
-                f"t{i}": function.metric_throttles(period=PERIOD, statistic="Sum")
+                f"m{i}": function.metric(metric_name.capitalize(), period=PERIOD, statistic="Sum")
                 for i, (_, function) in enumerate(group)
             }
             names = ", ".join(name for name, _ in group)
             self.alarm_on(
-                f"functions-throttles-{start // THROTTLE_GROUP + 1}",
+                f"functions-{metric_name}-{start // ALARM_GROUP + 1}",
                 cloudwatch.MathExpression(
                     expression=f"MAX([{', '.join(metrics)}])",
                     using_metrics=metrics,
-                    label="most throttles of one function",
+                    label=f"most {metric_name} of one function",
                     period=PERIOD,
                 ),
-                description=f"A Lambda function was throttled (its reserved or the account's concurrency "
-                f"is spent); one of: {names}",
-                threshold=FUNCTION_THROTTLE_THRESHOLD,
-                runbook_key="function-throttles",
+                description=f"A Lambda function {what}; one of: {names}",
+                threshold=threshold,
+                runbook_key=runbook_key,
             )
 
     def alarm_on(

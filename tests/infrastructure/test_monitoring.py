@@ -77,6 +77,15 @@ def test_every_function_alarms_on_throttles_and_every_api_function_on_p99_durati
         any(m.get("Expression", "").startswith("MAX([") for m in a["Metrics"]) for a in throttle_alarms
     )
     assert len(throttle_alarms) == -(-len(registry.FUNCTIONS) // 10)
+    # And every function is watched for errors: alone, or in a group of at most ten on their largest count
+    alone = {t.references(a["Dimensions"]).pop() for a in _metric_alarms(dev, "Errors") if "Dimensions" in a}
+    grouped = {
+        t.references(m["Dimensions"]).pop()
+        for a in _alarms(dev).values()
+        for m in _expression_metrics(a)
+        if m["MetricName"] == "Errors" and m["Namespace"] == "AWS/Lambda"
+    }
+    assert alone | grouped == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}
     slow = {t.references(a["Dimensions"]).pop(): a for a in _metric_alarms(dev, "Duration")}
     # Then every function is watched for throttles
     assert throttled == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}
