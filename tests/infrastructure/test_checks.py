@@ -51,12 +51,17 @@ def test_alarms_watch_api_5xx_and_every_function_and_notify_the_topic(dev):
     (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
     # Then the REST API's 5XX count is watched
     assert any(a.get("MetricName") == "5XXError" and a["Namespace"] == "AWS/ApiGateway" for a in alarms)
-    # And each function's errors are watched
+    # And each function's errors are watched, by an alarm of its own or one of a group (metric math)
+    metrics = [a for a in alarms if a.get("MetricName") == "Errors"] + [
+        m["MetricStat"]["Metric"]
+        for a in alarms
+        for m in a.get("Metrics", [])
+        if "MetricStat" in m and m["MetricStat"]["Metric"]["MetricName"] == "Errors"
+    ]
     watched = {
         t.references(d["Value"]).pop()
-        for a in alarms
-        if a.get("MetricName") == "Errors"
-        for d in a["Dimensions"]
+        for m in metrics
+        for d in m["Dimensions"]
         if d["Name"] == "FunctionName"
     }
     assert watched == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}
