@@ -86,7 +86,9 @@ def world() -> Iterator[World]:
         admin = register_studio(api, studio_name="Fav Studio")
         artist = add_member(api, admin, "ARTIST")
         other = register_studio(api, studio_name="Other Studio")
-        project = _ok(api.post("/projects", json={"name": "Fav", "code": "FAV"}, token=admin.access_token), 201)
+        project = _ok(
+            api.post("/projects", json={"name": "Fav", "code": "FAV"}, token=admin.access_token), 201
+        )
         assets = [
             _ok(
                 api.post(
@@ -135,9 +137,12 @@ def test_favorites_page_with_signed_cursors(world: World) -> None:
     seen = [f["assetId"] for f in first["items"] + rest["items"]]
     assert seen == list(reversed(world.assets)) and rest["nextCursor"] is None
     # And another member's cursor is refused (it is bound to the member's own listing)
-    assert _code(
-        world.api.get(f"/me/favorites?cursor={first['nextCursor']}", token=world.artist.access_token), 400
-    ) == "INVALID_CURSOR"
+    assert (
+        _code(
+            world.api.get(f"/me/favorites?cursor={first['nextCursor']}", token=world.artist.access_token), 400
+        )
+        == "INVALID_CURSOR"
+    )
 
 
 def test_an_archived_asset_is_hidden_and_can_still_be_removed(world: World) -> None:
@@ -149,10 +154,14 @@ def test_an_archived_asset_is_hidden_and_can_still_be_removed(world: World) -> N
     _ok(world.api.request("DELETE", f"/assets/{asset_id}", token=world.admin.access_token), 200)
     # Then their list no longer shows it, and marking it again is refused
     assert _ok(world.api.get("/me/favorites", token=member.access_token), 200)["items"] == []
-    assert _code(world.api.put(f"/me/favorites/{asset_id}", token=member.access_token), 409) == "ASSET_ARCHIVED"
+    assert (
+        _code(world.api.put(f"/me/favorites/{asset_id}", token=member.access_token), 409) == "ASSET_ARCHIVED"
+    )
     # And removing it works, twice
     for _ in range(2):
-        assert world.api.request("DELETE", f"/me/favorites/{asset_id}", token=member.access_token).status == 204
+        assert (
+            world.api.request("DELETE", f"/me/favorites/{asset_id}", token=member.access_token).status == 204
+        )
     assert favoured_by(world.admin.studio_id, asset_id) == []
 
 
@@ -165,7 +174,9 @@ def test_another_studios_ids_answer_404(world: World) -> None:
     token, asset_id, job = world.other.access_token, world.assets[0], world.render_job_id
     # Then every route answers 404, and nothing of A shows up in B's list
     assert _code(world.api.put(f"/me/favorites/{asset_id}", token=token), 404) == "ASSET_NOT_FOUND"
-    assert _code(world.api.request("DELETE", f"/me/favorites/{asset_id}", token=token), 404) == "ASSET_NOT_FOUND"
+    assert (
+        _code(world.api.request("DELETE", f"/me/favorites/{asset_id}", token=token), 404) == "ASSET_NOT_FOUND"
+    )
     assert _code(world.api.get(f"/me/playback/{job}", token=token), 404) == "RENDER_NOT_FOUND"
     put = world.api.put(f"/me/playback/{job}", json={"positionSeconds": 3}, token=token)
     assert _code(put, 404) == "RENDER_NOT_FOUND"
@@ -179,7 +190,9 @@ def test_playback_position_resumes_per_member(world: World) -> None:
     assert start == {"renderJobId": job, "positionSeconds": 0.0, "updatedAt": None}
     # When the artist stops at 12.25 s, then at 40 s
     _ok(api.put(f"/me/playback/{job}", json={"positionSeconds": 12.25}, token=world.artist.access_token), 200)
-    saved = _ok(api.put(f"/me/playback/{job}", json={"positionSeconds": 40}, token=world.artist.access_token), 200)
+    saved = _ok(
+        api.put(f"/me/playback/{job}", json={"positionSeconds": 40}, token=world.artist.access_token), 200
+    )
     # Then they resume at 40 s, and the admin's own position is untouched
     resumed = _ok(api.get(f"/me/playback/{job}", token=world.artist.access_token), 200)
     assert resumed == saved and resumed["positionSeconds"] == 40.0 and resumed["updatedAt"]
