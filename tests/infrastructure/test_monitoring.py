@@ -67,11 +67,11 @@ def test_every_alarm_names_a_runbook_line_that_the_readme_has(request, stage):
 def test_every_function_alarms_on_throttles_and_every_api_function_on_p99_duration(dev):
     # Given the Lambda throttle and duration alarms
     throttle_alarms = [
-        a for a in _alarms(dev).values() if any(m["MetricName"] == "Throttles" for m in _expression_metrics(a))
+        a
+        for a in _alarms(dev).values()
+        if any(m["MetricName"] == "Throttles" for m in _expression_metrics(a))
     ]
-    throttled = {
-        t.references(m["Dimensions"]).pop() for a in throttle_alarms for m in _expression_metrics(a)
-    }
+    throttled = {t.references(m["Dimensions"]).pop() for a in throttle_alarms for m in _expression_metrics(a)}
     # (one alarm per ten functions, each on the largest of its functions' counts)
     assert all(
         any(m.get("Expression", "").startswith("MAX([") for m in a["Metrics"]) for a in throttle_alarms

@@ -24,8 +24,11 @@ VERSION = "1.0.0"
 
 TAGS: tuple[tuple[str, str], ...] = (
     ("auth", "Sign up, sign in, refresh and sign out; accept an invitation. No token needed."),
-    ("me", "You: your profile, your studio and role, every studio you belong to; your favorite assets and "
-     "where you stopped playing each render."),
+    (
+        "me",
+        "You: your profile, your studio and role, every studio you belong to; your favorite assets and "
+        "where you stopped playing each render.",
+    ),
     ("members", "The studio's members: invite, change roles, remove (members:manage)."),
     (
         "projects",

@@ -94,7 +94,10 @@ LIVE = TableSpec(key="live", env_var="LIVE_TABLE", indexes=_gsis(1), ttl_attribu
 """WebSocket tickets, connections, room memberships, room event logs (24 h), comments."""
 
 IDEMPOTENCY = TableSpec(
-    key="idempotency", env_var="IDEMPOTENCY_TABLE", partition_key="id", sort_key=None,
+    key="idempotency",
+    env_var="IDEMPOTENCY_TABLE",
+    partition_key="id",
+    sort_key=None,
     ttl_attribute="expiration",
 )
 """Powertools Idempotency persistence (its own fixed schema: ``id`` + ``expiration``)."""
