@@ -8,7 +8,9 @@ authorizer with tickets; their connections are put in one asset room. Each round
 envelope to :func:`keyframe.live.fanout.deliver` and records when every client receives it.
 Reported for N = 100 and 500: the p50 / p95 latency of a client's receipt and the time
 ``deliver()`` takes, with the bounded pool (``LIVE_FANOUT_WORKERS``, 16) and with one worker
-(sequential posting), and their ratio.
+(sequential posting), and their ratio; then the same rounds posting through boto3's
+``post_to_connection`` (the fan-out before issue 15.4) as the baseline of
+:class:`keyframe.live.posting.ConnectionPoster` (target: p95 <= 1 s for 500 sockets).
 
 The local gateway answers a post in well under a millisecond, so there the fan-out is bound by
 botocore's CPU per call (about 1-2 ms) and the pool cannot win much. The same rounds then run
@@ -40,6 +42,7 @@ import boto3
 SIZES = (100, 500)
 ROUNDS = {100: 15, 500: 6}
 FAKE_POST_SECONDS = 0.002
+TICKET_CHUNK = 50
 STUDIO = "bench-studio"
 ROOM = "asset:bench-asset"
 
@@ -204,6 +207,51 @@ def _report(size: int, parallel: dict[str, float], sequential: dict[str, float],
     )
 
 
+class _BotocorePoster:
+    """The fan-out's posting before issue 15.4: boto3's ``post_to_connection`` (the baseline)."""
+
+    def __init__(self) -> None:
+        from keyframe.live import fanout
+
+        self.client = fanout.management_client()
+
+    def post(self, connection_id: str, payload: bytes) -> None:
+        from botocore.exceptions import ClientError
+
+        from keyframe.live import fanout
+        from keyframe.live.posting import Gone
+
+        try:
+            self.client.post_to_connection(ConnectionId=connection_id, Data=payload)
+        except ClientError as exc:
+            if fanout.is_gone(exc):
+                raise Gone(connection_id) from exc
+
+
+@contextlib.contextmanager
+def _botocore_posts() -> Iterator[None]:
+    from keyframe.live import fanout
+
+    real = fanout.connection_poster
+    poster = _BotocorePoster()
+    fanout.connection_poster = lambda: poster  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        fanout.connection_poster = real  # type: ignore[assignment]
+
+
+def _report_baseline(size: int, now: dict[str, float], before: dict[str, float]) -> None:
+    print(
+        f"{size:>4} connections (local WebSocket gateway): p95 {now['p95']:7.1f} ms with signed posts on a"
+        f" kept-alive pool vs {before['p95']:7.1f} ms through boto3's post_to_connection (16 workers both)"
+        f" | deliver {now['deliver']:7.1f} vs {before['deliver']:7.1f} ms:"
+        f" {before['deliver'] / now['deliver']:.2f}x"
+        f" | target p95 <= 1000 ms at 500: {'met' if now['p95'] <= 1000 else 'NOT met'}",
+        flush=True,
+    )
+
+
 def _gateway_process(channel: Any) -> None:
     """The child process: the gateway and the clients, driven by commands from the parent."""
     from keyframe.local.websocket import WebSocketGateway
@@ -256,16 +304,22 @@ def _with_gateway() -> None:
             principal = Principal(STUDIO, f"bench-user-{uuid.uuid4().hex[:6]}", Role.VIEWER)
             MembershipItem.new(STUDIO, principal.user_id, Role.VIEWER.value, "2026-01-01T00:00:00Z").save()
             for size in SIZES:
-                urls = [f"{url}?ticket={tickets.issue(principal).ticket}" for _ in range(size - len(opened))]
-                parent.send(("connect", urls))
-                for connection_id in parent.recv():
-                    opened.append(connection_id)
-                    record = connections.get_connection(connection_id)
-                    if record is not None:  # joined directly: no presence:join storm while setting up
-                        connections.join_room(record, ROOM)
+                while len(opened) < size:  # tickets live 60 s: issue each chunk just before it connects
+                    count = min(TICKET_CHUNK, size - len(opened))
+                    parent.send(
+                        ("connect", [f"{url}?ticket={tickets.issue(principal).ticket}" for _ in range(count)])
+                    )
+                    for connection_id in parent.recv():
+                        opened.append(connection_id)
+                        record = connections.get_connection(connection_id)
+                        if record is not None:  # joined directly: no presence:join storm while setting up
+                            connections.join_room(record, ROOM)
                 parallel = _rounds(size, arrivals_of, 16)
                 sequential = _rounds(size, arrivals_of, 1)
                 _report(size, parallel, sequential, "local WebSocket gateway, real clients")
+                with _botocore_posts():
+                    before = _rounds(size, arrivals_of, 16)
+                _report_baseline(size, parallel, before)
     finally:
         _forget_connections(opened)
         parent.send(("stop", None))
