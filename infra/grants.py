@@ -407,8 +407,14 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     "meta-api": (DescribeTables(), HeadMediaBucket()),
     # studios, users, memberships, invitations, refresh tokens; signs tokens; emits studio events,
     # among them member:removed / member:role-changed, whose fan-out closes that member's sockets;
-    # e-mails invitations and password resets (SES)
-    "identity-api": (read_write(TENANTS), ReadSigningSecret(), *EMITS_MEMBER_EVENTS, SendMail()),
+    # e-mails invitations and password resets (SES); member changes append activity entries
+    "identity-api": (
+        read_write(TENANTS),
+        ReadSigningSecret(),
+        *EMITS_MEMBER_EVENTS,
+        SendMail(),
+        append_activity(),
+    ),
     # verifies tokens and reads the caller's membership
     "authorizer": (read(TENANTS), ReadSigningSecret()),
     # projects, assets, versions, graph, activity; signed cursors (key derived from the signing

@@ -72,6 +72,12 @@ class Conflict(KeyframeError):
     default_code = "CONFLICT"
 
 
+class Gone(KeyframeError):
+    """The thing existed but is no longer usable (a revoked or expired invitation, a used reset link)."""
+
+    default_code = "GONE"
+
+
 class PreconditionFailed(KeyframeError):
     """An ``If-Match`` ETag no longer matches: someone changed the record meanwhile."""
 

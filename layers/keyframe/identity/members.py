@@ -1,50 +1,44 @@
-"""Members of the caller's studio: invite, list, change a role, remove.
+"""Members of the caller's studio: list (paginated), change a role, remove.
 
 Every function takes the verified :class:`~keyframe.identity.permissions.Principal`; the studio is
 always ``principal.studio_id`` (never a value from the request), so another studio's user id is
 simply not found (404). The last ADMIN of a studio can be neither demoted nor removed: the studio's
 ``adminCount`` is decremented in the same transaction as the membership change, with the condition
-``adminCount > 1``, which holds under any concurrency. Emits ``member:invited``,
-``member:role-changed`` and ``member:removed`` (room ``studio``); the last two first close the
-member's open sockets (:func:`keyframe.identity.revocation.close_member_sockets`).
+``adminCount > 1``, which holds under any concurrency. Each change is committed with its activity
+entry (``member:role-changed``, ``member:removed``; :func:`keyframe.storage.activity.record`) and
+emitted to the room ``studio``, after closing the member's open sockets
+(:func:`keyframe.identity.revocation.close_member_sockets`).
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-from datetime import UTC, datetime
-
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM
-from keyframe.identity import revocation, sessions, tokens
+from keyframe.identity import revocation, sessions
 from keyframe.identity.models import (
-    EMAIL_SK,
-    INVITATION_SK,
     MEMBER_PREFIX,
     STUDIO_SK,
     USER_SK,
-    EmailItem,
-    InvitationItem,
     MembershipItem,
     StudioItem,
     UserItem,
-    email_pk,
     get_or_none,
-    invitation_pk,
-    iso,
     member_sk,
     studio_pk,
     user_pk,
 )
 from keyframe.identity.permissions import Principal, Role
-from keyframe.identity.schemas import InvitationResponse, MembersResponse, MemberView
-from keyframe.settings import AuthSettings, load
+from keyframe.identity.schemas import MembersResponse, MemberView
+from keyframe.storage import activity, cursors
+from keyframe.storage.pages import query_page
 from keyframe.storage.transactions import Cancelled, Transaction
 
 ATTEMPTS = 3
 """Retries when a membership changed between our read and our conditional write."""
+
+MAX_REQUESTS_PER_PAGE = 3
+"""DynamoDB requests one page of members filtered by role may make."""
 
 
 def _last_admin(action: str) -> Conflict:
@@ -53,66 +47,40 @@ def _last_admin(action: str) -> Conflict:
     )
 
 
-def invite(principal: Principal, email: str, role: Role) -> InvitationResponse:
-    """Invite ``email`` to the caller's studio with ``role``.
+def list_members(
+    principal: Principal, *, limit: int, cursor: str | None, role: Role | None = None
+) -> MembersResponse:
+    """One page of the caller's studio's members (by user id), optionally only those with ``role``.
 
-    Writes an invitation item (tenants table) holding only the SHA-256 of the token; the token
-    itself is in the answer only. Expires after ``INVITATION_TTL_SECONDS``. Emits ``member:invited``.
+    Reads the studio's partition (``MEMBER#`` items, Query; with ``role`` at most
+    :data:`MAX_REQUESTS_PER_PAGE` requests, the page may then be short) and the page's users
+    (BatchGet), tenants table. ``nextCursor`` follows the rules of ``GET /assets``: signed, bound to
+    the studio and the filter (``limit`` may change between pages).
 
     Raises
     ------
-    Conflict
-        ``ALREADY_MEMBER`` (409): the e-mail's account already belongs to the studio.
+    InvalidInput
+        ``INVALID_CURSOR`` (400): not a cursor of this listing, filter and studio.
     """
-    pointer = get_or_none(EmailItem, email_pk(email), EMAIL_SK)
-    if pointer and get_or_none(MembershipItem, studio_pk(principal.studio_id), member_sk(pointer.user_id)):
-        raise Conflict("This person is already a member of the studio", code="ALREADY_MEMBER")
-    now = time.time()
-    expires_at = int(now) + load(AuthSettings).INVITATION_TTL_SECONDS
-    invitation_id = uuid.uuid4().hex
-    token = tokens.new_opaque_token(invitation_id)
-    InvitationItem(
-        invitation_pk(invitation_id),
-        INVITATION_SK,
-        gsi1pk=studio_pk(principal.studio_id),
-        gsi1sk=f"INVITATION#{iso(now)}#{invitation_id}",
-        invitation_id=invitation_id,
-        studio_id=principal.studio_id,
-        email=email,
-        role=role.value,
-        token_hash=tokens.token_hash(token),
-        invited_by=principal.user_id,
-        status="PENDING",
-        created_at=iso(now),
-        expires_at=expires_at,
-        ttl=datetime.fromtimestamp(expires_at, UTC),
-    ).save(condition=InvitationItem.pk.does_not_exist())
-    emit(
-        principal.studio_id,
-        "member:invited",
-        {"invitationId": invitation_id, "email": email, "role": role.value, "invitedBy": principal.user_id},
-        rooms=[STUDIO_ROOM],
+    scope = cursors.scope_of("members", role=role.value if role else None)
+    start = cursors.decode(cursor, studio_id=principal.studio_id, scope=scope)
+    page = query_page(
+        MembershipItem,
+        studio_pk(principal.studio_id),
+        range_key_condition=MembershipItem.sk.startswith(MEMBER_PREFIX),
+        filter_condition=(MembershipItem.role == role.value) if role else None,
+        limit=limit,
+        start_key=start,
+        max_requests=MAX_REQUESTS_PER_PAGE if role else 1,
     )
-    return InvitationResponse(
-        invitation_id=invitation_id, email=email, role=role, token=token, expires_at=iso(expires_at)
-    )
-
-
-def list_members(principal: Principal) -> MembersResponse:
-    """Every member of the caller's studio, oldest first.
-
-    Reads the studio's partition (``MEMBER#`` items, Query) and the users (BatchGet), tenants table.
-    """
-    memberships = list(
-        MembershipItem.query(
-            studio_pk(principal.studio_id), MembershipItem.sk.startswith(MEMBER_PREFIX), consistent_read=True
-        )
-    )
+    memberships: list[MembershipItem] = page.items
     keys = [(user_pk(m.user_id), USER_SK) for m in memberships]
     users = {u.user_id: u for u in UserItem.batch_get(keys)} if keys else {}
     items = [_member_view(m, users[m.user_id]) for m in memberships if m.user_id in users]
-    items.sort(key=lambda item: item.joined_at)
-    return MembersResponse(items=items)
+    next_cursor = (
+        cursors.encode(page.next_key, studio_id=principal.studio_id, scope=scope) if page.next_key else None
+    )
+    return MembersResponse(items=items, next_cursor=next_cursor)
 
 
 def _member_view(membership: MembershipItem, user: UserItem) -> MemberView:
@@ -179,7 +147,15 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
                 condition=StudioItem.pk.exists(),
             )
         try:
-            tx.commit()
+            activity.record(
+                principal.studio_id,
+                principal.user_id,
+                "member:role-changed",
+                "member",
+                user_id,
+                {"role": role.value, "previousRole": previous.value},
+                transaction=tx,
+            )
         except Cancelled as exc:
             if "studio" in exc.failed and previous == Role.ADMIN:
                 raise _last_admin("demoted") from None
@@ -233,7 +209,15 @@ def remove(principal: Principal, user_id: str) -> None:
                 condition=StudioItem.admin_count > 1,
             )
         try:
-            tx.commit()
+            activity.record(
+                principal.studio_id,
+                principal.user_id,
+                "member:removed",
+                "member",
+                user_id,
+                {"role": membership.role},
+                transaction=tx,
+            )
         except Cancelled as exc:
             if "studio" in exc.failed:
                 raise _last_admin("removed") from None

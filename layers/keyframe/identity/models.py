@@ -165,6 +165,9 @@ class InvitationItem(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
     accepted_by = UnicodeAttribute(attr_name="acceptedBy", null=True)
     accepted_at = UnicodeAttribute(attr_name="acceptedAt", null=True)
+    revoked_at = UnicodeAttribute(attr_name="revokedAt", null=True)
+    sent_count = NumberAttribute(attr_name="sentCount", null=True)
+    last_sent_at = UnicodeAttribute(attr_name="lastSentAt", null=True)
     ttl = TTLAttribute(null=True)
 
 

@@ -11,16 +11,17 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.http.auth import authorize, client_address
 from keyframe.http.contract import answers
-from keyframe.identity import members, service
-from keyframe.identity.permissions import Permission
+from keyframe.identity import invitations, members, service
+from keyframe.identity.permissions import Permission, Role
 from keyframe.identity.schemas import (
     AcceptInvitationRequest,
     AuthResponse,
     Identifier,
+    InvitationPage,
     InvitationRequest,
     InvitationResponse,
     LoginRequest,
@@ -37,6 +38,10 @@ from keyframe.notifications import inbox
 router = Router()
 
 UserId = Annotated[Identifier, Path(description="the member's user id")]
+InvitationId = Annotated[Identifier, Path(description="the invitation's id")]
+Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")]
+Cursor = Annotated[str | None, Query(max_length=4096, description="nextCursor of the previous page")]
+RoleFilter = Annotated[Role | None, Query(description="only members with this role")]
 
 
 def _no_content() -> Response[None]:
@@ -109,12 +114,17 @@ def logout(body: RefreshRequest) -> Response[None]:
         "INVALID_CREDENTIALS",
         "INVITATION_EXPIRED",
         "INVITATION_INVALID",
+        "INVITATION_REVOKED",
         "INVITATION_USED",
         "NOT_FOUND",
     ),
 )
 def accept_invitation(body: AcceptInvitationRequest) -> AuthResponse:
-    """201 with tokens for the invitation's studio; 400 when the invitation is invalid, used or expired."""
+    """201 with tokens for the invitation's studio; 400 when invalid or used; 410 when revoked or expired.
+
+    An existing account (the invited e-mail already has one) proves itself with its password and
+    joins with it; the answer's tokens are for the invitation's studio (switch back by signing in).
+    """
     return service.accept_invitation(body, client_address())
 
 
@@ -149,25 +159,63 @@ def my_studios() -> MyStudiosResponse:
     "/studio/invitations",
     status_code=201,
     tags=["members"],
-    summary="Invite someone to your studio",
+    summary="Invite someone to your studio by e-mail",
     operation_id="inviteMember",
     openapi_extensions=answers("ALREADY_MEMBER"),
 )
 def invite(body: InvitationRequest) -> InvitationResponse:
-    """201 with the single-use token (shown once); ADMIN only."""
-    return members.invite(authorize(Permission.MEMBERS_MANAGE), body.email, body.role)
+    """201; the invitee gets the link by e-mail (``emailSent``); ADMIN only."""
+    return invitations.invite(authorize(Permission.MEMBERS_MANAGE), body.email, body.role)
+
+
+@router.get(
+    "/studio/invitations",
+    tags=["members"],
+    summary="Pending invitations of your studio, newest first (cursor pagination)",
+    operation_id="listInvitations",
+    openapi_extensions=answers("INVALID_CURSOR"),
+)
+def list_invitations(limit: Limit = 25, cursor: Cursor = None) -> InvitationPage:
+    """Pending (and expired, flagged) invitations; ADMIN only."""
+    return invitations.list_pending(authorize(Permission.MEMBERS_MANAGE), limit=limit, cursor=cursor)
+
+
+@router.post(
+    "/studio/invitations/<invitationId>/resend",
+    tags=["members"],
+    summary="E-mail a pending invitation again (new link, new expiry)",
+    operation_id="resendInvitation",
+    openapi_extensions=answers("INVITATION_NOT_FOUND", "INVITATION_NOT_PENDING"),
+)
+def resend_invitation(invitationId: InvitationId) -> InvitationResponse:
+    """200; the previous link stops working; ADMIN only."""
+    return invitations.resend(authorize(Permission.MEMBERS_MANAGE), invitationId)
+
+
+@router.delete(
+    "/studio/invitations/<invitationId>",
+    status_code=204,
+    tags=["members"],
+    summary="Revoke a pending invitation",
+    operation_id="revokeInvitation",
+    openapi_extensions=answers("INVITATION_NOT_FOUND", "INVITATION_ACCEPTED", "CONCURRENT_CHANGE"),
+)
+def revoke_invitation(invitationId: InvitationId) -> Response[None]:
+    """204 (also when already revoked); its link then answers 410; 409 when accepted; ADMIN only."""
+    invitations.revoke(authorize(Permission.MEMBERS_MANAGE), invitationId)
+    return _no_content()
 
 
 @router.get(
     "/studio/members",
     tags=["members"],
-    summary="Members of your studio",
+    summary="Members of your studio (cursor pagination, filter by role)",
     operation_id="listMembers",
-    openapi_extensions=answers(),
+    openapi_extensions=answers("INVALID_CURSOR"),
 )
-def list_members() -> MembersResponse:
-    """Every member with their role, oldest first."""
-    return members.list_members(authorize(Permission.STUDIO_READ))
+def list_members(limit: Limit = 25, cursor: Cursor = None, role: RoleFilter = None) -> MembersResponse:
+    """One page of members with their role, by user id."""
+    return members.list_members(authorize(Permission.STUDIO_READ), limit=limit, cursor=cursor, role=role)
 
 
 @router.patch(

@@ -148,16 +148,43 @@ class MemberView(ApiModel):
 
 
 class MembersResponse(ApiModel):
-    """``GET /studio/members``: every member, oldest first."""
+    """``GET /studio/members``: one page of members, by user id; ``nextCursor`` for the next."""
 
     items: list[MemberView]
+    next_cursor: str | None = None
 
 
 class InvitationResponse(ApiModel):
-    """``POST /studio/invitations``: hand ``token`` to the invitee (it is shown only once)."""
+    """``POST /studio/invitations`` and ``…/{invitationId}/resend``: the invitee gets the link by e-mail.
+
+    ``token`` is present only on the local stack (``STAGE=local``), for development; everywhere else
+    it exists only in the e-mail's link.
+    """
 
     invitation_id: str
     email: str
     role: Role
-    token: str
     expires_at: str
+    email_sent: bool = Field(description="false when the e-mail service refused the message: resend it")
+    token: str | None = Field(default=None, description="only on the local stack (STAGE=local)")
+
+
+class InvitationView(ApiModel):
+    """A pending invitation (``expired`` once past ``expiresAt``: resend or revoke it)."""
+
+    invitation_id: str
+    email: str
+    role: Role
+    invited_by: str
+    created_at: str
+    expires_at: str
+    expired: bool
+    sent_count: int
+    last_sent_at: str
+
+
+class InvitationPage(ApiModel):
+    """``GET /studio/invitations``: pending invitations, newest first."""
+
+    items: list[InvitationView]
+    next_cursor: str | None = None

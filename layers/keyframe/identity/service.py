@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
-from keyframe.errors import Conflict, InvalidInput, NotFound, Unauthenticated, field_details
+from keyframe.errors import Conflict, Gone, InvalidInput, NotFound, Unauthenticated, field_details
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity import passwords, sessions, throttle, tokens
@@ -56,6 +56,7 @@ from keyframe.identity.schemas import (
     RegisterRequest,
 )
 from keyframe.identity.sessions import studio_view, user_view
+from keyframe.storage import activity
 from keyframe.storage.transactions import Cancelled, Transaction
 
 INVALID_CREDENTIALS = "Invalid email or password"
@@ -210,11 +211,34 @@ def _pending_invitation(token: str) -> InvitationItem:
     )
     if invitation is None or not tokens.hashes_match(token, invitation.token_hash):
         raise _invitation_refused("INVITATION_INVALID", "This invitation is not valid")
+    if invitation.status == "REVOKED":
+        raise Gone(
+            "This invitation was revoked; ask the studio's admin for a new one", code="INVITATION_REVOKED"
+        )
     if invitation.status != "PENDING":
         raise _invitation_refused("INVITATION_USED", "This invitation was already used")
     if invitation.expires_at <= datetime.now(UTC).timestamp():
-        raise _invitation_refused("INVITATION_EXPIRED", "This invitation has expired")
+        raise Gone(
+            "This invitation has expired; ask the studio's admin to resend it", code="INVITATION_EXPIRED"
+        )
     return invitation
+
+
+def _pending_invitation_item(invitation_id: str) -> None:
+    """Raise 410 when invitation ``invitation_id`` is now revoked or expired (else return)."""
+    current = get_or_none(InvitationItem, invitation_pk(invitation_id), INVITATION_SK)
+    if current is not None and current.status == "REVOKED":
+        raise Gone(
+            "This invitation was revoked; ask the studio's admin for a new one", code="INVITATION_REVOKED"
+        )
+    if (
+        current is not None
+        and current.status == "PENDING"
+        and current.expires_at <= datetime.now(UTC).timestamp()
+    ):
+        raise Gone(
+            "This invitation has expired; ask the studio's admin to resend it", code="INVITATION_EXPIRED"
+        )
 
 
 def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> AuthResponse:
@@ -227,8 +251,10 @@ def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> 
     Raises
     ------
     InvalidInput
-        (400) ``INVITATION_INVALID``, ``INVITATION_USED`` or ``INVITATION_EXPIRED``;
-        ``VALIDATION_ERROR`` when a new account has no ``displayName``.
+        (400) ``INVITATION_INVALID`` or ``INVITATION_USED``; ``VALIDATION_ERROR`` when a new account
+        has no ``displayName``.
+    Gone
+        (410) ``INVITATION_REVOKED`` or ``INVITATION_EXPIRED``.
     Unauthenticated
         (401) the e-mail has an account and the password is not its password.
     TooManyRequests
@@ -296,9 +322,18 @@ def _consume(tx: Transaction, invitation: InvitationItem, user: UserItem, role: 
         condition=StudioItem.pk.exists(),
     )
     try:
-        tx.commit()
+        activity.record(
+            invitation.studio_id,
+            user.user_id,
+            "member:joined",
+            "member",
+            user.user_id,
+            {"role": role.value, "invitationId": invitation.invitation_id},
+            transaction=tx,
+        )
     except Cancelled as exc:
         if "invitation" in exc.failed:
+            _pending_invitation_item(invitation.invitation_id)  # revoked or expired meanwhile: 410
             raise _invitation_refused("INVITATION_USED", "This invitation was already used") from None
         if "membership" in exc.failed:
             raise Conflict("You are already a member of this studio", code="ALREADY_MEMBER") from None

@@ -169,6 +169,29 @@ class MemberRemoved(ApiModel):
     removed_by: str
 
 
+class InvitationRevoked(ApiModel):
+    """A pending invitation was revoked (its link answers 410)."""
+
+    invitation_id: str
+    email: str
+    revoked_by: str
+
+
+class MemberLeft(ApiModel):
+    """A member left the studio themselves (their sockets are closed)."""
+
+    user_id: str
+    role: str
+
+
+class OwnershipTransferred(ApiModel):
+    """An ADMIN handed the studio to another member (who is ADMIN now; the previous one's new role)."""
+
+    from_user_id: str
+    to_user_id: str
+    previous_owner_role: str
+
+
 class Presence(ApiModel):
     """A member's connection joined, left, or moved to ``frame`` in a project or asset room.
 
@@ -239,6 +262,14 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("member:invited", MemberInvited, "studio", "Someone was invited"),
     EventSpec("member:role-changed", MemberRoleChanged, "studio", "A member's role changed"),
     EventSpec("member:removed", MemberRemoved, "studio", "A member was removed"),
+    EventSpec("member:invitation-revoked", InvitationRevoked, "studio", "A pending invitation was revoked"),
+    EventSpec("member:left", MemberLeft, "studio", "A member left the studio"),
+    EventSpec(
+        "studio:ownership-transferred",
+        OwnershipTransferred,
+        "studio",
+        "An ADMIN handed the studio to another member",
+    ),
     EventSpec(
         "presence:join", Presence, "project:{id} or asset:{id}", "A member's connection joined the room"
     ),

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import pytest
 
 from keyframe.events.publisher import room_events
 from keyframe.identity.models import INVITATION_SK, InvitationItem, invitation_pk
+from keyframe.local import mailbox
 from tests.support.identity import (
     DEFAULT_PASSWORD,
     accept,
     add_member,
     invite,
     login,
+    mailed_token,
     register_studio,
     unique_email,
 )
@@ -41,12 +44,22 @@ def test_invite_then_accept_as_a_new_user(api):
         "/studio/invitations", json={"email": email, "role": "ARTIST"}, token=admin.access_token
     )
 
-    # Then 201 with a single-use token and an expiry a week ahead
+    # Then 201 with an expiry a week ahead; the token is not in the answer (only on the local stack)
     assert response.status == 201
     invitation = response.json()
-    assert set(invitation) == {"invitationId", "email", "role", "token", "expiresAt"}
+    assert invitation.get("token") is None and invitation["emailSent"] is True
+    assert {"invitationId", "email", "role", "expiresAt", "emailSent"} <= set(invitation)
     assert (invitation["email"], invitation["role"]) == (email, "ARTIST")
     assert invitation["expiresAt"].endswith("Z")
+
+    # And the invitee got an e-mail naming the studio and the inviter, whose link carries the token
+    (message,) = mailbox.messages(to=email)
+    assert message.subject == "Studio Admin invited you to Moonlight on Keyframe"
+    assert "as ARTIST" in message.text and "Moonlight" in message.html
+    invitation["token"] = mailed_token(email)
+    assert message.links == [
+        f"https://app.keyframe.test/invitations/accept?token={quote(invitation['token'])}"
+    ]
 
     # When the invitee accepts with a password and a display name
     accepted = api.post(
@@ -136,7 +149,7 @@ def test_used_invitation_is_400(api):
     assert again.json()["error"]["details"]["fields"][0]["field"] == "token"
 
 
-def test_expired_invitation_is_400(api):
+def test_expired_invitation_is_410(api):
     # Given an invitation whose week has passed
     admin = register_studio(api)
     invitation = invite(api, admin, "ARTIST")
@@ -149,8 +162,8 @@ def test_expired_invitation_is_400(api):
         json={"token": invitation["token"], "password": DEFAULT_PASSWORD, "displayName": "Y"},
     )
 
-    # Then 400, and nobody joined
-    assert response.status == 400
+    # Then 410 Gone, and nobody joined
+    assert response.status == 410
     assert response.json()["error"]["code"] == "INVITATION_EXPIRED"
     assert list(_members(api, admin)) == [admin.user_id]
 
@@ -304,7 +317,9 @@ def test_member_list_is_visible_to_every_role_with_names(api):
     response = api.get("/studio/members", token=viewer.access_token)
     assert response.status == 200
     items = response.json()["items"]
-    assert [m["role"] for m in items] == ["ADMIN", "VIEWER"]  # oldest first
+    # pages are in user-id order (a stable key for cursors), not by joining time
+    assert sorted((m["userId"], m["role"]) for m in items) == [(m["userId"], m["role"]) for m in items]
+    assert sorted(m["role"] for m in items) == ["ADMIN", "VIEWER"]
     assert {m["email"] for m in items} == {admin.email, viewer.email}
     assert all(set(m) == {"userId", "email", "displayName", "role", "joinedAt"} for m in items)
 
