@@ -30,7 +30,7 @@ import pytest
 
 from keyframe import registry
 from keyframe.local.apigateway import GatewayResponse
-from tests.support.identity import Session, add_member, register_studio
+from tests.support.identity import Session, add_member, invite, register_studio
 
 # --------------------------------------------------------------------------------------------- world
 
@@ -49,6 +49,8 @@ class Studio:
     upload_id: str
     render_job_id: str
     comment_id: str
+    invitation_id: str
+    """A pending invitation."""
 
     @property
     def room(self) -> str:
@@ -74,6 +76,7 @@ ID_VALUES: dict[str, Callable[[Studio], str]] = {
     "renderJobId": lambda s: s.render_job_id,
     "commentId": lambda s: s.comment_id,
     "userId": lambda s: s.member_id,
+    "invitationId": lambda s: s.invitation_id,
     "room": lambda s: s.room,
     "actorId": lambda s: s.member_id,
     "name": lambda s: "thumbnail",
@@ -175,6 +178,7 @@ def _build_studio(api: Any, name: str, code: str) -> Studio:
     admin = register_studio(api, studio_name=name)
     token = admin.access_token
     member = add_member(api, admin, "ARTIST")
+    invitation_id = invite(api, admin, "VIEWER")["invitationId"]
     project_id = _expect(
         api.post("/projects", json={"name": name, "code": code}, token=token), 201, "project"
     )["id"]
@@ -207,6 +211,7 @@ def _build_studio(api: Any, name: str, code: str) -> Studio:
         upload_id=upload_id,
         render_job_id=render_job_id,
         comment_id=comment_id,
+        invitation_id=invitation_id,
     )
 
 
