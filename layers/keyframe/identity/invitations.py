@@ -172,7 +172,7 @@ def _view(invitation: InvitationItem) -> InvitationView:
         created_at=invitation.created_at,
         expires_at=iso(invitation.expires_at),
         expired=is_expired(invitation),
-        sent_count=invitation.sent_count or 1,
+        sent_count=int(invitation.sent_count or 1),
         last_sent_at=invitation.last_sent_at or invitation.created_at,
     )
 
