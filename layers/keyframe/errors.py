@@ -72,7 +72,7 @@ class Conflict(KeyframeError):
     default_code = "CONFLICT"
 
 
-class Gone(KeyframeError):
+class NoLongerAvailable(KeyframeError):
     """The thing existed but is no longer usable (a revoked or expired invitation, a used reset link)."""
 
     default_code = "GONE"

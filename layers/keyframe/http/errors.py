@@ -25,7 +25,7 @@ STATUS_BY_ERROR: dict[type[errors.KeyframeError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
-    errors.Gone: 410,
+    errors.NoLongerAvailable: 410,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
     UnsupportedMediaType: 415,

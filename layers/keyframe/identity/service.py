@@ -23,7 +23,14 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
-from keyframe.errors import Conflict, Gone, InvalidInput, NotFound, Unauthenticated, field_details
+from keyframe.errors import (
+    Conflict,
+    NoLongerAvailable,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    field_details,
+)
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity import passwords, sessions, throttle, tokens
@@ -212,13 +219,13 @@ def _pending_invitation(token: str) -> InvitationItem:
     if invitation is None or not tokens.hashes_match(token, invitation.token_hash):
         raise _invitation_refused("INVITATION_INVALID", "This invitation is not valid")
     if invitation.status == "REVOKED":
-        raise Gone(
+        raise NoLongerAvailable(
             "This invitation was revoked; ask the studio's admin for a new one", code="INVITATION_REVOKED"
         )
     if invitation.status != "PENDING":
         raise _invitation_refused("INVITATION_USED", "This invitation was already used")
     if invitation.expires_at <= datetime.now(UTC).timestamp():
-        raise Gone(
+        raise NoLongerAvailable(
             "This invitation has expired; ask the studio's admin to resend it", code="INVITATION_EXPIRED"
         )
     return invitation
@@ -228,7 +235,7 @@ def _pending_invitation_item(invitation_id: str) -> None:
     """Raise 410 when invitation ``invitation_id`` is now revoked or expired (else return)."""
     current = get_or_none(InvitationItem, invitation_pk(invitation_id), INVITATION_SK)
     if current is not None and current.status == "REVOKED":
-        raise Gone(
+        raise NoLongerAvailable(
             "This invitation was revoked; ask the studio's admin for a new one", code="INVITATION_REVOKED"
         )
     if (
@@ -236,7 +243,7 @@ def _pending_invitation_item(invitation_id: str) -> None:
         and current.status == "PENDING"
         and current.expires_at <= datetime.now(UTC).timestamp()
     ):
-        raise Gone(
+        raise NoLongerAvailable(
             "This invitation has expired; ask the studio's admin to resend it", code="INVITATION_EXPIRED"
         )
 
@@ -253,7 +260,7 @@ def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> 
     InvalidInput
         (400) ``INVITATION_INVALID`` or ``INVITATION_USED``; ``VALIDATION_ERROR`` when a new account
         has no ``displayName``.
-    Gone
+    NoLongerAvailable
         (410) ``INVITATION_REVOKED`` or ``INVITATION_EXPIRED``.
     Unauthenticated
         (401) the e-mail has an account and the password is not its password.
