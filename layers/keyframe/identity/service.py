@@ -25,8 +25,8 @@ from pynamodb.exceptions import UpdateError
 
 from keyframe.errors import (
     Conflict,
-    NoLongerAvailable,
     InvalidInput,
+    NoLongerAvailable,
     NotFound,
     Unauthenticated,
     field_details,
