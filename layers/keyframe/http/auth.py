@@ -50,6 +50,13 @@ def current_principal() -> Principal:
         raise Unauthenticated("Authentication required") from exc
 
 
+def current_session_id() -> str | None:
+    """The caller's session (the access token's refresh-token family, ``fid``), from the authorizer."""
+    context = (current_event().get("requestContext") or {}).get("authorizer") or {}
+    value = context.get("sessionId")
+    return str(value) if value else None
+
+
 def authorize(permission: Permission) -> Principal:
     """Return the caller if their role holds ``permission``.
 

@@ -68,7 +68,8 @@ def authorize_token(event: dict[str, Any]) -> dict[str, Any]:
     -------
     dict
         ``{"principalId": userId, "policyDocument": {...Allow {apiId}/{stage}/*/*},
-        "context": {"studioId", "userId", "role"}}``.
+        "context": {"studioId", "userId", "role", "sessionId"}}`` (``sessionId``: the token's
+        refresh-token family, so ``/me/sessions`` can tell the caller's own session).
 
     Raises
     ------
@@ -96,7 +97,12 @@ def authorize_token(event: dict[str, Any]) -> dict[str, Any]:
         response = APIGatewayAuthorizerResponse.from_route_arn(
             request.method_arn,
             principal_id=claims.user_id,
-            context={"studioId": claims.studio_id, "userId": claims.user_id, "role": role.value},
+            context={
+                "studioId": claims.studio_id,
+                "userId": claims.user_id,
+                "role": role.value,
+                "sessionId": claims.family_id,
+            },
         )
     except (Unauthenticated, KeyError, IndexError, ValueError) as exc:
         logger.info(

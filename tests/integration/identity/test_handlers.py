@@ -52,7 +52,9 @@ def test_login_sample_event_signs_in_and_the_token_passes_the_authorizer_sample(
         "studioId": body["studio"]["studioId"],
         "userId": body["user"]["userId"],
         "role": "ADMIN",
+        "sessionId": policy["context"]["sessionId"],
     }
+    assert policy["context"]["sessionId"]
 
 
 def test_authorizer_sample_event_as_committed_is_unauthorized(aws):
