@@ -68,6 +68,25 @@ class AuthSettings(_EnvModel):
         "(two tabs refreshing at once; 0 = any reuse revokes the session)",
     )
     INVITATION_TTL_SECONDS: int = Field(default=7 * 24 * 3600, ge=300)
+    PASSWORD_RESET_TTL_SECONDS: int = Field(
+        default=1800, ge=300, le=86_400, description="a password-reset link works this long, once"
+    )
+    PASSWORD_RESET_MIN_SECONDS: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="a password-reset request takes at least this long whether the e-mail has an "
+        "account or not (same timing: no account enumeration)",
+    )
+    PASSWORD_RESET_MAX_PER_ADDRESS: int = Field(
+        default=20, ge=1, description="password-reset requests one address may send an hour (then 429)"
+    )
+    PASSWORD_RESET_MAX_PER_EMAIL: int = Field(
+        default=3,
+        ge=1,
+        description="reset e-mails one address receives an hour at most (further requests answer 202, "
+        "send nothing)",
+    )
     LOGIN_MAX_FAILURES: int = Field(
         default=5,
         ge=1,

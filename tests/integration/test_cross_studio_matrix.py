@@ -51,6 +51,8 @@ class Studio:
     comment_id: str
     invitation_id: str
     """A pending invitation."""
+    session_id: str
+    """The ADMIN's session."""
 
     @property
     def room(self) -> str:
@@ -77,6 +79,7 @@ ID_VALUES: dict[str, Callable[[Studio], str]] = {
     "commentId": lambda s: s.comment_id,
     "userId": lambda s: s.member_id,
     "invitationId": lambda s: s.invitation_id,
+    "sessionId": lambda s: s.session_id,
     "room": lambda s: s.room,
     "actorId": lambda s: s.member_id,
     "name": lambda s: "thumbnail",
@@ -212,6 +215,7 @@ def _build_studio(api: Any, name: str, code: str) -> Studio:
         render_job_id=render_job_id,
         comment_id=comment_id,
         invitation_id=invitation_id,
+        session_id=_expect(api.get("/me/sessions", token=token), 200, "sessions")["items"][0]["sessionId"],
     )
 
 

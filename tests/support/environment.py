@@ -26,6 +26,7 @@ BASE_ENV: dict[str, str] = {
     "JWT_AUDIENCE": "keyframe-api",
     "CORS_ALLOW_ORIGINS": "http://localhost:5173",
     "MAIL_FROM": MAIL_FROM,
+    "PASSWORD_RESET_MIN_SECONDS": "0.2",
     "FRONTEND_URL": FRONTEND_URL,
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KeyframeTest",

@@ -13,6 +13,8 @@ invitation             ``INVITATION#{invitationId}``   ``INVITATION``         ``
 refresh-token family   ``REFRESH#{familyId}``          ``FAMILY``             ``STUDIO#{sid}#MEMBER#{uid}`` /
                                                                               ``REFRESH#{familyId}``
 failed sign-ins        ``LOGIN#{sha256(email)}``       ``THROTTLE``           -
+reset requests         ``RESETREQ#{sha256(key)}``      ``THROTTLE``           -
+password-reset link    ``RESET#{resetId}``             ``RESET``              -
 =====================  ==============================  =====================  ===============================
 
 Studio data (the studio and its memberships) lives under ``STUDIO#{studioId}``. Users, e-mails,
@@ -41,6 +43,7 @@ EMAIL_SK = "EMAIL"
 INVITATION_SK = "INVITATION"
 FAMILY_SK = "FAMILY"
 THROTTLE_SK = "THROTTLE"
+RESET_SK = "RESET"
 MEMBER_PREFIX = "MEMBER#"
 
 
@@ -203,6 +206,30 @@ class RefreshFamilyItem(Model):
     rotated_at = NumberAttribute(attr_name="rotatedAt", null=True)
     successor = UnicodeAttribute(null=True)
     ttl = TTLAttribute(null=True)
+
+
+class PasswordResetItem(Model):
+    """A password-reset link's token (``RESET#{resetId}``): single use, ``expiresAt`` 30 minutes on.
+
+    Only the SHA-256 of the token is kept; ``used`` flips once, conditionally, in the same
+    transaction that sets the new password hash.
+    """
+
+    Meta = table_meta(TENANTS)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=RESET_SK)
+    reset_id = UnicodeAttribute(attr_name="resetId")
+    user_id = UnicodeAttribute(attr_name="userId")
+    token_hash = UnicodeAttribute(attr_name="tokenHash")
+    used = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    expires_at = NumberAttribute(attr_name="expiresAt")
+    ttl = TTLAttribute(null=True)
+
+
+def reset_pk(reset_id: str) -> str:
+    """``RESET#{resetId}``."""
+    return f"RESET#{reset_id}"
 
 
 class LoginThrottleItem(Model):

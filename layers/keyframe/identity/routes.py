@@ -13,11 +13,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from keyframe.http.auth import authorize, client_address
+from keyframe.http.auth import authorize, client_address, current_session_id
 from keyframe.http.contract import answers
-from keyframe.identity import invitations, members, service
+from keyframe.identity import accounts, invitations, members, service
 from keyframe.identity.permissions import Permission, Role
 from keyframe.identity.schemas import (
+    Accepted,
     AcceptInvitationRequest,
     AuthResponse,
     Identifier,
@@ -29,15 +30,21 @@ from keyframe.identity.schemas import (
     MemberView,
     MeResponse,
     MyStudiosResponse,
+    PasswordChanged,
+    PasswordChangeRequest,
+    PasswordResetConfirmRequest,
+    PasswordResetRequest,
     RefreshRequest,
     RegisterRequest,
     RoleChangeRequest,
+    SessionsResponse,
 )
 from keyframe.notifications import inbox
 
 router = Router()
 
 UserId = Annotated[Identifier, Path(description="the member's user id")]
+SessionId = Annotated[Identifier, Path(description="a session id from GET /me/sessions")]
 InvitationId = Annotated[Identifier, Path(description="the invitation's id")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")]
 Cursor = Annotated[str | None, Query(max_length=4096, description="nextCursor of the previous page")]
@@ -126,6 +133,88 @@ def accept_invitation(body: AcceptInvitationRequest) -> AuthResponse:
     joins with it; the answer's tokens are for the invitation's studio (switch back by signing in).
     """
     return service.accept_invitation(body, client_address())
+
+
+@router.post(
+    "/auth/password-reset",
+    status_code=202,
+    tags=["auth"],
+    summary="E-mail a password-reset link (always 202: whether the e-mail has an account is not told)",
+    operation_id="requestPasswordReset",
+    openapi_extensions=answers(),
+)
+def request_password_reset(body: PasswordResetRequest) -> Accepted:
+    """202 always, after the same time; 429 when this address asked too often this hour."""
+    accounts.request_reset(body.email, client_address())
+    return Accepted(message="If this e-mail has an account, a reset link is on its way (valid 30 minutes)")
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    tags=["auth"],
+    summary="Set a new password with an e-mailed reset link (signs out every session)",
+    operation_id="confirmPasswordReset",
+    openapi_extensions=answers("RESET_TOKEN_INVALID", "RESET_TOKEN_USED", "RESET_TOKEN_EXPIRED", "NOT_FOUND"),
+)
+def confirm_password_reset(body: PasswordResetConfirmRequest) -> PasswordChanged:
+    """200; 400 for a token Keyframe did not issue; 410 when used or expired."""
+    return PasswordChanged(sessions_revoked=accounts.confirm_reset(body.token, body.new_password))
+
+
+@router.post(
+    "/me/password",
+    tags=["me"],
+    summary="Change your password (signs out your other sessions)",
+    operation_id="changePassword",
+    openapi_extensions=answers("INVALID_CREDENTIALS", "NOT_FOUND"),
+)
+def change_password(body: PasswordChangeRequest) -> PasswordChanged:
+    """200; 401 when ``currentPassword`` is wrong (throttled like a sign-in)."""
+    principal = authorize(Permission.STUDIO_READ)
+    revoked = accounts.change_password(
+        principal, current_session_id(), body.current_password, body.new_password, client_address()
+    )
+    return PasswordChanged(sessions_revoked=revoked)
+
+
+@router.get(
+    "/me/sessions",
+    tags=["me"],
+    summary="Your signed-in sessions in every studio",
+    operation_id="listMySessions",
+    openapi_extensions=answers(),
+)
+def my_sessions() -> SessionsResponse:
+    """Newest first; ``current`` marks the session of this request's token."""
+    return accounts.list_sessions(authorize(Permission.STUDIO_READ), current_session_id())
+
+
+@router.delete(
+    "/me/sessions/<sessionId>",
+    status_code=204,
+    tags=["me"],
+    summary="Sign out one of your sessions (its access tokens stop at once)",
+    operation_id="endMySession",
+    openapi_extensions=answers("SESSION_NOT_FOUND"),
+)
+def end_my_session(sessionId: SessionId) -> Response[None]:
+    """204; 404 when it is not a session of yours."""
+    accounts.end_session(authorize(Permission.STUDIO_READ), sessionId)
+    return _no_content()
+
+
+@router.delete(
+    "/me/sessions",
+    status_code=204,
+    tags=["me"],
+    summary="Sign out everywhere (every session, this one included)",
+    operation_id="endAllMySessions",
+    openapi_extensions=answers(),
+)
+def end_all_my_sessions() -> Response[None]:
+    """204; every access token of yours is refused from the next request on."""
+    accounts.end_all_sessions(authorize(Permission.STUDIO_READ))
+    return _no_content()
 
 
 @router.get(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from keyframe.identity.passwords import MAX_LENGTH, MIN_LENGTH
+from keyframe.identity.passwords import MAX_LENGTH, MIN_LENGTH, reject_common
 from keyframe.identity.permissions import Role
 from keyframe.schemas import ApiModel, RequestModel
 
@@ -17,6 +17,10 @@ Password = Annotated[
     str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH, strip_whitespace=False)
 ]
 """12 to 256 characters, kept exactly as typed (no stripping)."""
+
+NewPassword = Annotated[Password, AfterValidator(reject_common)]
+"""A password being set: :data:`Password`, and not a common password
+(:func:`keyframe.identity.passwords.is_common`)."""
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 """A display or studio name: 1 to 100 characters after stripping."""
@@ -36,7 +40,7 @@ class RegisterRequest(RequestModel):
 
     studio_name: Name
     email: Email
-    password: Password
+    password: NewPassword
     display_name: Name
 
 
@@ -67,6 +71,26 @@ class InvitationRequest(RequestModel):
 
     email: Email
     role: Role
+
+
+class PasswordChangeRequest(RequestModel):
+    """``POST /me/password``."""
+
+    current_password: Password
+    new_password: NewPassword
+
+
+class PasswordResetRequest(RequestModel):
+    """``POST /auth/password-reset``."""
+
+    email: Email
+
+
+class PasswordResetConfirmRequest(RequestModel):
+    """``POST /auth/password-reset/confirm``: the token of the e-mailed link and the new password."""
+
+    token: OpaqueToken
+    new_password: NewPassword
 
 
 class RoleChangeRequest(RequestModel):
@@ -167,6 +191,37 @@ class InvitationResponse(ApiModel):
     expires_at: str
     email_sent: bool = Field(description="false when the e-mail service refused the message: resend it")
     token: str | None = Field(default=None, description="only on the local stack (STAGE=local)")
+
+
+class SessionView(ApiModel):
+    """One signed-in session (a sign-in and its refreshes) of the caller."""
+
+    session_id: str
+    studio_id: str
+    studio_name: str
+    created_at: str
+    last_used_at: str = Field(description="the last refresh (or the sign-in)")
+    expires_at: str
+    current: bool = Field(description="the session of the access token of this request")
+
+
+class SessionsResponse(ApiModel):
+    """``GET /me/sessions``: the caller's sessions in every studio, newest first."""
+
+    items: list[SessionView]
+
+
+class Accepted(ApiModel):
+    """``202``: the request was taken; what it leads to is not told."""
+
+    status: str = "accepted"
+    message: str
+
+
+class PasswordChanged(ApiModel):
+    """``POST /me/password`` and ``/auth/password-reset/confirm``: the sessions signed out."""
+
+    sessions_revoked: int
 
 
 class InvitationView(ApiModel):

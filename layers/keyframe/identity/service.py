@@ -284,6 +284,9 @@ def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> 
             raise InvalidInput(
                 message, code="VALIDATION_ERROR", details=field_details("displayName", message)
             )
+        if passwords.is_common(request.password):
+            message = "this password is one of the most common ones; choose another"
+            raise InvalidInput(message, code="VALIDATION_ERROR", details=field_details("password", message))
         user_id = str(uuid.uuid4())
         user = UserItem(
             user_pk(user_id),
