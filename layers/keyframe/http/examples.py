@@ -40,6 +40,15 @@ EXAMPLES: dict[str, Any] = {
     },
     "InvitationRequest": {"email": "dora@night-market.studio", "role": "DIRECTOR"},
     "RoleChangeRequest": {"role": "PRODUCER"},
+    "PasswordChangeRequest": {
+        "currentPassword": "correct horse battery",
+        "newPassword": "a brand new long passphrase",
+    },
+    "PasswordResetRequest": {"email": "ada@night-market.studio"},
+    "PasswordResetConfirmRequest": {
+        "token": "rs_Zm9vYmFyYmF6.N2QxZjBjMWUtNWI4YS00YzU1",
+        "newPassword": "a brand new long passphrase",
+    },
     "ProjectCreate": {"name": "Night Market", "code": "NM", "fps": 24, "startFrame": 1001},
     "ProjectUpdate": {"description": "Season 2, episode 4"},
     "AssetCreate": {"projectId": _PROJECT_ID, "name": "SQ010_SH020", "type": "SHOT", "tags": ["sq010"]},

@@ -67,7 +67,7 @@ def test_allow_policy_covers_the_whole_stage_and_carries_the_context(memberships
                 }
             ],
         },
-        "context": {"studioId": "s-1", "userId": "u-1", "role": "DIRECTOR"},
+        "context": {"studioId": "s-1", "userId": "u-1", "role": "DIRECTOR", "sessionId": "f-1"},
     }
 
 
