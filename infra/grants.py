@@ -484,6 +484,8 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         read(CATALOG),
         append_activity(),
         TableAccess(TENANTS, ("dynamodb:GetItem",)),
+        # GET /studio/quotas (keyframe.usage.quotas): the storage counter beside the uploads
+        TableAccess(UPLOADS, ("dynamodb:GetItem",)),
         TableAccess(
             IDEMPOTENCY,
             ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),

@@ -96,7 +96,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("pipeline-publish", "pipeline_tasks/publish", "task", timeout_seconds=60),
     FunctionSpec("pipeline-finalize", "pipeline_tasks/finalize", "task", timeout_seconds=120),
     FunctionSpec("pipeline-mark-failed", "pipeline_tasks/mark_failed", "task", timeout_seconds=60),
-    FunctionSpec("renders-api", "renders_api", "api", routers=("keyframe.renders.routes",)),
+    FunctionSpec(
+        "renders-api",
+        "renders_api",
+        "api",
+        # GET /studio/quotas (keyframe.usage) reads the counters beside renders, uploads and tenants
+        routers=("keyframe.renders.routes", "keyframe.usage.routes"),
+    ),
     FunctionSpec("render-finalize", "renders_tasks/finalize", "task", timeout_seconds=60),
     FunctionSpec("render-mark-failed", "renders_tasks/mark_failed", "task", timeout_seconds=60),
 )

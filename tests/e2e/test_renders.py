@@ -362,7 +362,7 @@ def test_the_concurrency_limit_answers_429(studio: Studio, long_shot: str) -> No
         refused = studio.request("POST", f"/assets/{long_shot}/renders", {"preset": "filmstrip"})
         assert refused.status_code == 429, refused.text
         assert int(refused.headers["Retry-After"]) >= 1
-        assert refused.json()["error"]["code"] == "RENDER_LIMIT_REACHED"
+        assert refused.json()["error"]["code"] == "CONCURRENT_RENDERS_QUOTA_EXCEEDED"
     finally:
         for job_id in jobs:
             studio.request("DELETE", f"/renders/{job_id}")

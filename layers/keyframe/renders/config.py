@@ -8,8 +8,8 @@ RENDER_STATE_MACHINE_ARN               the render state machine (API: start; can
 RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN     optional: the Batch queue for ``priority: HIGH`` (NORMAL and LOW
                                        always use the state machine's ``${JobQueueArn}``, and so does
                                        HIGH when this is unset)
-MAX_CONCURRENT_RENDERS_PER_STUDIO      QUEUED + RUNNING renders a studio may have, default 4
-RENDER_RETRY_AFTER_SECONDS             ``Retry-After`` of a 429 over that limit, default 15
+RENDER_RETRY_AFTER_SECONDS             ``Retry-After`` of a 429 over the concurrent renders quota
+                                       (``keyframe.usage``), default 15
 RENDER_PLAYBACK_TTL_SECONDS            a review session: how long playback and download links work,
                                        default 14400 (4 h), at most 12 h
 RENDER_IDEMPOTENCY_TTL_SECONDS         how long an ``Idempotency-Key`` is remembered, default 86400
@@ -32,7 +32,6 @@ class RendersSettings(_EnvModel):
 
     RENDERS_TABLE: str = Field(min_length=3)
     MEDIA_BUCKET: str = Field(min_length=3, max_length=63)
-    MAX_CONCURRENT_RENDERS_PER_STUDIO: int = Field(default=4, ge=1, le=1000)
     RENDER_RETRY_AFTER_SECONDS: int = Field(default=15, ge=1, le=3600)
     RENDER_PLAYBACK_TTL_SECONDS: int = Field(default=4 * 3600, ge=1, le=12 * 3600)
 

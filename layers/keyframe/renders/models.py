@@ -1,10 +1,11 @@
-"""PynamoDB models of the renders table: render jobs and the per-studio slot counters.
+"""PynamoDB models of the renders table: render jobs (the per-studio quota counters beside them are
+:mod:`keyframe.usage.models`).
 
 =====================================  ==========  ===============================================
 pk                                     sk          item
 =====================================  ==========  ===============================================
 ``STUDIO#{s}#RENDER#{renderJobId}``    ``JOB``     :class:`RenderJobItem` (the truth about a job)
-``STUDIO#{s}#RENDERSLOTS``             ``SLOTS``   :class:`RenderSlotsItem` (QUEUED + RUNNING count)
+``STUDIO#{s}#RENDERSLOTS``             ``SLOTS``   the QUEUED + RUNNING count (:mod:`keyframe.usage`)
 =====================================  ==========  ===============================================
 
 Indexes of a job (newest first by ``{createdAt}#{renderJobId}``):
@@ -27,7 +28,6 @@ from keyframe.storage.models import gsi, table_meta
 from keyframe.storage.tables import RENDERS
 
 JOB_SK = "JOB"
-SLOTS_SK = "SLOTS"
 
 
 class RenderStatus(StrEnum):
@@ -83,11 +83,6 @@ def studio_jobs_key(studio_id: str) -> str:
 def asset_jobs_key(studio_id: str, asset_id: str) -> str:
     """gsi2pk of the jobs of one asset."""
     return f"STUDIO#{studio_id}#ASSET#{asset_id}#RENDERS"
-
-
-def slots_pk(studio_id: str) -> str:
-    """``STUDIO#{studioId}#RENDERSLOTS``."""
-    return f"STUDIO#{studio_id}#RENDERSLOTS"
 
 
 class RenderJobItem(Model):
@@ -169,18 +164,3 @@ class RenderJobItem(Model):
 def output_prefix(studio_id: str, job_id: str, attempt: int) -> str:
     """Where attempt ``attempt`` of a job writes: ``studios/{s}/renders/{id}/attempt-{n}/``."""
     return f"studios/{studio_id}/renders/{job_id}/attempt-{attempt}/"
-
-
-class RenderSlotsItem(Model):
-    """How many renders of a studio are QUEUED or RUNNING (renders table).
-
-    ``active`` goes up by one in the same transaction that puts a job into QUEUED (only if it is
-    below the limit) and down by one in the same transaction that moves a job out of QUEUED/RUNNING,
-    so each job takes and gives back its slot exactly once.
-    """
-
-    Meta = table_meta(RENDERS)
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default=SLOTS_SK)
-    active = NumberAttribute(default=0)

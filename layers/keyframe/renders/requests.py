@@ -31,6 +31,8 @@ from keyframe.renders.models import (
 from keyframe.renders.schemas import RenderJob, RenderRequest
 from keyframe.settings import load
 from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.usage import quotas
+from keyframe.usage.quotas import Quota
 
 
 # ------------------------------------------------------------------------------------------ request
@@ -121,10 +123,12 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
     Raises
     ------
     TooManyRequests
-        ``RENDER_LIMIT_REACHED``: the studio's renders in flight are at the limit.
+        ``CONCURRENT_RENDERS_QUOTA_EXCEEDED``: the studio's renders in flight are at the limit;
+        ``RENDER_MINUTES_QUOTA_EXCEEDED``: the month's render minutes are spent (nothing written).
     NotFound, Conflict, InvalidInput
         See :func:`new_job`.
     """
+    quotas.require(principal.studio_id, Quota.RENDER_MINUTES_PER_MONTH, 0)
     item = new_job(principal, asset_id, request)
 
     def build() -> Transaction:
@@ -137,7 +141,7 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
     try:
         service._commit(item, entry, build)
     except Cancelled as exc:
-        if "slots" in exc.failed:
+        if service.SLOTS_LABEL in exc.failed:
             raise service._too_many(principal.studio_id) from exc
         raise
     service._emit_status(item)
@@ -221,7 +225,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
     Conflict
         ``RENDER_SUCCEEDED`` (nothing to retry) or ``RENDER_ACTIVE`` (still QUEUED/RUNNING).
     TooManyRequests
-        ``RENDER_LIMIT_REACHED``.
+        ``CONCURRENT_RENDERS_QUOTA_EXCEEDED`` or ``RENDER_MINUTES_QUOTA_EXCEEDED``.
     Forbidden
         ``NOT_RENDER_REQUESTER``: someone else's job, and the role lacks ``render:control-any``.
     """
@@ -233,6 +237,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         raise Conflict(
             f"The render is still {item.status}", code="RENDER_ACTIVE", details={"status": item.status}
         )
+    quotas.require(principal.studio_id, Quota.RENDER_MINUTES_PER_MONTH, 0)
     previous = int(item.attempts)
     now = now_iso()
     actions: list[Any] = [
@@ -263,7 +268,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
     except Cancelled as exc:
         if "job" in exc.failed:
             raise Conflict("The render changed meanwhile; read it again", code="RENDER_CHANGED") from exc
-        if "slots" in exc.failed:
+        if service.SLOTS_LABEL in exc.failed:
             raise service._too_many(principal.studio_id) from exc
         raise
     fresh = service.load_job(principal.studio_id, job_id)

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from keyframe.errors import NotFound, TooManyRequests
+from keyframe.errors import KeyframeError, NotFound
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.observability import logger
@@ -42,15 +43,12 @@ from keyframe.renders.config import RendersSettings
 from keyframe.renders.models import (
     ACTIVE,
     JOB_SK,
-    SLOTS_SK,
     TERMINAL,
     RenderJobItem,
-    RenderSlotsItem,
     RenderStatus,
     asset_jobs_key,
     job_pk,
     now_iso,
-    slots_pk,
     studio_jobs_key,
 )
 from keyframe.renders.progress import ProgressUpdate
@@ -59,6 +57,8 @@ from keyframe.settings import load
 from keyframe.storage import activity, cursors
 from keyframe.storage.pages import index_key_names, query_page
 from keyframe.storage.transactions import Cancelled, Transaction, retrying
+from keyframe.usage import quotas
+from keyframe.usage.quotas import Quota
 
 MAX_LIST_LIMIT = 100
 MAX_FILTERED_REQUESTS = 4
@@ -157,36 +157,25 @@ class Entry:
 
 # ------------------------------------------------------------------------------------------ slots
 def _take_slot(tx: Transaction, studio_id: str) -> None:
-    limit = load(RendersSettings).MAX_CONCURRENT_RENDERS_PER_STUDIO
-    tx.update(
-        "slots",
-        RenderSlotsItem(slots_pk(studio_id), SLOTS_SK),
-        [RenderSlotsItem.active.add(1)],
-        condition=RenderSlotsItem.active.does_not_exist() | (RenderSlotsItem.active < limit),
-    )
+    quotas.reserve(tx, studio_id, Quota.CONCURRENT_RENDERS, 1)
 
 
 def _give_slot(tx: Transaction, studio_id: str) -> None:
-    tx.update("slots", RenderSlotsItem(slots_pk(studio_id), SLOTS_SK), [RenderSlotsItem.active.add(-1)])
+    quotas.release(tx, studio_id, Quota.CONCURRENT_RENDERS, 1)
 
 
-def _too_many(studio_id: str) -> TooManyRequests:
-    settings = load(RendersSettings)
-    return TooManyRequests(
-        f"Your studio already has {settings.MAX_CONCURRENT_RENDERS_PER_STUDIO} renders queued or running; "
-        "wait for one to finish or cancel one",
-        code="RENDER_LIMIT_REACHED",
-        retry_after=settings.RENDER_RETRY_AFTER_SECONDS,
-        details={"limit": settings.MAX_CONCURRENT_RENDERS_PER_STUDIO},
-    )
+SLOTS_LABEL = quotas.label(Quota.CONCURRENT_RENDERS)
+"""The label of the slot counter's update in a transaction (``Cancelled.failed``)."""
+
+
+def _too_many(studio_id: str) -> KeyframeError:
+    retry_after = load(RendersSettings).RENDER_RETRY_AFTER_SECONDS
+    return quotas.refusal(studio_id, Quota.CONCURRENT_RENDERS, 1, retry_after=retry_after)
 
 
 def active_renders(studio_id: str) -> int:
     """How many renders of the studio hold a slot (QUEUED + RUNNING) per the counter item."""
-    try:
-        return int(RenderSlotsItem.get(slots_pk(studio_id), SLOTS_SK, consistent_read=True).active or 0)
-    except DoesNotExist:
-        return 0
+    return quotas.used(studio_id, Quota.CONCURRENT_RENDERS)
 
 
 def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction]) -> None:
@@ -276,8 +265,18 @@ def finish(
             return None
         raise
     item = load_job(studio_id, job_id)
+    if item.started_at and item.ended_at:  # the attempt ran: its minutes count towards the month's quota
+        quotas.add_render_seconds(studio_id, _seconds_between(item.started_at, item.ended_at))
     _emit_status(item)
     return item
+
+
+def _seconds_between(start: str, end: str) -> float:
+    """Seconds from ISO-8601 ``start`` to ``end`` (0 if either does not parse)."""
+    try:
+        return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+    except ValueError:
+        return 0.0
 
 
 # ------------------------------------------------------------------------------------------ worker writes

@@ -3,8 +3,6 @@
 =============================  ==============================================================
 UPLOADS_TABLE                  upload sessions and per-studio usage counters (no default)
 MEDIA_BUCKET                   the media bucket (``keyframe.settings.MediaSettings``)
-STUDIO_QUOTA_BYTES             bytes a studio may hold in completed uploads + open sessions
-                               (default 100 GiB)
 UPLOAD_MIN_PART_SIZE_BYTES     smallest upload part the server plans (default 8 MiB; at least
                                S3's 5 MiB; tests and the bench may lower it to 5 MiB)
 UPLOAD_URL_TTL_SECONDS         lifetime of a presigned part URL (default and maximum 3600 s)
@@ -28,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from keyframe.uploads.sizing import GIB, MIB, S3_MIN_PART_SIZE
 
-DEFAULT_QUOTA_BYTES = 100 * GIB
 DEFAULT_MIN_PART_SIZE = 8 * MIB
 SESSION_DAYS = 7
 SESSION_SECONDS = SESSION_DAYS * 24 * 3600
@@ -43,7 +40,6 @@ class UploadSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     UPLOADS_TABLE: str = Field(min_length=3)
-    STUDIO_QUOTA_BYTES: int = Field(default=DEFAULT_QUOTA_BYTES, ge=1)
     UPLOAD_MIN_PART_SIZE_BYTES: int = Field(default=DEFAULT_MIN_PART_SIZE, ge=S3_MIN_PART_SIZE, le=5 * GIB)
     UPLOAD_URL_TTL_SECONDS: int = Field(default=3600, ge=60, le=3600)
     UPLOAD_SESSION_TTL_SECONDS: int = Field(

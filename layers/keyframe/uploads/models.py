@@ -7,7 +7,7 @@ not found; the pipeline's items in the same table use ``STUDIO#{studioId}#PIPELI
 item                        pk                                      sk
 ==========================  ======================================  ===========================
 upload session              ``STUDIO#{studioId}#UPLOAD#{uploadId}``  ``SESSION``
-studio usage counter        ``STUDIO#{studioId}#UPLOAD#USAGE``       ``USAGE``
+studio storage counter      ``STUDIO#{studioId}#UPLOAD#USAGE``       ``USAGE`` (:mod:`keyframe.usage`)
 ==========================  ======================================  ===========================
 
 ``gsi1`` is sparse: only sessions that still need the server's attention carry it, so each kind is
@@ -42,7 +42,6 @@ from keyframe.storage.models import gsi, table_meta
 from keyframe.storage.tables import UPLOADS
 
 SESSION_SK = "SESSION"
-USAGE_SK = "USAGE"
 
 
 class UploadStatus(StrEnum):
@@ -57,11 +56,6 @@ class UploadStatus(StrEnum):
 def session_pk(studio_id: str, upload_id: str) -> str:
     """Partition key of an upload session."""
     return f"STUDIO#{studio_id}#UPLOAD#{upload_id}"
-
-
-def usage_pk(studio_id: str) -> str:
-    """Partition key of a studio's usage counter."""
-    return f"STUDIO#{studio_id}#UPLOAD#USAGE"
 
 
 def open_index_pk(studio_id: str) -> str:
@@ -128,12 +122,3 @@ class UploadSession(Model):
     completed_at = UnicodeAttribute(null=True, attr_name="completedAt")
     result = JSONAttribute(null=True)
     ttl = TTLAttribute(null=True)
-
-
-class UploadUsage(Model):
-    """A studio's reserved upload bytes: completed uploads + open sessions' sizes. Table: uploads."""
-
-    Meta = table_meta(UPLOADS)
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True, default=USAGE_SK)
-    used_bytes = NumberAttribute(default=0, attr_name="usedBytes")

@@ -56,7 +56,7 @@ def _actor() -> service.Actor:
         "INVALID_INPUT",
         "NOT_FOUND",
         "PART_CHECKSUMS_MISMATCH",
-        "QUOTA_EXCEEDED",
+        "STORAGE_QUOTA_EXCEEDED",
         sends=("Location",),
     ),
 )

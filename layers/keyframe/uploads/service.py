@@ -8,7 +8,7 @@ and the expiry of OPEN sessions.
 The only write path of the uploads domain. Tables and buckets touched:
 
 - uploads table: :class:`~keyframe.uploads.models.UploadSession` and the studio's
-  :class:`~keyframe.uploads.models.UploadUsage` counter;
+  :mod:`keyframe.usage.quotas` storage counter;
 - catalog table: reads the asset (must exist in the studio and not be archived); appends the
   ``upload:started``/``upload:completed``/``upload:aborted`` activity entries;
 - media bucket: the multipart upload under
@@ -66,14 +66,11 @@ from keyframe.uploads import multipart
 from keyframe.uploads.config import UploadSettings
 from keyframe.uploads.models import (
     SESSION_SK,
-    USAGE_SK,
     UploadSession,
     UploadStatus,
-    UploadUsage,
     completing_index_pk,
     open_index_pk,
     session_pk,
-    usage_pk,
 )
 from keyframe.uploads.schemas import (
     CompleteUploadResponse,
@@ -81,6 +78,8 @@ from keyframe.uploads.schemas import (
     PipelineView,
 )
 from keyframe.uploads.sizing import PartPlan
+from keyframe.usage import quotas
+from keyframe.usage.quotas import Quota
 
 FINISHED_RETENTION = timedelta(days=7)
 """How long a COMPLETED or ABORTED session is kept (a retried complete within it gets the same 202)."""
@@ -198,17 +197,6 @@ def _load(studio_id: str, asset_id: str, upload_id: str) -> UploadSession:
     return session
 
 
-def _usage(studio_id: str) -> UploadUsage:
-    return UploadUsage(usage_pk(studio_id), USAGE_SK)
-
-
-def _used_bytes(studio_id: str) -> int:
-    try:
-        return int(UploadUsage.get(usage_pk(studio_id), USAGE_SK, consistent_read=True).used_bytes or 0)
-    except DoesNotExist:
-        return 0
-
-
 @dataclass(frozen=True)
 class _Entry:
     """The activity entry a status change writes in the change's own transaction (catalog table)."""
@@ -317,7 +305,7 @@ def _transition(
     def build() -> Transaction:
         tx = Transaction().update("session", session, actions, condition)
         if release_quota:
-            tx.update("usage", _usage(session.studio_id), [UploadUsage.used_bytes.add(-int(session.size))])
+            quotas.release(tx, session.studio_id, Quota.STORAGE_BYTES, int(session.size))
         return tx
 
     try:

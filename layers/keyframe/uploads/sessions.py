@@ -1,7 +1,7 @@
 """Upload sessions as the API sees them: open (quota reserved, part URLs), status and resume, abort
 (uploads table, media bucket).
 
-Shared helpers and the hooks tests replace (``_now``, ``_used_bytes``) live in
+Shared helpers and the hooks tests replace (``_now``) live in
 :mod:`keyframe.uploads.service`.
 """
 
@@ -15,13 +15,12 @@ from keyframe.events.publisher import emit
 from keyframe.identity.permissions import Permission, require_owner_or
 from keyframe.observability import logger
 from keyframe.storage.transactions import Cancelled, Transaction
-from keyframe.uploads import multipart, quota, service
+from keyframe.uploads import multipart, service
 from keyframe.uploads.filenames import validate_file_name
 from keyframe.uploads.models import (
     SESSION_SK,
     UploadSession,
     UploadStatus,
-    UploadUsage,
     open_index_pk,
     session_pk,
 )
@@ -35,6 +34,8 @@ from keyframe.uploads.schemas import (
     UploadStatusResponse,
 )
 from keyframe.uploads.sizing import plan_parts
+from keyframe.usage import quotas
+from keyframe.usage.quotas import Quota
 
 
 def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest) -> OpenUploadResponse:
@@ -56,7 +57,8 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         Bad file name (``INVALID_FILE_NAME``), ``partChecksums`` not one per planned part
         (``PART_CHECKSUMS_MISMATCH``, details name the plan).
     PayloadTooLarge
-        Over 5 TiB (``FILE_TOO_LARGE``) or over the studio's quota (``QUOTA_EXCEEDED``).
+        Over 5 TiB (``FILE_TOO_LARGE``) or over the studio's storage quota
+        (``STORAGE_QUOTA_EXCEEDED``, :mod:`keyframe.usage.quotas`).
     NotFound
         The asset is not in the caller's studio.
     Conflict
@@ -75,9 +77,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     project_id = service._require_asset(actor.studio_id, asset_id)
     service.sweep_expired(actor.studio_id)
     redrive_stuck(actor.studio_id)
-    wanted = quota.check(config.STUDIO_QUOTA_BYTES, service._used_bytes(actor.studio_id), plan.size)
-    if not wanted.allowed:
-        raise wanted.error()
+    quotas.require(actor.studio_id, Quota.STORAGE_BYTES, plan.size)  # before any work starts
 
     now = service._now()
     upload_id = str(uuid.uuid4())
@@ -113,7 +113,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         expires_at=expires_at,
         ttl=now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS) + service.EXPIRED_GRACE,
     )
-    _reserve(session, wanted, actor.user_id)
+    _reserve(session, actor.user_id)
 
     url_ttl = config.UPLOAD_URL_TTL_SECONDS
     every_part = list(range(1, plan.part_count + 1))
@@ -140,7 +140,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     )
 
 
-def _reserve(session: UploadSession, wanted: quota.QuotaCheck, actor_id: str) -> None:
+def _reserve(session: UploadSession, actor_id: str) -> None:
     """Save the session, add its size to the studio's usage within the quota and log
     ``upload:started``: one transaction.
 
@@ -151,27 +151,21 @@ def _reserve(session: UploadSession, wanted: quota.QuotaCheck, actor_id: str) ->
 
     Whatever fails, the multipart upload just created (no part sent yet) is aborted.
     """
-    usage = service._usage(session.studio_id)
-    within = UploadUsage.used_bytes.does_not_exist() | (UploadUsage.used_bytes <= wanted.max_used_before)
     entry = service._Entry(
         "upload:started", actor_id, {"fileName": session.file_name, "size": int(session.size)}
     )
 
     def build() -> Transaction:
-        return (
-            Transaction()
-            .put("session", session, UploadSession.pk.does_not_exist())
-            .update("usage", usage, [UploadUsage.used_bytes.add(int(session.size))], within)
-        )
+        tx = Transaction().put("session", session, UploadSession.pk.does_not_exist())
+        quotas.reserve(tx, session.studio_id, Quota.STORAGE_BYTES, int(session.size))
+        return tx
 
     try:
         service._commit(session, build, entry)
     except Cancelled as exc:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)
-        if "usage" in exc.failed:
-            raise quota.check(
-                wanted.quota, service._used_bytes(session.studio_id), wanted.requested
-            ).error() from exc
+        if quotas.label(Quota.STORAGE_BYTES) in exc.failed:
+            raise quotas.refusal(session.studio_id, Quota.STORAGE_BYTES, int(session.size)) from exc
         raise
     except Exception:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)

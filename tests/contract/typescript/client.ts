@@ -106,7 +106,7 @@ export async function renderOnce(api: Api, assetId: string, key: string): Promis
     body: { preset: "hls" },
   });
   if (error) {
-    if (error.error.code === "RENDER_LIMIT_REACHED") {
+    if (error.error.code === "CONCURRENT_RENDERS_QUOTA_EXCEEDED") {
       const wait = Number(response.headers.get("Retry-After") ?? "15");
       await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       return renderOnce(api, assetId, key);
@@ -121,8 +121,8 @@ export async function renderOnce(api: Api, assetId: string, key: string): Promis
 /** A typed error: the codes are a finite union, per route; a code the route cannot answer does not compile. */
 export function explain(error: KeyframeError): string {
   const stale: UpdateAssetError = "PRECONDITION_FAILED";
-  // @ts-expect-error PATCH /assets/{assetId} never answers RENDER_LIMIT_REACHED
-  const impossible: UpdateAssetError = "RENDER_LIMIT_REACHED";
+  // @ts-expect-error PATCH /assets/{assetId} never answers CONCURRENT_RENDERS_QUOTA_EXCEEDED
+  const impossible: UpdateAssetError = "CONCURRENT_RENDERS_QUOTA_EXCEEDED";
   void impossible;
   const fields = (error.details?.fields ?? []).map((f: Schemas["FieldError"]) => `${f.field}: ${f.message}`);
   return error.code === stale ? "Someone changed it first; reload" : [error.message, ...fields].join("\n");

@@ -198,7 +198,7 @@ def test_the_concurrency_limit_answers_429_and_a_finished_job_frees_its_slot(
     # When a third is requested / Then 429 with Retry-After
     refused = _request(api, admin, target.asset_id)
     assert refused.status == 429 and refused.headers["Retry-After"] == "7"
-    assert refused.json()["error"]["code"] == "RENDER_LIMIT_REACHED"
+    assert refused.json()["error"]["code"] == "CONCURRENT_RENDERS_QUOTA_EXCEEDED"
     # When one is cancelled (twice: the second is 409 and gives nothing back)
     assert api.delete(f"/renders/{jobs[0]['renderJobId']}", token=admin.access_token).status == 200
     assert api.delete(f"/renders/{jobs[0]['renderJobId']}", token=admin.access_token).status == 409

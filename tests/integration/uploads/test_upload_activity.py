@@ -14,6 +14,8 @@ import pytest
 
 from keyframe.storage import activity
 from keyframe.uploads import service
+from keyframe.usage import quotas
+from keyframe.usage.quotas import Quota
 from tests.integration.uploads.conftest import (
     Studio,
     executions,
@@ -44,7 +46,7 @@ def _log(api: Any, studio: Studio) -> list[tuple[str, str, str | None, str | Non
 
 
 def _used_bytes(studio: Studio) -> int:
-    return service._used_bytes(studio.admin.studio_id)
+    return quotas.used(studio.admin.studio_id, Quota.STORAGE_BYTES)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import boto3
 
 from keyframe.uploads import multipart, service
 from keyframe.uploads.sizing import MIB, S3_MAX_OBJECT_SIZE
+from keyframe.usage import quotas
 from tests.integration.uploads.conftest import (
     PART,
     Studio,
@@ -76,8 +77,15 @@ def test_the_studio_quota_counts_open_and_completed_uploads(api, studio: Studio,
 
     # When 6 MiB more are asked / Then 413 with the numbers
     six = file_bytes(6 * MIB, seed=2)
-    error = _error(api.post(_uploads(studio), json=open_body(six), token=token), 413, "QUOTA_EXCEEDED")
-    assert error["details"] == {"quotaBytes": 12 * MIB, "usedBytes": 7 * MIB, "requestedBytes": 6 * MIB}
+    error = _error(
+        api.post(_uploads(studio), json=open_body(six), token=token), 413, "STORAGE_QUOTA_EXCEEDED"
+    )
+    assert error["details"] == {
+        "quota": "storageBytes",
+        "limit": 12 * MIB,
+        "used": 7 * MIB,
+        "requested": 6 * MIB,
+    }
     # And a file over S3's 5 TiB limit is refused as too large
     huge = open_body(b"x") | {"size": S3_MAX_OBJECT_SIZE + 1}
     _error(api.post(_uploads(studio), json=huge, token=token), 413, "FILE_TOO_LARGE")
@@ -94,14 +102,16 @@ def test_the_studio_quota_counts_open_and_completed_uploads(api, studio: Studio,
     )
     assert done.status == 202, done.body
     _error(
-        api.post(_uploads(studio), json=open_body(file_bytes(7 * MIB)), token=token), 413, "QUOTA_EXCEEDED"
+        api.post(_uploads(studio), json=open_body(file_bytes(7 * MIB)), token=token),
+        413,
+        "STORAGE_QUOTA_EXCEEDED",
     )
 
     # When the quota pre-check reads a stale usage (another upload took the room meanwhile)
-    monkeypatch.setattr(service, "_used_bytes", lambda studio_id: 0)
+    monkeypatch.setattr(quotas, "used", lambda studio_id, quota: 0)
     raced = api.post(_uploads(studio), json=open_body(file_bytes(7 * MIB)), token=token)
     # Then the atomic reservation still refuses it and the multipart upload it began is aborted
-    _error(raced, 413, "QUOTA_EXCEEDED")
+    _error(raced, 413, "STORAGE_QUOTA_EXCEEDED")
     assert open_multipart_uploads() == []
 
 

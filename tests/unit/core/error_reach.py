@@ -151,7 +151,9 @@ class _Reader:
             table = CODE_TABLES.get(callee.qualname)
             if table is not None and call is not None:
                 self.raised.extend(
-                    Raised("Forbidden", code, f"{self.func.qualname}:{call.lineno}") for code in table(call)
+                    Raised(*(found if isinstance(found, tuple) else ("Forbidden", found)), where)
+                    for found in table(call)
+                    for where in [f"{self.func.qualname}:{call.lineno}"]
                 )
                 self.calls.append(callee)
                 return
@@ -219,7 +221,24 @@ def _ownership_codes(call: ast.Call) -> list[str]:
     return sorted({rule.code for rule in OWNERSHIP.values()})
 
 
-CODE_TABLES = {"keyframe.identity.permissions:require_owner_or": _ownership_codes}
+def _quota_codes(call: ast.Call) -> list[tuple[str, str]]:
+    """``quotas.require|refusal(studio, Quota.X, n)`` answers ``CODES[Quota.X]`` (413 for storage, else 429);
+    with a variable quota the code is read at its caller's call site."""
+    from keyframe.usage.quotas import CODES, Quota
+
+    argument = call.args[1] if len(call.args) > 1 else None
+    argument = next((k.value for k in call.keywords if k.arg == "quota"), argument)
+    if not isinstance(argument, ast.Attribute):
+        return []
+    quota = Quota[argument.attr]
+    return [("PayloadTooLarge" if quota is Quota.STORAGE_BYTES else "TooManyRequests", CODES[quota])]
+
+
+CODE_TABLES = {
+    "keyframe.identity.permissions:require_owner_or": _ownership_codes,
+    "keyframe.usage.quotas:require": _quota_codes,
+    "keyframe.usage.quotas:refusal": _quota_codes,
+}
 """Functions whose error code comes from a table, not a literal: each reads the call site's code."""
 
 

@@ -1,0 +1,7 @@
+"""What each studio may use: per-studio quotas, set by configuration, enforced before work starts.
+
+Modules: :mod:`.config` (the limits and per-studio overrides), :mod:`.models` (the counter items,
+each beside the data it counts), :mod:`.quotas` (the one quota mechanism: a counter reserved and
+released inside the caller's own transaction, a pre-check, and refusals whose code names the quota),
+:mod:`.routes` (``GET /studio/quotas``, served by ``renders-api``).
+"""

@@ -1,0 +1,88 @@
+"""The quota counters: one item per studio and quota, each in the table of the data it counts.
+
+=====================  =====================================  ===========  ==========================
+quota                  pk                                     sk           table
+=====================  =====================================  ===========  ==========================
+storage bytes          ``STUDIO#{s}#UPLOAD#USAGE``            ``USAGE``    uploads (``usedBytes``)
+concurrent renders     ``STUDIO#{s}#RENDERSLOTS``             ``SLOTS``    renders (``active``)
+render seconds/month   ``STUDIO#{s}#RENDERSECONDS``           ``{yyyy-mm}``  renders (``used``)
+webhook endpoints      ``STUDIO#{s}#QUOTA``                   ``webhookEndpoints``  tenants (``used``)
+=====================  =====================================  ===========  ==========================
+
+A counter lives beside what it counts so that the change and the count commit in one transaction
+without a new table. Every change is an atomic ``ADD``; an increase is conditional on the limit and a
+decrease on the counter holding at least that much (:mod:`keyframe.usage.quotas`), so a counter is
+exact under concurrency and never negative.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from keyframe.storage.models import table_meta
+from keyframe.storage.tables import RENDERS, TENANTS, UPLOADS
+
+STORAGE_SK = "USAGE"
+SLOTS_SK = "SLOTS"
+WEBHOOK_ENDPOINTS_SK = "webhookEndpoints"
+
+
+def storage_pk(studio_id: str) -> str:
+    """``STUDIO#{studioId}#UPLOAD#USAGE`` (uploads table)."""
+    return f"STUDIO#{studio_id}#UPLOAD#USAGE"
+
+
+def slots_pk(studio_id: str) -> str:
+    """``STUDIO#{studioId}#RENDERSLOTS`` (renders table)."""
+    return f"STUDIO#{studio_id}#RENDERSLOTS"
+
+
+def render_seconds_pk(studio_id: str) -> str:
+    """``STUDIO#{studioId}#RENDERSECONDS`` (renders table; one item per month)."""
+    return f"STUDIO#{studio_id}#RENDERSECONDS"
+
+
+def quota_pk(studio_id: str) -> str:
+    """``STUDIO#{studioId}#QUOTA`` (tenants table)."""
+    return f"STUDIO#{studio_id}#QUOTA"
+
+
+class StorageCounter(Model):
+    """Bytes of a studio's completed uploads plus its open sessions' declared sizes (uploads table)."""
+
+    Meta = table_meta(UPLOADS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=STORAGE_SK)
+    used = NumberAttribute(default=0, attr_name="usedBytes")
+
+
+class RenderSlotsCounter(Model):
+    """How many renders of a studio are QUEUED or RUNNING (renders table)."""
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=SLOTS_SK)
+    used = NumberAttribute(default=0, attr_name="active")
+
+
+class RenderSecondsCounter(Model):
+    """Wall-clock seconds of a studio's finished render attempts in one UTC month (renders table)."""
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    used = NumberAttribute(default=0)
+
+
+class WebhookEndpointsCounter(Model):
+    """How many outbound webhook endpoints a studio has registered (tenants table)."""
+
+    Meta = table_meta(TENANTS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=WEBHOOK_ENDPOINTS_SK)
+    used = NumberAttribute(default=0)
