@@ -80,6 +80,7 @@ ID_VALUES: dict[str, Callable[[Studio], str]] = {
     "userId": lambda s: s.member_id,
     "invitationId": lambda s: s.invitation_id,
     "sessionId": lambda s: s.session_id,
+    "studioId": lambda s: s.admin.studio_id,
     "room": lambda s: s.room,
     "actorId": lambda s: s.member_id,
     "name": lambda s: "thumbnail",

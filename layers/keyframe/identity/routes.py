@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.http.auth import authorize, client_address, current_session_id
 from keyframe.http.contract import answers
-from keyframe.identity import accounts, invitations, members, service
+from keyframe.identity import accounts, invitations, members, service, studios
 from keyframe.identity.permissions import Permission, Role
 from keyframe.identity.schemas import (
     Accepted,
@@ -38,12 +38,15 @@ from keyframe.identity.schemas import (
     RegisterRequest,
     RoleChangeRequest,
     SessionsResponse,
+    StudioCreateRequest,
+    TransferRequest,
 )
 from keyframe.notifications import inbox
 
 router = Router()
 
 UserId = Annotated[Identifier, Path(description="the member's user id")]
+StudioId = Annotated[Identifier, Path(description="one of your studios (GET /me/studios)")]
 SessionId = Annotated[Identifier, Path(description="a session id from GET /me/sessions")]
 InvitationId = Annotated[Identifier, Path(description="the invitation's id")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")]
@@ -242,6 +245,59 @@ def me() -> MeResponse:
 def my_studios() -> MyStudiosResponse:
     """All memberships of the caller, most recently used first."""
     return service.my_studios(authorize(Permission.STUDIO_READ))
+
+
+@router.post(
+    "/studios",
+    status_code=201,
+    tags=["me"],
+    summary="Create another studio (you are its first ADMIN) and sign in to it",
+    operation_id="createStudio",
+    openapi_extensions=answers("NOT_FOUND"),
+)
+def create_studio(body: StudioCreateRequest) -> AuthResponse:
+    """201 with tokens for the new studio (login shape); your other studios are unchanged."""
+    return studios.create(authorize(Permission.STUDIO_READ), body.name)
+
+
+@router.post(
+    "/me/studios/<studioId>/switch",
+    tags=["me"],
+    summary="Switch studio: tokens for another of your studios (no password)",
+    operation_id="switchStudio",
+    openapi_extensions=answers("NOT_FOUND"),
+)
+def switch_studio(studioId: StudioId) -> AuthResponse:
+    """200 with tokens for ``studioId`` (login shape); 404 when you are not its member."""
+    return studios.switch(authorize(Permission.STUDIO_READ), studioId)
+
+
+@router.post(
+    "/studio/leave",
+    status_code=204,
+    tags=["members"],
+    summary="Leave the studio of your token (the last ADMIN cannot)",
+    operation_id="leaveStudio",
+    openapi_extensions=answers("LAST_ADMIN", "CONCURRENT_CHANGE", "NOT_FOUND"),
+)
+def leave_studio() -> Response[None]:
+    """204; your sessions in this studio end at once; 409 ``LAST_ADMIN``."""
+    studios.leave(authorize(Permission.STUDIO_READ))
+    return _no_content()
+
+
+@router.post(
+    "/studio/transfer",
+    status_code=204,
+    tags=["members"],
+    summary="Hand the studio over: a member becomes ADMIN, you take newRole",
+    operation_id="transferStudio",
+    openapi_extensions=answers("LAST_ADMIN", "CONCURRENT_CHANGE", "MEMBER_NOT_FOUND"),
+)
+def transfer_studio(body: TransferRequest) -> Response[None]:
+    """204; ADMIN only; both members' sockets reconnect with their new roles."""
+    studios.transfer(authorize(Permission.MEMBERS_MANAGE), body.user_id, body.new_role)
+    return _no_content()
 
 
 @router.post(

@@ -93,6 +93,19 @@ class PasswordResetConfirmRequest(RequestModel):
     new_password: NewPassword
 
 
+class StudioCreateRequest(RequestModel):
+    """``POST /studios``: another studio, with the caller as its first ADMIN."""
+
+    name: Name
+
+
+class TransferRequest(RequestModel):
+    """``POST /studio/transfer``: ``userId`` becomes ADMIN; the caller takes ``newRole``."""
+
+    user_id: Identifier
+    new_role: Role = Role.PRODUCER
+
+
 class RoleChangeRequest(RequestModel):
     """``PATCH /studio/members/{userId}``."""
 
