@@ -402,6 +402,13 @@ to a terminal status in one ``TransactWriteItems`` with its studio's slot counte
 IAM has no TransactWriteItems action, it checks each item's own), appends ``render:succeeded|failed``
 to the activity log, emits ``render:status``."""
 
+NOTIFIES: tuple[Access, ...] = (
+    TableAccess(TENANTS, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")),
+)
+"""``keyframe.notifications.service.notify``: the recipient's membership and the studio's member
+names for @mentions (tenants reads); the inbox and ``user:{id}`` room are in the live table
+(:data:`EMITS_EVENTS`)."""
+
 GRANTS: Mapping[str, tuple[Access, ...]] = {
     # /health, /ready (DescribeTable on every table, HeadBucket), /openapi.json, /docs
     "meta-api": (DescribeTables(), HeadMediaBucket()),
@@ -431,7 +438,8 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     ),
     # reviews and comments (live table) move a version's review status and append activity (catalog);
     # signed cursors of comment pages; connect tickets (live table) and room catch-up
-    "reviews-api": (read_write(CATALOG), ReadSigningSecret(), *EMITS_EVENTS),
+    # notifications: mentions, replies and decisions notify members (NOTIFIES); /me/notifications
+    "reviews-api": (read_write(CATALOG), ReadSigningSecret(), *EMITS_EVENTS, *NOTIFIES),
     # $connect authorizer (keyframe.live.sockets.authorize_connect): reads and deletes the single-use
     # ticket (TICKET# partitions only), reads the caller's membership (tenants)
     "live-authorizer": (
@@ -445,8 +453,8 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     "live-disconnect": EMITS_EVENTS,
     # messages: throttle counters, rooms and presence (live), comments and decisions (live + catalog,
     # keyframe.reviews.service), subscribe checks the project/asset (catalog); the principal comes from
-    # the connection record, so neither the tenants table nor the signing secret
-    "live-message": (read_write(CATALOG), *EMITS_EVENTS),
+    # the connection record, so not the signing secret; comments notify members (NOTIFIES)
+    "live-message": (read_write(CATALOG), *EMITS_EVENTS, *NOTIFIES),
     # upload sessions and quota; presigned multipart uploads under studios/; reads the asset and
     # appends activity (catalog); emits upload events. HeadBucket's ListBucket lets HeadObject of a
     # missing key answer 404 instead of 403. A completed upload starts its pipeline (execution named
@@ -458,14 +466,16 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         HeadMediaBucket(),
         *EMITS_EVENTS,
         StartStateMachine("asset_pipeline"),
+        *NOTIFIES,  # a pipeline that cannot start tells the uploader
     ),
     # pipeline status and reprocess (a new run of the asset pipeline, the version PROCESSING again)
-    "pipeline-api": (*PIPELINE_STEP, StartStateMachine("asset_pipeline")),
+    "pipeline-api": (*PIPELINE_STEP, StartStateMachine("asset_pipeline"), *NOTIFIES),
     # reads the uploaded object's head and first bytes to detect and check the media
     "pipeline-validate": (*PIPELINE_STEP, MediaObjects(("s3:GetObject",)), HeadMediaBucket()),
     "pipeline-publish": PIPELINE_STEP,
-    "pipeline-finalize": PIPELINE_STEP,
-    "pipeline-mark-failed": PIPELINE_STEP,
+    # version:ready notifies the members who favourited the asset (keyframe.favorites.notices)
+    "pipeline-finalize": (*PIPELINE_STEP, read(FAVORITES), *NOTIFIES),
+    "pipeline-mark-failed": (*PIPELINE_STEP, *NOTIFIES),  # the uploader hears their pipeline failed
     # keyframe.renders.routes/service/playback/idempotency:
     # - render jobs: get, query (gsi1/gsi2), put a new job and update jobs and slot counters (create,
     #   cancel and retry are TransactWriteItems of Put/Update), never delete;
@@ -499,11 +509,12 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         ListMediaKeys(RENDERS_PREFIX),
         StartStateMachine(RENDER_STATE_MACHINE, ("states:StopExecution",)),
         TerminateBatchJobs(),
+        *NOTIFIES,  # a render that cannot start is FAILED: its requester is told
     ),
     # the Batch job succeeded: SUCCEEDED (or FAILED NO_OUTPUTS)
-    "render-finalize": RENDER_STEP,
+    "render-finalize": (*RENDER_STEP, *NOTIFIES),  # the requester hears their render finished
     # the attempt failed: FAILED with the reason; a timed-out attempt's Batch job is terminated
-    "render-mark-failed": (*RENDER_STEP, TerminateBatchJobs()),
+    "render-mark-failed": (*RENDER_STEP, TerminateBatchJobs(), *NOTIFIES),
 }
 """Function name (``keyframe.registry``) -> its accesses. Add a line with every new function."""
 

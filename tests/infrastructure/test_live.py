@@ -179,12 +179,14 @@ def test_live_disconnect_cleans_up_and_announces_presence(dev):
     assert not _reads_secret(statements)
 
 
-def test_live_message_writes_reviews_but_needs_neither_tenants_nor_the_secret(dev):
+def test_live_message_writes_reviews_reads_members_but_not_the_secret(dev):
     # Given the message function's role
     statements = _statements(dev, "live-message")
     tables = _tables(dev, statements)
     # Then it reads and writes the live table (rooms, comments) and the catalog (review status, activity)
-    assert set(tables) == {LIVE.key, CATALOG.key}
+    assert set(tables) == {LIVE.key, CATALOG.key, TENANTS.key}
+    # And it only reads the tenants table (members for @mentions and notifications)
+    assert tables[TENANTS.key] <= {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
     assert tables[LIVE.key] >= READ_WRITE - {"dynamodb:ConditionCheckItem"}
     assert tables[CATALOG.key] >= {
         "dynamodb:GetItem",
@@ -202,8 +204,10 @@ def test_reviews_api_reads_the_secret_and_writes_reviews(dev):
     statements = _statements(dev, "reviews-api")
     tables = _tables(dev, statements)
     env = dev.resources[t.function_id(dev.resources, "reviews-api")]["Properties"]["Environment"]["Variables"]
-    # Then it reads and writes live (comments, tickets) and catalog (review status), signs cursors
-    assert set(tables) == {LIVE.key, CATALOG.key}
+    # Then it reads and writes live (comments, tickets) and catalog (review status), signs cursors,
+    # and reads members (tenants) for @mentions and notifications
+    assert set(tables) == {LIVE.key, CATALOG.key, TENANTS.key}
+    assert tables[TENANTS.key] <= {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
     assert _reads_secret(statements)
     assert _connection_methods(dev, statements) == {"POST"}
     # And it hands out the wss:// URL of this stage of the live API with each ticket

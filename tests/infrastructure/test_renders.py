@@ -18,7 +18,7 @@ from keyframe.renders.jobs import PRESET_TIMEOUT_SECONDS, RENDER_JOB
 from keyframe.renders.playback import EPHEMERAL_TAG
 from keyframe.renders.tasks import EXECUTION_EVENT
 from keyframe.storage.activity import activity_pk
-from keyframe.storage.tables import CATALOG, LIVE, RENDERS
+from keyframe.storage.tables import CATALOG, LIVE, RENDERS, TENANTS
 from tests.infrastructure import templates as t
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
@@ -428,7 +428,9 @@ def test_render_tasks_move_jobs_append_activity_and_emit_without_media_access(de
     assert touched[RENDERS.key] == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     # And on the catalog it may only append activity entries
     assert touched[CATALOG.key] == {"dynamodb:PutItem"}
-    assert set(touched) == {RENDERS.key, CATALOG.key, LIVE.key}
+    assert set(touched) == {RENDERS.key, CATALOG.key, LIVE.key, TENANTS.key}
+    # And it only reads members (the requester's membership and address, for the notification)
+    assert touched[TENANTS.key] <= {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
     # And it never touches the media bucket
     assert not _s3_statements(statements)
     # And only mark-failed may terminate a (timed-out) Batch job

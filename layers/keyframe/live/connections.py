@@ -1,7 +1,8 @@
 """Connection and room-membership records (live table), the only code that writes them.
 
 A connection is stored on ``$connect`` with the studio, user and role the ticket was bound to, and
-joins the ``studio`` room at once. ``subscribe``/``unsubscribe`` add and remove memberships;
+joins the ``studio`` room and its member's own room ``user:{userId}`` at once (so every open tab of
+a member receives their notifications). ``subscribe``/``unsubscribe`` add and remove memberships;
 ``$disconnect``, a 410 from ``PostToConnection`` or a member's removal delete them all. Records
 expire after ``LIVE_CONNECTION_TTL_SECONDS`` (API Gateway closes a connection after 2 h anyway).
 """
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from keyframe.events.rooms import STUDIO_ROOM
+from keyframe.events.rooms import STUDIO_ROOM, user_room
 from keyframe.identity.permissions import Principal, Role
 from keyframe.live.models import (
     CONNECTION_SK,
@@ -30,7 +31,8 @@ from keyframe.settings import load
 
 @dataclass(frozen=True)
 class ClosedConnection:
-    """What a removed connection was: its member and the rooms it had joined (``studio`` excluded)."""
+    """What a removed connection was: its member and the project and asset rooms it had joined (the
+    ``studio`` and ``user:`` rooms, joined by every connection, excluded)."""
 
     connection_id: str
     studio_id: str
@@ -54,9 +56,11 @@ def principal_of(connection: ConnectionItem) -> Principal:
 def open_connection(
     connection_id: str, principal: Principal, connected_at: datetime | None = None
 ) -> ConnectionItem:
-    """Store connection ``connection_id`` of ``principal`` and join it to the ``studio`` room.
+    """Store connection ``connection_id`` of ``principal`` and join it to the ``studio`` room and to
+    the member's room ``user:{userId}``.
 
-    Writes ``CONN#{id}``/``META`` and ``CONN#{id}``/``ROOM#studio`` (live table).
+    Writes ``CONN#{id}``/``META``, ``CONN#{id}``/``ROOM#studio`` and ``CONN#{id}``/``ROOM#user:{userId}``
+    (live table).
 
     Returns
     -------
@@ -79,6 +83,7 @@ def open_connection(
     )
     connection.save()
     join_room(connection, STUDIO_ROOM)
+    join_room(connection, user_room(principal.user_id))
     return connection
 
 
@@ -167,7 +172,7 @@ def close_connection(connection_id: str) -> ClosedConnection | None:
         connection_id=connection_id,
         studio_id=first.studio_id,
         user_id=first.user_id,
-        rooms=tuple(m.room for m in memberships if m.room != STUDIO_ROOM),
+        rooms=tuple(m.room for m in memberships if m.room not in (STUDIO_ROOM, user_room(first.user_id))),
     )
 
 

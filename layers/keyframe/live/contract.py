@@ -35,7 +35,7 @@ class Envelope(ApiModel):
     """
 
     type: str
-    room: str = Field(description="studio, project:{id} or asset:{id}")
+    room: str = Field(description="studio, project:{id}, asset:{id} or user:{userId}")
     seq: int = Field(ge=1)
     ts: str
     correlation_id: str | None = None

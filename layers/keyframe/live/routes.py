@@ -20,7 +20,12 @@ from keyframe.settings import load
 router = Router()
 
 RoomName = Annotated[
-    str, Path(min_length=1, max_length=120, description="studio, project:{id} or asset:{id} (':' may be %3A)")
+    str,
+    Path(
+        min_length=1,
+        max_length=120,
+        description="studio, project:{id}, asset:{id} or user:{yourUserId} (':' may be %3A)",
+    ),
 ]
 
 
@@ -65,9 +70,10 @@ def room_events(
     after: Annotated[int, Query(ge=0, description="the last seq you received")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> RoomEvents:
-    """Events of the room with ``seq > after``, oldest first (kept 24 h). 404 for another studio's room."""
+    """Events of the room with ``seq > after``, oldest first (kept 24 h). 404 for another studio's room
+    or another member's user room."""
     principal = authorize(Permission.LIVE_CONNECT)
-    found = rooms.ensure_room(principal.studio_id, room)
+    found = rooms.ensure_room(principal.studio_id, room, user_id=principal.user_id)
     items = publisher.room_events(principal.studio_id, found.name, after=after, limit=limit + 1)
     has_more = len(items) > limit
     items = items[:limit]

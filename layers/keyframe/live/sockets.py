@@ -207,8 +207,8 @@ def _reply(kind: str, correlation_id: str, data: dict[str, Any]) -> dict[str, An
 
 
 def _subscribe(connection: ConnectionItem, message: SubscribeMessage, correlation_id: str) -> dict[str, Any]:
-    room = rooms.ensure_room(connection.studio_id, message.room)
-    if connections.join_room(connection, room.name) and room.kind != rooms.STUDIO_ROOM:
+    room = rooms.ensure_room(connection.studio_id, message.room, user_id=connection.user_id)
+    if connections.join_room(connection, room.name) and room.kind in rooms.PRESENCE_KINDS:
         presence.announce_join(connection, room.name)
     last = rooms.last_seq(connection.studio_id, room.name)
     return _reply("subscribed", correlation_id, {"room": room.name, "lastSeq": last})
@@ -218,8 +218,8 @@ def _unsubscribe(
     connection: ConnectionItem, message: UnsubscribeMessage, correlation_id: str
 ) -> dict[str, Any]:
     room = rooms.parse_room(message.room)
-    if room.kind == rooms.STUDIO_ROOM:
-        raise InvalidInput("Every connection stays in the studio room", code="INVALID_ROOM")
+    if room.kind not in rooms.PRESENCE_KINDS:
+        raise InvalidInput("Every connection stays in the studio room and its user room", code="INVALID_ROOM")
     if connections.leave_room(connection, room.name):
         presence.announce_room_leave(connection, room.name)
     return _reply("unsubscribed", correlation_id, {"room": room.name})
@@ -227,7 +227,7 @@ def _unsubscribe(
 
 def _presence(connection: ConnectionItem, message: PresenceMessage, correlation_id: str) -> dict[str, Any]:
     room = rooms.parse_room(message.room)
-    if room.kind == rooms.STUDIO_ROOM or not connections.is_member(connection, room.name):
+    if room.kind not in rooms.PRESENCE_KINDS or not connections.is_member(connection, room.name):
         raise InvalidInput(
             "Subscribe to the project or asset room before sending presence",
             code="NOT_SUBSCRIBED",

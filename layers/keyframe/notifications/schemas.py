@@ -1,4 +1,4 @@
-"""REST shapes of notifications: the inbox page, the read request, preferences."""
+"""REST shapes of notifications: the inbox page, the read request, the events."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def notify(
     """Notify each of ``recipients`` (user ids; ``None`` and duplicates ignored) in ``studio_id``.
 
     Skips the actor and anyone who is not a member of the studio now. For each other recipient:
-    stores the notification (live table) and emits ``notification:created`` (its ``data`` is the
+    stores the notification (live table), emits ``notification:created`` (its ``data`` is the
     :class:`~keyframe.notifications.schemas.Notification`) to the room ``user:{userId}``.
 
     Parameters

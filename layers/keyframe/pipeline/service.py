@@ -18,6 +18,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
+from keyframe.notifications.schemas import NotificationType
+from keyframe.notifications.service import notify
 from keyframe.pipeline.models import (
     ACTIVE_STATUSES,
     FAILED,
@@ -285,7 +287,21 @@ def finish_failed(record: PipelineRecord, failed_step: str | None, code: str, me
         ]
     )
     _emit(record)
+    _notify_failed(record, message)
     return record
+
+
+def _notify_failed(record: PipelineRecord, message: str) -> None:
+    """Tell the uploader (or whoever asked for the reprocess) that the run failed (``pipeline-failed``,
+    :func:`keyframe.notifications.service.notify`; background work, so there is no actor)."""
+    notify(
+        record.studio_id,
+        [record.requested_by or record.created_by],
+        NotificationType.PIPELINE_FAILED,
+        title=f"Processing of {record.file_name} failed",
+        body=message,
+        target={"assetId": record.asset_id, "version": record.version, "uploadId": record.upload_id},
+    )
 
 
 def fail_if_running(
@@ -330,6 +346,7 @@ def fail_if_running(
         if record.step(name)["status"] == PENDING:
             step_skipped(record, name)
     _emit(record)
+    _notify_failed(record, message)
     return True
 
 

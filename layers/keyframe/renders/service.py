@@ -37,6 +37,8 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from keyframe.errors import KeyframeError, NotFound
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
+from keyframe.notifications.schemas import NotificationType
+from keyframe.notifications.service import notify
 from keyframe.observability import logger
 from keyframe.renders import sources
 from keyframe.renders.config import RendersSettings
@@ -268,6 +270,7 @@ def finish(
     if item.started_at and item.ended_at:  # the attempt ran: its minutes count towards the month's quota
         quotas.add_render_seconds(studio_id, _seconds_between(item.started_at, item.ended_at))
     _emit_status(item)
+    _notify_finished(item, status, error)
     return item
 
 
@@ -277,6 +280,27 @@ def _seconds_between(start: str, end: str) -> float:
         return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
     except ValueError:
         return 0.0
+
+
+def _notify_finished(item: RenderJobItem, status: RenderStatus, error: dict[str, str] | None) -> None:
+    """Tell the requester their render SUCCEEDED or FAILED (``render-finished`` / ``render-failed``,
+    :func:`keyframe.notifications.service.notify`); a cancel tells nobody (someone chose it)."""
+    if status not in (RenderStatus.SUCCEEDED, RenderStatus.FAILED):
+        return
+    succeeded = status is RenderStatus.SUCCEEDED
+    notify(
+        item.studio_id,
+        [item.created_by],
+        NotificationType.RENDER_FINISHED if succeeded else NotificationType.RENDER_FAILED,
+        title=f"Your {item.preset} render of v{int(item.version)} {'is ready' if succeeded else 'failed'}",
+        body=None if succeeded else (error or {}).get("message"),
+        target={
+            "projectId": item.project_id,
+            "assetId": item.asset_id,
+            "version": int(item.version),
+            "renderJobId": item.job_id,
+        },
+    )
 
 
 # ------------------------------------------------------------------------------------------ worker writes

@@ -81,6 +81,8 @@ class CommentItem(Model):
     resolved_at = UnicodeAttribute(null=True, attr_name="resolvedAt")
     created_at = UnicodeAttribute(attr_name="createdAt")
     edited_at = UnicodeAttribute(null=True, attr_name="editedAt")
+    mentions = JSONAttribute(null=True)
+    """``[{"userId", "displayName"}]``: the members the body @mentions (resolved when it was written)."""
 
 
 class ReviewItem(Model):

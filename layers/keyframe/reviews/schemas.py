@@ -80,6 +80,13 @@ class ReviewCreate(RequestModel):
     note: MultilineText | None = Field(default=None, max_length=MAX_NOTE_CHARS)
 
 
+class Mention(ApiModel):
+    """A member the comment @mentions (resolved among the studio's members when it was written)."""
+
+    user_id: str
+    display_name: str
+
+
 class Comment(ApiModel):
     """A comment as clients see it."""
 
@@ -102,6 +109,10 @@ class Comment(ApiModel):
     resolved_at: str | None = None
     created_at: str
     edited_at: str | None = None
+    mentions: list[Mention] = Field(
+        default_factory=list,
+        description="members of the studio the body @mentions (a handle naming nobody there stays text)",
+    )
 
 
 class CommentPage(ApiModel):

@@ -16,7 +16,10 @@ event                       rooms                                   data
 ``asset:changes-requested`` same                                    same
 ==========================  ======================================  =================================
 
-Comments and decisions are stored in the live table (see :mod:`keyframe.reviews.models`).
+Comments and decisions are stored in the live table (see :mod:`keyframe.reviews.models`). A comment
+keeps the members its body @mentions (``mentions``, resolved among the studio's members when it is
+written or edited). After each change :mod:`keyframe.reviews.notices` notifies the mentioned
+members, the author of the comment replied to, and the publisher of a reviewed version.
 
 Activity log: every comment change is written in the *same* DynamoDB transaction as its activity
 entry (``comment:added``, ``comment:edited``, ``comment:resolved``, ``comment:reopened``; a
@@ -43,6 +46,7 @@ from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
+from keyframe.reviews import notices
 from keyframe.reviews.models import (
     COMMENT_INDEX_SK,
     COMMENT_PREFIX,
@@ -159,6 +163,7 @@ def to_comment(item: CommentItem) -> Comment:
         resolved_at=item.resolved_at,
         created_at=item.created_at,
         edited_at=item.edited_at,
+        mentions=item.mentions or [],
     )
 
 
@@ -264,6 +269,7 @@ def add_comment(principal: Principal, asset_id: str, version: int, request: Comm
     frame, timecode = _frame_and_timecode(studio_id, project_id, request.frame, request.timecode)
     comment_id = uuid.uuid4().hex
     created_at = _now()
+    parent: CommentItem | None = None
     if request.parent_id:
         parent = _find_comment(studio_id, request.parent_id)
         if parent.asset_id != asset_id or int(parent.version) != version:
@@ -297,6 +303,7 @@ def add_comment(principal: Principal, asset_id: str, version: int, request: Comm
         annotation=request.annotation,
         resolved=False,
         created_at=created_at,
+        mentions=notices.mentions_in(studio_id, request.body) or None,
     )
     details = {"version": version, "frame": frame, "timecode": timecode, "parentId": request.parent_id}
 
@@ -307,6 +314,7 @@ def add_comment(principal: Principal, asset_id: str, version: int, request: Comm
     _write(build)
     comment = to_comment(item)
     emit(studio_id, "asset:commented", comment.to_json(), rooms=_rooms(project_id, asset_id))
+    notices.comment_added(principal, comment, parent_author_id=parent.author_id if parent else None)
     return comment
 
 
@@ -373,8 +381,14 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
     now = _now()
     actions: list[Any] = []
     changes: list[str] = []  # activity actions, in order; each is also the event (edit: comment:updated)
+    mentioned_before = frozenset(m["userId"] for m in item.mentions or [])
     if request.body is not None and request.body != item.body:
-        actions += [CommentItem.body.set(request.body), CommentItem.edited_at.set(now)]
+        mentions = notices.mentions_in(principal.studio_id, request.body)
+        actions += [
+            CommentItem.body.set(request.body),
+            CommentItem.edited_at.set(now),
+            CommentItem.mentions.set(mentions) if mentions else CommentItem.mentions.remove(),
+        ]
         changes.append("comment:edited")
     if request.resolved is not None and request.resolved != bool(item.resolved):
         if request.resolved:
@@ -405,6 +419,8 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
     for action in changes:
         event = "comment:updated" if action == "comment:edited" else action
         emit(principal.studio_id, event, comment.to_json(), rooms=rooms)
+    if "comment:edited" in changes:
+        notices.comment_added(principal, comment, mentioned_before=mentioned_before)
     return comment
 
 
@@ -503,6 +519,9 @@ def decide(principal: Principal, asset_id: str, version: int, request: ReviewCre
         DECISION_EVENTS[request.decision],
         data,
         rooms=_rooms(target.project_id, asset_id, studio=True),
+    )
+    notices.decided(
+        principal, review, publisher_id=target.created_by, actor_name=_display_name(principal.user_id)
     )
     return review
 

@@ -55,8 +55,10 @@ def test_a_room_of_another_studio_is_refused_as_not_found(api, live) -> None:
     other = register_studio(api, studio_name="Other")
     foreign = make_version(other)
     # When a member of studio A subscribes to them
-    socket = live.connect(register_studio(api))
-    for room in (f"asset:{foreign.asset_id}", f"project:{foreign.project_id}", "asset:does-not-exist"):
+    member = register_studio(api)
+    socket = live.connect(member)
+    foreign_rooms = (f"asset:{foreign.asset_id}", f"project:{foreign.project_id}", f"user:{other.user_id}")
+    for room in (*foreign_rooms, "asset:does-not-exist"):
         reply = socket.send(action="subscribe", room=room, correlationId="c-1")
         # Then each is refused as not found, and nothing was joined
         assert reply == {
@@ -68,7 +70,11 @@ def test_a_room_of_another_studio_is_refused_as_not_found(api, live) -> None:
                 "correlationId": "c-1",
             },
         }
-    assert [m.room for m in connections.rooms_of(socket.connection_id)] == ["studio"]
+    # (the connection is in the studio room and its member's own room only, from connect)
+    assert [m.room for m in connections.rooms_of(socket.connection_id)] == [
+        "studio",
+        f"user:{member.user_id}",
+    ]
     # And the connection stays usable
     assert socket.send(action="ping")["type"] == "pong"
 

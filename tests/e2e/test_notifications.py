@@ -1,0 +1,77 @@
+"""Notifications end to end on the local stack: a mention reaches the mentioned member's inbox and
+every one of their open sockets (two tabs)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
+from tests.e2e.test_live import (
+    PASSWORD,
+    Member,
+    _member,
+    new_asset,
+    of_type,
+    register,
+    upload_png,
+    wait_until_ready,
+)
+from tests.unit.media.samples import ffmpeg_sample
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+@pytest.fixture(scope="module")
+def png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ffmpeg_sample("png", tmp_path_factory.mktemp("notify") / "frame_0001.png")
+
+
+def _invite(admin: Member, role: str, name: str) -> tuple[Member, str]:
+    email = f"notify-{uuid.uuid4().hex[:10]}@example.com"
+    invitation = admin.post("/studio/invitations", {"email": email, "role": role})
+    accepted = admin.http.post(
+        "/auth/accept-invitation",
+        json={"token": invitation["token"], "password": PASSWORD, "displayName": name},
+    )
+    assert accepted.status_code == 201, accepted.text
+    return _member(admin.http, accepted.json()), email
+
+
+def test_a_mention_reaches_the_inbox_and_every_open_socket(local_stack: LocalStackProcess, png: Path) -> None:
+    with BaseUrlSession(local_stack.http_url) as http:
+        # Given a studio whose artist Arlo has two tabs open, and a version to review
+        admin = register(http, "Notify Studio")
+        arlo, _ = _invite(admin, "ARTIST", "Arlo")
+        _, asset_id = new_asset(admin)
+        upload_png(admin, asset_id, png)
+        assert wait_until_ready(admin, asset_id)["status"] == "READY"
+        with arlo.socket() as tab1, arlo.socket() as tab2:
+            # When the admin mentions him in a comment
+            comment = admin.post(
+                f"/assets/{asset_id}/versions/1/comments", {"body": "@Arlo the blink is two frames late"}
+            )
+            # Then the comment stores the mention
+            assert comment["mentions"] == [{"userId": arlo.user_id, "displayName": "Arlo"}]
+            # And both tabs receive the same notification in his room
+            events = [
+                tab.wait_for(of_type("notification:created", type="mention"), timeout=15).frame
+                for tab in (tab1, tab2)
+            ]
+            assert {e["room"] for e in events} == {f"user:{arlo.user_id}"}
+            assert events[0]["data"] == events[1]["data"] and events[0]["seq"] == events[1]["seq"]
+            note = events[0]["data"]
+            assert note["target"]["commentId"] == comment["commentId"]
+            # And it is in his inbox, unread, counted on /me
+            inbox = arlo.get("/me/notifications")
+            assert [n["notificationId"] for n in inbox["items"]] == [note["notificationId"]]
+            assert arlo.get("/me")["unreadNotifications"] == 1
+            # When one tab marks it read, both tabs are told
+            arlo.post("/me/notifications/read", {"ids": [note["notificationId"]]}, expect=200)
+            for tab in (tab1, tab2):
+                read = tab.wait_for(of_type("notification:read"), timeout=15).frame
+                assert read["data"] == {"ids": [note["notificationId"]], "unreadCount": 0}
+        # And the admin, who acted, was notified of nothing
+        assert admin.get("/me/notifications")["items"] == []
