@@ -73,3 +73,66 @@ def test_admin_invites_by_email_and_the_link_in_the_captured_mail_is_accepted(ht
     assert accepted.json()["studio"]["name"] == "Moonbeam" and accepted.json()["role"] == "ARTIST"
     members = http.get("/studio/members?role=ARTIST", headers=_bearer(admin)).json()["items"]
     assert [m["email"] for m in members] == [invitee]
+
+
+def test_a_user_of_another_studio_accepts_with_their_account_and_switches(http: BaseUrlSession) -> None:
+    # Given Ada, ADMIN of "Moonbeam", invited to "Sunrise" as DIRECTOR
+    ada = _register(http, "Moonbeam", "Ada")
+    sunrise = _register(http, "Sunrise", "Sol")
+    email = ada["user"]["email"]
+    invited = http.post(
+        "/studio/invitations", json={"email": email, "role": "DIRECTOR"}, headers=_bearer(sunrise)
+    )
+    assert invited.status_code == 201, invited.text
+    _, link = _mailed_link(http, email, "/invitations/accept")
+
+    # When she accepts with the account she has (her password, no display name)
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    accepted = http.post("/auth/accept-invitation", json={"token": token, "password": PASSWORD})
+
+    # Then the same account is in both studios
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["user"]["userId"] == ada["user"]["userId"]
+    mine = http.get("/me/studios", headers=_bearer(accepted.json())).json()["items"]
+    assert {(s["studio"]["name"], s["role"]) for s in mine} == {
+        ("Moonbeam", "ADMIN"),
+        ("Sunrise", "DIRECTOR"),
+    }
+
+    # When she switches back to Moonbeam with her Sunrise token
+    switched = http.post(f"/me/studios/{ada['studio']['studioId']}/switch", headers=_bearer(accepted.json()))
+
+    # Then her new token is for Moonbeam as ADMIN
+    assert switched.status_code == 200, switched.text
+    me = http.get("/me", headers=_bearer(switched.json())).json()
+    assert (me["studio"]["name"], me["role"]) == ("Moonbeam", "ADMIN")
+
+
+def test_a_reset_by_email_works_and_old_sessions_stop_at_once(http: BaseUrlSession) -> None:
+    # Given an account signed in on two devices
+    first = _register(http, "Moonbeam", "Ada")
+    email = first["user"]["email"]
+    second = http.post("/auth/login", json={"email": email, "password": PASSWORD}).json()
+    assert http.get("/me", headers=_bearer(second)).status_code == 200
+
+    # When she asks for a reset and follows the e-mailed link
+    asked = http.post("/auth/password-reset", json={"email": email})
+    assert asked.status_code == 202
+    message, link = _mailed_link(http, email, "/reset-password")
+    assert message["subject"] == "Reset your Keyframe password"
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    new_password = "a-brand-new-long-passphrase"
+    done = http.post("/auth/password-reset/confirm", json={"token": token, "newPassword": new_password})
+
+    # Then both old sessions stop at once, and the new password signs in
+    assert done.status_code == 200, done.text
+    assert http.get("/me", headers=_bearer(first)).status_code == 401
+    assert http.get("/me", headers=_bearer(second)).status_code == 401
+    assert http.post("/auth/refresh", json={"refreshToken": second["refreshToken"]}).status_code == 401
+    assert http.post("/auth/login", json={"email": email, "password": new_password}).status_code == 200
+
+    # And the link is single use
+    again = http.post(
+        "/auth/password-reset/confirm", json={"token": token, "newPassword": "another-long-passphrase"}
+    )
+    assert again.status_code == 410
