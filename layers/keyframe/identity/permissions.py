@@ -77,8 +77,10 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
 """Permission -> the roles that hold it. The single source of truth for authorization."""
 
 PERMISSION_PURPOSE: dict[Permission, str] = {
-    Permission.STUDIO_READ: "read your profile, your studios and the member list",
-    Permission.MEMBERS_MANAGE: "invite members, change roles, remove members",
+    Permission.STUDIO_READ: "read your profile, your studios and the member list; manage your own account "
+    "(password, sessions), create another studio, switch studio, leave a studio",
+    Permission.MEMBERS_MANAGE: "invite members and manage invitations (list, resend, revoke), change roles, "
+    "remove members, hand the studio over",
     Permission.PROJECT_READ: "list and read projects",
     Permission.PROJECT_WRITE: "create, edit and archive projects",
     Permission.ASSET_READ: "list and read assets, versions, dependencies; download versions",
