@@ -24,6 +24,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from infra.live import LiveApi
 from infra.tables import Tables
 from keyframe.live.models import connection_pk, ticket_pk
+from keyframe.outbox.records import outbox_pk
 from keyframe.storage.activity import activity_pk
 from keyframe.storage.tables import (
     CATALOG,
@@ -366,12 +367,21 @@ def starters(stem: str, grants: Mapping[str, tuple[Access, ...]] | None = None) 
     ]
 
 
-EMITS_EVENTS: tuple[Access, ...] = (read_write(LIVE), ManageLiveConnections())
-"""``keyframe.events.publisher.emit``: room counters and event log (live table), then the fan-out reads
-the room's connections, posts to each one (``POST @connections``) and deletes the records of those
-that are gone."""
+def append_outbox() -> TableItems:
+    """``keyframe.outbox.records``: PutItem on the catalog's outbox partitions only (the durable events)."""
+    return TableItems(CATALOG, ("dynamodb:PutItem",), outbox_pk("*"))
 
-EMITS_MEMBER_EVENTS: tuple[Access, ...] = (read_write(LIVE), ManageLiveConnections(("POST", "DELETE")))
+
+EMITS_EVENTS: tuple[Access, ...] = (append_outbox(), read_write(LIVE), ManageLiveConnections())
+"""``keyframe.events.publisher.emit``: the event's outbox item (catalog), room counters, markers and
+event log (live table), then the fan-out reads the room's connections, posts to each one
+(``POST @connections``) and deletes the records of those that are gone."""
+
+EMITS_MEMBER_EVENTS: tuple[Access, ...] = (
+    append_outbox(),
+    read_write(LIVE),
+    ManageLiveConnections(("POST", "DELETE")),
+)
 """:data:`EMITS_EVENTS` plus ``DeleteConnection``: the fan-out of ``member:removed`` and
 ``member:role-changed`` (emitted by the identity domain only) first closes that member's sockets."""
 
@@ -518,6 +528,14 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
 }
 """Function name (``keyframe.registry``) -> its accesses. Add a line with every new function."""
 
+
+CONSUMER_GRANTS: Mapping[str, tuple[Access, ...]] = {
+    # the outbox's stream consumer (keyframe.outbox.stream): numbers each stored event in its rooms and
+    # fans it out (live table, @connections); reading the stream and sending to its dead-letter queue
+    # are granted with its event source (infra/outbox.py)
+    "outbox-stream": EMITS_EVENTS,
+}
+"""What each function of ``keyframe.registry.CONSUMERS`` may do (built in ``infra/outbox.py``)."""
 
 JOB_GRANTS: Mapping[str, tuple[Access, ...]] = {
     # keyframe.media.worker derive (keyframe.pipeline.derive_step): reads and updates the pipeline

@@ -104,6 +104,7 @@ RUNBOOK: dict[str, str] = {
     "executions-timed-out": "a state machine execution timed out",
     "dead-letters": "a message in a safety net's dead-letter queue",
     "dead-letter-age": "a message waiting in a safety net's dead-letter queue",
+    "outbox-lag": "domain events reach rooms and webhooks late (the outbox stream's iterator age)",
     "studio-outage": "the composite: studios cannot work",
 }
 """Every runbook key an alarm may name -> what the alarm means (the README's *Runbook* has one line each)."""

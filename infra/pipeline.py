@@ -55,7 +55,7 @@ from infra.monitoring import Monitoring
 from infra.safety_net import SafetyNetTexts, add_safety_net
 from keyframe.media.jobs import MEDIA_JOB
 from keyframe.registry import REPO_ROOT
-from keyframe.storage.tables import LIVE, UPLOADS
+from keyframe.storage.tables import CATALOG, LIVE, UPLOADS
 from keyframe.substitutions import camel, function_placeholder, state_machine_env_var
 
 STATE_MACHINES_DIR = REPO_ROOT / "statemachines"
@@ -67,10 +67,15 @@ JOB_QUEUE_PLACEHOLDER = "JobQueueArn"
 BATCH_EVENTS_RULE = "StepFunctionsGetEventsForBatchJobsRule"
 """The managed EventBridge rule through which Step Functions follows ``batch:submitJob.sync`` jobs."""
 
-MEDIA_WORKER_VARIABLES: tuple[str, ...] = (UPLOADS.env_var, LIVE.env_var, "LIVE_CONNECTIONS_ENDPOINT")
-"""What ``python -m keyframe.media.worker derive`` reads: the pipeline record (uploads), the event log
-(live) and the ``@connections`` endpoint of the fan-out. The bucket comes from the record; ECS itself
-sets ``AWS_REGION`` and the job role's credentials."""
+MEDIA_WORKER_VARIABLES: tuple[str, ...] = (
+    UPLOADS.env_var,
+    CATALOG.env_var,
+    LIVE.env_var,
+    "LIVE_CONNECTIONS_ENDPOINT",
+)
+"""What ``python -m keyframe.media.worker derive`` reads: the pipeline record (uploads), the outbox of
+its events (catalog), the event log (live) and the ``@connections`` endpoint of the fan-out. The
+bucket comes from the record; ECS itself sets ``AWS_REGION`` and the job role's credentials."""
 MEDIA_WORKER_SERVICE = "media-worker"
 
 MARK_FAILED_FUNCTION = "pipeline-mark-failed"

@@ -53,21 +53,23 @@ from infra.monitoring import Monitoring
 from infra.pipeline import AslStateMachine
 from infra.safety_net import SafetyNetTexts, add_safety_net, ended_execution_pattern
 from keyframe.renders.jobs import RENDER_JOB
-from keyframe.storage.tables import LIVE, RENDERS
+from keyframe.storage.tables import CATALOG, LIVE, RENDERS
 
 STEM = RENDER_STATE_MACHINE
 
 RENDER_WORKER_VARIABLES: tuple[str, ...] = (
     RENDERS.env_var,
     "MEDIA_BUCKET",
+    CATALOG.env_var,
     LIVE.env_var,
     "LIVE_CONNECTIONS_ENDPOINT",
 )
 """What ``python -m keyframe.renders.worker`` reads: ``RendersSettings`` (the renders table, the bucket of
-sources and outputs) and the publisher's event log and ``@connections`` endpoint. ``WorkerSettings``
-(``RENDER_FONT_FILE``, ``RENDER_WORK_DIR``) stay unset: the image's FFmpeg finds DejaVu through
-fontconfig, and the temporary folder is on the task's ephemeral storage. ``POWERTOOLS_SERVICE_NAME``
-comes from ``RENDER_JOB``; ECS sets ``AWS_REGION``, Batch ``AWS_BATCH_JOB_ID``/``AWS_BATCH_JOB_ATTEMPT``."""
+sources and outputs), the outbox of its events (catalog), the publisher's event log and its
+``@connections`` endpoint. ``WorkerSettings`` (``RENDER_FONT_FILE``, ``RENDER_WORK_DIR``) stay unset:
+the image's FFmpeg finds DejaVu through fontconfig, and the temporary folder is on the task's
+ephemeral storage. ``POWERTOOLS_SERVICE_NAME`` comes from ``RENDER_JOB``; ECS sets ``AWS_REGION``,
+Batch ``AWS_BATCH_JOB_ID``/``AWS_BATCH_JOB_ATTEMPT``."""
 
 HIGH_PRIORITY_QUEUE_VARIABLE = "RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN"
 """``keyframe.renders.config.ExecutionSettings``: the queue a HIGH render's execution input names."""

@@ -28,6 +28,7 @@ from infra.layer import SharedLayer
 from infra.live import LiveApi
 from infra.mail import Mail
 from infra.monitoring import Monitoring
+from infra.outbox import OutboxConsumer
 from infra.pipeline import STEM as ASSET_PIPELINE
 from infra.pipeline import AssetPipeline
 from infra.renders import STEM as RENDER
@@ -37,6 +38,7 @@ from infra.tables import Tables
 from infra.waf import RestApiFirewall
 from keyframe import registry
 from keyframe.registry import Endpoint
+from keyframe.storage.tables import CATALOG
 
 
 def authorizer_name() -> str:
@@ -152,6 +154,16 @@ class KeyframeStack(Stack):
             functions=self.functions,
             jobs=self.batch,
             environment=self.function_environment(),
+            monitoring=self.monitoring,
+        )
+        self.outbox = OutboxConsumer(
+            self,
+            "Outbox",
+            config=config,
+            table=self.tables[CATALOG],
+            layer=self.layer.layer,
+            environment=self.function_environment(),
+            resources=self.resources(),
             monitoring=self.monitoring,
         )
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.

@@ -107,19 +107,27 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("render-mark-failed", "renders_tasks/mark_failed", "task", timeout_seconds=60),
 )
 
+CONSUMERS: tuple[FunctionSpec, ...] = (
+    # the outbox's consumer: DynamoDB Streams of the catalog table (keyframe.outbox.stream)
+    FunctionSpec("outbox-stream", "outbox_stream", "task", timeout_seconds=60),
+)
+"""Event consumers: functions invoked by an event source mapping (a stream, a queue), never by a route
+or a state machine. CDK builds them in their own nested stack (``infra/outbox.py``; the main stack is
+at CloudFormation's 500-resource limit); the local stack invokes them from its pollers."""
+
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
 PUBLIC_PATHS: frozenset[str] = frozenset({"/health", "/ready", "/openapi.json", "/asyncapi.json", "/docs"})
 
 
 def function(name: str) -> FunctionSpec:
-    """The spec named ``name``.
+    """The spec named ``name`` (:data:`FUNCTIONS` or :data:`CONSUMERS`).
 
     Raises
     ------
     KeyError
         Unknown function.
     """
-    for spec in FUNCTIONS:
+    for spec in FUNCTIONS + CONSUMERS:
         if spec.name == name:
             return spec
     raise KeyError(name)

@@ -185,3 +185,21 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         if node not in state and (cycle := visit(node)):
             return cycle
     return None
+
+
+def appends_only_to_the_outbox(resources: dict[str, Any], statements: list[dict[str, Any]]) -> bool:
+    """True when every statement on the catalog table is a PutItem limited to outbox partitions.
+
+    Emitting an event stores it in the outbox first (``keyframe.outbox.records``): a role that only
+    emits events reaches the catalog table through ``STUDIO#*#OUTBOX`` and nothing else.
+    """
+    from keyframe.outbox.records import outbox_pk
+    from keyframe.storage.tables import CATALOG
+
+    catalog = table_ids(resources)[CATALOG.key]
+    on_catalog = [s for s in statements if catalog in references(s["Resource"])]
+    return bool(on_catalog) and all(
+        actions_of(s) == ["dynamodb:PutItem"]
+        and s.get("Condition") == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [outbox_pk("*")]}}
+        for s in on_catalog
+    )

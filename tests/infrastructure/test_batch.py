@@ -14,7 +14,7 @@ from infra.batch import DOCKERFILE, image_excludes, retry_strategies
 from infra.grants import DERIVED_PREFIX, grants_for_job
 from keyframe.media.jobs import MEDIA_JOB
 from keyframe.registry import REPO_ROOT
-from keyframe.storage.tables import LIVE, UPLOADS
+from keyframe.storage.tables import CATALOG, LIVE, UPLOADS
 from tests.infrastructure import templates as t
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
@@ -201,9 +201,17 @@ def test_media_job_gets_exactly_the_variables_the_worker_reads(dev):
     # Given the media job's container environment
     env = {e["Name"]: e["Value"] for e in _media_job(dev)["ContainerProperties"]["Environment"]}
     tables = t.table_ids(dev.resources)
-    # Then it names the uploads and live tables, the @connections endpoint and its service, nothing more
-    assert set(env) == {UPLOADS.env_var, LIVE.env_var, "LIVE_CONNECTIONS_ENDPOINT", "POWERTOOLS_SERVICE_NAME"}
+    # Then it names the uploads, catalog (the outbox of its events) and live tables, the @connections
+    # endpoint and its service, nothing more
+    assert set(env) == {
+        UPLOADS.env_var,
+        CATALOG.env_var,
+        LIVE.env_var,
+        "LIVE_CONNECTIONS_ENDPOINT",
+        "POWERTOOLS_SERVICE_NAME",
+    }
     assert env[UPLOADS.env_var] == {"Ref": tables[UPLOADS.key]}
+    assert env[CATALOG.env_var] == {"Ref": tables[CATALOG.key]}
     assert env[LIVE.env_var] == {"Ref": tables[LIVE.key]}
     (live_api,) = t.of_type(dev.resources, "AWS::ApiGatewayV2::Api")
     assert live_api in t.references(env["LIVE_CONNECTIONS_ENDPOINT"])
@@ -245,8 +253,10 @@ def test_media_job_role_touches_only_the_uploads_and_live_tables(dev):
     statements = t.role_statements(dev.resources, props["JobRoleArn"]["Fn::GetAtt"][0])
     tables = t.table_ids(dev.resources)
     touched = {key for s in statements for key, lid in tables.items() if lid in t.references(s["Resource"])}
-    # Then it reaches the uploads and live tables only, and cannot create or delete pipeline records
-    assert touched == {UPLOADS.key, LIVE.key}
+    # Then it reaches the uploads and live tables and the catalog's outbox only (its events), and cannot
+    # create or delete pipeline records
+    assert touched == {UPLOADS.key, LIVE.key, CATALOG.key}
+    assert t.appends_only_to_the_outbox(dev.resources, statements)
     for statement in statements:
         if tables[UPLOADS.key] in t.references(statement["Resource"]):
             assert set(t.actions_of(statement)) == {

@@ -14,6 +14,7 @@ from infra.renders import RENDER_FAILURES_THRESHOLD, RENDER_WORKER_VARIABLES, ST
 from infra.safety_net import DEAD_LETTER_AGE_ALARM_SECONDS
 from keyframe import registry
 from keyframe.local import bootstrap
+from keyframe.outbox.records import outbox_pk
 from keyframe.renders.jobs import PRESET_TIMEOUT_SECONDS, RENDER_JOB
 from keyframe.renders.playback import EPHEMERAL_TAG
 from keyframe.renders.tasks import EXECUTION_EVENT
@@ -378,8 +379,10 @@ def test_render_job_role_updates_jobs_but_never_creates_deletes_or_scans(dev):
     # Given the render job's role
     statements = _job_statements(dev)
     touched = _tables_touched(dev, statements)
-    # Then it reaches the renders table (get and conditional updates) and the live table (events) only
-    assert set(touched) == {RENDERS.key, LIVE.key}
+    # Then it reaches the renders table (get and conditional updates), the live table (events) and the
+    # catalog's outbox (its events, stored before they are announced) only
+    assert set(touched) == {RENDERS.key, LIVE.key, CATALOG.key}
+    assert t.appends_only_to_the_outbox(dev.resources, statements)
     assert touched[RENDERS.key] == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     # And it may post events to sockets, not close them
     (manage,) = [s for s in statements if "execute-api:ManageConnections" in t.actions_of(s)]
@@ -405,14 +408,15 @@ def test_renders_api_writes_only_render_outputs_and_appends_only_activity(dev):
     # And it heads originals (the lineage's S3 VersionId) without writing them
     (originals,) = [s for s in _s3_statements(statements) if _resources(s) == [f"{bucket}/{ORIGINALS}"]]
     assert t.actions_of(originals) == ["s3:GetObject"]
-    # And on the catalog it reads, and puts only into activity partitions
+    # And on the catalog it reads, and puts only into activity and outbox partitions
     catalog = t.table_ids(dev.resources)[CATALOG.key]
     for statement in statements:
         if catalog in t.references(statement["Resource"]) and "dynamodb:PutItem" in t.actions_of(statement):
             assert t.actions_of(statement) == ["dynamodb:PutItem"]
-            assert statement["Condition"] == {
-                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [activity_pk("*")]}
-            }
+            assert statement["Condition"] in (
+                {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [activity_pk("*")]}},
+                {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [outbox_pk("*")]}},
+            )
     # And it never deletes a render job
     assert "dynamodb:DeleteItem" not in _tables_touched(dev, statements)[RENDERS.key]
     # And it may terminate Batch jobs (cancel)

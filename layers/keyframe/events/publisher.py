@@ -1,12 +1,30 @@
-"""The one publisher of domain events.
+"""The one publisher of domain events: the outbox record first, then the rooms.
 
 Every write that others should see (``asset:created``, ``pipeline:update``, ``render:progress`` ...)
-calls :func:`emit`. An event goes to one or more rooms (``studio``, ``project:{id}``,
-``asset:{id}``); in each room it gets the next ``seq`` (1, 2, 3 … per room, atomically) and is stored
-for 24 hours in the live table so a client that missed some can catch up. Then the registered
-deliverers push it on. This module knows no delivery target: a target registers itself with
-:func:`register_deliverer` at its process's start (the WebSocket fan-out does so through
-:func:`keyframe.live.fanout.install`, called by every handler and container entrypoint).
+calls :func:`emit` (or, to store the event in the change's own transaction, adds a
+:class:`~keyframe.outbox.records.DomainEvent` to it with :func:`keyframe.outbox.records.add_to` and
+calls :func:`publish` after the commit). Event types come from :class:`keyframe.events.types.EventType`.
+
+Durability (issue 13.1): a durable event (every type but presence) is stored in the outbox (catalog
+table) before anything is announced. Then :func:`publish` tries to deliver it at once: in each room
+(``studio``, ``project:{id}``, ``asset:{id}``) it gets the next ``seq`` (1, 2, 3 … per room) and is
+stored for 24 hours in the live table for catch-up, and the registered deliverers push it on. If that
+fails (the live table refuses a write, the process dies), the catalog table's stream hands the outbox
+record to :func:`publish` again (:mod:`keyframe.outbox.stream`), until it succeeds.
+
+The stream leaves a new event to the process that stored it for :data:`INLINE_GRACE_SECONDS` (2 s)
+before numbering it itself, so the two rarely race for a ``seq``.
+
+Deduplication: each room keeps a marker ``EVENT#{eventId}`` written in the same transaction as the
+room's copy, holding its ``seq``, whether it was delivered, and a 30 s lease of the process that
+numbered it. A second :func:`publish` of the same event (the stream after the inline attempt) reuses
+the ``seq``, waits for the lease while the first process delivers, and posts only what is still not
+delivered after it, so a room never numbers one event twice. A socket may see the same ``seq`` twice
+only if a process takes over 30 s between posting and marking, or dies in between (clients drop a
+``seq`` they already have).
+
+This module knows no delivery target: a target registers itself with :func:`register_deliverer` at
+its process's start (the WebSocket fan-out does so through :func:`keyframe.live.fanout.install`).
 
 Envelope (what clients receive)::
 
@@ -16,18 +34,34 @@ Envelope (what clients receive)::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.models import Model
 
+from keyframe import clock
+from keyframe.events.types import is_durable
 from keyframe.observability import logger
+from keyframe.outbox import records
+from keyframe.outbox.records import DomainEvent
 from keyframe.storage.models import table_meta
 from keyframe.storage.tables import LIVE
+from keyframe.storage.transactions import Cancelled, Transaction
 
 EVENT_RETENTION_SECONDS = 24 * 3600
+INLINE_GRACE_SECONDS = 2.0
+DELIVERY_LEASE_SECONDS = 30.0
+"""How long a process that numbered an event in a room is presumed to be delivering it."""
+"""How long the stream consumer leaves a new event to the process that stored it (see :func:`publish`)."""
 
 Deliverer = Callable[[str, list[dict[str, Any]]], None]
 """``deliver(studio_id, envelopes)``: pushes envelopes to connected clients."""
@@ -59,6 +93,24 @@ class RoomEvent(Model):
     ttl = TTLAttribute(null=True)
 
 
+class RoomEventMarker(Model):
+    """A durable event's place in a room (pk = room key, sk = ``EVENT#{eventId}``), kept 24 h. Table: live.
+
+    ``seq`` is the number the event got in the room; ``delivered`` turns true once every deliverer
+    took the room's envelope; until ``leaseUntil`` (epoch seconds) the process that numbered it is
+    presumed to be delivering it.
+    """
+
+    Meta = table_meta(LIVE)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    seq = NumberAttribute()
+    envelope = JSONAttribute()
+    delivered = BooleanAttribute(default=False)
+    lease_until = NumberAttribute(default=0, attr_name="leaseUntil")
+    ttl = TTLAttribute(null=True)
+
+
 def register_deliverer(deliverer: Deliverer) -> None:
     """Add a fan-out target (idempotent: the same callable is registered once)."""
     if deliverer not in _deliverers:
@@ -71,64 +123,208 @@ def _next_seq(studio_id: str, room: str) -> int:
     return int(counter.last_seq)
 
 
+def _room_envelope(event: DomainEvent, room: str, seq: int) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "room": room,
+        "seq": seq,
+        "ts": event.occurred_at,
+        "correlationId": event.correlation_id,
+        "data": event.data,
+    }
+
+
 def emit(
     studio_id: str,
     event_type: str,
     data: dict[str, Any],
     *,
     rooms: Iterable[str],
+    subject: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Record ``event_type`` with ``data`` in each of ``rooms`` of ``studio_id`` and deliver it.
+    """Store ``event_type`` with ``data`` in the outbox, then publish it to ``rooms`` of ``studio_id``.
 
     Parameters
     ----------
     studio_id:
         The studio the event belongs to; it is never delivered outside it.
     event_type:
-        ``noun:verb`` name, e.g. ``asset:created``.
+        A :class:`keyframe.events.types.EventType` value, e.g. ``asset:created``.
     data:
         JSON-serialisable payload.
     rooms:
         Room names from :mod:`keyframe.events.rooms` (duplicates ignored).
+    subject:
+        ``{kind}/{id}`` of what changed (webhook and analytics envelopes), optional.
 
     Returns
     -------
     list of dict
-        One envelope per room, as stored and delivered.
+        One envelope per room, as stored and delivered; empty when the rooms could not be written
+        now (a durable event is then delivered from the outbox later).
+
+    Raises
+    ------
+    pynamodb.exceptions.PutError
+        The outbox item of a durable event could not be stored (nothing was announced).
     """
-    correlation_id = logger.get_correlation_id()
-    now = datetime.now(UTC)
+    event = DomainEvent.new(
+        studio_id, event_type, data, rooms=list(rooms), subject=subject,
+        correlation_id=logger.get_correlation_id(),
+    )  # fmt: skip
+    if not is_durable(event.type):
+        return _publish_ephemeral(event)
+    records.write(event)
+    return publish_now(event)
+
+
+def publish_now(event: DomainEvent) -> list[dict[str, Any]]:
+    """The inline attempt after a commit: :func:`publish`, but a failure is logged, not raised.
+
+    The event's outbox item is already stored, so the stream consumer delivers what this attempt
+    could not. Returns the envelopes delivered (empty on failure).
+    """
+    try:
+        return publish(event, fresh=True)
+    except Exception:
+        logger.exception(
+            "publishing to rooms failed; the outbox will deliver it",
+            extra={"event_id": event.id, "event_type": event.type},
+        )
+        return []
+
+
+def publish(event: DomainEvent, *, fresh: bool = False) -> list[dict[str, Any]]:
+    """Give ``event`` its ``seq`` in each room (once per event id), store it, deliver what is not delivered.
+
+    Parameters
+    ----------
+    event:
+        A durable event (already in the outbox).
+    fresh:
+        True right after the event was created (skips the marker read: nothing can have it yet).
+
+    Returns
+    -------
+    list of dict
+        The room envelopes of ``event`` (delivered now or before).
+
+    Raises
+    ------
+    Exception
+        A live-table write or a deliverer failed: the caller (the stream) hands the event again.
+    """
+    envelopes: list[dict[str, Any]] = []
+    pending: list[RoomEventMarker] = []
+    if not fresh:
+        _let_the_inline_attempt_finish(event)
+    for room in event.rooms:
+        marker = None if fresh else _marker(event, room)
+        if marker is not None and not marker.delivered:
+            marker = _wait_for_its_publisher(event, room, marker)
+        if marker is None:
+            marker = _append(event, room)
+        envelopes.append(dict(marker.envelope))
+        if not marker.delivered:
+            pending.append(marker)
+    if pending:
+        _deliver(event.studio, [dict(marker.envelope) for marker in pending], raising=True)
+        for marker in pending:
+            marker.update(actions=[RoomEventMarker.delivered.set(True)])
+    return envelopes
+
+
+def _let_the_inline_attempt_finish(event: DomainEvent) -> None:
+    """Wait until ``event`` is :data:`INLINE_GRACE_SECONDS` old before the stream numbers it.
+
+    The process that stored the event publishes it at once; a stream consumer that raced it would
+    make both take a ``seq`` for the same event (one stays unused: a gap). Events older than the
+    grace (every event of a batch after the first, any event after an outage) pass at once.
+    """
+    age = (clock.now() - datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))).total_seconds()
+    if 0 <= age < INLINE_GRACE_SECONDS:
+        time.sleep(INLINE_GRACE_SECONDS - age)
+
+
+def _wait_for_its_publisher(event: DomainEvent, room: str, marker: RoomEventMarker) -> RoomEventMarker:
+    """Wait (at most until its lease ends) for the process that numbered ``event`` to deliver it.
+
+    Without this, a stream consumer that found a fresh marker would post the envelope while that
+    process is posting it too (the same ``seq`` twice on a socket). A process that died leaves its
+    lease to run out; the envelope is then posted from here.
+    """
+    while not marker.delivered and time.time() < float(marker.lease_until or 0):
+        time.sleep(min(0.25, max(0.0, float(marker.lease_until) - time.time())))
+        marker = _marker(event, room) or marker
+    return marker
+
+
+def _marker(event: DomainEvent, room: str) -> RoomEventMarker | None:
+    try:
+        return RoomEventMarker.get(room_key(event.studio, room), f"EVENT#{event.id}", consistent_read=True)
+    except RoomEventMarker.DoesNotExist:
+        return None
+
+
+def _append(event: DomainEvent, room: str) -> RoomEventMarker:
+    """Number ``event`` in ``room`` and store its copy and marker in one transaction (live table)."""
+    key = room_key(event.studio, room)
+    seq = _next_seq(event.studio, room)
+    envelope = _room_envelope(event, room, seq)
+    ttl = timedelta(seconds=EVENT_RETENTION_SECONDS)
+    marker = RoomEventMarker(
+        key, f"EVENT#{event.id}", seq=seq, envelope=envelope, delivered=False, ttl=ttl,
+        lease_until=time.time() + DELIVERY_LEASE_SECONDS,
+    )  # fmt: skip
+    tx = Transaction()
+    tx.put("marker", marker, condition=RoomEventMarker.pk.does_not_exist())
+    tx.put("event", RoomEvent(key, f"SEQ#{seq:012d}", envelope=envelope, ttl=ttl))
+    try:
+        tx.commit()
+    except Cancelled as exc:
+        existing = _marker(event, room) if "marker" in exc.failed else None
+        if existing is None:
+            raise
+        # another publisher numbered it first: its seq stands (``seq`` stays unused: a gap that
+        # catch-up answers with nothing missing)
+        return existing
+    return marker
+
+
+def _publish_ephemeral(event: DomainEvent) -> list[dict[str, Any]]:
+    """Presence and other socket-only events: numbered and stored per room, delivered best effort."""
     envelopes = []
-    for room in dict.fromkeys(rooms):
-        seq = _next_seq(studio_id, room)
-        envelope = {
-            "type": event_type,
-            "room": room,
-            "seq": seq,
-            "ts": now.isoformat().replace("+00:00", "Z"),
-            "correlationId": correlation_id,
-            "data": data,
-        }
+    for room in event.rooms:
+        seq = _next_seq(event.studio, room)
+        envelope = _room_envelope(event, room, seq)
         RoomEvent(
-            room_key(studio_id, room),
+            room_key(event.studio, room),
             f"SEQ#{seq:012d}",
             envelope=envelope,
             ttl=timedelta(seconds=EVENT_RETENTION_SECONDS),
         ).save()
         envelopes.append(envelope)
+    _deliver(event.studio, envelopes, raising=False)
+    return envelopes
+
+
+def _deliver(studio_id: str, envelopes: list[dict[str, Any]], *, raising: bool) -> None:
+    failure: Exception | None = None
     for deliver in list(_deliverers):
         try:
             deliver(studio_id, envelopes)
-        except Exception:  # delivery is best effort; the log above is the source of truth
-            logger.exception("event delivery failed", extra={"event_type": event_type})
-    return envelopes
+        except Exception as exc:  # the room log above is the source of truth for catch-up
+            logger.exception("event delivery failed", extra={"event_type": envelopes[0]["type"]})
+            failure = failure or exc
+    if failure is not None and raising:
+        raise failure
 
 
 def room_events(studio_id: str, room: str, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """Envelopes of ``room`` with ``seq > after``, oldest first, at most ``limit`` (live table)."""
     items = RoomEvent.query(
         room_key(studio_id, room),
-        RoomEvent.sk > f"SEQ#{after:012d}",
+        RoomEvent.sk.between(f"SEQ#{after + 1:012d}", "SEQ#999999999999"),
         limit=limit,
     )
     return [item.envelope for item in items][:limit]

@@ -47,7 +47,9 @@ from keyframe.local.ffmpeg import ffmpeg_path, path_with_tools
 from keyframe.local.mailbox import PATH as MAILBOX_PATH
 from keyframe.local.mailbox import MailboxWatcher
 from keyframe.local.restapi import RestApiApp, RestApiServer
+from keyframe.local.streams import StreamPoller
 from keyframe.local.websocket import WebSocketGateway
+from keyframe.storage.tables import CATALOG
 
 log = logging.getLogger("keyframe.local")
 
@@ -123,6 +125,7 @@ class LocalStack:
         self.environments: Environments | None = None
         self.mailbox: MailboxWatcher | None = None
         self.snapshots: persistence.Snapshots | None = None
+        self.streams: StreamPoller | None = None
         self.restored: persistence.Restored | None = None
         self.started_seconds: float | None = None
 
@@ -163,6 +166,10 @@ class LocalStack:
         if self.emulator is not None:
             self._restore()
 
+        self.streams = StreamPoller(
+            self._session(endpoint), self.env[CATALOG.env_var], lambdas.invoke
+        )  # after the restore: restored items are not new events
+        self.streams.start()
         # builds the route table: after the environment is set; the mailbox reads the in-process SES
         self.http.app = RestApiApp(mailbox=self.emulator is not None)
         self.websocket.start()
@@ -302,7 +309,16 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything that started (jobs, gateways, emulator, execution environments) and remove
         ``local-stack.json``."""
-        for name in ("mailbox", "http", "websocket", "batch", "snapshots", "emulator", "environments"):
+        for name in (
+            "mailbox",
+            "http",
+            "websocket",
+            "streams",
+            "batch",
+            "snapshots",
+            "emulator",
+            "environments",
+        ):
             part = getattr(self, name)
             if part is None:
                 continue

@@ -42,10 +42,13 @@ from keyframe.catalog import projects, versions
 from keyframe.catalog.schemas import VersionStatus
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import emit, publish_now
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
+from keyframe.events.types import EventType
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
+from keyframe.observability import logger
+from keyframe.outbox.records import DomainEvent, OutboxItem, add_to
 from keyframe.reviews import notices
 from keyframe.reviews.models import (
     COMMENT_INDEX_SK,
@@ -73,8 +76,8 @@ from keyframe.storage import activity, cursors
 from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
 DECISION_EVENTS: dict[Decision, str] = {
-    Decision.APPROVED: "asset:approved",
-    Decision.CHANGES_REQUESTED: "asset:changes-requested",
+    Decision.APPROVED: EventType.ASSET_APPROVED,
+    Decision.CHANGES_REQUESTED: EventType.ASSET_CHANGES_REQUESTED,
 }
 MAX_PAGE = 100
 COMMIT_ATTEMPTS = 5
@@ -307,13 +310,19 @@ def add_comment(principal: Principal, asset_id: str, version: int, request: Comm
     )
     details = {"version": version, "frame": frame, "timecode": timecode, "parentId": request.parent_id}
 
+    comment = to_comment(item)
+    rooms = _rooms(project_id, asset_id)
+    event = _event(
+        studio_id, EventType.ASSET_COMMENTED, comment.to_json(), rooms, subject=f"comment/{comment_id}"
+    )
+
     def build(tx: Transaction) -> None:
         tx.put("comment", item, condition=CommentItem.pk.does_not_exist())
+        add_to(tx, event)  # the durable event commits with the comment (keyframe.outbox)
         _log_comment(principal, item, "comment:added", details, tx)
 
     _write(build)
-    comment = to_comment(item)
-    emit(studio_id, "asset:commented", comment.to_json(), rooms=_rooms(project_id, asset_id))
+    publish_now(event)
     notices.comment_added(principal, comment, parent_author_id=parent.author_id if parent else None)
     return comment
 
@@ -503,6 +512,12 @@ def decide(principal: Principal, asset_id: str, version: int, request: ReviewCre
             details={"assetId": asset_id, "version": version, "status": str(target.status)},
         )
     item = _decision_record(principal, target, request)
+    review = to_review(item)
+    data = {**review.to_json(), "reviewStatus": request.decision.value}
+    rooms = _rooms(target.project_id, asset_id, studio=True)
+    event = _event(
+        studio_id, DECISION_EVENTS[request.decision], data, rooms, subject=f"review/{review.review_id}"
+    )
     versions.set_review_status(
         studio_id,
         asset_id,
@@ -510,20 +525,26 @@ def decide(principal: Principal, asset_id: str, version: int, request: ReviewCre
         review_status=request.decision.value,
         actor_id=principal.user_id,
         note=request.note,
-        with_items=[("review", item, ReviewItem.pk.does_not_exist())],
+        with_items=[
+            ("review", item, ReviewItem.pk.does_not_exist()),
+            # the durable event commits with the decision (keyframe.outbox)
+            (f"event:{event.id}", event.item(), OutboxItem.pk.does_not_exist()),
+        ],
     )
-    review = to_review(item)
-    data = {**review.to_json(), "reviewStatus": request.decision.value}
-    emit(
-        studio_id,
-        DECISION_EVENTS[request.decision],
-        data,
-        rooms=_rooms(target.project_id, asset_id, studio=True),
-    )
+    publish_now(event)
     notices.decided(
         principal, review, publisher_id=target.created_by, actor_name=_display_name(principal.user_id)
     )
     return review
+
+
+def _event(
+    studio_id: str, event_type: str, data: dict[str, Any], rooms: list[str], *, subject: str
+) -> DomainEvent:
+    """A domain event of this request (its correlation id), to commit with the change."""
+    return DomainEvent.new(
+        studio_id, event_type, data, rooms=rooms, subject=subject, correlation_id=logger.get_correlation_id()
+    )
 
 
 def list_reviews(principal: Principal, asset_id: str, version: int) -> ReviewList:

@@ -81,8 +81,11 @@ def _gsis(count: int) -> tuple[IndexSpec, ...]:
 TENANTS = TableSpec(key="tenants", env_var="TENANTS_TABLE", indexes=_gsis(1), ttl_attribute="ttl")
 """Studios, users, memberships, invitations, refresh-token families, login throttling."""
 
-CATALOG = TableSpec(key="catalog", env_var="CATALOG_TABLE", indexes=_gsis(6), stream=True)
-"""Projects, assets, versions, dependencies, activity log."""
+CATALOG = TableSpec(
+    key="catalog", env_var="CATALOG_TABLE", indexes=_gsis(6), ttl_attribute="ttl", stream=True
+)
+"""Projects, assets, versions, dependencies, activity log, the outbox of domain events (kept 7 days,
+``ttl``; its stream feeds :mod:`keyframe.outbox.stream`), webhook endpoints and their deliveries."""
 
 UPLOADS = TableSpec(key="uploads", env_var="UPLOADS_TABLE", indexes=_gsis(1), ttl_attribute="ttl")
 """Multipart upload sessions and pipeline step records."""

@@ -1,0 +1,21 @@
+"""The outbox's stream consumer (DynamoDB Streams of the catalog table; logic in keyframe.outbox.stream).
+
+Delivers every stored domain event to the rooms (socket fan-out); more consumers (webhooks)
+register here. Returns Lambda's ``batchItemFailures`` so a failed event and those after it come again.
+"""
+
+from keyframe.events import publisher
+from keyframe.live import fanout
+from keyframe.observability import logger, metrics, tracer
+from keyframe.outbox import stream
+
+fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+stream.register("rooms", publisher.publish)
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    """Consume a batch of stream records; returns ``{"batchItemFailures": [...]}``."""
+    return stream.handle(event)

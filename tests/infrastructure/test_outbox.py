@@ -1,0 +1,50 @@
+"""The outbox's consumer in the cloud: the catalog stream -> outbox-stream, with its delivery rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infrastructure import templates as t
+
+pytestmark = pytest.mark.infra
+
+
+def _nested(synth) -> dict[str, Any]:
+    from aws_cdk.assertions import Template
+
+    return Template.from_stack(synth.stack.outbox).to_json()["Resources"]
+
+
+def test_the_stream_feeds_the_consumer_with_batch_item_failures_bisect_and_a_dead_letter_queue(dev):
+    # Given the outbox's nested stack
+    resources = _nested(dev)
+    (mapping,) = t.of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    # Then failed records are reported one by one, a failing batch is split, retries last 24 h
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["MaximumRecordAgeInSeconds"] == 24 * 3600
+    assert props["ParallelizationFactor"] == 1
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    # And records given up are described in an SQS queue of this stack
+    (queue,) = t.of_type(resources, "AWS::SQS::Queue")
+    assert queue in t.references(props["DestinationConfig"])
+    # And only outbox INSERTs wake the function
+    (pattern,) = props["FilterCriteria"]["Filters"]
+    assert '"eventName":["INSERT"]' in pattern["Pattern"]
+    assert '"recordType":{"S":["event"]}' in pattern["Pattern"]
+
+
+def test_the_consumer_alarms_on_errors_throttles_lag_and_dead_letters(dev):
+    alarms = [a["Properties"] for a in t.of_type(_nested(dev), "AWS::CloudWatch::Alarm").values()]
+    metrics = {a["MetricName"] for a in alarms}
+    assert {"Errors", "Throttles", "IteratorAge", "ApproximateNumberOfMessagesVisible"} <= metrics
+    assert all("Runbook: README.md#runbook " in a["AlarmDescription"] for a in alarms)
+    assert all(a["AlarmActions"] for a in alarms)
+
+
+def test_the_main_stack_stays_within_cloudformations_limit(dev, prod):
+    for synth in (dev, prod):
+        assert len(synth.resources) <= 500

@@ -1,0 +1,138 @@
+"""The outbox: an event stored with its change is delivered once the fault that stopped it clears.
+
+The stream records are built from the stored outbox items in Lambda's shape (moto's in-process mode
+does not serve DynamoDB Streams reads; the local stack's poller reads the real stream, tests/e2e).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from keyframe.events import publisher
+from keyframe.outbox import stream
+from keyframe.outbox.records import DomainEvent, OutboxItem, add_to, outbox_pk
+from keyframe.storage.transactions import Transaction
+
+LIVE_CONTRACT = False  # small made-up payloads of real event types
+
+
+@pytest.fixture
+def sockets(aws, monkeypatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """What a socket deliverer received, and the rooms consumer of the stream registered."""
+    monkeypatch.setattr(publisher, "INLINE_GRACE_SECONDS", 0.0)  # no inline attempt races these tests
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    def deliver(studio_id: str, envelopes: list[dict[str, Any]]) -> None:
+        received.extend((studio_id, envelope) for envelope in envelopes)
+
+    publisher.register_deliverer(deliver)
+    stream.register("rooms", publisher.publish)
+    try:
+        yield received
+    finally:
+        publisher._deliverers.remove(deliver)
+        stream.unregister("rooms")
+
+
+def _stream_records(studio_id: str) -> list[dict[str, Any]]:
+    """The outbox INSERTs of ``studio_id`` as DynamoDB Streams hands them to Lambda (oldest first)."""
+    return [
+        {"eventName": "INSERT", "dynamodb": {"SequenceNumber": str(n), "NewImage": item.serialize()}}
+        for n, item in enumerate(OutboxItem.query(outbox_pk(studio_id)), start=1)
+    ]
+
+
+def test_room_log_failing_after_the_commit_delivers_the_event_once_the_fault_clears(sockets, monkeypatch):
+    # Given the live table refuses writes right after the change committed
+    real_append = publisher._append
+
+    def broken(event, room):
+        raise RuntimeError("live table unavailable")
+
+    monkeypatch.setattr(publisher, "_append", broken)
+    # When a change announces its event
+    delivered = publisher.emit("studio-a", "project:created", {"projectId": "p1"}, rooms=["studio"])
+    # Then nothing reached a socket and the room log is empty, but the event is in the outbox
+    assert delivered == [] and sockets == []
+    assert publisher.room_events("studio-a", "studio") == []
+    [record] = _stream_records("studio-a")
+    # When the fault clears and the stream hands the record to the consumer
+    monkeypatch.setattr(publisher, "_append", real_append)
+    assert stream.handle({"Records": [record]}) == {"batchItemFailures": []}
+    # Then the socket received it with seq 1 and the room log holds it
+    assert [(s, e["type"], e["seq"], e["data"]) for s, e in sockets] == [
+        ("studio-a", "project:created", 1, {"projectId": "p1"})
+    ]
+    assert [e["seq"] for e in publisher.room_events("studio-a", "studio")] == [1]
+
+
+def test_a_redelivered_record_keeps_its_seq_and_is_not_posted_twice(sockets):
+    # Given an event delivered inline
+    [first] = publisher.emit("studio-a", "asset:created", {"assetId": "a1"}, rooms=["studio"])
+    # When the stream hands the same record afterwards (at least once), twice
+    records = _stream_records("studio-a")
+    stream.handle({"Records": records})
+    stream.handle({"Records": records})
+    # Then sockets saw it once, with the seq it got first, and the room numbers nothing twice
+    assert [e["seq"] for _, e in sockets] == [first["seq"]] == [1]
+    assert len(publisher.room_events("studio-a", "studio")) == 1
+
+
+def test_a_consumer_crash_mid_batch_loses_nothing_and_repeats_nothing(sockets, monkeypatch):
+    # Given three events stored but not yet delivered (rooms unavailable at commit time)
+    real_append = publisher._append
+    monkeypatch.setattr(publisher, "_append", lambda event, room: (_ for _ in ()).throw(OSError("down")))
+    for i in range(3):
+        publisher.emit("studio-a", "asset:updated", {"i": i}, rooms=["studio", "asset:a1"])
+    monkeypatch.setattr(publisher, "_append", real_append)
+    records = _stream_records("studio-a")
+    # And a consumer that fails on the second event once
+    failures = {"left": 1}
+
+    def flaky(event: DomainEvent) -> None:
+        if event.data["i"] == 1 and failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("webhook queue unavailable")
+
+    stream.register("flaky", flaky)
+    try:
+        # When the batch is handled: the second record is reported, the first is done
+        answer = stream.handle({"Records": records})
+        assert answer == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+        # And the stream hands the failed record and those after it again
+        assert stream.handle({"Records": records[1:]}) == {"batchItemFailures": []}
+    finally:
+        stream.unregister("flaky")
+    # Then each room got every event once, in order, numbered 1, 2, 3
+    by_room: dict[str, list[tuple[int, int]]] = {}
+    for _, envelope in sockets:
+        by_room.setdefault(envelope["room"], []).append((envelope["seq"], envelope["data"]["i"]))
+    assert by_room == {"studio": [(1, 0), (2, 1), (3, 2)], "asset:a1": [(1, 0), (2, 1), (3, 2)]}
+
+
+def test_an_event_in_the_change_transaction_is_stored_with_it_or_not_at_all(aws):
+    # Given a change and its event in one transaction whose condition fails
+    event = DomainEvent.new("studio-a", "project:created", {"projectId": "p1"}, rooms=["studio"])
+    existing = DomainEvent.new("studio-a", "project:created", {"projectId": "p0"}, rooms=["studio"])
+    existing.item().save()
+    tx = Transaction()
+    add_to(tx, event)
+    tx.put("change", existing.item(), condition=OutboxItem.pk.does_not_exist())  # already there: fails
+    # When it commits, Then it is cancelled and the event is not stored either
+    with pytest.raises(Exception, match="cancelled"):
+        tx.commit()
+    assert [r["dynamodb"]["NewImage"]["eventId"]["S"] for r in _stream_records("studio-a")] == [existing.id]
+
+
+def test_an_event_envelope_is_the_webhook_payload(aws):
+    event = DomainEvent.new("s1", "asset:commented", {"commentId": "c1"}, subject="comment/c1")
+    assert set(event.envelope()) == {"id", "type", "studio", "occurredAt", "subject", "data"}
+    assert event.envelope()["id"].startswith("evt_")
+
+
+def test_presence_is_not_stored_in_the_outbox(aws):
+    publisher.emit("studio-a", "presence:join", {"userId": "u"}, rooms=["asset:a1"])
+    assert _stream_records("studio-a") == []
