@@ -414,10 +414,11 @@ to the activity log, emits ``render:status``."""
 
 NOTIFIES: tuple[Access, ...] = (
     TableAccess(TENANTS, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")),
+    SendMail(),
 )
-"""``keyframe.notifications.service.notify``: the recipient's membership and the studio's member
-names for @mentions (tenants reads); the inbox and ``user:{id}`` room are in the live table
-(:data:`EMITS_EVENTS`)."""
+"""``keyframe.notifications.service.notify``: the recipient's membership, e-mail address and the
+studio's member names for @mentions (tenants reads), an immediate e-mail (SES); the inbox, the
+digest queue and the ``user:{id}`` room are in the live table (:data:`EMITS_EVENTS`)."""
 
 GRANTS: Mapping[str, tuple[Access, ...]] = {
     # /health, /ready (DescribeTable on every table, HeadBucket), /openapi.json, /docs

@@ -116,7 +116,9 @@ or a state machine. CDK builds them in their own nested stack (``infra/outbox.py
 at CloudFormation's 500-resource limit); the local stack invokes them from its pollers."""
 
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
-PUBLIC_PATHS: frozenset[str] = frozenset({"/health", "/ready", "/openapi.json", "/asyncapi.json", "/docs"})
+PUBLIC_PATHS: frozenset[str] = frozenset(
+    {"/health", "/ready", "/openapi.json", "/asyncapi.json", "/docs", "/notifications/unsubscribe"}
+)
 
 
 def function(name: str) -> FunctionSpec:

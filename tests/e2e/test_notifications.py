@@ -1,10 +1,12 @@
-"""Notifications end to end on the local stack: a mention reaches the mentioned member's inbox and
-every one of their open sockets (two tabs)."""
+"""Notifications end to end on the local stack: a mention reaches the mentioned member's inbox, every
+one of their open sockets (two tabs), and their mailbox (an immediate e-mail captured by the stack)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,11 +42,22 @@ def _invite(admin: Member, role: str, name: str) -> tuple[Member, str]:
     return _member(admin.http, accepted.json()), email
 
 
-def test_a_mention_reaches_the_inbox_and_every_open_socket(local_stack: LocalStackProcess, png: Path) -> None:
+def _mailbox(http: BaseUrlSession, to: str, timeout: float = 10) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = http.get("/_local/mailbox", params={"to": to}).json()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_a_mention_reaches_the_inbox_every_open_socket_and_the_mailbox(
+    local_stack: LocalStackProcess, png: Path
+) -> None:
     with BaseUrlSession(local_stack.http_url) as http:
         # Given a studio whose artist Arlo has two tabs open, and a version to review
         admin = register(http, "Notify Studio")
-        arlo, _ = _invite(admin, "ARTIST", "Arlo")
+        arlo, arlo_email = _invite(admin, "ARTIST", "Arlo")
         _, asset_id = new_asset(admin)
         upload_png(admin, asset_id, png)
         assert wait_until_ready(admin, asset_id)["status"] == "READY"
@@ -68,6 +81,10 @@ def test_a_mention_reaches_the_inbox_and_every_open_socket(local_stack: LocalSta
             inbox = arlo.get("/me/notifications")
             assert [n["notificationId"] for n in inbox["items"]] == [note["notificationId"]]
             assert arlo.get("/me")["unreadNotifications"] == 1
+            # And an e-mail was captured for him at once, with a link to his inbox and an unsubscribe link
+            [mail] = _mailbox(http, arlo_email)
+            assert mail["subject"] == "Ada mentioned you on Hero v1"
+            assert any("/notifications/unsubscribe?token=" in link for link in mail["links"])
             # When one tab marks it read, both tabs are told
             arlo.post("/me/notifications/read", {"ids": [note["notificationId"]]}, expect=200)
             for tab in (tab1, tab2):

@@ -2,6 +2,7 @@
 
 - notification: pk ``STUDIO#{sid}#USER#{uid}#NOTIFICATIONS``, sk ``NOTE#{id}``;
   while unread, gsi1 ``STUDIO#{sid}#USER#{uid}#UNREAD`` / ``NOTE#{id}``.
+- preferences: the same pk, sk ``PREFERENCES``: ``modes`` maps a notification type to its delivery.
 
 A notification id is time-ordered (16 hex digits of microseconds since the epoch, then 16 random
 hex digits), so the partition sorts newest last and a page newest first is one Query read
@@ -22,6 +23,7 @@ from keyframe.storage.models import gsi, table_meta
 from keyframe.storage.tables import LIVE
 
 NOTE_PREFIX = "NOTE#"
+PREFERENCES_SK = "PREFERENCES"
 RETENTION_DAYS = 90
 """A notification is kept this long (read or not), then DynamoDB's TTL deletes it."""
 
@@ -72,3 +74,14 @@ class NotificationItem(Model):
     created_at = UnicodeAttribute(attr_name="createdAt")
     read_at = UnicodeAttribute(null=True, attr_name="readAt")
     ttl = TTLAttribute(null=True)
+
+
+class PreferencesItem(Model):
+    """A member's delivery choice per notification type in one studio (types not set: defaults).
+    Table: live."""
+
+    Meta = table_meta(LIVE)
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=PREFERENCES_SK)
+    modes = JSONAttribute(default=dict)
+    updated_at = UnicodeAttribute(null=True, attr_name="updatedAt")

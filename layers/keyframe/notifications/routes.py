@@ -1,4 +1,6 @@
-"""REST routes of your notifications (function ``reviews-api``): the inbox and marking read."""
+"""REST routes of your notifications (function ``reviews-api``): the inbox, marking read, delivery
+preferences, and the public unsubscribe of e-mail links (``/notifications/unsubscribe``, no token:
+the link's signed token is the authority)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
-from keyframe.notifications import inbox, service
-from keyframe.notifications.schemas import MarkRead, MarkReadResult, NotificationPage
+from keyframe.notifications import inbox, preferences, service
+from keyframe.notifications.schemas import (
+    MarkRead,
+    MarkReadResult,
+    NotificationPage,
+    Preferences,
+    PreferencesUpdate,
+    Unsubscribe,
+    Unsubscribed,
+)
 
 router = Router()
 
@@ -48,3 +58,43 @@ def mark_read(body: MarkRead) -> MarkReadResult:
     principal = authorize(Permission.STUDIO_READ)
     marked, unread = service.mark_read(principal.studio_id, principal.user_id, None if body.all else body.ids)
     return MarkReadResult(marked=len(marked), unread_count=unread)
+
+
+@router.get(
+    "/me/notification-preferences",
+    tags=["me"],
+    summary="How each notification type reaches you in this studio",
+    operation_id="getNotificationPreferences",
+    openapi_extensions=answers(),
+)
+def get_preferences() -> Preferences:
+    """Every type with ``INBOX``, ``IMMEDIATE`` (an e-mail at once) or ``DIGEST`` (a daily e-mail)."""
+    principal = authorize(Permission.STUDIO_READ)
+    return Preferences(delivery=preferences.delivery(principal.studio_id, principal.user_id))
+
+
+@router.patch(
+    "/me/notification-preferences",
+    tags=["me"],
+    summary="Change how some notification types reach you",
+    operation_id="updateNotificationPreferences",
+    openapi_extensions=answers(),
+)
+def update_preferences(body: PreferencesUpdate) -> Preferences:
+    """200 with every type's delivery after the change; types not named keep theirs."""
+    principal = authorize(Permission.STUDIO_READ)
+    return Preferences(delivery=preferences.update(principal.studio_id, principal.user_id, body.delivery))
+
+
+@router.post(
+    "/notifications/unsubscribe",
+    tags=["me"],
+    summary="Stop e-mail from an unsubscribe link (no sign-in: the link's token)",
+    operation_id="unsubscribeNotifications",
+    openapi_extensions=answers("INVALID_UNSUBSCRIBE_TOKEN"),
+)
+def unsubscribe(body: Unsubscribe) -> Unsubscribed:
+    """200 with the types now delivered to the inbox only (the link's type, or every type for a
+    digest's link); 400 ``INVALID_UNSUBSCRIBE_TOKEN`` for a tampered or malformed token."""
+    _, _, kinds = preferences.unsubscribe(body.token)
+    return Unsubscribed(types=kinds)

@@ -1,4 +1,4 @@
-"""REST shapes of notifications: the inbox page, the read request, the events."""
+"""REST shapes of notifications: the inbox page, the read request, preferences."""
 
 from __future__ import annotations
 
@@ -32,6 +32,56 @@ class NotificationType(StrEnum):
     """The processing pipeline of your upload failed."""
     NEW_VERSION = "new-version"
     """An asset you favourited has a new version."""
+
+
+class Delivery(StrEnum):
+    """How a notification type reaches you: always the inbox (and your open sockets), plus e-mail."""
+
+    INBOX = "INBOX"
+    """Inbox only."""
+    IMMEDIATE = "IMMEDIATE"
+    """Inbox, and an e-mail at once."""
+    DIGEST = "DIGEST"
+    """Inbox, and one e-mail a day listing what came in (the daily digest)."""
+
+
+DEFAULT_DELIVERY: dict[NotificationType, Delivery] = {
+    NotificationType.MENTION: Delivery.IMMEDIATE,
+    NotificationType.REPLY: Delivery.INBOX,
+    NotificationType.REVIEW: Delivery.IMMEDIATE,
+    NotificationType.RENDER_FINISHED: Delivery.INBOX,
+    NotificationType.RENDER_FAILED: Delivery.IMMEDIATE,
+    NotificationType.PIPELINE_FAILED: Delivery.IMMEDIATE,
+    NotificationType.NEW_VERSION: Delivery.INBOX,
+}
+"""What a member gets before choosing: being named or reviewed, and failures, e-mail at once; the
+rest in the inbox (no type defaults to the digest while its daily schedule is not deployed)."""
+
+
+class Preferences(ApiModel):
+    """``GET /me/notification-preferences``: the delivery of every notification type in this studio."""
+
+    delivery: dict[NotificationType, Delivery] = Field(
+        description="notification type -> INBOX, IMMEDIATE (e-mail at once) or DIGEST (a daily e-mail)"
+    )
+
+
+class PreferencesUpdate(RequestModel):
+    """``PATCH /me/notification-preferences``: the types to change; the others keep their delivery."""
+
+    delivery: dict[NotificationType, Delivery] = Field(min_length=1)
+
+
+class Unsubscribe(RequestModel):
+    """``POST /notifications/unsubscribe``: the token of an e-mail's unsubscribe link (no sign-in)."""
+
+    token: str = Field(min_length=10, max_length=1024)
+
+
+class Unsubscribed(ApiModel):
+    """What the unsubscribe link changed: the types now delivered to the inbox only."""
+
+    types: list[NotificationType]
 
 
 class NotificationTarget(ApiModel):

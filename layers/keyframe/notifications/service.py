@@ -17,8 +17,10 @@ type                   producer                                                 
 Rules, whoever calls: the actor is never notified of their own action; only a current member of
 the studio is notified (someone who left, or a user of another studio, gets nothing); a recipient
 named twice gets one notification. Each notification is stored in the recipient's inbox
-(:mod:`keyframe.notifications.inbox`) and emitted as ``notification:created`` to their room
-``user:{userId}``, which every socket of theirs joined on connect. Delivery is best effort after the
+(:mod:`keyframe.notifications.inbox`), emitted as ``notification:created`` to their room
+``user:{userId}``, which every socket of theirs joined on connect, and, as the recipient chose for
+its type (:mod:`keyframe.notifications.preferences`), e-mailed at once or queued for the daily
+digest (:mod:`keyframe.notifications.emails`). Delivery is best effort after the
 change: a failure is logged and never undoes or fails the change that caused it.
 """
 
@@ -30,8 +32,8 @@ from typing import Any
 from keyframe.events.publisher import emit
 from keyframe.events.rooms import user_room
 from keyframe.identity.models import MembershipItem, get_or_none, member_sk, studio_pk
-from keyframe.notifications import inbox
-from keyframe.notifications.schemas import Notification, NotificationType
+from keyframe.notifications import emails, inbox, preferences
+from keyframe.notifications.schemas import Delivery, Notification, NotificationType
 from keyframe.observability import logger
 
 CREATED_EVENT = "notification:created"
@@ -67,7 +69,8 @@ def notify(
 
     Skips the actor and anyone who is not a member of the studio now. For each other recipient:
     stores the notification (live table), emits ``notification:created`` (its ``data`` is the
-    :class:`~keyframe.notifications.schemas.Notification`) to the room ``user:{userId}``.
+    :class:`~keyframe.notifications.schemas.Notification`) to the room ``user:{userId}``, then
+    e-mails it (SES) or queues it for the digest according to the recipient's preference.
 
     Parameters
     ----------
@@ -104,9 +107,19 @@ def notify(
             )
             emit(studio_id, CREATED_EVENT, note.to_json(), rooms=[user_room(user_id)])
             sent.append(note)
+            _by_mail(studio_id, user_id, note)
         except Exception:  # best effort: the change that caused it is already committed
             logger.exception("notification failed", extra={"notification_type": kind.value})
     return sent
+
+
+def _by_mail(studio_id: str, user_id: str, note: Notification) -> None:
+    """E-mail ``note`` at once or queue it for the daily digest, as the member chose for its type."""
+    delivery = preferences.delivery_of(studio_id, user_id, note.type)
+    if delivery is Delivery.IMMEDIATE:
+        emails.send_now(studio_id, user_id, note)
+    elif delivery is Delivery.DIGEST:
+        emails.queue_for_digest(studio_id, user_id, note)
 
 
 def mark_read(studio_id: str, user_id: str, ids: Iterable[str] | None = None) -> tuple[list[str], int]:
