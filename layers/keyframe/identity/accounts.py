@@ -53,7 +53,7 @@ from keyframe.identity.models import (
     user_pk,
 )
 from keyframe.identity.permissions import Principal
-from keyframe.identity.schemas import SessionsResponse, SessionView
+from keyframe.identity.schemas import SessionsResponse, SessionView, UserView
 from keyframe.observability import logger
 from keyframe.settings import AuthSettings, load
 from keyframe.storage.transactions import Cancelled, Transaction
@@ -120,6 +120,19 @@ def change_password(
         actions=[UserItem.password_hash.set(passwords.hash_password(new))], condition=UserItem.pk.exists()
     )
     return revoke_sessions(user.user_id, "password-changed", keep=session_id)
+
+
+def update_profile(principal: Principal, display_name: str) -> UserView:
+    """Set the caller's display name (user item, tenants table); returns the user.
+
+    Raises
+    ------
+    NotFound
+        (404) the account no longer exists.
+    """
+    user = _user(principal.user_id)
+    user.update(actions=[UserItem.display_name.set(display_name)], condition=UserItem.pk.exists())
+    return sessions.user_view(user)
 
 
 def _request_key(kind: str, value: str) -> str:

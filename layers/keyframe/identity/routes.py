@@ -34,12 +34,14 @@ from keyframe.identity.schemas import (
     PasswordChangeRequest,
     PasswordResetConfirmRequest,
     PasswordResetRequest,
+    ProfileUpdate,
     RefreshRequest,
     RegisterRequest,
     RoleChangeRequest,
     SessionsResponse,
     StudioCreateRequest,
     TransferRequest,
+    UserView,
 )
 from keyframe.notifications import inbox
 
@@ -233,6 +235,18 @@ def me() -> MeResponse:
     answer = service.me(principal)
     answer.unread_notifications = inbox.unread_count(principal.studio_id, principal.user_id)
     return answer
+
+
+@router.patch(
+    "/me",
+    tags=["me"],
+    summary="Edit your profile (display name)",
+    operation_id="updateMe",
+    openapi_extensions=answers("NOT_FOUND"),
+)
+def update_me(body: ProfileUpdate) -> UserView:
+    """200 with your account as others see it."""
+    return accounts.update_profile(authorize(Permission.STUDIO_READ), body.display_name)
 
 
 @router.get(

@@ -80,6 +80,12 @@ class PasswordChangeRequest(RequestModel):
     new_password: NewPassword
 
 
+class ProfileUpdate(RequestModel):
+    """``PATCH /me``: your display name (shown in every studio you belong to)."""
+
+    display_name: Name
+
+
 class PasswordResetRequest(RequestModel):
     """``POST /auth/password-reset``."""
 

@@ -172,3 +172,11 @@ def test_sessions_are_listed_and_ended_one_by_one_or_everywhere(api):
     # When they sign out everywhere, this session ends too
     assert api.delete("/me/sessions", token=member.access_token).status == 204
     assert _me(api, member) == 401
+
+
+def test_patch_me_sets_the_display_name_seen_in_every_studio(api):
+    admin = register_studio(api)
+    response = api.patch("/me", json={"displayName": "Ada L."}, token=admin.access_token)
+    assert response.status == 200 and response.json()["displayName"] == "Ada L."
+    assert api.get("/me", token=admin.access_token).json()["user"]["displayName"] == "Ada L."
+    assert api.patch("/me", json={"displayName": ""}, token=admin.access_token).status == 400
