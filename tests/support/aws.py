@@ -7,13 +7,19 @@ import secrets
 
 import boto3
 
+from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.storage.tables import create_tables
 from tests.support.environment import JWT_SECRET_NAME, MAIL_FROM, MEDIA_BUCKET, TEST_STAGE
 
 
 def create_resources() -> None:
     """Tables from ``keyframe.storage.tables``, the media bucket, the JWT signing secret, the SES
-    identity of ``MAIL_FROM`` (moto's SES then keeps what :func:`keyframe.mail.send` sends)."""
+    identity of ``MAIL_FROM`` (moto's SES then keeps what :func:`keyframe.mail.send` sends).
+
+    Every moto world (per test or per module) gets DynamoDB as the local stack has it: atomic
+    requests and transactions that cost what they touch (:mod:`keyframe.local.atomic`).
+    """
+    make_dynamodb_atomic()
     create_tables(boto3.client("dynamodb"), TEST_STAGE)
     boto3.client("s3").create_bucket(Bucket=MEDIA_BUCKET)
     boto3.client("secretsmanager").create_secret(
