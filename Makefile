@@ -48,8 +48,14 @@ dev: install ## start the whole backend offline (emulator :4566, HTTP :3000, Web
 dev-reset: install ## delete the local stack's saved data (.keyframe/data): the next `make dev` starts empty
 	$(BIN)/python -m keyframe.local.persistence reset
 
+# Scheduling (`--dist loadgroup --no-loadscope-reorder`): work goes out in the order of the paths, so
+# the long chains start first on separate workers (the e2e group with its local stack, the restart
+# group, the infrastructure group with its CDK synth), the integration modules fill in, and the many
+# short unit tests even out the end. A module sharing a module-scoped fixture stays on one worker
+# (tests/conftest.py).
+TEST_PATHS := tests/e2e tests/infrastructure tests/integration tests/unit
 test: install ## every test: unit, integration (moto), infrastructure (CDK synth), end-to-end (local stack)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup tests/unit tests/integration tests/infrastructure tests/e2e
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(TEST_PATHS)
 
 # The inner loop: the unit tests and the integration modules that cost least per test (module-scoped
 # moto worlds, no FFmpeg, no threads racing), chosen from `pytest --durations=0`; under 60 s on 2 cores.

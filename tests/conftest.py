@@ -33,6 +33,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             return
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each module that shares a module-scoped fixture (a moto world, a synthesized document)
+    on one xdist worker, as if it declared ``xdist_group(<module>)``.
+
+    ``--dist loadgroup`` hands ungrouped tests out one by one, so such a module's tests were split
+    between both workers and each built the fixture. Runs before xdist turns groups into node id
+    suffixes (``tryfirst``); a module that names a group keeps its own.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info is not None else ()
+        if any(d and d[-1].scope == "module" for d in definitions):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Fail every grouped test, with the reason, when the grouping is broken (see above)."""
     problem = item.config.stash.get(_LOADGROUP_BROKEN, None)

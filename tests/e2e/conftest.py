@@ -114,6 +114,9 @@ def local_stack(
             "KEYFRAME_HTTP_PORT": "0",
             "KEYFRAME_WS_PORT": "0",
             "KEYFRAME_STATE_DIR": str(state_dir),
+            # no periodic snapshot of a temporary state (only the one at stop): test_restart.py
+            # tests persistence with stacks of its own
+            "KEYFRAME_SNAPSHOT_SECONDS": "0",
             "PYTHONUNBUFFERED": "1",
             # as `make dev` runs: INFO logging, so every log call on a request path is exercised
             "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
+# no xdist group: it synthesizes its own app, not the shared one (either worker may take it)
+pytestmark = [pytest.mark.infra]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

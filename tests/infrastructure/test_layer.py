@@ -6,7 +6,8 @@ import pytest
 
 from infra import layer
 
-pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
+# no xdist group: it synthesizes its own app, not the shared one (either worker may take it)
+pytestmark = [pytest.mark.infra]
 
 
 def test_layer_ships_the_package_without_the_local_stack_the_cli_or_caches():
