@@ -556,11 +556,29 @@ JOB_GRANTS: Mapping[str, tuple[Access, ...]] = {
     # original (GetObjectVersion: the lineage's S3 VersionId; a missing or unreadable source is an
     # input error either way, so no unconditional ListBucket), uploads outputs (multipart above 8 MiB)
     # and deletes the attempt's leftovers (listed under studios/*/renders/ first).
+    # keyframe.renders.scene_worker runs in the same definition (command override): probe, chunk
+    # children, assemble. It also lists and creates/replaces the job's chunk items (Query,
+    # BatchWriteItem: Put/Delete), moves a chunk's frame count and the job's together (a
+    # TransactWriteItems of two UpdateItems), reads the scene's dependencies' exact originals, writes
+    # frames under studios/*/renders/{id}/frames/ and reads them back to assemble them.
     "render": (
-        TableAccess(RENDERS, ("dynamodb:GetItem", "dynamodb:UpdateItem")),
+        TableAccess(
+            RENDERS,
+            (
+                "dynamodb:GetItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:Query",
+                "dynamodb:PutItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+            ),
+        ),
         *EMITS_EVENTS,
         MediaObjects(("s3:GetObject", "s3:GetObjectVersion"), prefix=ORIGINALS_PREFIX),
-        MediaObjects(("s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"), prefix=RENDERS_PREFIX),
+        MediaObjects(
+            ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"),
+            prefix=RENDERS_PREFIX,
+        ),
         ListMediaKeys(RENDERS_PREFIX),
     ),
 }

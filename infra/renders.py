@@ -32,6 +32,14 @@ deliver, and invocations that still fail after Lambda's two asynchronous retries
 dead-letter queue, which alarms (:func:`infra.safety_net.add_safety_net`, shared with the asset
 pipeline).
 
+Scene renders (``kind: scene``): ProbeScene (``submitJob.sync``) -> PlanChunks (``render-finalize``
+with ``plan: true``: the chunk count the probe recorded) -> RenderChunks, one ``submitJob`` with
+``ArrayProperties.Size`` (each child retries alone under ``evaluateOnExit``; one chunk is a plain job)
+-> Assemble (``submitJob.sync`` with ``DependsOn`` the array job, so it starts when every child
+succeeded and fails at once when one failed after its retries) -> Finalize. The three steps run in the
+``render`` definition with ``python -m keyframe.renders.scene_worker --step ...`` as a command override.
+Cancel terminates the array job, which terminates every child (``keyframe.renders.requests``).
+
 Monitoring: a burst of failed executions and any timed-out execution alarm; a Batch job that failed
 after its last try is already reported by :class:`infra.batch.BatchJobs` (both queues).
 """

@@ -356,12 +356,12 @@ def test_render_job_role_writes_only_render_outputs_and_reads_only_originals(dev
     bucket = _bucket(dev)
     for statement in _s3_statements(statements):
         actions = set(t.actions_of(statement))
-        # Then every S3 write is limited to studios/*/renders/*
+        # Then every S3 write is limited to studios/*/renders/* (a scene's assembly reads its frames back)
         if actions & S3_WRITE_ACTIONS:
-            assert actions <= {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}, statement
+            assert actions <= {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject"}
             assert _resources(statement) == [f"{bucket}/{RENDERS_PREFIX}"], statement
         # And objects (and their versions: the lineage's VersionId) are read only from the originals
-        if actions & {"s3:GetObject", "s3:GetObjectVersion"}:
+        elif actions & {"s3:GetObject", "s3:GetObjectVersion"}:
             assert actions == {"s3:GetObject", "s3:GetObjectVersion"}, statement
             assert _resources(statement) == [f"{bucket}/{ORIGINALS}"], statement
         # And listing is only of the render outputs' keys
@@ -375,15 +375,19 @@ def test_render_job_role_writes_only_render_outputs_and_reads_only_originals(dev
     }
 
 
-def test_render_job_role_updates_jobs_but_never_creates_deletes_or_scans(dev):
+def test_render_job_role_updates_jobs_and_chunks_but_never_scans(dev):
     # Given the render job's role
     statements = _job_statements(dev)
     touched = _tables_touched(dev, statements)
-    # Then it reaches the renders table (get and conditional updates), the live table (events) and the
-    # catalog's outbox (its events, stored before they are announced) only
+    # Then it reaches the renders table (get and conditional updates of jobs; a scene render's chunk
+    # items are queried, written in batches and replaced), the live table (events) and the catalog's
+    # outbox (its events, stored before they are announced) only
     assert set(touched) == {RENDERS.key, LIVE.key, CATALOG.key}
     assert t.appends_only_to_the_outbox(dev.resources, statements)
-    assert touched[RENDERS.key] == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert touched[RENDERS.key] == {
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem",
+        "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    }  # fmt: skip
     # And it may post events to sockets, not close them
     (manage,) = [s for s in statements if "execute-api:ManageConnections" in t.actions_of(s)]
     assert [r.rsplit(":", 1)[-1].split("/", 1)[1] for r in _resources(manage)] == ["dev/POST/@connections/*"]

@@ -1,5 +1,6 @@
 """Step Functions task of the render state machine: the Batch job succeeded -> SUCCEEDED (or FAILED
-when the container stored no outputs). Logic in keyframe.renders.tasks.finalize."""
+when the container stored no outputs); for a scene render also its plan step (the chunk count). Logic in
+keyframe.renders.tasks.finalize and plan_chunks."""
 
 from keyframe.live import fanout
 from keyframe.observability import logger, metrics, tracer
@@ -12,5 +13,6 @@ fanout.install()  # live delivery (sockets) registers with the event publisher a
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event, context):
-    """``{studioId, renderJobId, attempt, batch}`` -> ``{"status"}``."""
-    return tasks.finalize(event)
+    """``{studioId, renderJobId, attempt, batch}`` -> ``{"status"}``; a scene render's plan step
+    ``{task: "planChunks", studioId, renderJobId, attempt}`` -> ``{"size"}`` (the chunk count)."""
+    return tasks.finalize_or_plan(event)

@@ -111,14 +111,20 @@ class PipelineUpdate(PipelineStatus):
 
 
 class RenderProgress(ApiModel):
-    """Progress of a running render attempt (``eta`` in seconds, absent when unknown)."""
+    """Progress of a running render attempt (``eta`` in seconds, absent when unknown).
+
+    Scene renders (``scene-frames``, ``scene-review``) count frames across their chunks: ``framesDone``
+    of ``frames``, with ``fps`` and ``eta`` absent; at most one event every 2 s per job.
+    """
 
     render_job_id: str
     asset_id: str
     attempt: int
     progress: int = Field(ge=0, le=100)
-    fps: float
+    fps: float | None = None
     eta: int | None = None
+    frames_done: int | None = Field(default=None, description="scene renders: frames rendered so far")
+    frames: int | None = Field(default=None, description="scene renders: frames in total")
 
 
 class UploadEvent(ApiModel):

@@ -16,6 +16,7 @@ import time
 import warnings
 
 from keyframe.local.stack import LocalStack, StackConfig
+from keyframe.renders import tools
 
 
 def main() -> int:
@@ -65,6 +66,9 @@ def main() -> int:
         logging.getLogger("keyframe.local").exception("The local stack could not start")
         return 1
     print(stack.banner(), flush=True)
+    missing = tools.missing()
+    if missing:  # scene renders need them; everything else works without
+        logging.getLogger("keyframe.local").warning(tools.missing_message(missing))
     while not stopping.wait(0.5):
         pass
     started = time.perf_counter()

@@ -20,6 +20,14 @@ environment (AWS endpoint, tables, bucket, ``ffmpeg`` on ``PATH``) plus the job'
 (also reported as ``container.logStreamName``). Statuses follow Batch: SUBMITTED -> (PENDING while
 ``dependsOn`` jobs run) -> RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED/FAILED, with
 ``retryStrategy`` (``attempts``, ``evaluateOnExit``) and ``timeout.attemptDurationSeconds``.
+
+Array jobs (``arrayProperties.size`` 2-10,000) run as in Batch: the parent ``{jobId}`` gets one child
+``{jobId}:{index}`` per index, each a job of its own with ``AWS_BATCH_JOB_ARRAY_INDEX`` in its
+environment and its own retries; the children share the runner's pool, so at most ``max_concurrent``
+run at once (``KEYFRAME_BATCH_CONCURRENCY``: bounded parallelism on a laptop). The parent is PENDING,
+then RUNNING once a child runs, and SUCCEEDED when every child did, else FAILED once all ended;
+``arrayProperties.statusSummary`` counts the children. ``TerminateJob`` of the parent terminates every
+child, and a job that ``dependsOn`` the parent waits for all of them.
 """
 
 from __future__ import annotations
@@ -206,6 +214,10 @@ class Job:
     terminate_reason: str | None = None
     process: subprocess.Popen[bytes] | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    array_size: int | None = None
+    array_index: int | None = None
+    children: list[Job] = field(default_factory=list)
+    parent: Job | None = None
 
     def describe(self) -> dict[str, Any]:
         """The job as ``DescribeJobs`` returns it."""
@@ -243,6 +255,13 @@ class Job:
             described["stoppedAt"] = self.stopped_at
         if self.timeout_seconds:
             described["timeout"] = {"attemptDurationSeconds": self.timeout_seconds}
+        if self.array_size is not None:
+            summary: dict[str, int] = {}
+            for child in self.children:
+                summary[child.status] = summary.get(child.status, 0) + 1
+            described["arrayProperties"] = {"size": self.array_size, "statusSummary": summary}
+        elif self.array_index is not None:
+            described["arrayProperties"] = {"index": self.array_index}
         return described
 
     def summary(self) -> dict[str, Any]:
@@ -400,6 +419,10 @@ class LocalBatch:
         for dependency in depends_on:
             if dependency not in self._jobs:
                 raise BatchError(f"Dependent job {dependency} does not exist")
+        array = request.get("arrayProperties") or {}
+        size = int(array.get("size") or 0) if array else None
+        if size is not None and not 2 <= size <= 10_000:
+            raise BatchError("arrayProperties.size must be between 2 and 10000")
         job_id = str(uuid.uuid4())
         job = Job(
             job_id=job_id,
@@ -416,16 +439,43 @@ class LocalBatch:
             tags={**(definition.get("tags") or {}), **(request.get("tags") or {})},
             image=props.get("image", "local"),
             log_path=self.log_dir / f"{job_id}.log",
+            array_size=size,
         )
         with self._lock:
             self._jobs[job_id] = job
         log.info("batch job %s (%s) submitted: %s", job_id, name, " ".join(command))
-        if depends_on:
+        if size is not None:
+            self._submit_children(job, size)
+        elif depends_on:
             job.status = "PENDING"
             threading.Thread(target=self._await_dependencies, args=(job,), daemon=True).start()
         else:
             self._enqueue(job)
         return {"jobArn": job.arn, "jobName": job.name, "jobId": job.job_id}
+
+    def _submit_children(self, parent: Job, size: int) -> None:
+        """Create the ``{parent}:{index}`` children and queue them (after the parent's dependencies)."""
+        for index in range(size):
+            child_id = f"{parent.job_id}:{index}"
+            child = Job(
+                job_id=child_id, name=parent.name, arn=f"{parent.arn}:{index}", queue_arn=parent.queue_arn,
+                definition_arn=parent.definition_arn, command=list(parent.command),
+                environment={**parent.environment, "AWS_BATCH_JOB_ARRAY_INDEX": str(index)},
+                parameters=parent.parameters, retry_strategy=parent.retry_strategy,
+                timeout_seconds=parent.timeout_seconds, depends_on=list(parent.depends_on), tags=parent.tags,
+                image=parent.image, log_path=self.log_dir / f"{parent.job_id}-{index}.log",
+                array_index=index, parent=parent,
+            )  # fmt: skip
+            parent.children.append(child)
+            with self._lock:
+                self._jobs[child_id] = child
+        parent.status = "PENDING"
+        for child in parent.children:
+            if child.depends_on:
+                child.status = "PENDING"
+                threading.Thread(target=self._await_dependencies, args=(child,), daemon=True).start()
+            else:
+                self._enqueue(child)
 
     def describe(self, job_ids: Iterable[str]) -> list[dict[str, Any]]:
         """``DescribeJobs``: the known jobs among ``job_ids`` (ids or ARNs), unknown ones left out."""
@@ -461,8 +511,10 @@ class LocalBatch:
     def terminate(self, job_id: str, reason: str) -> None:
         """``TerminateJob``: stop the job (SIGTERM, then SIGKILL to its process group) and fail it."""
         job = self._job(job_id)
+        for child in job.children:  # an array job: every child stops
+            self.terminate(child.job_id, reason)
         with self._lock:
-            if job.status in TERMINAL:
+            if job.status in TERMINAL or job.array_size is not None:
                 return
             job.terminate_reason = reason
             process = job.process
@@ -527,6 +579,22 @@ class LocalBatch:
         job.process = None
         job.done.set()
         log.info("batch job %s (%s) %s: %s", job.job_id, job.name, status, reason)
+        parent = job.parent
+        if (
+            parent is not None
+            and parent.status not in TERMINAL
+            and all(child.status in TERMINAL for child in parent.children)
+        ):
+            failed = sum(child.status == "FAILED" for child in parent.children)
+            outcome = "FAILED" if failed else "SUCCEEDED"
+            reason = f"{failed} of {len(parent.children)} child jobs failed" if failed else ESSENTIAL_EXITED
+            self._finish(parent, outcome, reason)
+
+    def _child_started(self, job: Job) -> None:
+        parent = job.parent
+        if parent is not None and parent.status not in TERMINAL and parent.status != "RUNNING":
+            parent.status = "RUNNING"
+            parent.started_at = parent.started_at or _now_ms()
 
     def _kill(self, process: subprocess.Popen[bytes]) -> None:
         try:
@@ -612,6 +680,7 @@ class LocalBatch:
             job.process = process
             job.status = "RUNNING"
             job.started_at = job.started_at or started
+            self._child_started(job)
             job.exit_code, job.reason = None, None
             stop_now = job.terminate_reason is not None
         if stop_now:

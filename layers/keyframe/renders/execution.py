@@ -33,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from keyframe.observability import logger
 from keyframe.renders.config import ExecutionSettings
 from keyframe.renders.jobs import attempt_timeout_seconds
+from keyframe.renders.scenes import SCENE_PRESETS
 from keyframe.settings import load
 
 
@@ -47,13 +48,15 @@ def execution_input(
     """The state machine's input. ``jobQueue`` is only present for HIGH priority when a
     high-priority queue is configured; otherwise the state machine uses ``${JobQueueArn}`` (so LOW
     and NORMAL get exactly the same input apart from ``priority``, and run the same way).
-    ``timeoutSeconds`` is the preset's limit per Batch try (``keyframe.renders.jobs``)."""
+    ``timeoutSeconds`` is the preset's limit per Batch try (``keyframe.renders.jobs``); ``kind`` is
+    ``scene`` for the scene presets (probe, array job of chunks, assemble) and ``video`` otherwise."""
     document: dict[str, Any] = {
         "studioId": studio_id,
         "renderJobId": job_id,
         "attempt": attempt,
         "priority": priority,
         "timeoutSeconds": attempt_timeout_seconds(preset),
+        "kind": "scene" if preset in SCENE_PRESETS else "video",
     }
     high_queue = load(ExecutionSettings).RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN
     if priority == "HIGH" and high_queue:

@@ -6,6 +6,8 @@ pk                                     sk          item
 =====================================  ==========  ===============================================
 ``STUDIO#{s}#RENDER#{renderJobId}``    ``JOB``     :class:`RenderJobItem` (the truth about a job)
 ``STUDIO#{s}#RENDERSLOTS``             ``SLOTS``   the QUEUED + RUNNING count (:mod:`keyframe.usage`)
+``STUDIO#{s}#RENDER#{renderJobId}``    ``CHUNK#{i}``  :class:`RenderChunkItem` (one array child of a scene
+                                                  render, ``i`` zero-padded to 5 digits)
 =====================================  ==========  ===============================================
 
 Indexes of a job (newest first by ``{createdAt}#{renderJobId}``):
@@ -28,6 +30,7 @@ from keyframe.storage.models import gsi, table_meta
 from keyframe.storage.tables import RENDERS
 
 JOB_SK = "JOB"
+CHUNK_PREFIX = "CHUNK#"
 
 
 class RenderStatus(StrEnum):
@@ -103,6 +106,16 @@ class RenderJobItem(Model):
         The resolved trim ``{startFrame, endFrame}`` (end excluded).
     texts:
         Burn-in and watermark words captured at request time (never returned by the API).
+    scene:
+        Scene presets only: the request's scene options until the probe step stores the resolved
+        :class:`keyframe.renders.scenes.SceneSettings` (``probed: true``).
+    frames_done:
+        Scene presets: frames present in ``renders/{jobId}/frames/`` (counted across chunks).
+    progress_at:
+        Scene presets: epoch seconds of the last ``render:progress`` (the 2 s throttle across chunks).
+    array_job_id:
+        Scene presets: the Batch array job of the current attempt (cancel terminates it, and with it
+        every child).
     outputs:
         ``{prefix, keys, primary, masterPlaylist?, renditions, fileCount, totalBytes}``.
     last_error:
@@ -143,6 +156,10 @@ class RenderJobItem(Model):
     lineage = JSONAttribute()
     frames = JSONAttribute()
     texts = JSONAttribute(default=dict)
+    scene = JSONAttribute(null=True)
+    frames_done = NumberAttribute(attr_name="framesDone", null=True)
+    progress_at = NumberAttribute(attr_name="progressAt", null=True)
+    array_job_id = UnicodeAttribute(attr_name="arrayJobId", null=True)
     logs = JSONAttribute(null=True)
     created_by = UnicodeAttribute(attr_name="createdBy")
     created_at = UnicodeAttribute(attr_name="createdAt")
@@ -164,3 +181,55 @@ class RenderJobItem(Model):
 def output_prefix(studio_id: str, job_id: str, attempt: int) -> str:
     """Where attempt ``attempt`` of a job writes: ``studios/{s}/renders/{id}/attempt-{n}/``."""
     return f"studios/{studio_id}/renders/{job_id}/attempt-{attempt}/"
+
+
+def chunk_sk(index: int) -> str:
+    """``CHUNK#{index:05d}``."""
+    return f"{CHUNK_PREFIX}{index:05d}"
+
+
+class ChunkStatus(StrEnum):
+    """Where one chunk is: PENDING -> RUNNING -> SUCCEEDED | FAILED (a retry makes FAILED RUNNING again)."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class RenderChunkItem(Model):
+    """One chunk of a scene render (renders table, beside its job). Written by the probe step (created
+    PENDING, or kept when the same range was already rendered) and by the chunk's own container.
+
+    Attributes
+    ----------
+    index:
+        The Batch array index (0-based).
+    frame_start / frame_end / frame_step:
+        Scene frames, both ends included.
+    frames:
+        How many frames the chunk has; ``frames_done`` how many are in the bucket.
+    tries:
+        Container starts of this chunk, over every attempt of the job.
+    error:
+        ``{code, message, frame?}`` of the latest failed try.
+    """
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    index = NumberAttribute()
+    frame_start = NumberAttribute(attr_name="frameStart")
+    frame_end = NumberAttribute(attr_name="frameEnd")
+    frame_step = NumberAttribute(attr_name="frameStep", default=1)
+    frames = NumberAttribute()
+    frames_done = NumberAttribute(attr_name="framesDone", default=0)
+    status = UnicodeAttribute(default=ChunkStatus.PENDING.value)
+    attempt = NumberAttribute(default=1)
+    tries = NumberAttribute(default=0)
+    error = JSONAttribute(null=True)
+    batch_job_id = UnicodeAttribute(attr_name="batchJobId", null=True)
+    started_at = UnicodeAttribute(attr_name="startedAt", null=True)
+    ended_at = UnicodeAttribute(attr_name="endedAt", null=True)
+    updated_at = UnicodeAttribute(attr_name="updatedAt")

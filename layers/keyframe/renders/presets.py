@@ -49,7 +49,8 @@ from keyframe import timecode
 from keyframe.errors import InvalidInput
 from keyframe.schemas import RequestModel
 
-PresetName = Literal["hls", "review-mp4", "filmstrip"]
+PresetName = Literal["hls", "review-mp4", "filmstrip", "scene-frames", "scene-review"]
+"""Every preset's wire name; the two ``scene-*`` presets are declared in :mod:`keyframe.renders.scenes`."""
 
 SEGMENT_SECONDS = 4
 """HLS segment length (seconds); every rendition has a keyframe at each multiple of it."""
@@ -192,6 +193,8 @@ class Preset:
 
 
 _TRIM = frozenset({"startFrame", "endFrame", "startTimecode", "endTimecode"})
+_SCENE = frozenset({"frameStart", "frameEnd", "frameStep", "chunkSize", "resolutionPercent", "engine",
+                    "samples", "camera", "format"})  # fmt: skip
 
 PRESETS: dict[str, Preset] = {
     "hls": Preset(
@@ -219,14 +222,34 @@ PRESETS: dict[str, Preset] = {
         "image/jpeg",
         playable=False,
     ),
+    "scene-frames": Preset(
+        "scene-frames",
+        "A Blender or Synfig scene rendered in chunks on a Batch array job to numbered PNG (or EXR) frames",
+        _SCENE,
+        "frames.json",
+        "application/json",
+        playable=False,
+    ),
+    "scene-review": Preset(
+        "scene-review",
+        "A Blender or Synfig scene rendered to frames, then a review MP4 and an HLS ladder of them",
+        _SCENE,
+        "hls/master.m3u8",
+        "application/vnd.apple.mpegurl",
+        playable=True,
+    ),
 }
-"""Every preset by name: the one declaration the API, the worker and the docs read."""
+"""Every preset by name: the one declaration the API, the worker and the docs read (the scene presets'
+options and steps: :mod:`keyframe.renders.scenes`)."""
 
 CONTENT_TYPES: dict[str, str] = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".ts": "video/mp2t",
     ".mp4": "video/mp4",
     ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".exr": "image/x-exr",
+    ".json": "application/json",
 }
 """Content type of each output file by suffix (set on upload so browsers and players accept them)."""
 

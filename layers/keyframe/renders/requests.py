@@ -15,7 +15,7 @@ from pynamodb.exceptions import UpdateError
 from keyframe.errors import Conflict
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
-from keyframe.renders import execution, presets, service, sources, storage
+from keyframe.renders import execution, presets, scenes, service, sources, storage
 from keyframe.renders.config import RendersSettings
 from keyframe.renders.models import (
     ACTIVE,
@@ -66,21 +66,50 @@ def new_job(principal: Principal, asset_id: str, request: RenderRequest) -> Rend
         ``NO_CURRENT_VERSION`` / ``VERSION_NOT_READY``.
     InvalidInput
         ``SOURCE_NOT_VIDEO``, ``UNSUPPORTED_OPTION``, ``TRIM_OUT_OF_RANGE``, ``INVALID_TIMECODE``,
-        ``TOO_FEW_FRAMES``.
+        ``TOO_FEW_FRAMES``; scene presets: ``SOURCE_NOT_SCENE``, ``INVALID_FRAME_RANGE``,
+        ``TOO_MANY_FRAMES``, ``TOO_MANY_CHUNKS``.
+    Conflict
+        Scene presets: ``DEPENDENCY_NOT_READY``, ``DEPENDENCIES_TRUNCATED``.
     """
     settings = load(RendersSettings)
     source = sources.resolve(principal.studio_id, asset_id, request.version)
     now = now_iso()
-    watermark = ""
-    if request.options and request.options.watermark:
-        watermark = f"{sources.viewer_label(principal.user_id)} {principal.user_id[:8]} {now[:19]}Z"
-    texts = presets.RenderTexts(source.asset_name, f"v{source.version:03d}", watermark)
-    plan = presets.plan(request.preset, request.options, presets.SourceMedia.from_media(source.media), texts)
+    lineage = _lineage(source, settings.MEDIA_BUCKET)
+    scene: dict[str, Any] | None = None
+    texts = presets.RenderTexts(source.asset_name, f"v{source.version:03d}", "")
+    if scenes.is_scene(request.preset):
+        renderer = scenes.renderer_for(source.media)
+        scene_options = request.scene_options
+        scenes.check_options(renderer, scene_options)
+        lineage["dependencies"] = sources.dependency_closure(
+            principal.studio_id, asset_id, settings.MEDIA_BUCKET
+        )
+        scene = {
+            "renderer": renderer,
+            "sceneFormat": str((source.media or {}).get("format")),
+            "format": scene_options.format.value,
+            "probed": False,
+        }
+        start = scene_options.frame_start or 0
+        end = scene_options.frame_end if scene_options.frame_end is not None else start
+        frames = {"startFrame": start, "endFrame": end + 1}
+        preset_name: str = request.preset
+        options = scene_options.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
+    else:
+        video_options = request.video_options
+        if video_options and video_options.watermark:
+            watermark = f"{sources.viewer_label(principal.user_id)} {principal.user_id[:8]} {now[:19]}Z"
+            texts = presets.RenderTexts(source.asset_name, f"v{source.version:03d}", watermark)
+        plan = presets.plan(
+            request.preset, video_options, presets.SourceMedia.from_media(source.media), texts
+        )
+        frames = plan.frames.to_json()
+        preset_name = plan.preset.name
+        options = (
+            video_options.model_dump(mode="json", by_alias=True, exclude_none=True) if video_options else {}
+        )
     job_id = uuid.uuid4().hex
     sort = f"{now}#{job_id}"
-    options = (
-        request.options.model_dump(mode="json", by_alias=True, exclude_none=True) if request.options else {}
-    )
     return RenderJobItem(
         job_pk(principal.studio_id, job_id),
         JOB_SK,
@@ -93,15 +122,16 @@ def new_job(principal: Principal, asset_id: str, request: RenderRequest) -> Rend
         asset_id=asset_id,
         project_id=source.project_id,
         version=source.version,
-        preset=plan.preset.name,
+        preset=preset_name,
         options=options,
         priority=request.priority.value,
         status=RenderStatus.QUEUED.value,
         progress=0,
         attempts=1,
         tries=0,
-        lineage=_lineage(source, settings.MEDIA_BUCKET),
-        frames=plan.frames.to_json(),
+        lineage=lineage,
+        frames=frames,
+        scene=scene,
         texts={
             "assetName": texts.asset_name,
             "versionLabel": texts.version_label,
@@ -210,6 +240,8 @@ def _stop_attempt(item: RenderJobItem, reason: str) -> None:
     )  # the worker may have reported its Batch job meanwhile
     execution.stop(fresh.execution_arn or item.execution_arn, reason)
     execution.terminate(fresh.batch_job_id or item.batch_job_id, reason)
+    if fresh.array_job_id:  # a scene render's array job: terminating it stops every child
+        execution.terminate(fresh.array_job_id, reason)
     deleted = storage.delete_prefix(load(RendersSettings).MEDIA_BUCKET, item.output_prefix)
     logger.info("render attempt stopped", extra={"render_job_id": item.job_id, "objects_deleted": deleted})
 
@@ -250,6 +282,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
             RenderJobItem.fps, RenderJobItem.eta, RenderJobItem.error, RenderJobItem.last_error,
             RenderJobItem.outputs, RenderJobItem.batch_job_id, RenderJobItem.execution_arn,
             RenderJobItem.started_at, RenderJobItem.ended_at, RenderJobItem.logs,
+            RenderJobItem.array_job_id, RenderJobItem.progress_at,
         )),
     ]  # fmt: skip
     condition = RenderJobItem.status.is_in(RenderStatus.FAILED.value, RenderStatus.CANCELLED.value) & (

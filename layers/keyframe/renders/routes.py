@@ -17,9 +17,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from keyframe.http.auth import authorize, header
 from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
-from keyframe.renders import idempotency, playback, requests, service
+from keyframe.renders import chunks, idempotency, playback, requests, service
 from keyframe.renders.models import RenderStatus
-from keyframe.renders.schemas import PlaybackLink, RenderJob, RenderJobPage, RenderRequest
+from keyframe.renders.schemas import PlaybackLink, RenderChunkPage, RenderJob, RenderJobPage, RenderRequest
 
 router = Router()
 
@@ -39,20 +39,28 @@ RenderJobId = Annotated[
     "/assets/<assetId>/renders",
     status_code=202,
     tags=["renders"],
-    summary="Request a render (hls, review-mp4, filmstrip) of a version; Idempotency-Key supported",
+    summary="Request a render (hls, review-mp4, filmstrip; scene-frames, scene-review of a scene) of a "
+    "version; Idempotency-Key supported",
     operation_id="createRender",
     openapi_extensions=answers(
         "ASSET_NOT_FOUND",
+        "DEPENDENCIES_TRUNCATED",
+        "DEPENDENCY_NOT_READY",
         "IDEMPOTENCY_IN_PROGRESS",
         "IDEMPOTENCY_KEY_REUSED",
         "INVALID_IDEMPOTENCY_KEY",
+        "INVALID_FRAME_RANGE",
+        "INVALID_INPUT",
         "INVALID_TIMECODE",
         "CONCURRENT_RENDERS_QUOTA_EXCEEDED",
         "NO_CURRENT_VERSION",
         "RENDER_MINUTES_QUOTA_EXCEEDED",
         "RENDER_NOT_FOUND",
+        "SOURCE_NOT_SCENE",
         "SOURCE_NOT_VIDEO",
         "TOO_FEW_FRAMES",
+        "TOO_MANY_CHUNKS",
+        "TOO_MANY_FRAMES",
         "TRIM_OUT_OF_RANGE",
         "UNKNOWN_PRESET",
         "UNSUPPORTED_OPTION",
@@ -127,6 +135,20 @@ def get_render(renderJobId: RenderJobId) -> RenderJob:
     """200; 404 when the job is not in your studio."""
     principal = authorize(Permission.RENDER_READ)
     return service.get_job(principal.studio_id, renderJobId)
+
+
+@router.get(
+    "/renders/<renderJobId>/chunks",
+    tags=["renders"],
+    summary="The chunks of a scene render (Batch array children): frames, state, tries, errors",
+    operation_id="listRenderChunks",
+    openapi_extensions=answers("RENDER_NOT_FOUND"),
+)
+def list_render_chunks(renderJobId: RenderJobId) -> RenderChunkPage:
+    """200 with every chunk by index (empty before the probe step ran, and for video presets); 404
+    when the job is not in your studio."""
+    principal = authorize(Permission.RENDER_READ)
+    return chunks.list_chunks(principal.studio_id, renderJobId)
 
 
 @router.delete(

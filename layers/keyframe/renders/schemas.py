@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from keyframe.renders.models import Priority, RenderJobItem, RenderStatus
 from keyframe.renders.presets import PresetName, RenderOptions
+from keyframe.renders.scenes import SceneOptions, is_scene
 from keyframe.schemas import ApiModel, RequestModel
 
 
@@ -19,14 +20,17 @@ class RenderRequest(RequestModel):
     version:
         The version to render (default: the asset's current version).
     preset:
-        ``hls``, ``review-mp4`` or ``filmstrip`` (see :mod:`keyframe.renders.presets`).
+        ``hls``, ``review-mp4`` or ``filmstrip`` of a video (see :mod:`keyframe.renders.presets`);
+        ``scene-frames`` or ``scene-review`` of a Blender/Synfig scene (:mod:`keyframe.renders.scenes`).
     priority:
         ``LOW``, ``NORMAL`` (default) or ``HIGH``. HIGH runs from the high-priority Batch queue;
         NORMAL and LOW share the standard queue and are scheduled the same today (see
         :mod:`keyframe.renders.execution`).
     options:
-        Trim, burn-in, watermark, filmstrip frames. A watermarked review copy names the requester and
-        is downloadable only by them (and by ADMINs).
+        Video presets: trim, burn-in, watermark, filmstrip frames (a watermarked review copy names the
+        requester and is downloadable only by them and by ADMINs). Scene presets: ``frameStart``,
+        ``frameEnd``, ``frameStep``, ``chunkSize``, ``resolutionPercent``, ``engine``, ``samples``,
+        ``camera``, ``format``.
     """
 
     version: int | None = Field(default=None, ge=1)
@@ -36,7 +40,30 @@ class RenderRequest(RequestModel):
         description="HIGH: the high-priority Batch queue; NORMAL and LOW share the standard queue and "
         "are scheduled the same today",
     )
-    options: RenderOptions | None = None
+    options: RenderOptions | SceneOptions | None = Field(default=None, union_mode="left_to_right")
+
+    @model_validator(mode="after")
+    def _options_of_preset(self) -> RenderRequest:
+        if is_scene(self.preset):
+            if isinstance(self.options, RenderOptions):
+                if self.options.given():
+                    raise ValueError(f"options {sorted(self.options.given())} do not apply to {self.preset}")
+                self.options = SceneOptions()
+            elif self.options is None:
+                self.options = SceneOptions()
+        elif isinstance(self.options, SceneOptions):
+            raise ValueError(f"scene options do not apply to {self.preset}")
+        return self
+
+    @property
+    def scene_options(self) -> SceneOptions:
+        """The options of a scene preset (defaults when none were given)."""
+        return self.options if isinstance(self.options, SceneOptions) else SceneOptions()
+
+    @property
+    def video_options(self) -> RenderOptions | None:
+        """The options of a video preset."""
+        return self.options if isinstance(self.options, RenderOptions) else None
 
 
 class RenderError(ApiModel):
@@ -72,6 +99,9 @@ class RenderOutputs(ApiModel):
         Picture sizes made.
     file_count / total_bytes:
         Every object written (segments included) and their total size in bytes.
+    frames_prefix / frame_count:
+        Scene presets: ``studios/{s}/renders/{id}/frames/`` (shared by every attempt) and how many
+        frames it holds; ``frames.json`` in the attempt's folder lists them with their sizes.
     """
 
     prefix: str
@@ -81,6 +111,44 @@ class RenderOutputs(ApiModel):
     renditions: list[Rendition] = Field(default_factory=list)
     file_count: int = 0
     total_bytes: int = 0
+    frames_prefix: str | None = Field(
+        default=None, description="Scene presets: where the numbered frames are (frame_000042.png)"
+    )
+    frame_count: int | None = Field(default=None, description="Scene presets: frames rendered")
+
+
+class LineageInput(ApiModel):
+    """One dependency a scene render read: the exact version of an asset the scene uses.
+
+    Attributes
+    ----------
+    asset_id / version:
+        The dependency and the version rendered: its pinned version, else its current one when the
+        render was requested (a retry of the same job reads the same versions).
+    pinned:
+        True when the edge pins that version.
+    key / s3_version_id / sha256 / size:
+        The object read (by S3 ``VersionId`` when the bucket is versioned) and its SHA-256 as the
+        version declared it (the container checks the bytes against it).
+    file_name:
+        The file's original name.
+    path:
+        Where the container put it, relative to the scene's folder: the path the scene references
+        when one of its references ends in ``fileName``, else ``fileName`` beside the scene.
+    via:
+        The asset ids between the scene and this dependency (a transitive dependency's path).
+    """
+
+    asset_id: str
+    version: int
+    pinned: bool = False
+    key: str
+    s3_version_id: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    file_name: str
+    path: str | None = None
+    via: list[str] = Field(default_factory=list)
 
 
 class Lineage(ApiModel):
@@ -106,6 +174,9 @@ class Lineage(ApiModel):
     sha256: str | None = None
     sha256_verified: bool = False
     size: int | None = None
+    dependencies: list[LineageInput] | None = Field(
+        default=None, description="Scene presets: every asset the scene uses, at the exact version read"
+    )
 
 
 class RenderLogs(ApiModel):
@@ -149,6 +220,13 @@ class RenderJob(ApiModel):
     frames: FrameSpan
     outputs: RenderOutputs | None = None
     lineage: Lineage
+    scene: dict[str, Any] | None = Field(
+        default=None,
+        description="Scene presets: the resolved settings (renderer, frameStart, frameEnd, frameStep, "
+        "chunkSize, chunks, frames, fps, width, height, engine, format; probed: true once read from "
+        "the scene)",
+    )
+    frames_done: int | None = Field(default=None, description="Scene presets: frames rendered so far")
     logs: RenderLogs | None = None
     created_by: str
     created_at: str
@@ -178,6 +256,8 @@ class RenderJob(ApiModel):
             frames=FrameSpan.model_validate(item.frames),
             outputs=RenderOutputs.model_validate(item.outputs) if item.outputs else None,
             lineage=Lineage.model_validate(item.lineage),
+            scene=item.scene,
+            frames_done=None if item.frames_done is None else int(item.frames_done),
             logs=RenderLogs.model_validate(item.logs) if item.logs else None,
             created_by=item.created_by,
             created_at=item.created_at,
@@ -210,3 +290,35 @@ class PlaybackLink(ApiModel):
     url: str
     expires_at: str
     content_type: str
+
+
+class RenderChunk(ApiModel):
+    """One chunk (Batch array child) of a scene render.
+
+    ``frameStart``/``frameEnd`` are scene frames, both included; ``framesDone`` counts the chunk's
+    frames already in the bucket; ``error`` is the latest failed try's ``{code, message, frame?}``.
+    """
+
+    index: int
+    frame_start: int
+    frame_end: int
+    frame_step: int = 1
+    frames: int
+    frames_done: int = 0
+    status: str
+    attempt: int = 1
+    tries: int = 0
+    error: dict[str, Any] | None = None
+    batch_job_id: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    updated_at: str
+
+
+class RenderChunkPage(ApiModel):
+    """Every chunk of a scene render, by index (``framesDone``/``frames``: the whole job)."""
+
+    render_job_id: str
+    frames: int = 0
+    frames_done: int = 0
+    items: list[RenderChunk]

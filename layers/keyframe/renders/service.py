@@ -364,6 +364,55 @@ def _still_running(studio_id: str, job_id: str, attempt: int) -> bool:
     return item.state is RenderStatus.RUNNING and int(item.attempts) == attempt
 
 
+def is_running(studio_id: str, job_id: str, attempt: int) -> bool:
+    """True while the job is RUNNING in ``attempt`` (one consistent read of the renders table)."""
+    return _still_running(studio_id, job_id, attempt)
+
+
+def record_scene(
+    studio_id: str,
+    job_id: str,
+    attempt: int,
+    scene: dict[str, Any],
+    lineage: dict[str, Any],
+    *,
+    frames_done: int,
+    frames: dict[str, int],
+) -> bool:
+    """Store what the probe step resolved (renders table, conditional on RUNNING in ``attempt``).
+
+    Parameters
+    ----------
+    scene:
+        :meth:`keyframe.renders.scenes.SceneSettings.to_json` plus ``probed: true``.
+    lineage:
+        The lineage with each dependency's working-tree ``path``.
+    frames_done:
+        Frames already in ``renders/{jobId}/frames/`` (a retry resumes from them).
+    frames:
+        ``{startFrame, endFrame}`` (end excluded) in scene frame numbers.
+
+    Returns
+    -------
+    bool
+        False when the job is no longer RUNNING in this attempt.
+    """
+    try:
+        RenderJobItem(job_pk(studio_id, job_id), JOB_SK).update(
+            actions=[
+                RenderJobItem.scene.set(scene),
+                RenderJobItem.lineage.set(lineage),
+                RenderJobItem.frames_done.set(frames_done),
+                RenderJobItem.frames.set(frames),
+                RenderJobItem.updated_at.set(now_iso()),
+            ],
+            condition=_worker_condition(attempt),
+        )
+    except UpdateError:
+        return False
+    return True
+
+
 def report_progress(studio_id: str, job_id: str, attempt: int, update: ProgressUpdate) -> bool:
     """Write progress (percent, encoding fps, ETA seconds) and emit ``render:progress``.
 

@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from keyframe.catalog.assets import get_asset, load_asset
+from keyframe.catalog.graph import DEPENDENCIES, traverse
 from keyframe.catalog.versions import get_version
 from keyframe.errors import Conflict
 from keyframe.identity.models import USER_SK, UserItem, user_pk
@@ -75,6 +76,64 @@ def resolve(studio_id: str, asset_id: str, version: int | None) -> Source:
         file=found.file.model_dump(mode="json", by_alias=True, exclude_none=True),
         media=media,
     )
+
+
+MAX_SCENE_DEPENDENCIES = 500
+"""Assets a scene render may read besides the scene (the dependency walk's default bound)."""
+
+
+def dependency_closure(studio_id: str, asset_id: str, bucket: str) -> list[dict[str, Any]]:
+    """Every asset the scene uses, transitively, at its pinned version or else its current one.
+
+    Walks the dependency graph (catalog table, :func:`keyframe.catalog.graph.traverse`) and reads
+    each version (catalog table) and its object's S3 ``VersionId`` (media bucket, ``HeadObject``).
+
+    Returns
+    -------
+    list
+        ``[{assetId, version, pinned, key, s3VersionId?, sha256?, size, fileName, via}]``, nearest
+        first (the :class:`keyframe.renders.schemas.LineageInput` shape without ``path``, which the
+        probe step adds).
+
+    Raises
+    ------
+    Conflict
+        ``DEPENDENCY_NOT_READY``: a dependency has no READY version to read (none yet, or its pin is
+        PROCESSING/FAILED); ``DEPENDENCIES_TRUNCATED``: more than :data:`MAX_SCENE_DEPENDENCIES`.
+    """
+    graph = traverse(studio_id, asset_id, DEPENDENCIES, transitive=True, max_nodes=MAX_SCENE_DEPENDENCIES)
+    if graph.truncated:
+        raise Conflict(
+            f"The scene uses more than {MAX_SCENE_DEPENDENCIES} assets or deeper than the walk goes",
+            code="DEPENDENCIES_TRUNCATED",
+        )
+    closure: list[dict[str, Any]] = []
+    for node in graph.items:
+        number = node.pinned_version if node.pinned_version is not None else node.current_version
+        found = get_version(studio_id, node.asset_id, number) if number is not None else None
+        status = str(getattr(found.status, "value", found.status)) if found else None
+        if found is None or status != "READY":
+            raise Conflict(
+                f"Dependency {node.asset_id} has no ready version to render with",
+                code="DEPENDENCY_NOT_READY",
+                details={"assetId": node.asset_id, "version": number, "status": status},
+            )
+        file = found.file.model_dump(mode="json", by_alias=True, exclude_none=True)
+        entry: dict[str, Any] = {
+            "assetId": node.asset_id,
+            "version": int(number),  # type: ignore[arg-type]
+            "pinned": node.pinned_version is not None,
+            "key": file["key"],
+            "sha256": file.get("sha256"),
+            "size": file.get("size"),
+            "fileName": file["fileName"],
+            "via": node.path[1:-1],
+        }
+        version_id = file.get("s3VersionId") or object_version_id(bucket, file["key"])
+        if version_id:
+            entry["s3VersionId"] = version_id
+        closure.append({k: v for k, v in entry.items() if v is not None})
+    return closure
 
 
 def require_asset(studio_id: str, asset_id: str) -> None:

@@ -192,3 +192,30 @@ def mark_failed(event: dict[str, Any]) -> dict[str, str]:
         "render marked failed", extra={"render_job_id": job_id, "status": final.status, "error": error}
     )
     return {"status": final.status}
+
+
+def plan_chunks(event: dict[str, Any]) -> dict[str, int]:
+    """Scene presets, after the probe step: ``{"size": chunks}``, the Batch array size.
+
+    Runs in ``render-finalize`` (``{"task": "planChunks", studioId, renderJobId, attempt}``: see
+    :func:`finalize_or_plan`), which already reads the job.
+
+    Raises
+    ------
+    ValueError
+        The probe stored no settings (the state machine's Catch then marks the job FAILED).
+    """
+    studio_id, job_id, _ = _identity(event)
+    item = service.load_job(studio_id, job_id)
+    scene = item.scene or {}
+    if not scene.get("probed"):
+        raise ValueError(f"Render {job_id} has no probed scene settings")
+    size = int(scene.get("chunks") or 0)
+    logger.info("scene chunks planned", extra={"render_job_id": job_id, "chunks": size})
+    return {"size": size}
+
+
+def finalize_or_plan(event: dict[str, Any]) -> dict[str, Any]:
+    """The ``render-finalize`` function: :func:`plan_chunks` for ``{"task": "planChunks", ...}``, else
+    :func:`finalize` (whose input carries the earlier ``plan`` result of a scene render: not a marker)."""
+    return plan_chunks(event) if event.get("task") == "planChunks" else finalize(event)

@@ -67,6 +67,7 @@ def test_a_render_request_answers_202_with_the_queued_job_and_starts_one_executi
         "attempt": 1,
         "priority": "HIGH",
         "timeoutSeconds": PRESET_TIMEOUT_SECONDS[job["preset"]],
+        "kind": "video",
     }
     # And reading it back gives the same job
     read = api.get(f"/renders/{job['renderJobId']}", token=artist.access_token).json()

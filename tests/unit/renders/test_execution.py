@@ -32,6 +32,7 @@ def test_high_priority_names_the_high_priority_queue_when_there_is_one(configure
         "attempt": 2,
         "priority": "HIGH",
         "timeoutSeconds": 3600,
+        "kind": "video",
         "jobQueue": HIGH_QUEUE,
     }
     assert "jobQueue" not in execution_input("s", "j", 2, "NORMAL")
