@@ -68,6 +68,7 @@ class Resources:
     media_bucket: s3.IBucket
     signing_secret: secretsmanager.ISecret
     live: LiveApi
+    stage: str = ""
     state_machines: Mapping[str, sfn.IStateMachine] = field(default_factory=dict)
     mail_identity_arn: str | None = None
     mail_from_address: str | None = None
@@ -296,6 +297,49 @@ class ReadSigningSecret:
         resources.signing_secret.grant_read(grantee)
 
 
+TOKEN_KEY_TAG = "keyframe:token-key"
+"""Tag of every access-token KMS key (value: the stage); ``keyframe.identity.token_keys.KMS_TAG``."""
+
+
+@dataclass(frozen=True)
+class TokenKeyAccess:
+    """``actions`` on the stage's access-token KMS keys: the stack's first key and every key a
+    rotation creates later (``keyframe.identity.token_keys.rotate``), found by their tag.
+
+    ``kms:Sign`` for the identity function only (it alone issues tokens); ``kms:GetPublicKey`` for
+    the functions that verify tokens or publish the JWKS.
+    """
+
+    actions: tuple[str, ...]
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant :attr:`actions` on ``key/*`` of this account and region, tagged with the stage."""
+        stack = Stack.of(resources.media_bucket)
+        keys = stack.format_arn(
+            service="kms", resource="key", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(self.actions),
+                resources=[keys],
+                conditions={"StringEquals": {f"aws:ResourceTag/{TOKEN_KEY_TAG}": resources.stage}},
+            )
+        )
+        explain_wildcard(
+            grantee,
+            f"{', '.join(self.actions)} on the access-token keys: a rotation creates new KMS keys at run "
+            f"time, so 'key/*' of this account and region, limited by the condition to keys tagged "
+            f"{TOKEN_KEY_TAG}=<stage> (only the stack and the rotation tag keys so).",
+            RegexAppliesTo(
+                regex="/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/g"
+            ),
+        )
+
+
+SIGN_TOKENS = TokenKeyAccess(("kms:Sign", "kms:GetPublicKey"))
+VERIFY_TOKENS = TokenKeyAccess(("kms:GetPublicKey",))
+
+
 @dataclass(frozen=True)
 class ManageLiveConnections:
     """``execute-api:ManageConnections`` on the live WebSocket stage, for ``methods`` of ``@connections``.
@@ -425,16 +469,18 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     "meta-api": (DescribeTables(), HeadMediaBucket()),
     # studios, users, memberships, invitations, refresh tokens; signs tokens; emits studio events,
     # among them member:removed / member:role-changed, whose fan-out closes that member's sockets;
-    # e-mails invitations and password resets (SES); member changes append activity entries
+    # e-mails invitations and password resets (SES); member changes append activity entries;
+    # kms:Sign on the token keys (the only function that can issue a token), publishes the JWKS
     "identity-api": (
         read_write(TENANTS),
         ReadSigningSecret(),
+        SIGN_TOKENS,
         *EMITS_MEMBER_EVENTS,
         SendMail(),
         append_activity(),
     ),
-    # verifies tokens and reads the caller's membership
-    "authorizer": (read(TENANTS), ReadSigningSecret()),
+    # verifies tokens (keyring in the secret, public keys from KMS) and reads the caller's membership
+    "authorizer": (read(TENANTS), ReadSigningSecret(), VERIFY_TOKENS),
     # projects, assets, versions, graph, activity; signed cursors (key derived from the signing
     # secret); presigned GETs of version files
     "catalog-api": (

@@ -180,6 +180,7 @@ class KeyframeStack(Stack):
             media_bucket=self.storage.bucket,
             signing_secret=self.identity.signing_secret,
             live=self.live,
+            stage=self.config.name,
             state_machines={ASSET_PIPELINE: self.pipeline.state_machine, RENDER: self.renders.state_machine},
             mail_identity_arn=self.mail.identity_arn,
             mail_from_address=self.mail.from_address,

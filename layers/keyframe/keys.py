@@ -1,15 +1,19 @@
-"""The signing keys of Keyframe, read from Secrets Manager, and keys derived from them.
+"""The signing secret of Keyframe, read from Secrets Manager, and the HMAC keys derived from it.
 
 The secret named by ``JWT_SECRET_NAME`` holds JSON::
 
     {"kid": "2026-01", "secret": "<at least 32 characters>",
-     "previous": [{"kid": "2025-12", "secret": "..."}]}
+     "previous": [{"kid": "2025-12", "secret": "..."}],
+     "tokenKeys": [{"kid": "<KMS key id>", "activeFrom": 1764864000}]}
 
-The top-level key signs; every listed key (top-level and ``previous``) verifies, so a rotation is:
-write the new key on top and move the old one to ``previous`` for at least one access-token lifetime
-(15 minutes), then drop it. The secret is cached for :data:`CACHE_SECONDS` per process (Powertools
-Parameters); a token signed with a ``kid`` this process does not know yet triggers one refetch
-(at most every :data:`REFETCH_INTERVAL_SECONDS`), so a fresh rotation is picked up without waiting.
+``tokenKeys`` lists the KMS keys that sign access tokens (:mod:`keyframe.identity.token_keys`: ES256,
+the private keys never leave KMS; the HMAC keys below never sign a token). The HMAC keys sign what
+the API hands out and takes back (pagination cursors): the top-level key signs, every listed key
+(top-level and ``previous``) verifies, so a rotation is: write the new key on top and move the old
+one to ``previous``, then drop it a rotation later. The secret is cached for :data:`CACHE_SECONDS`
+per process (Powertools Parameters); a token signed with a ``kid`` this process does not know yet
+triggers one refetch (at most every :data:`REFETCH_INTERVAL_SECONDS`), so a fresh rotation is
+picked up without waiting.
 
 Part of the shared kernel: identity signs tokens with it, and other uses take a derived key through
 :func:`hmac_key` (e.g. HMAC-signed pagination cursors, :mod:`keyframe.storage.cursors`):
@@ -20,9 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -108,8 +114,46 @@ _refetch_lock = threading.Lock()
 _last_refetch = 0.0
 
 
+def secret_document(*, force_fetch: bool = False) -> dict[str, Any]:
+    """The signing secret's JSON (``JWT_SECRET_NAME``, Powertools cache of 5 minutes).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        ``JWT_SECRET_NAME`` is not set.
+    aws_lambda_powertools.utilities.parameters.exceptions.GetParameterError
+        Secrets Manager cannot be read.
+    ValueError
+        The secret is not a JSON object.
+    """
+    name = load(AuthSettings).JWT_SECRET_NAME
+    document = parameters.get_secret(name, transform="json", max_age=CACHE_SECONDS, force_fetch=force_fetch)
+    if not isinstance(document, dict):
+        raise ValueError("the signing secret is not a JSON object")
+    return document
+
+
+def parse_secret_string(text: str) -> dict[str, Any]:
+    """A secret value as a dict (tools that write the secret: rotation, bootstrap).
+
+    Raises
+    ------
+    ValueError
+        Not a JSON object.
+    """
+    document = json.loads(text)
+    if not isinstance(document, dict):
+        raise ValueError("the signing secret is not a JSON object")
+    return document
+
+
+def dump_secret(document: dict[str, Any]) -> str:
+    """The secret value to store for ``document`` (compact JSON)."""
+    return json.dumps(document, separators=(",", ":"))
+
+
 def signing_keys(*, force_fetch: bool = False) -> KeySet:
-    """The current key set from the secret named by ``JWT_SECRET_NAME`` (cached 5 minutes).
+    """The current HMAC key set from the secret named by ``JWT_SECRET_NAME`` (cached 5 minutes).
 
     Parameters
     ----------
@@ -125,9 +169,7 @@ def signing_keys(*, force_fetch: bool = False) -> KeySet:
     ValueError
         The secret's JSON is malformed.
     """
-    name = load(AuthSettings).JWT_SECRET_NAME
-    document = parameters.get_secret(name, transform="json", max_age=CACHE_SECONDS, force_fetch=force_fetch)
-    return KeySet.from_document(document)
+    return KeySet.from_document(secret_document(force_fetch=force_fetch))
 
 
 def refetch_allowed() -> bool:

@@ -58,7 +58,12 @@ class FunctionSpec:
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("meta-api", "meta_api", "api", routers=("keyframe.http.meta",)),
-    FunctionSpec("identity-api", "identity_api", "api", routers=("keyframe.identity.routes",)),
+    FunctionSpec(
+        "identity-api",
+        "identity_api",
+        "api",
+        routers=("keyframe.identity.routes", "keyframe.identity.jwks_routes"),
+    ),
     FunctionSpec("authorizer", "identity_authorizer", "authorizer"),
     FunctionSpec(
         "catalog-api",
@@ -117,7 +122,15 @@ at CloudFormation's 500-resource limit); the local stack invokes them from its p
 
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
 PUBLIC_PATHS: frozenset[str] = frozenset(
-    {"/health", "/ready", "/openapi.json", "/asyncapi.json", "/docs", "/notifications/unsubscribe"}
+    {
+        "/health",
+        "/ready",
+        "/openapi.json",
+        "/asyncapi.json",
+        "/docs",
+        "/notifications/unsubscribe",
+        "/.well-known/jwks.json",
+    }
 )
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import jwt
 import pytest
 
+from keyframe.identity import token_keys, tokens
 from keyframe.local.ffmpeg import ffmpeg_path
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 from tests.js import npm
@@ -59,17 +60,12 @@ def _clip(tmp_path: Path) -> bytes:
 
 
 def _expired(token: str, stack: LocalStackProcess) -> str:
-    """``token`` with the same claims and key, expired a minute ago (signed with the stack's key)."""
-    secret = json.loads(
-        stack.client("secretsmanager").get_secret_value(SecretId=stack.env["JWT_SECRET_NAME"])["SecretString"]
-    )
+    """``token`` with the same claims and key, expired a minute ago (signed with the stack's KMS key)."""
     header = jwt.get_unverified_header(token)
     claims = jwt.decode(token, options={"verify_signature": False})
     now = int(time.time())
     claims.update(iat=now - 1000, nbf=now - 1000, exp=now - 60)
-    return jwt.encode(
-        claims, secret["secret"], algorithm="HS256", headers={"typ": header["typ"], "kid": header["kid"]}
-    )
+    return tokens.sign_jwt(claims, token_keys.KmsSigner(header["kid"], stack.client("kms")))
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.config import STAGES
@@ -286,3 +288,24 @@ def test_api_functions_deploy_through_codedeploy_and_roll_back_on_their_alarms(r
         function = t.function_id(synth.resources, name)
         for a in group["AlarmConfiguration"]["Alarms"]:
             assert t.references(alarms[a["Name"]["Ref"]]["Properties"]["Dimensions"]) == {function}
+
+
+def test_only_the_identity_function_can_sign_tokens_and_verifiers_read_public_keys_only(dev):
+    # Given every function's statements on KMS keys
+    for spec in registry.FUNCTIONS:
+        kms_actions = {
+            action
+            for statement in t.function_statements(dev.resources, spec.name)
+            for action in t.actions_of(statement)
+            if action.startswith("kms:") and "key/*" in json.dumps(statement["Resource"])
+        }
+        # Then kms:Sign is the identity function's alone, and each grant is limited to the token keys
+        if spec.name == "identity-api":
+            assert kms_actions == {"kms:Sign", "kms:GetPublicKey"}
+        else:
+            assert "kms:Sign" not in kms_actions, spec.name
+    for statement in t.function_statements(dev.resources, "authorizer"):
+        if "kms:GetPublicKey" in t.actions_of(statement):
+            assert statement["Condition"] == {
+                "StringEquals": {"aws:ResourceTag/keyframe:token-key": dev.config.name}
+            }

@@ -130,8 +130,16 @@ def test_signing_secret_is_generated_by_secrets_manager_in_the_expected_shape(de
     # Given the JWT signing secret
     (secret,) = t.of_type(dev.resources, "AWS::SecretsManager::Secret").values()
     generator = secret["Properties"]["GenerateSecretString"]
-    # Then Secrets Manager generates {"kid": "k1", "secret": <64 chars>}; no key is in the template
-    assert json.loads(generator["SecretStringTemplate"]) == {"kid": "k1"}
+    # Then Secrets Manager generates {"kid": "k1", "secret": <64 chars>, "tokenKeys": [the KMS token
+    # key, active from the start]}; no key material is in the template
+    (token_key,) = (
+        lid for lid, res in t.of_type(dev.resources, "AWS::KMS::Key").items()
+        if res["Properties"].get("KeySpec") == "RSA_2048"
+    )  # fmt: skip
+    parts = generator["SecretStringTemplate"]["Fn::Join"][1]
+    template = "".join(p if isinstance(p, str) else "TOKEN_KEY" for p in parts)
+    assert {"Ref": token_key} in parts
+    assert json.loads(template) == {"kid": "k1", "tokenKeys": [{"kid": "TOKEN_KEY", "activeFrom": 0}]}
     assert generator["GenerateStringKey"] == "secret"
     assert generator["PasswordLength"] == 64
     assert "SecretString" not in secret["Properties"]

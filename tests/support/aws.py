@@ -7,14 +7,16 @@ import secrets
 
 import boto3
 
+from keyframe.identity.token_keys import ensure_token_key
 from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.storage.tables import create_tables
 from tests.support.environment import JWT_SECRET_NAME, MAIL_FROM, MEDIA_BUCKET, TEST_STAGE
 
 
 def create_resources() -> None:
-    """Tables from ``keyframe.storage.tables``, the media bucket, the JWT signing secret, the SES
-    identity of ``MAIL_FROM`` (moto's SES then keeps what :func:`keyframe.mail.send` sends).
+    """Tables from ``keyframe.storage.tables``, the media bucket, the signing secret and its first
+    KMS token key (``keyframe.identity.token_keys``), the SES identity of ``MAIL_FROM`` (moto's SES
+    then keeps what :func:`keyframe.mail.send` sends).
 
     Every moto world (per test or per module) gets DynamoDB as the local stack has it: atomic
     requests and transactions that cost what they touch (:mod:`keyframe.local.atomic`).
@@ -27,3 +29,9 @@ def create_resources() -> None:
         SecretString=json.dumps({"kid": "test-key-1", "secret": secrets.token_urlsafe(48)}),
     )
     boto3.client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM.rpartition("@")[2].rstrip(">"))
+    ensure_token_key(
+        secret_name=JWT_SECRET_NAME,
+        stage=TEST_STAGE,
+        kms=boto3.client("kms"),
+        secretsmanager=boto3.client("secretsmanager"),
+    )

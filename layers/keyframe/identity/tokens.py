@@ -1,12 +1,14 @@
 """Access tokens (JWT) and the opaque tokens (refresh, invitation) Keyframe hands out.
 
-Access token: a JWT signed with HS256, header ``{"alg": "HS256", "typ": "at+jwt", "kid": ...}``
-(RFC 9068), claims ``sub`` (user id), ``sid`` (studio id), ``fid`` (the session: its refresh-token
-family, which the authorizer checks so that signing out ends the access token at once), ``role``,
-``iss``, ``aud``, ``iat``, ``exp`` (``iat`` + ``ACCESS_TOKEN_TTL_SECONDS``), ``jti``.
-Verification pins the algorithm, checks the header type, finds the key by ``kid``, and requires
-every claim; any failure is :class:`~keyframe.errors.Unauthenticated` with one message, so nothing
-tells an attacker which check failed.
+Access token: a JWT signed with RS256 by a KMS key (:mod:`keyframe.identity.token_keys`), header
+``{"alg": "RS256", "typ": "at+jwt", "kid": <KMS key id>}`` (RFC 9068), claims ``sub`` (user id),
+``sid`` (studio id), ``fid`` (the session: its refresh-token family, which the authorizer checks so
+that signing out ends the access token at once), ``role``, ``iss``, ``aud``, ``iat``, ``exp``
+(``iat`` + ``ACCESS_TOKEN_TTL_SECONDS``), ``jti``. Verification pins the algorithm (no ``none``, no
+HS256 with the public key as its secret), checks the header type, finds the public key by ``kid``
+among the keyring's keys whose window is open, and requires every claim; any failure is
+:class:`~keyframe.errors.Unauthenticated` with one message, so nothing tells an attacker which
+check failed.
 
 Opaque tokens: ``{lookupId}.{secret}``, where ``lookupId`` names the stored record (a refresh-token
 family, an invitation) and ``secret`` is 256 random bits. Only :func:`token_hash` (SHA-256) of the
@@ -15,25 +17,26 @@ whole token is stored.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import jwt
 
-from keyframe import keys as signing
 from keyframe.errors import Unauthenticated
+from keyframe.identity import token_keys
 from keyframe.identity.permissions import Role
 from keyframe.settings import AuthSettings, load
 
-ALGORITHM = "HS256"
+ALGORITHM = token_keys.ALGORITHM
 TOKEN_TYPE = "at+jwt"
 REQUIRED_CLAIMS = ("sub", "sid", "fid", "role", "iss", "aud", "iat", "exp", "jti")
-LEEWAY_SECONDS = 5
+LEEWAY_SECONDS = token_keys.LEEWAY_SECONDS
 """Clock skew tolerated on ``exp``/``iat`` (seconds)."""
 
 INVALID_TOKEN = "The access token is missing, invalid or expired"
@@ -71,7 +74,7 @@ def issue_access_token(
     role: Role | str,
     *,
     family_id: str,
-    keyset: signing.KeySet | None = None,
+    keys: token_keys.TokenKeys | None = None,
     settings: AuthSettings | None = None,
     now: int | None = None,
     jti: str | None = None,
@@ -82,8 +85,9 @@ def issue_access_token(
     ----------
     family_id:
         The session (refresh-token family) the token belongs to (``fid``).
-    keyset:
-        Keys to sign with (default: :func:`keyframe.keys.signing_keys`, Secrets Manager).
+    keys:
+        The token keys (default: :func:`keyframe.identity.token_keys.token_keys`: one ``kms:Sign``
+        with the key the keyring names current at ``now``).
     settings:
         Issuer, audience and lifetime (default: from the environment).
     now:
@@ -95,9 +99,16 @@ def issue_access_token(
     -------
     str
         The compact JWT.
+
+    Raises
+    ------
+    RuntimeError
+        No signing key is active.
+    botocore.exceptions.ClientError
+        KMS refused to sign.
     """
     settings = settings or load(AuthSettings)
-    keyset = keyset or signing.signing_keys()
+    keys = keys or token_keys.token_keys()
     issued_at = int(time.time()) if now is None else now
     claims = {
         "sub": user_id,
@@ -110,36 +121,40 @@ def issue_access_token(
         "exp": issued_at + settings.ACCESS_TOKEN_TTL_SECONDS,
         "jti": jti or uuid.uuid4().hex,
     }
-    headers = {"typ": TOKEN_TYPE, "kid": keyset.current.kid}
-    return jwt.encode(claims, keyset.current.secret, algorithm=ALGORITHM, headers=headers)
+    signer = keys.signer(issued_at)
+    return sign_jwt(claims, signer)
 
 
-def _key_for(header: dict[str, Any], keyset: signing.KeySet | None) -> signing.SigningKey:
-    kid = header.get("kid")
-    if not isinstance(kid, str):
-        raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
-    if keyset is not None:
-        key = keyset.find(kid)
-    else:
-        key = signing.signing_keys().find(kid)
-        if key is None and signing.refetch_allowed():
-            key = signing.signing_keys(force_fetch=True).find(kid)
-    if key is None:
-        raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
-    return key
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_jwt(claims: dict[str, object], signer: token_keys.Signer) -> str:
+    """A compact RS256 JWS of ``claims`` with header ``{"alg", "typ": "at+jwt", "kid"}``.
+
+    pyjwt needs the private key to sign; the key stays in KMS, so the signing input is built here
+    and only the signature comes from ``signer``.
+    """
+    header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": signer.kid}
+    signing_input = ".".join(
+        _b64(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+    )
+    return f"{signing_input}.{_b64(signer.sign(signing_input.encode()))}"
 
 
 def verify_access_token(
     token: str,
     *,
-    keyset: signing.KeySet | None = None,
+    keys: token_keys.TokenKeys | None = None,
     settings: AuthSettings | None = None,
+    now: int | None = None,
 ) -> AccessClaims:
     """Verify ``token`` and return its claims.
 
-    Checks, in order: the header (``alg`` HS256, ``typ`` at+jwt, a known ``kid``), the signature,
-    ``exp``/``iat`` (5 s leeway), ``iss``, ``aud``, and that every claim of :data:`REQUIRED_CLAIMS` is
-    present with a usable value.
+    Checks, in order: the header (``alg`` RS256, ``typ`` at+jwt, a ``kid`` the keyring lists and
+    whose window is open at ``now``), the signature with that key's public half (cached per
+    process), ``exp``/``iat`` (5 s leeway), ``iss``, ``aud``, and that every claim of
+    :data:`REQUIRED_CLAIMS` is present with a usable value.
 
     Raises
     ------
@@ -147,19 +162,23 @@ def verify_access_token(
         ``INVALID_TOKEN`` for any failure (one message for all of them).
     """
     settings = settings or load(AuthSettings)
+    keys = keys or token_keys.token_keys()
     if not token or len(token) > 4096:
         raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN") from None
-    if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE:
+    kid = header.get("kid")
+    if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE or not isinstance(kid, str):
         raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
-    key = _key_for(header, keyset)
+    public_key = keys.public_key(kid, int(time.time()) if now is None else now)
+    if public_key is None:
+        raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
     try:
         claims = jwt.decode(
             token,
-            key.secret,
+            public_key,
             algorithms=[ALGORITHM],
             issuer=settings.JWT_ISSUER,
             audience=settings.JWT_AUDIENCE,

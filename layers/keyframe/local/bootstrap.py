@@ -50,6 +50,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe import registry
+from keyframe.identity import token_keys
 from keyframe.local import batch
 from keyframe.local.defaults import MAIL_FROM
 from keyframe.local.handlers import LOCAL_ACCOUNT_ID
@@ -254,18 +255,26 @@ def ensure_media_bucket(session: Session, stage: str, region: str) -> str:
 
 
 def ensure_jwt_secret(session: Session, stage: str) -> str:
-    """The JWT signing secret (kept if it exists); returns its name."""
+    """The signing secret (kept if it exists) with a KMS token key listed; returns its name.
+
+    The secret holds the cursor HMAC keys and the keyring of access-token keys
+    (:mod:`keyframe.keys`); the first token key is created in the emulator's KMS, as the stack
+    creates it in KMS (same code path: ``kms:Sign`` / ``kms:GetPublicKey``).
+    """
     client = session.client("secretsmanager")
     name = jwt_secret_name(stage)
     try:
         client.create_secret(
             Name=name,
-            Description="Keyframe JWT signing keys (local stack)",
+            Description="Keyframe signing keys (local stack)",
             SecretString=json.dumps({"kid": f"{stage}-1", "secret": secrets.token_urlsafe(48)}),
         )
     except ClientError as exc:
         if _code(exc) != "ResourceExistsException":
             raise
+    token_keys.ensure_token_key(
+        secret_name=name, stage=stage, kms=session.client("kms"), secretsmanager=client
+    )
     return name
 
 

@@ -5,8 +5,9 @@
 - :func:`save` writes a snapshot at shutdown and every ``KEYFRAME_SNAPSHOT_SECONDS`` (default 60;
   ``0`` only at shutdown): DynamoDB items as JSON lines per table (``dynamodb/<table>.jsonl``), every
   S3 object version as a file of its own (``objects/<hash>``, written once: a version never changes),
-  the secrets' current values and the executions of every state machine, with ``manifest.json``
-  naming them, replaced atomically last. Files no manifest names are removed afterwards.
+  the secrets' current values, the KMS keys that sign (their id, spec and private key, so access
+  tokens signed before a restart still verify) and the executions of every state machine, with
+  ``manifest.json`` naming them, replaced atomically last. Files no manifest names are removed afterwards.
 - :func:`restore` runs after the resources exist (:mod:`keyframe.local.bootstrap` is idempotent):
   items are put back, S3 versions are put back with their version ids, ETags, metadata and dates
   and read from their files when asked (no byte is copied and no file is held open at start: the
@@ -45,8 +46,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.kms.models import Key as KmsKey
+from moto.kms.models import kms_backends
 from moto.s3.models import FakeDeleteMarker, FakeKey, FakeMultipart, s3_backends
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.stepfunctions.parser.api import ExecutionStatus
@@ -262,6 +266,8 @@ def save(directory: Path, region: str) -> dict[str, int]:
         if getattr(secret, "secret_string", None) is not None
     }
 
+    manifest["kmsKeys"] = _save_kms_keys(region)
+
     states: Any = stepfunctions_parser_backends[LOCAL_ACCOUNT_ID][region]
     executions = []
     manifest["stateMachines"] = [
@@ -358,8 +364,43 @@ def restore(directory: Path, region: str) -> Restored:
             secrets.put_secret_value(name, secret_string=value, secret_binary=None,
                                      client_request_token=None, version_stages=["AWSCURRENT"])  # fmt: skip
             restored.secrets += 1
+    _restore_kms_keys(manifest.get("kmsKeys", []), region)
     _restore_executions(manifest.get("stateMachines", []), manifest["executions"], region, restored)
     return restored
+
+
+def _save_kms_keys(region: str) -> list[dict[str, Any]]:
+    """The emulator's asymmetric KMS keys (token keys): id, spec, usage, description, tags, PEM."""
+    backend: Any = kms_backends[LOCAL_ACCOUNT_ID][region]
+    saved = []
+    for key_id, key in list(backend.keys.items()):
+        private = getattr(getattr(key, "private_key", None), "private_key", None)
+        if key.key_usage != "SIGN_VERIFY" or private is None:
+            continue
+        pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        tags = backend.list_resource_tags(key_id).get("Tags", [])
+        saved.append({"id": key_id, "keySpec": key.key_spec, "keyUsage": key.key_usage,
+                      "description": key.description, "tags": tags, "privateKey": pem.decode()})  # fmt: skip
+    return saved
+
+
+def _restore_kms_keys(saved: list[dict[str, Any]], region: str) -> None:
+    """Put saved signing keys back under their own ids (a key the bootstrap made is kept too)."""
+    backend: Any = kms_backends[LOCAL_ACCOUNT_ID][region]
+    for entry in saved:
+        if entry["id"] in backend.keys:
+            continue
+        key = KmsKey(
+            None, entry["keyUsage"], entry["keySpec"], entry["description"], LOCAL_ACCOUNT_ID, region
+        )
+        key.id = entry["id"]
+        key.arn = key.arn.rsplit("/", 1)[0] + "/" + entry["id"]
+        key.private_key.private_key = serialization.load_pem_private_key(entry["privateKey"].encode(), None)
+        backend.keys[key.id] = key
+        if entry.get("tags"):
+            backend.tag_resource(key.id, entry["tags"])
 
 
 def _restore_tables(directory: Path, tables: dict[str, str], region: str, restored: Restored) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 
@@ -9,12 +12,13 @@ import boto3
 import jwt
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from keyframe.identity import tokens
+from keyframe.identity import token_keys, tokens
 from keyframe.identity.permissions import Role
-from keyframe.keys import KeySet, SigningKey, signing_keys
 from keyframe.settings import AuthSettings, load
-from tests.support.environment import JWT_SECRET_NAME
+from tests.support.environment import JWT_SECRET_NAME, TEST_STAGE
 from tests.support.identity import DEFAULT_PASSWORD, add_member, login, register_studio, unique_email
 
 REGISTER = {"studioName": "S", "email": "x@example.com", "password": DEFAULT_PASSWORD, "displayName": "X"}
@@ -147,11 +151,42 @@ def _claims(session, **overrides) -> dict:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def _forge(claims: dict, *, secret: bytes | None = None, kid: str | None = None, typ: str = "at+jwt") -> str:
-    current = signing_keys().current
+def _current_kid() -> str:
+    return token_keys.token_keys().keyring().current(int(time.time())).kid
+
+
+def _forge(claims: dict, *, typ: str = "at+jwt") -> str:
+    """``claims`` signed with the stack's real current KMS key (what a holder of kms:Sign could do)."""
+    signer = token_keys.KmsSigner(_current_kid(), boto3.client("kms"))
+    header = {"alg": "RS256", "typ": typ, "kid": signer.kid}
+    signing_input = ".".join(_b64(json.dumps(part).encode()) for part in (header, claims))
+    return f"{signing_input}.{_b64(signer.sign(signing_input.encode()))}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _foreign_key(claims: dict, kid: str | None = None) -> str:
+    """``claims`` signed RS256 by a key that is not in KMS, under ``kid`` (default: the real one)."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return jwt.encode(
-        claims, secret or current.secret, algorithm="HS256", headers={"typ": typ, "kid": kid or current.kid}
+        claims, private, algorithm="RS256", headers={"typ": "at+jwt", "kid": kid or _current_kid()}
     )
+
+
+def _alg_confusion(claims: dict) -> str:
+    """HS256 keyed with the real public key's PEM (the classic RS256 -> HS256 confusion)."""
+    kid = _current_kid()
+    der = boto3.client("kms").get_public_key(KeyId=kid)["PublicKey"]
+    pem = serialization.load_der_public_key(der).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = ".".join(
+        _b64(json.dumps(part).encode()) for part in ({"alg": "HS256", "typ": "at+jwt", "kid": kid}, claims)
+    )
+    signature = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
 
 
 @pytest.mark.parametrize(
@@ -171,14 +206,15 @@ def _forge(claims: dict, *, secret: bytes | None = None, kid: str | None = None,
         ),
         pytest.param(
             lambda s: jwt.encode(
-                _claims(s), None, algorithm="none", headers={"typ": "at+jwt", "kid": "test-key-1"}
+                _claims(s), None, algorithm="none", headers={"typ": "at+jwt", "kid": _current_kid()}
             ),
             id="alg-none",
         ),
         pytest.param(lambda s: _forge(_claims(s, iss="https://evil.example")), id="wrong-issuer"),
         pytest.param(lambda s: _forge(_claims(s, aud="someone-else")), id="wrong-audience"),
-        pytest.param(lambda s: _forge(_claims(s), secret=b"k" * 64), id="wrong-key"),
-        pytest.param(lambda s: _forge(_claims(s), kid="unknown-kid"), id="unknown-kid"),
+        pytest.param(lambda s: _foreign_key(_claims(s)), id="wrong-key"),
+        pytest.param(lambda s: _foreign_key(_claims(s), kid="unknown-kid"), id="forged-kid"),
+        pytest.param(lambda s: _alg_confusion(_claims(s)), id="alg-confusion-hs256-public-key"),
         pytest.param(lambda s: _forge(_claims(s), typ="JWT"), id="wrong-typ"),
         pytest.param(lambda s: _forge(_claims(s, sid="another-studio")), id="other-studio-claim"),
         pytest.param(lambda s: _forge(_claims(s, fid="0" * 32)), id="unknown-session"),
@@ -194,8 +230,9 @@ def test_bad_access_tokens_are_401(api, make):
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     response = api.get("/me", headers=headers)
 
-    # Then 401, while the real token works
+    # Then 401 naming the scheme, while the real token works
     assert response.status == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
     assert api.get("/me", token=session.access_token).status == 200
 
 
@@ -204,44 +241,86 @@ def test_non_bearer_scheme_is_401(api):
     assert api.get("/me", headers={"Authorization": f"Basic {session.access_token}"}).status == 401
 
 
+def _jwks_kids(api) -> list[str]:
+    response = api.get("/.well-known/jwks.json")
+    assert response.status == 200 and response.headers["Cache-Control"] == "public, max-age=300"
+    return [key["kid"] for key in response.json()["keys"]]
+
+
+def _rotate(*, seconds_ago: int) -> token_keys.Rotation:
+    """Rotate the token keys as if it had happened ``seconds_ago`` (its publish-ahead included)."""
+    done = token_keys.rotate(
+        secret_name=JWT_SECRET_NAME, stage=TEST_STAGE, now=int(time.time()) - seconds_ago
+    )
+    parameters.clear_caches()
+    return done
+
+
 def test_key_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(api):
     # Given a member holding a token signed with the current key
     session = register_studio(api)
-    old = signing_keys().current
+    old_kid = jwt.get_unverified_header(session.access_token)["kid"]
 
-    # When the secret is rotated (new key on top, old key kept as previous)
-    document = {
-        "kid": "test-key-2",
-        "secret": "n" * 64,
-        "previous": [{"kid": old.kid, "secret": old.secret.decode()}],
-    }
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=JWT_SECRET_NAME, SecretString=json.dumps(document)
-    )
-    parameters.clear_caches()
+    # When the keys were rotated just long enough ago for the new key to sign
+    done = _rotate(seconds_ago=token_keys.PUBLISH_AHEAD_SECONDS + 1)
 
     # Then the old token still works, and a new sign-in gets a token signed with the new key
     assert api.get("/me", token=session.access_token).status == 200
     fresh = login(api, session.email)
-    assert jwt.get_unverified_header(fresh.access_token)["kid"] == "test-key-2"
+    assert jwt.get_unverified_header(fresh.access_token)["kid"] == done.new_kid != old_kid
     assert api.get("/me", token=fresh.access_token).status == 200
-
-    # And once the old key is dropped, the old token is refused
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=JWT_SECRET_NAME, SecretString=json.dumps({"kid": "test-key-2", "secret": "n" * 64})
-    )
-    parameters.clear_caches()
-    assert api.get("/me", token=session.access_token).status == 401
+    # And both keys are published
+    assert {old_kid, done.new_kid} <= set(_jwks_kids(api))
 
 
-def test_a_token_keyset_given_explicitly_is_not_the_served_one(api):
-    # A token signed with a key set that is not the secret's (e.g. a developer's local key) is refused
+def test_a_key_rotated_out_longer_than_the_grace_ago_is_refused_then_deleted(api):
+    # Given a member holding a token signed with the current key
     session = register_studio(api)
-    foreign = KeySet.of(SigningKey("test-key-1", b"z" * 64))
+    old_kid = jwt.get_unverified_header(session.access_token)["kid"]
+
+    # When the new key became active longer ago than the longest token lifetime (+ leeway)
+    grace = token_keys.grace_seconds()
+    _rotate(seconds_ago=token_keys.PUBLISH_AHEAD_SECONDS + grace + 20)
+
+    # Then the old token is refused (401 naming the scheme) although it has not expired itself
+    refused = api.get("/me", token=session.access_token)
+    assert refused.status == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+    assert old_kid not in _jwks_kids(api)
+
+    # And the next rotation unlists the key and schedules its deletion in KMS
+    done = _rotate(seconds_ago=0)
+    assert old_kid in done.retired
+    state = boto3.client("kms").describe_key(KeyId=old_kid)["KeyMetadata"]["KeyState"]
+    assert state == "PendingDeletion"
+    # And a sign-in still works during the new key's publish-ahead (the previous key signs)
+    assert api.get("/me", token=login(api, session.email).access_token).status == 200
+
+
+def test_a_token_signed_with_a_key_outside_kms_is_refused(api):
+    # A token signed by keys that are not the stack's (e.g. a developer's local key) is refused
+    session = register_studio(api)
+    foreign = token_keys.LocalTokenKeys()
+    foreign.add(_current_kid())
     token = tokens.issue_access_token(
-        session.user_id, session.studio_id, Role.ADMIN, family_id=_fid(session), keyset=foreign
+        session.user_id, session.studio_id, Role.ADMIN, family_id=_fid(session), keys=foreign
     )
     assert api.get("/me", token=token).status == 401
+
+
+def test_jwks_publishes_the_current_key_and_verifies_a_real_token(api):
+    # Given a member's token
+    session = register_studio(api)
+    # When a third party fetches the JWKS document and verifies the token with it alone
+    response = api.get("/.well-known/jwks.json")
+    keys = {key["kid"]: key for key in response.json()["keys"]}
+    kid = jwt.get_unverified_header(session.access_token)["kid"]
+    public = jwt.PyJWK(keys[kid]).key
+    claims = jwt.decode(
+        session.access_token, public, algorithms=["RS256"], audience=load(AuthSettings).JWT_AUDIENCE
+    )
+    # Then the claims are the member's; the document is public and carries no private part
+    assert claims["sub"] == session.user_id
+    assert all(set(key) == {"kty", "kid", "alg", "use", "n", "e"} for key in keys.values())
 
 
 def test_viewer_gets_403_not_401_on_admin_routes(api):

@@ -28,6 +28,7 @@ def test_public_routes_need_no_token_and_others_do() -> None:
                 "/asyncapi.json",
                 "/docs",
                 "/notifications/unsubscribe",  # an e-mail link: its signed token is the authority
+                "/.well-known/jwks.json",
             } or path.startswith("/auth/")
             assert public == expected, path
 

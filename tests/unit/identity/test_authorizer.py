@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from keyframe import keys
-from keyframe.identity import authorizer, tokens
+from keyframe.identity import authorizer, token_keys, tokens
 from keyframe.identity.permissions import Role
-from keyframe.keys import KeySet, SigningKey
 
-KEYS = KeySet.of(SigningKey("k1", b"k" * 48))
+KEYS = token_keys.LocalTokenKeys()
+KEYS.add("k1")
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/projects/p-1"
 
 
@@ -27,7 +26,7 @@ FAMILY = ("REFRESH#f-1", "FAMILY")
 
 
 def _issue(role: Role, **kw: object) -> str:
-    return tokens.issue_access_token("u-1", "s-1", role, family_id="f-1", keyset=KEYS, **kw)
+    return tokens.issue_access_token("u-1", "s-1", role, family_id="f-1", keys=KEYS, **kw)
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def memberships(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], object
     The tokens of these tests belong to the live session ``f-1`` of u-1 in s-1.
     """
     table: dict[tuple[str, str], object] = {FAMILY: FakeFamily()}
-    monkeypatch.setattr(keys, "signing_keys", lambda **kw: KEYS)
+    monkeypatch.setattr(token_keys, "token_keys", lambda: KEYS)
     monkeypatch.setattr(authorizer, "get_or_none", lambda model, pk, sk: table.get((pk, sk)))
     return table
 

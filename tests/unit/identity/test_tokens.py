@@ -8,16 +8,18 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from keyframe.errors import Unauthenticated
 from keyframe.identity import tokens
 from keyframe.identity.permissions import Role
-from keyframe.keys import KeySet, SigningKey
+from keyframe.identity.token_keys import LocalSigner, LocalTokenKeys
 from keyframe.settings import AuthSettings, load
 
-CURRENT = SigningKey("key-2", b"c" * 64)
-PREVIOUS = SigningKey("key-1", b"p" * 64)
-KEYS = KeySet.of(CURRENT, PREVIOUS)
+KEYS = LocalTokenKeys()
+PREVIOUS = KEYS.add("key-1", active_from=0)
+CURRENT = KEYS.add("key-2", active_from=int(time.time()) - 60)
 
 
 def _settings(**overrides: object) -> AuthSettings:
@@ -25,7 +27,7 @@ def _settings(**overrides: object) -> AuthSettings:
 
 
 def _issue(**kw: object) -> str:
-    return tokens.issue_access_token("user-1", "studio-1", Role.ARTIST, family_id="fam-1", keyset=KEYS, **kw)
+    return tokens.issue_access_token("user-1", "studio-1", Role.ARTIST, family_id="fam-1", keys=KEYS, **kw)
 
 
 def _claims(**overrides: object) -> dict:
@@ -46,17 +48,21 @@ def _claims(**overrides: object) -> dict:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def _sign(
-    claims: dict, *, key: SigningKey = CURRENT, headers: dict | None = None, algorithm: str = "HS256"
-) -> str:
+def _sign(claims: dict, *, key: LocalSigner = CURRENT, headers: dict | None = None) -> str:
     return jwt.encode(
-        claims, key.secret, algorithm=algorithm, headers=headers or {"typ": "at+jwt", "kid": key.kid}
+        claims, key.private_key, algorithm="RS256", headers=headers or {"typ": "at+jwt", "kid": key.kid}
+    )
+
+
+def _public_pem(key: LocalSigner) -> bytes:
+    return key.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
 def _refused(token: str, **kw: object) -> None:
     with pytest.raises(Unauthenticated) as caught:
-        tokens.verify_access_token(token, keyset=KEYS, **kw)
+        tokens.verify_access_token(token, keys=KEYS, **kw)
     assert caught.value.message == tokens.INVALID_TOKEN
 
 
@@ -70,7 +76,7 @@ def test_issued_token_has_typed_header_and_every_claim():
     claims = jwt.decode(token, options={"verify_signature": False})
 
     # Then it is an RFC 9068 access token for 15 minutes with the studio and role
-    assert header == {"alg": "HS256", "typ": "at+jwt", "kid": "key-2"}
+    assert header == {"alg": "RS256", "typ": "at+jwt", "kid": "key-2"}
     settings = _settings()
     assert claims["sub"] == "user-1" and claims["sid"] == "studio-1" and claims["role"] == "ARTIST"
     assert claims["fid"] == "fam-1"
@@ -81,7 +87,7 @@ def test_issued_token_has_typed_header_and_every_claim():
 
 def test_verify_returns_the_claims_of_a_good_token():
     # Given / When
-    verified = tokens.verify_access_token(_issue(), keyset=KEYS)
+    verified = tokens.verify_access_token(_issue(), keys=KEYS)
 
     # Then
     assert (verified.user_id, verified.studio_id, verified.role) == ("user-1", "studio-1", Role.ARTIST)
@@ -95,12 +101,57 @@ def test_each_token_has_its_own_jti():
     )
 
 
-def test_token_signed_with_a_previous_key_still_verifies():
-    # Given a token signed with the key before the rotation
+def test_issued_token_verifies_with_the_public_key_alone():
+    # Given a token issued with the current key
+    token = _issue()
+
+    # When a third party verifies it with nothing but the public key (as from the JWKS)
+    claims = jwt.decode(token, _public_pem(CURRENT), algorithms=["RS256"], audience=_settings().JWT_AUDIENCE)
+
+    # Then
+    assert claims["sub"] == "user-1"
+
+
+def test_token_signed_with_a_previous_key_verifies_during_the_grace():
+    # Given a token signed with the key before the rotation, 60 s after the new key became active
     token = _sign(_claims(), key=PREVIOUS)
 
-    # When / Then it verifies because the previous key is still listed
-    assert tokens.verify_access_token(token, keyset=KEYS).user_id == "user-1"
+    # When / Then it verifies: the grace (15 min + 5 s) is not over
+    assert tokens.verify_access_token(token, keys=KEYS).user_id == "user-1"
+
+
+def test_token_signed_with_a_rotated_out_key_after_its_grace_is_refused():
+    # Given a token signed with the previous key, verified once the grace after the rotation is over
+    token = _sign(_claims(), key=PREVIOUS)
+    after_grace = int(time.time()) - 60 + KEYS.grace + 1
+
+    # When / Then (even though its own exp is not the reason: the key's window is closed)
+    _refused(token, now=after_grace)
+
+
+def test_alg_confusion_hs256_with_the_public_key_as_secret_is_refused():
+    # Given an attacker who signs HS256 with the public key's PEM as the HMAC secret (pyjwt refuses
+    # to do it with a PEM, so the token is assembled by hand)
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": CURRENT.kid}).encode())
+    body = b64(json.dumps(_claims()).encode())
+    signature = hmac.new(_public_pem(CURRENT), f"{header}.{body}".encode(), hashlib.sha256).digest()
+
+    # When / Then
+    _refused(f"{header}.{body}.{b64(signature)}")
+
+
+def test_token_of_another_asymmetric_algorithm_under_our_kid_is_refused():
+    token = jwt.encode(
+        _claims(), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
+        headers={"typ": "at+jwt", "kid": CURRENT.kid},
+    )  # fmt: skip
+    _refused(token)
 
 
 @pytest.mark.parametrize("token", ["", "not-a-jwt", "a.b.c", "x" * 5000])
@@ -146,8 +197,9 @@ def test_alg_none_is_refused():
     _refused(token)
 
 
-def test_other_hmac_algorithm_is_refused():
-    _refused(_sign(_claims(), algorithm="HS512"))
+def test_hmac_algorithm_is_refused():
+    token = jwt.encode(_claims(), "s" * 64, algorithm="HS256", headers={"typ": "at+jwt", "kid": CURRENT.kid})
+    _refused(token)
 
 
 def test_wrong_issuer_is_refused():
@@ -163,12 +215,17 @@ def test_audience_list_containing_ours_is_refused():
     _refused(_sign(_claims(aud=[_settings().JWT_AUDIENCE, "other"])))
 
 
-def test_token_signed_with_another_secret_under_our_kid_is_refused():
-    _refused(_sign(_claims(), key=SigningKey(CURRENT.kid, b"x" * 64)))
+def test_token_signed_with_another_key_under_our_kid_is_refused():
+    _refused(
+        _sign(
+            _claims(),
+            key=LocalSigner(CURRENT.kid, rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        )
+    )
 
 
-def test_unknown_kid_is_refused():
-    _refused(_sign(_claims(), key=SigningKey("key-99", b"c" * 64)))
+def test_forged_kid_is_refused():
+    _refused(_sign(_claims(), key=LocalSigner("key-99", CURRENT.private_key)))
 
 
 def test_missing_kid_is_refused():
@@ -197,10 +254,10 @@ def test_issuer_and_audience_come_from_the_settings():
     other = _settings(JWT_ISSUER="https://other.example")
 
     # When a token is issued with them
-    token = tokens.issue_access_token("u", "s", Role.VIEWER, family_id="f", keyset=KEYS, settings=other)
+    token = tokens.issue_access_token("u", "s", Role.VIEWER, family_id="f", keys=KEYS, settings=other)
 
     # Then it verifies with those settings and not with the default ones
-    assert tokens.verify_access_token(token, keyset=KEYS, settings=other).role == Role.VIEWER
+    assert tokens.verify_access_token(token, keys=KEYS, settings=other).role == Role.VIEWER
     _refused(token)
 
 
