@@ -1,11 +1,13 @@
 """The REST API: one resource tree built from ``keyframe.registry.endpoints()``.
 
-Every route is a Lambda proxy integration to the function that serves it. Routes that are not public
-(``Endpoint.public``: health, readiness, docs, ``/auth/*``) go through the Lambda TOKEN authorizer,
-which verifies Keyframe's JWT and passes ``studioId``/``userId``/``role`` to the handler. Request
-validation is done by the handlers (pydantic). Errors raised by API Gateway itself (no token, denied,
-throttled, unknown route, integration failure) answer with the same body as the handlers'
-``{"error": {"code", "message", "correlationId"}}``.
+Every route is a Lambda proxy integration to the function that serves it, and one request is one
+invocation: no authorizer runs in front. The function authenticates every route that is not public
+(``Endpoint.public``: health, readiness, docs, JWKS, ``/auth/*``) itself before anything else
+(``keyframe.identity.authorizer.authenticate``: the JWT, the membership and the session, no cache),
+so a removal, a role change or a sign-out applies to the next request (issue 15.2; the README's
+Architecture section has the measured figures). Request validation is done by the handlers
+(pydantic). Errors raised by API Gateway itself (throttled, unknown route, integration failure)
+answer with the same body as the handlers' ``{"error": {"code", "message", "correlationId"}}``.
 
 CORS on every answer (:mod:`keyframe.http.cors`): the handlers add their own headers; preflight is
 API Gateway's mock ``OPTIONS`` method on every resource (CDK reflects an allowed ``Origin`` and sends
@@ -33,11 +35,6 @@ from infra.config import StageConfig
 from keyframe.http import cors
 from keyframe.registry import Endpoint
 
-TOKEN_PATTERN = r"^[Bb][Ee][Aa][Rr][Ee][Rr] +[-0-9A-Za-z._~+/]+=*$"
-"""API Gateway rejects (401) an Authorization header not shaped like a bearer token before invoking the
-authorizer (the scheme is case-insensitive, as in ``keyframe.identity.authorizer.bearer_token``)."""
-
-
 ACCESS_LOG_FIELDS: dict[str, str] = {
     "requestId": "$context.requestId",
     "extendedRequestId": "$context.extendedRequestId",
@@ -53,10 +50,6 @@ ACCESS_LOG_FIELDS: dict[str, str] = {
     "responseLatencyMs": "$context.responseLatency",
     "integrationStatus": "$context.integration.status",
     "integrationLatencyMs": "$context.integration.latency",
-    "authorizerStatus": "$context.authorizer.status",
-    "authorizerLatencyMs": "$context.authorizer.integrationLatency",
-    "studioId": "$context.authorizer.studioId",
-    "userId": "$context.authorizer.userId",
     "errorType": "$context.error.responseType",
     "errorMessage": "$context.error.message",
     "xrayTraceId": "$context.xrayTraceId",
@@ -108,16 +101,14 @@ GATEWAY_ERRORS: tuple[GatewayError, ...] = (
 
 
 class RestApi(Construct):
-    """The REST API, its authorizer, its routes and its stage.
+    """The REST API, its routes and its stage.
 
     Parameters
     ----------
     config:
         The stage (throttling, CORS, log retention).
     functions:
-        Function name -> function, for every name an endpoint or ``authorizer`` refers to.
-    authorizer_function:
-        The TOKEN authorizer's function.
+        Function name -> function, for every name an endpoint refers to.
     endpoints:
         Every route (``keyframe.registry.endpoints()``).
 
@@ -125,8 +116,6 @@ class RestApi(Construct):
     ----------
     api:
         The ``apigateway.RestApi``.
-    authorizer:
-        The ``TokenAuthorizer`` on every non-public method.
     access_logs:
         The access log group of the stage.
     """
@@ -138,7 +127,6 @@ class RestApi(Construct):
         *,
         config: StageConfig,
         functions: Mapping[str, lambda_.IFunction],
-        authorizer_function: lambda_.IFunction,
         endpoints: Sequence[Endpoint],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -170,14 +158,6 @@ class RestApi(Construct):
                 tracing_enabled=True,
             ),
         )
-        self.authorizer = apigateway.TokenAuthorizer(
-            self,
-            "TokenAuthorizer",
-            handler=authorizer_function,
-            identity_source=apigateway.IdentitySource.header("Authorization"),
-            validation_regex=TOKEN_PATTERN,
-            results_cache_ttl=Duration.seconds(0),
-        )
         self._add_routes(functions, endpoints)
         self._add_gateway_responses(config)
         self._suppress_findings()
@@ -199,23 +179,24 @@ class RestApi(Construct):
                 ),
             )
             resource = self.api.root.resource_for_path(endpoint.path)
+            method = resource.add_method(
+                endpoint.method, integration, authorization_type=apigateway.AuthorizationType.NONE
+            )
             if endpoint.public:
-                method = resource.add_method(
-                    endpoint.method, integration, authorization_type=apigateway.AuthorizationType.NONE
-                )
                 _suppress_public(
                     method,
                     f"{endpoint.method} {endpoint.path} is public by design "
-                    "(keyframe.registry.is_public): health, docs or a sign-in flow",
+                    "(keyframe.registry.is_public): health, docs, the JWKS or a sign-in flow",
                 )
             else:
-                method = resource.add_method(
-                    endpoint.method,
-                    integration,
-                    authorization_type=apigateway.AuthorizationType.CUSTOM,
-                    authorizer=self.authorizer,
+                _suppress_public(
+                    method,
+                    "Authorization in one invocation (issue 15.2): the function verifies Keyframe's "
+                    "studio-scoped JWT (RS256, KMS key), the membership and the session before any "
+                    "work and answers 401 itself (keyframe.identity.authorizer). An API Gateway "
+                    "authorizer would double the invocations, or, cached, miss revocations. Cognito "
+                    "is not used.",
                 )
-                _suppress_custom_authorizer(method)
         for method in self.api.methods:
             if method.http_method == "OPTIONS":
                 _suppress_public(method, "CORS preflight: browsers send OPTIONS without credentials")
@@ -316,18 +297,5 @@ def _suppress_public(method: apigateway.Method, reason: str) -> None:
         [
             NagPackSuppression(id="AwsSolutions-APIG4", reason=reason),
             NagPackSuppression(id="AwsSolutions-COG4", reason=reason),
-        ],
-    )
-
-
-def _suppress_custom_authorizer(method: apigateway.Method) -> None:
-    NagSuppressions.add_resource_suppressions(
-        method,
-        [
-            NagPackSuppression(
-                id="AwsSolutions-COG4",
-                reason="Keyframe issues its own studio-scoped JWTs (identity API); the Lambda TOKEN "
-                "authorizer verifies them on this method. Cognito is not used.",
-            )
         ],
     )

@@ -94,9 +94,9 @@ STAGES: dict[str, StageDefaults] = {
         cors_origins=(),
         waf_auth_requests_per_ip=300,
         waf_requests_per_ip=20_000,
-        # Per function: 1 authorizer, 8 API, 6 task and 4 socket
-        # functions reserve 100 + 400 + 60 + 100 = 660 of the default 1000, leaving 340 unreserved.
-        reserved_concurrency={"authorizer": 100, "api": 50, "task": 10, "websocket": 25},
+        # Per function: 8 API, 6 task and 4 socket functions reserve 400 + 60 + 100 = 560 of the
+        # default 1000, leaving 440 unreserved (no REST authorizer: API functions authenticate).
+        reserved_concurrency={"api": 50, "task": 10, "websocket": 25},
         backup=True,
         # A new version takes 10 % of requests for 5 minutes, then all (or rolls back on an alarm).
         deployment_config="CANARY_10_PERCENT_5_MINUTES",

@@ -339,6 +339,15 @@ class TokenKeyAccess:
 SIGN_TOKENS = TokenKeyAccess(("kms:Sign", "kms:GetPublicKey"))
 VERIFY_TOKENS = TokenKeyAccess(("kms:GetPublicKey",))
 
+AUTHENTICATES: tuple[Access, ...] = (
+    TableAccess(TENANTS, ("dynamodb:BatchGetItem",)),
+    ReadSigningSecret(),
+    VERIFY_TOKENS,
+)
+"""What ``keyframe.identity.authorizer.authenticate`` needs in every API function: the keyring
+(signing secret), the token keys' public halves (KMS) and one consistent BatchGetItem of the
+caller's membership and session (tenants table)."""
+
 
 @dataclass(frozen=True)
 class ManageLiveConnections:
@@ -465,7 +474,8 @@ studio's member names for @mentions (tenants reads), an immediate e-mail (SES); 
 digest queue and the ``user:{id}`` room are in the live table (:data:`EMITS_EVENTS`)."""
 
 GRANTS: Mapping[str, tuple[Access, ...]] = {
-    # /health, /ready (DescribeTable on every table, HeadBucket), /openapi.json, /docs
+    # /health, /ready (DescribeTable on every table, HeadBucket), /openapi.json, /docs: public only,
+    # so it authenticates nobody and reads neither the tenants table nor the keys
     "meta-api": (DescribeTables(), HeadMediaBucket()),
     # studios, users, memberships, invitations, refresh tokens; signs tokens; emits studio events,
     # among them member:removed / member:role-changed, whose fan-out closes that member's sockets;
@@ -479,13 +489,11 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         SendMail(),
         append_activity(),
     ),
-    # verifies tokens (keyring in the secret, public keys from KMS) and reads the caller's membership
-    "authorizer": (read(TENANTS), ReadSigningSecret(), VERIFY_TOKENS),
     # projects, assets, versions, graph, activity; signed cursors (key derived from the signing
     # secret); presigned GETs of version files
     "catalog-api": (
+        *AUTHENTICATES,
         read_write(CATALOG),
-        ReadSigningSecret(),
         MediaObjects(("s3:GetObject",)),
         *EMITS_EVENTS,
         # keyframe.favorites.routes: the caller's favorites and playback positions; a playback
@@ -496,7 +504,7 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     # reviews and comments (live table) move a version's review status and append activity (catalog);
     # signed cursors of comment pages; connect tickets (live table) and room catch-up
     # notifications: mentions, replies and decisions notify members (NOTIFIES); /me/notifications
-    "reviews-api": (read_write(CATALOG), ReadSigningSecret(), *EMITS_EVENTS, *NOTIFIES),
+    "reviews-api": (*AUTHENTICATES, read_write(CATALOG), *EMITS_EVENTS, *NOTIFIES),
     # $connect authorizer (keyframe.live.sockets.authorize_connect): reads and deletes the single-use
     # ticket (TICKET# partitions only), reads the caller's membership (tenants)
     "live-authorizer": (
@@ -517,6 +525,7 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     # missing key answer 404 instead of 403. A completed upload starts its pipeline (execution named
     # after the upload; DescribeExecution when it already exists).
     "uploads-api": (
+        *AUTHENTICATES,
         read_write(UPLOADS),
         read_write(CATALOG),
         MediaObjects(MULTIPART_UPLOAD_ACTIONS),
@@ -526,7 +535,7 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         *NOTIFIES,  # a pipeline that cannot start tells the uploader
     ),
     # pipeline status and reprocess (a new run of the asset pipeline, the version PROCESSING again)
-    "pipeline-api": (*PIPELINE_STEP, StartStateMachine("asset_pipeline"), *NOTIFIES),
+    "pipeline-api": (*AUTHENTICATES, *PIPELINE_STEP, StartStateMachine("asset_pipeline"), *NOTIFIES),
     # reads the uploaded object's head and first bytes to detect and check the media
     "pipeline-validate": (*PIPELINE_STEP, MediaObjects(("s3:GetObject",)), HeadMediaBucket()),
     "pipeline-publish": PIPELINE_STEP,
@@ -545,6 +554,7 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     # - one execution of the render state machine per attempt, stopped on cancel (no Describe: an
     #   existing execution's ARN is derived from its name); the Batch job terminated on cancel.
     "renders-api": (
+        *AUTHENTICATES,
         TableAccess(
             RENDERS, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
         ),
@@ -557,7 +567,6 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
             IDEMPOTENCY,
             ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
         ),
-        ReadSigningSecret(),
         *EMITS_EVENTS,
         MediaObjects(("s3:GetObject",), prefix=ORIGINALS_PREFIX),
         MediaObjects(

@@ -210,7 +210,8 @@ class Monitoring(Construct):
                 threshold=FUNCTION_ERROR_THRESHOLD,
                 runbook_key="function-errors",
             )
-            if kinds.get(name) == "authorizer" or name == "identity-api":
+            # nobody can sign in without identity-api (every API function authenticates its own calls)
+            if name == "identity-api":
                 self.outage_alarms.append(errors)
             if kinds.get(name) == "api":
                 slow = self.alarm_on(

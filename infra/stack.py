@@ -41,22 +41,6 @@ from keyframe.registry import Endpoint
 from keyframe.storage.tables import CATALOG
 
 
-def authorizer_name() -> str:
-    """The registry's one ``authorizer`` function.
-
-    Raises
-    ------
-    LookupError
-        None or several.
-    """
-    names = [spec.name for spec in registry.FUNCTIONS if spec.kind == "authorizer"]
-    if len(names) != 1:
-        raise LookupError(
-            f"keyframe.registry.FUNCTIONS must list exactly one 'authorizer' function, found {names}"
-        )
-    return names[0]
-
-
 class KeyframeStack(Stack):
     """Keyframe's whole backend for one stage.
 
@@ -119,7 +103,6 @@ class KeyframeStack(Stack):
             "RestApi",
             config=config,
             functions=self.functions.aliases(),
-            authorizer_function=self.functions.alias(authorizer_name()),
             endpoints=registry.endpoints() if endpoints is None else endpoints,
         )
         self.firewall = RestApiFirewall(self, "Firewall", config=config, api=self.rest_api.api)

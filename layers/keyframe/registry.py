@@ -19,6 +19,7 @@ from pathlib import Path
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from keyframe.http.app import KeyframeResolver, build_resolver
+from keyframe.identity.authorizer import authenticate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository root when running from a checkout (``functions/`` lives there)."""
@@ -35,7 +36,8 @@ class FunctionSpec:
     directory:
         Folder under ``functions/`` holding ``handler.py``.
     kind:
-        ``api`` (REST routes), ``authorizer``, ``task`` (Step Functions), or ``websocket``.
+        ``api`` (REST routes, each authenticating its own requests), ``task`` (Step Functions), or
+        ``websocket``.
     routers:
         For ``api`` functions: modules whose ``router`` the resolver includes.
     timeout_seconds / memory_mb:
@@ -64,7 +66,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         "api",
         routers=("keyframe.identity.routes", "keyframe.identity.jwks_routes"),
     ),
-    FunctionSpec("authorizer", "identity_authorizer", "authorizer"),
     FunctionSpec(
         "catalog-api",
         "catalog_api",
@@ -168,7 +169,7 @@ class Endpoint:
 
     @property
     def public(self) -> bool:
-        """No authorizer on this route."""
+        """No token needed on this route."""
         return is_public(self.path)
 
 
@@ -182,6 +183,9 @@ def build_api(function_name: str) -> KeyframeResolver:
 
     The function's core settings (:class:`keyframe.settings.CoreSettings`) are validated here, at
     cold start: a missing ``STAGE`` or a wildcard CORS origin stops the function before it serves.
+    Every route that :func:`is_public` does not name is authenticated in the function itself
+    (:func:`keyframe.identity.authorizer.authenticate`: token, membership, session), so a request
+    is one Lambda invocation; no REST authorizer runs in front.
 
     Raises
     ------
@@ -190,7 +194,8 @@ def build_api(function_name: str) -> KeyframeResolver:
     pydantic.ValidationError
         Invalid core settings (the message names the variable).
     """
-    return build_resolver(routers_of(function(function_name)))
+    routers = routers_of(function(function_name))
+    return build_resolver(routers, authenticator=authenticate, is_public=is_public)
 
 
 @cache

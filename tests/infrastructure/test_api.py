@@ -6,16 +6,12 @@ import json
 
 import pytest
 
-from infra.api import ACCESS_LOG_FIELDS, GATEWAY_ERRORS, TOKEN_PATTERN
+from infra.api import ACCESS_LOG_FIELDS, GATEWAY_ERRORS
+from infra.grants import AUTHENTICATES, GRANTS
 from keyframe import registry
 from tests.infrastructure import templates as t
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
-
-
-def _authorizer_id(resources: dict) -> str:
-    (lid,) = t.of_type(resources, "AWS::ApiGateway::Authorizer")
-    return lid
 
 
 def test_every_registry_route_is_a_method_and_nothing_else_is(dev):
@@ -27,19 +23,22 @@ def test_every_registry_route_is_a_method_and_nothing_else_is(dev):
     assert found == expected
 
 
-def test_private_routes_go_through_the_token_authorizer_and_public_ones_do_not(dev):
-    # Given the API's methods and its one authorizer
+def test_no_rest_authorizer_runs_and_every_function_with_private_routes_can_authenticate(dev):
+    # Given the API's methods: one invocation per request, no authorizer in front (issue 15.2)
     methods = t.methods(dev.resources)
-    authorizer = _authorizer_id(dev.resources)
-    # Then each registry route has the authorization its path calls for
+    assert not t.of_type(dev.resources, "AWS::ApiGateway::Authorizer")
+    private_functions = set()
     for endpoint in registry.endpoints():
         method = methods[(endpoint.method, endpoint.path)]
-        if endpoint.public:
-            assert method["AuthorizationType"] == "NONE", endpoint
-            assert "AuthorizerId" not in method, endpoint
-        else:
-            assert method["AuthorizationType"] == "CUSTOM", endpoint
-            assert method["AuthorizerId"] == {"Ref": authorizer}, endpoint
+        assert method["AuthorizationType"] == "NONE", endpoint
+        assert "AuthorizerId" not in method, endpoint
+        if not endpoint.public:
+            private_functions.add(endpoint.function)
+    # Then every function serving a private route holds what authentication needs (keyring, public
+    # keys, the membership and session read), or, for identity, more than that
+    for name in private_functions:
+        accesses = GRANTS[name]
+        assert name == "identity-api" or set(AUTHENTICATES) <= set(accesses), name
 
 
 def test_known_public_and_private_routes_are_classified_as_the_issue_says(dev):
@@ -51,7 +50,7 @@ def test_known_public_and_private_routes_are_classified_as_the_issue_says(dev):
     auth_routes = [key for key in methods if key[1].startswith("/auth/") and key[0] != "OPTIONS"]
     assert auth_routes, "the identity routers expose /auth/* routes"
     assert all(methods[key]["AuthorizationType"] == "NONE" for key in auth_routes)
-    assert methods[("GET", "/me")]["AuthorizationType"] == "CUSTOM"
+    assert registry.is_public("/.well-known/jwks.json") and not registry.is_public("/me")
 
 
 def test_each_route_is_a_lambda_proxy_to_the_function_that_serves_it(dev):
@@ -122,34 +121,6 @@ def test_gateway_answers_name_no_origin_when_none_is_allowed():
 
     # Then its gateway responses carry no CORS header at all
     assert gateway_cors_headers(()) == {}
-
-
-def test_token_authorizer_reads_the_bearer_header_without_caching(dev):
-    # Given the authorizer resource
-    authorizer = dev.resources[_authorizer_id(dev.resources)]["Properties"]
-    # Then it is a TOKEN authorizer on Authorization, uncached, pointing at the registry's authorizer
-    assert authorizer["Type"] == "TOKEN"
-    assert authorizer["IdentitySource"] == "method.request.header.Authorization"
-    assert authorizer["AuthorizerResultTtlInSeconds"] == 0
-    assert authorizer["IdentityValidationExpression"] == TOKEN_PATTERN
-    assert t.alias_id(dev.resources, "authorizer") in t.references(authorizer["AuthorizerUri"])
-
-
-@pytest.mark.parametrize(
-    ("header", "accepted"),
-    [
-        ("Bearer abc.def-ghi_jkl", True),
-        ("bearer abc.def", True),
-        ("Basic dXNlcjpwYXNz", False),
-        ("Bearer ", False),
-    ],
-)
-def test_token_pattern_accepts_bearer_tokens_only(header, accepted):
-    # Given the validation expression API Gateway applies before invoking the authorizer
-    import re
-
-    # Then only a bearer scheme with a token passes
-    assert bool(re.match(TOKEN_PATTERN, header)) is accepted
 
 
 @pytest.mark.parametrize("response_type", ["UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"])

@@ -71,22 +71,13 @@ def test_every_function_logs_to_its_own_group_with_the_stage_retention(dev, prod
             assert group["Properties"]["RetentionInDays"] == days
 
 
-def test_authorizer_only_reads_the_tenants_table_and_the_secret(dev):
-    # Given the statements of the authorizer's role
-    statements = t.function_statements(dev.resources, "authorizer")
-    tables = t.table_ids(dev.resources)
-    other_tables = {lid for key, lid in tables.items() if key != TENANTS.key}
-    touched_tenants = False
-    for statement in statements:
-        refs = t.references(statement["Resource"])
-        # Then no statement names another table, the bucket or its key
-        assert not refs & other_tables, statement
-        assert t.media_bucket_id(dev.resources) not in refs, statement
-        if tables[TENANTS.key] in refs:
-            touched_tenants = True
-            # And on the tenants table there is no write action at all
-            assert not set(t.actions_of(statement)) & DATA_WRITE_ACTIONS, statement
-    assert touched_tenants
+def test_authentication_reads_only_the_membership_and_session_of_the_tenants_table(dev):
+    # Given the statements of an API function that only authenticates against the tenants table
+    statements = t.function_statements(dev.resources, "catalog-api")
+    tenants = t.table_ids(dev.resources)[TENANTS.key]
+    on_tenants = [s for s in statements if tenants in t.references(s["Resource"])]
+    # Then its one tenants statement is BatchGetItem (membership + session), no write, no query
+    assert [t.actions_of(s) for s in on_tenants] == [["dynamodb:BatchGetItem"]]
     assert any("secretsmanager:GetSecretValue" in t.actions_of(s) for s in statements)
 
 
@@ -99,7 +90,6 @@ def test_only_functions_that_emit_events_may_post_to_sockets(dev):
         )
 
     # Then the former cannot reach the WebSocket connections and the latter can
-    assert not manages_connections("authorizer")
     assert not manages_connections("meta-api")
     assert manages_connections("identity-api")
 
@@ -189,8 +179,6 @@ def test_prod_reserves_concurrency_per_function_class_and_dev_reserves_none(dev,
         assert prod_props["ReservedConcurrentExecutions"] == reserved[spec.kind], spec.name
         assert "ReservedConcurrentExecutions" not in dev_props, spec.name
         total += prod_props["ReservedConcurrentExecutions"]
-    # And the authorizer, in front of every API call, may run at least as wide as any API function
-    assert reserved["authorizer"] >= reserved["api"]
     # And the account's default 1000 keeps the 100 that AWS requires unreserved
     assert total <= 900
 
@@ -304,7 +292,7 @@ def test_only_the_identity_function_can_sign_tokens_and_verifiers_read_public_ke
             assert kms_actions == {"kms:Sign", "kms:GetPublicKey"}
         else:
             assert "kms:Sign" not in kms_actions, spec.name
-    for statement in t.function_statements(dev.resources, "authorizer"):
+    for statement in t.function_statements(dev.resources, "catalog-api"):
         if "kms:GetPublicKey" in t.actions_of(statement):
             assert statement["Condition"] == {
                 "StringEquals": {"aws:ResourceTag/keyframe:token-key": dev.config.name}

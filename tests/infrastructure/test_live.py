@@ -207,7 +207,8 @@ def test_reviews_api_reads_the_secret_and_writes_reviews(dev):
     tables = _tables(dev, statements)
     env = dev.resources[t.function_id(dev.resources, "reviews-api")]["Properties"]["Environment"]["Variables"]
     # Then it reads and writes live (comments, tickets) and catalog (review status), signs cursors,
-    # and reads members (tenants) for @mentions and notifications
+    # and reads members (tenants) for @mentions and notifications and the caller's membership and
+    # session to authenticate each request
     assert set(tables) == {LIVE.key, CATALOG.key, TENANTS.key}
     assert tables[TENANTS.key] <= {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
     assert _reads_secret(statements)

@@ -208,7 +208,7 @@ def test_studio_facing_outage_is_a_composite_of_the_request_path_that_pages(dev)
     (topic,) = t.of_type(dev.resources, "AWS::SNS::Topic")
     children = t.references(props["AlarmRule"]) | _sub_ids(props["AlarmRule"])
     alarms = _alarms(dev)
-    # Then it is ANY of: REST 5XX, the authorizer's and identity's errors, WebSocket errors, table errors
+    # Then it is ANY of: REST 5XX, identity's errors, WebSocket errors, table errors
     child_metrics = {alarms[c].get("MetricName") for c in children if c in alarms}
     assert {"5XXError", "Errors", "IntegrationError", "ExecutionError"} <= child_metrics
     functions = {
@@ -216,10 +216,7 @@ def test_studio_facing_outage_is_a_composite_of_the_request_path_that_pages(dev)
         for c in children
         if alarms[c].get("MetricName") == "Errors"
     }
-    assert functions == {
-        t.function_id(dev.resources, "authorizer"),
-        t.function_id(dev.resources, "identity-api"),
-    }
+    assert functions == {t.function_id(dev.resources, "identity-api")}
     assert any(_expression_metrics(alarms[c]) for c in children if c in alarms)
     # And it notifies the topic
     assert t.references(props["AlarmActions"]) == {topic}

@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
@@ -119,13 +119,59 @@ def _precheck(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | N
     return routed, None
 
 
+Authenticator = Callable[[str | None], dict[str, str]]
+"""``authenticate(authorization_header) -> {"studioId", "userId", "role"}``, raising
+:class:`~keyframe.errors.Unauthenticated` (``keyframe.identity.authorizer.authenticate``)."""
+
+
 class KeyframeResolver(APIGatewayRestResolver):
-    """``APIGatewayRestResolver`` that sets the correlation id, pre-checks bodies and adds headers."""
+    """``APIGatewayRestResolver`` that authenticates, sets the correlation id, pre-checks bodies and
+    adds headers.
+
+    With an ``authenticator``, every request to a route that ``is_public`` does not name is
+    authenticated first (before its body is read): the context it returns becomes
+    ``requestContext.authorizer`` (what :mod:`keyframe.http.auth` reads), and a refusal is the same
+    401 the gateway's authorizer answered (``UNAUTHENTICATED``, ``WWW-Authenticate: Bearer``); an
+    authenticator that crashes (keys or table unreachable) is a 500 ``AUTHORIZER_FAILURE``.
+    An event that already carries an authorizer context (set by API Gateway, never by a client) is
+    taken as is.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        authenticator: Authenticator | None = None,
+        is_public: Callable[[str], bool] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.authenticator = authenticator
+        self.is_public = is_public or (lambda path: False)
+
+    def _authenticate(self, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The event with the caller's context, or the 401 to send instead."""
+        if self.authenticator is None or event.get("httpMethod", "").upper() == "OPTIONS":
+            return event, None
+        request_context = event.get("requestContext") or {}
+        route = event.get("resource") or event.get("path") or ""
+        if request_context.get("authorizer") or self.is_public(route):
+            return event, None
+        try:
+            caller = self.authenticator(_header(event, "Authorization"))
+        except errors.Unauthenticated:
+            return event, _reject(401, "UNAUTHENTICATED", "Unauthorized")
+        except Exception:  # keys or table unreachable: 500 in the error shape, never a 401
+            logger.exception("authentication failed")
+            return event, _reject(500, "AUTHORIZER_FAILURE", "Authentication failed; try again")
+        return {**event, "requestContext": {**request_context, "authorizer": caller}}, None
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:  # type: ignore[override]
         """Resolve ``event`` (an API Gateway REST proxy event) into a proxy response dict."""
         correlation_id = correlation_id_of(event)
         logger.set_correlation_id(correlation_id)
+        event, refused = self._authenticate(event)
+        if refused is not None:
+            return _decorate(refused, correlation_id, event)
         event, refused = _precheck(event)
         set_current_event(event)
         try:
@@ -180,8 +226,16 @@ def cors_config() -> CORSConfig | None:
     )
 
 
-def build_resolver(routers: Iterable[Router]) -> KeyframeResolver:
+def build_resolver(
+    routers: Iterable[Router],
+    *,
+    authenticator: Authenticator | None = None,
+    is_public: Callable[[str], bool] | None = None,
+) -> KeyframeResolver:
     """Build the resolver of an API function that serves ``routers``.
+
+    ``authenticator`` / ``is_public``: see :class:`KeyframeResolver` (the registry passes the
+    identity domain's and its list of public paths).
 
     The function's core settings (:class:`keyframe.settings.CoreSettings`) are validated here, at
     cold start: a missing ``STAGE`` or a wildcard CORS origin stops the function before it serves.
@@ -191,7 +245,9 @@ def build_resolver(routers: Iterable[Router]) -> KeyframeResolver:
     pydantic.ValidationError
         Invalid core settings (the message names the variable).
     """
-    app = KeyframeResolver(enable_validation=True, cors=cors_config())
+    app = KeyframeResolver(
+        enable_validation=True, cors=cors_config(), authenticator=authenticator, is_public=is_public
+    )
     register_error_handlers(app)
     for router in routers:
         app.include_router(router)

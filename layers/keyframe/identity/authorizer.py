@@ -1,29 +1,32 @@
-"""The API Gateway REST TOKEN authorizer: verify the bearer JWT, the membership and the session.
+"""Who is calling a REST route: the bearer JWT, the membership and the session, checked in the API
+function itself (one Lambda invocation per request; issue 15.2).
 
-Input (API Gateway)::
+:func:`authenticate` is what every API function's resolver runs before a non-public route
+(:func:`keyframe.registry.build_api` wires it into :class:`keyframe.http.app.KeyframeResolver`):
 
-    {"type": "TOKEN", "authorizationToken": "Bearer <jwt>",
-     "methodArn": "arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}"}
+1. the token (:func:`keyframe.identity.tokens.verify_access_token`: RS256, a listed ``kid``, the
+   public key cached per process, every claim);
+2. the membership item of (``sid``, ``sub``): its **current** role is the caller's role, so a role
+   change applies to the next request and a removed member is refused at once;
+3. the token's session (``fid``, its refresh-token family): a signed-out (revoked) session's access
+   tokens are refused from the next request on.
 
-On success the policy allows ``execute-api:Invoke`` on every method and path of the stage
-(``{apiId}/{stage}/*/*``), so a cached answer stays right for the token's other requests, and the
-context carries ``studioId``, ``userId`` and ``role`` for :mod:`keyframe.http.auth`. The role comes
-from the membership item, not from the token: a role change applies to the next request and a
-removed member is refused at once (as long as API Gateway's authorizer cache TTL is 0; with a
-cache, within that TTL). The token's session (``fid``, its refresh-token family) is read too: a
-signed-out (revoked) session's access tokens are refused from the next request on. Cost: two
-strongly consistent GetItems of small items (membership, family) per request. Refusal is
-``raise Exception("Unauthorized")``, API Gateway's contract for 401.
+Steps 2 and 3 are one strongly consistent ``BatchGetItem`` of two small items (tenants table). No
+result is cached anywhere, which is what keeps revocation immediate. The answer is the context an
+API Gateway authorizer would have set (``studioId``, ``userId``, ``role``, ``sessionId``);
+:mod:`keyframe.http.auth` reads it from ``requestContext.authorizer`` as before.
+
+Why not an authorizer Lambda with a cache (the other option measured): a cached allow cannot see a
+removal, a role change or a logout, so the handler would need the same consistent read anyway, and
+every cache miss still costs a second invocation. The README (Architecture) has the figures.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    APIGatewayAuthorizerTokenEvent,
-)
+import boto3
 
 from keyframe.errors import Unauthenticated
 from keyframe.identity import tokens
@@ -32,15 +35,11 @@ from keyframe.identity.models import (
     MembershipItem,
     RefreshFamilyItem,
     family_pk,
-    get_or_none,
     member_sk,
     studio_pk,
 )
 from keyframe.identity.permissions import Role
 from keyframe.observability import logger
-
-UNAUTHORIZED = "Unauthorized"
-"""The exact message API Gateway turns into a 401."""
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -58,56 +57,73 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def authorize_token(event: dict[str, Any]) -> dict[str, Any]:
-    """Answer one TOKEN authorizer event with an IAM policy, or refuse.
+def _membership_and_family(
+    studio_id: str, user_id: str, family_id: str
+) -> tuple[MembershipItem | None, RefreshFamilyItem | None]:
+    """Both items in one strongly consistent BatchGetItem (tenants table; unprocessed keys retried)."""
+    table = MembershipItem.Meta.table_name
+    wanted = [
+        {"pk": {"S": studio_pk(studio_id)}, "sk": {"S": member_sk(user_id)}},
+        {"pk": {"S": family_pk(family_id)}, "sk": {"S": FAMILY_SK}},
+    ]
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {table: {"Keys": wanted, "ConsistentRead": True}}
+    for _ in range(5):
+        answer = _dynamodb().batch_get_item(RequestItems=request)
+        found += answer.get("Responses", {}).get(table, [])
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            break
+    else:
+        raise RuntimeError("the tenants table left keys unprocessed five times")
+    membership = next((MembershipItem.from_raw_data(i) for i in found if i["sk"]["S"] != FAMILY_SK), None)
+    family = next((RefreshFamilyItem.from_raw_data(i) for i in found if i["sk"]["S"] == FAMILY_SK), None)
+    return membership, family
 
-    Reads the signing keys (Secrets Manager, cached), the membership item and the token's
-    refresh-token family (tenants table, strongly consistent).
+
+@cache
+def _dynamodb() -> Any:
+    """One DynamoDB client per process (created on first use)."""
+    return boto3.client("dynamodb")
+
+
+def authenticate(authorization: str | None) -> dict[str, str]:
+    """Verify an ``Authorization`` header value; the caller's context.
 
     Returns
     -------
     dict
-        ``{"principalId": userId, "policyDocument": {...Allow {apiId}/{stage}/*/*},
-        "context": {"studioId", "userId", "role", "sessionId"}}`` (``sessionId``: the token's
-        refresh-token family, so ``/me/sessions`` can tell the caller's own session).
+        ``{"studioId", "userId", "role", "sessionId"}``: the role read from the membership now,
+        ``sessionId`` the token's session (``fid``, so ``/me/sessions`` can tell the caller's own).
 
     Raises
     ------
-    Exception
-        ``Exception("Unauthorized")`` for a missing, malformed, expired, tampered or otherwise
-        invalid token, a membership that no longer exists, or a session that was signed out
-        (revoked family) or is not the token's.
+    Unauthenticated
+        A missing, malformed, expired, tampered or otherwise invalid token (``INVALID_TOKEN``), a
+        membership that no longer exists (``MEMBERSHIP_ENDED``), or a session that was signed out
+        or is not the token's (``SESSION_ENDED``). Callers answer all of them with the same 401.
     """
-    request = APIGatewayAuthorizerTokenEvent(event)
     try:
-        if request.get_type != "TOKEN":
-            raise Unauthenticated("not a TOKEN authorizer event")
-        claims = tokens.verify_access_token(bearer_token(request.authorization_token))
-        membership = get_or_none(MembershipItem, studio_pk(claims.studio_id), member_sk(claims.user_id))
+        claims = tokens.verify_access_token(bearer_token(authorization))
+        membership, family = _membership_and_family(claims.studio_id, claims.user_id, claims.family_id)
         if membership is None:
             raise Unauthenticated("membership ended", code="MEMBERSHIP_ENDED")
         role = Role(membership.role)
-        family = get_or_none(RefreshFamilyItem, family_pk(claims.family_id), FAMILY_SK)
         if (
             family is None
             or family.revoked
             or (family.user_id, family.studio_id) != (claims.user_id, claims.studio_id)
         ):
             raise Unauthenticated("session ended", code="SESSION_ENDED")
-        response = APIGatewayAuthorizerResponse.from_route_arn(
-            request.method_arn,
-            principal_id=claims.user_id,
-            context={
-                "studioId": claims.studio_id,
-                "userId": claims.user_id,
-                "role": role.value,
-                "sessionId": claims.family_id,
-            },
-        )
-    except (Unauthenticated, KeyError, IndexError, ValueError) as exc:
-        logger.info(
-            "request refused by the authorizer", extra={"reason": getattr(exc, "code", type(exc).__name__)}
-        )
-        raise Exception(UNAUTHORIZED) from None
-    response.allow_all_routes()
-    return response.asdict()
+    except Unauthenticated as exc:
+        logger.info("request refused: not authenticated", extra={"reason": exc.code})
+        raise
+    except (KeyError, ValueError) as exc:  # an item that does not parse: refuse, never crash
+        logger.info("request refused: not authenticated", extra={"reason": type(exc).__name__})
+        raise Unauthenticated(tokens.INVALID_TOKEN, code="INVALID_TOKEN") from None
+    return {
+        "studioId": claims.studio_id,
+        "userId": claims.user_id,
+        "role": role.value,
+        "sessionId": claims.family_id,
+    }

@@ -1,8 +1,9 @@
-"""API Gateway REST emulation: route matching, the token authorizer, REST proxy events.
+"""API Gateway REST emulation: route matching, REST proxy events, the gateway's own answers.
 
 Used by the local HTTP server (``keyframe.local.restapi``) and by integration tests, so both exercise
-exactly what the cloud does: the real authorizer handler fills ``requestContext.authorizer`` and the
-real function handler answers the REST proxy event.
+exactly what the cloud does: one invocation of the real function handler per request, which
+authenticates the caller itself (:func:`keyframe.identity.authorizer.authenticate`, wired by
+:func:`keyframe.registry.build_api`); like the deployed REST API, the gateway runs no authorizer.
 """
 
 from __future__ import annotations
@@ -24,10 +25,6 @@ from keyframe.observability import logger
 
 API_ID = "local"
 STAGE_NAME = "local"
-
-
-class AuthorizerFailure(Exception):
-    """The authorizer raised something other than its ``Unauthorized`` refusal."""
 
 
 @dataclass(frozen=True)
@@ -98,29 +95,6 @@ class RestGateway:
                 return route, dict(zip(route.params, values, strict=True)), True
         return None, {}, path_exists
 
-    def authorize(self, token: str | None, method_arn: str) -> dict[str, Any] | None:
-        """Run the real authorizer; ``None`` means 401 (API Gateway's ``Unauthorized``).
-
-        Raises
-        ------
-        AuthorizerFailure
-            The authorizer crashed (anything but its ``Unauthorized`` refusal): API Gateway answers
-            500 ``AUTHORIZER_FAILURE`` then, and so does the local gateway.
-        """
-        if not token:
-            return None
-        try:
-            result = lambdas.invoke(
-                "authorizer", {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
-            )
-        except Exception as exc:
-            if str(exc) == "Unauthorized":  # the authorizer's contract for "refuse with 401"
-                return None
-            raise AuthorizerFailure(str(exc)) from exc
-        statements = (result.get("policyDocument") or {}).get("Statement") or []
-        allowed = any(s.get("Effect") == "Allow" for s in statements)
-        return {"principalId": result.get("principalId"), "allowed": allowed, **(result.get("context") or {})}
-
     def handle(
         self,
         method: str,
@@ -135,8 +109,8 @@ class RestGateway:
 
         The gateway's own answers carry CORS headers for an allowed ``Origin``, as the gateway
         responses of ``infra/api.py`` do: preflight (``OPTIONS`` on any route's path, answered
-        without a function, like API Gateway's mock integration), 401/403 from the authorizer, 404
-        for an unknown route, 500/502. The handlers add their own (:mod:`keyframe.http.app`).
+        without a function, like API Gateway's mock integration), 404 for an unknown route, 502.
+        The handlers add their own (:mod:`keyframe.http.app`), their 401 included.
         """
         method = method.upper()
         headers = dict(headers or {})
@@ -154,28 +128,6 @@ class RestGateway:
             preflight = cors.preflight_headers(lower.get("origin"), origins)
             return GatewayResponse(204, {"X-Correlation-Id": correlation_id, **preflight}, b"")
         endpoint = route.endpoint
-        method_arn = (
-            f"arn:aws:execute-api:us-east-1:000000000000:{API_ID}/{STAGE_NAME}/{method}{endpoint.path}"
-        )
-        authorizer: dict[str, Any] | None = None
-        if not endpoint.public and method != "OPTIONS":
-            try:
-                authorizer = self.authorize(lower.get("authorization"), method_arn)
-            except AuthorizerFailure:
-                logger.exception("authorizer failed")
-                return _error(
-                    500, "AUTHORIZER_FAILURE", "The authorizer failed", correlation_id, gateway_cors
-                )
-            if authorizer is None:
-                return _error(401, "UNAUTHENTICATED", "Unauthorized", correlation_id, gateway_cors)
-            if not authorizer.pop("allowed"):
-                return _error(
-                    403,
-                    "FORBIDDEN",
-                    "User is not authorized to access this resource",
-                    correlation_id,
-                    gateway_cors,
-                )
         event = build_rest_event(
             method,
             path,
@@ -184,7 +136,7 @@ class RestGateway:
             query=query or {},
             headers=headers,
             body=body,
-            authorizer=authorizer,
+            authorizer=None,
             request_id=request_id,
             source_ip=source_ip,
         )

@@ -117,20 +117,17 @@ def test_a_crashing_handler_answers_502_in_the_error_shape(api, monkeypatch: pyt
     }
 
 
-def test_a_crashing_authorizer_answers_500_not_401(api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from keyframe.local import lambdas
+def test_a_crashing_authentication_answers_500_not_401(api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyframe.identity import tokens
 
-    real = lambdas.invoke
+    def crash(token, **kw):
+        raise RuntimeError("secret unreachable")
 
-    def crash(name, event):
-        if name == "authorizer":
-            raise RuntimeError("secret unreachable")
-        return real(name, event)
-
-    monkeypatch.setattr(lambdas, "invoke", crash)
-    response = api.get("/me", token="anything")
+    monkeypatch.setattr(tokens, "verify_access_token", crash)
+    response = api.get("/me", token="anything", headers={"X-Correlation-Id": "c-500"})
     assert response.status == 500
     assert response.json()["error"]["code"] == "AUTHORIZER_FAILURE"
+    assert response.json()["error"]["correlationId"] == "c-500"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The handler modules called directly with the sample events of events/identity and events/authorizer."""
+"""The identity handler called directly with the sample events of events/identity."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import copy
 import json
 from pathlib import Path
 
-import pytest
-
 from keyframe.local import lambdas
+from keyframe.local.apigateway import build_rest_event
 from keyframe.registry import REPO_ROOT
 
 EVENTS = REPO_ROOT / "events"
@@ -18,7 +17,7 @@ def _event(relative: str) -> dict:
     return json.loads(Path(EVENTS, relative).read_text())
 
 
-def test_login_sample_event_signs_in_and_the_token_passes_the_authorizer_sample(api):
+def test_login_sample_event_signs_in_and_the_token_authenticates_a_request(api):
     # Given the account named in the sample login event
     event = _event("identity/login.json")
     credentials = json.loads(event["body"])
@@ -38,32 +37,33 @@ def test_login_sample_event_signs_in_and_the_token_passes_the_authorizer_sample(
     body = json.loads(result["body"])
     assert body["role"] == "ADMIN" and body["user"]["email"] == credentials["email"]
 
-    # When the authorizer handler is called with the sample TOKEN event carrying that token
-    token_event = _event("authorizer/token.json")
-    token_event["authorizationToken"] = f"Bearer {body['accessToken']}"
-    policy = lambdas.invoke("authorizer", token_event)
+    # When the identity handler gets GET /me with that token (no authorizer context: the function
+    # authenticates the request itself, as deployed)
+    me = build_rest_event(
+        "GET", "/me", resource="/me", path_params={}, query={},
+        headers={"Authorization": f"Bearer {body['accessToken']}"}, body=None, authorizer=None,
+    )  # fmt: skip
+    answer = lambdas.invoke("identity-api", me)
 
-    # Then it allows the whole stage of that API and passes the caller's identity on
-    assert policy["principalId"] == body["user"]["userId"]
-    [statement] = policy["policyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow" and statement["Action"] == "execute-api:Invoke"
-    assert statement["Resource"] == ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"]
-    assert policy["context"] == {
-        "studioId": body["studio"]["studioId"],
-        "userId": body["user"]["userId"],
-        "role": "ADMIN",
-        "sessionId": policy["context"]["sessionId"],
-    }
-    assert policy["context"]["sessionId"]
+    # Then it answers as the caller, with the role read from the membership
+    assert answer["statusCode"] == 200, answer
+    assert json.loads(answer["body"])["role"] == "ADMIN"
+    # And the session list marks the caller's own session (sessionId of the context)
+    sessions = lambdas.invoke("identity-api", {**me, "path": "/me/sessions", "resource": "/me/sessions"})
+    assert sessions["statusCode"] == 200, sessions
 
 
-def test_authorizer_sample_event_as_committed_is_unauthorized(aws):
-    # Given the committed sample (its token is a placeholder)
-    event = _event("authorizer/token.json")
-
-    # When / Then API Gateway's contract: an exception whose message is exactly "Unauthorized"
-    with pytest.raises(Exception, match=r"^Unauthorized$"):
-        lambdas.invoke("authorizer", event)
+def test_a_protected_route_without_a_token_is_401_from_the_function_itself(aws):
+    # Given GET /me without Authorization and without an authorizer context
+    me = build_rest_event(
+        "GET", "/me", resource="/me", path_params={}, query={}, headers={}, body=None, authorizer=None
+    )
+    # When / Then the function answers the 401 the gateway used to, naming the scheme
+    answer = lambdas.invoke("identity-api", me)
+    assert answer["statusCode"] == 401
+    headers = answer.get("headers") or {k: v[0] for k, v in answer["multiValueHeaders"].items()}
+    assert headers["WWW-Authenticate"] == "Bearer"
+    assert json.loads(answer["body"])["error"]["code"] == "UNAUTHENTICATED"
 
 
 def test_login_sample_event_with_a_wrong_password_is_401(api):

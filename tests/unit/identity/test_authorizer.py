@@ -1,15 +1,15 @@
-"""The TOKEN authorizer's answers: policy shape, role from the membership, refusals (no network)."""
+"""Authentication inside the API function: role from the membership, refusals (no network)."""
 
 from __future__ import annotations
 
 import pytest
 
+from keyframe.errors import Unauthenticated
 from keyframe.identity import authorizer, token_keys, tokens
 from keyframe.identity.permissions import Role
 
 KEYS = token_keys.LocalTokenKeys()
 KEYS.add("k1")
-METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/projects/p-1"
 
 
 class FakeMembership:
@@ -22,6 +22,7 @@ class FakeFamily:
         self.user_id, self.studio_id, self.revoked = user_id, studio_id, revoked
 
 
+MEMBER = ("STUDIO#s-1", "MEMBER#u-1")
 FAMILY = ("REFRESH#f-1", "FAMILY")
 
 
@@ -31,96 +32,78 @@ def _issue(role: Role, **kw: object) -> str:
 
 @pytest.fixture
 def memberships(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], object]:
-    """Stand-ins for the tenants table's membership and session items and the secret's keys.
+    """Stand-ins for the tenants table's membership and session items and the token keys.
 
     The tokens of these tests belong to the live session ``f-1`` of u-1 in s-1.
     """
     table: dict[tuple[str, str], object] = {FAMILY: FakeFamily()}
+    lookups: list[tuple[str, str, str]] = []
     monkeypatch.setattr(token_keys, "token_keys", lambda: KEYS)
-    monkeypatch.setattr(authorizer, "get_or_none", lambda model, pk, sk: table.get((pk, sk)))
+
+    def read(studio_id: str, user_id: str, family_id: str):
+        lookups.append((studio_id, user_id, family_id))
+        return table.get(("STUDIO#" + studio_id, "MEMBER#" + user_id)), table.get(
+            ("REFRESH#" + family_id, "FAMILY")
+        )
+
+    monkeypatch.setattr(authorizer, "_membership_and_family", read)
+    table["lookups"] = lookups  # type: ignore[assignment]
     return table
 
 
-def _event(token: str, *, scheme: str = "Bearer", kind: str = "TOKEN") -> dict:
-    return {"type": kind, "authorizationToken": f"{scheme} {token}", "methodArn": METHOD_ARN}
-
-
-def test_allow_policy_covers_the_whole_stage_and_carries_the_context(memberships):
+def test_a_member_gets_the_context_of_their_studio_and_role(memberships):
     # Given a member of studio s-1 with a valid token
-    memberships[("STUDIO#s-1", "MEMBER#u-1")] = FakeMembership("DIRECTOR")
-    token = _issue(Role.DIRECTOR)
-
-    # When
-    answer = authorizer.authorize_token(_event(token))
-
-    # Then
-    assert answer == {
-        "principalId": "u-1",
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Action": "execute-api:Invoke",
-                    "Effect": "Allow",
-                    "Resource": ["arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*"],
-                }
-            ],
-        },
-        "context": {"studioId": "s-1", "userId": "u-1", "role": "DIRECTOR", "sessionId": "f-1"},
+    memberships[MEMBER] = FakeMembership("DIRECTOR")
+    # When / Then
+    assert authorizer.authenticate(f"Bearer {_issue(Role.DIRECTOR)}") == {
+        "studioId": "s-1",
+        "userId": "u-1",
+        "role": "DIRECTOR",
+        "sessionId": "f-1",
     }
+    # And the membership and the session were read in one lookup
+    assert memberships["lookups"] == [("s-1", "u-1", "f-1")]
 
 
 def test_role_comes_from_the_membership_not_the_token(memberships):
     # Given a token issued while the member was ADMIN, and a membership now VIEWER
-    memberships[("STUDIO#s-1", "MEMBER#u-1")] = FakeMembership("VIEWER")
-    token = _issue(Role.ADMIN)
-
+    memberships[MEMBER] = FakeMembership("VIEWER")
     # When / Then the context says VIEWER
-    assert authorizer.authorize_token(_event(token))["context"]["role"] == "VIEWER"
+    assert authorizer.authenticate(f"Bearer {_issue(Role.ADMIN)}")["role"] == "VIEWER"
 
 
 def test_lowercase_bearer_scheme_is_accepted(memberships):
-    memberships[("STUDIO#s-1", "MEMBER#u-1")] = FakeMembership("ARTIST")
-    token = _issue(Role.ARTIST)
-    assert authorizer.authorize_token(_event(token, scheme="bearer"))["principalId"] == "u-1"
+    memberships[MEMBER] = FakeMembership("ARTIST")
+    assert authorizer.authenticate(f"bearer {_issue(Role.ARTIST)}")["userId"] == "u-1"
 
 
-def _refused(event: dict) -> None:
-    with pytest.raises(Exception, match=r"^Unauthorized$") as caught:
-        authorizer.authorize_token(event)
-    assert type(caught.value) is Exception
+def _refused(authorization: str | None) -> None:
+    with pytest.raises(Unauthenticated):
+        authorizer.authenticate(authorization)
 
 
 def test_removed_member_is_refused(memberships):
     # Given a valid token but no membership any more
-    token = _issue(Role.ARTIST)
-    _refused(_event(token))
+    _refused(f"Bearer {_issue(Role.ARTIST)}")
+
+
+def test_a_membership_with_an_unknown_role_is_refused_not_a_crash(memberships):
+    memberships[MEMBER] = FakeMembership("OWNER")
+    _refused(f"Bearer {_issue(Role.ARTIST)}")
 
 
 @pytest.mark.parametrize(
     "authorization",
-    ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer not.a.jwt"],
+    [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer not.a.jwt"],
 )
 def test_missing_or_malformed_authorization_is_refused(memberships, authorization):
-    _refused({"type": "TOKEN", "authorizationToken": authorization, "methodArn": METHOD_ARN})
+    _refused(authorization)
 
 
 def test_expired_token_is_refused_before_any_lookup(memberships):
-    memberships[("STUDIO#s-1", "MEMBER#u-1")] = FakeMembership("ARTIST")
-    token = _issue(Role.ARTIST, now=1_000_000)
-    _refused(_event(token))
-
-
-def test_request_authorizer_events_are_refused(memberships):
-    memberships[("STUDIO#s-1", "MEMBER#u-1")] = FakeMembership("ARTIST")
-    token = _issue(Role.ARTIST)
-    _refused(_event(token, kind="REQUEST"))
-
-
-def test_malformed_method_arn_is_refused(memberships):
-    memberships[("STUDIO#s-1", "MEMBER#u-1")] = FakeMembership("ARTIST")
-    token = _issue(Role.ARTIST)
-    _refused({"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": "nonsense"})
+    memberships[MEMBER] = FakeMembership("ARTIST")
+    _refused(f"Bearer {_issue(Role.ARTIST, now=1_000_000)}")
+    assert memberships["lookups"] == []
 
 
 def test_bearer_token_parsing():
@@ -139,7 +122,7 @@ def test_bearer_token_parsing():
 )
 def test_a_token_whose_session_ended_is_refused(memberships, family):
     # Given a member with a valid token whose session is gone, signed out or not theirs
-    memberships[("STUDIO#s-1", "MEMBER#u-1")] = FakeMembership("ARTIST")
+    memberships[MEMBER] = FakeMembership("ARTIST")
     memberships[FAMILY] = family
     # When / Then refused
-    _refused(_event(_issue(Role.ARTIST)))
+    _refused(f"Bearer {_issue(Role.ARTIST)}")
