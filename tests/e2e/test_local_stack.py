@@ -218,11 +218,15 @@ def test_lambda_invoke_through_the_emulator_runs_the_real_handlers(local_stack: 
     assert answer["StatusCode"] == 200 and "FunctionError" not in answer
     assert json.loads(json.loads(answer["Payload"].read())["body"]) == {"status": "ok"}
 
-    # When the authorizer refuses a bogus token / Then Lambda's unhandled-error shape comes back
+    # When the $connect authorizer refuses a bogus ticket / Then Lambda's unhandled-error shape comes back
     refused = client.invoke(
-        FunctionName="keyframe-local-authorizer",
+        FunctionName="keyframe-local-live-authorizer",
         Payload=json.dumps(
-            {"type": "TOKEN", "authorizationToken": "Bearer nope", "methodArn": "arn:aws:execute-api:x"}
+            {
+                "type": "REQUEST",
+                "queryStringParameters": {"ticket": "nope"},
+                "methodArn": "arn:aws:execute-api:x",
+            }
         ).encode(),
     )
     assert refused["FunctionError"] == "Unhandled"

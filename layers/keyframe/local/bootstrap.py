@@ -262,19 +262,20 @@ def ensure_jwt_secret(session: Session, stage: str) -> str:
     creates it in KMS (same code path: ``kms:Sign`` / ``kms:GetPublicKey``).
     """
     client = session.client("secretsmanager")
+    kms = session.client("kms")
     name = jwt_secret_name(stage)
     try:
-        client.create_secret(
-            Name=name,
-            Description="Keyframe signing keys (local stack)",
-            SecretString=json.dumps({"kid": f"{stage}-1", "secret": secrets.token_urlsafe(48)}),
-        )
+        client.describe_secret(SecretId=name)
     except ClientError as exc:
-        if _code(exc) != "ResourceExistsException":
+        if _code(exc) != "ResourceNotFoundException":
             raise
-    token_keys.ensure_token_key(
-        secret_name=name, stage=stage, kms=session.client("kms"), secretsmanager=client
-    )
+        # the first value already lists the token key (a snapshot keeps the secret's value)
+        first_key = {"kid": token_keys.create_kms_key(kms, stage), "activeFrom": 0}
+        document = {"kid": f"{stage}-1", "secret": secrets.token_urlsafe(48), "tokenKeys": [first_key]}
+        client.create_secret(
+            Name=name, Description="Keyframe signing keys (local stack)", SecretString=json.dumps(document)
+        )
+    token_keys.ensure_token_key(secret_name=name, stage=stage, kms=kms, secretsmanager=client)
     return name
 
 

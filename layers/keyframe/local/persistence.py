@@ -399,8 +399,8 @@ def _restore_kms_keys(saved: list[dict[str, Any]], region: str) -> None:
         key.arn = key.arn.rsplit("/", 1)[0] + "/" + entry["id"]
         key.private_key.private_key = serialization.load_pem_private_key(entry["privateKey"].encode(), None)
         backend.keys[key.id] = key
-        if entry.get("tags"):
-            backend.tag_resource(key.id, entry["tags"])
+        if entry.get("tags"):  # saved as KMS lists them; moto's tag_resource takes {key: value}
+            backend.tag_resource(key.id, {tag["TagKey"]: tag["TagValue"] for tag in entry["tags"]})
 
 
 def _restore_tables(directory: Path, tables: dict[str, str], region: str, restored: Restored) -> None:
