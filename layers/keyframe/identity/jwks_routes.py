@@ -55,6 +55,6 @@ def jwks() -> Response[JwkSet]:
     return Response(
         status_code=200,
         content_type="application/json",
-        body=JwkSet.model_validate(document).model_dump(),
+        body=JwkSet.model_validate(document),
         headers={"Cache-Control": CACHE_CONTROL},
     )

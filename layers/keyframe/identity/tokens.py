@@ -24,6 +24,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jwt
@@ -129,7 +130,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def sign_jwt(claims: dict[str, object], signer: token_keys.Signer) -> str:
+def sign_jwt(claims: Mapping[str, object], signer: token_keys.Signer) -> str:
     """A compact RS256 JWS of ``claims`` with header ``{"alg", "typ": "at+jwt", "kid"}``.
 
     pyjwt needs the private key to sign; the key stays in KMS, so the signing input is built here
