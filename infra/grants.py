@@ -16,8 +16,10 @@ from typing import Protocol
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
@@ -60,6 +62,7 @@ TABLE_WRITE_ACTIONS: tuple[str, ...] = (
 class Resources:
     """The stack resources a grant can name.
 
+    ``webhook_queue`` is the webhook delivery queue (``infra/outbox.py``).
     ``state_machines`` maps a state machine's stem (``asset_pipeline`` for
     ``statemachines/asset_pipeline.asl.json``) to the deployed state machine.
     """
@@ -70,6 +73,7 @@ class Resources:
     live: LiveApi
     stage: str = ""
     state_machines: Mapping[str, sfn.IStateMachine] = field(default_factory=dict)
+    webhook_queue: sqs.IQueue | None = None
     mail_identity_arn: str | None = None
     mail_from_address: str | None = None
 
@@ -425,6 +429,43 @@ def append_outbox() -> TableItems:
     return TableItems(CATALOG, ("dynamodb:PutItem",), outbox_pk("*"))
 
 
+WEBHOOK_ITEM_ACTIONS: tuple[str, ...] = (
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+)
+"""What the webhook routes do to endpoint and delivery items (no Scan, no other partitions)."""
+
+
+def webhook_items(actions: tuple[str, ...]) -> TableItems:
+    """``actions`` on the catalog's webhook partitions only: ``STUDIO#*#WEBHOOKS`` (endpoints) and
+    ``STUDIO#*#WEBHOOK#*#DELIVERIES`` (deliveries), both matched by ``STUDIO#*#WEBHOOK*``."""
+    return TableItems(CATALOG, actions, "STUDIO#*#WEBHOOK*")
+
+
+@dataclass(frozen=True)
+class SendWebhookDeliveries:
+    """``sqs:SendMessage`` on the webhook delivery queue, and its URL as ``WEBHOOK_QUEUE_URL``."""
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant SendMessage on :attr:`Resources.webhook_queue` and set the function's variable.
+
+        Raises
+        ------
+        LookupError
+            The stack has not created the queue yet (``infra/outbox.py`` makes it).
+        """
+        queue = resources.webhook_queue
+        if queue is None:
+            raise LookupError("Resources.webhook_queue is not set: infra/outbox.py creates it")
+        queue.grant_send_messages(grantee)
+        if isinstance(grantee, lambda_.Function):
+            grantee.add_environment("WEBHOOK_QUEUE_URL", queue.queue_url)
+
+
 EMITS_EVENTS: tuple[Access, ...] = (append_outbox(), read_write(LIVE), ManageLiveConnections())
 """``keyframe.events.publisher.emit``: the event's outbox item (catalog), room counters, markers and
 event log (live table), then the fan-out reads the room's connections, posts to each one
@@ -488,6 +529,10 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         *EMITS_MEMBER_EVENTS,
         SendMail(),
         append_activity(),
+        # /studio/webhooks (keyframe.webhooks.routes): endpoints and deliveries, test pings and
+        # replays on the delivery queue
+        webhook_items(WEBHOOK_ITEM_ACTIONS),
+        SendWebhookDeliveries(),
     ),
     # projects, assets, versions, graph, activity; signed cursors (key derived from the signing
     # secret); presigned GETs of version files
@@ -589,7 +634,21 @@ CONSUMER_GRANTS: Mapping[str, tuple[Access, ...]] = {
     # the outbox's stream consumer (keyframe.outbox.stream): numbers each stored event in its rooms and
     # fans it out (live table, @connections); reading the stream and sending to its dead-letter queue
     # are granted with its event source (infra/outbox.py)
-    "outbox-stream": EMITS_EVENTS,
+    "outbox-stream": (
+        *EMITS_EVENTS,
+        # webhooks (keyframe.webhooks.dispatch.consume): reads the studio's endpoints, stores one
+        # delivery per endpoint and queues it
+        webhook_items(("dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem")),
+        SendWebhookDeliveries(),
+    ),
+    # the delivery queue's consumer (keyframe.webhooks.dispatch.attempt): reads and updates deliveries
+    # and endpoints, queues retries; disabling an endpoint appends activity and emits webhook:disabled
+    "webhooks-deliver": (
+        webhook_items(("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")),
+        append_activity(),
+        *EMITS_EVENTS,
+        SendWebhookDeliveries(),
+    ),
 }
 """What each function of ``keyframe.registry.CONSUMERS`` may do (built in ``infra/outbox.py``)."""
 

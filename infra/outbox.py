@@ -12,12 +12,16 @@ stream (NEW_AND_OLD_IMAGES) feeds an event source mapping filtered to outbox INS
   encrypted dead-letter queue; its event is still in the outbox for 7 days to redrive it.
 - Alarms: a message in that queue (``dead-letters``) and the function's iterator age over 5 minutes
   (``outbox-lag``: events reach rooms and webhooks late).
+- The webhook delivery queue (SQS, encrypted, a dead-letter queue after 5 failed receives) feeds
+  ``webhooks-deliver`` (batches of 10, batch item failures); a receiver's failure is not a batch
+  failure: the function queues its own retry with a delay (``keyframe.webhooks.dispatch``).
 - A nested stack: the main stack is at CloudFormation's limit of 500 resources.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from aws_cdk import Duration, NestedStack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -47,6 +51,10 @@ RETRY_ATTEMPTS = 10_000
 """Lambda's maximum: the age above is the real limit."""
 FUNCTION = "outbox-stream"
 """The consumer of the catalog table's stream (``functions/outbox_stream``)."""
+DELIVERER = "webhooks-deliver"
+"""The consumer of the webhook delivery queue (``functions/webhooks_deliver``)."""
+DELIVERY_VISIBILITY_TIMEOUT = Duration.seconds(360)
+"""Six times the deliverer's timeout, as AWS advises for an SQS event source."""
 ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 """Iterator age (ms) that alarms: events reach their consumers over 5 minutes late."""
 
@@ -101,7 +109,35 @@ class OutboxConsumer(NestedStack):
             specs=registry.CONSUMERS,
             grants=CONSUMER_GRANTS,
         )
-        self.functions.grant(resources)
+        self.delivery_dead_letters = sqs.Queue(
+            self,
+            "DeliveryDeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=config.removal_policy,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.delivery_dead_letters,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SQS3",
+                    reason="It is the webhook delivery queue's dead-letter queue (messages whose handling "
+                    "failed 5 times for a DynamoDB or SQS reason).",
+                )
+            ],
+        )
+        self.deliveries = sqs.Queue(
+            self,
+            "Deliveries",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=DELIVERY_VISIBILITY_TIMEOUT,
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.delivery_dead_letters),
+            removal_policy=config.removal_policy,
+        )
+        self.functions.grant(replace(resources, webhook_queue=self.deliveries))
         for _, consumer in self.functions.items():
             _explain_parent_references(consumer.role)
         function = self.functions.alias(FUNCTION)
@@ -140,6 +176,15 @@ class OutboxConsumer(NestedStack):
             on_failure=sources.SqsDlq(self.dead_letters),
             filters=[outbox_filter()],
         )
+        self.delivery_mapping = lambda_.EventSourceMapping(
+            self,
+            "DeliveryMapping",
+            target=self.functions.alias(DELIVERER),
+            event_source_arn=self.deliveries.queue_arn,
+            batch_size=10,
+            report_batch_item_failures=True,
+        )
+        self.deliveries.grant_consume_messages(self.functions.alias(DELIVERER))
         table.grant_stream_read(function)
         self.dead_letters.grant_send_messages(function)
         self.alarms = [
@@ -167,6 +212,28 @@ class OutboxConsumer(NestedStack):
                 "or webhooks)",
                 runbook_key="dead-letters",
             ),
+            self._alarm(
+                monitoring,
+                "WebhookDeadLetters",
+                self.delivery_dead_letters.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
+                description="Webhook delivery messages could not be handled (DynamoDB or SQS failures)",
+                runbook_key="dead-letters",
+            ),
+            *[
+                self._alarm(
+                    monitoring,
+                    f"{DELIVERER}-{kind}",
+                    metric,
+                    description=f"Lambda {DELIVERER} {kind}",
+                    runbook_key=f"function-{kind}",
+                )
+                for kind, metric in (
+                    ("errors", self.functions[DELIVERER].metric_errors(period=PERIOD, statistic="Sum")),
+                    ("throttles", self.functions[DELIVERER].metric_throttles(period=PERIOD, statistic="Sum")),
+                )
+            ],
             self._alarm(
                 monitoring,
                 "OutboxLag",

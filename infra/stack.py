@@ -167,6 +167,7 @@ class KeyframeStack(Stack):
             state_machines={ASSET_PIPELINE: self.pipeline.state_machine, RENDER: self.renders.state_machine},
             mail_identity_arn=self.mail.identity_arn,
             mail_from_address=self.mail.from_address,
+            webhook_queue=self.outbox.deliveries if hasattr(self, "outbox") else None,
         )
 
     def function_environment(self) -> dict[str, str]:

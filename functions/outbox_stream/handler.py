@@ -1,16 +1,18 @@
 """The outbox's stream consumer (DynamoDB Streams of the catalog table; logic in keyframe.outbox.stream).
 
-Delivers every stored domain event to the rooms (socket fan-out); more consumers (webhooks)
-register here. Returns Lambda's ``batchItemFailures`` so a failed event and those after it come again.
+Delivers every stored domain event to the rooms (socket fan-out) and queues its webhook deliveries.
+Returns Lambda's ``batchItemFailures`` so a failed event and those after it come again.
 """
 
 from keyframe.events import publisher
 from keyframe.live import fanout
 from keyframe.observability import logger, metrics, tracer
 from keyframe.outbox import stream
+from keyframe.webhooks import dispatch
 
 fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 stream.register("rooms", publisher.publish)
+stream.register("webhooks", dispatch.consume)
 
 
 @logger.inject_lambda_context(log_event=False)

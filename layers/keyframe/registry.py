@@ -64,7 +64,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         "identity-api",
         "identity_api",
         "api",
-        routers=("keyframe.identity.routes", "keyframe.identity.jwks_routes"),
+        routers=("keyframe.identity.routes", "keyframe.identity.jwks_routes", "keyframe.webhooks.routes"),
     ),
     FunctionSpec(
         "catalog-api",
@@ -116,6 +116,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 CONSUMERS: tuple[FunctionSpec, ...] = (
     # the outbox's consumer: DynamoDB Streams of the catalog table (keyframe.outbox.stream)
     FunctionSpec("outbox-stream", "outbox_stream", "task", timeout_seconds=60),
+    # webhook deliveries: SQS messages of the delivery queue (keyframe.webhooks.dispatch)
+    FunctionSpec("webhooks-deliver", "webhooks_deliver", "task", timeout_seconds=60),
 )
 """Event consumers: functions invoked by an event source mapping (a stream, a queue), never by a route
 or a state machine. CDK builds them in their own nested stack (``infra/outbox.py``; the main stack is

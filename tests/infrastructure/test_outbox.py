@@ -48,3 +48,19 @@ def test_the_consumer_alarms_on_errors_throttles_lag_and_dead_letters(dev):
 def test_the_main_stack_stays_within_cloudformations_limit(dev, prod):
     for synth in (dev, prod):
         assert len(synth.resources) <= 500
+
+
+def test_webhook_deliveries_come_from_an_encrypted_queue_with_a_dead_letter_queue(dev):
+    resources = _nested(dev)
+    queues = t.of_type(resources, "AWS::SQS::Queue")
+    deliveries = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    [queue] = deliveries
+    assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    sqs_mappings = [
+        m["Properties"]
+        for m in t.of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if "StartingPosition" not in m["Properties"]
+    ]
+    assert [m["FunctionResponseTypes"] for m in sqs_mappings] == [["ReportBatchItemFailures"]]
+    assert [m["BatchSize"] for m in sqs_mappings] == [10]

@@ -56,19 +56,32 @@ class EventType(StrEnum):
     MEMBER_INVITED = "member:invited"
     MEMBER_ROLE_CHANGED = "member:role-changed"
     MEMBER_REMOVED = "member:removed"
+    MEMBER_INVITATION_REVOKED = "member:invitation-revoked"
+    MEMBER_LEFT = "member:left"
+    STUDIO_OWNERSHIP_TRANSFERRED = "studio:ownership-transferred"
     WEBHOOK_CREATED = "webhook:created"
     WEBHOOK_UPDATED = "webhook:updated"
     WEBHOOK_DELETED = "webhook:deleted"
     WEBHOOK_DISABLED = "webhook:disabled"
+    NOTIFICATION_CREATED = "notification:created"
+    NOTIFICATION_READ = "notification:read"
     PRESENCE_JOIN = "presence:join"
     PRESENCE_UPDATE = "presence:update"
     PRESENCE_LEAVE = "presence:leave"
 
 
 EPHEMERAL: frozenset[str] = frozenset(
-    {EventType.PRESENCE_JOIN, EventType.PRESENCE_UPDATE, EventType.PRESENCE_LEAVE}
+    {
+        EventType.PRESENCE_JOIN,
+        EventType.PRESENCE_UPDATE,
+        EventType.PRESENCE_LEAVE,
+        EventType.NOTIFICATION_CREATED,
+        EventType.NOTIFICATION_READ,
+    }
 )
-"""Types that describe a connection, not a stored change: sockets only, never the outbox."""
+"""Types that are not studio changes: a connection's presence, and a member's own notification pushes
+(their inbox, ``keyframe.notifications``, is their durable record). Sockets only, never the outbox,
+never webhooks."""
 
 DURABLE: frozenset[str] = frozenset(t.value for t in EventType) - EPHEMERAL
 """Types written to the outbox and delivered to rooms, webhooks and analytics from it."""

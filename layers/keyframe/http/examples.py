@@ -31,6 +31,12 @@ EXAMPLES: dict[str, Any] = {
         "password": "correct horse battery",
         "displayName": "Ada",
     },
+    "WebhookCreate": {
+        "url": "https://hooks.night-market.studio/keyframe",
+        "eventTypes": ["asset:commented", "asset:approved", "render:status"],
+        "description": "tracker sync",
+    },
+    "WebhookUpdate": {"active": True, "eventTypes": []},
     "LoginRequest": {"email": "ada@night-market.studio", "password": "correct horse battery"},
     "RefreshRequest": {"refreshToken": "rt_1.N2QxZjBjMWUtNWI4YS00YzU1"},
     "AcceptInvitationRequest": {

@@ -31,6 +31,11 @@ TAGS: tuple[tuple[str, str], ...] = (
     ),
     ("members", "The studio's members: invite, change roles, remove (members:manage)."),
     (
+        "webhooks",
+        "Outbound webhooks (webhooks:manage, ADMIN): endpoints that receive the studio's domain events, "
+        "signed (Standard Webhooks), retried for 24 h; their deliveries, replays and test pings.",
+    ),
+    (
         "projects",
         "Projects of the studio: create, list, read, edit, archive. A code is unique in the studio.",
     ),

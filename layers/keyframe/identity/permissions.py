@@ -47,6 +47,7 @@ class Permission(StrEnum):
     REVIEW_DECIDE = "review:decide"
     ACTIVITY_READ = "activity:read"
     LIVE_CONNECT = "live:connect"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 _EVERYONE = set(Role)
@@ -73,6 +74,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.REVIEW_DECIDE: frozenset(_LEADS),
     Permission.ACTIVITY_READ: frozenset(_EVERYONE),
     Permission.LIVE_CONNECT: frozenset(_EVERYONE),
+    Permission.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
 }
 """Permission -> the roles that hold it. The single source of truth for authorization."""
 
@@ -97,6 +99,7 @@ PERMISSION_PURPOSE: dict[Permission, str] = {
     Permission.REVIEW_DECIDE: "approve or request changes on a version",
     Permission.ACTIVITY_READ: "read the activity log",
     Permission.LIVE_CONNECT: "open a live review socket and join rooms",
+    Permission.WEBHOOKS_MANAGE: "create, change and delete webhook endpoints; read and replay deliveries",
 }
 
 

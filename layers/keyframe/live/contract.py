@@ -24,6 +24,7 @@ from keyframe.renders.schemas import RenderJob
 from keyframe.reviews.schemas import Comment, Review
 from keyframe.schemas import ApiModel
 from keyframe.uploads.schemas import PipelineView
+from keyframe.webhooks.schemas import Webhook
 
 
 class Envelope(ApiModel):
@@ -276,6 +277,10 @@ EVENTS: tuple[EventSpec, ...] = (
         "studio",
         "An ADMIN handed the studio to another member",
     ),
+    EventSpec("webhook:created", Webhook, "studio", "A webhook endpoint was added (never its secret)"),
+    EventSpec("webhook:updated", Webhook, "studio", "A webhook endpoint was changed"),
+    EventSpec("webhook:deleted", Webhook, "studio", "A webhook endpoint was deleted"),
+    EventSpec("webhook:disabled", Webhook, "studio", "A webhook endpoint failing for 24 h was turned off"),
     EventSpec(
         "presence:join", Presence, "project:{id} or asset:{id}", "A member's connection joined the room"
     ),

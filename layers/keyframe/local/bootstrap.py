@@ -412,6 +412,13 @@ def ensure_state_machines(
     return env
 
 
+def ensure_webhook_queue(session: Session, stage: str) -> str:
+    """The SQS queue of webhook deliveries, ``keyframe-{stage}-webhook-deliveries`` (its URL)."""
+    return str(
+        session.client("sqs").create_queue(QueueName=f"keyframe-{stage}-webhook-deliveries")["QueueUrl"]
+    )
+
+
 def bootstrap(
     session: Session,
     stage: str,
@@ -437,7 +444,7 @@ def bootstrap(
     -------
     dict
         Table variables, ``MEDIA_BUCKET``, ``JWT_SECRET_NAME``, ``MAIL_FROM`` (its domain verified
-        in SES), ``BATCH_JOB_QUEUE_ARN``, one
+        in SES), ``WEBHOOK_QUEUE_URL``, ``BATCH_JOB_QUEUE_ARN``, one
         ``<NAME>_JOB_DEFINITION_ARN`` per job definition and one ``<STEM>_STATE_MACHINE_ARN`` per
         state machine.
     """
@@ -446,6 +453,7 @@ def bootstrap(
     env["MEDIA_BUCKET"] = ensure_media_bucket(session, stage, region)
     env["JWT_SECRET_NAME"] = ensure_jwt_secret(session, stage)
     env["MAIL_FROM"] = ensure_mail_identity(session, mail_from)
+    env["WEBHOOK_QUEUE_URL"] = ensure_webhook_queue(session, stage)
     job_arns: dict[str, str] = {}
     if with_batch:
         try:

@@ -46,6 +46,7 @@ from keyframe.local.environments import Environments, EnvironmentSettings
 from keyframe.local.ffmpeg import ffmpeg_path, path_with_tools
 from keyframe.local.mailbox import PATH as MAILBOX_PATH
 from keyframe.local.mailbox import MailboxWatcher
+from keyframe.local.queues import QueuePoller
 from keyframe.local.restapi import RestApiApp, RestApiServer
 from keyframe.local.streams import StreamPoller
 from keyframe.local.websocket import WebSocketGateway
@@ -126,6 +127,7 @@ class LocalStack:
         self.mailbox: MailboxWatcher | None = None
         self.snapshots: persistence.Snapshots | None = None
         self.streams: StreamPoller | None = None
+        self.queues: QueuePoller | None = None
         self.restored: persistence.Restored | None = None
         self.started_seconds: float | None = None
 
@@ -170,6 +172,8 @@ class LocalStack:
             self._session(endpoint), self.env[CATALOG.env_var], lambdas.invoke
         )  # after the restore: restored items are not new events
         self.streams.start()
+        self.queues = QueuePoller(self._session(endpoint), self.env["WEBHOOK_QUEUE_URL"], lambdas.invoke)
+        self.queues.start()
         # builds the route table: after the environment is set; the mailbox reads the in-process SES
         self.http.app = RestApiApp(mailbox=self.emulator is not None)
         self.websocket.start()
@@ -259,6 +263,11 @@ class LocalStack:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
             "KEYFRAME_STATE_DIR": str(config.state_dir),
+            # webhooks to a receiver on this machine (http://127.0.0.1:…); never set in the cloud
+            "WEBHOOK_ALLOW_LOCAL_HTTP": "true",
+            # retries come quickly on a developer's machine (the cloud's first pause is 30 s)
+            "WEBHOOK_RETRY_BASE_SECONDS": os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "2"),
+            "WEBHOOK_RETRY_MAX_SECONDS": os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", "60"),
             "KEYFRAME_FFMPEG": ffmpeg_path(),
             "PATH": path_with_tools(config.state_dir),
         }
