@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack, Tags
+from aws_cdk import NestedStack, Stack, Tags
 from constructs import Construct
 
 from infra.api import RestApi
@@ -109,8 +109,13 @@ class KeyframeStack(Stack):
         # The WebSocket stage's access logs also need the account's API Gateway logging role.
         if self.rest_api.account is not None:
             self.live.stage.node.add_dependency(self.rest_api.account)
+        # Alarms, the dashboard and the alarm topic live in a nested stack: CloudFormation allows 500
+        # resources per stack, and the REST API's methods and the functions alone come close to it.
+        self.monitoring_stack = NestedStack(
+            self, "MonitoringStack", description=f"Keyframe alarms and dashboard ({config.name})"
+        )
         self.monitoring = Monitoring(
-            self,
+            self.monitoring_stack,
             "Monitoring",
             config=config,
             rest_api=self.rest_api.api,

@@ -47,7 +47,54 @@ def _synth(config, stack, outdir: Path) -> Synth:
     from aws_cdk.assertions import Template
 
     template = Template.from_stack(stack)
-    return Synth(config, stack, template, outdir, template.to_json())
+    return Synth(config, stack, template, outdir, flatten_nested(stack, template.to_json()))
+
+
+def flatten_nested(stack, parent: dict) -> dict:
+    """``parent`` with the resources of the monitoring nested stack inlined, as if it were one template.
+
+    CloudFormation's 500-resource limit puts the alarms, the dashboard and the alarm topic in a nested
+    stack (``KeyframeStack.monitoring_stack``); the tests read the stack by meaning, so its resources
+    join the parent's: a nested ``Ref`` to a parameter becomes the parent's value for it, and a parent's
+    ``Fn::GetAtt [<nested>, Outputs.X]`` becomes the nested output's value. Other nested stacks (the
+    outbox consumer's) are read by their own tests and stay apart.
+    """
+    from aws_cdk import Stack
+    from aws_cdk.assertions import Template
+
+    nested = stack.monitoring_stack
+    nested_id = Stack.of(stack).get_logical_id(nested.nested_stack_resource)
+    child = Template.from_stack(nested).to_json()
+    parameters = parent["Resources"][nested_id]["Properties"].get("Parameters", {})
+
+    def inline_parameters(value):
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in parameters:
+                return parameters[value["Ref"]]
+            return {key: inline_parameters(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [inline_parameters(item) for item in value]
+        return value
+
+    child = inline_parameters(child)
+    outputs = {name: output["Value"] for name, output in child.get("Outputs", {}).items()}
+
+    def inline_outputs(value):
+        if isinstance(value, dict):
+            attribute = value.get("Fn::GetAtt")
+            if set(value) == {"Fn::GetAtt"} and attribute[0] == nested_id:
+                return outputs[attribute[1].removeprefix("Outputs.")]
+            return {key: inline_outputs(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [inline_outputs(item) for item in value]
+        return value
+
+    flat = inline_outputs({key: value for key, value in parent.items() if key != "Resources"})
+    flat["Resources"] = {
+        **inline_outputs({lid: res for lid, res in parent["Resources"].items() if lid != nested_id}),
+        **child["Resources"],
+    }
+    return flat
 
 
 @dataclass(frozen=True)
