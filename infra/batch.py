@@ -228,12 +228,12 @@ class BatchJobs(Construct):
         # NORMAL/LOW renders and derives: Spot first, on-demand when Spot is full. HIGH: on-demand only.
         self.queue = self._queue(
             "Queue",
-            f"{config.name}-jobs",
+            f"{config.name}-media-jobs",
             QUEUE_PRIORITY,
             [self.spot_compute_environment, self.compute_environment],
         )
         self.high_priority_queue = self._queue(
-            "HighPriorityQueue", f"{config.name}-jobs-high", HIGH_QUEUE_PRIORITY, [self.compute_environment]
+            "HighPriorityQueue", f"{config.name}-media-jobs-high", HIGH_QUEUE_PRIORITY, [self.compute_environment]
         )
         self.image = ecr_assets.DockerImageAsset(
             self,
@@ -455,14 +455,14 @@ def _suppress_job_role_findings(role: iam.Role) -> None:
                 id="AwsSolutions-IAM5",
                 reason="'<table>/index/*' covers the GSIs of a table that JOB_GRANTS lets this job use "
                 "(the same actions as on the table itself).",
-                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>\\/index\\/\\*$/g")],
+                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.?Arn>\\/index\\/\\*$/g")],
             ),
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
                 reason="Media keys are studios/{studioId}/assets/{assetId}/...: the job learns studio, asset "
                 "and version from its record at run time, so the grant names the key shape (originals "
                 "under uploads/ read, files under versions/*/derived/ written), never the whole bucket.",
-                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>\\/studios\\/\\*\\/assets\\/.+$/g")],
+                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.?Arn>\\/studios\\/\\*\\/assets\\/.+$/g")],
             ),
             NagPackSuppression(
                 id="AwsSolutions-IAM5",

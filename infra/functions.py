@@ -263,13 +263,13 @@ def _suppress_policy_findings(role: iam.IRole | None) -> None:
                 id="AwsSolutions-IAM5",
                 reason="'<table>/index/*' covers the GSIs of a table that GRANTS lets this function use "
                 "(the same actions as on the table itself).",
-                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>\\/index\\/\\*$/g")],
+                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.?Arn>\\/index\\/\\*$/g")],
             ),
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
                 reason="Media objects of every studio live under 'studios/{studioId}/'; the function "
                 "derives the studio from the verified caller, so the grant stops at the prefix.",
-                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>\\/studios\\/\\*$/g")],
+                applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.?Arn>\\/studios\\/\\*$/g")],
             ),
             NagPackSuppression(
                 id="AwsSolutions-IAM5",

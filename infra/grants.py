@@ -208,7 +208,7 @@ class MediaObjects:
                 f"Media keys have the shape '{self.prefix}' with ids known only at run time (the studio "
                 "comes from the verified caller or the job record); the grant names that shape, never "
                 "the whole bucket.",
-                RegexAppliesTo(regex=f"/^Resource::<.+\\.Arn>\\/{_js_regex(self.prefix)}$/g"),
+                RegexAppliesTo(regex=f"/^Resource::<.+\\.?Arn>\\/{_js_regex(self.prefix)}$/g"),
             )
 
 

@@ -147,11 +147,15 @@ class Monitoring(Construct):
         rest_api: apigateway.RestApi,
         functions: Sequence[tuple[str, lambda_.IFunction]],
         function_kinds: Mapping[str, str] | None = None,
+        topic_home: Construct | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        # The topic and its key may live in the parent stack (``topic_home``) while the alarms live in a
+        # nested one: other nested stacks then notify the topic without depending on the alarms' stack.
+        home = topic_home or self
         self._key = key = kms.Key(
-            self,
+            home,
             "AlarmTopicKey",
             description=f"{config.name}: encrypts the alarm topic",
             enable_key_rotation=True,
@@ -166,7 +170,7 @@ class Monitoring(Construct):
             )
         )
         self.topic = sns.Topic(
-            self, "AlarmTopic", display_name=f"{config.name} alarms", master_key=key, enforce_ssl=True
+            home, "AlarmTopic", display_name=f"{config.name} alarms", master_key=key, enforce_ssl=True
         )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
@@ -235,7 +239,11 @@ class Monitoring(Construct):
             "was throttled (its reserved or the account's concurrency is spent)",
         )
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.stack_name)
+        # "-operations": the dashboard of stacks deployed before the nested stack had the stack's name, and
+        # CloudFormation deletes that one (by name) after creating this one
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{config.stack_name}-operations"
+        )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="REST API requests and errors",

@@ -292,7 +292,7 @@ class AslStateMachine(Construct):
                     id="AwsSolutions-IAM5",
                     reason="'<function ARN>:*' is the same task function's versions and aliases; the "
                     "statement lists only the functions the definition's placeholders name.",
-                    applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.Arn>:\\*$/g")],
+                    applies_to=[RegexAppliesTo(regex="/^Resource::<.+\\.?Arn>:\\*$/g")],
                 )
             )
         NagSuppressions.add_resource_suppressions(self.role, suppressions, apply_to_children=True)

@@ -121,10 +121,16 @@ class KeyframeStack(Stack):
             rest_api=self.rest_api.api,
             functions=self.functions.items(),
             function_kinds={spec.name: spec.kind for spec in registry.FUNCTIONS},
+            # the topic and its key keep their place (and logical ids) in this stack: "Monitoring" here
+            topic_home=Construct(self, "Monitoring"),
         )
         self.monitoring.watch_tables([(spec.key, table) for spec, table in self.tables.items()])
         self.monitoring.watch_live(self.live.api, self.live.stage)
-        self.batch = BatchJobs(self, "Batch", config=config, monitoring=self.monitoring)
+        # The Batch network, compute environments and queues: a nested stack too (same limit).
+        self.batch_stack = NestedStack(
+            self, "BatchStack", description=f"Keyframe Batch network, compute and queues ({config.name})"
+        )
+        self.batch = BatchJobs(self.batch_stack, "Batch", config=config, monitoring=self.monitoring)
         self.monitoring.watch_batch(self.batch.queues, self.batch.vpc)
         self.pipeline = AssetPipeline(
             self,

@@ -51,49 +51,52 @@ def _synth(config, stack, outdir: Path) -> Synth:
 
 
 def flatten_nested(stack, parent: dict) -> dict:
-    """``parent`` with the resources of the monitoring nested stack inlined, as if it were one template.
+    """``parent`` with the resources of its inlined nested stacks, as if it were one template.
 
-    CloudFormation's 500-resource limit puts the alarms, the dashboard and the alarm topic in a nested
-    stack (``KeyframeStack.monitoring_stack``); the tests read the stack by meaning, so its resources
-    join the parent's: a nested ``Ref`` to a parameter becomes the parent's value for it, and a parent's
-    ``Fn::GetAtt [<nested>, Outputs.X]`` becomes the nested output's value. Other nested stacks (the
-    outbox consumer's) are read by their own tests and stay apart.
+    CloudFormation's 500-resource limit puts the alarms and the dashboard (``monitoring_stack``) and the
+    Batch network, compute and queues (``batch_stack``) in nested stacks; the tests read the stack by
+    meaning, so their resources join the parent's: a nested ``Ref`` to a parameter becomes the parent's
+    value for it, and ``Fn::GetAtt [<nested>, Outputs.X]`` becomes that output's value. The outbox
+    consumer's nested stack is read by its own tests and stays apart.
     """
     from aws_cdk import Stack
     from aws_cdk.assertions import Template
 
-    nested = stack.monitoring_stack
-    nested_id = Stack.of(stack).get_logical_id(nested.nested_stack_resource)
-    child = Template.from_stack(nested).to_json()
-    parameters = parent["Resources"][nested_id]["Properties"].get("Parameters", {})
-
-    def inline_parameters(value):
+    def substitute(value, replace):
         if isinstance(value, dict):
-            if set(value) == {"Ref"} and value["Ref"] in parameters:
-                return parameters[value["Ref"]]
-            return {key: inline_parameters(item) for key, item in value.items()}
+            found = replace(value)
+            if found is not None:
+                return found
+            return {key: substitute(item, replace) for key, item in value.items()}
         if isinstance(value, list):
-            return [inline_parameters(item) for item in value]
+            return [substitute(item, replace) for item in value]
         return value
 
-    child = inline_parameters(child)
-    outputs = {name: output["Value"] for name, output in child.get("Outputs", {}).items()}
-
-    def inline_outputs(value):
-        if isinstance(value, dict):
-            attribute = value.get("Fn::GetAtt")
-            if set(value) == {"Fn::GetAtt"} and attribute[0] == nested_id:
-                return outputs[attribute[1].removeprefix("Outputs.")]
-            return {key: inline_outputs(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [inline_outputs(item) for item in value]
-        return value
-
-    flat = inline_outputs({key: value for key, value in parent.items() if key != "Resources"})
-    flat["Resources"] = {
-        **inline_outputs({lid: res for lid, res in parent["Resources"].items() if lid != nested_id}),
-        **child["Resources"],
+    children: dict[str, dict] = {}
+    for nested in (stack.monitoring_stack, stack.batch_stack):
+        nested_id = Stack.of(stack).get_logical_id(nested.nested_stack_resource)
+        parameters = parent["Resources"][nested_id]["Properties"].get("Parameters", {})
+        children[nested_id] = substitute(
+            Template.from_stack(nested).to_json(),
+            lambda v, p=parameters: p[v["Ref"]] if set(v) == {"Ref"} and v["Ref"] in p else None,
+        )
+    outputs = {
+        (nested_id, f"Outputs.{name}"): output["Value"]
+        for nested_id, child in children.items()
+        for name, output in child.get("Outputs", {}).items()
     }
+
+    def output_of(value):
+        if set(value) == {"Fn::GetAtt"} and tuple(value["Fn::GetAtt"]) in outputs:
+            return outputs[tuple(value["Fn::GetAtt"])]
+        return None
+
+    flat = {key: value for key, value in parent.items() if key != "Resources"}
+    flat["Resources"] = {lid: res for lid, res in parent["Resources"].items() if lid not in children}
+    for child in children.values():
+        flat["Resources"].update(child["Resources"])
+    for _ in range(len(children) + 1):  # an output may name another nested stack's output
+        flat = substitute(flat, output_of)
     return flat
 
 

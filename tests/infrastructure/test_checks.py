@@ -74,7 +74,7 @@ def test_dashboard_exists(dev):
     # Given the dashboards of the stack
     (dashboard,) = t.of_type(dev.resources, "AWS::CloudWatch::Dashboard").values()
     # Then it is named after the stack so each developer finds their own
-    assert dashboard["Properties"]["DashboardName"] == dev.config.stack_name
+    assert dashboard["Properties"]["DashboardName"] == f"{dev.config.stack_name}-operations"
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

@@ -47,7 +47,7 @@ def _named(synth, resource_type: str, name_property: str, name: str) -> str:
     raise AssertionError(f"no {resource_type} named {name}")
 
 
-def _queue_id(synth, suffix: str = "jobs") -> str:
+def _queue_id(synth, suffix: str = "media-jobs") -> str:
     return _named(synth, "AWS::Batch::JobQueue", "JobQueueName", f"{synth.config.name}-{suffix}")
 
 

@@ -135,7 +135,7 @@ def test_definition_is_the_render_asl_with_every_placeholder_bound_to_its_resour
         bootstrap.function_placeholder(name): {"Ref": t.alias_id(dev.resources, name)}
         for name in TASK_FUNCTIONS
     }
-    expected["JobQueueArn"] = {"Fn::GetAtt": [_queue_id(dev, "jobs"), "JobQueueArn"]}
+    expected["JobQueueArn"] = {"Fn::GetAtt": [_queue_id(dev, "media-jobs"), "JobQueueArn"]}
     expected["RenderJobDefinitionArn"] = {"Ref": _job_id(dev)}
     assert props["DefinitionSubstitutions"] == expected
 
@@ -157,15 +157,15 @@ def test_machine_role_invokes_the_render_tasks_and_submits_only_the_render_job_t
     (submit,) = [s for s in statements if "batch:SubmitJob" in t.actions_of(s)]
     assert t.actions_of(submit) == ["batch:SubmitJob"]
     assert t.references(submit["Resource"]) == {
-        _queue_id(dev, "jobs"),
-        _queue_id(dev, "jobs-high"),
+        _queue_id(dev, "media-jobs"),
+        _queue_id(dev, "media-jobs-high"),
         _job_id(dev),
     }
 
 
 def test_only_renders_api_may_start_render_executions_and_stop_only_those(dev):
     machine = _machine_id(dev)
-    high_queue = _queue_id(dev, "jobs-high")
+    high_queue = _queue_id(dev, "media-jobs-high")
     # Given the grant table and every function of the registry
     assert starters(STEM) == ["renders-api"]
     for res in t.of_type(dev.resources, "AWS::Lambda::Function").values():
