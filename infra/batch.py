@@ -233,7 +233,10 @@ class BatchJobs(Construct):
             [self.spot_compute_environment, self.compute_environment],
         )
         self.high_priority_queue = self._queue(
-            "HighPriorityQueue", f"{config.name}-media-jobs-high", HIGH_QUEUE_PRIORITY, [self.compute_environment]
+            "HighPriorityQueue",
+            f"{config.name}-media-jobs-high",
+            HIGH_QUEUE_PRIORITY,
+            [self.compute_environment],
         )
         self.image = ecr_assets.DockerImageAsset(
             self,

@@ -140,7 +140,8 @@ def test_normal_jobs_run_on_spot_with_on_demand_fallback_and_high_on_demand_only
         queues = _queues(synth)
         on_demand, on_demand_props = _compute_environment(synth, "FARGATE")
         spot, spot_props = _compute_environment(synth, "FARGATE_SPOT")
-        normal, high = queues[f"{synth.config.name}-media-jobs"], queues[f"{synth.config.name}-media-jobs-high"]
+        normal = queues[f"{synth.config.name}-media-jobs"]
+        high = queues[f"{synth.config.name}-media-jobs-high"]
         # Then NORMAL/LOW renders and derives try Fargate Spot first, then on-demand Fargate
         orders = sorted(normal["ComputeEnvironmentOrder"], key=lambda o: o["Order"])
         assert [t.references(o["ComputeEnvironment"]) for o in orders] == [{spot}, {on_demand}]

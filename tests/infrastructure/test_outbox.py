@@ -49,7 +49,7 @@ def test_the_consumer_alarms_on_errors_throttles_lag_and_dead_letters(dev):
 
 
 def test_the_main_stack_stays_within_cloudformations_limit(dev, prod):
-    # synth.resources inlines the monitoring and Batch nested stacks; CloudFormation counts each template alone
+    # synth.resources inlines the monitoring and Batch nested stacks; CloudFormation counts each alone
     for synth in (dev, prod):
         assert len(synth.template.to_json()["Resources"]) <= 500
         for nested in (synth.stack.monitoring_stack, synth.stack.batch_stack, synth.stack.outbox):
