@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from keyframe import settings as keyframe_settings
 from tests.support.identity import Session, add_member, fast_password_hashing, register_studio
 
 MAX_EXAMPLES = 10
@@ -118,7 +119,13 @@ def world() -> Iterator[World]:
             json={"fileName": "lamp.mov", "size": 1024, "contentType": "video/quicktime"},
             token=token,
         ).json()
+        patcher.setenv("WEBHOOK_ALLOW_LOCAL_HTTP", "true")  # the endpoint below is on 127.0.0.1
+        keyframe_settings.reset()
+        webhook = api.post(
+            "/studio/webhooks", json={"url": "http://127.0.0.1:9/keyframe"}, token=token
+        ).json()
         ids = {
+            "webhookId": webhook["webhookId"],
             "projectId": project["id"],
             "assetId": asset["id"],
             "dependsOnId": other["id"],
@@ -137,6 +144,7 @@ def world() -> Iterator[World]:
             f"/assets/{asset['id']}/versions",
             f"/assets/{asset['id']}/versions/{version}/comments",
             "/studio/members",
+            f"/studio/webhooks/{webhook['webhookId']}",
         ]  # the order _touched() relies on
         tokens: dict[str | None, str | None] = {"ADMIN": token, None: None}
         tokens.update({role: session.access_token for role, session in members.items()})
@@ -281,7 +289,9 @@ def _request(schema: dict[str, Any]) -> st.SearchStrategy[tuple[bytes, str]]:
 
 def _touched(world: World, path: str) -> list[str]:
     """The reads that show what a request to ``path`` could change: the resource and its listing."""
-    project, projects, asset, other, assets, versions, comments, members = world.reads
+    project, projects, asset, other, assets, versions, comments, members, webhook = world.reads
+    if path.startswith("/studio/webhooks"):
+        return [webhook]
     if path.startswith("/projects"):
         return [project, projects]
     if path.startswith("/assets/{assetId}/dependencies"):

@@ -53,6 +53,10 @@ class Studio:
     """A pending invitation."""
     session_id: str
     """The ADMIN's session."""
+    webhook_id: str
+    """An outbound webhook endpoint (to a closed port on 127.0.0.1: its ping is only queued)."""
+    delivery_id: str
+    """The endpoint's test ping delivery."""
 
     @property
     def room(self) -> str:
@@ -80,6 +84,8 @@ ID_VALUES: dict[str, Callable[[Studio], str]] = {
     "userId": lambda s: s.member_id,
     "invitationId": lambda s: s.invitation_id,
     "sessionId": lambda s: s.session_id,
+    "webhookId": lambda s: s.webhook_id,
+    "deliveryId": lambda s: s.delivery_id,
     "studioId": lambda s: s.admin.studio_id,
     "room": lambda s: s.room,
     "actorId": lambda s: s.member_id,
@@ -97,6 +103,7 @@ so the mixed matrix does not swap them."""
 OPEN_UPLOAD = {"fileName": "shot_020.mov", "size": 1024, "contentType": "video/quicktime"}
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", "/studio/webhooks/{webhookId}"): {"active": False},
     ("PATCH", "/projects/{projectId}"): {"name": "Renamed"},
     ("PATCH", "/assets/{assetId}"): {"name": "Renamed"},
     ("PATCH", "/assets/{assetId}/rollback"): {"version": 1},
@@ -205,8 +212,18 @@ def _build_studio(api: Any, name: str, code: str) -> Studio:
         201,
         "comment",
     )["commentId"]
+    webhook_id = _expect(
+        api.post("/studio/webhooks", json={"url": "http://127.0.0.1:9/keyframe"}, token=token),
+        201,
+        "webhook",
+    )["webhookId"]
+    delivery_id = _expect(api.post(f"/studio/webhooks/{webhook_id}/test", token=token), 202, "ping")[
+        "deliveryId"
+    ]
     return Studio(
         admin=admin,
+        webhook_id=webhook_id,
+        delivery_id=delivery_id,
         member_id=member.user_id,
         project_id=project_id,
         asset_id=asset_id,
@@ -250,6 +267,7 @@ def world() -> Iterator[World]:
             roleArn="arn:aws:iam::123456789012:role/keyframe-test-states",
         )["stateMachineArn"]
         mp.setenv("RENDER_STATE_MACHINE_ARN", arn)
+        mp.setenv("WEBHOOK_ALLOW_LOCAL_HTTP", "true")  # the studios' endpoints are on 127.0.0.1
         settings.reset()
         api = ApiClient()
         built = World(api, _build_studio(api, "Studio A", "A"), _build_studio(api, "Studio B", "B"))

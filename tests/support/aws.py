@@ -10,12 +10,12 @@ import boto3
 from keyframe.identity.token_keys import ensure_token_key
 from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.storage.tables import create_tables
-from tests.support.environment import JWT_SECRET_NAME, MAIL_FROM, MEDIA_BUCKET, TEST_STAGE
+from tests.support.environment import JWT_SECRET_NAME, MAIL_FROM, MEDIA_BUCKET, TEST_STAGE, WEBHOOK_QUEUE
 
 
 def create_resources() -> None:
     """Tables from ``keyframe.storage.tables``, the media bucket, the signing secret and its first
-    KMS token key (``keyframe.identity.token_keys``), the SES identity of ``MAIL_FROM`` (moto's SES
+    KMS token key (``keyframe.identity.token_keys``), the webhook delivery queue, the SES identity of ``MAIL_FROM`` (moto's SES
     then keeps what :func:`keyframe.mail.send` sends).
 
     Every moto world (per test or per module) gets DynamoDB as the local stack has it: atomic
@@ -28,6 +28,7 @@ def create_resources() -> None:
         Name=JWT_SECRET_NAME,
         SecretString=json.dumps({"kid": "test-key-1", "secret": secrets.token_urlsafe(48)}),
     )
+    boto3.client("sqs").create_queue(QueueName=WEBHOOK_QUEUE)
     boto3.client("sesv2").create_email_identity(EmailIdentity=MAIL_FROM.rpartition("@")[2].rstrip(">"))
     ensure_token_key(
         secret_name=JWT_SECRET_NAME,

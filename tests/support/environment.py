@@ -11,6 +11,8 @@ MEDIA_BUCKET = "keyframe-test-media"
 JWT_SECRET_NAME = "keyframe/test/jwt-signing-keys"
 MAIL_FROM = "Keyframe <no-reply@keyframe.test>"
 FRONTEND_URL = "https://app.keyframe.test"
+WEBHOOK_QUEUE = "keyframe-test-webhook-deliveries"
+"""The webhook delivery queue (``keyframe.webhooks.dispatch``) that :func:`tests.support.aws.create_resources` makes."""
 
 BASE_ENV: dict[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -28,6 +30,7 @@ BASE_ENV: dict[str, str] = {
     "MAIL_FROM": MAIL_FROM,
     "PASSWORD_RESET_MIN_SECONDS": "0.2",
     "FRONTEND_URL": FRONTEND_URL,
+    "WEBHOOK_QUEUE_URL": f"https://sqs.us-east-1.amazonaws.com/123456789012/{WEBHOOK_QUEUE}",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KeyframeTest",
     "POWERTOOLS_LOG_LEVEL": "INFO",  # exercise every log call (a reserved `extra` key crashes)
