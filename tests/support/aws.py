@@ -15,8 +15,8 @@ from tests.support.environment import JWT_SECRET_NAME, MAIL_FROM, MEDIA_BUCKET, 
 
 def create_resources() -> None:
     """Tables from ``keyframe.storage.tables``, the media bucket, the signing secret and its first
-    KMS token key (``keyframe.identity.token_keys``), the webhook delivery queue, the SES identity of ``MAIL_FROM`` (moto's SES
-    then keeps what :func:`keyframe.mail.send` sends).
+    KMS token key (``keyframe.identity.token_keys``), the webhook delivery queue, the SES identity of
+    ``MAIL_FROM`` (moto's SES then keeps what :func:`keyframe.mail.send` sends).
 
     Every moto world (per test or per module) gets DynamoDB as the local stack has it: atomic
     requests and transactions that cost what they touch (:mod:`keyframe.local.atomic`).

@@ -12,7 +12,7 @@ JWT_SECRET_NAME = "keyframe/test/jwt-signing-keys"
 MAIL_FROM = "Keyframe <no-reply@keyframe.test>"
 FRONTEND_URL = "https://app.keyframe.test"
 WEBHOOK_QUEUE = "keyframe-test-webhook-deliveries"
-"""The webhook delivery queue (``keyframe.webhooks.dispatch``) that :func:`tests.support.aws.create_resources` makes."""
+"""The webhook delivery queue (``keyframe.webhooks.dispatch``), made by ``create_resources``."""
 
 BASE_ENV: dict[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
