@@ -2,7 +2,10 @@
 
 Every e2e module declares ``pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]`` so that
 under ``pytest -n 2 --dist loadgroup`` all of them run on one worker and share one stack
-(``test_restart.py``, which starts stacks of its own, is its own group ``e2e-restart``). The stack
+(``test_restart.py``, which starts stacks of its own, is its own group ``e2e-restart``). The modules
+of the later features (load, scene renders, people, notifications, webhooks, outbox) are the group
+``e2e-features``: a second chain that xdist can run on the other worker, with that worker's own stack
+(the e2e chain alone outlasted everything else). The stack
 listens on free ports (``MOTO_PORT``/``KEYFRAME_HTTP_PORT``/``KEYFRAME_WS_PORT`` = 0) with a temporary
 state folder, so it never collides with a ``make dev`` running on 3000/3001/4566.
 """

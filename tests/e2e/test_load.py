@@ -6,9 +6,8 @@ exactly as ``make load`` sends it. It asserts what must hold under any load: no 
 and no event lost by the live sockets. Latencies are the business of ``make load`` and ``make bench``,
 not of this test (a shared CI machine is several times slower than a quiet one).
 
-It runs on the e2e worker (``xdist_group("e2e")``, the session's stack) while the other worker runs
-the unit and integration tests; Locust itself runs in a child process (it patches the standard
-library with gevent).
+It runs in the ``e2e-features`` group (see tests/e2e/conftest.py) on its worker's shared stack;
+Locust itself runs in a child process (it patches the standard library with gevent).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import pytest
 from keyframe.registry import REPO_ROOT
 from tests.e2e.conftest import LocalStackProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
 
 
 def test_a_short_monday_morning_has_no_server_error_and_loses_no_event(

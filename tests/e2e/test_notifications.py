@@ -23,7 +23,7 @@ from tests.e2e.test_live import (
 )
 from tests.unit.media.samples import ffmpeg_sample
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
 
 
 @pytest.fixture(scope="module")

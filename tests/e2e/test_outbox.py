@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeSerializer
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 from tests.e2e.test_live import Member, register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
 
 _serialize = TypeSerializer().serialize
 

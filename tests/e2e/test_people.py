@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.conftest import BaseUrlSession
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -19,7 +19,7 @@ from tests.e2e.test_live import invite, new_asset, register, upload_png, wait_un
 from tests.integration.webhooks.receiver import Receiver
 from tests.unit.media.samples import ffmpeg_sample
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
 
 
 @pytest.fixture
