@@ -48,6 +48,7 @@ class Permission(StrEnum):
     ACTIVITY_READ = "activity:read"
     LIVE_CONNECT = "live:connect"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    USAGE_READ = "usage:read"
 
 
 _EVERYONE = set(Role)
@@ -75,6 +76,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.ACTIVITY_READ: frozenset(_EVERYONE),
     Permission.LIVE_CONNECT: frozenset(_EVERYONE),
     Permission.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.USAGE_READ: frozenset(_MANAGERS),
 }
 """Permission -> the roles that hold it. The single source of truth for authorization."""
 
@@ -100,6 +102,7 @@ PERMISSION_PURPOSE: dict[Permission, str] = {
     Permission.ACTIVITY_READ: "read the activity log",
     Permission.LIVE_CONNECT: "open a live review socket and join rooms",
     Permission.WEBHOOKS_MANAGE: "create, change and delete webhook endpoints; read and replay deliveries",
+    Permission.USAGE_READ: "read the studio's usage over a range of days",
 }
 
 

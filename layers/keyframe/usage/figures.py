@@ -1,0 +1,90 @@
+"""A studio's usage over a range of UTC days, from data Keyframe already stores (no new writes).
+
+======================  ===============================================================  =====================
+figure                  source                                                           exact?
+======================  ===============================================================  =====================
+storage bytes           the storage quota counter (uploads table), *now*                 yes (current only)
+uploads completed       ``upload:completed`` activity entries in range (``size`` bytes)  yes
+render seconds/preset   jobs of ``STUDIO#{s}#RENDERS`` (renders gsi1) ended in range,    yes (wall clock, as
+                        ``endedAt - startedAt``                                          the minutes quota)
+render vCPU-seconds     render seconds x the job definition's vCPUs (non-scene presets)  yes; scene presets 0
+active members          distinct actors of the activity entries in range                 yes
+======================  ===============================================================  =====================
+
+Left out (no exact source stored): per-day storage bytes (only the current counter exists) and
+playback egress (downloads are presigned S3 GETs that Keyframe does not record).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from keyframe.renders.jobs import RENDER_JOB
+from keyframe.renders.models import RenderJobItem, studio_jobs_key
+from keyframe.storage.activity import ActivityItem, activity_pk
+from keyframe.usage import quotas
+from keyframe.usage.quotas import Quota
+
+MAX_DAYS = 366
+"""The longest range one request may ask for (days, both ends included)."""
+
+
+def _bounds(first: date, last: date) -> tuple[str, str]:
+    """ISO strings ``[first 00:00, last+1 00:00)`` comparable with stored ``...Z`` timestamps."""
+    return first.isoformat(), (last + timedelta(days=1)).isoformat()
+
+
+def _seconds(started: str | None, ended: str | None) -> float:
+    if not started or not ended:
+        return 0.0
+    a = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    b = datetime.fromisoformat(ended.replace("Z", "+00:00"))
+    return max(0.0, (b - a).total_seconds())
+
+
+def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
+    """The studio's usage on the UTC days ``first..last`` (both included).
+
+    Reads: one GetItem (storage counter), the studio's activity partition between the bounds
+    (catalog table), and the studio's render jobs created before the end (renders gsi1, filtered on
+    ``endedAt``). Returns ``{"storageBytes", "uploads": {"count", "bytes"}, "renders": {preset:
+    {"count", "seconds", "vcpuSeconds"}}, "activeMembers"}``.
+    """
+    low, high = _bounds(first, last)
+    uploads = {"count": 0, "bytes": 0}
+    actors: set[str] = set()
+    for entry in ActivityItem.query(
+        activity_pk(studio_id), ActivityItem.sk.between(low, high), consistent_read=True
+    ):
+        if not (low <= entry.ts < high) or entry.studio_id != studio_id:
+            continue
+        if entry.actor_id:
+            actors.add(entry.actor_id)
+        if entry.action == "upload:completed":
+            uploads["count"] += 1
+            uploads["bytes"] += int((entry.details or {}).get("size") or 0)
+    renders: dict[str, dict[str, float]] = defaultdict(
+        lambda: {"count": 0, "seconds": 0.0, "vcpuSeconds": 0.0}
+    )
+    vcpus = float(RENDER_JOB["vcpus"])
+    for job in RenderJobItem.gsi1.query(
+        studio_jobs_key(studio_id),
+        RenderJobItem.gsi1sk < high,
+        filter_condition=RenderJobItem.ended_at.between(low, high),
+    ):
+        if job.studio_id != studio_id or not (low <= (job.ended_at or "") < high):
+            continue
+        seconds = _seconds(job.started_at, job.ended_at)
+        figure = renders[job.preset]
+        figure["count"] += 1
+        figure["seconds"] += seconds
+        if job.scene is None:
+            figure["vcpuSeconds"] += seconds * vcpus
+    return {
+        "storageBytes": quotas.used(studio_id, Quota.STORAGE_BYTES),
+        "uploads": uploads,
+        "renders": dict(renders),
+        "activeMembers": len(actors),
+    }
