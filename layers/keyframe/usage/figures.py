@@ -21,10 +21,9 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from keyframe.renders.jobs import RENDER_JOB
-from keyframe.renders.models import RenderJobItem, studio_jobs_key
 from keyframe.storage.activity import ActivityItem, activity_pk
 from keyframe.usage import quotas
+from keyframe.usage.models import RENDER_VCPUS, RenderJobView, studio_renders_key
 from keyframe.usage.quotas import Quota
 
 MAX_DAYS = 366
@@ -68,11 +67,11 @@ def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
     renders: dict[str, dict[str, float]] = defaultdict(
         lambda: {"count": 0, "seconds": 0.0, "vcpuSeconds": 0.0}
     )
-    vcpus = float(RENDER_JOB["vcpus"])
-    for job in RenderJobItem.gsi1.query(
-        studio_jobs_key(studio_id),
-        RenderJobItem.gsi1sk < high,
-        filter_condition=RenderJobItem.ended_at.between(low, high),
+    vcpus = float(RENDER_VCPUS)
+    for job in RenderJobView.gsi1.query(
+        studio_renders_key(studio_id),
+        RenderJobView.gsi1sk < high,
+        filter_condition=RenderJobView.ended_at.between(low, high),
     ):
         if job.studio_id != studio_id or not (low <= (job.ended_at or "") < high):
             continue

@@ -17,10 +17,10 @@ exact under concurrency and never negative.
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from keyframe.storage.models import table_meta
+from keyframe.storage.models import gsi, table_meta
 from keyframe.storage.tables import RENDERS, TENANTS, UPLOADS
 
 STORAGE_SK = "USAGE"
@@ -86,3 +86,30 @@ class WebhookEndpointsCounter(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=WEBHOOK_ENDPOINTS_SK)
     used = NumberAttribute(default=0)
+
+
+RENDER_VCPUS = 2
+"""vCPUs of a (non-scene) render job's Batch definition (``keyframe.renders.jobs.RENDER_JOB``; a test
+keeps them equal: usage may not import the renders domain)."""
+
+
+def studio_renders_key(studio_id: str) -> str:
+    """``gsi1pk`` of every render job of a studio (renders table; as ``keyframe.renders.models``)."""
+    return f"STUDIO#{studio_id}#RENDERS"
+
+
+class RenderJobView(Model):
+    """The fields of a render job the usage figures read (renders table, ``gsi1`` by studio)."""
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1 = gsi(RENDERS, 1)()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    studio_id = UnicodeAttribute(attr_name="studioId")
+    preset = UnicodeAttribute()
+    scene = JSONAttribute(null=True)
+    started_at = UnicodeAttribute(attr_name="startedAt", null=True)
+    ended_at = UnicodeAttribute(attr_name="endedAt", null=True)

@@ -104,3 +104,10 @@ def test_bad_ranges_answer_400(api, query: str, code: str) -> None:
     error = _body(api.get(f"/studio/usage?{query}", token=admin.access_token), 400)["error"]
     assert error["code"] == code
     assert error["correlationId"]
+
+
+def test_usage_counts_the_render_jobs_vcpus() -> None:
+    from keyframe.renders.jobs import RENDER_JOB
+    from keyframe.usage.models import RENDER_VCPUS
+
+    assert float(RENDER_JOB["vcpus"]) == RENDER_VCPUS
