@@ -20,7 +20,7 @@ import json
 
 from keyframe import keys
 from keyframe.clock import now_iso
-from keyframe.errors import InvalidInput
+from keyframe.errors import InvalidInput, field_details
 from keyframe.notifications.models import PREFERENCES_SK, PreferencesItem, inbox_pk
 from keyframe.notifications.schemas import DEFAULT_DELIVERY, Delivery, NotificationType
 
@@ -101,7 +101,7 @@ def unsubscribe(token: str) -> tuple[str, str, list[NotificationType]]:
         ``INVALID_UNSUBSCRIBE_TOKEN``: malformed, or not signed by Keyframe (tampered).
     """
     invalid = InvalidInput(
-        "This unsubscribe link is not valid", code="INVALID_UNSUBSCRIBE_TOKEN", details={"fields": ["token"]}
+        "This unsubscribe link is not valid", code="INVALID_UNSUBSCRIBE_TOKEN", details=field_details("token", "invalid unsubscribe token")
     )
     payload, _, signature = token.partition(".")
     try:
