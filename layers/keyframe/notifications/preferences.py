@@ -101,7 +101,9 @@ def unsubscribe(token: str) -> tuple[str, str, list[NotificationType]]:
         ``INVALID_UNSUBSCRIBE_TOKEN``: malformed, or not signed by Keyframe (tampered).
     """
     invalid = InvalidInput(
-        "This unsubscribe link is not valid", code="INVALID_UNSUBSCRIBE_TOKEN", details=field_details("token", "invalid unsubscribe token")
+        "This unsubscribe link is not valid",
+        code="INVALID_UNSUBSCRIBE_TOKEN",
+        details=field_details("token", "invalid unsubscribe token"),
     )
     payload, _, signature = token.partition(".")
     try:
