@@ -19,6 +19,8 @@ import sys
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,24 @@ from keyframe.cli.clips import make_clip
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+@contextmanager
+def _ctrl_c_reaches_children() -> Iterator[None]:
+    """Start CLI runs that the test stops with SIGINT as a terminal would: with SIGINT not ignored.
+
+    A child inherits an *ignored* SIGINT from its parent, and Python then installs no
+    KeyboardInterrupt handler. A pytest-xdist worker may run with SIGINT ignored (whatever an
+    earlier test in the same worker left), and these runs then ignored the test's Ctrl-C. The
+    worker's own handler is put back once the child has started.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler not set from Python, which cannot be put back
+            signal.signal(signal.SIGINT, previous)
+
 
 KEYFRAME = Path(sys.executable).with_name("keyframe")
 PASSWORD = "correct horse battery staple"
@@ -204,15 +224,16 @@ def test_the_proxy_download_resumes_with_range_after_an_interruption(artist: Art
     part = target / f"{proxy['fileName']}.part"
     # Given a slow download (2 KiB/s: ~50 s, so even a starved test interrupts it) stopped with Ctrl-C
     command = ["download", "SQ010_SH020@1", "--derived", "proxy", "-o", str(target), "--limit-rate", "2k"]
-    slow = subprocess.Popen(
-        [str(KEYFRAME), *command],
-        cwd=artist.cwd,
-        env=artist.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with _ctrl_c_reaches_children():
+        slow = subprocess.Popen(
+            [str(KEYFRAME), *command],
+            cwd=artist.cwd,
+            env=artist.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     deadline = time.monotonic() + 60
     while not (part.exists() and part.stat().st_size >= 4 * 1024) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -36,6 +36,24 @@ from tests.unit.media.samples import ffmpeg_sample
 # worker, beside the session stack's tests instead of after them.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-restart")]
 
+
+@contextmanager
+def _ctrl_c_reaches_children() -> Iterator[None]:
+    """Start CLI runs that the test stops with SIGINT as a terminal would: with SIGINT not ignored.
+
+    A child inherits an *ignored* SIGINT from its parent, and Python then installs no
+    KeyboardInterrupt handler. A pytest-xdist worker may run with SIGINT ignored (whatever an
+    earlier test in the same worker left), and these runs then ignored the test's Ctrl-C. The
+    worker's own handler is put back once the child has started.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler not set from Python, which cannot be put back
+            signal.signal(signal.SIGINT, previous)
+
+
 WAITING = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}}
 
 
@@ -189,14 +207,15 @@ def test_an_interrupted_upload_resumes_after_a_restart(tmp_path: Path) -> None:
             "--timeout",
             "240",
         ]
-        running = subprocess.Popen(
-            command,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with _ctrl_c_reaches_children():
+            running = subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         states = Path(env["KEYFRAME_HOME"]) / "uploads"
         deadline = time.monotonic() + 120
         sent: dict[str, str] = {}
