@@ -16,6 +16,24 @@ response can only hold a static header or a copy of a request header, so with on
 is that origin, and with several it copies ``method.request.header.Origin``: that is safe because
 the web ACL's origin gate (``infra/waf.py``) blocks, before API Gateway, any request whose ``Origin``
 is present and not allowed; a request without ``Origin`` gets an empty (absent) header.
+
+Route stacks (CloudFormation allows 500 resources per template; a route costs a method, each new path
+part a resource and, with CORS, an ``OPTIONS`` method). The rule:
+
+- A route's template is chosen by the first segment of its path: :data:`ROUTE_GROUPS` names the
+  nested stack of each domain's segments (``/assets/...`` -> ``AssetsRoutes``); a segment it does not
+  name goes to :data:`DEFAULT_GROUP`. A segment's whole resource tree is in one template (API Gateway
+  allows one resource per path, so a subtree is never split). Only the meta function's fixed
+  documents and probes (:data:`PARENT_SEGMENTS`) stay in the main stack beside the API, its stage,
+  deployment, gateway responses and outputs: CDK requires the API to own a method.
+- Each route stack imports the API (``RestApi.fromRestApiAttributes``), builds its resources and
+  methods, and holds the invoke permission of each function it integrates (one per function and
+  stack, scoped to this API). Adding a route therefore never adds a resource to the main stack, and a
+  route stack that would pass :data:`ROUTE_STACK_LIMIT` resources stops the synth with the segment to
+  move to a new group (tests/infrastructure holds every template under 500).
+- The stage's deployment depends on every route stack, and its logical id hashes each route stack's
+  template (the nested template's asset hash in its URL): any change of a method in a route stack
+  (route, integration, CORS) makes a new deployment, so a deploy always serves every method.
 """
 
 from __future__ import annotations
@@ -23,8 +41,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, CfnResource, CfnStack, Duration, NestedStack, RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -99,6 +118,40 @@ GATEWAY_ERRORS: tuple[GatewayError, ...] = (
 )
 """API Gateway's own errors. An unknown route is ``MISSING_AUTHENTICATION_TOKEN`` on REST APIs: 404."""
 
+PARENT_SEGMENTS: frozenset[str] = frozenset({"health", "ready", "docs", "openapi.json", "asyncapi.json"})
+"""First path segments whose routes stay in the main stack (the meta function's fixed documents)."""
+
+ROUTE_GROUPS: dict[str, tuple[str, ...]] = {
+    "Assets": ("assets",),
+    "Studio": ("studio", "studios"),
+    "Me": ("me",),
+    "Identity": ("auth", ".well-known"),
+    "Renders": ("renders",),
+    "Catalog": ("projects", "activity"),
+    "Reviews": ("comments", "live", "rooms", "notifications"),
+}
+"""Nested route stack (``<name>Routes``) -> the first path segments whose routes it holds."""
+
+DEFAULT_GROUP = "Other"
+"""The route stack of a first segment that neither :data:`ROUTE_GROUPS` nor :data:`PARENT_SEGMENTS` names."""
+
+API_LOGICAL_ID = "RestApiRouteStacks"
+"""Logical id of the ``AWS::ApiGateway::RestApi`` (changed when the routes moved into route stacks)."""
+
+ROUTE_STACK_LIMIT = 450
+"""Resources a route stack may hold (CloudFormation's limit is 500): past it the synth stops."""
+
+
+def route_group(path: str) -> str | None:
+    """The route stack of ``path``: a :data:`ROUTE_GROUPS` name or :data:`DEFAULT_GROUP`; None: main stack."""
+    segment = path.strip("/").split("/", 1)[0]
+    if segment in PARENT_SEGMENTS:
+        return None
+    for group, segments in ROUTE_GROUPS.items():
+        if segment in segments:
+            return group
+    return DEFAULT_GROUP
+
 
 class RestApi(Construct):
     """The REST API, its routes and its stage.
@@ -118,6 +171,8 @@ class RestApi(Construct):
         The ``apigateway.RestApi``.
     access_logs:
         The access log group of the stage.
+    route_stacks:
+        Group name -> the nested stack holding that group's routes (:func:`route_group`).
     """
 
     def __init__(
@@ -158,48 +213,54 @@ class RestApi(Construct):
                 tracing_enabled=True,
             ),
         )
+        # A new API (new id, new base URL) since the routes moved into route stacks: CloudFormation
+        # creates a route stack's resources before it deletes the main stack's old ones, and API
+        # Gateway refuses a second resource on one path of one API (README "Upgrading a deployed stack").
+        self.api.node.default_child.override_logical_id(API_LOGICAL_ID)  # type: ignore[union-attr]
+        self._name = config.name
+        self._preflight = _preflight(config)
+        self.route_stacks: dict[str, NestedStack] = {}
         self._add_routes(functions, endpoints)
         self._add_gateway_responses(config)
         self._suppress_findings()
         CfnOutput(self, "Url", value=self.api.url, description="Base URL of the REST API")
 
     def _add_routes(self, functions: Mapping[str, lambda_.IFunction], endpoints: Sequence[Endpoint]) -> None:
-        integrations: dict[str, apigateway.LambdaIntegration] = {}
+        groups: dict[str | None, list[Endpoint]] = {}
         for endpoint in endpoints:
             if endpoint.function not in functions:
                 raise LookupError(
                     f"{endpoint.method} {endpoint.path}: no function named {endpoint.function!r}"
                 )
-            integration = integrations.setdefault(
-                endpoint.function,
-                apigateway.LambdaIntegration(
-                    functions[endpoint.function],
-                    proxy=True,
-                    scope_permission_to_method=False,
-                ),
+            groups.setdefault(route_group(endpoint.path), []).append(endpoint)
+        _add_methods(self.api.root, functions, groups.pop(None, []), preflight=None)
+        deployment = self.api.latest_deployment
+        if deployment is None:
+            raise ValueError("the REST API deploys its stage itself (deploy=True)")
+        for group, routes in sorted((g, r) for g, r in groups.items() if g is not None):
+            stack = NestedStack(
+                self, f"{group}Routes", description=f"Keyframe REST routes: {group} ({self._name})"
             )
-            resource = self.api.root.resource_for_path(endpoint.path)
-            method = resource.add_method(
-                endpoint.method, integration, authorization_type=apigateway.AuthorizationType.NONE
+            api = apigateway.RestApi.from_rest_api_attributes(
+                stack,
+                "Api",
+                rest_api_id=self.api.rest_api_id,
+                root_resource_id=self.api.rest_api_root_resource_id,
             )
-            if endpoint.public:
-                _suppress_public(
-                    method,
-                    f"{endpoint.method} {endpoint.path} is public by design "
-                    "(keyframe.registry.is_public): health, docs, the JWKS or a sign-in flow",
+            _add_methods(api.root, functions, routes, preflight=self._preflight)
+            count = sum(1 for c in stack.node.find_all() if CfnResource.is_cfn_resource(c))
+            if count > ROUTE_STACK_LIMIT:
+                raise ValueError(
+                    f"route stack {group} holds {count} resources (limit {ROUTE_STACK_LIMIT}): move one of "
+                    f"its segments {sorted({route_group_segment(e.path) for e in routes})} to a new "
+                    "group in infra.api.ROUTE_GROUPS"
                 )
-            else:
-                _suppress_public(
-                    method,
-                    "Authorization in one invocation (issue 15.2): the function verifies Keyframe's "
-                    "studio-scoped JWT (RS256, KMS key), the membership and the session before any "
-                    "work and answers 401 itself (keyframe.identity.authorizer). An API Gateway "
-                    "authorizer would double the invocations, or, cached, miss revocations. Cognito "
-                    "is not used.",
-                )
-        for method in self.api.methods:
-            if method.http_method == "OPTIONS":
-                _suppress_public(method, "CORS preflight: browsers send OPTIONS without credentials")
+            self.route_stacks[group] = stack
+            # The stage serves the latest deployment: it is created after every route stack, and is a
+            # new one whenever a route stack's template changes (its URL holds the template's hash).
+            resource = cast(CfnStack, stack.nested_stack_resource)
+            deployment.node.add_dependency(resource)
+            deployment.add_to_logical_id({"routes": group, "template": resource.template_url})
 
     def _add_gateway_responses(self, config: StageConfig) -> None:
         headers = {
@@ -277,6 +338,61 @@ def gateway_cors_headers(origins: Sequence[str]) -> dict[str, str]:
         "Access-Control-Expose-Headers": f"'{','.join(cors.EXPOSE_HEADERS)}'",
         "Vary": "'Origin'",
     }
+
+
+def route_group_segment(path: str) -> str:
+    """The first segment of ``path`` (``/assets/{assetId}`` -> ``assets``)."""
+    return path.strip("/").split("/", 1)[0]
+
+
+def _add_methods(
+    root: apigateway.IResource,
+    functions: Mapping[str, lambda_.IFunction],
+    endpoints: Sequence[Endpoint],
+    *,
+    preflight: apigateway.CorsOptions | None,
+) -> None:
+    """Add ``endpoints`` under ``root`` (the API's or an imported one), each a Lambda proxy method.
+
+    ``preflight``: the CORS preflight of the first-level resources made here (an imported root has
+    none to inherit); None under the API's own root, which has it already.
+    """
+    integrations: dict[str, apigateway.LambdaIntegration] = {}
+    for endpoint in endpoints:
+        integration = integrations.setdefault(
+            endpoint.function,
+            apigateway.LambdaIntegration(
+                functions[endpoint.function],
+                proxy=True,
+                scope_permission_to_method=False,
+            ),
+        )
+        segment, _, rest = endpoint.path.strip("/").partition("/")
+        top = root.get_resource(segment) or root.add_resource(
+            segment, default_cors_preflight_options=preflight
+        )
+        resource = top.resource_for_path(rest) if rest else top
+        method = resource.add_method(
+            endpoint.method, integration, authorization_type=apigateway.AuthorizationType.NONE
+        )
+        if endpoint.public:
+            _suppress_public(
+                method,
+                f"{endpoint.method} {endpoint.path} is public by design "
+                "(keyframe.registry.is_public): health, docs, the JWKS or a sign-in flow",
+            )
+        else:
+            _suppress_public(
+                method,
+                "Authorization in one invocation (issue 15.2): the function verifies Keyframe's "
+                "studio-scoped JWT (RS256, KMS key), the membership and the session before any "
+                "work and answers 401 itself (keyframe.identity.authorizer). An API Gateway "
+                "authorizer would double the invocations, or, cached, miss revocations. Cognito "
+                "is not used.",
+            )
+    for construct in root.node.find_all():
+        if isinstance(construct, apigateway.Method) and construct.http_method == "OPTIONS":
+            _suppress_public(construct, "CORS preflight: browsers send OPTIONS without credentials")
 
 
 def _preflight(config: StageConfig) -> apigateway.CorsOptions | None:

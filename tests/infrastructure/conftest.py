@@ -31,6 +31,8 @@ class Synth:
     template: object
     outdir: Path
     json: dict
+    children: dict
+    """Nested stack logical id -> its template as read with the parent's parameter values."""
 
     @property
     def resources(self) -> dict:
@@ -47,39 +49,49 @@ def _synth(config, stack, outdir: Path) -> Synth:
     from aws_cdk.assertions import Template
 
     template = Template.from_stack(stack)
-    return Synth(config, stack, template, outdir, flatten_nested(stack, template.to_json()))
+    parent = template.to_json()
+    children = nested_templates(stack, parent)
+    return Synth(config, stack, template, outdir, flatten_nested(parent, children), children)
 
 
-def flatten_nested(stack, parent: dict) -> dict:
-    """``parent`` with the resources of its inlined nested stacks, as if it were one template.
+def _substitute(value, replace):
+    if isinstance(value, dict):
+        found = replace(value)
+        if found is not None:
+            return found
+        return {key: _substitute(item, replace) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, replace) for item in value]
+    return value
 
-    CloudFormation's 500-resource limit puts the alarms and the dashboard (``monitoring_stack``) and the
-    Batch network, compute and queues (``batch_stack``) in nested stacks; the tests read the stack by
-    meaning, so their resources join the parent's: a nested ``Ref`` to a parameter becomes the parent's
-    value for it, and ``Fn::GetAtt [<nested>, Outputs.X]`` becomes that output's value. The outbox
-    consumer's nested stack is read by its own tests and stays apart.
-    """
+
+def nested_templates(stack, parent: dict) -> dict[str, dict]:
+    """Logical id of each nested stack of :func:`nested_stacks` -> its template, where a ``Ref`` to one of
+    its parameters is replaced by the value the parent passes."""
     from aws_cdk import Stack
     from aws_cdk.assertions import Template
 
-    def substitute(value, replace):
-        if isinstance(value, dict):
-            found = replace(value)
-            if found is not None:
-                return found
-            return {key: substitute(item, replace) for key, item in value.items()}
-        if isinstance(value, list):
-            return [substitute(item, replace) for item in value]
-        return value
-
     children: dict[str, dict] = {}
-    for nested in (stack.monitoring_stack, stack.batch_stack):
+    for nested in nested_stacks(stack):
         nested_id = Stack.of(stack).get_logical_id(nested.nested_stack_resource)
         parameters = parent["Resources"][nested_id]["Properties"].get("Parameters", {})
-        children[nested_id] = substitute(
+        children[nested_id] = _substitute(
             Template.from_stack(nested).to_json(),
             lambda v, p=parameters: p[v["Ref"]] if set(v) == {"Ref"} and v["Ref"] in p else None,
         )
+    return children
+
+
+def flatten_nested(parent: dict, children: dict[str, dict]) -> dict:
+    """``parent`` with the resources of its nested stacks (:func:`nested_templates`), as if one template.
+
+    CloudFormation's 500-resource limit puts the alarms and the dashboard (``monitoring_stack``), the
+    Batch network, compute and queues (``batch_stack``) and the REST API's route groups
+    (``rest_api.route_stacks``) in nested stacks; the tests read the stack by meaning, so their
+    resources join the parent's: a nested ``Ref`` to a parameter becomes the parent's value for it,
+    and ``Fn::GetAtt [<nested>, Outputs.X]`` becomes that output's value. The outbox consumer's nested
+    stack is read by its own tests and stays apart.
+    """
     outputs = {
         (nested_id, f"Outputs.{name}"): output["Value"]
         for nested_id, child in children.items()
@@ -94,10 +106,17 @@ def flatten_nested(stack, parent: dict) -> dict:
     flat = {key: value for key, value in parent.items() if key != "Resources"}
     flat["Resources"] = {lid: res for lid, res in parent["Resources"].items() if lid not in children}
     for child in children.values():
+        clash = set(flat["Resources"]) & set(child["Resources"])
+        assert not clash, f"logical ids in two templates: {sorted(clash)}"
         flat["Resources"].update(child["Resources"])
     for _ in range(len(children) + 1):  # an output may name another nested stack's output
-        flat = substitute(flat, output_of)
+        flat = _substitute(flat, output_of)
     return flat
+
+
+def nested_stacks(stack) -> list:
+    """The nested stacks :func:`flatten_nested` inlines: monitoring, Batch and every REST route stack."""
+    return [stack.monitoring_stack, stack.batch_stack, *stack.rest_api.route_stacks.values()]
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from aws_cdk import Stack
 
-from infra.api import ACCESS_LOG_FIELDS, GATEWAY_ERRORS
+from infra.api import (
+    ACCESS_LOG_FIELDS,
+    API_LOGICAL_ID,
+    DEFAULT_GROUP,
+    GATEWAY_ERRORS,
+    PARENT_SEGMENTS,
+    ROUTE_GROUPS,
+    ROUTE_STACK_LIMIT,
+    route_group,
+)
 from infra.grants import AUTHENTICATES, GRANTS
 from keyframe import registry
+from keyframe.registry import Endpoint
 from tests.infrastructure import templates as t
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
@@ -262,3 +273,148 @@ def test_websocket_routes_come_from_the_registry_behind_the_ticket_authorizer(de
         if r["Properties"]["RouteKey"] == "$default"
     )
     assert default_route in responses
+
+
+def _templates(synth) -> dict[str, dict]:
+    """Every template of the stack read alone: ``main`` and each inlined nested stack's logical id."""
+    return {"main": synth.template.to_json(), **synth.children}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_template_holds_at_most_500_resources(request, stage):
+    # Given every template CloudFormation deploys for the stage: the main stack and each nested stack
+    # (found in the construct tree, so a new nested stack is counted too)
+    from aws_cdk import NestedStack
+    from aws_cdk.assertions import Template
+
+    synth = request.getfixturevalue(stage)
+    nested = [c for c in synth.stack.node.find_all() if NestedStack.is_nested_stack(c)]
+    assert len(nested) >= len(synth.stack.rest_api.route_stacks) + 3
+    counts = {synth.stack.stack_name: len(synth.template.to_json()["Resources"])}
+    for stack in nested:
+        counts[Stack.of(stack).node.path] = len(Template.from_stack(stack).to_json()["Resources"])
+    # Then each stays within CloudFormation's limit, and route stacks within their own margin
+    assert all(count <= 500 for count in counts.values()), counts
+    for group, stack in synth.stack.rest_api.route_stacks.items():
+        assert counts[stack.node.path] <= ROUTE_STACK_LIMIT, group
+
+
+def _method_places(synth) -> dict[tuple[str, str], list[str]]:
+    """``(HTTP method, path)`` -> the templates that hold a method for it (one entry per method)."""
+    places: dict[tuple[str, str], list[str]] = {}
+    for name, template in _templates(synth).items():
+        resources = template["Resources"]
+        paths = t.resource_paths(resources)
+        for res in t.of_type(resources, "AWS::ApiGateway::Method").values():
+            props = res["Properties"]
+            resource = props["ResourceId"]
+            path = paths[resource["Ref"]] if "Ref" in resource else "/"
+            places.setdefault((props["HttpMethod"], path), []).append(name)
+    return places
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_registry_route_has_one_method_in_one_template_chosen_by_its_first_segment(request, stage):
+    # Given the methods of each template read alone
+    synth = request.getfixturevalue(stage)
+    places = _method_places(synth)
+    route_stack_ids = {
+        group: Stack.of(synth.stack).get_logical_id(stack.nested_stack_resource)
+        for group, stack in synth.stack.rest_api.route_stacks.items()
+    }
+    for endpoint in registry.endpoints():
+        # Then each registry route is exactly one method, in exactly one template
+        (where,) = places[(endpoint.method, endpoint.path)]
+        # And that template is the route stack of its first path segment (the main stack for the
+        # meta function's documents)
+        group = route_group(endpoint.path)
+        assert where == ("main" if group is None else route_stack_ids[group]), endpoint
+    # And no method is anywhere twice (preflight included)
+    assert {key: where for key, where in places.items() if len(where) > 1} == {}
+    # And every route stack holds the invoke permission of each function it integrates, scoped to the API
+    for group, stack_id in route_stack_ids.items():
+        resources = synth.children[stack_id]["Resources"]
+        integrated = {
+            alias
+            for props in t.methods(resources).values()
+            if props["Integration"]["Type"] == "AWS_PROXY"
+            for alias in t.references(props["Integration"]["Uri"])
+            if alias in t.of_type(synth.resources, "AWS::Lambda::Alias")
+        }
+        permitted = {
+            alias
+            for res in t.of_type(resources, "AWS::Lambda::Permission").values()
+            for alias in t.references(res["Properties"]["FunctionName"])
+        }
+        assert integrated and integrated == permitted, group
+        for res in t.of_type(resources, "AWS::Lambda::Permission").values():
+            assert res["Properties"]["Principal"] == "apigateway.amazonaws.com"
+            assert API_LOGICAL_ID in t.references(res["Properties"]["SourceArn"])
+
+
+def test_a_new_route_group_gets_its_own_stack_and_unknown_segments_go_to_the_default_group():
+    # Given paths of known domains, the meta documents and a segment no group names
+    # Then each goes where the rule in infra/api.py says
+    assert route_group("/assets/{assetId}/versions") == "Assets"
+    assert route_group("/.well-known/jwks.json") == "Identity"
+    assert route_group("/health") is None
+    assert route_group("/analytics/events") == DEFAULT_GROUP
+    # And no segment belongs to two groups
+    segments = [s for group in ROUTE_GROUPS.values() for s in group]
+    assert len(segments) == len(set(segments)) and not set(segments) & PARENT_SEGMENTS
+
+
+def _small_api(endpoints, origins=("http://localhost:5173",)) -> dict:
+    """The main template of a stack holding only a REST API with ``endpoints`` (fast: no Keyframe stack)."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk.assertions import Template
+
+    from infra.api import RestApi
+    from infra.config import StageConfig
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Small")
+    code = lambda_.Code.from_inline("def handler(event, context):\n    return {}\n")
+    functions = {
+        name: lambda_.Function(
+            stack, name, runtime=lambda_.Runtime.PYTHON_3_13, handler="index.handler", code=code
+        )
+        for name in {e.function for e in endpoints}
+    }
+    config = StageConfig.for_stage("dev", suffix="small", cors_origins=origins)
+    RestApi(stack, "RestApi", config=config, functions=functions, endpoints=endpoints)
+    return Template.from_stack(stack).to_json()["Resources"]
+
+
+def _deployment(resources: dict) -> tuple[str, dict]:
+    ((deployment_id, deployment),) = t.of_type(resources, "AWS::ApiGateway::Deployment").items()
+    (stage,) = t.of_type(resources, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["DeploymentId"] == {"Ref": deployment_id}
+    return deployment_id, deployment
+
+
+def test_a_change_of_methods_in_a_route_stack_makes_a_new_deployment():
+    # Given a small API: a meta route in the main stack, two in the Assets route stack
+    base = [
+        Endpoint("f", "GET", "/health"),
+        Endpoint("f", "GET", "/assets"),
+        Endpoint("f", "GET", "/assets/{assetId}"),
+    ]
+    before_id, before = _deployment(_small_api(base))
+    # Then the deployment waits for every route stack
+    (routes_stack,) = [
+        lid for lid, res in _small_api(base).items() if res["Type"] == "AWS::CloudFormation::Stack"
+    ]
+    assert routes_stack in before["DependsOn"]
+    # And the same routes give the same deployment (no needless redeploy)
+    assert _deployment(_small_api(base))[0] == before_id
+    # When only a route stack's methods change (a new route, another function, other CORS origins)
+    changed = [
+        [*base, Endpoint("f", "DELETE", "/assets/{assetId}")],
+        [*base[:2], Endpoint("g", "GET", "/assets/{assetId}")],
+    ]
+    ids = {_deployment(_small_api(endpoints))[0] for endpoints in changed}
+    ids.add(_deployment(_small_api(base, origins=("https://other.example",)))[0])
+    # Then each is a new deployment, so the stage serves the new methods
+    assert before_id not in ids and len(ids) == 3

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from aws_cdk import NestedStack
 from aws_cdk.assertions import Annotations, Match
 
 from keyframe import registry
@@ -32,17 +33,23 @@ def test_no_unsuppressed_aws_solutions_finding(request, stage):
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_nag_report_has_no_non_compliant_rule_and_every_suppression_says_why(request, stage):
-    # Given the CSV report cdk-nag wrote beside the template
+    # Given the CSV reports cdk-nag wrote beside the templates: the main one and one per nested stack
+    # (the REST route stacks' methods carry their suppressions into their own templates)
     synth = request.getfixturevalue(stage)
     (report,) = synth.outdir.glob(f"AwsSolutions-*{synth.stack.stack_name}-NagReport.csv")
-    with report.open() as handle:
-        rows = list(csv.DictReader(handle))
-    # Then every rule is compliant or suppressed, each suppression with a written reason
-    assert rows
-    assert {row["Compliance"] for row in rows} <= {"Compliant", "Suppressed"}
-    for row in rows:
-        if row["Compliance"] == "Suppressed":
-            assert len(row["Exception Reason"]) > 40, row
+    nested = sorted(
+        synth.outdir.glob(f"AwsSolutions-*{synth.stack.stack_name.replace('-', '')}*-NagReport.csv")
+    )
+    assert len(nested) == sum(1 for c in synth.stack.node.find_all() if NestedStack.is_nested_stack(c))
+    for path in [report, *nested]:
+        with path.open() as handle:
+            rows = list(csv.DictReader(handle))
+        # Then every rule is compliant or suppressed, each suppression with a written reason
+        assert rows, path.name
+        assert {row["Compliance"] for row in rows} <= {"Compliant", "Suppressed"}, path.name
+        for row in rows:
+            if row["Compliance"] == "Suppressed":
+                assert len(row["Exception Reason"]) > 40, row
 
 
 def test_alarms_watch_api_5xx_and_every_function_and_notify_the_topic(dev):
@@ -102,13 +109,17 @@ CFN_LINT_IGNORED = {
 }
 
 
-def test_cfn_lint_finds_nothing_in_either_synthesized_template(synthesis):
+def test_cfn_lint_finds_nothing_in_any_synthesized_template(synthesis):
     # Given both templates the shared synth wrote (cfn-lint pinned in the dev extra)
     templates = [
         Path(s.outdir) / f"{s.stack.stack_name}.template.json" for s in (synthesis.dev, synthesis.prod)
     ]
     assert all(template.is_file() for template in templates)
-    # When cfn-lint reads them (one run for both)
+    # And every nested stack's template (monitoring, Batch, outbox, the REST route stacks)
+    nested = sorted(Path(synthesis.dev.outdir).glob("*.nested.template.json"))
+    assert len(nested) >= 2 * len(synthesis.prod.stack.rest_api.route_stacks)
+    templates += nested
+    # When cfn-lint reads them (one run for all)
     run = subprocess.run(
         [
             sys.executable,
