@@ -121,6 +121,9 @@ class RenderJobItem(Model):
     last_error:
         The error of the latest container try (``{code, message}``); becomes ``error`` if the
         attempt ends FAILED.
+    vcpus:
+        vCPUs the attempt holds of the studio's render vCPU budget while QUEUED/RUNNING
+        (:mod:`keyframe.renders.vcpus`); absent on jobs queued before the budget existed (they hold 0).
     """
 
     Meta = table_meta(RENDERS)
@@ -161,6 +164,7 @@ class RenderJobItem(Model):
     progress_at = NumberAttribute(attr_name="progressAt", null=True)
     array_job_id = UnicodeAttribute(attr_name="arrayJobId", null=True)
     logs = JSONAttribute(null=True)
+    vcpus = NumberAttribute(null=True)
     created_by = UnicodeAttribute(attr_name="createdBy")
     created_at = UnicodeAttribute(attr_name="createdAt")
     updated_at = UnicodeAttribute(attr_name="updatedAt")

@@ -15,7 +15,7 @@ from pynamodb.exceptions import UpdateError
 from keyframe.errors import Conflict
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
-from keyframe.renders import execution, presets, scenes, service, sources, storage
+from keyframe.renders import execution, presets, scenes, service, sources, storage, vcpus
 from keyframe.renders.config import RendersSettings
 from keyframe.renders.models import (
     ACTIVE,
@@ -76,11 +76,13 @@ def new_job(principal: Principal, asset_id: str, request: RenderRequest) -> Rend
     now = now_iso()
     lineage = _lineage(source, settings.MEDIA_BUCKET)
     scene: dict[str, Any] | None = None
+    held = vcpus.VIDEO_VCPUS
     texts = presets.RenderTexts(source.asset_name, f"v{source.version:03d}", "")
     if scenes.is_scene(request.preset):
         renderer = scenes.renderer_for(source.media)
         scene_options = request.scene_options
         scenes.check_options(renderer, scene_options)
+        held = vcpus.at_request(principal.studio_id, request.preset, renderer, scene_options)
         lineage["dependencies"] = sources.dependency_closure(
             principal.studio_id, asset_id, settings.MEDIA_BUCKET
         )
@@ -132,6 +134,7 @@ def new_job(principal: Principal, asset_id: str, request: RenderRequest) -> Rend
         lineage=lineage,
         frames=frames,
         scene=scene,
+        vcpus=held,
         texts={
             "assetName": texts.asset_name,
             "versionLabel": texts.version_label,
@@ -146,15 +149,17 @@ def new_job(principal: Principal, asset_id: str, request: RenderRequest) -> Rend
 def request_render(principal: Principal, asset_id: str, request: RenderRequest) -> RenderJob:
     """Create a QUEUED render job and start its execution (``POST /assets/{assetId}/renders``).
 
-    Writes the job, takes a slot (renders table) and appends ``render:requested`` (catalog activity)
-    in one transaction, emits ``render:status`` and starts the state machine. A start failure ends
-    the job FAILED (``START_FAILED``, with ``render:failed``) and gives the slot back.
+    Writes the job, takes a slot and its vCPUs (renders table) and appends ``render:requested``
+    (catalog activity) in one transaction, emits ``render:status`` and starts the state machine. A
+    start failure ends the job FAILED (``START_FAILED``, with ``render:failed``) and gives them back.
 
     Raises
     ------
     TooManyRequests
         ``CONCURRENT_RENDERS_QUOTA_EXCEEDED``: the studio's renders in flight are at the limit;
-        ``RENDER_MINUTES_QUOTA_EXCEEDED``: the month's render minutes are spent (nothing written).
+        ``RENDER_VCPUS_QUOTA_EXCEEDED``: the vCPUs it would hold do not fit the studio's budget
+        (:mod:`keyframe.renders.vcpus`); ``RENDER_MINUTES_QUOTA_EXCEEDED``: the month's render
+        minutes are spent (nothing written).
     NotFound, Conflict, InvalidInput
         See :func:`new_job`.
     """
@@ -165,14 +170,16 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
         tx = Transaction()
         tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
         service._take_slot(tx, principal.studio_id)
+        service._hold_vcpus(tx, principal.studio_id, int(item.vcpus))
         return tx
 
     entry = service.Entry("render:requested", principal.user_id, 1, {"priority": item.priority})
     try:
         service._commit(item, entry, build)
     except Cancelled as exc:
-        if service.SLOTS_LABEL in exc.failed:
-            raise service._too_many(principal.studio_id) from exc
+        refused = service.refusal_of(exc, principal.studio_id, int(item.vcpus))
+        if refused is not None:
+            raise refused from exc
         raise
     service._emit_status(item)
     return RenderJob.of(_launch(item))
@@ -257,7 +264,8 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
     Conflict
         ``RENDER_SUCCEEDED`` (nothing to retry) or ``RENDER_ACTIVE`` (still QUEUED/RUNNING).
     TooManyRequests
-        ``CONCURRENT_RENDERS_QUOTA_EXCEEDED`` or ``RENDER_MINUTES_QUOTA_EXCEEDED``.
+        ``CONCURRENT_RENDERS_QUOTA_EXCEEDED``, ``RENDER_VCPUS_QUOTA_EXCEEDED`` or
+        ``RENDER_MINUTES_QUOTA_EXCEEDED``.
     Forbidden
         ``NOT_RENDER_REQUESTER``: someone else's job, and the role lacks ``render:control-any``.
     """
@@ -272,7 +280,11 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
     quotas.require(principal.studio_id, Quota.RENDER_MINUTES_PER_MONTH, 0)
     previous = int(item.attempts)
     now = now_iso()
+    scene_options = scenes.SceneOptions.model_validate(item.options or {}) if item.scene else None
+    renderer = (item.scene or {}).get("renderer")
+    held = vcpus.at_request(principal.studio_id, item.preset, renderer, scene_options)
     actions: list[Any] = [
+        RenderJobItem.vcpus.set(held),
         RenderJobItem.status.set(RenderStatus.QUEUED.value),
         RenderJobItem.attempts.set(previous + 1),
         RenderJobItem.tries.set(0),
@@ -293,6 +305,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         tx = Transaction()
         tx.update("job", RenderJobItem(item.pk, item.sk), actions, condition=condition)
         service._take_slot(tx, principal.studio_id)
+        service._hold_vcpus(tx, principal.studio_id, held)
         return tx
 
     entry = service.Entry("render:retried", principal.user_id, previous + 1, {"previousAttempt": previous})
@@ -301,8 +314,9 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
     except Cancelled as exc:
         if "job" in exc.failed:
             raise Conflict("The render changed meanwhile; read it again", code="RENDER_CHANGED") from exc
-        if service.SLOTS_LABEL in exc.failed:
-            raise service._too_many(principal.studio_id) from exc
+        refused = service.refusal_of(exc, principal.studio_id, held)
+        if refused is not None:
+            raise refused from exc
         raise
     fresh = service.load_job(principal.studio_id, job_id)
     service._emit_status(fresh)

@@ -56,6 +56,7 @@ RenderJobId = Annotated[
         "NO_CURRENT_VERSION",
         "RENDER_MINUTES_QUOTA_EXCEEDED",
         "RENDER_NOT_FOUND",
+        "RENDER_VCPUS_QUOTA_EXCEEDED",
         "SOURCE_NOT_SCENE",
         "SOURCE_NOT_VIDEO",
         "TOO_FEW_FRAMES",
@@ -186,6 +187,7 @@ def cancel_render(renderJobId: RenderJobId) -> RenderJob:
         "RENDER_MINUTES_QUOTA_EXCEEDED",
         "RENDER_NOT_FOUND",
         "RENDER_SUCCEEDED",
+        "RENDER_VCPUS_QUOTA_EXCEEDED",
     ),
 )
 def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:

@@ -50,7 +50,7 @@ from keyframe.errors import InvalidInput
 from keyframe.live import fanout
 from keyframe.media.ffmpeg import ffmpeg_exe
 from keyframe.observability import logger
-from keyframe.renders import chunks, presets, scenes, service, storage, tools
+from keyframe.renders import chunks, presets, scenes, service, storage, tools, vcpus
 from keyframe.renders.config import RendersSettings, WorkerSettings
 from keyframe.renders.models import ChunkStatus, RenderJobItem, RenderStatus
 from keyframe.renders.progress import ProgressTracker, ProgressUpdate
@@ -442,7 +442,10 @@ class SceneWorker:
         facts = probe_scene(renderer, scene)
         try:
             settings = scenes.resolve_settings(
-                renderer, facts, scenes.SceneOptions.model_validate(item.options or {})
+                renderer,
+                facts,
+                scenes.SceneOptions.model_validate(item.options or {}),
+                max_chunks=vcpus.max_chunks(self.studio_id),
             )
         except InvalidInput as exc:
             raise RenderFailure(exc.code, exc.message, EXIT_FATAL) from exc

@@ -199,11 +199,17 @@ def check_range(start: int, end: int, step: int, chunk_size: int | None) -> None
         )
 
 
-def default_chunk_size(frames: int, engine_key: str) -> int:
-    """Frames per chunk: about :data:`DEFAULT_CHUNK_SECONDS` of work, within :data:`MAX_CHUNKS` children."""
+def default_chunk_size(frames: int, engine_key: str, max_chunks: int = MAX_CHUNKS) -> int:
+    """Frames per chunk: about :data:`DEFAULT_CHUNK_SECONDS` of work, within ``max_chunks`` children
+    (at most :data:`MAX_CHUNKS`; the studio's vCPU budget gives a lower one: ``keyframe.renders.vcpus``)."""
     per_frame = SECONDS_PER_FRAME.get(engine_key, 1.0)
     size = max(1, int(DEFAULT_CHUNK_SECONDS / per_frame))
-    return max(size, math.ceil(frames / MAX_CHUNKS))
+    return max(size, math.ceil(frames / max(1, min(max_chunks, MAX_CHUNKS))))
+
+
+def engine_key(renderer: str, engine: Engine | None) -> str:
+    """The :data:`SECONDS_PER_FRAME` key: Blender's engine (default WORKBENCH), else the renderer."""
+    return (engine or Engine.WORKBENCH).value if renderer == "blender" else renderer
 
 
 # ------------------------------------------------------------------------------------------ chunking
@@ -332,8 +338,10 @@ class SceneFacts:
     cameras: tuple[str, ...] = ()
 
 
-def resolve_settings(renderer: str, facts: SceneFacts, options: SceneOptions) -> SceneSettings:
-    """The request's options over the scene's facts.
+def resolve_settings(
+    renderer: str, facts: SceneFacts, options: SceneOptions, *, max_chunks: int = MAX_CHUNKS
+) -> SceneSettings:
+    """The request's options over the scene's facts (a default ``chunkSize`` makes at most ``max_chunks``).
 
     Raises
     ------
@@ -351,7 +359,7 @@ def resolve_settings(renderer: str, facts: SceneFacts, options: SceneOptions) ->
         )
     engine = (options.engine or Engine.WORKBENCH).value if renderer == "blender" else None
     frames = frame_count(start, end, options.frame_step)
-    chunk = options.chunk_size or default_chunk_size(frames, engine or renderer)
+    chunk = options.chunk_size or default_chunk_size(frames, engine or renderer, max_chunks)
     scale = options.resolution_percent / 100
     return SceneSettings(
         renderer=renderer,

@@ -7,10 +7,13 @@ requests (request, cancel, retry) through it.
 The job record is the truth, and every status change is a conditional write:
 
 - QUEUED is entered (create, retry) in one ``TransactWriteItems`` with the studio's slot counter
-  going up *only if* it is below ``MAX_CONCURRENT_RENDERS_PER_STUDIO`` (else 429 + ``Retry-After``);
-- a terminal status (SUCCEEDED, FAILED, CANCELLED) is entered in one transaction with the counter
-  going down, on the condition that the job is still QUEUED/RUNNING *in the same attempt*, so each
-  job gives its slot back exactly once and nothing resurrects a finished job;
+  going up *only if* it is below ``MAX_CONCURRENT_RENDERS_PER_STUDIO`` and its vCPU counter by the
+  job's ``vcpus`` *only if* within ``RENDER_VCPUS_PER_STUDIO`` (else 429 + ``Retry-After``;
+  :mod:`keyframe.renders.vcpus`); a scene render's hold grows in :func:`hold_chunk_vcpus`;
+- a terminal status (SUCCEEDED, FAILED, CANCELLED) is entered in one transaction with both counters
+  going down (the vCPUs by what the job holds), on the condition that the job is still
+  QUEUED/RUNNING *in the same attempt* and holds that much, so each job gives its slot and vCPUs
+  back exactly once and nothing resurrects a finished job;
 - the container's writes (RUNNING, progress, outputs, try errors) are conditional on
   ``status = RUNNING`` and the attempt number: a late progress update after a cancel fails its
   condition, and the worker stops.
@@ -40,7 +43,7 @@ from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.notifications.schemas import NotificationType
 from keyframe.notifications.service import notify
 from keyframe.observability import logger
-from keyframe.renders import sources
+from keyframe.renders import sources, vcpus
 from keyframe.renders.config import RendersSettings
 from keyframe.renders.models import (
     ACTIVE,
@@ -175,6 +178,39 @@ def _too_many(studio_id: str) -> KeyframeError:
     return quotas.refusal(studio_id, Quota.CONCURRENT_RENDERS, 1, retry_after=retry_after)
 
 
+def _hold_vcpus(tx: Transaction, studio_id: str, amount: int) -> None:
+    if amount > 0:
+        quotas.reserve(tx, studio_id, Quota.RENDER_VCPUS, amount)
+
+
+def _give_vcpus(tx: Transaction, studio_id: str, amount: int) -> None:
+    if amount > 0:
+        quotas.release(tx, studio_id, Quota.RENDER_VCPUS, amount)
+
+
+def _held(item: RenderJobItem) -> int:
+    return int(item.vcpus or 0)
+
+
+def _holds(held: int) -> Any:
+    """The condition that a job still holds ``held`` vCPUs (absent: a job from before the budget)."""
+    return (
+        (RenderJobItem.vcpus == held)
+        if held
+        else (RenderJobItem.vcpus.does_not_exist() | (RenderJobItem.vcpus == 0))
+    )
+
+
+def refusal_of(exc: Cancelled, studio_id: str, vcpus_requested: int) -> KeyframeError | None:
+    """The 429 answering a QUEUED transaction cancelled on a quota counter (``None``: another reason)."""
+    if SLOTS_LABEL in exc.failed:
+        return _too_many(studio_id)
+    if vcpus.LABEL in exc.failed:
+        retry_after = load(RendersSettings).RENDER_RETRY_AFTER_SECONDS
+        return quotas.refusal(studio_id, Quota.RENDER_VCPUS, vcpus_requested, retry_after=retry_after)
+    return None
+
+
 def active_renders(studio_id: str) -> int:
     """How many renders of the studio hold a slot (QUEUED + RUNNING) per the counter item."""
     return quotas.used(studio_id, Quota.CONCURRENT_RENDERS)
@@ -235,9 +271,32 @@ def finish(
     """
     if status not in TERMINAL:
         raise ValueError(f"{status} is not a terminal status")
-    current = load_job(studio_id, job_id)  # the entry names its preset, version, asset and project
-    if int(current.attempts) != attempt or current.state not in ACTIVE:
+    for _ in range(TRANSACTION_ATTEMPTS):
+        current = load_job(studio_id, job_id)  # the entry names its preset, version, asset and project
+        if int(current.attempts) != attempt or current.state not in ACTIVE:
+            return None
+        if _finish_once(current, status, error, logs, actor_id):
+            break
+    else:
         return None
+    item = load_job(studio_id, job_id)
+    if item.started_at and item.ended_at:  # the attempt ran: its minutes count towards the month's quota
+        quotas.add_render_seconds(studio_id, _seconds_between(item.started_at, item.ended_at))
+    _emit_status(item)
+    _notify_finished(item, status, error)
+    return item
+
+
+def _finish_once(
+    current: RenderJobItem,
+    status: RenderStatus,
+    error: dict[str, str] | None,
+    logs: dict[str, Any] | None,
+    actor_id: str | None,
+) -> bool:
+    """One try of :func:`finish`'s transaction; False when the job changed meanwhile (read it again)."""
+    studio_id, job_id, attempt = current.studio_id, current.job_id, int(current.attempts)
+    held = _held(current)
     now = now_iso()
     actions: list[Any] = [
         RenderJobItem.status.set(status.value),
@@ -251,12 +310,17 @@ def finish(
         actions.append(RenderJobItem.error.set(error))
     if logs:
         actions.append(RenderJobItem.logs.set(logs))
-    condition = RenderJobItem.status.is_in(*[s.value for s in ACTIVE]) & (RenderJobItem.attempts == attempt)
+    condition = (
+        RenderJobItem.status.is_in(*[s.value for s in ACTIVE])
+        & (RenderJobItem.attempts == attempt)
+        & _holds(held)
+    )
 
     def build() -> Transaction:
         tx = Transaction()
         tx.update("job", RenderJobItem(job_pk(studio_id, job_id), JOB_SK), actions, condition=condition)
         _give_slot(tx, studio_id)
+        _give_vcpus(tx, studio_id, held)
         return tx
 
     entry = Entry(f"render:{status.value.lower()}", actor_id, attempt, {"error": error} if error else {})
@@ -264,14 +328,57 @@ def finish(
         _commit(current, entry, build)
     except Cancelled as exc:
         if "job" in exc.failed:
-            return None
+            return False
         raise
-    item = load_job(studio_id, job_id)
-    if item.started_at and item.ended_at:  # the attempt ran: its minutes count towards the month's quota
-        quotas.add_render_seconds(studio_id, _seconds_between(item.started_at, item.ended_at))
-    _emit_status(item)
-    _notify_finished(item, status, error)
-    return item
+    return True
+
+
+def hold_chunk_vcpus(studio_id: str, job_id: str, attempt: int, chunks: int) -> int:
+    """A scene render's planning step: hold ``chunks * 2`` vCPUs before its array is submitted.
+
+    One transaction (renders table): the job's ``vcpus`` from what it holds to the new figure, on
+    condition that it is QUEUED/RUNNING in ``attempt`` and still holds that, with the studio's vCPU
+    counter changed by the difference within the limit. A job already holding enough is left alone.
+
+    Returns
+    -------
+    int
+        The vCPUs the job holds now.
+
+    Raises
+    ------
+    TooManyRequests
+        ``RENDER_VCPUS_QUOTA_EXCEEDED``: the studio's other renders hold too much for this array.
+    keyframe.storage.transactions.Cancelled
+        The job is no longer active in ``attempt`` (``job`` in ``failed``), or the races went on.
+    """
+    wanted = vcpus.for_chunks(chunks)
+    for _ in range(TRANSACTION_ATTEMPTS):
+        item = load_job(studio_id, job_id)
+        held = _held(item)
+        if held >= wanted:
+            return held
+        condition = (
+            RenderJobItem.status.is_in(*[s.value for s in ACTIVE])
+            & (RenderJobItem.attempts == attempt)
+            & _holds(held)
+        )
+        tx = Transaction()
+        job = RenderJobItem(item.pk, item.sk)
+        tx.update("job", job, [RenderJobItem.vcpus.set(wanted)], condition=condition)
+        _hold_vcpus(tx, studio_id, wanted - held)
+        try:
+            tx.commit()
+        except Cancelled as exc:
+            if vcpus.LABEL in exc.failed:
+                after = load(RendersSettings).RENDER_RETRY_AFTER_SECONDS
+                raise quotas.refusal(studio_id, Quota.RENDER_VCPUS, wanted, retry_after=after) from exc
+            fresh = load_job(studio_id, job_id)
+            if "job" in exc.failed and (fresh.state not in ACTIVE or int(fresh.attempts) != attempt):
+                raise
+            continue
+        return wanted
+    raise Cancelled({"job"}, conflict=True)
 
 
 def _seconds_between(start: str, end: str) -> float:

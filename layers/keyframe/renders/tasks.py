@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from keyframe.errors import KeyframeError
 from keyframe.observability import logger
 from keyframe.renders import execution, service
 from keyframe.renders.models import ACTIVE, RenderStatus
@@ -195,7 +196,8 @@ def mark_failed(event: dict[str, Any]) -> dict[str, str]:
 
 
 def plan_chunks(event: dict[str, Any]) -> dict[str, int]:
-    """Scene presets, after the probe step: ``{"size": chunks}``, the Batch array size.
+    """Scene presets, after the probe step: ``{"size": chunks}``, the Batch array size, once the
+    render holds 2 vCPUs per chunk of the studio's budget (:func:`keyframe.renders.service.hold_chunk_vcpus`).
 
     Runs in ``render-finalize`` (``{"task": "planChunks", studioId, renderJobId, attempt}``: see
     :func:`finalize_or_plan`), which already reads the job.
@@ -204,14 +206,21 @@ def plan_chunks(event: dict[str, Any]) -> dict[str, int]:
     ------
     ValueError
         The probe stored no settings (the state machine's Catch then marks the job FAILED).
+    TooManyRequests
+        ``RENDER_VCPUS_QUOTA_EXCEEDED`` (stored as the try's error, so the job ends FAILED with it).
     """
-    studio_id, job_id, _ = _identity(event)
+    studio_id, job_id, attempt = _identity(event)
     item = service.load_job(studio_id, job_id)
     scene = item.scene or {}
     if not scene.get("probed"):
         raise ValueError(f"Render {job_id} has no probed scene settings")
     size = int(scene.get("chunks") or 0)
-    logger.info("scene chunks planned", extra={"render_job_id": job_id, "chunks": size})
+    try:
+        held = service.hold_chunk_vcpus(studio_id, job_id, attempt, size)
+    except KeyframeError as exc:  # RENDER_VCPUS_QUOTA_EXCEEDED: the Catch marks the job FAILED with it
+        service.record_try_error(studio_id, job_id, attempt, exc.code, exc.message)
+        raise
+    logger.info("scene chunks planned", extra={"render_job_id": job_id, "chunks": size, "vcpus": held})
     return {"size": size}
 
 

@@ -7,10 +7,14 @@ MAX_CONCURRENT_RENDERS_PER_STUDIO      QUEUED + RUNNING renders a studio may hav
 RENDER_MINUTES_PER_MONTH               render minutes (wall clock of finished attempts) a studio may
                                        use per calendar month (UTC), default 6000
 WEBHOOK_ENDPOINTS_PER_STUDIO           outbound webhook endpoints a studio may register, default 10
+RENDER_VCPUS_PER_STUDIO                vCPUs a studio's QUEUED + RUNNING renders may hold at once, default
+                                       64: a video render holds its job definition's 2, a scene render 2
+                                       per array child (chunk), so one scene render has at most 32 chunks
+                                       by default sizing
 STUDIO_QUOTAS                          optional JSON object of per-studio overrides:
                                        ``{"<studioId>": {"storageBytes": 1099511627776, ...}}`` with keys
                                        ``storageBytes``, ``concurrentRenders``, ``renderMinutesPerMonth``,
-                                       ``webhookEndpoints``
+                                       ``webhookEndpoints``, ``renderVcpus``
 =====================================  ===================================================================
 """
 
@@ -30,6 +34,7 @@ class QuotaOverride(BaseModel):
     concurrentRenders: int | None = Field(default=None, ge=1, le=1000)
     renderMinutesPerMonth: int | None = Field(default=None, ge=0)
     webhookEndpoints: int | None = Field(default=None, ge=0, le=1000)
+    renderVcpus: int | None = Field(default=None, ge=2, le=100_000)
 
 
 class QuotaSettings(BaseModel):
@@ -45,9 +50,12 @@ class QuotaSettings(BaseModel):
     WEBHOOK_ENDPOINTS_PER_STUDIO: int = Field(
         default=10, ge=0, le=1000, description="outbound webhook endpoints a studio may register"
     )
+    RENDER_VCPUS_PER_STUDIO: int = Field(
+        default=64, ge=2, le=100_000, description="vCPUs a studio's queued and running renders may hold"
+    )
     STUDIO_QUOTAS: Json[dict[str, QuotaOverride]] = Field(
         default="{}",  # type: ignore[arg-type]  # text, parsed like the environment's (validate_default)
         validate_default=True,
         description='per-studio overrides, JSON: {"<studioId>": {"storageBytes": …, "concurrentRenders": …, '
-        '"renderMinutesPerMonth": …, "webhookEndpoints": …}}',
+        '"renderMinutesPerMonth": …, "webhookEndpoints": …, "renderVcpus": …}}',
     )

@@ -5,6 +5,7 @@ quota                  pk                                     sk           table
 =====================  =====================================  ===========  ==========================
 storage bytes          ``STUDIO#{s}#UPLOAD#USAGE``            ``USAGE``    uploads (``usedBytes``)
 concurrent renders     ``STUDIO#{s}#RENDERSLOTS``             ``SLOTS``    renders (``active``)
+render vCPUs           ``STUDIO#{s}#RENDERVCPUS``             ``VCPUS``    renders (``used``)
 render seconds/month   ``STUDIO#{s}#RENDERSECONDS``           ``{yyyy-mm}``  renders (``used``)
 webhook endpoints      ``STUDIO#{s}#QUOTA``                   ``webhookEndpoints``  tenants (``used``)
 =====================  =====================================  ===========  ==========================
@@ -25,6 +26,7 @@ from keyframe.storage.tables import RENDERS, TENANTS, UPLOADS
 
 STORAGE_SK = "USAGE"
 SLOTS_SK = "SLOTS"
+VCPUS_SK = "VCPUS"
 WEBHOOK_ENDPOINTS_SK = "webhookEndpoints"
 
 
@@ -36,6 +38,11 @@ def storage_pk(studio_id: str) -> str:
 def slots_pk(studio_id: str) -> str:
     """``STUDIO#{studioId}#RENDERSLOTS`` (renders table)."""
     return f"STUDIO#{studio_id}#RENDERSLOTS"
+
+
+def vcpus_pk(studio_id: str) -> str:
+    """``STUDIO#{studioId}#RENDERVCPUS`` (renders table)."""
+    return f"STUDIO#{studio_id}#RENDERVCPUS"
 
 
 def render_seconds_pk(studio_id: str) -> str:
@@ -66,6 +73,17 @@ class RenderSlotsCounter(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=SLOTS_SK)
     used = NumberAttribute(default=0, attr_name="active")
+
+
+class RenderVcpusCounter(Model):
+    """vCPUs held by a studio's QUEUED or RUNNING renders (renders table): a video render its job
+    definition's, a scene render one array child's per chunk (see ``keyframe.renders.vcpus``)."""
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=VCPUS_SK)
+    used = NumberAttribute(default=0)
 
 
 class RenderSecondsCounter(Model):

@@ -36,12 +36,14 @@ from keyframe.usage.config import QuotaSettings
 from keyframe.usage.models import (
     RenderSecondsCounter,
     RenderSlotsCounter,
+    RenderVcpusCounter,
     StorageCounter,
     WebhookEndpointsCounter,
     quota_pk,
     render_seconds_pk,
     slots_pk,
     storage_pk,
+    vcpus_pk,
 )
 
 
@@ -52,6 +54,7 @@ class Quota(StrEnum):
     CONCURRENT_RENDERS = "concurrentRenders"
     RENDER_MINUTES_PER_MONTH = "renderMinutesPerMonth"
     WEBHOOK_ENDPOINTS = "webhookEndpoints"
+    RENDER_VCPUS = "renderVcpus"
 
 
 CODES: dict[Quota, str] = {
@@ -59,6 +62,7 @@ CODES: dict[Quota, str] = {
     Quota.CONCURRENT_RENDERS: "CONCURRENT_RENDERS_QUOTA_EXCEEDED",
     Quota.RENDER_MINUTES_PER_MONTH: "RENDER_MINUTES_QUOTA_EXCEEDED",
     Quota.WEBHOOK_ENDPOINTS: "WEBHOOK_ENDPOINTS_QUOTA_EXCEEDED",
+    Quota.RENDER_VCPUS: "RENDER_VCPUS_QUOTA_EXCEEDED",
 }
 """The error code of a refusal, naming the quota."""
 
@@ -67,9 +71,10 @@ _UNITS = {
     Quota.CONCURRENT_RENDERS: "renders queued or running",
     Quota.RENDER_MINUTES_PER_MONTH: "render minutes this month",
     Quota.WEBHOOK_ENDPOINTS: "webhook endpoints",
+    Quota.RENDER_VCPUS: "vCPUs held by renders queued or running",
 }
 
-RETRY_AFTER_SECONDS = {Quota.CONCURRENT_RENDERS: 15, Quota.WEBHOOK_ENDPOINTS: 3600}
+RETRY_AFTER_SECONDS = {Quota.CONCURRENT_RENDERS: 15, Quota.WEBHOOK_ENDPOINTS: 3600, Quota.RENDER_VCPUS: 15}
 """``Retry-After`` of a 429 (render minutes: until the next month starts)."""
 
 
@@ -92,6 +97,7 @@ def limit(studio_id: str, quota: Quota) -> int:
         Quota.CONCURRENT_RENDERS: settings.MAX_CONCURRENT_RENDERS_PER_STUDIO,
         Quota.RENDER_MINUTES_PER_MONTH: settings.RENDER_MINUTES_PER_MONTH,
         Quota.WEBHOOK_ENDPOINTS: settings.WEBHOOK_ENDPOINTS_PER_STUDIO,
+        Quota.RENDER_VCPUS: settings.RENDER_VCPUS_PER_STUDIO,
     }[quota]
 
 
@@ -107,6 +113,8 @@ def _counter(studio_id: str, quota: Quota) -> Model:
         return RenderSlotsCounter(slots_pk(studio_id))
     if quota is Quota.RENDER_MINUTES_PER_MONTH:
         return RenderSecondsCounter(render_seconds_pk(studio_id), _month())
+    if quota is Quota.RENDER_VCPUS:
+        return RenderVcpusCounter(vcpus_pk(studio_id))
     return WebhookEndpointsCounter(quota_pk(studio_id))
 
 
@@ -126,7 +134,7 @@ def used(studio_id: str, quota: Quota) -> int:
 
 
 def figures(studio_id: str) -> dict[Quota, QuotaFigure]:
-    """Every quota of the studio with its limit and current use (four consistent reads)."""
+    """Every quota of the studio with its limit and current use (one consistent read each)."""
     return {q: QuotaFigure(limit=limit(studio_id, q), used=used(studio_id, q)) for q in Quota}
 
 
@@ -144,11 +152,12 @@ def reserve(tx: Transaction, studio_id: str, quota: Quota, amount: int) -> None:
     item: Any = _counter(studio_id, quota)
     ceiling = limit(studio_id, quota) * _scale(quota) - amount
     model: Any = type(item)
+    within = model.used <= ceiling  # an amount above the whole limit fails even on a counter never written
     tx.update(
         label(quota),
         item,
         [model.used.add(amount)],
-        condition=model.used.does_not_exist() | (model.used <= ceiling),
+        condition=(model.used.does_not_exist() | within) if ceiling >= 0 else within,
     )
 
 

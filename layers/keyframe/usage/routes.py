@@ -27,12 +27,16 @@ class StudioQuotas(ApiModel):
     concurrent_renders: QuotaFigure
     render_minutes_per_month: QuotaFigure
     webhook_endpoints: QuotaFigure
+    render_vcpus: QuotaFigure = Field(
+        description="vCPUs held by queued and running renders: 2 per video render, 2 per array child "
+        "(chunk) of a scene render"
+    )
 
 
 @router.get(
     "/studio/quotas",
     tags=["members"],
-    summary="Your studio's quotas (storage, concurrent renders, render minutes, webhooks) and their use",
+    summary="Your studio's quotas (storage, renders, render vCPUs, render minutes, webhooks) and their use",
     operation_id="getStudioQuotas",
 )
 def get_studio_quotas() -> StudioQuotas:
@@ -44,6 +48,7 @@ def get_studio_quotas() -> StudioQuotas:
         concurrent_renders=found[Quota.CONCURRENT_RENDERS],
         render_minutes_per_month=found[Quota.RENDER_MINUTES_PER_MONTH],
         webhook_endpoints=found[Quota.WEBHOOK_ENDPOINTS],
+        render_vcpus=found[Quota.RENDER_VCPUS],
     )
 
 

@@ -90,6 +90,7 @@ def test_studio_quotas_show_limits_use_and_per_studio_overrides(api, monkeypatch
         "concurrentRenders": {"limit": 4, "used": 0},
         "renderMinutesPerMonth": {"limit": 120, "used": 3},
         "webhookEndpoints": {"limit": 10, "used": 0},
+        "renderVcpus": {"limit": 64, "used": 0},
     }
     assert theirs["storageBytes"] == {"limit": 100 * 1024**3, "used": 0}
     assert theirs["renderMinutesPerMonth"] == {"limit": 120, "used": 0}
