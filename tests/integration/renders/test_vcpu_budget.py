@@ -98,8 +98,9 @@ def _probed(session: Session, job_id: str, chunks: int) -> None:
     running = service.begin_try(session.studio_id, job_id, 1, batch_job_id="probe", batch_attempt=1)
     assert running is not None
     item = RenderJobItem.get(job_pk(session.studio_id, job_id), JOB_SK)
-    scene = {**(item.scene or {}), "probed": True, "chunks": chunks, "frameStart": 0, "frameEnd": 2 * chunks - 1,
-             "frameStep": 1, "chunkSize": 2, "fps": 24, "width": 160, "height": 120}  # fmt: skip
+    scene = {**(item.scene or {}), "probed": True, "chunks": chunks, "frameStart": 0,
+             "frameEnd": 2 * chunks - 1, "frameStep": 1, "chunkSize": 2, "fps": 24, "width": 160,
+             "height": 120}  # fmt: skip
     assert service.record_scene(
         session.studio_id,
         job_id,
