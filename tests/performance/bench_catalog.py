@@ -368,7 +368,7 @@ def round_trip(meter: Meter, seconds: float) -> Iterator[None]:
 
 
 def _timed_walk(meter: Meter, studio_id: str, root: str, max_nodes: int, workers: int) -> tuple[Any, float]:
-    from keyframe.catalog import graph
+    from keyframe.catalog import graph_walk as graph
     from keyframe.catalog.models import ASSET_SK, AssetItem, asset_pk
 
     item = AssetItem.get(asset_pk(studio_id, root), ASSET_SK)
@@ -385,7 +385,7 @@ def _timed_walk(meter: Meter, studio_id: str, root: str, max_nodes: int, workers
 
 def graph_section(sizes: list[int]) -> None:
     """Impact sets of the root of a 4-ary tree: requests per node and wall time, parallel vs one by one."""
-    from keyframe.catalog import graph
+    from keyframe.catalog import graph_walk as graph
 
     print(
         "\n== Transitive dependents of the root of a 4-ary tree (the impact set): requests per node and "

@@ -1,16 +1,19 @@
 """The dependency graph: "asset A uses asset B", pinned to a version of B or following its current one.
 
 Storage: each edge is two items written in one transaction, ``DEP#{b}`` under A and ``RDEP#{a}``
-under B, with the same attributes (pin, note, both project ids). Each asset item counts its edges
-(``dependencyCount``, ``dependentCount``) in the same transaction, so a traversal knows which nodes
-are leaves without reading their edges.
+under B, with the same attributes (pin, note, relationship, both project ids). Each asset item counts
+its edges (``dependencyCount``, ``dependentCount``) in the same transaction, so a traversal knows
+which nodes are leaves without reading their edges. Reading (walks, :func:`traverse`, the cycle
+check) is :mod:`keyframe.catalog.graph_walk`, re-exported here.
 
-Traversal (:func:`traverse`) goes level by level: one Query per node of the frontier that has edges
-(nodes with a zero count cost nothing) and one ``BatchGetItem`` per 100 newly reached nodes for
-their names, types and counts; a level's reads run in parallel (:data:`WALK_WORKERS` at a time), so
-a walk waits for about one round trip per level rather than one per node. It is bounded in depth
-(default 10, max 20) and in nodes (default 500, max 2000) and says ``truncated: true`` when a bound
-cut it short. The dependents closure is the impact set of a change.
+Relationships: an edge says what B is to A (:class:`keyframe.catalog.schemas.Relationship`:
+``REFERENCES``, ``RIG_OF``, ``MODEL_OF``, ``TEXTURE_OF``, ``LAYOUT_OF``, ``ANIMATION_OF``,
+``AUDIO_OF``, ``CACHE_OF``). A new edge without one is ``REFERENCES``; a re-pin without one keeps
+the edge's; edges stored before relationships existed read as ``REFERENCES``.
+
+Built against: :func:`built_against` resolves A's direct dependencies to versions (the pin, else
+B's current version) at the moment A publishes a version; the version stores them, so "sh010 v3
+used rig v7" is answered by ``GET /assets/{sh010}/versions/3``.
 
 Cycles: adding A→B is refused with 409 ``DEPENDENCY_CYCLE`` when A is reachable from B, naming the
 cycle (``details.cycle = [A, B, …, A]``). Every edge *addition* also bumps the studio's graph
@@ -25,14 +28,26 @@ version the dependent shows it in ``outdatedDependencies``; moving the pin recom
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from keyframe.catalog.assets import archived_conflict, load_asset, rooms_of, touch
+from keyframe.catalog.graph_walk import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NODES,
+    DEPENDENCIES,
+    DEPENDENTS,
+    MAX_DEPTH,
+    MAX_NODES,
+    WALK_WORKERS,
+    batch_assets,
+    edges_of,
+    find_cycle,
+    relationship_of,
+    traverse,
+)
 from keyframe.catalog.models import (
     ASSET_SK,
     DEPENDENCY_PREFIX,
@@ -47,15 +62,7 @@ from keyframe.catalog.models import (
     graph_lock_pk,
     not_archived,
 )
-from keyframe.catalog.schemas import (
-    AssetStatus,
-    AssetType,
-    Dependency,
-    DependencyPut,
-    GraphLimits,
-    GraphNode,
-    GraphResult,
-)
+from keyframe.catalog.schemas import AssetType, BuiltAgainst, Dependency, DependencyPut, Relationship
 from keyframe.catalog.version_queries import load_version
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, InvalidInput, NotFound, field_details
@@ -65,55 +72,22 @@ from keyframe.observability import logger
 from keyframe.storage import activity
 from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
-DEFAULT_MAX_DEPTH = 10
-MAX_DEPTH = 20
-DEFAULT_MAX_NODES = 500
-MAX_NODES = 2000
-CYCLE_CHECK_MAX_NODES = 10_000
-"""A cycle check that would visit more nodes refuses the edge (409 ``GRAPH_TOO_LARGE``)."""
-
-BATCH_GET_SIZE = 100
-WALK_WORKERS = 8
-"""Reads of one walk level in flight at once (the level's Queries, the BatchGetItems of its new nodes)."""
-DEPENDENCIES = "dependencies"
-T = TypeVar("T")
-R = TypeVar("R")
-DEPENDENTS = "dependents"
-
-
-# --- reading edges and nodes --------------------------------------------------------------------
-
-
-def _edges(studio_id: str, asset_id: str, prefix: str) -> Iterable[EdgeItem]:
-    """Every edge item of one direction under ``asset_id`` (one Query, paged by DynamoDB if huge)."""
-    return EdgeItem.query(asset_pk(studio_id, asset_id), EdgeItem.sk.startswith(prefix))
-
-
-def _parallel(read: Callable[[T], R], inputs: list[T]) -> list[R]:
-    """``[read(x) for x in inputs]``, up to :data:`WALK_WORKERS` at a time (in order; one input inline).
-
-    DynamoDB answers each read in milliseconds of network wait, so a level's reads overlap instead
-    of queueing; the bound keeps one walk from taking every connection of the client's pool (10).
-    """
-    if len(inputs) <= 1:
-        return [read(x) for x in inputs]
-    with ThreadPoolExecutor(min(WALK_WORKERS, len(inputs)), thread_name_prefix="graph-walk") as pool:
-        return list(pool.map(read, inputs))
-
-
-def _batch_assets(studio_id: str, asset_ids: list[str]) -> dict[str, AssetItem]:
-    """Asset items by id with ``BatchGetItem`` (100 keys per request, the requests in parallel);
-    unknown ids are absent."""
-    chunks = [asset_ids[start : start + BATCH_GET_SIZE] for start in range(0, len(asset_ids), BATCH_GET_SIZE)]
-
-    def read(chunk: list[str]) -> list[AssetItem]:
-        return list(AssetItem.batch_get([(asset_pk(studio_id, a), ASSET_SK) for a in chunk]))
-
-    return {item.asset_id: item for items in _parallel(read, chunks) for item in items}
-
-
-def _edge_list(walk: _Walk, node: AssetItem) -> list[EdgeItem]:
-    return list(_edges(walk.studio_id, node.asset_id, walk.prefix))
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_NODES",
+    "DEPENDENCIES",
+    "DEPENDENTS",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "WALK_WORKERS",
+    "built_against",
+    "find_cycle",
+    "propagate_current_version",
+    "put_dependency",
+    "remove_dependency",
+    "to_dependency",
+    "traverse",
+]
 
 
 def _load_active(studio_id: str, asset_id: str) -> AssetItem:
@@ -134,6 +108,7 @@ def to_dependency(edge: EdgeItem, outdated: bool = False) -> Dependency:
     return Dependency(
         asset_id=edge.source_id,
         depends_on_id=edge.target_id,
+        relationship=relationship_of(edge),
         pinned_version=None if edge.pinned_version is None else int(edge.pinned_version),
         note=edge.note,
         outdated=outdated,
@@ -141,220 +116,6 @@ def to_dependency(edge: EdgeItem, outdated: bool = False) -> Dependency:
         created_at=edge.created_at,
         updated_at=edge.updated_at,
     )
-
-
-# --- traversal ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Reached:
-    depth: int
-    path: list[str]
-    via: list[str]
-    edge: EdgeItem | None
-    item: AssetItem | None = None
-
-
-@dataclass
-class _Walk:
-    """The state of a bounded breadth-first walk in one direction."""
-
-    studio_id: str
-    root_id: str
-    direction: str
-    max_nodes: int
-    stop_at: str | None = None
-    reached: dict[str, _Reached] = field(default_factory=dict)
-    truncated: bool = False
-    found_target: str | None = None
-
-    @property
-    def prefix(self) -> str:
-        return DEPENDENCY_PREFIX if self.direction == DEPENDENCIES else DEPENDENT_PREFIX
-
-    def has_edges(self, node: AssetItem) -> bool:
-        """From the node's edge counter: a leaf in this direction needs no Query."""
-        count = node.dependency_count if self.direction == DEPENDENCIES else node.dependent_count
-        return bool(int(count or 0))
-
-    def path_to(self, asset_id: str) -> list[str]:
-        return [self.root_id] if asset_id == self.root_id else self.reached[asset_id].path
-
-    def expand(self, node: AssetItem, depth: int, edges: list[EdgeItem]) -> list[str]:
-        """Record the nodes first reached at ``depth`` through ``node``'s ``edges`` (read by the caller).
-
-        Sets ``truncated`` when ``max_nodes`` is hit and ``found_target`` when ``stop_at`` is reached.
-        """
-        new_ids: list[str] = []
-        for edge in edges:
-            other = edge.target_id if self.direction == DEPENDENCIES else edge.source_id
-            seen = self.reached.get(other)
-            if other == self.root_id:
-                continue
-            if seen is not None:
-                if seen.depth == depth and node.asset_id not in seen.via:
-                    seen.via.append(node.asset_id)
-                continue
-            if len(self.reached) >= self.max_nodes:
-                self.truncated = True
-                break
-            self.reached[other] = _Reached(
-                depth, [*self.path_to(node.asset_id), other], [node.asset_id], edge
-            )
-            new_ids.append(other)
-            if other == self.stop_at:
-                self.found_target = other
-                break
-        return new_ids
-
-
-def _walk(
-    studio_id: str,
-    root: AssetItem,
-    direction: str,
-    *,
-    max_depth: int,
-    max_nodes: int,
-    stop_at: str | None = None,
-) -> _Walk:
-    """Breadth-first walk from ``root``: per level, one Query per node with edges, then one
-    BatchGetItem per 100 new nodes; stops at the bounds or when ``stop_at`` is reached."""
-    walk = _Walk(studio_id, root.asset_id, direction, max_nodes, stop_at)
-    frontier: list[AssetItem] = [root]
-    for depth in range(1, max_depth + 1):
-        new_ids: list[str] = []
-        expanding = [node for node in frontier if walk.has_edges(node)]
-        # the level's Queries in parallel; their edges are then taken in frontier order, so the result
-        # (paths, via, where a bound cuts) is the one a sequential walk gives
-        for node, edges in zip(expanding, _parallel(lambda n: _edge_list(walk, n), expanding), strict=True):
-            new_ids += walk.expand(node, depth, edges)
-            if walk.truncated or walk.found_target:
-                break
-        if walk.found_target:
-            return walk
-        items = _batch_assets(studio_id, new_ids)
-        for asset_id, item in items.items():
-            walk.reached[asset_id].item = item
-        frontier = [items[a] for a in new_ids if a in items]
-        if walk.truncated or not frontier:
-            return walk
-    # depth bound reached: truncated if any node of the last level has further edges
-    walk.truncated = any(walk.has_edges(node) for node in frontier)
-    return walk
-
-
-def traverse(
-    studio_id: str,
-    asset_id: str,
-    direction: str,
-    *,
-    transitive: bool = False,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-    max_nodes: int = DEFAULT_MAX_NODES,
-) -> GraphResult:
-    """The dependencies (what ``asset_id`` uses) or dependents (what uses it, the impact set).
-
-    Parameters
-    ----------
-    direction:
-        ``"dependencies"`` or ``"dependents"``.
-    transitive:
-        False: direct neighbours only (depth 1). True: the closure, level by level.
-    max_depth, max_nodes:
-        Bounds (1-20 levels, 1-2000 nodes); ``truncated`` says when one was hit.
-
-    Returns
-    -------
-    GraphResult
-        Nodes nearest first, each with ``depth``, ``path`` from the root and ``via``.
-
-    Raises
-    ------
-    NotFound
-        Unknown asset (or another studio's).
-    InvalidInput
-        Bounds out of range.
-    """
-    if direction not in (DEPENDENCIES, DEPENDENTS):
-        raise InvalidInput(f"Unknown direction {direction!r}")
-    if not 1 <= max_depth <= MAX_DEPTH:
-        raise InvalidInput(
-            f"maxDepth must be 1..{MAX_DEPTH}", details=field_details("maxDepth", f"must be 1..{MAX_DEPTH}")
-        )
-    if not 1 <= max_nodes <= MAX_NODES:
-        raise InvalidInput(
-            f"maxNodes must be 1..{MAX_NODES}", details=field_details("maxNodes", f"must be 1..{MAX_NODES}")
-        )
-    root = load_asset(studio_id, asset_id)
-    depth = max_depth if transitive else 1
-    walk = _walk(studio_id, root, direction, max_depth=depth, max_nodes=max_nodes)
-    nodes = []
-    for other, reached in walk.reached.items():
-        item = reached.item
-        edge = reached.edge
-        nodes.append(
-            GraphNode(
-                asset_id=other,
-                name=item.name if item else None,
-                type=AssetType(item.type) if item else None,
-                status=AssetStatus(item.status) if item else None,
-                current_version=None
-                if item is None or item.current_version is None
-                else int(item.current_version),
-                archived=bool(item.archived) if item else False,
-                depth=reached.depth,
-                path=reached.path,
-                via=reached.via,
-                pinned_version=None
-                if edge is None or edge.pinned_version is None
-                else int(edge.pinned_version),
-                note=edge.note if edge else None,
-            )
-        )
-    nodes.sort(key=lambda n: (n.depth, n.path))
-    return GraphResult(
-        asset_id=asset_id,
-        direction=direction,
-        transitive=transitive,
-        items=nodes,
-        truncated=walk.truncated,
-        limits=GraphLimits(max_depth=depth, max_nodes=max_nodes),
-    )
-
-
-def find_cycle(studio_id: str, asset_id: str, depends_on_id: str) -> list[str] | None:
-    """The cycle that the edge ``asset_id`` → ``depends_on_id`` would close, or None.
-
-    Returns
-    -------
-    list of str or None
-        ``[asset_id, depends_on_id, …, asset_id]`` following "uses" edges.
-
-    Raises
-    ------
-    Conflict
-        ``GRAPH_TOO_LARGE``: the check would visit more than 10 000 assets.
-    """
-    if asset_id == depends_on_id:
-        return [asset_id, asset_id]
-    start = load_asset(studio_id, depends_on_id)
-    walk = _walk(
-        studio_id,
-        start,
-        DEPENDENCIES,
-        max_depth=CYCLE_CHECK_MAX_NODES,
-        max_nodes=CYCLE_CHECK_MAX_NODES,
-        stop_at=asset_id,
-    )
-    if walk.found_target:
-        return [asset_id, *walk.reached[asset_id].path]
-    if walk.truncated:
-        raise Conflict(
-            "The dependency graph is too large to check this edge for cycles",
-            code="GRAPH_TOO_LARGE",
-            details={"maxNodes": CYCLE_CHECK_MAX_NODES},
-        )
-    return None
 
 
 # --- writing edges ------------------------------------------------------------------------------
@@ -365,6 +126,7 @@ def _edge_items(
     target: AssetItem,
     pinned: int | None,
     note: str | None,
+    relationship: Relationship,
     *,
     created_by: str,
     created_at: str,
@@ -377,6 +139,7 @@ def _edge_items(
         "target_project_id": target.project_id,
         "pinned_version": pinned,
         "note": note,
+        "relationship": relationship.value,
         "created_by": created_by,
         "created_at": created_at,
         "updated_at": now,
@@ -435,6 +198,13 @@ class _EdgeWrite:
     project_id: str
 
 
+def _relationship(request: DependencyPut, existing: EdgeItem | None) -> Relationship:
+    """The request's relationship; else the existing edge's; else ``REFERENCES``."""
+    if request.relationship is not None:
+        return request.relationship
+    return relationship_of(existing) if existing is not None else Relationship.REFERENCES
+
+
 def _edge_write(
     studio_id: str,
     actor_id: str,
@@ -455,6 +225,7 @@ def _edge_write(
         target,
         request.pinned_version,
         request.note,
+        _relationship(request, existing),
         created_by=existing.created_by if existing else actor_id,
         created_at=existing.created_at if existing else now,
         now=now,
@@ -550,6 +321,7 @@ def put_dependency(
                     "dependsOnId": depends_on_id,
                     "pinnedVersion": request.pinned_version,
                     "note": request.note,
+                    "relationship": write.forward.relationship,
                     "previousPinnedVersion": previous,
                 },
                 project_id=write.project_id,
@@ -647,9 +419,9 @@ def propagate_current_version(studio_id: str, asset_id: str, project_id: str, cu
     int
         The number of dependents told.
     """
-    edges = list(_edges(studio_id, asset_id, DEPENDENT_PREFIX))
+    edges = list(edges_of(studio_id, asset_id, DEPENDENT_PREFIX))
     pinning = [e.source_id for e in edges if e.pinned_version is not None]
-    dependents = _batch_assets(studio_id, pinning)
+    dependents = batch_assets(studio_id, pinning)
     for edge in edges:
         dependent_id = edge.source_id
         pinned = None if edge.pinned_version is None else int(edge.pinned_version)
@@ -678,3 +450,33 @@ def propagate_current_version(studio_id: str, asset_id: str, project_id: str, cu
             rooms=[STUDIO_ROOM, project_room(edge.source_project_id), asset_room(dependent_id)],
         )
     return len(edges)
+
+
+# --- versions a new version is built against ----------------------------------------------------
+
+
+def built_against(studio_id: str, asset_id: str) -> list[BuiltAgainst]:
+    """The asset's direct dependencies resolved to versions now: the pin, else the current version.
+
+    One Query of the asset's edges and one ``BatchGetItem`` per 100 dependencies (catalog table);
+    ordered by dependency id. A dependency with no READY version yet has ``version: None``.
+    """
+    edges = sorted(edges_of(studio_id, asset_id, DEPENDENCY_PREFIX), key=lambda e: e.target_id)
+    targets = batch_assets(studio_id, [e.target_id for e in edges])
+    found = []
+    for edge in edges:
+        target = targets.get(edge.target_id)
+        pinned = edge.pinned_version is not None
+        current = None if target is None or target.current_version is None else int(target.current_version)
+        version = int(edge.pinned_version) if pinned else current
+        found.append(
+            BuiltAgainst(
+                asset_id=edge.target_id,
+                name=target.name if target else None,
+                type=AssetType(target.type) if target else None,
+                relationship=relationship_of(edge),
+                version=version,
+                pinned=pinned,
+            )
+        )
+    return found

@@ -241,6 +241,7 @@ class VersionItem(_CatalogModel):
     review_status = UnicodeAttribute(null=True, attr_name="reviewStatus")
     reviewed_at = UnicodeAttribute(null=True, attr_name="reviewedAt")
     reviewed_by = UnicodeAttribute(null=True, attr_name="reviewedBy")
+    built_against = JSONAttribute(null=True, attr_name="builtAgainst")
 
     # --- immutability, enforced on every write path PynamoDB offers --------------------------------
 
@@ -351,6 +352,7 @@ class EdgeItem(_CatalogModel):
     target_project_id = UnicodeAttribute(attr_name="targetProjectId")
     pinned_version = NumberAttribute(null=True, attr_name="pinnedVersion")
     note = UnicodeAttribute(null=True)
+    relationship = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute(attr_name="createdBy")
     created_at = UnicodeAttribute(attr_name="createdAt")
     updated_at = UnicodeAttribute(attr_name="updatedAt")

@@ -28,6 +28,23 @@ class AssetType(StrEnum):
     OTHER = "OTHER"
 
 
+class Relationship(StrEnum):
+    """What the dependency is *to* the asset that uses it: "B is the ``RIG_OF`` A" for the edge A uses B.
+
+    ``REFERENCES`` (the default, and what edges made before relationships existed read as) says only
+    that A uses B.
+    """
+
+    REFERENCES = "REFERENCES"
+    RIG_OF = "RIG_OF"
+    MODEL_OF = "MODEL_OF"
+    TEXTURE_OF = "TEXTURE_OF"
+    LAYOUT_OF = "LAYOUT_OF"
+    ANIMATION_OF = "ANIMATION_OF"
+    AUDIO_OF = "AUDIO_OF"
+    CACHE_OF = "CACHE_OF"
+
+
 class AssetStatus(StrEnum):
     """Where an asset stands in review."""
 
@@ -350,10 +367,27 @@ class VersionError(ApiModel):
     message: str
 
 
+class BuiltAgainst(ApiModel):
+    """One dependency of a version as it stood when the version was published ("used rig v7").
+
+    ``version`` is the pinned version, or the dependency's current version then (``None``: it had no
+    READY version yet); ``pinned`` says which.
+    """
+
+    asset_id: str
+    name: str | None = None
+    type: AssetType | None = None
+    relationship: Relationship = Relationship.REFERENCES
+    version: int | None = None
+    pinned: bool = False
+
+
 class Version(ApiModel):
     """An immutable version of an asset (only processing and review status change after creation).
 
-    ``thumbnail`` (lists only) links to the version's thumbnail when it has one.
+    ``thumbnail`` (lists only) links to the version's thumbnail when it has one. ``dependencies`` are
+    the versions of the asset's dependencies it was built against, recorded when it was published
+    (``None`` for versions published before they were recorded).
     """
 
     asset_id: str
@@ -371,6 +405,7 @@ class Version(ApiModel):
     review_status: ReviewStatus | None = None
     upload_id: str | None = None
     thumbnail: ThumbnailLink | None = None
+    dependencies: list[BuiltAgainst] | None = None
 
 
 class VersionPage(ApiModel):
@@ -431,17 +466,25 @@ class DerivedDownload(ApiModel):
 
 
 class DependencyPut(RequestModel):
-    """``PUT /assets/{assetId}/dependencies/{dependsOnId}``: pin to a version, or follow current."""
+    """``PUT /assets/{assetId}/dependencies/{dependsOnId}``: pin to a version, or follow current.
+
+    ``relationship`` defaults to ``REFERENCES`` on a new edge; left out on an existing one, it keeps
+    the edge's.
+    """
 
     pinned_version: Annotated[int, Field(ge=1)] | None = None
     note: Note | None = None
+    relationship: Relationship | None = Field(
+        default=None, description="What the dependency is to the asset (default REFERENCES)"
+    )
 
 
 class Dependency(ApiModel):
-    """The edge "``assetId`` uses ``dependsOnId``"."""
+    """The edge "``assetId`` uses ``dependsOnId``"; ``relationship`` says what ``dependsOnId`` is to it."""
 
     asset_id: str
     depends_on_id: str
+    relationship: Relationship = Relationship.REFERENCES
     pinned_version: int | None = None
     note: str | None = None
     outdated: bool = False
@@ -461,7 +504,7 @@ class GraphNode(ApiModel):
         Asset ids from the root to this node along the first shortest path found (root first).
     via:
         Every node one level up with an edge to this one (more than one in a diamond).
-    pinned_version / note:
+    pinned_version / note / relationship:
         Of the edge on ``path`` that reaches this node (the pin is held by the dependent side).
     """
 
@@ -476,6 +519,7 @@ class GraphNode(ApiModel):
     via: list[str]
     pinned_version: int | None = None
     note: str | None = None
+    relationship: Relationship | None = None
 
 
 class GraphLimits(ApiModel):

@@ -7,7 +7,15 @@ from pynamodb.exceptions import DoesNotExist
 from keyframe.catalog import thumbnails
 from keyframe.catalog.assets import load_asset
 from keyframe.catalog.models import VERSION_PREFIX, VersionItem, asset_pk, version_sk
-from keyframe.catalog.schemas import FileInfo, ReviewStatus, Version, VersionError, VersionPage, VersionStatus
+from keyframe.catalog.schemas import (
+    BuiltAgainst,
+    FileInfo,
+    ReviewStatus,
+    Version,
+    VersionError,
+    VersionPage,
+    VersionStatus,
+)
 from keyframe.errors import NotFound
 from keyframe.storage import cursors
 from keyframe.storage.pages import query_page
@@ -30,6 +38,9 @@ def to_version(item: VersionItem) -> Version:
         processed_at=item.processed_at,
         review_status=None if item.review_status is None else ReviewStatus(item.review_status),
         upload_id=item.upload_id,
+        dependencies=None
+        if item.built_against is None
+        else [BuiltAgainst.model_validate(d) for d in item.built_against],
     )
 
 

@@ -3,7 +3,7 @@
 A version is an immutable record of one uploaded file (``STUDIO#{s}#ASSET#{a}`` / ``VERSION#{n}``).
 After creation only its processing fields (``status``, ``error``, ``media``, ``derived``,
 ``processedAt``) and review fields (``reviewStatus``, ``reviewedAt``, ``reviewedBy``) change, and only
-through :func:`_set_state` (the model itself refuses anything else, see
+through :func:`set_state` (the model itself refuses anything else, see
 :class:`keyframe.catalog.models.VersionItem`).
 
 Numbering: :func:`publish_version` allocates 1, 2, 3 … with one ``TransactWriteItems`` that sets the
@@ -18,27 +18,26 @@ current version if newer than the current one; dependents are told) or ``FAILED`
 version goes back to ``PROCESSING``; a ``READY`` one stays ``READY`` and :func:`refresh_processing`
 replaces its media and derived files when the rerun succeeds.
 
-Reading versions is :mod:`keyframe.catalog.version_queries`; download links are
-:mod:`keyframe.catalog.downloads`.
+Reading versions is :mod:`keyframe.catalog.version_queries`; review status, rollback and the state
+rules shared by every change are :mod:`keyframe.catalog.version_review` (re-exported here); download
+links are :mod:`keyframe.catalog.downloads`.
+
+Built against: :func:`publish_version` stores the versions of the asset's direct dependencies at
+that moment (each pin, else the dependency's current version, with the edge's relationship;
+:func:`keyframe.catalog.graph.built_against`) on the new version, immutable like the rest of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.models import Model
 
 from keyframe.catalog import graph, thumbnails
 from keyframe.catalog.assets import (
-    archived_conflict,
-    get_asset,
     load_asset,
     not_found,
     rooms_of,
-    to_asset,
     touch,
 )
 from keyframe.catalog.models import (
@@ -51,8 +50,6 @@ from keyframe.catalog.models import (
     version_sk,
 )
 from keyframe.catalog.schemas import (
-    Asset,
-    AssetStatus,
     FileInfo,
     ReviewStatus,
     Version,
@@ -64,8 +61,15 @@ from keyframe.catalog.version_queries import (
     load_version,
     to_version,
 )
+from keyframe.catalog.version_review import (
+    current_is,
+    rollback,
+    set_review_status,
+    set_state,
+    status_for_review,
+)
 from keyframe.clock import now_iso
-from keyframe.errors import Conflict, InvalidInput
+from keyframe.errors import Conflict
 from keyframe.events.publisher import emit
 from keyframe.observability import logger
 from keyframe.storage import activity
@@ -112,7 +116,8 @@ def publish_version(
 ) -> Version:
     """Record a new version of an asset (status ``PROCESSING``, review ``PENDING``).
 
-    Allocates the next number atomically (see the module docstring), sets the asset's
+    Allocates the next number atomically (see the module docstring), records the versions of the
+    asset's dependencies it is built against (one Query and one BatchGetItem), sets the asset's
     ``latestVersion`` (not ``currentVersion``: that moves when the pipeline marks it ready), writes the
     activity entry in the same transaction and emits ``version:published``.
 
@@ -152,6 +157,7 @@ def publish_version(
         previous = int(item.latest_version or 0)
         number = previous + 1
         now = now_iso()
+        used = [d.model_dump(mode="json", by_alias=True) for d in graph.built_against(studio_id, asset_id)]
         version = VersionItem(
             item.pk,
             version_sk(number),
@@ -166,6 +172,7 @@ def publish_version(
             upload_id=upload_id,
             status=VersionStatus.PROCESSING.value,
             review_status=ReviewStatus.PENDING.value,
+            built_against=used,
         )
         tx = Transaction()
         tx.put("version", version)
@@ -213,12 +220,6 @@ def publish_version(
 
 
 # --- processing status --------------------------------------------------------------------------
-
-
-def _set_state(item: VersionItem, actions: list[Any], tx: Transaction, *, expected_status: set[str]) -> None:
-    """The only way a version changes: status/review actions, conditional on its current status."""
-    condition = VersionItem.pk.exists() & VersionItem.status.is_in(*sorted(expected_status))
-    tx.update("version", VersionItem(item.pk, item.sk), actions, condition=condition)
 
 
 def mark_version_ready(
@@ -271,7 +272,7 @@ def mark_version_ready(
             )
         now = now_iso()
         tx = Transaction()
-        _set_state(
+        set_state(
             item,
             [
                 VersionItem.status.set(VersionStatus.READY.value),
@@ -291,11 +292,11 @@ def mark_version_ready(
                 AssetItem(asset.pk, asset.sk),
                 [
                     AssetItem.current_version.set(version),
-                    AssetItem.status.set(_status_for_review(item.review_status).value),
+                    AssetItem.status.set(status_for_review(item.review_status).value),
                     thumbnails.asset_thumbnail_action(derived),
                     *touch(asset, now),
                 ],
-                condition=_current_is(current),
+                condition=current_is(current),
             )
         activity.record(
             studio_id,
@@ -335,21 +336,6 @@ def _propagate_if_current(studio_id: str, asset_id: str, version: int) -> None:
         graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
 
 
-def _current_is(current: int | None) -> Any:
-    """Condition: the asset's current version is still ``current`` (``None``: not set)."""
-    if current is None:
-        return AssetItem.current_version.does_not_exist()
-    return AssetItem.current_version == current
-
-
-def _status_for_review(review_status: str | None) -> AssetStatus:
-    if review_status == ReviewStatus.APPROVED.value:
-        return AssetStatus.APPROVED
-    if review_status == ReviewStatus.CHANGES_REQUESTED.value:
-        return AssetStatus.CHANGES_REQUESTED
-    return AssetStatus.PENDING_REVIEW
-
-
 def mark_version_failed(
     studio_id: str, asset_id: str, version: int, *, error_code: str, message: str
 ) -> Version:
@@ -375,7 +361,7 @@ def mark_version_failed(
         )
     now = now_iso()
     tx = Transaction()
-    _set_state(
+    set_state(
         item,
         [
             VersionItem.status.set(VersionStatus.FAILED.value),
@@ -426,7 +412,7 @@ def set_version_processing(
         return to_version(item)
     tx = Transaction()
     if item.status == VersionStatus.FAILED.value:
-        _set_state(
+        set_state(
             item,
             [VersionItem.status.set(VersionStatus.PROCESSING.value), VersionItem.error.remove()],
             tx,
@@ -497,7 +483,7 @@ def refresh_processing(
     if (item.media or {}) == media and (item.derived or {}) == derived:
         return to_version(item)
     tx = Transaction()
-    _set_state(
+    set_state(
         item,
         [
             VersionItem.media.set(media),
@@ -530,176 +516,3 @@ def refresh_processing(
         rooms=rooms_of(item.project_id, asset_id),
     )
     return refreshed
-
-
-def set_review_status(
-    studio_id: str,
-    asset_id: str,
-    version: int,
-    *,
-    review_status: ReviewStatus | str,
-    actor_id: str,
-    note: str | None = None,
-    with_items: Sequence[tuple[str, Model, Condition | None]] = (),
-) -> Version:
-    """Record a review decision on a version (live review calls this).
-
-    Sets the version's ``reviewStatus``; when the version is the asset's current version (or newer
-    than it), the asset's status follows: ``APPROVED``, ``CHANGES_REQUESTED`` or ``PENDING_REVIEW``.
-    Reviewing an older version leaves the asset's status alone. One transaction writes the version,
-    the asset, the ``version:reviewed`` activity entry and ``with_items``; then ``asset:updated`` is
-    emitted.
-
-    Parameters
-    ----------
-    note:
-        The reviewer's note, kept in the activity entry's details (``note``) when given.
-    with_items:
-        ``(label, item, condition)`` puts to commit in the same transaction (any table, e.g. the
-        decision record of :func:`keyframe.reviews.service.decide`), so all or none are stored.
-        Each retry puts them again in a fresh transaction.
-
-    Raises
-    ------
-    NotFound
-        Unknown asset or version.
-    InvalidInput
-        Unknown review status.
-    keyframe.storage.transactions.Cancelled
-        Every attempt was cancelled (conflicts, or a ``with_items`` condition that keeps failing);
-        nothing was written.
-    """
-    try:
-        decision = ReviewStatus(review_status)
-    except ValueError as exc:
-        raise InvalidInput(f"Unknown review status {review_status!r}", code="INVALID_REVIEW_STATUS") from exc
-    details: dict[str, Any] = {"version": version, "reviewStatus": decision.value}
-    if note is not None:
-        details["note"] = note
-
-    def attempt(_: int) -> Version:
-        item = load_version(studio_id, asset_id, version)
-        asset = load_asset(studio_id, asset_id)
-        now = now_iso()
-        tx = Transaction()
-        for label, extra, condition in with_items:
-            tx.put(label, extra, condition=condition)
-        _set_state(
-            item,
-            [
-                VersionItem.review_status.set(decision.value),
-                VersionItem.reviewed_at.set(now),
-                VersionItem.reviewed_by.set(actor_id),
-            ],
-            tx,
-            expected_status={s.value for s in VersionStatus},
-        )
-        current = None if asset.current_version is None else int(asset.current_version)
-        if current is None or version >= current:
-            tx.update(
-                "asset",
-                AssetItem(asset.pk, asset.sk),
-                [AssetItem.status.set(_status_for_review(decision.value).value), *touch(asset, now)],
-                condition=_current_is(current),
-            )
-        activity.record(
-            studio_id,
-            actor_id,
-            "version:reviewed",
-            "version",
-            f"{asset_id}:{version}",
-            details,
-            project_id=item.project_id,
-            asset_id=asset_id,
-            transaction=tx,
-        )
-        return to_version(load_version(studio_id, asset_id, version))
-
-    reviewed = retrying(attempt, attempts=20, retry_if=any_cancellation)
-    asset = to_asset(load_asset(studio_id, asset_id))
-    emit(
-        studio_id,
-        "asset:updated",
-        {**asset.to_json(), "changes": ["status"], "version": version, "reviewStatus": decision.value},
-        rooms=rooms_of(asset.project_id, asset_id),
-    )
-    return reviewed
-
-
-# --- rollback -----------------------------------------------------------------------------------
-
-
-def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asset:
-    """Make ``version`` the asset's current version (back or forward).
-
-    The asset's status follows the version's review status. Dependents pinning the asset get their
-    ``outdatedDependencies`` recomputed and every dependent gets ``asset:dependency-updated``.
-    Emits ``asset:rollback``.
-
-    Raises
-    ------
-    NotFound
-        Unknown asset; ``VERSION_NOT_FOUND``.
-    Conflict
-        ``NO_VERSIONS`` (nothing published yet); ``VERSION_NOT_READY`` (``PROCESSING`` or ``FAILED``);
-        ``ASSET_ARCHIVED``.
-    """
-    asset = load_asset(studio_id, asset_id)
-    if asset.archived:
-        raise archived_conflict(asset_id)
-    if not asset.latest_version:
-        raise Conflict("The asset has no versions yet", code="NO_VERSIONS", details={"assetId": asset_id})
-    target = load_version(studio_id, asset_id, version)
-    if target.status != VersionStatus.READY.value:
-        raise Conflict(
-            f"Version {version} is {target.status}; only a READY version can become current",
-            code="VERSION_NOT_READY",
-            details={"assetId": asset_id, "version": version, "status": target.status},
-        )
-    previous = None if asset.current_version is None else int(asset.current_version)
-    if previous == version:  # already current (maybe a retry after a failed propagation): redo it
-        graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
-        return get_asset(studio_id, asset_id)
-    now = now_iso()
-    tx = Transaction()
-    tx.check("version", VersionItem, target.pk, target.sk, VersionItem.status == VersionStatus.READY.value)
-    tx.update(
-        "asset",
-        AssetItem(asset.pk, asset.sk),
-        [
-            AssetItem.current_version.set(version),
-            AssetItem.status.set(_status_for_review(target.review_status).value),
-            thumbnails.asset_thumbnail_action(target.derived),
-            *touch(asset, now),
-        ],
-        condition=not_archived(AssetItem) & _current_is(previous),
-    )
-    try:
-        activity.record(
-            studio_id,
-            actor_id,
-            "asset:rollback",
-            "asset",
-            asset_id,
-            {
-                "from": previous,
-                "to": version,
-                "direction": "back" if previous and version < previous else "forward",
-            },
-            project_id=asset.project_id,
-            asset_id=asset_id,
-            transaction=tx,
-        )
-    except Cancelled as exc:
-        if "version" in exc.failed:
-            raise Conflict("The version is no longer READY", code="VERSION_NOT_READY") from exc
-        raise Conflict("The asset changed meanwhile; try again", code="ASSET_CHANGED") from exc
-    updated = get_asset(studio_id, asset_id)
-    emit(
-        studio_id,
-        "asset:rollback",
-        {**updated.to_json(), "from": previous, "to": version},
-        rooms=rooms_of(updated.project_id, asset_id),
-    )
-    graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
-    return get_asset(studio_id, asset_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from keyframe.catalog import graph
+from keyframe.catalog import graph, graph_walk
 from keyframe.catalog.schemas import DependencyPut
 from keyframe.errors import Conflict
 from keyframe.events.publisher import room_events
@@ -260,8 +260,8 @@ def test_counts_let_leaves_cost_no_query(admin, make_asset, uses, monkeypatch):
     for name in ("x", "y", "z"):
         uses(root, make_asset(name))
     queried: list[str] = []
-    real = graph._edges
-    monkeypatch.setattr(graph, "_edges", lambda s, a, p: queried.append(a) or real(s, a, p))
+    real = graph_walk.edges_of
+    monkeypatch.setattr(graph_walk, "edges_of", lambda s, a, p: queried.append(a) or real(s, a, p))
 
     # When
     result = graph.traverse(admin.studio_id, root["id"], graph.DEPENDENCIES, transitive=True)
@@ -280,7 +280,7 @@ def test_a_levels_queries_overlap_and_give_the_sequential_result(admin, make_ass
         uses(make_asset(f"l{i}"), middle)
     in_flight, most = [0], [0]
     lock = threading.Lock()
-    real = graph._edges
+    real = graph_walk.edges_of
 
     def slow_edges(studio_id: str, asset_id: str, prefix: str) -> Any:
         with lock:
@@ -293,12 +293,12 @@ def test_a_levels_queries_overlap_and_give_the_sequential_result(admin, make_ass
             with lock:
                 in_flight[0] -= 1
 
-    monkeypatch.setattr(graph, "_edges", slow_edges)
+    monkeypatch.setattr(graph_walk, "edges_of", slow_edges)
 
     # When: the impact set is read with parallel levels, then one read at a time
     parallel = graph.traverse(admin.studio_id, root["id"], graph.DEPENDENTS, transitive=True)
     overlapped = most[0]
-    monkeypatch.setattr(graph, "WALK_WORKERS", 1)
+    monkeypatch.setattr(graph_walk, "WALK_WORKERS", 1)
     most[0] = 0
     sequential = graph.traverse(admin.studio_id, root["id"], graph.DEPENDENTS, transitive=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keyframe.catalog import assets, versions
+from keyframe.catalog import assets, version_review, versions
 from keyframe.catalog.schemas import FileInfo
 from tests.integration.live.support import make_version
 from tests.support.identity import add_member, register_studio
@@ -191,7 +191,7 @@ def test_a_failed_catalog_condition_leaves_no_decision_record(api, live, monkeyp
     target = make_version(admin)
     producer = add_member(api, admin, "PRODUCER")
     watcher = live.connect(admin)
-    monkeypatch.setattr(versions, "_current_is", lambda current: AssetItem.current_version == 999)
+    monkeypatch.setattr(version_review, "current_is", lambda current: AssetItem.current_version == 999)
     # When the producer requests changes
     response = api.post(
         f"/assets/{target.asset_id}/versions/1/review",
