@@ -8,7 +8,8 @@
 - **Signing secret**: ``{"kid": "k1", "secret": <64 random characters>, "tokenKeys": [{"kid":
   <token key id>, "activeFrom": 0}]}``; Secrets Manager generates the HMAC secret (pagination
   cursors, ``keyframe.keys``) at creation, so no key material passes through the template, the CDK
-  app or a developer's machine; ``tokenKeys`` is the keyring of the token keys.
+  app or a developer's machine; ``tokenKeys`` is the keyring of the token keys. It rotates every 30
+  days (``infra/secret_rotation.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack, Tags
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
-from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from infra.config import StageConfig
@@ -68,15 +68,4 @@ class Identity(Construct):
                 exclude_punctuation=True,
             ),
             removal_policy=config.removal_policy,
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.signing_secret,
-            [
-                {
-                    "id": "AwsSolutions-SMG4",
-                    "reason": "Rotation is keyframe.identity.token_keys.rotate (a new token key listed ahead "
-                    "of use, the old one verifying for one access-token lifetime); until its rotation "
-                    "function is wired to this secret, an operator runs it (README, Deploy).",
-                }
-            ],
         )

@@ -33,6 +33,7 @@ from infra.pipeline import STEM as ASSET_PIPELINE
 from infra.pipeline import AssetPipeline
 from infra.renders import STEM as RENDER
 from infra.renders import RenderJobs
+from infra.secret_rotation import SigningSecretRotation
 from infra.storage import MediaStorage
 from infra.tables import Tables
 from infra.waf import RestApiFirewall
@@ -159,6 +160,16 @@ class KeyframeStack(Stack):
             environment=self.function_environment(),
             resources=self.resources(),
             monitoring=self.monitoring,
+        )
+        # The signing secret rotates itself (cursor key, token keys) on a schedule.
+        self.secret_rotation = SigningSecretRotation(
+            self,
+            "SecretRotation",
+            config=config,
+            secret=self.identity.signing_secret,
+            layer=self.layer.layer,
+            environment=self.function_environment(),
+            resources=self.resources(),
         )
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())

@@ -123,6 +123,12 @@ CONSUMERS: tuple[FunctionSpec, ...] = (
 or a state machine. CDK builds them in their own nested stack (``infra/outbox.py``; the main stack is
 at CloudFormation's 500-resource limit); the local stack invokes them from its pollers."""
 
+SECRET_ROTATION = FunctionSpec(
+    "secret-rotation", "secret_rotation", "rotation", timeout_seconds=60, memory_mb=256
+)
+"""Rotates the signing secret when Secrets Manager's schedule says (``keyframe.identity.secret_rotation``);
+built by ``infra/secret_rotation.py``. Kind ``rotation``: no reserved concurrency (it runs once a month)."""
+
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {
@@ -138,14 +144,14 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
 
 
 def function(name: str) -> FunctionSpec:
-    """The spec named ``name`` (:data:`FUNCTIONS` or :data:`CONSUMERS`).
+    """The spec named ``name`` (:data:`FUNCTIONS`, :data:`CONSUMERS` or :data:`SECRET_ROTATION`).
 
     Raises
     ------
     KeyError
         Unknown function.
     """
-    for spec in FUNCTIONS + CONSUMERS:
+    for spec in (*FUNCTIONS, *CONSUMERS, SECRET_ROTATION):
         if spec.name == name:
             return spec
     raise KeyError(name)

@@ -413,19 +413,38 @@ def rotate(
         if not stage:
             raise ValueError(f"give the stage: the newest token key carries no {KMS_TAG} tag")
     new_kid = create_kms_key(kms, stage)
+    kept, done = rotated_keyring(keyring, new_kid, now=now, grace=grace)
+    document["tokenKeys"] = kept.to_document()
+    secretsmanager.put_secret_value(SecretId=secret_name, SecretString=secret_keys.dump_secret(document))
+    schedule_deletion(kms, done.retired)
+    return done
+
+
+def rotated_keyring(keyring: Keyring, new_kid: str, *, now: int, grace: int) -> tuple[Keyring, Rotation]:
+    """``keyring`` with ``new_kid`` listed to sign from now + :data:`PUBLISH_AHEAD_SECONDS` and the keys
+    whose window is over at ``now`` unlisted; and what changed (no I/O)."""
     active_from = now + PUBLISH_AHEAD_SECONDS
     rotated = Keyring((*keyring.entries, KeyringEntry(new_kid, active_from)))
     kept = tuple(e for e in rotated.entries if rotated.verifies(e.kid, now, grace))
     retired = tuple(e.kid for e in rotated.entries if e not in kept)
-    document["tokenKeys"] = Keyring(kept).to_document()
-    secretsmanager.put_secret_value(SecretId=secret_name, SecretString=secret_keys.dump_secret(document))
-    for kid in retired:
+    return Keyring(kept), Rotation(new_kid, active_from, retired)
+
+
+def schedule_deletion(kms: Any, kids: tuple[str, ...]) -> None:
+    """Schedule the deletion of the KMS keys ``kids`` (:data:`DELETION_WINDOW_DAYS`); a key already
+    pending deletion or gone is skipped.
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        KMS refused for another reason (access denied, throttling).
+    """
+    for kid in kids:
         try:
             kms.schedule_key_deletion(KeyId=kid, PendingWindowInDays=DELETION_WINDOW_DAYS)
         except ClientError as exc:  # already pending or gone: nothing left to do
             if exc.response["Error"]["Code"] not in ("KMSInvalidStateException", "NotFoundException"):
                 raise
-    return Rotation(new_kid, active_from, retired)
 
 
 def ensure_token_key(*, secret_name: str, stage: str, kms: Any, secretsmanager: Any) -> str:
