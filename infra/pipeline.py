@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -258,10 +258,24 @@ class AslStateMachine(Construct):
                 resources=[q.job_queue_arn for q in queues] + [d.job_definition_arn for d in definitions],
             )
         )
-        # .sync waits on the job: DescribeJobs to poll, TerminateJob when the execution stops.
+        # .sync waits on the job: DescribeJobs to poll (no resource-level permission exists for it),
+        # TerminateJob when the execution stops (it authorizes on the job ARN: job ids exist only at
+        # run time, so this account and region's 'job/*').
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="FollowJobs", actions=["batch:DescribeJobs"], resources=["*"])
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="FollowJobs", actions=["batch:DescribeJobs", "batch:TerminateJob"], resources=["*"]
+                sid="StopJobs",
+                actions=["batch:TerminateJob"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="batch",
+                        resource="job",
+                        resource_name="*",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                ],
             )
         )
         self.role.add_to_policy(
@@ -282,9 +296,19 @@ class AslStateMachine(Construct):
                 id="AwsSolutions-IAM5",
                 reason="No resource-level permission exists for these: X-Ray segments, Step Functions "
                 "log delivery (logs:*LogDelivery, DescribeLogGroups...) and, for .sync Batch tasks, "
-                "batch:DescribeJobs/TerminateJob on jobs whose ids exist only at run time.",
+                "batch:DescribeJobs.",
                 applies_to=["Resource::*"],
-            )
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason="batch:TerminateJob (a .sync Batch task stopped with its execution) authorizes on "
+                "the job ARN only, and job ids exist only at run time: 'job/*' of this account and region.",
+                applies_to=[
+                    RegexAppliesTo(
+                        regex="/^Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job\\/\\*$/g"
+                    )
+                ],
+            ),
         ]
         if versions_granted:
             suppressions.append(

@@ -124,9 +124,13 @@ def test_state_machine_role_submits_only_the_media_job_and_follows_it(dev):
     (submit,) = [s for s in statements if "batch:SubmitJob" in t.actions_of(s)]
     assert t.actions_of(submit) == ["batch:SubmitJob"]
     assert t.references(submit["Resource"]) == {_queue_id(dev), _media_job_id(dev)}
-    # And the .sync integration may describe/terminate jobs and manage its one EventBridge rule
+    # And the .sync integration may describe jobs (no resource-level permission exists for that),
+    # terminate only Batch jobs, and manage its one EventBridge rule
     (follow,) = [s for s in statements if "batch:DescribeJobs" in t.actions_of(s)]
-    assert set(t.actions_of(follow)) == {"batch:DescribeJobs", "batch:TerminateJob"}
+    assert t.actions_of(follow) == ["batch:DescribeJobs"]
+    (stop,) = [s for s in statements if "batch:TerminateJob" in t.actions_of(s)]
+    assert t.actions_of(stop) == ["batch:TerminateJob"]
+    assert json.dumps(stop["Resource"]).endswith(':job/*"]]}')
     (rule,) = [s for s in statements if any(a.startswith("events:") for a in t.actions_of(s))]
     assert set(t.actions_of(rule)) == {"events:PutTargets", "events:PutRule", "events:DescribeRule"}
     assert json.dumps(rule["Resource"]).endswith(':rule/StepFunctionsGetEventsForBatchJobsRule"]]}')
