@@ -13,7 +13,7 @@ The function's access: the schedule gives it the secret (read, put a version, mo
 alias; :data:`ROTATION_GRANTS` adds the token keys: create one (RSA 2048, sign/verify, only with the
 stage's tag), describe, read the public key and tags, schedule deletion (keys tagged for the stage).
 The schedule stays in the main stack beside the secret (cdk-nag's SMG4 looks there); it and the
-function add 8 resources.
+function add 9 resources (the alarm on a failed step, ``secret-rotation``, is in the monitoring stack).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.functions import Functions
 from infra.grants import TOKEN_KEY_TAG, Access, Resources, TokenKeyAccess, explain_wildcard
+from infra.monitoring import PERIOD, Monitoring
 from keyframe import registry
 
 ROTATION_DAYS = 30
@@ -105,6 +106,7 @@ class SigningSecretRotation(Construct):
         layer: lambda_.ILayerVersion,
         environment: Mapping[str, str],
         resources: Resources,
+        monitoring: Monitoring,
     ) -> None:
         super().__init__(scope, construct_id)
         functions = Functions(
@@ -125,3 +127,10 @@ class SigningSecretRotation(Construct):
         )
         functions.grant(resources)
         self.functions = functions
+        # A failed step leaves the old version current: nothing breaks, but the keys stop rotating.
+        self.alarm = monitoring.alarm_on(
+            "SecretRotationErrors",
+            functions[NAME].metric_errors(period=PERIOD, statistic="Sum"),
+            description="the signing secret's rotation failed (its keys stay as they were)",
+            runbook_key="secret-rotation",
+        )

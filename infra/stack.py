@@ -170,6 +170,7 @@ class KeyframeStack(Stack):
             layer=self.layer.layer,
             environment=self.function_environment(),
             resources=self.resources(),
+            monitoring=self.monitoring,
         )
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())

@@ -71,7 +71,8 @@ def test_alarms_watch_api_5xx_and_every_function_and_notify_the_topic(dev):
         for d in m["Dimensions"]
         if d["Name"] == "FunctionName"
     }
-    assert watched == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}
+    specs = (*registry.FUNCTIONS, registry.SECRET_ROTATION)
+    assert watched == {t.function_id(dev.resources, spec.name) for spec in specs}
     # And every alarm notifies the topic, which is encrypted
     assert all(t.references(a["AlarmActions"]) == {topic} for a in alarms)
     assert "KmsMasterKeyId" in dev.resources[topic]["Properties"]

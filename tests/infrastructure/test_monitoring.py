@@ -91,7 +91,9 @@ def test_every_function_alarms_on_throttles_and_every_api_function_on_p99_durati
         for m in _expression_metrics(a)
         if m["MetricName"] == "Errors" and m["Namespace"] == "AWS/Lambda"
     }
-    assert alone | grouped == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}
+    # (the signing secret's rotation function too: infra/secret_rotation.py)
+    watched = (*registry.FUNCTIONS, registry.SECRET_ROTATION)
+    assert alone | grouped == {t.function_id(dev.resources, spec.name) for spec in watched}
     slow = {t.references(a["Dimensions"]).pop(): a for a in _metric_alarms(dev, "Duration")}
     # Then every function is watched for throttles
     assert throttled == {t.function_id(dev.resources, spec.name) for spec in registry.FUNCTIONS}

@@ -68,3 +68,18 @@ def test_no_secret_rotation_finding_is_suppressed(request, stage):
         rows = [row for row in csv.DictReader(handle) if row["Rule ID"] == "AwsSolutions-SMG4"]
     # Then the secret's rotation rule is met, not suppressed
     assert rows and {row["Compliance"] for row in rows} == {"Compliant"}
+
+
+def test_a_failed_rotation_step_pages_with_its_runbook_line(dev):
+    # Given the alarms of the stack
+    function = t.function_id(dev.resources, registry.SECRET_ROTATION.name)
+    alarms = [
+        a["Properties"]
+        for a in t.of_type(dev.resources, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "Errors"
+        and any(function in t.references(d["Value"]) for d in a["Properties"].get("Dimensions", []))
+    ]
+    # Then one watches the rotation function's failures and names its runbook line
+    (alarm,) = alarms
+    assert alarm["AlarmDescription"].endswith("Runbook: README.md#runbook secret-rotation")
+    assert alarm["Threshold"] == 1 and alarm["AlarmActions"]
