@@ -640,6 +640,18 @@ CONSUMER_GRANTS: Mapping[str, tuple[Access, ...]] = {
         # delivery per endpoint and queues it
         webhook_items(("dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem")),
         SendWebhookDeliveries(),
+        # renders the events cause (keyframe.renders.triggers): reads policies, assets, versions and
+        # the graph; queues a render as the API does (job, slot and vCPU counters, activity), reads the
+        # source's S3 version id, starts the render execution (its ARN and the high-priority queue's
+        # are set by infra/stack.py), notifies the requester when the start fails
+        TableAccess(
+            RENDERS, ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        ),
+        read(CATALOG),
+        append_activity(),
+        MediaObjects(("s3:GetObject",), prefix=ORIGINALS_PREFIX),
+        StartStateMachine(RENDER_STATE_MACHINE, ()),
+        *NOTIFIES,
     ),
     # the delivery queue's consumer (keyframe.webhooks.dispatch.attempt): reads and updates deliveries
     # and endpoints, queues retries; disabling an endpoint appends activity and emits webhook:disabled

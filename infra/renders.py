@@ -154,12 +154,16 @@ class RenderJobs(Construct):
             job_definitions={self.job.name: self.job.definition},
         )
         self.state_machine = self.workflow.state_machine
-        launchers = [functions[name] for name in starters(STEM)]
-        self.workflow.set_arn_on(launchers)
-        for function in launchers:
-            function.add_environment(HIGH_PRIORITY_QUEUE_VARIABLE, jobs.high_priority_queue.job_queue_arn)
+        self._high_priority_queue = jobs.high_priority_queue
+        self.configure_launchers([functions[name] for name in starters(STEM)])
         self.dead_letters = self._add_safety_net(config, functions.alias(MARK_FAILED_FUNCTION), monitoring)
         self._monitor(monitoring)
+
+    def configure_launchers(self, launchers: list[lambda_.Function]) -> None:
+        """Give functions that start renders the machine's ARN and the high-priority queue's ARN."""
+        self.workflow.set_arn_on(launchers)
+        for function in launchers:
+            function.add_environment(HIGH_PRIORITY_QUEUE_VARIABLE, self._high_priority_queue.job_queue_arn)
 
     def ended_execution_pattern(self) -> events.EventPattern:
         """EventBridge pattern of an execution of this machine ending FAILED, TIMED_OUT or ABORTED."""

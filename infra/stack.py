@@ -22,7 +22,7 @@ from infra.backup import DataBackup
 from infra.batch import BatchJobs
 from infra.config import StageConfig
 from infra.functions import Functions
-from infra.grants import Resources
+from infra.grants import CONSUMER_GRANTS, Resources, starters
 from infra.identity import Identity
 from infra.layer import SharedLayer
 from infra.live import LiveApi
@@ -172,6 +172,9 @@ class KeyframeStack(Stack):
             resources=self.resources(),
             monitoring=self.monitoring,
         )
+        # The outbox consumer queues renders (keyframe.renders.triggers): the render machine and queue.
+        launchers = [self.outbox.functions[name] for name in starters(RENDER, CONSUMER_GRANTS)]
+        self.renders.configure_launchers(launchers)
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())
         self.batch.grant(self.resources())

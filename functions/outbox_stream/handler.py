@@ -1,6 +1,7 @@
 """The outbox's stream consumer (DynamoDB Streams of the catalog table; logic in keyframe.outbox.stream).
 
-Delivers every stored domain event to the rooms (socket fan-out) and queues its webhook deliveries.
+Delivers every stored domain event to the rooms (socket fan-out), queues its webhook deliveries and
+the renders it causes (render policies, re-render on change: keyframe.renders.triggers).
 Returns Lambda's ``batchItemFailures`` so a failed event and those after it come again.
 """
 
@@ -8,11 +9,13 @@ from keyframe.events import publisher
 from keyframe.live import fanout
 from keyframe.observability import logger, metrics, tracer
 from keyframe.outbox import stream
+from keyframe.renders import triggers
 from keyframe.webhooks import dispatch
 
 fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 stream.register("rooms", publisher.publish)
 stream.register("webhooks", dispatch.consume)
+stream.register("renders", triggers.consume)  # render policies and re-render on change
 
 
 @logger.inject_lambda_context(log_event=False)

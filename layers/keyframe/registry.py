@@ -107,7 +107,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         "renders_api",
         "api",
         # GET /studio/quotas (keyframe.usage) reads the counters beside renders, uploads and tenants
-        routers=("keyframe.renders.routes", "keyframe.usage.routes"),
+        routers=("keyframe.renders.routes", "keyframe.renders.policy_routes", "keyframe.usage.routes"),
     ),
     FunctionSpec("render-finalize", "renders_tasks/finalize", "task", timeout_seconds=60),
     FunctionSpec("render-mark-failed", "renders_tasks/mark_failed", "task", timeout_seconds=60),

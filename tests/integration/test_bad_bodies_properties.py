@@ -124,7 +124,13 @@ def world() -> Iterator[World]:
         webhook = api.post(
             "/studio/webhooks", json={"url": "http://127.0.0.1:9/keyframe"}, token=token
         ).json()
+        policy = api.post(
+            f"/projects/{project['id']}/render-policies",
+            json={"assetTypes": ["PROP"], "presets": ["hls"], "enabled": False},
+            token=token,
+        ).json()
         ids = {
+            "policyId": policy["policyId"],
             "webhookId": webhook["webhookId"],
             "projectId": project["id"],
             "assetId": asset["id"],
@@ -145,6 +151,7 @@ def world() -> Iterator[World]:
             f"/assets/{asset['id']}/versions/{version}/comments",
             "/studio/members",
             f"/studio/webhooks/{webhook['webhookId']}",
+            f"/projects/{project['id']}/render-policies",
         ]  # the order _touched() relies on
         tokens: dict[str | None, str | None] = {"ADMIN": token, None: None}
         tokens.update({role: session.access_token for role, session in members.items()})
@@ -289,9 +296,11 @@ def _request(schema: dict[str, Any]) -> st.SearchStrategy[tuple[bytes, str]]:
 
 def _touched(world: World, path: str) -> list[str]:
     """The reads that show what a request to ``path`` could change: the resource and its listing."""
-    project, projects, asset, other, assets, versions, comments, members, webhook = world.reads
+    project, projects, asset, other, assets, versions, comments, members, webhook, policies = world.reads
     if path.startswith("/studio/webhooks"):
         return [webhook]
+    if path.startswith("/projects/{projectId}/render-policies"):
+        return [policies]
     if path.startswith("/projects"):
         return [project, projects]
     if path.startswith("/assets/{assetId}/dependencies"):

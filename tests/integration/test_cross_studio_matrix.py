@@ -57,6 +57,8 @@ class Studio:
     """An outbound webhook endpoint (to a closed port on 127.0.0.1: its ping is only queued)."""
     delivery_id: str
     """The endpoint's test ping delivery."""
+    policy_id: str
+    """A render policy of the project."""
 
     @property
     def room(self) -> str:
@@ -86,6 +88,7 @@ ID_VALUES: dict[str, Callable[[Studio], str]] = {
     "sessionId": lambda s: s.session_id,
     "webhookId": lambda s: s.webhook_id,
     "deliveryId": lambda s: s.delivery_id,
+    "policyId": lambda s: s.policy_id,
     "studioId": lambda s: s.admin.studio_id,
     "room": lambda s: s.room,
     "actorId": lambda s: s.member_id,
@@ -104,6 +107,8 @@ OPEN_UPLOAD = {"fileName": "shot_020.mov", "size": 1024, "contentType": "video/q
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/studio/webhooks/{webhookId}"): {"active": False},
+    ("POST", "/projects/{projectId}/render-policies"): {"assetTypes": ["SHOT"], "presets": ["hls"]},
+    ("PATCH", "/projects/{projectId}/render-policies/{policyId}"): {"enabled": False},
     ("PATCH", "/projects/{projectId}"): {"name": "Renamed"},
     ("PATCH", "/assets/{assetId}"): {"name": "Renamed"},
     ("PATCH", "/assets/{assetId}/rollback"): {"version": 1},
@@ -220,8 +225,18 @@ def _build_studio(api: Any, name: str, code: str) -> Studio:
     delivery_id = _expect(api.post(f"/studio/webhooks/{webhook_id}/test", token=token), 202, "ping")[
         "deliveryId"
     ]
+    policy_id = _expect(
+        api.post(
+            f"/projects/{project_id}/render-policies",
+            json={"assetTypes": ["SHOT"], "presets": ["hls"], "enabled": False},
+            token=token,
+        ),
+        201,
+        "render policy",
+    )["policyId"]
     return Studio(
         admin=admin,
+        policy_id=policy_id,
         webhook_id=webhook_id,
         delivery_id=delivery_id,
         member_id=member.user_id,

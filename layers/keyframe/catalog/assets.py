@@ -250,6 +250,7 @@ _COLUMNS: dict[str, Attribute[Any]] = {
     "type": AssetItem.type,
     "description": AssetItem.description,
     "tags": AssetItem.tags,
+    "rerender_on_change": AssetItem.rerender_on_change,
 }
 
 

@@ -174,6 +174,7 @@ class AssetItem(_CatalogModel):
     name_key = UnicodeAttribute(attr_name="nameKey")
     type = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
+    rerender_on_change = BooleanAttribute(null=True, attr_name="rerenderOnChange")
     # PynamoDB types ``of`` as the element type, so ``of=UnicodeAttribute`` reads as a list of attributes
     # instead of str (pynamodb/PynamoDB#1246).
     tags: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]

@@ -275,6 +275,12 @@ class AssetUpdate(_ReadOnlyGuard):
     type: AssetType = _absent()
     description: Description | None = None
     tags: Tags = _absent()
+    rerender_on_change: bool = Field(  # type: ignore[assignment]  # absent, never null (see _absent)
+        default=None,
+        json_schema_extra=_drop_default,
+        description="Scenes: queue a scene-review render of the current version when a dependency "
+        "gets a new current version",
+    )
 
 
 class OutdatedDependency(ApiModel):
@@ -304,6 +310,10 @@ class Asset(ApiModel):
     type: AssetType
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
+    rerender_on_change: bool = Field(
+        default=False,
+        description="A dependency's new current version queues a scene-review of the current version",
+    )
     status: AssetStatus
     current_version: int | None = None
     latest_version: int = 0

@@ -37,6 +37,7 @@ def _to_asset(item: AssetItem) -> Asset:
         type=AssetType(item.type),
         description=item.description,
         tags=list(item.tags or []),
+        rerender_on_change=bool(item.rerender_on_change),
         status=AssetStatus(item.status),
         current_version=None if item.current_version is None else int(item.current_version),
         latest_version=int(item.latest_version or 0),

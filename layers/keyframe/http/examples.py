@@ -61,9 +61,15 @@ EXAMPLES: dict[str, Any] = {
     "ProjectCreate": {"name": "Night Market", "code": "NM", "fps": 24, "startFrame": 1001},
     "ProjectUpdate": {"description": "Season 2, episode 4"},
     "AssetCreate": {"projectId": _PROJECT_ID, "name": "SQ010_SH020", "type": "SHOT", "tags": ["sq010"]},
-    "AssetUpdate": {"description": "lead character close-up", "tags": ["sq010", "hero"]},
+    "AssetUpdate": {
+        "description": "lead character close-up",
+        "tags": ["sq010", "hero"],
+        "rerenderOnChange": True,
+    },
     "RollbackRequest": {"version": 2},
-    "DependencyPut": {"pinnedVersion": 3, "note": "uses the v3 rig"},
+    "DependencyPut": {"pinnedVersion": 3, "note": "uses the v3 rig", "relationship": "RIG_OF"},
+    "RenderPolicyCreate": {"assetTypes": ["SHOT"], "presets": ["hls"]},
+    "RenderPolicyPatch": {"presets": ["hls", "review-mp4"], "enabled": True},
     "OpenUploadRequest": {
         "fileName": "sh020_v3.mov",
         "contentType": "video/quicktime",

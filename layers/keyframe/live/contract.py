@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from keyframe.catalog.schemas import Asset, Dependency, Project, Version
 from keyframe.notifications.schemas import Notification, NotificationsRead
 from keyframe.pipeline.schemas import PipelineStatus
-from keyframe.renders.schemas import RenderJob
+from keyframe.renders.schemas import RenderJob, RenderPolicy, RerenderQueued
 from keyframe.reviews.schemas import Comment, Review
 from keyframe.schemas import ApiModel
 from keyframe.uploads.schemas import PipelineView
@@ -222,6 +222,8 @@ class EventSpec:
 
 _ASSET_ROOMS = "studio, project:{projectId}, asset:{assetId}"
 
+_POLICY_ROOMS = "studio, project:{projectId}"
+
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec("project:created", Project, "studio, project:{projectId}", "A project was created"),
     EventSpec("project:updated", ProjectChange, "studio, project:{projectId}", "A project was edited"),
@@ -262,6 +264,21 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("pipeline:update", PipelineUpdate, "studio, asset:{assetId}", "A version's pipeline moved"),
     EventSpec("render:status", RenderJob, "studio, asset:{assetId}", "A render job changed status"),
     EventSpec("render:progress", RenderProgress, "studio, asset:{assetId}", "A running render progressed"),
+    EventSpec(
+        "render-policy:created", RenderPolicy, "studio, project:{projectId}", "A render policy was added"
+    ),
+    EventSpec(
+        "render-policy:updated", RenderPolicy, "studio, project:{projectId}", "A render policy changed"
+    ),
+    EventSpec(
+        "render-policy:deleted", RenderPolicy, "studio, project:{projectId}", "A render policy was deleted"
+    ),
+    EventSpec(
+        "asset:rerender-queued",
+        RerenderQueued,
+        "studio, asset:{assetId}",
+        "A dependency's new current version queued a re-render of the asset (opted in)",
+    ),
     EventSpec("upload:started", UploadEvent, "studio, asset:{assetId}", "An upload was opened"),
     EventSpec("upload:completed", UploadEvent, "studio, asset:{assetId}", "An upload was completed"),
     EventSpec("upload:aborted", UploadEvent, "studio, asset:{assetId}", "An upload was aborted or expired"),

@@ -12,8 +12,8 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from keyframe.errors import Conflict
-from keyframe.identity.permissions import Permission, Principal, require_owner_or
+from keyframe.errors import Conflict, NotFound
+from keyframe.identity.permissions import Permission, Principal, Role, require_owner_or
 from keyframe.observability import logger
 from keyframe.renders import execution, presets, scenes, service, sources, storage, vcpus
 from keyframe.renders.config import RendersSettings
@@ -183,6 +183,84 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
         raise
     service._emit_status(item)
     return RenderJob.of(_launch(item))
+
+
+def request_automatic(
+    studio_id: str,
+    asset_id: str,
+    request: RenderRequest,
+    *,
+    job_id: str,
+    requested_for: str,
+    trigger: dict[str, Any],
+) -> RenderJob | None:
+    """Queue a render the system asks for (a render policy, a dependency's change), once per ``job_id``.
+
+    The same rules as :func:`request_render` (validation, quotas before anything is written, one
+    transaction with the slot, the vCPUs and the activity entry ``render:requested`` whose actor is the
+    system and whose details carry ``trigger``), with the caller's deterministic ``job_id``: a second
+    call with it writes nothing and returns ``None``, so a redelivered event queues no second render.
+
+    Parameters
+    ----------
+    request:
+        Preset, version and options (the version must be given).
+    job_id:
+        32 hex characters derived from what caused the render.
+    requested_for:
+        The member the job is attributed to (``createdBy``: told when it finishes).
+    trigger:
+        What caused it (``{kind, ...}``), stored in the job's lineage as ``trigger``.
+
+    Returns
+    -------
+    RenderJob or None
+        The queued job; ``None`` when a job with ``job_id`` exists already.
+
+    Raises
+    ------
+    KeyframeError
+        As :func:`request_render` (the caller logs and skips them).
+    """
+    principal = Principal(studio_id=studio_id, user_id=requested_for, role=Role.PRODUCER)
+    try:
+        service.load_job(studio_id, job_id)
+        return None
+    except NotFound:
+        pass
+    quotas.require(studio_id, Quota.RENDER_MINUTES_PER_MONTH, 0)
+    item = new_job(principal, asset_id, request)
+    _identify(item, studio_id, asset_id, job_id)
+    item.lineage = {**item.lineage, "trigger": trigger}
+
+    def build() -> Transaction:
+        tx = Transaction()
+        tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
+        service._take_slot(tx, studio_id)
+        service._hold_vcpus(tx, studio_id, int(item.vcpus))
+        return tx
+
+    entry = service.Entry("render:requested", None, 1, {"priority": item.priority, "trigger": trigger})
+    try:
+        service._commit(item, entry, build)
+    except Cancelled as exc:
+        if "job" in exc.failed:
+            return None  # queued by an earlier delivery of the same cause
+        refused = service.refusal_of(exc, studio_id, int(item.vcpus))
+        if refused is not None:
+            raise refused from exc
+        raise
+    service._emit_status(item)
+    return RenderJob.of(_launch(item))
+
+
+def _identify(item: RenderJobItem, studio_id: str, asset_id: str, job_id: str) -> None:
+    """Give a built job item the id ``job_id`` (its key and the list indexes' sort keys)."""
+    sort = f"{item.created_at}#{job_id}"
+    item.pk = job_pk(studio_id, job_id)
+    item.job_id = job_id
+    item.gsi1sk = sort
+    item.gsi2sk = sort
 
 
 def _launch(item: RenderJobItem) -> RenderJobItem:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from keyframe.catalog.schemas import AssetType
 from keyframe.renders.models import Priority, RenderJobItem, RenderStatus
 from keyframe.renders.presets import PresetName, RenderOptions
 from keyframe.renders.scenes import SceneOptions, is_scene
@@ -151,6 +152,21 @@ class LineageInput(ApiModel):
     via: list[str] = Field(default_factory=list)
 
 
+class RenderTrigger(ApiModel):
+    """What made the system queue a render.
+
+    ``render-policy``: a version became READY and the project's policy ``policyId`` names the preset.
+    ``dependency-change``: ``dependencyId`` got current version ``dependencyVersion`` and the asset
+    opted in to re-render on change. ``eventId`` is the domain event that carried it.
+    """
+
+    kind: Literal["render-policy", "dependency-change"]
+    event_id: str
+    policy_id: str | None = None
+    dependency_id: str | None = None
+    dependency_version: int | None = None
+
+
 class Lineage(ApiModel):
     """Exactly what went in: the version, its object key, S3 VersionId (if versioned) and SHA-256.
 
@@ -176,6 +192,9 @@ class Lineage(ApiModel):
     size: int | None = None
     dependencies: list[LineageInput] | None = Field(
         default=None, description="Scene presets: every asset the scene uses, at the exact version read"
+    )
+    trigger: RenderTrigger | None = Field(
+        default=None, description="A render the system queued: what caused it (none: a member asked)"
     )
 
 
@@ -322,3 +341,56 @@ class RenderChunkPage(ApiModel):
     frames: int = 0
     frames_done: int = 0
     items: list[RenderChunk]
+
+
+# ------------------------------------------------------------------------------------------ policies
+AssetTypes = Annotated[list[AssetType], Field(min_length=1, max_length=len(AssetType))]
+Presets = Annotated[list[PresetName], Field(min_length=1, max_length=5)]
+
+
+class RenderPolicyCreate(RequestModel):
+    """``POST /projects/{projectId}/render-policies``: queue ``presets`` for new READY versions of
+    assets of ``assetTypes`` (duplicates in either list are ignored)."""
+
+    asset_types: AssetTypes
+    presets: Presets
+    enabled: bool = True
+
+
+class RenderPolicyPatch(RequestModel):
+    """``PATCH /projects/{projectId}/render-policies/{policyId}``: any subset of the fields."""
+
+    asset_types: AssetTypes | None = None
+    presets: Presets | None = None
+    enabled: bool | None = None
+
+
+class RenderPolicy(ApiModel):
+    """A render policy: when a version of an asset of one of ``assetTypes`` in the project becomes
+    READY, each of ``presets`` is rendered once (by the system, as ``createdBy``'s request)."""
+
+    policy_id: str
+    project_id: str
+    asset_types: list[AssetType]
+    presets: list[str]
+    enabled: bool
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class RenderPolicyList(ApiModel):
+    """Every render policy of a project, oldest first."""
+
+    items: list[RenderPolicy]
+
+
+class RerenderQueued(ApiModel):
+    """``asset:rerender-queued``: a dependency of the asset got a new current version, and a
+    ``scene-review`` of the asset's current version was queued (the asset opted in)."""
+
+    asset_id: str
+    version: int
+    render_job_id: str
+    dependency_id: str
+    dependency_version: int

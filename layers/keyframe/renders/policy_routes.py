@@ -1,0 +1,79 @@
+"""REST routes of render policies (function ``renders-api``; logic in :mod:`keyframe.renders.policies`).
+
+Every member reads a project's policies (``render:read``); PRODUCER and ADMIN change them
+(``project:write``). Another studio's project answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from keyframe.http.auth import authorize
+from keyframe.http.contract import answers
+from keyframe.identity.permissions import Permission
+from keyframe.renders import policies
+from keyframe.renders.schemas import RenderPolicy, RenderPolicyCreate, RenderPolicyList, RenderPolicyPatch
+
+router = Router()
+
+_ID_PATTERN = r"^[A-Za-z0-9-]+$"
+ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the project")]
+PolicyId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the render policy")
+]
+
+
+@router.get(
+    "/projects/<projectId>/render-policies",
+    tags=["renders"],
+    summary="A project's render policies (presets queued when a version of a matching asset type is READY)",
+    operation_id="listRenderPolicies",
+    openapi_extensions=answers("PROJECT_NOT_FOUND"),
+)
+def list_render_policies(projectId: ProjectId) -> RenderPolicyList:
+    """200 with every policy of the project, oldest first; 404 for a project not in your studio."""
+    principal = authorize(Permission.RENDER_READ)
+    return policies.list_policies(principal.studio_id, projectId)
+
+
+@router.post(
+    "/projects/<projectId>/render-policies",
+    status_code=201,
+    tags=["renders"],
+    summary="Queue presets automatically for new READY versions of an asset type (PRODUCER, ADMIN)",
+    operation_id="createRenderPolicy",
+    openapi_extensions=answers("PROJECT_ARCHIVED", "PROJECT_NOT_FOUND", "TOO_MANY_RENDER_POLICIES"),
+)
+def create_render_policy(projectId: ProjectId, body: RenderPolicyCreate) -> RenderPolicy:
+    """201 with the policy; versions that become READY from now on are rendered with its presets."""
+    return policies.create_policy(authorize(Permission.PROJECT_WRITE), projectId, body)
+
+
+@router.patch(
+    "/projects/<projectId>/render-policies/<policyId>",
+    tags=["renders"],
+    summary="Change a render policy's asset types, presets or enabled flag (PRODUCER, ADMIN)",
+    operation_id="updateRenderPolicy",
+    openapi_extensions=answers("PROJECT_NOT_FOUND", "RENDER_POLICY_NOT_FOUND"),
+)
+def update_render_policy(projectId: ProjectId, policyId: PolicyId, body: RenderPolicyPatch) -> RenderPolicy:
+    """200 with the policy after the change."""
+    return policies.update_policy(authorize(Permission.PROJECT_WRITE), projectId, policyId, body)
+
+
+@router.delete(
+    "/projects/<projectId>/render-policies/<policyId>",
+    status_code=204,
+    tags=["renders"],
+    summary="Delete a render policy (PRODUCER, ADMIN)",
+    operation_id="deleteRenderPolicy",
+    openapi_extensions=answers("PROJECT_NOT_FOUND", "RENDER_POLICY_NOT_FOUND"),
+)
+def delete_render_policy(projectId: ProjectId, policyId: PolicyId) -> Response[None]:
+    """204; renders it already queued run on."""
+    policies.delete_policy(authorize(Permission.PROJECT_WRITE), projectId, policyId)
+    return Response(status_code=204, content_type=None, body=None)

@@ -1,0 +1,180 @@
+"""Renders the system queues by itself, from the durable domain events (the outbox stream consumer).
+
+Registered as the ``renders`` consumer of :mod:`keyframe.outbox.stream` (``functions/outbox_stream``);
+the catalog only stores its events, so no catalog code knows about renders. Each event can come more
+than once: every render queued here has a job id derived from its cause, written on condition that
+it does not exist (:func:`keyframe.renders.requests.request_automatic`), so a redelivery queues
+nothing more.
+
+``version:ready`` -> render policies (issue 17.6)
+    Each enabled policy of the version's project, created before the version became READY, whose
+    ``assetTypes`` contain the asset's type queues each of its presets for that version (job id from policy, asset, version, preset), as
+    a request of the policy's creator; the activity entry ``render:requested`` (actor: the system)
+    carries ``trigger: {kind: "render-policy", policyId, eventId}``, as does the job's lineage.
+
+``asset:dependency-updated`` -> re-render on change (issue 17.7)
+    When a dependency an asset *follows* (not pinned) gets a new current version and the asset
+    opted in (``rerenderOnChange``) and its current version is a scene, one ``scene-review`` of that
+    current version is queued. Its job id is derived from the asset, its version and the versions of
+    every asset its scene would read now (the dependency closure), so changes that land before the
+    consumer reads the closure share one render (the debounce), and a redelivered event queues
+    nothing more. The lineage's ``trigger`` names the change (``{kind: "dependency-change",
+    dependencyId, dependencyVersion, eventId}``); the asset's room gets ``asset:rerender-queued``.
+    Only direct dependencies are watched (a texture of a rig the shot uses re-renders the shot when
+    the rig gets a version).
+
+A cause that cannot be rendered (a preset that does not fit the file, a quota reached, a dependency
+not READY) is logged and skipped: it answers a request nobody is waiting on, and retrying the stream
+would not change it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from keyframe.catalog.assets import load_asset
+from keyframe.catalog.graph import DEPENDENCIES, traverse
+from keyframe.catalog.schemas import AssetType
+from keyframe.errors import KeyframeError
+from keyframe.events.publisher import emit
+from keyframe.events.rooms import STUDIO_ROOM, asset_room
+from keyframe.observability import logger
+from keyframe.outbox.records import DomainEvent
+from keyframe.renders import policies, requests, scenes, sources
+from keyframe.renders.schemas import RenderRequest, RerenderQueued
+
+RERENDER_PRESET = "scene-review"
+
+
+def consume(event: DomainEvent) -> None:
+    """The stream consumer: queue the renders ``event`` causes (see the module docstring)."""
+    if event.type == "version:ready":
+        queue_for_policies(event)
+    elif event.type == "asset:dependency-updated":
+        rerender_on_change(event)
+
+
+def _job_id(*parts: Any) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def queue_for_policies(event: DomainEvent) -> list[str]:
+    """Queue the presets of the project's matching policies for the READY version in ``event``.
+
+    Reads the project's policies (renders table, one Query) and, when one is enabled, the asset
+    (catalog table). Returns the ids of the jobs queued now (empty when there was nothing to do or
+    every one was queued before).
+    """
+    data = event.data
+    studio_id, asset_id, project_id = event.studio, data.get("assetId"), data.get("projectId")
+    if data.get("status") != "READY" or not asset_id or not project_id or data.get("version") is None:
+        return []
+    enabled = [
+        p
+        for p in policies.project_policies(studio_id, project_id)
+        if p.enabled and p.created_at <= event.occurred_at  # versions READY before the policy: not
+    ]
+    if not enabled:
+        return []
+    asset = load_asset(studio_id, asset_id)
+    if asset.archived:
+        return []
+    version = int(data["version"])
+    queued = []
+    for policy in enabled:
+        if AssetType(asset.type).value not in {str(t) for t in policy.asset_types or []}:
+            continue
+        for preset in policy.presets or []:
+            trigger = {"kind": "render-policy", "policyId": policy.policy_id, "eventId": event.id}
+            job = _request(
+                studio_id,
+                asset_id,
+                RenderRequest.model_validate({"preset": str(preset), "version": version}),
+                job_id=_job_id("policy", policy.policy_id, asset_id, version, preset),
+                requested_for=policy.created_by,
+                trigger=trigger,
+            )
+            if job is not None:
+                queued.append(job.render_job_id)
+    return queued
+
+
+def rerender_on_change(event: DomainEvent) -> str | None:
+    """Queue one ``scene-review`` of an opted-in scene whose followed dependency moved (see above).
+
+    Returns
+    -------
+    str or None
+        The job queued now; ``None`` when nothing was queued (not opted in, pinned, not a scene, or
+        the same inputs were queued before).
+    """
+    data = event.data
+    studio_id, asset_id = event.studio, data.get("assetId")
+    if not asset_id or not data.get("following"):
+        return None  # a pinned dependency's new version changes nothing the scene reads
+    asset = load_asset(studio_id, asset_id)
+    if asset.archived or not asset.rerender_on_change or asset.current_version is None:
+        return None
+    version = int(asset.current_version)
+    try:
+        source = sources.resolve(studio_id, asset_id, version)
+        scenes.renderer_for(source.media)
+    except KeyframeError:
+        return None  # not a READY scene: nothing to re-render
+    closure = traverse(
+        studio_id, asset_id, DEPENDENCIES, transitive=True, max_nodes=sources.MAX_SCENE_DEPENDENCIES
+    )
+    inputs = sorted(
+        (n.asset_id, n.pinned_version if n.pinned_version is not None else n.current_version)
+        for n in closure.items
+    )
+    dependency_id, dependency_version = str(data.get("dependencyId")), int(data.get("currentVersion") or 0)
+    trigger = {
+        "kind": "dependency-change",
+        "dependencyId": dependency_id,
+        "dependencyVersion": dependency_version,
+        "eventId": event.id,
+    }
+    job = _request(
+        studio_id,
+        asset_id,
+        RenderRequest.model_validate({"preset": RERENDER_PRESET, "version": version}),
+        job_id=_job_id("rerender", asset_id, version, inputs),
+        requested_for=asset.created_by,
+        trigger=trigger,
+    )
+    if job is None:
+        return None
+    queued = RerenderQueued(
+        asset_id=asset_id,
+        version=version,
+        render_job_id=job.render_job_id,
+        dependency_id=dependency_id,
+        dependency_version=dependency_version,
+    )
+    emit(
+        studio_id,
+        "asset:rerender-queued",
+        queued.to_json(),
+        rooms=[STUDIO_ROOM, asset_room(asset_id)],
+        subject=f"asset/{asset_id}",
+    )
+    return job.render_job_id
+
+
+def _request(studio_id: str, asset_id: str, request: RenderRequest, **kw: Any) -> Any:
+    """:func:`requests.request_automatic`, with a refusal logged and skipped (``None``)."""
+    try:
+        return requests.request_automatic(studio_id, asset_id, request, **kw)
+    except KeyframeError as exc:
+        logger.warning(
+            "automatic render not queued",
+            extra={
+                "asset_id": asset_id,
+                "preset": request.preset,
+                "code": exc.code,
+                "trigger": kw.get("trigger"),
+            },
+        )
+        return None
