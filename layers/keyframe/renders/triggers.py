@@ -8,9 +8,10 @@ nothing more.
 
 ``version:ready`` -> render policies (issue 17.6)
     Each enabled policy of the version's project, created before the version became READY, whose
-    ``assetTypes`` contain the asset's type queues each of its presets for that version (job id from policy, asset, version, preset), as
-    a request of the policy's creator; the activity entry ``render:requested`` (actor: the system)
-    carries ``trigger: {kind: "render-policy", policyId, eventId}``, as does the job's lineage.
+    ``assetTypes`` contain the asset's type queues each of its presets for that version (job id
+    from policy, asset, version, preset), as a request of the policy's creator; the activity entry
+    ``render:requested`` (actor: the system) carries ``trigger: {kind: "render-policy", policyId,
+    eventId}``, as does the job's lineage.
 
 ``asset:dependency-updated`` -> re-render on change (issue 17.7)
     When a dependency an asset *follows* (not pinned) gets a new current version and the asset
