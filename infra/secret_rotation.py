@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -125,6 +125,11 @@ class SigningSecretRotation(Construct):
             automatically_after=Duration.days(ROTATION_DAYS),
             rotate_immediately_on_update=False,
         )
+        # Only rotations of this secret may invoke it (no confused deputy through another secret).
+        for child in self.function.node.find_all():
+            if isinstance(child, lambda_.CfnPermission) and child.principal == "secretsmanager.amazonaws.com":
+                child.source_arn = secret.secret_arn
+                child.source_account = Stack.of(self).account
         functions.grant(resources)
         self.functions = functions
         # A failed step leaves the old version current: nothing breaks, but the keys stop rotating.

@@ -34,6 +34,9 @@ def test_the_signing_secret_rotates_on_a_schedule_through_the_rotation_function(
         if alias in t.references(p["Properties"]["FunctionName"])
     ]
     assert [p["Principal"] for p in invokers] == ["secretsmanager.amazonaws.com"]
+    # only for rotations of this secret, in this account
+    assert invokers[0]["SourceArn"] == {"Ref": secret_id}
+    assert invokers[0]["SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
 def test_the_rotation_function_creates_only_tagged_rsa_signing_keys_and_never_signs(dev):
