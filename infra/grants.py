@@ -23,6 +23,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
+from infra.analytics import stream_name as analytics_stream_name
 from infra.live import LiveApi
 from infra.tables import Tables
 from keyframe.live.models import connection_pk, ticket_pk
@@ -466,6 +467,31 @@ class SendWebhookDeliveries:
             grantee.add_environment("WEBHOOK_QUEUE_URL", queue.queue_url)
 
 
+@dataclass(frozen=True)
+class PutAnalyticsRecords:
+    """``firehose:PutRecordBatch`` on the analytics stream, and its name as ``ANALYTICS_STREAM_NAME``.
+
+    The stream (``infra/analytics.py``, a nested stack) has a fixed name, ``<stage name>-analytics``,
+    so the grant names its ARN without a reference to the nested stack.
+    """
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant PutRecordBatch on the stream's ARN and set the function's variable."""
+        name = analytics_stream_name(resources.stage)
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["firehose:PutRecordBatch"],
+                resources=[
+                    Stack.of(grantee.grant_principal).format_arn(
+                        service="firehose", resource="deliverystream", resource_name=name
+                    )
+                ],
+            )
+        )
+        if isinstance(grantee, lambda_.Function):
+            grantee.add_environment("ANALYTICS_STREAM_NAME", name)
+
+
 EMITS_EVENTS: tuple[Access, ...] = (append_outbox(), read_write(LIVE), ManageLiveConnections())
 """``keyframe.events.publisher.emit``: the event's outbox item (catalog), room counters, markers and
 event log (live table), then the fan-out reads the room's connections, posts to each one
@@ -533,6 +559,8 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         # replays on the delivery queue
         webhook_items(WEBHOOK_ITEM_ACTIONS),
         SendWebhookDeliveries(),
+        # the analytics record of each password sign-in (keyframe.analytics, member:signed-in)
+        PutAnalyticsRecords(),
     ),
     # projects, assets, versions, graph, activity; signed cursors (key derived from the signing
     # secret); presigned GETs of version files
@@ -549,7 +577,9 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     # reviews and comments (live table) move a version's review status and append activity (catalog);
     # signed cursors of comment pages; connect tickets (live table) and room catch-up
     # notifications: mentions, replies and decisions notify members (NOTIFIES); /me/notifications
-    "reviews-api": (*AUTHENTICATES, read_write(CATALOG), *EMITS_EVENTS, *NOTIFIES),
+    # POST /analytics/events (keyframe.analytics): a per-member counter in the live table (EMITS_EVENTS
+    # has it) and the records to the analytics delivery stream
+    "reviews-api": (*AUTHENTICATES, read_write(CATALOG), *EMITS_EVENTS, *NOTIFIES, PutAnalyticsRecords()),
     # $connect authorizer (keyframe.live.sockets.authorize_connect): reads and deletes the single-use
     # ticket (TICKET# partitions only), reads the caller's membership (tenants)
     "live-authorizer": (
@@ -652,6 +682,8 @@ CONSUMER_GRANTS: Mapping[str, tuple[Access, ...]] = {
         MediaObjects(("s3:GetObject",), prefix=ORIGINALS_PREFIX),
         StartStateMachine(RENDER_STATE_MACHINE, ()),
         *NOTIFIES,
+        # analytics (keyframe.analytics.consumer): server records of uploads, renders, decisions
+        PutAnalyticsRecords(),
     ),
     # the delivery queue's consumer (keyframe.webhooks.dispatch.attempt): reads and updates deliveries
     # and endpoints, queues retries; disabling an endpoint appends activity and emits webhook:disabled

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from aws_cdk import NestedStack, Stack, Tags
 from constructs import Construct
 
+from infra.analytics import Analytics
 from infra.api import RestApi
 from infra.backup import DataBackup
 from infra.batch import BatchJobs
@@ -175,6 +176,9 @@ class KeyframeStack(Stack):
         # The outbox consumer queues renders (keyframe.renders.triggers): the render machine and queue.
         launchers = [self.outbox.functions[name] for name in starters(RENDER, CONSUMER_GRANTS)]
         self.renders.configure_launchers(launchers)
+        # Analytics (Firehose -> S3 -> Glue): a nested stack; functions name its stream by its fixed
+        # name (infra.grants.PutAnalyticsRecords), so nothing here references it.
+        self.analytics = Analytics(self, "Analytics", config=config)
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())
         self.batch.grant(self.resources())

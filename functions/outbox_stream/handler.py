@@ -1,10 +1,12 @@
 """The outbox's stream consumer (DynamoDB Streams of the catalog table; logic in keyframe.outbox.stream).
 
 Delivers every stored domain event to the rooms (socket fan-out), queues its webhook deliveries and
-the renders it causes (render policies, re-render on change: keyframe.renders.triggers).
+the renders it causes (render policies, re-render on change: keyframe.renders.triggers), and records
+the analytics server events (uploads, finished renders, review decisions: keyframe.analytics).
 Returns Lambda's ``batchItemFailures`` so a failed event and those after it come again.
 """
 
+from keyframe.analytics import consumer as analytics
 from keyframe.events import publisher
 from keyframe.live import fanout
 from keyframe.observability import logger, metrics, tracer
@@ -16,6 +18,7 @@ fanout.install()  # live delivery (sockets) registers with the event publisher a
 stream.register("rooms", publisher.publish)
 stream.register("webhooks", dispatch.consume)
 stream.register("renders", triggers.consume)  # render policies and re-render on change
+stream.register("analytics", analytics.consume)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -88,6 +88,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             "keyframe.reviews.routes",
             "keyframe.live.routes",
             "keyframe.notifications.routes",
+            # POST /analytics/events: a review UI's telemetry (no function of its own: the stack
+            # stays under CloudFormation's 500 resources)
+            "keyframe.analytics.routes",
         ),
     ),
     FunctionSpec("live-authorizer", "live_authorizer", "websocket", timeout_seconds=10, memory_mb=256),

@@ -13,6 +13,10 @@ MAIL_FROM = "Keyframe <no-reply@keyframe.test>"
 FRONTEND_URL = "https://app.keyframe.test"
 WEBHOOK_QUEUE = "keyframe-test-webhook-deliveries"
 """The webhook delivery queue (``keyframe.webhooks.dispatch``), made by ``create_resources``."""
+ANALYTICS_STREAM = "keyframe-test-analytics"
+"""The analytics Firehose delivery stream (``keyframe.analytics.sink``), made by ``create_resources``."""
+ANALYTICS_BUCKET = "keyframe-test-analytics"
+"""Where moto's Firehose writes the analytics records (one object per put, under ``events/``)."""
 
 BASE_ENV: dict[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -31,6 +35,7 @@ BASE_ENV: dict[str, str] = {
     "PASSWORD_RESET_MIN_SECONDS": "0.2",
     "FRONTEND_URL": FRONTEND_URL,
     "WEBHOOK_QUEUE_URL": f"https://sqs.us-east-1.amazonaws.com/123456789012/{WEBHOOK_QUEUE}",
+    "ANALYTICS_STREAM_NAME": ANALYTICS_STREAM,
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "KeyframeTest",
     "POWERTOOLS_LOG_LEVEL": "INFO",  # exercise every log call (a reserved `extra` key crashes)

@@ -37,6 +37,36 @@ EXAMPLES: dict[str, Any] = {
         "description": "tracker sync",
     },
     "WebhookUpdate": {"active": True, "eventTypes": []},
+    "ClientEventBatch": {
+        "events": [
+            {
+                "id": "0f8e2b1c-4d5a-4e6f-9a0b-1c2d3e4f5a6b",
+                "type": "playback.started",
+                "occurredAt": "2026-12-05T09:30:00.120Z",
+                "renderJobId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                "assetId": _ASSET_ID,
+                "sessionId": "play-7c1d",
+                "positionSeconds": 0,
+                "properties": {"rendition": "720p", "muted": False},
+            },
+            {
+                "type": "playback.progress",
+                "occurredAt": "2026-12-05T09:30:10.118Z",
+                "renderJobId": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
+                "sessionId": "play-7c1d",
+                "positionSeconds": 10.0,
+            },
+            {"type": "asset.viewed", "occurredAt": "2026-12-05T09:29:41.002Z", "assetId": _ASSET_ID},
+        ]
+    },
+    "AcceptedEvents": {
+        "accepted": 3,
+        "ids": [
+            "0f8e2b1c-4d5a-4e6f-9a0b-1c2d3e4f5a6b",
+            "anl_6b2f0e4c9d8a4b7e8f1a2b3c4d5e6f70",
+            "anl_1d2c3b4a5f6e4d7c8b9a0f1e2d3c4b5a",
+        ],
+    },
     "LoginRequest": {"email": "ada@night-market.studio", "password": "correct horse battery"},
     "RefreshRequest": {"refreshToken": "rt_1.N2QxZjBjMWUtNWI4YS00YzU1"},
     "AcceptInvitationRequest": {

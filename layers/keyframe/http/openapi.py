@@ -60,6 +60,11 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("reviews", "Comments at a frame or timecode, threads, resolution; review decisions on a version."),
     ("live", "Live review: socket tickets and catch-up of a room's numbered events."),
     ("activity", "The studio's activity log, written in the same transaction as each change."),
+    (
+        "analytics",
+        "Client analytics events (playback, views) sent in batches by a review UI, fire-and-forget; "
+        "recorded with the backend's own events for analysts (Athena), never read back through the API.",
+    ),
     ("meta", "About the API itself: liveness, readiness, this document and its interactive docs."),
 )
 """Every tag with its description, in the order the docs show them."""

@@ -49,6 +49,7 @@ class Permission(StrEnum):
     LIVE_CONNECT = "live:connect"
     WEBHOOKS_MANAGE = "webhooks:manage"
     USAGE_READ = "usage:read"
+    ANALYTICS_SEND = "analytics:send"
 
 
 _EVERYONE = set(Role)
@@ -77,6 +78,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.LIVE_CONNECT: frozenset(_EVERYONE),
     Permission.WEBHOOKS_MANAGE: frozenset({Role.ADMIN}),
     Permission.USAGE_READ: frozenset(_MANAGERS),
+    Permission.ANALYTICS_SEND: frozenset(_EVERYONE),
 }
 """Permission -> the roles that hold it. The single source of truth for authorization."""
 
@@ -103,6 +105,7 @@ PERMISSION_PURPOSE: dict[Permission, str] = {
     Permission.LIVE_CONNECT: "open a live review socket and join rooms",
     Permission.WEBHOOKS_MANAGE: "create, change and delete webhook endpoints; read and replay deliveries",
     Permission.USAGE_READ: "read the studio's usage over a range of days",
+    Permission.ANALYTICS_SEND: "send the review UI's analytics events (playback, views)",
 }
 
 

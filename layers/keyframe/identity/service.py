@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
+from keyframe.analytics.service import record_sign_in
 from keyframe.errors import (
     Conflict,
     InvalidInput,
@@ -166,7 +167,7 @@ def login(request: LoginRequest, client_address: str) -> AuthResponse:
     throttle counts failures per (e-mail, address) and per address.
 
     Reads the throttle, e-mail, user and membership items; writes the membership's ``lastUsedAt``
-    and a refresh-token family (tenants table).
+    and a refresh-token family (tenants table), and the analytics record ``member:signed-in``.
 
     Raises
     ------
@@ -194,7 +195,9 @@ def login(request: LoginRequest, client_address: str) -> AuthResponse:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         raise _credentials_refused() from None
-    return sessions.start(user, studio, Role(membership.role))
+    started = sessions.start(user, studio, Role(membership.role))
+    record_sign_in(studio.studio_id, user.user_id)  # analytics member:signed-in; never fails the login
+    return started
 
 
 def refresh(refresh_token: str) -> AuthResponse:

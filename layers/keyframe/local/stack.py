@@ -263,6 +263,9 @@ class LocalStack:
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
             "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
             "KEYFRAME_STATE_DIR": str(config.state_dir),
+            # analytics records as JSON lines, studio=<id>/date=<yyyy-mm-dd>/events.jsonl (the cloud:
+            # Firehose to S3 in the same layout)
+            "ANALYTICS_DIRECTORY": str(config.state_dir / "analytics"),
             # webhooks to a receiver on this machine (http://127.0.0.1:…); never set in the cloud
             "WEBHOOK_ALLOW_LOCAL_HTTP": "true",
             # retries come quickly on a developer's machine (the cloud's first pause is 30 s)
