@@ -20,6 +20,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 from keyframe import keys as secret_keys
 from keyframe.identity import token_keys
 from keyframe.identity.secret_rotation import STEPS, RotationError, SecretRotation
+from keyframe.local import lambdas
 
 STAGE = "keyframe-rotation-test"
 GRACE = 905
@@ -186,3 +187,20 @@ def test_a_secret_without_rotation_enabled_is_not_rotated():
         rotation = SecretRotation(secretsmanager=sm, kms=boto3.client("kms"), grace=GRACE)
         with pytest.raises(RotationError, match="not enabled"):
             rotation.handle({"Step": "createSecret", "SecretId": arn, "ClientRequestToken": "t"})
+
+
+def test_the_deployed_handler_runs_the_four_steps(aws):
+    # Given the function Secrets Manager invokes (functions/secret_rotation/handler.py)
+    sm, _, arn, first_key = aws
+    token = _stage_pending(sm, arn)
+    # When each step's event reaches it, in order
+    for step in STEPS:
+        assert (
+            lambdas.invoke("secret-rotation", {"Step": step, "SecretId": arn, "ClientRequestToken": token})
+            is None
+        )
+    # Then the new version is current and lists the first key and a new one
+    current = sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
+    assert current["VersionId"] == token
+    kids = [e["kid"] for e in json.loads(current["SecretString"])["tokenKeys"]]
+    assert kids[0] == first_key and len(kids) == 2
