@@ -49,11 +49,20 @@ RERENDER_PRESET = "scene-review"
 
 
 def consume(event: DomainEvent) -> None:
-    """The stream consumer: queue the renders ``event`` causes (see the module docstring)."""
-    if event.type == "version:ready":
-        queue_for_policies(event)
-    elif event.type == "asset:dependency-updated":
-        rerender_on_change(event)
+    """The stream consumer: queue the renders ``event`` causes (see the module docstring).
+
+    A domain refusal (an asset or project gone, a quota) is logged and the event skipped; any other
+    exception propagates, so the stream hands the event again (every step is idempotent).
+    """
+    try:
+        if event.type == "version:ready":
+            queue_for_policies(event)
+        elif event.type == "asset:dependency-updated":
+            rerender_on_change(event)
+    except KeyframeError as exc:
+        logger.warning(
+            "event causes no render", extra={"event_id": event.id, "event_type": event.type, "code": exc.code}
+        )
 
 
 def _job_id(*parts: Any) -> str:

@@ -147,3 +147,18 @@ def test_no_rerender_without_opt_in_or_for_a_pinned_dependency(api: Any, admin: 
     # Then neither is re-rendered
     assert _jobs(admin, pinned.asset_id) == [] and _jobs(admin, other.asset_id) == []
     assert _events(admin.studio_id, "asset:rerender-queued") == []
+
+
+def test_an_event_about_something_gone_is_skipped_not_retried_forever(admin: Session, runs: Spy) -> None:
+    # Given events naming an asset that does not exist (deleted, or another studio's)
+    gone = [
+        DomainEvent.new(admin.studio_id, "asset:dependency-updated",
+                        {"assetId": "gone", "dependencyId": "x", "currentVersion": 2, "following": True},
+                        rooms=[]),
+        DomainEvent.new(admin.studio_id, "version:ready",
+                        {"assetId": "gone", "projectId": "gone", "version": 1, "status": "READY"}, rooms=[]),
+    ]  # fmt: skip
+    # When the consumer gets them, Then it returns (the stream moves on) and nothing is queued
+    for event in gone:
+        triggers.consume(event)
+    assert service.list_jobs(admin.studio_id).items == []
