@@ -418,3 +418,12 @@ def test_a_change_of_methods_in_a_route_stack_makes_a_new_deployment():
     ids.add(_deployment(_small_api(base, origins=("https://other.example",)))[0])
     # Then each is a new deployment, so the stage serves the new methods
     assert before_id not in ids and len(ids) == 3
+
+
+def test_a_route_stack_past_its_limit_stops_the_synth_naming_the_segments_to_move(monkeypatch):
+    # Given a route stack allowed fewer resources than its routes need
+    monkeypatch.setattr("infra.api.ROUTE_STACK_LIMIT", 3)
+    endpoints = [Endpoint("f", "GET", "/health"), *(Endpoint("f", m, "/assets") for m in ("GET", "POST"))]
+    # Then the synth stops and says which segments to move to a new group
+    with pytest.raises(ValueError, match=r"route stack Assets holds \d+ resources .*\['assets'\]"):
+        _small_api(endpoints)
