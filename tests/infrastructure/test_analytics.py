@@ -118,3 +118,22 @@ def test_the_nested_stack_is_nag_clean_and_small(dev, prod):
         # And the nested stack is small; the main stack stays within CloudFormation's 500 resources
         assert len(Template.from_stack(synth.stack.analytics).to_json()["Resources"]) <= 20
         assert len(synth.template.to_json()["Resources"]) <= 500
+
+
+def test_the_glue_columns_are_every_key_of_a_record_so_analysts_see_all_of_it() -> None:
+    # Given a client record and a server record as the sink writes them
+    from datetime import UTC, datetime
+
+    from keyframe.analytics import records
+    from keyframe.analytics.schemas import ClientEvent, ClientEventType
+    from keyframe.outbox.records import DomainEvent
+
+    event = ClientEvent(type=ClientEventType.ASSET_VIEWED, occurred_at=datetime.now(UTC), asset_id="a")
+    client = records.from_client("s", "u", event)
+    server = records.from_domain_event(DomainEvent.new("s", "upload:completed", {"size": 1}))
+    assert server is not None
+    # Then the table has a column for each key (lowercased: the SerDe matches case-insensitively),
+    # except the studio, which is the partition the files are under
+    for record in (client, server):
+        keys = {key.lower() for key in record} - {"studio"}
+        assert keys == {name for name, _, _ in COLUMNS}
