@@ -23,9 +23,12 @@ part a resource and, with CORS, an ``OPTIONS`` method). The rule:
 - A route's template is chosen by the first segment of its path: :data:`ROUTE_GROUPS` names the
   nested stack of each domain's segments (``/assets/...`` -> ``AssetsRoutes``); a segment it does not
   name goes to :data:`DEFAULT_GROUP`. A segment's whole resource tree is in one template (API Gateway
-  allows one resource per path, so a subtree is never split). Only the meta function's fixed
-  documents and probes (:data:`PARENT_SEGMENTS`) stay in the main stack beside the API, its stage,
-  deployment, gateway responses and outputs: CDK requires the API to own a method.
+  allows one resource per path, so a subtree is never split). Once deployed, a segment stays in its
+  group: moved to another, the new stack would create its path while the old stack still holds it
+  (CloudFormation deletes last), and API Gateway refuses that. A new segment may get its own group
+  before its first deploy; a crowded group is relieved by giving a new segment a new group. Only the
+  meta function's fixed documents and probes (:data:`PARENT_SEGMENTS`) stay in the main stack beside
+  the API, its stage, deployment, gateway responses and outputs: CDK requires the API to own a method.
 - Each route stack imports the API (``RestApi.fromRestApiAttributes``), builds its resources and
   methods, and holds the invoke permission of each function it integrates (one per function and
   stack, scoped to this API). Adding a route therefore never adds a resource to the main stack, and a
