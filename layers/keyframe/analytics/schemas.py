@@ -123,6 +123,8 @@ class ClientEvent(RequestModel):
     properties: dict[PropertyKey, PropertyValue] = Field(
         default_factory=dict,
         max_length=MAX_PROPERTIES,
+        # the document says what the validator does: keys outside the pattern are refused too
+        json_schema_extra={"additionalProperties": False},
         description=f"up to {MAX_PROPERTIES} more facts: keys of letters, digits and _ (40 at most), values "
         f"strings of at most {MAX_PROPERTY_TEXT} characters, numbers or booleans",
     )
