@@ -92,6 +92,9 @@ def test_preflight_is_open_and_allows_every_configured_origin(dev, prod):
         # Given the OPTIONS methods of each stage
         options = [v for k, v in t.methods(synth.resources).items() if k[0] == "OPTIONS"]
         assert options, "CORS preflight is configured"
+        # (on every path, those of the route stacks too, and the root)
+        paths = {path for method, path in t.methods(synth.resources) if method == "OPTIONS"}
+        assert paths == {"/", *t.resource_paths(synth.resources).values()}
         for method in options:
             # Then preflight needs no token and answers each allowed origin with that origin
             assert method["AuthorizationType"] == "NONE"
