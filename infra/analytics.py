@@ -25,6 +25,8 @@ A nested stack: the main stack is near CloudFormation's 500-resource limit.
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration, NestedStack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -34,6 +36,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.monitoring import PERIOD, Monitoring, runbook
 
 EVENTS_PREFIX = "events/"
 """Where the records are, under ``studio=<id>/date=<yyyy-mm-dd>/``."""
@@ -45,6 +48,8 @@ BUFFER_SECONDS = 300
 """Records reach S3 at most this long after they were put (or when 64 MB of a partition are in)."""
 PARTITION_QUERY = "{studio: .studio, date: .occurredAt[0:10]}"
 """The JQ query that reads each record's partition keys (``occurredAt`` is UTC ISO-8601, ``…Z``)."""
+FRESHNESS_ALARM_SECONDS = 15 * 60
+"""The age of the oldest record not yet in S3 that alarms (three buffers' worth of waiting)."""
 PROJECTION_START = "2026-01-01"
 """The first day partition projection considers."""
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -92,7 +97,9 @@ class Analytics(NestedStack):
         The Glue database and its ``events`` table.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, monitoring: Monitoring
+    ) -> None:
         super().__init__(
             scope, construct_id, description=f"Keyframe analytics: Firehose, S3, Glue ({config.name})"
         )
@@ -268,3 +275,23 @@ class Analytics(NestedStack):
             ),
         )
         self.table.add_dependency(self.database)
+        self.freshness_alarm = cloudwatch.Alarm(
+            self,
+            "DeliveryFreshness",
+            metric=cloudwatch.Metric(
+                namespace="AWS/Firehose",
+                metric_name="DeliveryToS3.DataFreshness",
+                dimensions_map={"DeliveryStreamName": stream_name(config.name)},
+                period=PERIOD,
+                statistic="Maximum",
+            ),
+            alarm_description=f"{config.name}: analytics records are not reaching S3 (oldest waiting over "
+            f"15 minutes).{runbook('analytics-delivery')}",
+            threshold=FRESHNESS_ALARM_SECONDS,
+            evaluation_periods=3,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = cloudwatch_actions.SnsAction(monitoring.topic)
+        self.freshness_alarm.add_alarm_action(action)
+        self.freshness_alarm.add_ok_action(action)

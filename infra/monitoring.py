@@ -106,6 +106,7 @@ RUNBOOK: dict[str, str] = {
     "dead-letter-age": "a message waiting in a safety net's dead-letter queue",
     "outbox-lag": "domain events reach rooms and webhooks late (the outbox stream's iterator age)",
     "secret-rotation": "a step of the signing secret's rotation failed",
+    "analytics-delivery": "analytics records wait in Firehose (not written to S3 for 15 minutes)",
     "studio-outage": "the composite: studios cannot work",
 }
 """Every runbook key an alarm may name -> what the alarm means (the README's *Runbook* has one line each)."""

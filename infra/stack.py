@@ -178,7 +178,7 @@ class KeyframeStack(Stack):
         self.renders.configure_launchers(launchers)
         # Analytics (Firehose -> S3 -> Glue): a nested stack; functions name its stream by its fixed
         # name (infra.grants.PutAnalyticsRecords), so nothing here references it.
-        self.analytics = Analytics(self, "Analytics", config=config)
+        self.analytics = Analytics(self, "Analytics", config=config, monitoring=self.monitoring)
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())
         self.batch.grant(self.resources())

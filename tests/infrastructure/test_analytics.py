@@ -105,6 +105,14 @@ def test_only_the_recording_functions_may_put_records_and_are_told_the_stream(de
     }
 
 
+def test_records_that_stop_reaching_s3_page_with_a_runbook_line(dev):
+    alarms = [a["Properties"] for a in t.of_type(_nested(dev), "AWS::CloudWatch::Alarm").values()]
+    (alarm,) = alarms
+    assert alarm["MetricName"] == "DeliveryToS3.DataFreshness" and alarm["Threshold"] == 900
+    assert alarm["AlarmDescription"].endswith("Runbook: README.md#runbook analytics-delivery")
+    assert alarm["AlarmActions"] and alarm["OKActions"]
+
+
 def test_the_nested_stack_is_nag_clean_and_small(dev, prod):
     for synth in (dev, prod):
         # Given the nag report cdk-nag wrote for the analytics nested stack

@@ -55,11 +55,11 @@ def test_every_alarm_names_a_runbook_line_that_the_readme_has(request, stage):
     # And every alarm, metric or composite, ends its description with one of those keys
     composite = t.of_type(synth.resources, "AWS::CloudWatch::CompositeAlarm")
     descriptions = [a["AlarmDescription"] for a in _alarms(synth).values()]
-    # (the outbox consumer's alarms live in its nested stack: infra/outbox.py)
-    outbox = Template.from_stack(synth.stack.outbox).to_json()["Resources"]
-    descriptions += [
-        a["Properties"]["AlarmDescription"] for a in t.of_type(outbox, "AWS::CloudWatch::Alarm").values()
-    ]
+    # (the outbox consumer's and analytics' alarms live in their nested stacks: infra/outbox.py,
+    # infra/analytics.py)
+    for nested in (synth.stack.outbox, synth.stack.analytics):
+        alarms = t.of_type(Template.from_stack(nested).to_json()["Resources"], "AWS::CloudWatch::Alarm")
+        descriptions += [a["Properties"]["AlarmDescription"] for a in alarms.values()]
     descriptions += [c["Properties"]["AlarmDescription"] for c in composite.values()]
     used = set()
     for description in descriptions:
