@@ -35,6 +35,8 @@ MAX_SKEW = timedelta(minutes=5)
 MAX_POSITION_SECONDS = 7 * 24 * 3600.0
 """The largest playback position (a week of footage), as ``PUT /me/playback``."""
 
+SERVER_ID_PREFIX = "evt_"
+"""Ids of domain events (server records); a client id may not start with it, so it never shadows one."""
 _ID = r"^[A-Za-z0-9_-]+$"
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=_ID)]
 """A project, asset, version, render job or session id: 1-64 of ``A-Z a-z 0-9 _ -``."""
@@ -102,8 +104,8 @@ class ClientEvent(RequestModel):
 
     id: EntityId | None = Field(
         default=None,
-        description="your id for this event (e.g. a UUID): a batch sent twice is deduplicated by it; "
-        "the server makes one when absent",
+        description="your id for this event (e.g. a UUID; not starting with evt_): a batch sent twice "
+        "is deduplicated by it; the server makes one when absent",
     )
     type: ClientEventType
     occurred_at: AwareDatetime = Field(
@@ -128,6 +130,13 @@ class ClientEvent(RequestModel):
         description=f"up to {MAX_PROPERTIES} more facts: keys of letters, digits and _ (40 at most), values "
         f"strings of at most {MAX_PROPERTY_TEXT} characters, numbers or booleans",
     )
+
+    @field_validator("id")
+    @classmethod
+    def _not_a_server_id(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith(SERVER_ID_PREFIX):
+            raise ValueError(f"must not start with {SERVER_ID_PREFIX!r} (the ids of server events)")
+        return value
 
     @field_validator("occurred_at")
     @classmethod

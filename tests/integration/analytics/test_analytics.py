@@ -189,6 +189,7 @@ def test_a_batch_over_100_is_refused_naming_the_first_event_too_many(world: Worl
         ({"type": "asset.viewed", "occurredAt": _now(3600), "assetId": "a"}, "events.0.occurredAt"),
         ({"type": "asset.viewed", "occurredAt": _now(), "assetId": "../etc"}, "events.0.assetId"),
         ({**_playback("seeked", -1.0)}, "events.0.positionSeconds"),
+        ({**_playback("seeked", 1.0), "id": "evt_0123"}, "events.0.id"),  # a server event's id
         ({**_playback("seeked", 1.0), "properties": {"x": "y" * 257}}, "events.0.properties"),
         ({**_playback("seeked", 1.0), "properties": {"nested": {"a": 1}}}, "events.0.properties"),
         ({**_playback("seeked", 1.0), "properties": {f"k{n}": n for n in range(21)}}, "events.0.properties"),
