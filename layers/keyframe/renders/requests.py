@@ -170,7 +170,7 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
         tx = Transaction()
         tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
         service._take_slot(tx, principal.studio_id)
-        service._hold_vcpus(tx, principal.studio_id, int(item.vcpus))
+        service.hold_vcpus(tx, principal.studio_id, int(item.vcpus))
         return tx
 
     entry = service.Entry("render:requested", principal.user_id, 1, {"priority": item.priority})
@@ -237,7 +237,7 @@ def request_automatic(
         tx = Transaction()
         tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
         service._take_slot(tx, studio_id)
-        service._hold_vcpus(tx, studio_id, int(item.vcpus))
+        service.hold_vcpus(tx, studio_id, int(item.vcpus))
         return tx
 
     entry = service.Entry("render:requested", None, 1, {"priority": item.priority, "trigger": trigger})
@@ -383,7 +383,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         tx = Transaction()
         tx.update("job", RenderJobItem(item.pk, item.sk), actions, condition=condition)
         service._take_slot(tx, principal.studio_id)
-        service._hold_vcpus(tx, principal.studio_id, held)
+        service.hold_vcpus(tx, principal.studio_id, held)
         return tx
 
     entry = service.Entry("render:retried", principal.user_id, previous + 1, {"previousAttempt": previous})

@@ -9,7 +9,8 @@ The job record is the truth, and every status change is a conditional write:
 - QUEUED is entered (create, retry) in one ``TransactWriteItems`` with the studio's slot counter
   going up *only if* it is below ``MAX_CONCURRENT_RENDERS_PER_STUDIO`` and its vCPU counter by the
   job's ``vcpus`` *only if* within ``RENDER_VCPUS_PER_STUDIO`` (else 429 + ``Retry-After``;
-  :mod:`keyframe.renders.vcpus`); a scene render's hold grows in :func:`hold_chunk_vcpus`;
+  :mod:`keyframe.renders.vcpus`); a scene render's hold grows in
+  :func:`keyframe.renders.vcpus.hold_chunk_vcpus`;
 - a terminal status (SUCCEEDED, FAILED, CANCELLED) is entered in one transaction with both counters
   going down (the vCPUs by what the job holds), on the condition that the job is still
   QUEUED/RUNNING *in the same attempt* and holds that much, so each job gives its slot and vCPUs
@@ -43,7 +44,7 @@ from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.notifications.schemas import NotificationType
 from keyframe.notifications.service import notify
 from keyframe.observability import logger
-from keyframe.renders import sources, vcpus
+from keyframe.renders import sources
 from keyframe.renders.config import RendersSettings
 from keyframe.renders.models import (
     ACTIVE,
@@ -169,6 +170,9 @@ def _give_slot(tx: Transaction, studio_id: str) -> None:
     quotas.release(tx, studio_id, Quota.CONCURRENT_RENDERS, 1)
 
 
+VCPUS_LABEL = quotas.label(Quota.RENDER_VCPUS)
+"""The label of the vCPU counter's update in a transaction (``Cancelled.failed``)."""
+
 SLOTS_LABEL = quotas.label(Quota.CONCURRENT_RENDERS)
 """The label of the slot counter's update in a transaction (``Cancelled.failed``)."""
 
@@ -178,7 +182,7 @@ def _too_many(studio_id: str) -> KeyframeError:
     return quotas.refusal(studio_id, Quota.CONCURRENT_RENDERS, 1, retry_after=retry_after)
 
 
-def _hold_vcpus(tx: Transaction, studio_id: str, amount: int) -> None:
+def hold_vcpus(tx: Transaction, studio_id: str, amount: int) -> None:
     if amount > 0:
         quotas.reserve(tx, studio_id, Quota.RENDER_VCPUS, amount)
 
@@ -188,11 +192,11 @@ def _give_vcpus(tx: Transaction, studio_id: str, amount: int) -> None:
         quotas.release(tx, studio_id, Quota.RENDER_VCPUS, amount)
 
 
-def _held(item: RenderJobItem) -> int:
+def held_by(item: RenderJobItem) -> int:
     return int(item.vcpus or 0)
 
 
-def _holds(held: int) -> Any:
+def holds(held: int) -> Any:
     """The condition that a job still holds ``held`` vCPUs (absent: a job from before the budget)."""
     return (
         (RenderJobItem.vcpus == held)
@@ -205,7 +209,7 @@ def refusal_of(exc: Cancelled, studio_id: str, vcpus_requested: int) -> Keyframe
     """The 429 answering a QUEUED transaction cancelled on a quota counter (``None``: another reason)."""
     if SLOTS_LABEL in exc.failed:
         return _too_many(studio_id)
-    if vcpus.LABEL in exc.failed:
+    if VCPUS_LABEL in exc.failed:
         retry_after = load(RendersSettings).RENDER_RETRY_AFTER_SECONDS
         return quotas.refusal(studio_id, Quota.RENDER_VCPUS, vcpus_requested, retry_after=retry_after)
     return None
@@ -296,7 +300,7 @@ def _finish_once(
 ) -> bool:
     """One try of :func:`finish`'s transaction; False when the job changed meanwhile (read it again)."""
     studio_id, job_id, attempt = current.studio_id, current.job_id, int(current.attempts)
-    held = _held(current)
+    held = held_by(current)
     now = now_iso()
     actions: list[Any] = [
         RenderJobItem.status.set(status.value),
@@ -313,7 +317,7 @@ def _finish_once(
     condition = (
         RenderJobItem.status.is_in(*[s.value for s in ACTIVE])
         & (RenderJobItem.attempts == attempt)
-        & _holds(held)
+        & holds(held)
     )
 
     def build() -> Transaction:
@@ -331,54 +335,6 @@ def _finish_once(
             return False
         raise
     return True
-
-
-def hold_chunk_vcpus(studio_id: str, job_id: str, attempt: int, chunks: int) -> int:
-    """A scene render's planning step: hold ``chunks * 2`` vCPUs before its array is submitted.
-
-    One transaction (renders table): the job's ``vcpus`` from what it holds to the new figure, on
-    condition that it is QUEUED/RUNNING in ``attempt`` and still holds that, with the studio's vCPU
-    counter changed by the difference within the limit. A job already holding enough is left alone.
-
-    Returns
-    -------
-    int
-        The vCPUs the job holds now.
-
-    Raises
-    ------
-    TooManyRequests
-        ``RENDER_VCPUS_QUOTA_EXCEEDED``: the studio's other renders hold too much for this array.
-    keyframe.storage.transactions.Cancelled
-        The job is no longer active in ``attempt`` (``job`` in ``failed``), or the races went on.
-    """
-    wanted = vcpus.for_chunks(chunks)
-    for _ in range(TRANSACTION_ATTEMPTS):
-        item = load_job(studio_id, job_id)
-        held = _held(item)
-        if held >= wanted:
-            return held
-        condition = (
-            RenderJobItem.status.is_in(*[s.value for s in ACTIVE])
-            & (RenderJobItem.attempts == attempt)
-            & _holds(held)
-        )
-        tx = Transaction()
-        job = RenderJobItem(item.pk, item.sk)
-        tx.update("job", job, [RenderJobItem.vcpus.set(wanted)], condition=condition)
-        _hold_vcpus(tx, studio_id, wanted - held)
-        try:
-            tx.commit()
-        except Cancelled as exc:
-            if vcpus.LABEL in exc.failed:
-                after = load(RendersSettings).RENDER_RETRY_AFTER_SECONDS
-                raise quotas.refusal(studio_id, Quota.RENDER_VCPUS, wanted, retry_after=after) from exc
-            fresh = load_job(studio_id, job_id)
-            if "job" in exc.failed and (fresh.state not in ACTIVE or int(fresh.attempts) != attempt):
-                raise
-            continue
-        return wanted
-    raise Cancelled({"job"}, conflict=True)
 
 
 def _seconds_between(start: str, end: str) -> float:

@@ -25,7 +25,7 @@ from typing import Any
 
 from keyframe.errors import KeyframeError
 from keyframe.observability import logger
-from keyframe.renders import execution, service
+from keyframe.renders import execution, service, vcpus
 from keyframe.renders.models import ACTIVE, RenderStatus
 
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
@@ -197,7 +197,7 @@ def mark_failed(event: dict[str, Any]) -> dict[str, str]:
 
 def plan_chunks(event: dict[str, Any]) -> dict[str, int]:
     """Scene presets, after the probe step: ``{"size": chunks}``, the Batch array size, once the
-    render holds 2 vCPUs per chunk of the studio's budget (:func:`keyframe.renders.service.hold_chunk_vcpus`).
+    render holds 2 vCPUs per chunk of the studio's budget (:func:`keyframe.renders.vcpus.hold_chunk_vcpus`).
 
     Runs in ``render-finalize`` (``{"task": "planChunks", studioId, renderJobId, attempt}``: see
     :func:`finalize_or_plan`), which already reads the job.
@@ -216,7 +216,7 @@ def plan_chunks(event: dict[str, Any]) -> dict[str, int]:
         raise ValueError(f"Render {job_id} has no probed scene settings")
     size = int(scene.get("chunks") or 0)
     try:
-        held = service.hold_chunk_vcpus(studio_id, job_id, attempt, size)
+        held = vcpus.hold_chunk_vcpus(studio_id, job_id, attempt, size)
     except KeyframeError as exc:  # RENDER_VCPUS_QUOTA_EXCEEDED: the Catch marks the job FAILED with it
         service.record_try_error(studio_id, job_id, attempt, exc.code, exc.message)
         raise

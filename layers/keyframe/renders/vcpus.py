@@ -22,8 +22,12 @@ exactly that back once, whatever the path (finish, cancel, fail, start failure).
 
 from __future__ import annotations
 
-from keyframe.renders import scenes
+from keyframe.renders import scenes, service
+from keyframe.renders.config import RendersSettings
 from keyframe.renders.jobs import RENDER_JOB, SCENE_CHUNK_VCPUS
+from keyframe.renders.models import ACTIVE, RenderJobItem
+from keyframe.settings import load
+from keyframe.storage.transactions import Cancelled, Transaction
 from keyframe.usage import quotas
 from keyframe.usage.quotas import Quota
 
@@ -33,7 +37,7 @@ VIDEO_VCPUS = int(RENDER_JOB["vcpus"])
 CHUNK_VCPUS = SCENE_CHUNK_VCPUS
 """vCPUs a scene render holds per chunk (one array child each)."""
 
-LABEL = quotas.label(Quota.RENDER_VCPUS)
+LABEL = service.VCPUS_LABEL
 """The label of the vCPU counter's update in a transaction (``Cancelled.failed``)."""
 
 
@@ -66,3 +70,51 @@ def at_request(studio_id: str, preset: str, renderer: str | None, options: scene
 def for_chunks(chunks: int) -> int:
     """vCPUs of a scene render's array of ``chunks`` children (at least one child's)."""
     return max(1, chunks) * CHUNK_VCPUS
+
+
+def hold_chunk_vcpus(studio_id: str, job_id: str, attempt: int, chunks: int) -> int:
+    """A scene render's planning step: hold ``chunks * 2`` vCPUs before its array is submitted.
+
+    One transaction (renders table): the job's ``vcpus`` from what it holds to the new figure, on
+    condition that it is QUEUED/RUNNING in ``attempt`` and still holds that, with the studio's vCPU
+    counter changed by the difference within the limit. A job already holding enough is left alone.
+
+    Returns
+    -------
+    int
+        The vCPUs the job holds now.
+
+    Raises
+    ------
+    TooManyRequests
+        ``RENDER_VCPUS_QUOTA_EXCEEDED``: the studio's other renders hold too much for this array.
+    keyframe.storage.transactions.Cancelled
+        The job is no longer active in ``attempt`` (``job`` in ``failed``), or the races went on.
+    """
+    wanted = for_chunks(chunks)
+    for _ in range(service.TRANSACTION_ATTEMPTS):
+        item = service.load_job(studio_id, job_id)
+        held = service.held_by(item)
+        if held >= wanted:
+            return held
+        condition = (
+            RenderJobItem.status.is_in(*[s.value for s in ACTIVE])
+            & (RenderJobItem.attempts == attempt)
+            & service.holds(held)
+        )
+        tx = Transaction()
+        job = RenderJobItem(item.pk, item.sk)
+        tx.update("job", job, [RenderJobItem.vcpus.set(wanted)], condition=condition)
+        service.hold_vcpus(tx, studio_id, wanted - held)
+        try:
+            tx.commit()
+        except Cancelled as exc:
+            if LABEL in exc.failed:
+                after = load(RendersSettings).RENDER_RETRY_AFTER_SECONDS
+                raise quotas.refusal(studio_id, Quota.RENDER_VCPUS, wanted, retry_after=after) from exc
+            fresh = service.load_job(studio_id, job_id)
+            if "job" in exc.failed and (fresh.state not in ACTIVE or int(fresh.attempts) != attempt):
+                raise
+            continue
+        return wanted
+    raise Cancelled({"job"}, conflict=True)
