@@ -423,3 +423,21 @@ def test_ids_of_another_studio_are_filed_under_the_sender_s_studio(world: World)
     [record] = by_id(["cross-studio-1"])
     assert (record["studio"], record["userId"]) == (world.other.studio_id, world.other.user_id)
     assert record["studio"] != world.admin.studio_id
+
+
+def test_the_largest_batch_allowed_fits_the_api_s_body_limit_and_is_accepted(world: World) -> None:
+    # Given 100 events, each with 20 properties of 40-character keys and 256-character values
+    properties = {f"k{n:02d}".ljust(40, "x"): "v" * 256 for n in range(20)}
+    events = [
+        {**_playback("progress", float(n), id=f"largest-{n}", sessionId="s" * 64), "properties": properties}
+        for n in range(100)
+    ]
+    body = json.dumps({"events": events})
+    assert len(body.encode()) < 1_048_576  # MAX_BODY_BYTES
+    # When it is sent by a member who has sent nothing yet this minute
+    member = add_member(world.api, world.admin, "VIEWER")
+    response = world.api.post("/analytics/events", json={"events": events}, token=member.access_token)
+    # Then all 100 are accepted and recorded whole
+    assert response.status == 202, response.body[:300]
+    recorded_now = by_id([f"largest-{n}" for n in range(100)])
+    assert len(recorded_now) == 100 and recorded_now[0]["properties"] == properties
