@@ -246,6 +246,11 @@ class RenderJob(ApiModel):
         "the scene)",
     )
     frames_done: int | None = Field(default=None, description="Scene presets: frames rendered so far")
+    vcpus: int | None = Field(
+        default=None,
+        description="vCPUs of the studio's render budget this attempt holds while QUEUED/RUNNING (2 per "
+        "video render, 2 per chunk of a scene render)",
+    )
     logs: RenderLogs | None = None
     created_by: str
     created_at: str
@@ -277,6 +282,7 @@ class RenderJob(ApiModel):
             lineage=Lineage.model_validate(item.lineage),
             scene=item.scene,
             frames_done=None if item.frames_done is None else int(item.frames_done),
+            vcpus=None if item.vcpus is None else int(item.vcpus),
             logs=RenderLogs.model_validate(item.logs) if item.logs else None,
             created_by=item.created_by,
             created_at=item.created_at,

@@ -83,6 +83,7 @@ def test_a_scene_render_with_a_known_range_holds_two_vcpus_per_chunk_or_is_refus
     set_env(monkeypatch, RENDER_VCPUS_PER_STUDIO=8)
     accepted = _render(api, admin, scene.asset_id, {"preset": "scene-frames", "options": options})
     assert accepted.status == 202, accepted.body
+    assert accepted.json()["vcpus"] == 6
     assert _vcpus(api, admin) == {"limit": 8, "used": 6}
     # And a default chunk size never needs more than the whole budget (4 chunks of 2 here)
     set_env(monkeypatch, RENDER_VCPUS_PER_STUDIO=8)
