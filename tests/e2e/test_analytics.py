@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
-from tests.e2e.test_live import invite, new_asset, register, upload_png
+from tests.e2e.test_live import PASSWORD, invite, new_asset, register, upload_png
 from tests.unit.media.samples import ffmpeg_sample
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
@@ -76,3 +77,20 @@ def test_a_viewer_s_batch_and_a_real_upload_land_in_the_local_analytics_files(
     assert upload["source"] == "server" and upload["id"].startswith("evt_")
     assert upload["userId"] == admin.user_id and upload["assetId"] == asset_id
     assert upload["properties"] == {"uploadId": upload_id, "bytes": png.stat().st_size}
+
+
+def test_a_sign_in_over_http_is_recorded_in_the_local_files(
+    local_stack: LocalStackProcess, http: BaseUrlSession
+) -> None:
+    # Given a studio's owner who signs in with their password
+    email = f"analytics-{uuid.uuid4().hex[:10]}@example.com"
+    body = {"studioName": "Sign-in Studio", "email": email, "password": PASSWORD, "displayName": "Ada"}
+    registered = http.post("/auth/register", json=body)
+    assert registered.status_code == 201, registered.text
+    signed_in = http.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    # Then the sign-in is a server record of the studio, for that user
+    studio_id, user_id = signed_in.json()["studio"]["studioId"], signed_in.json()["user"]["userId"]
+    [record] = [r for r in _records(local_stack, studio_id) if r["type"] == "member:signed-in"]
+    assert (record["userId"], record["source"]) == (user_id, "server")
+    assert record["properties"] == {"method": "password"}
