@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from keyframe.media.ffmpeg import ffmpeg_exe
-from keyframe.renders import presets
+from keyframe.renders import commands, presets
 from keyframe.renders.progress import ProgressTracker
 from keyframe.renders.worker import FfmpegRun
 
@@ -59,14 +59,14 @@ def _timed(run: Callable[[], None]) -> float:
     return time.perf_counter() - started
 
 
-def _ladder(source: Path, out: Path) -> presets.FfmpegCommand:
+def _ladder(source: Path, out: Path) -> commands.FfmpegCommand:
     width, height = (int(v) for v in SIZE.split("x"))
     media = presets.SourceMedia(width, height, 24.0, SECONDS, int(SECONDS * 24), True)
     plan = presets.plan("hls", None, media)
-    return presets.build_command(plan, str(source), str(out), work_dir=str(out.parent), ffmpeg=ffmpeg_exe())
+    return commands.build_command(plan, str(source), str(out), work_dir=str(out.parent), ffmpeg=ffmpeg_exe())
 
 
-def _per_rendition(source: Path, out: Path, command: presets.FfmpegCommand) -> list[list[str]]:
+def _per_rendition(source: Path, out: Path, command: commands.FfmpegCommand) -> list[list[str]]:
     """One complete FFmpeg command per rung: same encoder settings, each decoding the source itself."""
     commands = []
     for rendition in command.renditions:

@@ -47,7 +47,7 @@ from keyframe.errors import InvalidInput
 from keyframe.live import fanout
 from keyframe.media.ffmpeg import ffmpeg_exe
 from keyframe.observability import logger
-from keyframe.renders import chunks, presets, scenes, service, storage, vcpus
+from keyframe.renders import chunks, commands, presets, scenes, service, storage, vcpus
 from keyframe.renders.config import RendersSettings, WorkerSettings
 from keyframe.renders.models import ChunkStatus, RenderJobItem, RenderStatus
 from keyframe.renders.progress import ProgressTracker, ProgressUpdate
@@ -185,7 +185,7 @@ def renderer_error(log: str) -> str:
     return rest[-1] if rest else ""
 
 
-def complete_master(master: Path, renditions: list[presets.Rendition]) -> None:
+def complete_master(master: Path, renditions: list[commands.Rendition]) -> None:
     """List the renditions in an HLS master that FFmpeg left without variants.
 
     FFmpeg 9 writes a master with no ``#EXT-X-STREAM-INF`` when the whole output is shorter than
@@ -482,12 +482,14 @@ class SceneWorker:
         source = probe_source(intermediate)
         texts = presets.RenderTexts("", "", "")
         review = presets.plan("review-mp4", None, source, texts)
-        command = presets.build_command(review, str(intermediate), str(out), work_dir=str(tmp), ffmpeg=ffmpeg)
+        command = commands.build_command(
+            review, str(intermediate), str(out), work_dir=str(tmp), ffmpeg=ffmpeg
+        )
         self._ffmpeg(command.args, command.duration, source.fps, tmp / "review.log")
         hls_dir = out / "hls"
         hls_dir.mkdir()
         hls = presets.plan("hls", None, source, texts)
-        command = presets.build_command(
+        command = commands.build_command(
             hls, str(intermediate), str(hls_dir), work_dir=str(tmp), ffmpeg=ffmpeg
         )
         self._ffmpeg(command.args, command.duration, source.fps, tmp / "hls.log")

@@ -51,7 +51,7 @@ from keyframe.media.errors import InvalidMediaError
 from keyframe.media.ffmpeg import MediaToolError, ffmpeg_exe
 from keyframe.media.probe import probe
 from keyframe.observability import logger
-from keyframe.renders import playlists, presets, service, storage
+from keyframe.renders import commands, playlists, presets, service, storage
 from keyframe.renders.config import RendersSettings, WorkerSettings
 from keyframe.renders.models import RenderJobItem
 from keyframe.renders.progress import ProgressParser, ProgressTracker, ProgressUpdate
@@ -260,7 +260,7 @@ def plan_for(item: RenderJobItem, source: presets.SourceMedia) -> presets.Render
 
 
 def describe_outputs(
-    command: presets.FfmpegCommand, folder: Path, prefix: str, counts: tuple[int, int]
+    command: commands.FfmpegCommand, folder: Path, prefix: str, counts: tuple[int, int]
 ) -> dict[str, Any]:
     """The job's ``outputs`` (keys of the playlists or the file, renditions from the master playlist)."""
     outputs: dict[str, Any] = {
@@ -382,7 +382,7 @@ class Worker:
         plan = plan_for(item, probe_source(source_path))
         out = tmp / "out"
         out.mkdir()
-        command = presets.build_command(
+        command = commands.build_command(
             plan, str(source_path), str(out), work_dir=str(tmp), ffmpeg=ffmpeg, font_file=font or None
         )
         for path, text in command.text_files.items():

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from keyframe.errors import InvalidInput
-from keyframe.renders import presets
+from keyframe.renders import commands, presets
 from keyframe.renders.presets import RenderOptions, SourceMedia
 
 HD = SourceMedia(width=1920, height=1080, fps=24.0, duration=3.0, frame_count=72, has_audio=True)
@@ -17,7 +17,7 @@ def _command(preset: str, source: SourceMedia = HD, **options):
     plan = presets.plan(
         preset, RenderOptions.model_validate(options), source, presets.RenderTexts("Hero", "v003", "me")
     )
-    return plan, presets.build_command(plan, "/in/source.mov", "/work/out", work_dir="/work")
+    return plan, commands.build_command(plan, "/in/source.mov", "/work/out", work_dir="/work")
 
 
 def _value(args: list[str], flag: str) -> str:
@@ -40,7 +40,7 @@ def test_the_ladder_never_goes_above_the_source_and_keeps_at_least_one_rung(
     height: int, expected: list[str]
 ) -> None:
     # Given a source of some height / When the ladder is chosen / Then no rung is taller
-    rungs = presets.ladder_for(height)
+    rungs = commands.ladder_for(height)
     assert [r.name for r in rungs] == expected
     assert all(r.height <= height for r in rungs)
 
@@ -189,7 +189,7 @@ def test_watermark_text_is_one_clean_line() -> None:
         HD,
         presets.RenderTexts(watermark="ann@x.io\n2026:01\x00"),
     )
-    command = presets.build_command(plan, "in.mp4", "/w/out", work_dir="/w")
+    command = commands.build_command(plan, "in.mp4", "/w/out", work_dir="/w")
     assert command.text_files == {"/w/watermark.txt": "ann@x.io 2026:01"}
     assert "watermark.txt" in _value(command.args, "-vf")
 
@@ -197,7 +197,7 @@ def test_watermark_text_is_one_clean_line() -> None:
 def test_unsafe_work_paths_are_refused_in_filter_arguments() -> None:
     plan = presets.plan("review-mp4", RenderOptions(watermark=True), HD)
     with pytest.raises(ValueError, match="unsafe"):
-        presets.build_command(plan, "in.mp4", "/w/out", work_dir="/w/it's")
+        commands.build_command(plan, "in.mp4", "/w/out", work_dir="/w/it's")
 
 
 def test_the_plain_command_drops_only_the_progress_flags() -> None:
