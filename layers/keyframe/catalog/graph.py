@@ -45,6 +45,7 @@ from keyframe.catalog.graph_walk import (
     batch_assets,
     edges_of,
     find_cycle,
+    impact_set,
     relationship_of,
     traverse,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "WALK_WORKERS",
     "built_against",
     "find_cycle",
+    "impact_set",
     "propagate_current_version",
     "put_dependency",
     "remove_dependency",

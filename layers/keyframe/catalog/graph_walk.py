@@ -195,6 +195,24 @@ def _walk(
     return walk
 
 
+def impact_set(studio_id: str, asset_id: str, *, max_nodes: int = DEFAULT_MAX_NODES) -> list[AssetItem]:
+    """The asset and every asset that uses it, transitively (nearest first), as stored items.
+
+    The same walk as :func:`traverse` in the ``dependents`` direction (up to :data:`MAX_DEPTH` levels
+    and ``max_nodes`` nodes), for callers that need the assets' own fields (their opt-ins, current
+    versions); a node cut off by a bound is left out.
+
+    Raises
+    ------
+    NotFound
+        Unknown asset (or another studio's).
+    """
+    root = load_asset(studio_id, asset_id)
+    walk = _walk(studio_id, root, DEPENDENTS, max_depth=MAX_DEPTH, max_nodes=max_nodes)
+    reached = sorted(walk.reached.items(), key=lambda kv: (kv[1].depth, kv[1].path))
+    return [root, *(r.item for _, r in reached if r.item is not None)]
+
+
 def traverse(
     studio_id: str,
     asset_id: str,

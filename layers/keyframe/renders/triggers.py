@@ -21,8 +21,8 @@ nothing more.
     consumer reads the closure share one render (the debounce), and a redelivered event queues
     nothing more. The lineage's ``trigger`` names the change (``{kind: "dependency-change",
     dependencyId, dependencyVersion, eventId}``); the asset's room gets ``asset:rerender-queued``.
-    Only direct dependencies are watched (a texture of a rig the shot uses re-renders the shot when
-    the rig gets a version).
+    Assets that use the changed one transitively are candidates too (a shot using a rig whose texture
+    got a new version re-renders: its scene reads that texture through the rig).
 
 A cause that cannot be rendered (a preset that does not fit the file, a quota reached, a dependency
 not READY) is logged and skipped: it answers a request nobody is waiting on, and retrying the stream
@@ -35,7 +35,8 @@ import hashlib
 from typing import Any
 
 from keyframe.catalog.assets import load_asset
-from keyframe.catalog.graph import DEPENDENCIES, traverse
+from keyframe.catalog.graph import DEPENDENCIES, impact_set, traverse
+from keyframe.catalog.models import AssetItem
 from keyframe.catalog.schemas import AssetType
 from keyframe.errors import KeyframeError
 from keyframe.events.publisher import emit
@@ -46,6 +47,8 @@ from keyframe.renders import policies, requests, scenes, sources
 from keyframe.renders.schemas import RenderRequest, RerenderQueued
 
 RERENDER_PRESET = "scene-review"
+IMPACT_MAX_NODES = 500
+"""Assets one dependency change may re-render at most (the dependents walk's bound)."""
 
 
 def consume(event: DomainEvent) -> None:
@@ -110,35 +113,47 @@ def queue_for_policies(event: DomainEvent) -> list[str]:
     return queued
 
 
-def rerender_on_change(event: DomainEvent) -> str | None:
-    """Queue one ``scene-review`` of an opted-in scene whose followed dependency moved (see above).
+def rerender_on_change(event: DomainEvent) -> list[str]:
+    """Queue one ``scene-review`` of each opted-in scene whose inputs a dependency's new version changed.
+
+    The asset whose followed dependency moved, and every asset that uses it transitively (its scene
+    reads that asset's dependencies too: :func:`keyframe.catalog.graph.impact_set`, at most
+    :data:`IMPACT_MAX_NODES`), are candidates; each that opted in and whose current version is a
+    READY scene gets one render (see the module docstring).
 
     Returns
     -------
-    str or None
-        The job queued now; ``None`` when nothing was queued (not opted in, pinned, not a scene, or
-        the same inputs were queued before).
+    list of str
+        The jobs queued now (empty: nothing opted in, a pinned dependency, not a scene, or the same
+        inputs were queued before).
     """
     data = event.data
-    studio_id, asset_id = event.studio, data.get("assetId")
-    if not asset_id or not data.get("following"):
-        return None  # a pinned dependency's new version changes nothing the scene reads
-    asset = load_asset(studio_id, asset_id)
-    if asset.archived or not asset.rerender_on_change or asset.current_version is None:
-        return None
-    version = int(asset.current_version)
+    if not data.get("assetId") or not data.get("following"):
+        return []  # a pinned dependency's new version changes nothing the scene reads
+    queued = []
+    for asset in impact_set(event.studio, str(data["assetId"]), max_nodes=IMPACT_MAX_NODES):
+        if asset.rerender_on_change and not asset.archived and asset.current_version is not None:
+            job_id = _rerender(event, asset)
+            if job_id:
+                queued.append(job_id)
+    return queued
+
+
+def _rerender(event: DomainEvent, asset: AssetItem) -> str | None:
+    """One ``scene-review`` of ``asset``'s current version for ``event``'s change (``None``: none)."""
+    studio_id, asset_id, version = event.studio, asset.asset_id, int(asset.current_version)
     try:
         source = sources.resolve(studio_id, asset_id, version)
         scenes.renderer_for(source.media)
     except KeyframeError:
         return None  # not a READY scene: nothing to re-render
-    closure = traverse(
-        studio_id, asset_id, DEPENDENCIES, transitive=True, max_nodes=sources.MAX_SCENE_DEPENDENCIES
-    )
+    bound = sources.MAX_SCENE_DEPENDENCIES
+    closure = traverse(studio_id, asset_id, DEPENDENCIES, transitive=True, max_nodes=bound)
     inputs = sorted(
         (n.asset_id, n.pinned_version if n.pinned_version is not None else n.current_version)
         for n in closure.items
     )
+    data = event.data
     dependency_id, dependency_version = str(data.get("dependencyId")), int(data.get("currentVersion") or 0)
     trigger = {
         "kind": "dependency-change",
@@ -170,7 +185,7 @@ def rerender_on_change(event: DomainEvent) -> str | None:
         rooms=[STUDIO_ROOM, asset_room(asset_id)],
         subject=f"asset/{asset_id}",
     )
-    return job.render_job_id
+    return str(job.render_job_id)
 
 
 def _request(studio_id: str, asset_id: str, request: RenderRequest, **kw: Any) -> Any:

@@ -162,3 +162,27 @@ def test_an_event_about_something_gone_is_skipped_not_retried_forever(admin: Ses
     for event in gone:
         triggers.consume(event)
     assert service.list_jobs(admin.studio_id).items == []
+
+
+def test_a_change_two_levels_down_rerenders_the_scene_once(api: Any, admin: Session, runs: Spy) -> None:
+    # Given an opted-in scene following a plate, which follows a texture (the scene reads both)
+    scene, plate = _opted_in_scene(api, admin)
+    texture = publish(admin, b"texture-1", IMAGE, project_id=scene.project_id, name="texture")
+    assert api.put(f"/assets/{plate.asset_id}/dependencies/{texture.asset_id}", json={},
+                   token=admin.access_token).status == 201  # fmt: skip
+    _deliver_all(admin.studio_id)
+    assert _jobs(admin, scene.asset_id) == []
+    # When the texture gets v2 (the plate is told; the scene uses the plate)
+    publish(admin, b"texture-2", IMAGE, asset_id=texture.asset_id, project_id=scene.project_id)
+    _deliver_all(admin.studio_id)
+    # Then the scene is re-rendered once, reading texture v2 through the plate
+    [job] = _jobs(admin, scene.asset_id)
+    assert (job.lineage.trigger.dependency_id, job.lineage.trigger.dependency_version) == (
+        texture.asset_id,
+        2,
+    )
+    assert {(d.asset_id, d.version) for d in job.lineage.dependencies} == {
+        (plate.asset_id, 1),
+        (texture.asset_id, 2),
+    }
+    assert _jobs(admin, plate.asset_id) == []  # the plate did not opt in (and is no scene)
