@@ -36,12 +36,13 @@ from keyframe.catalog.schemas import (
     Asset,
     AssetCreate,
     AssetStatus,
+    AssetType,
     AssetUpdate,
 )
 from keyframe.catalog.views import to_asset
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound, PreconditionFailed
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.storage import activity
 from keyframe.storage.pages import parse_record
@@ -186,6 +187,7 @@ def create_asset(studio_id: str, actor_id: str, request: AssetCreate) -> Asset:
             studio_id, request.project_id, asset_id, created_at=now, updated_at=now, name_key=key
         ),
     )
+    created = to_asset(item).to_json()
 
     def attempt(_: int) -> None:
         tx = Transaction()
@@ -196,6 +198,7 @@ def create_asset(studio_id: str, actor_id: str, request: AssetCreate) -> Asset:
             condition=AssetNameItem.pk.does_not_exist(),
         )
         tx.check("project", type(project), project.pk, project.sk, not_archived(type(project)))
+        stage(tx, studio_id, "asset:created", created, rooms=rooms_of(request.project_id, asset_id))
         try:
             activity.record(
                 studio_id,
@@ -216,9 +219,7 @@ def create_asset(studio_id: str, actor_id: str, request: AssetCreate) -> Asset:
             raise  # a conflict with a concurrent transaction: tried again
 
     retrying(attempt, attempts=COMMIT_ATTEMPTS, retry_if=any_cancellation)
-    asset = to_asset(item)
-    emit(studio_id, "asset:created", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
-    return asset
+    return to_asset(item)
 
 
 def _holds(reservation: AssetNameItem, asset_id: str) -> bool:
@@ -262,8 +263,10 @@ def _commit_update(
     revision: int,
     actions: list[Any],
     changes: dict[str, Any],
+    event: dict[str, Any],
 ) -> None:
-    """Write an asset edit, its name reservation move and its activity entry in one transaction."""
+    """Write an asset edit, its name reservation move, its activity entry and its ``asset:updated``
+    event (``event`` = the asset as the edit leaves it) in one transaction."""
     asset_id = item.asset_id
     condition = not_archived(AssetItem) & (AssetItem.revision == revision)
     new_name = changes["name"]["to"] if "name" in changes else None
@@ -283,6 +286,7 @@ def _commit_update(
             )
             if releases_old:
                 tx.delete("old-name", old_name, condition=AssetNameItem.asset_id == asset_id)
+        stage(tx, studio_id, "asset:updated", event, rooms=rooms_of(item.project_id, asset_id))
         try:
             activity.record(
                 studio_id,
@@ -358,15 +362,12 @@ def update_asset(
             AssetItem.gsi3sk.set(f"{key}\x1f{asset_id}"),
             AssetItem.gsi6sk.set(f"{key}\x1f{asset_id}"),
         ]
-    _commit_update(studio_id, actor_id, item, revision=asset.revision, actions=actions, changes=changes)
-    updated = get_asset(studio_id, asset_id)
-    emit(
-        studio_id,
-        "asset:updated",
-        {**updated.to_json(), "changes": sorted(changes)},
-        rooms=rooms_of(updated.project_id, asset_id),
+    edited = {name: AssetType(c["to"]) if name == "type" else c["to"] for name, c in changes.items()}
+    event = {**asset.model_copy(update={**edited, "updated_at": now}).to_json(), "changes": sorted(changes)}
+    _commit_update(
+        studio_id, actor_id, item, revision=asset.revision, actions=actions, changes=changes, event=event
     )
-    return updated
+    return get_asset(studio_id, asset_id)
 
 
 def archive_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
@@ -399,6 +400,8 @@ def archive_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
         actions,
         condition=not_archived(AssetItem),
     )
+    archived = to_asset(item).model_copy(update={"archived": True, "updated_at": now}).to_json()
+    stage(tx, studio_id, "asset:archived", archived, rooms=rooms_of(item.project_id, asset_id))
     try:
         activity.record(
             studio_id,
@@ -415,9 +418,7 @@ def archive_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
         if "asset" in exc.failed:
             return get_asset(studio_id, asset_id)  # archived meanwhile by someone else
         raise
-    asset = get_asset(studio_id, asset_id)
-    emit(studio_id, "asset:archived", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
-    return asset
+    return get_asset(studio_id, asset_id)
 
 
 def restore_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
@@ -453,6 +454,8 @@ def restore_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
         actions,
         condition=is_archived(AssetItem),
     )
+    restored = to_asset(item).model_copy(update={"archived": False, "updated_at": now}).to_json()
+    stage(tx, studio_id, "asset:restored", restored, rooms=rooms_of(item.project_id, asset_id))
     try:
         activity.record(
             studio_id,
@@ -469,6 +472,4 @@ def restore_asset(studio_id: str, actor_id: str, asset_id: str) -> Asset:
         if "asset" in exc.failed:
             return get_asset(studio_id, asset_id)
         raise
-    asset = get_asset(studio_id, asset_id)
-    emit(studio_id, "asset:restored", asset.to_json(), rooms=rooms_of(asset.project_id, asset_id))
-    return asset
+    return get_asset(studio_id, asset_id)

@@ -36,7 +36,7 @@ from keyframe.catalog.schemas import (
 )
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound, field_details
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, project_room
 from keyframe.storage import activity, cursors
 from keyframe.storage.pages import index_key_names, parse_record, query_page, readable, report_unreadable
@@ -155,6 +155,8 @@ def create_project(studio_id: str, actor_id: str, request: ProjectCreate) -> Pro
     tx = Transaction()
     tx.put("code", reservation, condition=ProjectCodeItem.pk.does_not_exist())
     tx.put("project", item, condition=ProjectItem.pk.does_not_exist())
+    project = to_project(item)
+    stage(tx, studio_id, "project:created", project.to_json(), rooms=_rooms(project_id))
     try:
         activity.record(
             studio_id,
@@ -170,8 +172,6 @@ def create_project(studio_id: str, actor_id: str, request: ProjectCreate) -> Pro
         if "code" in exc.failed:
             raise _code_taken(request.code) from exc
         raise
-    project = to_project(item)
-    emit(studio_id, "project:created", project.to_json(), rooms=_rooms(project_id))
     return project
 
 
@@ -268,6 +268,16 @@ def update_project(studio_id: str, actor_id: str, project_id: str, request: Proj
         actions,
         condition=ProjectItem.pk.exists() & not_archived(ProjectItem),
     )
+    defaults = {"fps": DEFAULT_FPS, "start_frame": DEFAULT_START_FRAME}
+    edited = {name: defaults.get(name) if c["to"] is None else c["to"] for name, c in changes.items()}
+    after = to_project(item).model_copy(update={**edited, "updated_at": now})
+    stage(
+        tx,
+        studio_id,
+        "project:updated",
+        {**after.to_json(), "changes": sorted(changes)},
+        rooms=_rooms(project_id),
+    )
     try:
         activity.record(
             studio_id,
@@ -285,14 +295,7 @@ def update_project(studio_id: str, actor_id: str, project_id: str, request: Proj
         if "project" in exc.failed:
             raise Conflict("The project changed meanwhile; try again", code="PROJECT_CHANGED") from exc
         raise
-    project = get_project(studio_id, project_id)
-    emit(
-        studio_id,
-        "project:updated",
-        {**project.to_json(), "changes": sorted(changes)},
-        rooms=_rooms(project_id),
-    )
-    return project
+    return get_project(studio_id, project_id)
 
 
 def archive_project(studio_id: str, actor_id: str, project_id: str) -> Project:
@@ -308,17 +311,20 @@ def archive_project(studio_id: str, actor_id: str, project_id: str) -> Project:
     item = load_project(studio_id, project_id)
     if item.archived:
         return to_project(item)
+    now = now_iso()
     tx = Transaction().update(
         "project",
         ProjectItem(item.pk, item.sk),
         [
             ProjectItem.archived.set(True),
-            ProjectItem.updated_at.set(now_iso()),
+            ProjectItem.updated_at.set(now),
             ProjectItem.gsi1pk.remove(),
             ProjectItem.gsi1sk.remove(),
         ],
         condition=ProjectItem.pk.exists(),
     )
+    archived = to_project(item).model_copy(update={"archived": True, "updated_at": now})
+    stage(tx, studio_id, "project:archived", archived.to_json(), rooms=_rooms(project_id))
     activity.record(
         studio_id,
         actor_id,
@@ -329,6 +335,4 @@ def archive_project(studio_id: str, actor_id: str, project_id: str) -> Project:
         project_id=project_id,
         transaction=tx,
     )
-    project = get_project(studio_id, project_id)
-    emit(studio_id, "project:archived", project.to_json(), rooms=_rooms(project_id))
-    return project
+    return get_project(studio_id, project_id)

@@ -1,12 +1,16 @@
-"""The one publisher of domain events: the outbox record first, then the rooms.
+"""The one publisher of domain events: the outbox record with the change, then the rooms.
 
 Every write that others should see (``asset:created``, ``pipeline:update``, ``render:progress`` ...)
-calls :func:`emit` (or, to store the event in the change's own transaction, adds a
-:class:`~keyframe.outbox.records.DomainEvent` to it with :func:`keyframe.outbox.records.add_to` and
-calls :func:`publish` after the commit). Event types come from :class:`keyframe.events.types.EventType`.
+stages its event on the change's own transaction with :func:`stage` before committing it (usually
+through :func:`keyframe.storage.activity.record`): the event's outbox item is one more put of that
+``TransactWriteItems``, so the change and its event are stored together or not at all, and the
+transaction announces the event once it committed. :func:`emit` is for what changes nothing stored
+(presence, a member's notification pushes) and for events with no transaction of their own. Event
+types come from :class:`keyframe.events.types.EventType`.
 
-Durability (issue 13.1): a durable event (every type but presence) is stored in the outbox (catalog
-table) before anything is announced. Then :func:`publish` tries to deliver it at once: in each room
+Durability (issue 13.1): a durable event (every type but presence and notification pushes) is stored
+in the outbox (catalog table) with its change, before anything is announced. Then :func:`publish`
+tries to deliver it at once: in each room
 (``studio``, ``project:{id}``, ``asset:{id}``) it gets the next ``seq`` (1, 2, 3 … per room) and is
 stored for 24 hours in the live table for catch-up, and the registered deliverers push it on. If that
 fails (the live table refuses a write, the process dies), the catalog table's stream hands the outbox
@@ -134,6 +138,47 @@ def _room_envelope(event: DomainEvent, room: str, seq: int) -> dict[str, Any]:
     }
 
 
+def stage(
+    tx: Transaction,
+    studio_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    rooms: Iterable[str],
+    subject: str | None = None,
+) -> DomainEvent:
+    """Store ``event_type`` with the change ``tx`` holds, and announce it once ``tx`` committed.
+
+    A durable event's outbox item is added to ``tx`` (label ``event:{id}``,
+    :func:`keyframe.outbox.records.add_to`): stored in the same ``TransactWriteItems`` as the change,
+    or not at all. After the commit, :func:`publish_now` numbers it in ``rooms`` and delivers it (a
+    failure there is left to the outbox stream). An ephemeral type is only announced after the commit.
+
+    Parameters
+    ----------
+    tx:
+        The change's transaction, not yet committed (each attempt of
+        :func:`keyframe.storage.transactions.retrying` stages on its own).
+    studio_id, event_type, data, rooms, subject:
+        As :func:`emit`. ``data`` is what the change leaves stored (built before the commit).
+
+    Returns
+    -------
+    DomainEvent
+        The staged event (its ``id`` is the webhook ``webhook-id``).
+    """
+    event = DomainEvent.new(
+        studio_id, event_type, data, rooms=list(rooms), subject=subject,
+        correlation_id=logger.get_correlation_id(),
+    )  # fmt: skip
+    if is_durable(event.type):
+        records.add_to(tx, event)
+        tx.after_commit(lambda: publish_now(event))
+    else:
+        tx.after_commit(lambda: _publish_ephemeral_quietly(event))
+    return event
+
+
 def emit(
     studio_id: str,
     event_type: str,
@@ -143,6 +188,9 @@ def emit(
     subject: str | None = None,
 ) -> list[dict[str, Any]]:
     """Store ``event_type`` with ``data`` in the outbox, then publish it to ``rooms`` of ``studio_id``.
+
+    For events that change nothing stored (presence, notification pushes) or have no transaction:
+    a change stages its event on its own transaction with :func:`stage` instead.
 
     Parameters
     ----------
@@ -289,6 +337,14 @@ def _append(event: DomainEvent, room: str) -> RoomEventMarker:
         # catch-up answers with nothing missing)
         return existing
     return marker
+
+
+def _publish_ephemeral_quietly(event: DomainEvent) -> None:
+    """:func:`_publish_ephemeral` after a commit: a failure is logged (the change is stored anyway)."""
+    try:
+        _publish_ephemeral(event)
+    except Exception:
+        logger.exception("publishing an ephemeral event failed", extra={"event_type": event.type})
 
 
 def _publish_ephemeral(event: DomainEvent) -> list[dict[str, Any]]:

@@ -13,7 +13,10 @@ each building its transaction afresh (new reads, new token), with a jittered exp
 
 A change that users see is committed with its activity entry by
 :func:`keyframe.storage.activity.record` (every domain: identity aside, the catalog, uploads,
-renders, reviews).
+renders, reviews), and with the outbox items of its domain events: a service stages each event on the
+transaction (:func:`keyframe.events.publisher.stage` adds the outbox put and an
+:meth:`Transaction.after_commit` callback that announces it), so the change and its events are stored
+together or not at all.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class Transaction:
     _puts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _connection_of: type[Model] | None = None
+    _after_commit: list[Callable[[], object]] = field(default_factory=list)
 
     def _remember(self, model_cls: type[Model]) -> None:
         if self._connection_of is None:
@@ -104,11 +108,21 @@ class Transaction:
         self._deletes.append((label, item.get_delete_kwargs_from_instance(condition=condition)))
         return self
 
+    def after_commit(self, callback: Callable[[], object]) -> Transaction:
+        """Call ``callback()`` once this transaction committed (in the order added; not on cancellation).
+
+        The callbacks announce what was stored (the domain events staged on the transaction); they
+        must not raise: the change is stored whatever they do.
+        """
+        self._after_commit.append(callback)
+        return self
+
     def __len__(self) -> int:
         return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
 
     def commit(self) -> None:
-        """Send the transaction (with a fresh ``ClientRequestToken``: SDK re-sends apply once).
+        """Send the transaction (with a fresh ``ClientRequestToken``: SDK re-sends apply once), then call
+        its :meth:`after_commit` callbacks.
 
         Raises
         ------
@@ -148,6 +162,8 @@ class Transaction:
                 else:
                     raise  # a validation error or an unknown reason is a bug, not a race
             raise Cancelled(failed, conflict) from exc
+        for callback in self._after_commit:
+            callback()
 
 
 def only_conflicts(exc: Cancelled) -> bool:

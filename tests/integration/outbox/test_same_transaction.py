@@ -1,0 +1,195 @@
+"""Every domain change and its event are stored in one DynamoDB transaction (issue 13.1).
+
+For each domain, through the API on one moto world for the module:
+
+- the event's outbox write is made to fail (its put carries a condition that cannot hold): the
+  request fails and the change is not stored (nor its activity entry);
+- the change's own condition fails (a taken name, a stale ETag …): no event is stored;
+- without faults the change stores exactly its event, and the event reaches a socket (a deliverer
+  registered with the publisher) from the inline publish after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from keyframe.events import publisher
+from keyframe.outbox import records
+from keyframe.outbox.records import OutboxItem, outbox_pk
+from keyframe.storage.activity import ActivityItem, activity_pk
+from keyframe.storage.transactions import Transaction
+from tests.support.identity import Session, register_studio
+
+
+@dataclass
+class World:
+    api: Any
+    admin: Session
+    project: dict[str, Any]
+    sockets: list[dict[str, Any]]
+
+
+def _ok(response: Any, status: int) -> Any:
+    assert response.status == status, response.body[:500]
+    return json.loads(response.body) if response.body else None
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    from moto import mock_aws
+
+    from keyframe import settings
+    from tests.conftest import _reset_pynamodb_connections
+    from tests.support import environment
+    from tests.support.api import ApiClient
+    from tests.support.aws import create_resources
+    from tests.support.identity import fast_password_hashing
+
+    environment.apply()
+    sockets: list[dict[str, Any]] = []
+
+    def deliver(_studio_id: str, envelopes: list[dict[str, Any]]) -> None:
+        sockets.extend(envelopes)
+
+    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+        _reset_pynamodb_connections()
+        create_resources()
+        fast_password_hashing(mp)
+        settings.reset()
+        publisher.register_deliverer(deliver)
+        try:
+            api = ApiClient()
+            admin = register_studio(api, studio_name="Outbox Studio")
+            project = _ok(
+                api.post("/projects", json={"name": "Atomic", "code": "ATOM"}, token=admin.access_token), 201
+            )
+            yield World(api, admin, project, sockets)
+        finally:
+            publisher._deliverers.remove(deliver)
+    _reset_pynamodb_connections()
+
+
+def _events(studio_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(type, data) of every event stored in the studio's outbox, oldest first."""
+    return [(str(i.event_type), dict(i.data or {})) for i in OutboxItem.query(outbox_pk(studio_id))]
+
+
+def _activity(studio_id: str) -> list[str]:
+    return [str(i.action) for i in ActivityItem.query(activity_pk(studio_id))]
+
+
+def failing_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every outbox put fails its condition (the item 'already exists'): the whole transaction is cancelled."""
+
+    def add_to(tx: Transaction, event: records.DomainEvent) -> Transaction:
+        return tx.put(f"event:{event.id}", event.item(), condition=OutboxItem.pk.exists())
+
+    monkeypatch.setattr(records, "add_to", add_to)
+
+
+class Watch:
+    """What one change stored in the outbox and the activity log, and what reached sockets."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.studio = world.admin.studio_id
+        self.events_before = len(_events(self.studio))
+        self.activity_before = len(_activity(self.studio))
+        self.sockets_before = len(world.sockets)
+
+    def events(self) -> list[tuple[str, dict[str, Any]]]:
+        return _events(self.studio)[self.events_before :]
+
+    def activity(self) -> list[str]:
+        return _activity(self.studio)[self.activity_before :]
+
+    def socket_types(self) -> list[str]:
+        return [e["type"] for e in self.world.sockets[self.sockets_before :]]
+
+
+def _refused(response: Any) -> None:
+    """The request failed (a 5xx: the store refused the transaction)."""
+    assert response.status >= 500, response.body[:300]
+
+
+def _assert_stored_with_its_event(watch: Watch, event_type: str, expected: dict[str, Any]) -> None:
+    """The change stored one event, of ``event_type`` with ``expected`` data, and a socket got it."""
+    [(stored_type, data)] = watch.events()
+    assert stored_type == event_type
+    assert data == {k: v for k, v in expected.items() if v is not None}  # events leave out nulls
+    assert event_type in watch.socket_types()
+
+
+# -- catalog: projects -----------------------------------------------------------------------------
+
+
+def test_project_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token = world.api, world.admin.access_token
+    # Without faults: created, updated, archived, each with its event, on sockets too
+    watch = Watch(world)
+    project = _ok(api.post("/projects", json={"name": "P1", "code": "P1"}, token=token), 201)
+    _assert_stored_with_its_event(watch, "project:created", project)
+    watch = Watch(world)
+    updated = _ok(api.patch(f"/projects/{project['id']}", json={"name": "P1b"}, token=token), 200)
+    _assert_stored_with_its_event(watch, "project:updated", {**updated, "changes": ["name"]})
+    # A change whose condition fails (a taken code) stores no event
+    watch = Watch(world)
+    assert api.post("/projects", json={"name": "P2", "code": "P1"}, token=token).status == 409
+    assert watch.events() == [] and watch.activity() == []
+    # An event write that fails leaves no change
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.post("/projects", json={"name": "P3", "code": "P3"}, token=token))
+    _refused(api.patch(f"/projects/{project['id']}", json={"name": "P1c"}, token=token))
+    _refused(api.delete(f"/projects/{project['id']}", token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(f"/projects/{project['id']}", token=token), 200) == updated
+    assert "P3" not in [p["code"] for p in _ok(api.get("/projects", token=token), 200)["items"]]
+    watch = Watch(world)
+    archived = _ok(api.delete(f"/projects/{project['id']}", token=token), 200)
+    _assert_stored_with_its_event(watch, "project:archived", archived)
+
+
+# -- catalog: assets -------------------------------------------------------------------------------
+
+
+def test_asset_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token = world.api, world.admin.access_token
+    body = {"projectId": world.project["id"], "name": "A1", "type": "SHOT"}
+    watch = Watch(world)
+    asset = _ok(api.post("/assets", json=body, token=token), 201)
+    _assert_stored_with_its_event(watch, "asset:created", asset)
+    watch = Watch(world)
+    updated = _ok(api.patch(f"/assets/{asset['id']}", json={"tags": ["x"], "type": "PROP"}, token=token), 200)
+    _assert_stored_with_its_event(
+        watch, "asset:updated", {**updated, "changes": ["tags", "type"]}
+    )
+    # Conditions that fail store no event: a taken name, a stale If-Match
+    watch = Watch(world)
+    assert api.post("/assets", json=body, token=token).status == 409
+    stale = api.patch(f"/assets/{asset['id']}", json={"name": "A2"}, token=token, headers={"If-Match": '"x.1"'})
+    assert stale.status == 412
+    assert watch.events() == [] and watch.activity() == []
+    # Event writes that fail leave no change
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.post("/assets", json={**body, "name": "A3"}, token=token))
+    _refused(api.patch(f"/assets/{asset['id']}", json={"name": "A4"}, token=token))
+    _refused(api.delete(f"/assets/{asset['id']}", token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(f"/assets/{asset['id']}", token=token), 200) == updated
+    # And the name A3 was not taken by the failed create
+    created = _ok(api.post("/assets", json={**body, "name": "A3"}, token=token), 201)
+    watch = Watch(world)
+    archived = _ok(api.delete(f"/assets/{created['id']}", token=token), 200)
+    _assert_stored_with_its_event(watch, "asset:archived", archived)
+    watch = Watch(world)
+    restored = _ok(api.post(f"/assets/{created['id']}/restore", token=token), 200)
+    _assert_stored_with_its_event(watch, "asset:restored", restored)
