@@ -84,7 +84,7 @@ def _activity(studio_id: str) -> list[str]:
 
 
 def failing_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every outbox put fails its condition (the item 'already exists'): the whole transaction is cancelled."""
+    """Every outbox put fails its condition ('already exists'): the whole transaction is cancelled."""
 
     def add_to(tx: Transaction, event: records.DomainEvent) -> Transaction:
         return tx.put(f"event:{event.id}", event.item(), condition=OutboxItem.pk.exists())
@@ -167,13 +167,13 @@ def test_asset_changes_and_their_events_commit_together(world: World, monkeypatc
     _assert_stored_with_its_event(watch, "asset:created", asset)
     watch = Watch(world)
     updated = _ok(api.patch(f"/assets/{asset['id']}", json={"tags": ["x"], "type": "PROP"}, token=token), 200)
-    _assert_stored_with_its_event(
-        watch, "asset:updated", {**updated, "changes": ["tags", "type"]}
-    )
+    _assert_stored_with_its_event(watch, "asset:updated", {**updated, "changes": ["tags", "type"]})
     # Conditions that fail store no event: a taken name, a stale If-Match
     watch = Watch(world)
     assert api.post("/assets", json=body, token=token).status == 409
-    stale = api.patch(f"/assets/{asset['id']}", json={"name": "A2"}, token=token, headers={"If-Match": '"x.1"'})
+    stale = api.patch(
+        f"/assets/{asset['id']}", json={"name": "A2"}, token=token, headers={"If-Match": '"x.1"'}
+    )
     assert stale.status == 412
     assert watch.events() == [] and watch.activity() == []
     # Event writes that fail leave no change
