@@ -175,13 +175,12 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
 
     entry = service.Entry("render:requested", principal.user_id, 1, {"priority": item.priority})
     try:
-        service._commit(item, entry, build)
+        service._commit(item, entry, build, RenderJob.of(item))
     except Cancelled as exc:
         refused = service.refusal_of(exc, principal.studio_id, int(item.vcpus))
         if refused is not None:
             raise refused from exc
         raise
-    service._emit_status(item)
     return RenderJob.of(_launch(item))
 
 
@@ -242,7 +241,7 @@ def request_automatic(
 
     entry = service.Entry("render:requested", None, 1, {"priority": item.priority, "trigger": trigger})
     try:
-        service._commit(item, entry, build)
+        service._commit(item, entry, build, RenderJob.of(item))
     except Cancelled as exc:
         if "job" in exc.failed:
             return None  # queued by an earlier delivery of the same cause
@@ -250,7 +249,6 @@ def request_automatic(
         if refused is not None:
             raise refused from exc
         raise
-    service._emit_status(item)
     return RenderJob.of(_launch(item))
 
 
@@ -387,8 +385,15 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         return tx
 
     entry = service.Entry("render:retried", principal.user_id, previous + 1, {"previousAttempt": previous})
+    after = RenderJob.of(item).model_copy(
+        update={
+            "vcpus": held, "status": RenderStatus.QUEUED, "attempts": previous + 1, "tries": 0, "progress": 0,
+            "updated_at": now, "fps": None, "eta": None, "error": None, "outputs": None, "batch_job_id": None,
+            "started_at": None, "ended_at": None, "logs": None,
+        }
+    )  # fmt: skip
     try:
-        service._commit(item, entry, build)
+        service._commit(item, entry, build, after)
     except Cancelled as exc:
         if "job" in exc.failed:
             raise Conflict("The render changed meanwhile; read it again", code="RENDER_CHANGED") from exc
@@ -397,5 +402,4 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
             raise refused from exc
         raise
     fresh = service.load_job(principal.studio_id, job_id)
-    service._emit_status(fresh)
     return RenderJob.of(_launch(fresh))

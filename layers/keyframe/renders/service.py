@@ -25,12 +25,14 @@ table) **in the same transaction** through :func:`keyframe.storage.activity.reco
 its entry are stored together or not at all, so no path can change a job's status without its entry.
 The container's own writes (RUNNING, progress, outputs) are not user-facing changes and log nothing.
 
-After each status change ``render:status`` is emitted (rooms ``studio`` and ``asset:{id}``) with the
-job; after each progress write ``render:progress``.
+Each status change stores its ``render:status`` event (rooms ``studio`` and ``asset:{id}``, data = the
+job as the change leaves it) in the same transaction (:func:`keyframe.events.publisher.stage`); each
+progress write its ``render:progress``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,7 +41,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from keyframe.errors import KeyframeError, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.notifications.schemas import NotificationType
 from keyframe.notifications.service import notify
@@ -58,7 +60,7 @@ from keyframe.renders.models import (
     studio_jobs_key,
 )
 from keyframe.renders.progress import ProgressUpdate
-from keyframe.renders.schemas import RenderJob, RenderJobPage
+from keyframe.renders.schemas import RenderError, RenderJob, RenderJobPage, RenderLogs
 from keyframe.settings import load
 from keyframe.storage import activity, cursors
 from keyframe.storage.pages import index_key_names, query_page
@@ -144,8 +146,10 @@ def rooms_of(item: RenderJobItem) -> list[str]:
     return [STUDIO_ROOM, asset_room(item.asset_id)]
 
 
-def _emit_status(item: RenderJobItem) -> None:
-    emit(item.studio_id, "render:status", RenderJob.of(item).to_json(), rooms=rooms_of(item))
+def stage_status(tx: Transaction, studio_id: str, after: RenderJob) -> None:
+    """Store ``render:status`` with the change in ``tx``; ``after`` = the job as the change leaves it."""
+    rooms = [STUDIO_ROOM, asset_room(after.asset_id)]
+    stage(tx, studio_id, "render:status", after.to_json(), rooms=rooms)
 
 
 @dataclass(frozen=True)
@@ -220,10 +224,12 @@ def active_renders(studio_id: str) -> int:
     return quotas.used(studio_id, Quota.CONCURRENT_RENDERS)
 
 
-def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction]) -> None:
-    """Commit the status change ``build()`` collects together with its activity entry.
+def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction], after: RenderJob) -> None:
+    """Commit the status change ``build()`` collects together with its activity entry and its
+    ``render:status`` event (``after`` = the job as the change leaves it).
 
-    One ``TransactWriteItems`` (renders table: job + slot counter; catalog table: the entry) through
+    One ``TransactWriteItems`` (renders table: job + slot counter; catalog table: the entry and the
+    event's outbox item) through
     :func:`keyframe.storage.activity.record`; retried (the one policy,
     :func:`keyframe.storage.transactions.retrying`) when it only lost a race with another
     transaction (a fresh transaction and entry each time).
@@ -235,6 +241,8 @@ def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction])
     """
 
     def attempt(_: int) -> None:
+        tx = build()
+        stage_status(tx, item.studio_id, after)
         activity.record(
             item.studio_id,
             entry.actor_id,
@@ -245,7 +253,7 @@ def _commit(item: RenderJobItem, entry: Entry, build: Callable[[], Transaction])
              **entry.details},
             project_id=item.project_id,
             asset_id=item.asset_id,
-            transaction=build(),
+            transaction=tx,
         )  # fmt: skip
 
     retrying(attempt, attempts=TRANSACTION_ATTEMPTS)
@@ -286,7 +294,6 @@ def finish(
     item = load_job(studio_id, job_id)
     if item.started_at and item.ended_at:  # the attempt ran: its minutes count towards the month's quota
         quotas.add_render_seconds(studio_id, _seconds_between(item.started_at, item.ended_at))
-    _emit_status(item)
     _notify_finished(item, status, error)
     return item
 
@@ -328,8 +335,16 @@ def _finish_once(
         return tx
 
     entry = Entry(f"render:{status.value.lower()}", actor_id, attempt, {"error": error} if error else {})
+    after = RenderJob.of(current).model_copy(
+        update={
+            "status": status, "ended_at": now, "updated_at": now, "eta": None,
+            **({"progress": 100, "error": None} if status is RenderStatus.SUCCEEDED else {}),
+            **({"error": RenderError.model_validate(error)} if error else {}),
+            **({"logs": RenderLogs.model_validate(logs)} if logs else {}),
+        }
+    )  # fmt: skip
     try:
-        _commit(current, entry, build)
+        _commit(current, entry, build, after)
     except Cancelled as exc:
         if "job" in exc.failed:
             return False
@@ -410,12 +425,27 @@ def begin_try(
     if batch_job_id:
         actions.append(RenderJobItem.batch_job_id.set(batch_job_id))
     condition = RenderJobItem.status.is_in(*[s.value for s in ACTIVE]) & (RenderJobItem.attempts == attempt)
+    if first:  # QUEUED -> RUNNING is a status change: stored with its render:status
+        after = RenderJob.of(item).model_copy(
+            update={
+                "status": RenderStatus.RUNNING, "tries": int(item.tries or 0) + 1,
+                "started_at": item.started_at or now, "updated_at": now,
+                "logs": RenderLogs.model_validate({k: v for k, v in logs.items() if v is not None}),
+                "batch_job_id": batch_job_id or item.batch_job_id,
+            }
+        )  # fmt: skip
+        tx = Transaction().update("job", RenderJobItem(item.pk, item.sk), actions, condition=condition)
+        stage_status(tx, studio_id, after)
+        try:
+            tx.commit()
+        except Cancelled:
+            return None
+        item = load_job(studio_id, job_id)
+        return Running(item, first)
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError:
         return None
-    if first:
-        _emit_status(item)
     return Running(item, first)
 
 
@@ -494,18 +524,31 @@ def report_progress(studio_id: str, job_id: str, attempt: int, update: ProgressU
         RenderJobItem.eta.set(update.eta) if update.eta is not None else RenderJobItem.eta.remove(),
     ]
     condition = _worker_condition(attempt) & (RenderJobItem.progress <= update.progress)
-    item = RenderJobItem(job_pk(studio_id, job_id), JOB_SK)
     try:
-        item.update(actions=actions, condition=condition)  # fills ``item`` with the stored attributes
-    except UpdateError:
-        return _still_running(studio_id, job_id, attempt)
-    emit(
+        asset_id = _asset_of(studio_id, job_id)
+    except NotFound:
+        return False
+    tx = Transaction().update(
+        "job", RenderJobItem(job_pk(studio_id, job_id), JOB_SK), actions, condition=condition
+    )
+    stage(
+        tx,
         studio_id,
         "render:progress",
-        {"renderJobId": job_id, "assetId": item.asset_id, "attempt": attempt, **update.to_json()},
-        rooms=rooms_of(item),
+        {"renderJobId": job_id, "assetId": asset_id, "attempt": attempt, **update.to_json()},
+        rooms=[STUDIO_ROOM, asset_room(asset_id)],
     )
+    try:
+        tx.commit()
+    except Cancelled:
+        return _still_running(studio_id, job_id, attempt)
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _asset_of(studio_id: str, job_id: str) -> str:
+    """The asset of a job (it never changes: one read per job and process)."""
+    return str(load_job(studio_id, job_id).asset_id)
 
 
 def record_try_error(studio_id: str, job_id: str, attempt: int, code: str, message: str) -> None:

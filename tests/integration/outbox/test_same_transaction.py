@@ -12,6 +12,7 @@ For each domain, through the API on one moto world for the module:
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +20,15 @@ from typing import Any
 import pytest
 
 from keyframe.events import publisher
+from keyframe.renders import service as render_service
+from keyframe.renders.models import JOB_SK, RenderJobItem, RenderStatus, job_pk, now_iso
+from keyframe.renders.progress import ProgressUpdate
 from keyframe.outbox import records
 from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.storage.activity import ActivityItem, activity_pk
-from keyframe.storage.transactions import Transaction
+from keyframe.storage.transactions import Cancelled, Transaction
+from keyframe.usage import quotas
+from keyframe.usage.quotas import Quota
 from tests.support.identity import Session, register_studio
 
 
@@ -193,3 +199,69 @@ def test_asset_changes_and_their_events_commit_together(world: World, monkeypatc
     watch = Watch(world)
     restored = _ok(api.post(f"/assets/{created['id']}/restore", token=token), 200)
     _assert_stored_with_its_event(watch, "asset:restored", restored)
+
+
+# -- renders ---------------------------------------------------------------------------------------
+
+
+def _queued_job(studio_id: str, asset_id: str, project_id: str, user_id: str) -> str:
+    """A QUEUED job holding its render slot (written as a request writes it, without an execution)."""
+    job_id = uuid.uuid4().hex
+    created = now_iso()
+    item = RenderJobItem(
+        job_pk(studio_id, job_id), JOB_SK,
+        gsi1pk=f"STUDIO#{studio_id}#RENDERS", gsi1sk=f"{created}#{job_id}",
+        gsi2pk=f"STUDIO#{studio_id}#ASSET#{asset_id}#RENDERS", gsi2sk=f"{created}#{job_id}",
+        studio_id=studio_id, job_id=job_id, asset_id=asset_id, project_id=project_id, version=1,
+        preset="review-h264-720p", status="QUEUED", attempts=1,
+        lineage={"assetId": asset_id, "version": 1, "key": "k"}, frames={"startFrame": 0, "endFrame": 24},
+        created_by=user_id, created_at=created, updated_at=created,
+    )  # fmt: skip
+    tx = Transaction().put("job", item)
+    quotas.reserve(tx, studio_id, Quota.CONCURRENT_RENDERS, 1)
+    tx.commit()
+    return job_id
+
+
+def test_render_status_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token, studio = world.api, world.admin.access_token, world.admin.studio_id
+    body = {"projectId": world.project["id"], "name": "R1", "type": "SHOT"}
+    asset = _ok(api.post("/assets", json=body, token=token), 201)
+    job_id = _queued_job(studio, asset["id"], world.project["id"], world.admin.user_id)
+    progress = ProgressUpdate(progress=40, fps=24.0, eta=3)
+
+    def job() -> dict[str, Any]:
+        return render_service.get_job(studio, job_id).to_json()
+
+    # An event write that fails: the container's start, its progress and the finish do not happen
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    assert render_service.begin_try(studio, job_id, 1, batch_job_id="b-1", batch_attempt=1) is None
+    assert job()["status"] == "QUEUED"
+    monkeypatch.undo()
+    watch = Watch(world)
+    assert render_service.begin_try(studio, job_id, 1, batch_job_id="b-1", batch_attempt=1) is not None
+    _assert_stored_with_its_event(watch, "render:status", job())
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    assert render_service.report_progress(studio, job_id, 1, progress)  # still running: carry on
+    with pytest.raises(Cancelled):
+        render_service.finish(studio, job_id, 1, RenderStatus.SUCCEEDED)
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert (job()["status"], job()["progress"]) == ("RUNNING", 0)
+    assert quotas.used(studio, Quota.CONCURRENT_RENDERS) == 1
+    # Without faults: progress and the finish, each with its event
+    watch = Watch(world)
+    assert render_service.report_progress(studio, job_id, 1, progress)
+    [(kind, data)] = watch.events()
+    assert (kind, data["progress"], data["assetId"]) == ("render:progress", 40, asset["id"])
+    watch = Watch(world)
+    render_service.finish(studio, job_id, 1, RenderStatus.SUCCEEDED)
+    _assert_stored_with_its_event(watch, "render:status", job())
+    assert job()["status"] == "SUCCEEDED" and quotas.used(studio, Quota.CONCURRENT_RENDERS) == 0
+    # A change whose condition fails (the attempt already ended) stores no event
+    watch = Watch(world)
+    assert render_service.finish(studio, job_id, 1, RenderStatus.FAILED) is None
+    assert render_service.report_progress(studio, job_id, 1, progress) is False
+    assert watch.events() == [] and watch.activity() == []
