@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from keyframe.events import publisher
+from keyframe.outbox import records
+from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.renders import service as render_service
 from keyframe.renders.models import JOB_SK, RenderJobItem, RenderStatus, job_pk, now_iso
 from keyframe.renders.progress import ProgressUpdate
-from keyframe.outbox import records
-from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.storage.activity import ActivityItem, activity_pk
 from keyframe.storage.transactions import Cancelled, Transaction
 from keyframe.usage import quotas
