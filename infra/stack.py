@@ -22,6 +22,7 @@ from infra.api import RestApi
 from infra.backup import DataBackup
 from infra.batch import BatchJobs
 from infra.config import StageConfig
+from infra.digest import DailyDigest
 from infra.functions import Functions
 from infra.grants import CONSUMER_GRANTS, Resources, starters
 from infra.identity import Identity
@@ -179,6 +180,16 @@ class KeyframeStack(Stack):
         # Analytics (Firehose -> S3 -> Glue): a nested stack; functions name its stream by its fixed
         # name (infra.grants.PutAnalyticsRecords), so nothing here references it.
         self.analytics = Analytics(self, "Analytics", config=config, monitoring=self.monitoring)
+        # The daily notification digest (an EventBridge rule and its function): a nested stack.
+        self.digest = DailyDigest(
+            self,
+            "Digest",
+            config=config,
+            layer=self.layer.layer,
+            environment=self.function_environment(),
+            resources=self.resources(),
+            monitoring=self.monitoring,
+        )
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())
         self.batch.grant(self.resources())

@@ -132,6 +132,11 @@ SECRET_ROTATION = FunctionSpec(
 """Rotates the signing secret when Secrets Manager's schedule says (``keyframe.identity.secret_rotation``);
 built by ``infra/secret_rotation.py``. Kind ``rotation``: no reserved concurrency (it runs once a month)."""
 
+DIGEST = FunctionSpec("notifications-digest", "notifications_digest", "schedule", timeout_seconds=300)
+"""Sends the daily notification digests (``keyframe.notifications.emails.send_digests``) when its
+EventBridge rule says; built by ``infra/digest.py`` in a nested stack. Kind ``schedule``: no reserved
+concurrency (it runs once a day)."""
+
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {
@@ -147,14 +152,14 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
 
 
 def function(name: str) -> FunctionSpec:
-    """The spec named ``name`` (:data:`FUNCTIONS`, :data:`CONSUMERS` or :data:`SECRET_ROTATION`).
+    """The spec named ``name`` (in :data:`FUNCTIONS`, :data:`CONSUMERS`, or one of the single specs).
 
     Raises
     ------
     KeyError
         Unknown function.
     """
-    for spec in (*FUNCTIONS, *CONSUMERS, SECRET_ROTATION):
+    for spec in (*FUNCTIONS, *CONSUMERS, SECRET_ROTATION, DIGEST):
         if spec.name == name:
             return spec
     raise KeyError(name)

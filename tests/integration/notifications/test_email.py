@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from keyframe.local import mailbox
+from keyframe.local import digests, mailbox
 from keyframe.notifications import emails
 from tests.integration.live.support import make_version
 from tests.support.identity import accept, invite, register_studio
@@ -112,3 +114,83 @@ def test_a_preference_names_a_known_type_and_delivery(api) -> None:
     for body in ({"delivery": {}}, {"delivery": {"mention": "SMS"}}, {"delivery": {"poke": "INBOX"}}, {}):
         answer = api.patch("/me/notification-preferences", json=body, token=ada.access_token)
         assert answer.status == 400, (body, answer.body)
+
+
+def _digest_of_two_replies(api):
+    """Arlo, who chose the digest for replies, and two replies to his comment queued today."""
+    ada = register_studio(api, studio_name="Moonbeam", display_name="Ada")
+    arlo = _member(api, ada, "ARTIST", "Arlo")
+    target = make_version(ada)
+    parent = _comment(api, arlo, target, "Is the blink late?")
+    api.patch("/me/notification-preferences", json={"delivery": {"reply": "DIGEST"}}, token=arlo.access_token)
+    _comment(api, ada, target, "Yes", parentId=parent["commentId"])
+    _comment(api, ada, target, "Two frames", parentId=parent["commentId"])
+    return arlo, lambda text: _comment(api, ada, target, text, parentId=parent["commentId"])
+
+
+def test_a_day_is_digested_once_per_member_even_when_the_run_repeats(api) -> None:
+    # Given a digest of two replies queued today, sent once
+    arlo, reply = _digest_of_two_replies(api)
+    today = emails._today()
+    assert emails.send_digests(today) == 1
+    # When a late reply is queued for the same day and the run repeats (a retry, a run by hand)
+    reply("One more")
+    assert len(list(emails.DigestEntry.query(emails.digest_pk(today)))) == 1
+    # Then no second e-mail of that day reaches Arlo, and the late entry is cleared, not kept for ever
+    assert emails.send_digests(today) == 0
+    assert len(_mails(arlo.email, "digest")) == 1
+    assert list(emails.DigestEntry.query(emails.digest_pk(today))) == []
+
+
+def test_a_refused_digest_is_sent_by_the_next_run(api, monkeypatch) -> None:
+    # Given a digest queued today, and SES refusing the first try
+    arlo, _ = _digest_of_two_replies(api)
+    today = emails._today()
+    real_send = emails.mail.send
+
+    def refuse(*args, **kwargs):
+        raise emails.mail.MailError("throttled")
+
+    monkeypatch.setattr(emails.mail, "send", refuse)
+    assert emails.send_digests(today) == 0
+    # When the next run finds SES accepting again
+    monkeypatch.setattr(emails.mail, "send", real_send)
+    # Then Arlo gets the digest with both replies, once
+    assert emails.send_digests(today) == 1
+    [digest] = _mails(arlo.email, "digest")
+    assert digest.subject == "2 new in Moonbeam"
+
+
+def test_the_daily_run_catches_up_the_days_before_today_and_leaves_today_queued(api, monkeypatch) -> None:
+    # Given replies queued "yesterday" (the clock moved on a day since)
+    arlo, _ = _digest_of_two_replies(api)
+    queued_on = emails._today()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+
+    class Tomorrow(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC).replace(hour=7)
+
+    # When the scheduled run (no day given) happens the next morning
+    monkeypatch.setattr(emails, "datetime", Tomorrow)
+    assert emails.send_digests() == 1
+    # Then the day's digest went out, and a run of the same morning sends nothing more
+    assert [m.subject for m in _mails(arlo.email, "digest")] == ["2 new in Moonbeam"]
+    assert emails.send_digests() == 0
+    assert list(emails.DigestEntry.query(emails.digest_pk(queued_on))) == []
+
+
+def test_the_local_command_sends_today_s_digest_through_the_running_stack(api, tmp_path, monkeypatch, capsys):
+    # Given a queued digest and the running local stack's info file (its environment: this test's)
+    arlo, _ = _digest_of_two_replies(api)
+    (tmp_path / "local-stack.json").write_text(json.dumps({"env": {}}))
+    monkeypatch.setenv("KEYFRAME_STATE_DIR", str(tmp_path))
+    # When a developer runs `python -m keyframe.local.digests --day today`
+    code = digests.main(["--day", "today"])
+    # Then the digest is in the mailbox and the command says so
+    assert code == 0 and "1 digest e-mail(s) sent" in capsys.readouterr().out
+    assert [m.subject for m in _mails(arlo.email, "digest")] == ["2 new in Moonbeam"]
+    # And with no stack running it says how to start one
+    monkeypatch.setenv("KEYFRAME_STATE_DIR", str(tmp_path / "none"))
+    assert digests.main([]) == 1 and "make dev" in capsys.readouterr().err

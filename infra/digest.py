@@ -1,0 +1,141 @@
+"""The daily notification digest in the cloud: an EventBridge rule -> the ``notifications-digest`` function.
+
+A member who chose ``DIGEST`` for a notification type gets one e-mail a day listing that day's
+notifications (``keyframe.notifications.emails``). The rule invokes the function every day at
+``DIGEST_HOUR_UTC``:00 UTC with ``{}``; the function sends every day of the last week not yet sent
+(yesterday's, and any day whose run failed), at most once per member, studio and day (a conditional
+marker per member), so EventBridge's retries (2, within 6 hours) and a run by hand send nothing twice.
+Preferences hold no time zone: every member's day is the UTC day.
+
+The function (:data:`DIGEST_GRANTS`) may only: read, write and delete the digest partitions of the
+live table (``DIGEST#…``: the day's queue and its sent markers, by IAM's ``dynamodb:LeadingKeys``),
+read users and studios by key (tenants: their e-mail address and name, no index), read the signing
+secret (the unsubscribe link's key) and send mail from the stage's identity as ``no-reply@``.
+
+A nested stack (the main stack is near CloudFormation's 500 resources): the function, its role,
+policy, log group, version and alias, the rule, the rule's permission to invoke the alias (only
+from this rule) and an alarm on the function's errors that notifies the monitoring topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import Duration, NestedStack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.functions import Functions
+from infra.grants import Access, ReadSigningSecret, Resources, SendMail, TableItems
+from infra.monitoring import PERIOD, Monitoring, runbook
+from keyframe import registry
+from keyframe.notifications.emails import DIGEST_HOUR_UTC
+from keyframe.storage.tables import LIVE, TENANTS
+
+NAME = registry.DIGEST.name
+RETRY_ATTEMPTS = 2
+"""EventBridge tries a failed invocation this many more times ..."""
+MAX_EVENT_AGE = Duration.hours(6)
+"""... within this long after the scheduled time."""
+
+
+@dataclass(frozen=True)
+class ReadTenantsByKey:
+    """``dynamodb:GetItem`` on the tenants table itself (a user's e-mail address, a studio's name): no
+    query, no index."""
+
+    def apply(self, grantee: iam.IGrantable, resources: Resources) -> None:
+        """Grant GetItem on the tenants table's ARN."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[resources.tables[TENANTS].table_arn])
+        )
+
+
+DIGEST_GRANTS: Mapping[str, tuple[Access, ...]] = {
+    NAME: (
+        # the day's queue (Query, BatchWriteItem deletes) and the sent markers (conditional PutItem,
+        # DeleteItem when SES refused): DIGEST#… partitions only
+        TableItems(
+            LIVE,
+            ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
+            "DIGEST#*",
+        ),
+        ReadTenantsByKey(),
+        ReadSigningSecret(),  # the unsubscribe link's HMAC key (keyframe.keys)
+        SendMail(),
+    ),
+}
+"""What the digest function may do."""
+
+
+class DailyDigest(NestedStack):
+    """The digest function, its daily rule and its alarm.
+
+    Attributes
+    ----------
+    function:
+        The ``live`` alias of the function (what the rule invokes).
+    rule:
+        The EventBridge rule (``cron(0 DIGEST_HOUR_UTC * * ? *)``).
+    alarm:
+        Failed invocations of the function (notifies the monitoring topic).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        layer: lambda_.ILayerVersion,
+        environment: Mapping[str, str],
+        resources: Resources,
+        monitoring: Monitoring,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"{config.name}: the daily notification digest")
+        self.functions = Functions(
+            self,
+            "Functions",
+            config=config,
+            layer=layer,
+            environment=environment,
+            specs=(registry.DIGEST,),
+            grants=DIGEST_GRANTS,
+        )
+        self.functions.grant(resources)
+        self.function = self.functions.alias(NAME)
+        self.rule = events.Rule(
+            self,
+            "Daily",
+            description=f"{config.name}: send yesterday's notification digests (UTC)",
+            schedule=events.Schedule.cron(minute="0", hour=str(DIGEST_HOUR_UTC)),
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    event=events.RuleTargetInput.from_object({}),
+                    retry_attempts=RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE,
+                )
+            ],
+        )
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "Errors",
+            metric=self.functions[NAME].metric_errors(period=PERIOD, statistic="Sum"),
+            alarm_description=f"{config.name}: Lambda {NAME} failed (digests wait for the next run)."
+            f"{runbook('function-errors')}",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = cloudwatch_actions.SnsAction(monitoring.topic)
+        self.alarm.add_alarm_action(action)
+        self.alarm.add_ok_action(action)
