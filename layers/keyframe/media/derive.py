@@ -117,6 +117,21 @@ def command(name: str, source: str, output: str, info: MediaInfo) -> list[str]:
     raise ValueError(f"unknown derivative {name!r}")
 
 
+def single_pass_command(source: str, outputs: dict[str, str], info: MediaInfo) -> list[str]:
+    """The one FFmpeg ``argv`` that makes a video's thumbnail and proxy (``outputs`` = name -> path)
+    from a single read of ``source``: the same files as :func:`command` for each, one demux and decode."""
+    width, height = ffmpeg.proxy_size(info.width or 2, info.height or 2)
+    return ffmpeg.video_derivatives_args(
+        source,
+        outputs["thumbnail"],
+        outputs["proxy"],
+        seek=ffmpeg.poster_time(info.duration),
+        width=width,
+        height=height,
+        has_audio=info.has_audio,
+    )
+
+
 def s3_client() -> Any:
     """A boto3 S3 client that signs with SigV4 (presigned URLs work in every region and on moto).
 
@@ -160,13 +175,20 @@ def derive(job: DeriveJob, *, s3: Any = None) -> DeriveOutput:
     seconds["probe"] = round(time.perf_counter() - started, 3)
     derived: dict[str, str] = {}
     with TemporaryDirectory(prefix="keyframe-derive-") as folder:
-        for name in plan(job.kind, info):
-            started = time.perf_counter()
-            file_name, content_type = DERIVED_FILES[name]
-            output = str(Path(folder) / file_name)
-            ffmpeg.run(command(name, source, output, info), what=f"the {name}")
+        outputs = {name: str(Path(folder) / DERIVED_FILES[name][0]) for name in plan(job.kind, info)}
+        started = time.perf_counter()
+        if set(outputs) == {"thumbnail", "proxy"}:  # one read and one decode of the source for both
+            ffmpeg.run(single_pass_command(source, outputs, info), what="the thumbnail and the proxy")
+            seconds["ffmpeg"] = round(time.perf_counter() - started, 3)
+        else:
+            for name, output in outputs.items():
+                ffmpeg.run(command(name, source, output, info), what=f"the {name}")
+            seconds["ffmpeg"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
+        for name, output in outputs.items():
             key = derived_key(job.studio_id, job.asset_id, job.version, name, job.run)
+            content_type = DERIVED_FILES[name][1]
             s3.upload_file(output, job.bucket, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER)
             derived[name] = key
-            seconds[name] = round(time.perf_counter() - started, 3)
+        seconds["upload"] = round(time.perf_counter() - started, 3)
     return DeriveOutput(media=info, derived=derived, seconds=seconds)

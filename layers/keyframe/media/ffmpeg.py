@@ -201,6 +201,50 @@ def proxy_args(source: str, output: str, *, width: int, height: int, has_audio: 
     return [*args, "-movflags", "+faststart", "-f", "mp4", output]
 
 
+def video_derivatives_args(
+    source: str,
+    thumbnail: str,
+    proxy: str,
+    *,
+    seek: float,
+    width: int,
+    height: int,
+    has_audio: bool,
+    max_width: int = THUMBNAIL_MAX_WIDTH,
+) -> list[str]:
+    """The poster frame and the review proxy of a video in one FFmpeg run: the source is read and
+    decoded once, its picture split in two.
+
+    The thumbnail branch drops the frames before ``seek`` seconds (``trim``) and keeps the first one
+    after, scaled as in :func:`thumbnail_args` (at most ``max_width`` wide, JPEG); the proxy branch is
+    :func:`proxy_args`'s (``width`` x ``height`` H.264 + AAC, ``+faststart``). Same outputs as the two
+    commands, one demux and one decode instead of two.
+    """
+    graph = (
+        "[0:v:0]split=2[poster][review];"
+        f"[poster]trim=start={seek:.3f},scale=w='min({max_width},iw)':h=-2:flags=bicubic,format=yuvj420p[t];"
+        f"[review]scale={width}:{height}:flags=bicubic,format=yuv420p[p]"
+    )
+    # fmt: off
+    args = [
+        ffmpeg_exe(), *_COMMON,
+        "-i", source,
+        "-filter_complex", graph,
+        "-map", "[t]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2", thumbnail,
+        "-map", "[p]",
+    ]
+    if has_audio:
+        args += ["-map", "0:a:0"]
+    args += [
+        "-sn", "-dn",
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high",
+    ]
+    # fmt: on
+    if has_audio:
+        args += ["-c:a", "aac", "-b:a", "128k", "-ac", "2"]
+    return [*args, "-movflags", "+faststart", "-f", "mp4", proxy]
+
+
 def waveform_args(
     source: str, output: str, *, size: tuple[int, int] = WAVEFORM_SIZE, color: str = WAVEFORM_COLOR
 ) -> list[str]:

@@ -8,7 +8,7 @@ import av
 import pytest
 
 from keyframe.media import ffmpeg
-from keyframe.media.derive import command, plan
+from keyframe.media.derive import command, plan, single_pass_command
 from keyframe.media.errors import InvalidMediaError
 from keyframe.media.probe import MediaInfo, probe
 
@@ -134,3 +134,34 @@ def test_the_commands_make_real_derivatives(samples: dict[str, Path], tmp_path: 
     assert abs(proxy.duration - video_info.duration) < 0.1
     assert (tmp_path / "waveform.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert _decode_first_frame(tmp_path / "waveform.png") == ffmpeg.WAVEFORM_SIZE
+
+
+def test_the_single_pass_makes_what_the_two_commands_make(samples: dict[str, Path], tmp_path: Path) -> None:
+    # Given a video with sound
+    source = str(samples["mp4"])
+    info = probe(source)
+
+    # When the thumbnail and proxy are made by their own commands, and by the one single-pass command
+    for name in ("thumbnail", "proxy"):
+        ffmpeg.run(command(name, source, str(tmp_path / f"two-{name}"), info), what=name)
+    outputs = {"thumbnail": str(tmp_path / "one-thumbnail"), "proxy": str(tmp_path / "one-proxy")}
+    args = single_pass_command(source, outputs, info)
+    ffmpeg.run(args, what="both")
+
+    # Then the source is opened once, and the files are alike: a JPEG poster frame of the same size,
+    # an H.264 + AAC proxy of the same size, duration and streams
+    assert args.count("-i") == 1
+    assert (tmp_path / "one-thumbnail").read_bytes()[:3] == b"\xff\xd8\xff"
+    assert _decode_first_frame(tmp_path / "one-thumbnail") == _decode_first_frame(tmp_path / "two-thumbnail")
+    one, two = probe(str(tmp_path / "one-proxy")), probe(str(tmp_path / "two-proxy"))
+    assert one.codecs == two.codecs == {"video": "h264", "audio": "aac"}
+    assert (one.width, one.height, one.frame_count) == (two.width, two.height, two.frame_count)
+    assert abs(one.duration - two.duration) < 0.05
+
+
+def test_the_single_pass_of_a_silent_video_maps_no_audio() -> None:
+    silent = MediaInfo(duration=8.0, width=1920, height=1080, codecs={"video": "h264"})
+    args = single_pass_command("in.mov", {"thumbnail": "t.jpg", "proxy": "p.mp4"}, silent)
+    assert "0:a:0" not in args and "-c:a" not in args
+    assert "scale=1280:720" in args[args.index("-filter_complex") + 1]
+    assert "trim=start=1.000" in args[args.index("-filter_complex") + 1]
