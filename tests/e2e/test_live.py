@@ -98,15 +98,16 @@ def new_asset(admin: Member, name: str = "Hero") -> tuple[str, str]:
     return project["id"], asset["id"]
 
 
-def upload_png(admin: Member, asset_id: str, png: Path) -> str:
-    """Upload ``png`` through the presigned multipart flow; returns the upload id (pipeline started)."""
+def upload_png(admin: Member, asset_id: str, png: Path, content_type: str = "image/png") -> str:
+    """Upload ``png`` (or another file of ``content_type``) through the presigned multipart flow;
+    returns the upload id (pipeline started)."""
     data = png.read_bytes()
     opened = admin.post(
         f"/assets/{asset_id}/uploads",
         {
             "fileName": png.name,
             "size": len(data),
-            "contentType": "image/png",
+            "contentType": content_type,
             "sha256": hashlib.sha256(data).hexdigest(),
         },
     )

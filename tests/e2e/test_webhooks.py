@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 from tests.e2e.test_live import invite, new_asset, register, upload_png, wait_until_ready
 from tests.integration.webhooks.receiver import Receiver
-from tests.unit.media.samples import ffmpeg_sample
+from tests.unit.media.samples import ffmpeg_sample, video_clip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
 
@@ -85,3 +85,34 @@ def test_a_comment_and_an_approval_arrive_signed_even_after_the_receiver_was_dow
     while len(receiver.received) == before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert receiver.received[-1].headers["webhook-id"] == found["asset:commented"]["id"]
+
+
+def test_a_finished_render_arrives_signed(
+    local_stack: LocalStackProcess, http: BaseUrlSession, receiver: Receiver, tmp_path: Path
+) -> None:
+    # Given a READY version of a tiny clip (1 s, 320x240, no sound) and an endpoint for render status
+    admin = register(http, "Render Webhook Studio")
+    _, asset_id = new_asset(admin)
+    clip = video_clip(tmp_path / "tiny.mp4", seconds=1.0, size="320x240", audio=False)
+    upload_png(admin, asset_id, clip, content_type="video/mp4")
+    assert wait_until_ready(admin, asset_id)["status"] == "READY"
+    secret = admin.post("/studio/webhooks", {"url": receiver.url, "eventTypes": ["render:status"]})["secret"]
+    # When a two-frame filmstrip is rendered
+    job = admin.post(
+        f"/assets/{asset_id}/renders",
+        {"preset": "filmstrip", "version": 1, "options": {"frames": 2}},
+        expect=202,
+    )
+    # Then its SUCCEEDED status arrives, signed, verified by the standardwebhooks library
+    deadline = time.monotonic() + 90
+    finished: dict | None = None
+    while finished is None and time.monotonic() < deadline:
+        for got in list(receiver.received):
+            payload = Webhook(secret).verify(got.body, got.headers)
+            if payload["data"]["status"] in ("SUCCEEDED", "FAILED"):
+                finished = payload
+        time.sleep(0.2)
+    assert finished is not None, [g.body[:200] for g in receiver.received]
+    assert finished["type"] == "render:status" and finished["data"]["status"] == "SUCCEEDED"
+    assert finished["data"]["renderJobId"] == job["renderJobId"]
+    assert finished["data"]["outputs"]

@@ -7,7 +7,6 @@ Shared helpers and the hooks tests replace (``_now``, ``STUCK_AFTER``) live in
 
 from __future__ import annotations
 
-from keyframe.events.publisher import emit
 from keyframe.observability import logger
 from keyframe.uploads import multipart, service
 from keyframe.uploads.models import (
@@ -54,7 +53,7 @@ def _redrive(session: UploadSession) -> None:
             also=untouched,
         )
         return
-    if service._transition(
+    service._transition(
         session,
         to=UploadStatus.ABORTED,
         allowed_from=(UploadStatus.COMPLETING,),
@@ -62,13 +61,11 @@ def _redrive(session: UploadSession) -> None:
         extra_actions=[UploadSession.failure_reason.set("OBJECT_MISSING")],
         entry=service._abort_entry(session, None, "OBJECT_MISSING"),
         also=untouched,
-    ):
-        emit(
-            session.studio_id,
+        event=(
             "upload:aborted",
-            service._event_data(session, None, reason="OBJECT_MISSING"),
-            rooms=service._rooms(session.asset_id),
-        )
+            service._event_data(session, None, status="ABORTED", reason="OBJECT_MISSING"),
+        ),
+    )
 
 
 def redrive_stuck(studio_id: str, *, limit: int = service.REDRIVE_LIMIT) -> int:

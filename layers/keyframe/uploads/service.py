@@ -55,7 +55,7 @@ from pynamodb.expressions.condition import Condition
 from keyframe import settings
 from keyframe.catalog import service as catalog
 from keyframe.errors import Conflict, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.identity.permissions import Principal
 from keyframe.pipeline import status as pipeline_status
@@ -228,8 +228,14 @@ def _index_actions(session: UploadSession, to: UploadStatus, now: datetime) -> l
     ]
 
 
-def _commit(session: UploadSession, build: Callable[[], Transaction], entry: _Entry | None) -> None:
-    """Commit the transaction ``build`` makes, with ``entry``'s activity put in it when given.
+def _commit(
+    session: UploadSession,
+    build: Callable[[], Transaction],
+    entry: _Entry | None,
+    event: tuple[str, dict[str, Any]] | None = None,
+) -> None:
+    """Commit the transaction ``build`` makes, with ``entry``'s activity put and ``event``'s outbox item
+    (``(type, data)``, rooms of the asset; :func:`keyframe.events.publisher.stage`) in it when given.
 
     A transaction DynamoDB cancelled only because another one touched the same items is built and
     sent again (the one policy, :func:`keyframe.storage.transactions.retrying`, at most
@@ -245,6 +251,8 @@ def _commit(session: UploadSession, build: Callable[[], Transaction], entry: _En
 
     def attempt(_: int) -> None:
         tx = build()
+        if event is not None:
+            stage(tx, session.studio_id, event[0], event[1], rooms=_rooms(session.asset_id))
         if entry is None:
             tx.commit()
             return
@@ -272,13 +280,15 @@ def _transition(
     extra_actions: list[Any] | None = None,
     entry: _Entry | None = None,
     also: Condition | None = None,
+    event: tuple[str, dict[str, Any]] | None = None,
 ) -> bool:
     """Move ``session`` to ``to`` if its stored status is in ``allowed_from``: one transaction.
 
     The transaction holds the session's conditional update (status, ``gsi1``, ``ttl`` and
     ``extra_actions``), the usage decrement when ``release_quota`` (so a reservation is released
-    exactly once however many aborts and expiries race) and ``entry``'s activity put (so the change
-    and its log entry exist together or not at all). ``also`` adds a condition on the stored session.
+    exactly once however many aborts and expiries race), ``entry``'s activity put and ``event``'s
+    outbox item (so the change, its log entry and its event exist together or not at all). ``also``
+    adds a condition on the stored session.
 
     Returns
     -------
@@ -309,7 +319,7 @@ def _transition(
         return tx
 
     try:
-        _commit(session, build, entry)
+        _commit(session, build, entry, event)
     except Cancelled as exc:
         if "session" not in exc.failed:
             raise
@@ -381,15 +391,10 @@ def _expire(session: UploadSession, *, due_by: str | None = None) -> bool:
         extra_actions=[UploadSession.failure_reason.set("EXPIRED")],
         entry=_abort_entry(session, None, "EXPIRED"),
         also=(UploadSession.expires_at <= due_by) if due_by is not None else None,
+        event=("upload:aborted", _event_data(session, None, status="ABORTED", reason="EXPIRED")),
     )
     if aborted:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)
-        emit(
-            session.studio_id,
-            "upload:aborted",
-            _event_data(session, None, reason="EXPIRED"),
-            rooms=_rooms(session.asset_id),
-        )
     return aborted
 
 
@@ -455,22 +460,16 @@ def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool
     details: dict[str, Any] = {"fileName": session.file_name, "size": size}
     if recovered:
         details["recovered"] = True
-    if not _transition(
+    completed = _event_data(session, actor_id, status=UploadStatus.COMPLETED.value, pipeline=pipeline)
+    return _transition(
         session,
         to=UploadStatus.COMPLETED,
         allowed_from=(UploadStatus.COMPLETING,),
         release_quota=False,
         extra_actions=[UploadSession.result.set(body), UploadSession.completed_at.set(_iso(_now()))],
         entry=_Entry("upload:completed", actor_id, details),
-    ):
-        return False
-    emit(
-        session.studio_id,
-        "upload:completed",
-        _event_data(session, actor_id, pipeline=pipeline),
-        rooms=_rooms(session.asset_id),
+        event=("upload:completed", completed),
     )
-    return True
 
 
 def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None) -> None:
@@ -487,14 +486,9 @@ def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None)
             actor_id,
             {"fileName": session.file_name, "reason": "SIZE_MISMATCH", "size": size},
         ),
+        event=("upload:aborted", _event_data(session, actor_id, status="ABORTED", reason="SIZE_MISMATCH")),
     ):
         multipart.delete_object(session.bucket, session.key)
-        emit(
-            session.studio_id,
-            "upload:aborted",
-            _event_data(session, actor_id, reason="SIZE_MISMATCH"),
-            rooms=_rooms(session.asset_id),
-        )
 
 
 # ---------------------------------------------------------------- abort

@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 from keyframe.errors import Conflict, InvalidInput
-from keyframe.events.publisher import emit
 from keyframe.identity.permissions import Permission, require_owner_or
 from keyframe.observability import logger
 from keyframe.storage.transactions import Cancelled, Transaction
@@ -119,12 +118,6 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     every_part = list(range(1, plan.part_count + 1))
     limit = config.UPLOAD_URLS_PER_RESPONSE
     parts, next_part = service._part_urls(session, every_part, expires_in=url_ttl, limit=limit)
-    emit(
-        actor.studio_id,
-        "upload:started",
-        service._event_data(session, actor.user_id),
-        rooms=service._rooms(asset_id),
-    )
     return OpenUploadResponse(
         upload_id=upload_id,
         asset_id=asset_id,
@@ -161,7 +154,7 @@ def _reserve(session: UploadSession, actor_id: str) -> None:
         return tx
 
     try:
-        service._commit(session, build, entry)
+        service._commit(session, build, entry, ("upload:started", service._event_data(session, actor_id)))
     except Cancelled as exc:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)
         if quotas.label(Quota.STORAGE_BYTES) in exc.failed:
@@ -276,6 +269,10 @@ def abort_upload(actor: service.Actor, asset_id: str, upload_id: str) -> None:
             release_quota=True,
             extra_actions=[UploadSession.failure_reason.set("ABORTED")],
             entry=service._abort_entry(session, actor.user_id, "ABORTED"),
+            event=(
+                "upload:aborted",
+                service._event_data(session, actor.user_id, status="ABORTED", reason="ABORTED"),
+            ),
         )
         if not aborted and session.status != UploadStatus.ABORTED:
             raise Conflict(
@@ -284,10 +281,3 @@ def abort_upload(actor: service.Actor, asset_id: str, upload_id: str) -> None:
                 details={"uploadId": upload_id, "status": session.status},
             )
     multipart.abort(session.bucket, session.key, session.s3_upload_id)
-    if aborted:
-        emit(
-            actor.studio_id,
-            "upload:aborted",
-            service._event_data(session, actor.user_id, reason="ABORTED"),
-            rooms=service._rooms(asset_id),
-        )

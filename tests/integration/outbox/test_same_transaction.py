@@ -11,6 +11,7 @@ For each domain, through the API on one moto world for the module:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -264,4 +265,52 @@ def test_render_status_changes_and_their_events_commit_together(world: World, mo
     watch = Watch(world)
     assert render_service.finish(studio, job_id, 1, RenderStatus.FAILED) is None
     assert render_service.report_progress(studio, job_id, 1, progress) is False
+    assert watch.events() == [] and watch.activity() == []
+
+
+# -- uploads ---------------------------------------------------------------------------------------
+
+
+def test_upload_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token, studio = world.api, world.admin.access_token, world.admin.studio_id
+    asset = _ok(
+        api.post(
+            "/assets", json={"projectId": world.project["id"], "name": "U1", "type": "SHOT"}, token=token
+        ),
+        201,
+    )
+    data = b"frame" * 100
+    body = {"fileName": "shot.mov", "size": len(data), "contentType": "video/quicktime",
+            "sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+    uploads = f"/assets/{asset['id']}/uploads"
+    used = quotas.used(studio, Quota.STORAGE_BYTES)
+    # An event write that fails: no session opened, no storage reserved
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.post(uploads, json=body, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert quotas.used(studio, Quota.STORAGE_BYTES) == used
+    # Without faults: opened with its event
+    watch = Watch(world)
+    opened = _ok(api.post(uploads, json=body, token=token), 201)
+    [(kind, event)] = watch.events()
+    assert (kind, event["uploadId"], event["status"]) == ("upload:started", opened["uploadId"], "OPEN")
+    assert "upload:started" in watch.socket_types()
+    # An abort whose event write fails leaves the session open and the storage reserved
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.delete(f"{uploads}/{opened['uploadId']}", token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(f"{uploads}/{opened['uploadId']}", token=token), 200)["status"] == "OPEN"
+    assert quotas.used(studio, Quota.STORAGE_BYTES) == used + len(data)
+    watch = Watch(world)
+    assert api.delete(f"{uploads}/{opened['uploadId']}", token=token).status in (200, 204)
+    [(kind, event)] = watch.events()
+    assert (kind, event["status"], event["reason"]) == ("upload:aborted", "ABORTED", "ABORTED")
+    assert quotas.used(studio, Quota.STORAGE_BYTES) == used
+    # A second abort changes nothing and stores no event
+    watch = Watch(world)
+    api.delete(f"{uploads}/{opened['uploadId']}", token=token)
     assert watch.events() == [] and watch.activity() == []
