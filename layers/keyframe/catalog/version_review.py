@@ -28,7 +28,7 @@ from keyframe.catalog.schemas import Asset, AssetStatus, ReviewStatus, Version, 
 from keyframe.catalog.version_queries import load_version, to_version
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, InvalidInput
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.storage import activity
 from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
 
@@ -117,6 +117,7 @@ def set_review_status(
             expected_status={s.value for s in VersionStatus},
         )
         current = None if asset.current_version is None else int(asset.current_version)
+        after = to_asset(asset)
         if current is None or version >= current:
             tx.update(
                 "asset",
@@ -124,6 +125,12 @@ def set_review_status(
                 [AssetItem.status.set(status_for_review(decision.value).value), *touch(asset, now)],
                 condition=current_is(current),
             )
+            after = after.model_copy(update={"status": status_for_review(decision.value), "updated_at": now})
+        stage(
+            tx, studio_id, "asset:updated",
+            {**after.to_json(), "changes": ["status"], "version": version, "reviewStatus": decision.value},
+            rooms=rooms_of(asset.project_id, asset_id),
+        )  # fmt: skip
         activity.record(
             studio_id,
             actor_id,
@@ -137,15 +144,7 @@ def set_review_status(
         )
         return to_version(load_version(studio_id, asset_id, version))
 
-    reviewed = retrying(attempt, attempts=20, retry_if=any_cancellation)
-    asset = to_asset(load_asset(studio_id, asset_id))
-    emit(
-        studio_id,
-        "asset:updated",
-        {**asset.to_json(), "changes": ["status"], "version": version, "reviewStatus": decision.value},
-        rooms=rooms_of(asset.project_id, asset_id),
-    )
-    return reviewed
+    return retrying(attempt, attempts=20, retry_if=any_cancellation)
 
 
 # --- rollback -----------------------------------------------------------------------------------
@@ -196,6 +195,17 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
         ],
         condition=not_archived(AssetItem) & current_is(previous),
     )
+    after = to_asset(asset).model_copy(
+        update={
+            "current_version": version,
+            "status": status_for_review(target.review_status),
+            "updated_at": now,
+        }
+    )
+    stage(
+        tx, studio_id, "asset:rollback", {**after.to_json(), "from": previous, "to": version},
+        rooms=rooms_of(asset.project_id, asset_id),
+    )  # fmt: skip
     try:
         activity.record(
             studio_id,
@@ -216,12 +226,5 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
         if "version" in exc.failed:
             raise Conflict("The version is no longer READY", code="VERSION_NOT_READY") from exc
         raise Conflict("The asset changed meanwhile; try again", code="ASSET_CHANGED") from exc
-    updated = get_asset(studio_id, asset_id)
-    emit(
-        studio_id,
-        "asset:rollback",
-        {**updated.to_json(), "from": previous, "to": version},
-        rooms=rooms_of(updated.project_id, asset_id),
-    )
     graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
     return get_asset(studio_id, asset_id)

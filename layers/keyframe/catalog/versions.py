@@ -53,6 +53,7 @@ from keyframe.catalog.schemas import (
     FileInfo,
     ReviewStatus,
     Version,
+    VersionError,
     VersionStatus,
 )
 from keyframe.catalog.version_queries import (
@@ -70,7 +71,7 @@ from keyframe.catalog.version_review import (
 )
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.observability import logger
 from keyframe.storage import activity
 from keyframe.storage.transactions import Cancelled, Transaction, any_cancellation, retrying
@@ -188,6 +189,10 @@ def publish_version(
             [AssetItem.latest_version.set(number), *touch(item, now)],
             condition=(AssetItem.latest_version == previous) & not_archived(AssetItem),
         )
+        published = to_version(version)
+        stage(
+            tx, studio_id, "version:published", published.to_json(), rooms=rooms_of(item.project_id, asset_id)
+        )
         try:
             activity.record(
                 studio_id,
@@ -206,16 +211,9 @@ def publish_version(
                 if existing is not None:
                     return existing, False
             raise Cancelled(exc.failed, True) from exc  # lost the race for `number`: try n + 1
-        return to_version(version), True
+        return published, True
 
-    published, created = retrying(attempt, attempts=PUBLISH_ATTEMPTS, retry_if=any_cancellation)
-    if created:
-        emit(
-            studio_id,
-            "version:published",
-            published.to_json(),
-            rooms=rooms_of(published.project_id, asset_id),
-        )
+    published, _ = retrying(attempt, attempts=PUBLISH_ATTEMPTS, retry_if=any_cancellation)
     return published
 
 
@@ -298,6 +296,14 @@ def mark_version_ready(
                 ],
                 condition=current_is(current),
             )
+        ready = to_version(item).model_copy(
+            update={"status": VersionStatus.READY, "media": media, "derived": derived, "processed_at": now,
+                    "error": None}
+        )  # fmt: skip
+        stage(
+            tx, studio_id, "version:ready", {**ready.to_json(), "current": becomes_current},
+            rooms=rooms_of(asset.project_id, asset_id),
+        )  # fmt: skip
         activity.record(
             studio_id,
             actor_id,
@@ -311,16 +317,7 @@ def mark_version_ready(
         )
         return to_version(load_version(studio_id, asset_id, version)), True, becomes_current, asset
 
-    ready, transitioned, becomes_current, asset = retrying(
-        attempt, attempts=PUBLISH_ATTEMPTS, retry_if=any_cancellation
-    )
-    if transitioned:
-        emit(
-            studio_id,
-            "version:ready",
-            {**ready.to_json(), "current": becomes_current},
-            rooms=rooms_of(asset.project_id, asset_id),
-        )
+    ready, _, _, _ = retrying(attempt, attempts=PUBLISH_ATTEMPTS, retry_if=any_cancellation)
     _propagate_if_current(studio_id, asset_id, version)
     return ready
 
@@ -371,6 +368,11 @@ def mark_version_failed(
         tx,
         expected_status={VersionStatus.PROCESSING.value},
     )
+    failed = to_version(item).model_copy(
+        update={"status": VersionStatus.FAILED, "processed_at": now,
+                "error": VersionError(code=error_code, message=message)}
+    )  # fmt: skip
+    stage(tx, studio_id, "version:failed", failed.to_json(), rooms=rooms_of(item.project_id, asset_id))
     try:
         activity.record(
             studio_id,
@@ -385,9 +387,7 @@ def mark_version_failed(
         )
     except Cancelled as exc:
         raise Conflict("The version changed meanwhile", code="VERSION_CHANGED") from exc
-    failed = to_version(load_version(studio_id, asset_id, version))
-    emit(studio_id, "version:failed", failed.to_json(), rooms=rooms_of(item.project_id, asset_id))
-    return failed
+    return to_version(load_version(studio_id, asset_id, version))
 
 
 def set_version_processing(
@@ -483,16 +483,22 @@ def refresh_processing(
     if (item.media or {}) == media and (item.derived or {}) == derived:
         return to_version(item)
     tx = Transaction()
+    now = now_iso()
     set_state(
         item,
         [
             VersionItem.media.set(media),
             VersionItem.derived.set(derived),
-            VersionItem.processed_at.set(now_iso()),
+            VersionItem.processed_at.set(now),
         ],
         tx,
         expected_status={VersionStatus.READY.value},
     )
+    refreshed = to_version(item).model_copy(update={"media": media, "derived": derived, "processed_at": now})
+    stage(
+        tx, studio_id, "version:updated", {**refreshed.to_json(), "changes": ["media", "derived"]},
+        rooms=rooms_of(item.project_id, asset_id),
+    )  # fmt: skip
     try:
         activity.record(
             studio_id,
@@ -508,11 +514,4 @@ def refresh_processing(
     except Cancelled as exc:
         raise Conflict("The version changed meanwhile", code="VERSION_CHANGED") from exc
     _follow_current_thumbnail(studio_id, asset_id, version, derived)
-    refreshed = to_version(load_version(studio_id, asset_id, version))
-    emit(
-        studio_id,
-        "version:updated",
-        {**refreshed.to_json(), "changes": ["media", "derived"]},
-        rooms=rooms_of(item.project_id, asset_id),
-    )
-    return refreshed
+    return to_version(load_version(studio_id, asset_id, version))

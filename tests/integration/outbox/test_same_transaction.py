@@ -20,6 +20,10 @@ from typing import Any
 
 import pytest
 
+from keyframe.catalog import versions
+from keyframe.catalog.schemas import FileInfo
+from keyframe.catalog.version_queries import get_version
+from keyframe.errors import Conflict
 from keyframe.events import publisher
 from keyframe.outbox import records
 from keyframe.outbox.records import OutboxItem, outbox_pk
@@ -314,3 +318,77 @@ def test_upload_changes_and_their_events_commit_together(world: World, monkeypat
     watch = Watch(world)
     api.delete(f"{uploads}/{opened['uploadId']}", token=token)
     assert watch.events() == [] and watch.activity() == []
+
+
+# -- catalog: versions (the pipeline's publish, ready, failed) and rollback -----------------------
+
+
+def _file(n: int) -> FileInfo:
+    return FileInfo(
+        key=f"studios/s/f{n}.mov", size=100 + n, content_type="video/quicktime", file_name=f"f{n}.mov"
+    )
+
+
+def test_version_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token, studio, user = world.api, world.admin.access_token, world.admin.studio_id, world.admin.user_id
+    asset = _ok(
+        api.post(
+            "/assets", json={"projectId": world.project["id"], "name": "V1", "type": "SHOT"}, token=token
+        ),
+        201,
+    )
+    asset_id = asset["id"]
+    media, derived = {"duration": 2.0}, {"thumbnail": "t.jpg"}
+
+    def version(n: int) -> dict[str, Any]:
+        return get_version(studio, asset_id, n).to_json()
+
+    # Event writes that fail: nothing published
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    with pytest.raises(Cancelled):
+        versions.publish_version(studio, asset_id, created_by=user, file=_file(1))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(f"/assets/{asset_id}", token=token), 200)["latestVersion"] == 0
+    # Published with its event; then ready, failed and rollback: a failing event write stops each
+    watch = Watch(world)
+    versions.publish_version(studio, asset_id, created_by=user, file=_file(1))
+    _assert_stored_with_its_event(watch, "version:published", version(1))
+    versions.publish_version(studio, asset_id, created_by=user, file=_file(2))
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    with pytest.raises(Cancelled):
+        versions.mark_version_ready(studio, asset_id, 1, media=media, derived=derived)
+    with pytest.raises(Conflict):
+        versions.mark_version_failed(studio, asset_id, 2, error_code="BAD", message="bad")
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert (version(1)["status"], version(2)["status"]) == ("PROCESSING", "PROCESSING")
+    watch = Watch(world)
+    versions.mark_version_ready(studio, asset_id, 1, media=media, derived=derived)
+    _assert_stored_with_its_event(watch, "version:ready", {**version(1), "current": True})
+    watch = Watch(world)
+    versions.mark_version_failed(studio, asset_id, 2, error_code="BAD", message="bad")
+    _assert_stored_with_its_event(watch, "version:failed", version(2))
+    versions.publish_version(studio, asset_id, created_by=user, file=_file(3))
+    versions.mark_version_ready(studio, asset_id, 3, media=media, derived=derived)
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused_or_conflict(api.patch(f"/assets/{asset_id}/rollback", json={"version": 1}, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(f"/assets/{asset_id}", token=token), 200)["currentVersion"] == 3
+    watch = Watch(world)
+    rolled = _ok(api.patch(f"/assets/{asset_id}/rollback", json={"version": 1}, token=token), 200)
+    _assert_stored_with_its_event(watch, "asset:rollback", {**rolled, "from": 3, "to": 1})
+    # A change whose condition fails (a failed version cannot become ready) stores no event
+    watch = Watch(world)
+    with pytest.raises(Conflict):
+        versions.mark_version_ready(studio, asset_id, 2, media=media, derived=derived)
+    assert watch.events() == [] and watch.activity() == []
+
+
+def _refused_or_conflict(response: Any) -> None:
+    """The request failed without a change (a 5xx, or a 409 where the service maps every cancellation)."""
+    assert response.status >= 500 or response.status == 409, response.body[:300]

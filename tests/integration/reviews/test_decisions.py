@@ -160,12 +160,12 @@ def test_a_decision_whose_transaction_fails_stores_nothing_and_a_retry_stores_it
         patch.setattr(Transaction, "commit", broken)
         # When the director approves
         failed = api.post(url, json=body, token=director.access_token)
-    # Then the request fails; the record, the statuses, the activity entry and the durable event
-    # (keyframe.outbox) were one transaction
+    # Then the request fails; the record, the statuses, the activity entry and the durable events
+    # (keyframe.outbox: the decision's and the asset's asset:updated) were one transaction
     assert failed.status == 500
     [labels] = failed_transactions
     events = {label for label in labels if label.startswith("event:evt_")}
-    assert len(events) == 1 and labels - events == {"review", "version", "asset", "activity"}
+    assert len(events) == 2 and labels - events == {"review", "version", "asset", "activity"}
     # And nothing is stored or announced
     _assert_nothing_stored(api, admin, target, watcher)
     # When the same request is sent again
