@@ -146,6 +146,7 @@ def stage(
     *,
     rooms: Iterable[str],
     subject: str | None = None,
+    announce: bool = True,
 ) -> DomainEvent:
     """Store ``event_type`` with the change ``tx`` holds, and announce it once ``tx`` committed.
 
@@ -161,6 +162,10 @@ def stage(
         :func:`keyframe.storage.transactions.retrying` stages on its own).
     studio_id, event_type, data, rooms, subject:
         As :func:`emit`. ``data`` is what the change leaves stored (built before the commit).
+    announce:
+        False when the caller has more to do between the commit and the announcement (close the
+        sockets of a removed member first): it then calls :func:`publish_now` with the returned
+        event itself (the outbox stream delivers it anyway if the caller dies before).
 
     Returns
     -------
@@ -173,8 +178,9 @@ def stage(
     )  # fmt: skip
     if is_durable(event.type):
         records.add_to(tx, event)
-        tx.after_commit(lambda: publish_now(event))
-    else:
+        if announce:
+            tx.after_commit(lambda: publish_now(event))
+    elif announce:
         tx.after_commit(lambda: _publish_ephemeral_quietly(event))
     return event
 

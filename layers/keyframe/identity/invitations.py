@@ -23,7 +23,7 @@ from pynamodb.exceptions import UpdateError
 
 from keyframe import mail
 from keyframe.errors import Conflict, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity import tokens
 from keyframe.identity.models import (
@@ -145,6 +145,13 @@ def invite(principal: Principal, email: str, role: Role) -> InvitationResponse:
     tx = Transaction()
     tx.put("invitation", invitation, InvitationItem.pk.does_not_exist())
     details = {"email": email, "role": role.value}
+    invited = {
+        "invitationId": invitation_id,
+        "email": email,
+        "role": role.value,
+        "invitedBy": principal.user_id,
+    }
+    stage(tx, principal.studio_id, "member:invited", invited, rooms=[STUDIO_ROOM])
     activity.record(
         principal.studio_id,
         principal.user_id,
@@ -153,12 +160,6 @@ def invite(principal: Principal, email: str, role: Role) -> InvitationResponse:
         invitation_id,
         details,
         transaction=tx,
-    )
-    emit(
-        principal.studio_id,
-        "member:invited",
-        {"invitationId": invitation_id, "email": email, "role": role.value, "invitedBy": principal.user_id},
-        rooms=[STUDIO_ROOM],
     )
     return _response(invitation, token, _send(invitation, token, principal.user_id))
 
@@ -285,6 +286,8 @@ def revoke(principal: Principal, invitation_id: str) -> None:
         condition=InvitationItem.status == "PENDING",
     )
     details = {"email": invitation.email, "role": invitation.role}
+    revoked = {"invitationId": invitation_id, "email": invitation.email, "revokedBy": principal.user_id}
+    stage(tx, principal.studio_id, "member:invitation-revoked", revoked, rooms=[STUDIO_ROOM])
     try:
         activity.record(
             principal.studio_id,
@@ -302,12 +305,6 @@ def revoke(principal: Principal, invitation_id: str) -> None:
         if current.status == "REVOKED":
             return
         raise
-    emit(
-        principal.studio_id,
-        "member:invitation-revoked",
-        {"invitationId": invitation_id, "email": invitation.email, "revokedBy": principal.user_id},
-        rooms=[STUDIO_ROOM],
-    )
 
 
 def _accepted() -> Conflict:

@@ -13,7 +13,7 @@ emitted to the room ``studio``, after closing the member's open sockets
 from __future__ import annotations
 
 from keyframe.errors import Conflict, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import publish_now, stage
 from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity import revocation, sessions
 from keyframe.identity.models import (
@@ -146,6 +146,11 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
                 actions=[StudioItem.admin_count.add(1)],
                 condition=StudioItem.pk.exists(),
             )
+        changed = {"userId": user_id, "role": role.value, "previousRole": previous.value}
+        changed["changedBy"] = principal.user_id
+        event = stage(
+            tx, principal.studio_id, "member:role-changed", changed, rooms=[STUDIO_ROOM], announce=False
+        )
         try:
             activity.record(
                 principal.studio_id,
@@ -164,17 +169,7 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
             continue
         membership.role = role.value
         revocation.close_member_sockets(principal.studio_id, user_id)
-        emit(
-            principal.studio_id,
-            "member:role-changed",
-            {
-                "userId": user_id,
-                "role": role.value,
-                "previousRole": previous.value,
-                "changedBy": principal.user_id,
-            },
-            rooms=[STUDIO_ROOM],
-        )
+        publish_now(event)
         break
     else:
         raise Conflict("The member changed meanwhile; try again", code="CONCURRENT_CHANGE")
@@ -208,6 +203,8 @@ def remove(principal: Principal, user_id: str) -> None:
                 actions=[StudioItem.admin_count.add(-1)],
                 condition=StudioItem.admin_count > 1,
             )
+        removed = {"userId": user_id, "role": membership.role, "removedBy": principal.user_id}
+        event = stage(tx, principal.studio_id, "member:removed", removed, rooms=[STUDIO_ROOM], announce=False)
         try:
             activity.record(
                 principal.studio_id,
@@ -227,9 +224,4 @@ def remove(principal: Principal, user_id: str) -> None:
         raise Conflict("The member changed meanwhile; try again", code="CONCURRENT_CHANGE")
     sessions.revoke_member_families(principal.studio_id, user_id)
     revocation.close_member_sockets(principal.studio_id, user_id)
-    emit(
-        principal.studio_id,
-        "member:removed",
-        {"userId": user_id, "role": membership.role, "removedBy": principal.user_id},
-        rooms=[STUDIO_ROOM],
-    )
+    publish_now(event)

@@ -1,7 +1,7 @@
 """Identity flows: register a studio, sign in, refresh, sign out, accept an invitation, ``/me``.
 
 Every function here is the only write path for what it writes (tenants table) and emits the
-``member:*`` events (``keyframe.events.publisher.emit``, room ``studio``).
+``member:*`` events (``keyframe.events.publisher.stage``: in the same transaction; room ``studio``).
 
 Sign-in rules:
 
@@ -32,7 +32,7 @@ from keyframe.errors import (
     Unauthenticated,
     field_details,
 )
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity import passwords, sessions, throttle, tokens
 from keyframe.identity.models import (
@@ -116,6 +116,7 @@ def register(request: RegisterRequest) -> AuthResponse:
         MembershipItem.new(studio_id, user_id, Role.ADMIN, now),
         MembershipItem.pk.does_not_exist(),
     )
+    stage(tx, studio_id, "member:joined", _member_event(user, Role.ADMIN), rooms=[STUDIO_ROOM])
     try:
         tx.commit()
     except Cancelled as exc:
@@ -126,7 +127,6 @@ def register(request: RegisterRequest) -> AuthResponse:
                 details=field_details("email", "already registered"),
             ) from None
         raise
-    emit(studio_id, "member:joined", _member_event(user, Role.ADMIN), rooms=[STUDIO_ROOM])
     return sessions.start(user, studio, Role.ADMIN)
 
 
@@ -305,7 +305,6 @@ def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> 
     role = Role(invitation.role)
     _consume(tx, invitation, user, role, now)
     studio = StudioItem.get(studio_pk(invitation.studio_id), STUDIO_SK)
-    emit(invitation.studio_id, "member:joined", _member_event(user, role), rooms=[STUDIO_ROOM])
     return sessions.start(user, studio, role)
 
 
@@ -334,6 +333,7 @@ def _consume(tx: Transaction, invitation: InvitationItem, user: UserItem, role: 
         actions=[StudioItem.admin_count.add(admin_delta)],
         condition=StudioItem.pk.exists(),
     )
+    stage(tx, invitation.studio_id, "member:joined", _member_event(user, role), rooms=[STUDIO_ROOM])
     try:
         activity.record(
             invitation.studio_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 
 from keyframe.errors import Conflict, InvalidInput, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import publish_now, stage
 from keyframe.events.rooms import STUDIO_ROOM
 from keyframe.identity import revocation, sessions
 from keyframe.identity.models import (
@@ -61,19 +61,10 @@ def create(principal: Principal, name: str) -> AuthResponse:
         MembershipItem.new(studio_id, user.user_id, Role.ADMIN, now),
         MembershipItem.pk.does_not_exist(),
     )
+    joined = {"userId": user.user_id, "displayName": user.display_name, "email": user.email}
+    stage(tx, studio_id, "member:joined", {**joined, "role": Role.ADMIN.value}, rooms=[STUDIO_ROOM])
     activity.record(
         studio_id, user.user_id, "member:joined", "member", user.user_id, {"role": "ADMIN"}, transaction=tx
-    )
-    emit(
-        studio_id,
-        "member:joined",
-        {
-            "userId": user.user_id,
-            "displayName": user.display_name,
-            "email": user.email,
-            "role": Role.ADMIN.value,
-        },
-        rooms=[STUDIO_ROOM],
     )
     return sessions.start(user, studio, Role.ADMIN)
 
@@ -119,6 +110,8 @@ def leave(principal: Principal) -> None:
             actions=[StudioItem.admin_count.add(-1)],
             condition=StudioItem.admin_count > 1,
         )
+    left = {"userId": principal.user_id, "role": membership.role}
+    event = stage(tx, principal.studio_id, "member:left", left, rooms=[STUDIO_ROOM], announce=False)
     try:
         activity.record(
             principal.studio_id,
@@ -137,12 +130,7 @@ def leave(principal: Principal) -> None:
         raise Conflict("Your membership changed meanwhile; try again", code="CONCURRENT_CHANGE") from None
     sessions.revoke_member_families(principal.studio_id, principal.user_id)
     revocation.close_member_sockets(principal.studio_id, principal.user_id)
-    emit(
-        principal.studio_id,
-        "member:left",
-        {"userId": principal.user_id, "role": membership.role},
-        rooms=[STUDIO_ROOM],
-    )
+    publish_now(event)
 
 
 def transfer(principal: Principal, to_user_id: str, new_role: Role) -> None:
@@ -191,6 +179,19 @@ def transfer(principal: Principal, to_user_id: str, new_role: Role) -> None:
             actions=[StudioItem.admin_count.add(delta)],
             condition=StudioItem.admin_count > (0 if delta > 0 else 1),
         )
+    transferred = {
+        "fromUserId": principal.user_id,
+        "toUserId": to_user_id,
+        "previousOwnerRole": new_role.value,
+    }
+    event = stage(
+        tx,
+        principal.studio_id,
+        "studio:ownership-transferred",
+        transferred,
+        rooms=[STUDIO_ROOM],
+        announce=False,
+    )
     try:
         activity.record(
             principal.studio_id,
@@ -207,9 +208,4 @@ def transfer(principal: Principal, to_user_id: str, new_role: Role) -> None:
         raise Conflict("A role changed meanwhile; try again", code="CONCURRENT_CHANGE") from None
     for user_id in (to_user_id, principal.user_id):
         revocation.close_member_sockets(principal.studio_id, user_id)
-    emit(
-        principal.studio_id,
-        "studio:ownership-transferred",
-        {"fromUserId": principal.user_id, "toUserId": to_user_id, "previousOwnerRole": new_role.value},
-        rooms=[STUDIO_ROOM],
-    )
+    publish_now(event)

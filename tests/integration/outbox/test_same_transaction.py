@@ -34,7 +34,14 @@ from keyframe.storage.activity import ActivityItem, activity_pk
 from keyframe.storage.transactions import Cancelled, Transaction
 from keyframe.usage import quotas
 from keyframe.usage.quotas import Quota
-from tests.support.identity import Session, register_studio
+from tests.support.identity import (
+    DEFAULT_PASSWORD,
+    Session,
+    accept,
+    invite,
+    register_studio,
+    unique_email,
+)
 
 
 @dataclass
@@ -392,3 +399,61 @@ def test_version_changes_and_their_events_commit_together(world: World, monkeypa
 def _refused_or_conflict(response: Any) -> None:
     """The request failed without a change (a 5xx, or a 409 where the service maps every cancellation)."""
     assert response.status >= 500 or response.status == 409, response.body[:300]
+
+
+# -- identity: registration, invitations, members -------------------------------------------------
+
+
+def test_member_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, admin = world.api, world.admin
+    token = admin.access_token
+    # Registration: an outbox write that fails leaves the e-mail free; then it stores member:joined
+    email = unique_email("outbox")
+    body = {"studioName": "Fresh", "email": email, "password": DEFAULT_PASSWORD, "displayName": "Fresh"}
+    failing_outbox(monkeypatch)
+    _refused(api.post("/auth/register", json=body))
+    monkeypatch.undo()
+    fresh = register_studio(api, studio_name="Fresh", email=email)
+    assert [t for t, _ in _events(fresh.studio_id)] == ["member:joined"]
+    # Invitations, acceptance, role changes and removals
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(
+        api.post("/studio/invitations", json={"email": unique_email("x"), "role": "ARTIST"}, token=token)
+    )
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get("/studio/invitations", token=token), 200)["items"] == []
+    watch = Watch(world)
+    invitation = invite(api, admin, "ARTIST")
+    [(kind, data)] = watch.events()
+    assert (kind, data["invitationId"]) == ("member:invited", invitation["invitationId"])
+    failing_outbox(monkeypatch)
+    accepting = {"token": invitation["token"], "password": DEFAULT_PASSWORD, "displayName": "Member"}
+    _refused(api.post("/auth/accept-invitation", json=accepting))
+    monkeypatch.undo()
+    watch = Watch(world)
+    artist = accept(api, invitation["token"], invitation["email"])
+    [(kind, data)] = watch.events()
+    assert (kind, data["userId"], data["role"]) == ("member:joined", artist.user_id, "ARTIST")
+    member = f"/studio/members/{artist.user_id}"
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused_or_conflict(api.patch(member, json={"role": "DIRECTOR"}, token=token))
+    _refused_or_conflict(api.delete(member, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    roles = {m["userId"]: m["role"] for m in _ok(api.get("/studio/members", token=token), 200)["items"]}
+    assert roles[artist.user_id] == "ARTIST"
+    watch = Watch(world)
+    _ok(api.patch(member, json={"role": "DIRECTOR"}, token=token), 200)
+    _assert_stored_with_its_event(
+        watch,
+        "member:role-changed",
+        {"userId": artist.user_id, "role": "DIRECTOR", "previousRole": "ARTIST", "changedBy": admin.user_id},
+    )
+    watch = Watch(world)
+    assert api.delete(member, token=token).status == 204
+    _assert_stored_with_its_event(
+        watch, "member:removed", {"userId": artist.user_id, "role": "DIRECTOR", "removedBy": admin.user_id}
+    )
