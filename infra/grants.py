@@ -515,6 +515,12 @@ ORIGINALS_PREFIX = "studios/*/assets/*/uploads/*"
 DERIVED_PREFIX = "studios/*/assets/*/versions/*/derived/*"
 """Derivatives of a version: ``studios/{studioId}/assets/{assetId}/versions/{version}/derived/{file}``."""
 
+AVATARS_PREFIX = "avatars/*"
+"""Profile pictures and their uploads (``keyframe.identity.avatars``): a person's, outside every studio."""
+
+AVATAR_UPLOADS_PREFIX = "avatars/uploads/*"
+"""Picture uploads, ``avatars/uploads/{userId}/{uploadId}``: listed by key to learn their size."""
+
 RENDER_STATE_MACHINE = "render"
 """Stem of ``statemachines/render.asl.json`` (``infra/renders.py``)."""
 
@@ -561,6 +567,11 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         SendWebhookDeliveries(),
         # the analytics record of each password sign-in (keyframe.analytics, member:signed-in)
         PutAnalyticsRecords(),
+        # profile pictures (keyframe.identity.avatars): signs the upload's POST and the pictures'
+        # GETs, lists (its size, or none) reads and deletes the upload, writes and deletes pictures;
+        # nothing of a studio's keys
+        MediaObjects(("s3:GetObject", "s3:PutObject", "s3:DeleteObject"), prefix=AVATARS_PREFIX),
+        ListMediaKeys(AVATAR_UPLOADS_PREFIX),
     ),
     # projects, assets, versions, graph, activity; signed cursors (key derived from the signing
     # secret); presigned GETs of version files

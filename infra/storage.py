@@ -4,7 +4,8 @@ Private (all public access blocked), TLS-only, encrypted with a customer-managed
 yearly, S3 Bucket Key on to keep KMS calls cheap), versioned. Browsers talk to it with presigned URLs,
 so CORS allows, from the configured origins:
 
-- PUT of upload parts, exposing ``ETag`` (the client needs each part's ETag to complete the upload);
+- PUT of upload parts, exposing ``ETag`` (the client needs each part's ETag to complete the upload),
+  and POST of a profile picture (a presigned POST, ``keyframe.identity.avatars``);
 - GET and HEAD with a ``Range`` header (hls.js and ``<video>`` fetch render playlists, segments and
   review copies by range), exposing ``Content-Range``, ``Accept-Ranges`` and ``Content-Length``.
 
@@ -13,13 +14,15 @@ GET rule behind a rule that also allowed GET would never expose its headers.
 
 Lifecycle: incomplete multipart uploads are aborted after 7 days; objects tagged
 ``keyframe-ephemeral=playback`` (the rewritten playlists of a render playback,
-``keyframe.renders.playback``) expire after 1 day, their noncurrent versions one day later. Nothing
-else expires, and every noncurrent version is kept, only cheaper: Standard-IA after
-:data:`NONCURRENT_TO_IA_DAYS` days, Glacier Instant Retrieval (milliseconds to read, like IA) after
-:data:`NONCURRENT_TO_GLACIER_IR_DAYS`. The bytes of an original are sacred (an overwrite
+``keyframe.renders.playback``) expire after 1 day, their noncurrent versions one day later. Profile
+pictures (``avatars/``, outside every studio's keys) are a person's data, not a studio's work: an upload
+never used expires after a day (``avatars/uploads/``), a replaced or removed picture's noncurrent version
+a day after it was replaced. Nothing else expires, and every noncurrent version is kept, only cheaper:
+Standard-IA after :data:`NONCURRENT_TO_IA_DAYS` days, Glacier Instant Retrieval (milliseconds to read,
+like IA) after :data:`NONCURRENT_TO_GLACIER_IR_DAYS`. The bytes of an original are sacred (an overwrite
 or delete of ``studios/{id}/assets/{id}/uploads/...`` must stay recoverable for ever), and S3 lifecycle
-filters are prefix- or tag-based while the studio id varies, so no prefix rule could expire only
-derived and render files. Derived files are not overwritten anyway (a reprocess run writes under
+filters are prefix- or tag-based while the studio id varies, so no prefix rule could expire only derived
+and render files. Derived files are not overwritten anyway (a reprocess run writes under
 ``derived/run-{n}/``, ``keyframe.media.derive.derived_key``). Server access logs go to a separate logs
 bucket (SSE-S3: log delivery cannot use KMS).
 """
@@ -33,6 +36,7 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from infra.config import StageConfig
+from keyframe.identity.avatars import UPLOADS_PREFIX as AVATAR_UPLOADS_PREFIX
 
 NONCURRENT_TO_IA_DAYS = 30
 """Days a replaced or deleted version stays in S3 Standard before moving to Standard-IA."""
@@ -43,6 +47,10 @@ UPLOAD_CORS_MAX_AGE_SECONDS = 3000
 EPHEMERAL_TAG_KEY = "keyframe-ephemeral"
 PLAYBACK_TAG_VALUE = "playback"
 """``keyframe-ephemeral=playback`` (``keyframe.renders.playback.EPHEMERAL_TAG``)."""
+AVATARS_PREFIX = "avatars/"
+"""Every profile picture and picture upload (``keyframe.identity.avatars``)."""
+AVATAR_CLEANUP_DAYS = 1
+"""An unused picture upload, and a replaced or removed picture's old version, go after this many days."""
 PLAYBACK_EXPIRATION_DAYS = 1
 """Playback playlists are presigned for at most 12 h (``RENDER_PLAYBACK_TTL_SECONDS``); a day is ample."""
 CORS_EXPOSED_HEADERS: tuple[str, ...] = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length")
@@ -131,6 +139,19 @@ class MediaStorage(Construct):
                         ),
                     ],
                 ),
+                # profile pictures (keyframe.identity.avatars): an upload never used goes after a
+                # day; a replaced or removed picture is not kept (personal data, not a studio's work)
+                s3.LifecycleRule(
+                    id="expire-avatar-uploads",
+                    prefix=AVATAR_UPLOADS_PREFIX,
+                    expiration=Duration.days(AVATAR_CLEANUP_DAYS),
+                ),
+                s3.LifecycleRule(
+                    id="purge-replaced-avatars",
+                    prefix=AVATARS_PREFIX,
+                    noncurrent_version_expiration=Duration.days(AVATAR_CLEANUP_DAYS),
+                    expired_object_delete_marker=True,
+                ),
                 s3.LifecycleRule(
                     id="expire-playback-playlists",
                     tag_filters={EPHEMERAL_TAG_KEY: PLAYBACK_TAG_VALUE},
@@ -151,7 +172,12 @@ def _upload_cors(config: StageConfig) -> list[s3.CorsRule] | None:
         s3.CorsRule(
             id="browser-uploads-and-playback",
             allowed_origins=list(config.cors_origins),
-            allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+            allowed_methods=[
+                s3.HttpMethods.PUT,
+                s3.HttpMethods.POST,
+                s3.HttpMethods.GET,
+                s3.HttpMethods.HEAD,
+            ],
             allowed_headers=["*"],
             exposed_headers=list(CORS_EXPOSED_HEADERS),
             max_age=UPLOAD_CORS_MAX_AGE_SECONDS,

@@ -94,15 +94,19 @@ def test_only_functions_that_emit_events_may_post_to_sockets(dev):
     assert manages_connections("identity-api")
 
 
-def test_identity_api_cannot_touch_the_media_bucket(dev):
-    # Given the identity API's role and the media bucket with its key
+def test_identity_api_touches_only_profile_pictures_in_the_media_bucket(dev):
+    # Given the identity API's role and the media bucket
     statements = t.function_statements(dev.resources, "identity-api")
     bucket = t.media_bucket_id(dev.resources)
-    keys = set(t.of_type(dev.resources, "AWS::KMS::Key"))
-    for statement in statements:
-        # Then no statement names the bucket or a KMS key, and no S3 action appears
-        assert not t.references(statement["Resource"]) & ({bucket} | keys), statement
-        assert not any(action.startswith("s3:") for action in t.actions_of(statement)), statement
+    s3_statements = [s for s in statements if any(a.startswith("s3:") for a in t.actions_of(s))]
+    # Then its objects are the avatars/ keys only (profile pictures and their uploads), never a studio's
+    (objects,) = [s for s in s3_statements if "s3:GetObject" in t.actions_of(s)]
+    assert sorted(t.actions_of(objects)) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert objects["Resource"]["Fn::Join"][1][1] == "/avatars/*"
+    # And it lists only picture uploads (to learn an upload's size)
+    (listing,) = [s for s in s3_statements if "s3:ListBucket" in t.actions_of(s)]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["avatars/uploads/*"]}}
+    assert {bucket} == {r for s in s3_statements for r in t.references(s["Resource"])}
 
 
 def test_meta_api_only_describes_tables_and_heads_the_bucket(dev):

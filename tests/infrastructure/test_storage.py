@@ -82,8 +82,30 @@ def test_only_ephemeral_playlists_expire_and_noncurrent_versions_of_originals_ar
         ]
         assert expiring
         for rule in expiring:
+            if rule.get("Prefix", "").startswith("avatars/"):  # profile pictures: a person's, not a studio's
+                continue
             assert rule["TagFilters"] == [{"Key": "keyframe-ephemeral", "Value": "playback"}], rule
             assert not rule.get("Prefix")
+
+
+def test_unused_avatar_uploads_expire_and_replaced_pictures_are_not_kept(dev):
+    # Given the media bucket's lifecycle rules on profile pictures
+    rules = {r["Id"]: r for r in _bucket(dev)["LifecycleConfiguration"]["Rules"]}
+    uploads, replaced = rules["expire-avatar-uploads"], rules["purge-replaced-avatars"]
+    # Then an upload never made a picture goes after a day
+    assert (uploads["Prefix"], uploads["ExpirationInDays"], uploads["Status"]) == (
+        "avatars/uploads/",
+        1,
+        "Enabled",
+    )
+    # And a replaced or removed picture's old version goes a day later, with its delete marker
+    assert replaced["Prefix"] == "avatars/" and replaced["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": 1
+    }
+    assert replaced["ExpiredObjectDeleteMarker"] is True
+    # And browsers may POST the picture (the presigned POST of POST /me/avatar/uploads)
+    (cors,) = _bucket(dev)["CorsConfiguration"]["CorsRules"]
+    assert "POST" in cors["AllowedMethods"]
 
 
 def test_browsers_can_put_parts_and_read_their_etags(dev):

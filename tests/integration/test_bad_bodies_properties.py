@@ -76,7 +76,13 @@ def _without_signatures(value: Any) -> Any:
     if isinstance(value, dict):
         if isinstance(value.get("url"), str) and "expiresAt" in value:
             return {"url": value["url"].split("?", 1)[0]}
-        return {key: _without_signatures(item) for key, item in value.items()}
+        return {
+            # a profile picture's link (keyframe.identity.avatars) is signed afresh on every read too
+            key: item.split("?", 1)[0]
+            if key == "avatarUrl" and isinstance(item, str)
+            else _without_signatures(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_without_signatures(item) for item in value]
     return value

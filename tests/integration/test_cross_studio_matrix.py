@@ -562,3 +562,23 @@ def test_studio_a_is_unchanged_by_every_refused_request(world: World) -> None:
     assert state["reviews"]["items"] == []
     roles = {m["userId"]: m["role"] for m in state["members"]["items"]}
     assert roles == {world.a.admin.user_id: "ADMIN", world.a.member_id: "ARTIST"}
+
+
+def test_another_person_s_avatar_upload_is_not_found(world: World) -> None:
+    # Given a picture file studio A's ADMIN uploaded (an upload names no studio: it is its uploader's)
+    from keyframe.identity.avatars import upload_key
+    from tests.support.environment import MEDIA_BUCKET
+
+    started = _expect(world.api.post("/me/avatar/uploads", token=world.a.admin.access_token), 201, "upload")
+    key = upload_key(world.a.admin.user_id, started["uploadId"])
+    boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=b"\x89PNG\r\n\x1a\n")
+    # When studio B's ADMIN names it / Then 404 in the error shape, and A's file is untouched
+    answer = world.api.request(
+        "PUT",
+        "/me/avatar",
+        json_body={"uploadId": started["uploadId"]},
+        token=world.b.admin.access_token,
+        headers={"X-Correlation-Id": CORRELATION_ID},
+    )
+    _assert_not_found(answer, "PUT /me/avatar")
+    assert boto3.client("s3").head_object(Bucket=MEDIA_BUCKET, Key=key)["ContentLength"] == 8

@@ -83,6 +83,7 @@ EXAMPLES: dict[str, Any] = {
     "StudioCreateRequest": {"name": "Night Market Shorts"},
     "TransferRequest": {"userId": "0b6f6d4e-2f1a-4f43-9c59-8c0a1f0e7a11", "newRole": "PRODUCER"},
     "ProfileUpdate": {"displayName": "Ada L."},
+    "AvatarRequest": {"uploadId": "3f2a9c0d8e7b4a61b5c4d3e2f1a09b87"},
     "PasswordResetRequest": {"email": "ada@night-market.studio"},
     "PasswordResetConfirmRequest": {
         "token": "rs_Zm9vYmFyYmF6.N2QxZjBjMWUtNWI4YS00YzU1",

@@ -137,6 +137,8 @@ class UserItem(Model):
     display_name = UnicodeAttribute(attr_name="displayName")
     password_hash = UnicodeAttribute(attr_name="passwordHash")
     created_at = UnicodeAttribute(attr_name="createdAt")
+    avatar_key = UnicodeAttribute(null=True, attr_name="avatarKey")
+    """The S3 key of the profile picture (``keyframe.identity.avatars``), absent without one."""
 
 
 class EmailItem(Model):

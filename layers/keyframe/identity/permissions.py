@@ -84,7 +84,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
 
 PERMISSION_PURPOSE: dict[Permission, str] = {
     Permission.STUDIO_READ: "read your profile, your studios and the member list; manage your own account "
-    "(password, sessions), create another studio, switch studio, leave a studio",
+    "(password, sessions, profile picture), create another studio, switch studio, leave a studio",
     Permission.MEMBERS_MANAGE: "invite members and manage invitations (list, resend, revoke), change roles, "
     "remove members, hand the studio over",
     Permission.PROJECT_READ: "list and read projects",

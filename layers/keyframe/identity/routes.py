@@ -15,12 +15,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.http.auth import authorize, client_address, current_session_id
 from keyframe.http.contract import answers
-from keyframe.identity import accounts, invitations, members, service, studios
+from keyframe.identity import accounts, avatars, invitations, members, service, sessions, studios
 from keyframe.identity.permissions import Permission, Role
 from keyframe.identity.schemas import (
     Accepted,
     AcceptInvitationRequest,
     AuthResponse,
+    AvatarRequest,
+    AvatarUpload,
     Identifier,
     InvitationPage,
     InvitationRequest,
@@ -247,6 +249,51 @@ def me() -> MeResponse:
 def update_me(body: ProfileUpdate) -> UserView:
     """200 with your account as others see it."""
     return accounts.update_profile(authorize(Permission.STUDIO_READ), body.display_name)
+
+
+@router.post(
+    "/me/avatar/uploads",
+    status_code=201,
+    tags=["me"],
+    summary="Start uploading a profile picture (a presigned S3 POST)",
+    operation_id="createAvatarUpload",
+    openapi_extensions=answers(),
+)
+def create_avatar_upload() -> AvatarUpload:
+    """201 with a presigned POST (15 minutes) for a file of at most 5 MiB; then ``PUT /me/avatar``."""
+    return avatars.create_upload(authorize(Permission.STUDIO_READ))
+
+
+@router.put(
+    "/me/avatar",
+    tags=["me"],
+    summary="Make an uploaded file your profile picture",
+    operation_id="setAvatar",
+    openapi_extensions=answers(
+        "NOT_FOUND", "AVATAR_UPLOAD_NOT_FOUND", "AVATAR_TOO_LARGE", "AVATAR_NOT_AN_IMAGE", "CONCURRENT_CHANGE"
+    ),
+)
+def set_avatar(body: AvatarRequest) -> UserView:
+    """200 with your account and its ``avatarUrl``: the file must be a PNG, JPEG or WebP image (its
+    bytes are checked, not its content type) of at most 5 MiB; it becomes a 256x256 picture and the
+    uploaded file and your previous picture are deleted. 413 ``AVATAR_TOO_LARGE``, 400
+    ``AVATAR_NOT_AN_IMAGE``, 404 ``AVATAR_UPLOAD_NOT_FOUND`` (nothing uploaded, or already used)."""
+    principal = authorize(Permission.STUDIO_READ)
+    return sessions.user_view(avatars.set_avatar(principal, body.upload_id))
+
+
+@router.delete(
+    "/me/avatar",
+    status_code=204,
+    tags=["me"],
+    summary="Remove your profile picture",
+    operation_id="removeAvatar",
+    openapi_extensions=answers("NOT_FOUND", "CONCURRENT_CHANGE"),
+)
+def remove_avatar() -> Response[None]:
+    """204, also when you had no picture."""
+    avatars.remove_avatar(authorize(Permission.STUDIO_READ))
+    return _no_content()
 
 
 @router.get(

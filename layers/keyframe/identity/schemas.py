@@ -86,6 +86,12 @@ class ProfileUpdate(RequestModel):
     display_name: Name
 
 
+class AvatarRequest(RequestModel):
+    """``PUT /me/avatar``: the ``uploadId`` of ``POST /me/avatar/uploads``, once the file is uploaded."""
+
+    upload_id: Identifier
+
+
 class PasswordResetRequest(RequestModel):
     """``POST /auth/password-reset``."""
 
@@ -128,6 +134,21 @@ class UserView(ApiModel):
     email: str
     display_name: str
     created_at: str
+    avatar_url: str | None = Field(
+        default=None,
+        description="their profile picture (256x256 WebP), a link valid an hour; absent without one",
+    )
+
+
+class AvatarUpload(ApiModel):
+    """``POST /me/avatar/uploads``: POST the file to ``url`` as ``multipart/form-data`` with every one of
+    ``fields`` and then the file as ``file`` (at most ``maxBytes``), then ``PUT /me/avatar {uploadId}``."""
+
+    upload_id: str
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_at: str = Field(description="the upload must be done before this time (UTC)")
 
 
 class StudioView(ApiModel):
@@ -188,6 +209,9 @@ class MemberView(ApiModel):
     display_name: str
     role: Role
     joined_at: str
+    avatar_url: str | None = Field(
+        default=None, description="their profile picture, a link valid an hour; absent without one"
+    )
 
 
 class MembersResponse(ApiModel):

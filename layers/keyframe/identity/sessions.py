@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import UpdateError
 
 from keyframe.errors import Unauthenticated
-from keyframe.identity import tokens
+from keyframe.identity import avatars, tokens
 from keyframe.identity.models import (
     FAMILY_SK,
     STUDIO_SK,
@@ -56,7 +56,11 @@ INVALID_REFRESH = "The refresh token is invalid, expired or revoked; sign in aga
 def user_view(user: UserItem) -> UserView:
     """The public view of a user item."""
     return UserView(
-        user_id=user.user_id, email=user.email, display_name=user.display_name, created_at=user.created_at
+        user_id=user.user_id,
+        email=user.email,
+        display_name=user.display_name,
+        created_at=user.created_at,
+        avatar_url=avatars.avatar_url(user.avatar_key),
     )
 
 
