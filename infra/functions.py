@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Size
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
@@ -63,6 +63,8 @@ class Functions(Construct):
         ``POWERTOOLS_SERVICE_NAME`` is added per function.
     specs / grants:
         Default to ``keyframe.registry.FUNCTIONS`` and :data:`infra.grants.GRANTS` (tests pass others).
+    extra_layers:
+        Layers every function here gets after the shared one (the FFmpeg layer of the derive function).
 
     Raises
     ------
@@ -88,8 +90,10 @@ class Functions(Construct):
         environment: Mapping[str, str],
         specs: tuple[FunctionSpec, ...] | None = None,
         grants: Mapping[str, tuple[Access, ...]] | None = None,
+        extra_layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id_)
+        self._extra_layers = list(extra_layers)
         specs = registry.FUNCTIONS if specs is None else specs
         grants = GRANTS if grants is None else grants
         check_complete([spec.name for spec in specs], grants)
@@ -155,8 +159,9 @@ class Functions(Construct):
             handler=spec.handler,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            layers=[layer],
+            layers=[layer, *self._extra_layers],
             memory_size=spec.memory_mb,
+            ephemeral_storage_size=Size.mebibytes(spec.ephemeral_mb) if spec.ephemeral_mb != 512 else None,
             timeout=Duration.seconds(spec.timeout_seconds),
             reserved_concurrent_executions=config.defaults.reserved_concurrency.get(spec.kind),
             environment={

@@ -88,9 +88,9 @@ def _shipped(relative_root: Path, directory: str) -> bool:
     return not (relative_root == Path(".") and directory in EXCLUDED_SUBPACKAGES)
 
 
-def dependencies_hash(dependencies: list[str]) -> str:
+def dependencies_hash(dependencies: list[str], target_args: tuple[str, ...] = PIP_TARGET_ARGS) -> str:
     """Hash of what pip installs: the requirement strings and the target platform."""
-    payload = json.dumps({"deps": sorted(dependencies), "target": PIP_TARGET_ARGS, "v": BUNDLER_VERSION})
+    payload = json.dumps({"deps": sorted(dependencies), "target": target_args, "v": BUNDLER_VERSION})
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -104,15 +104,18 @@ def bundle_hash(dependencies: list[str], *, skip: bool, package_dir: Path = PACK
     return digest.hexdigest()
 
 
-def install_dependencies(dependencies: list[str], cache_dir: Path = CACHE_DIR) -> Path:
-    """pip-install ``dependencies`` for the Lambda runtime once; return the cached ``site-packages``.
+def install_dependencies(
+    dependencies: list[str], cache_dir: Path = CACHE_DIR, target_args: tuple[str, ...] = PIP_TARGET_ARGS
+) -> Path:
+    """pip-install ``dependencies`` for the Lambda runtime (``target_args``) once; return the cached
+    ``site-packages``.
 
     Raises
     ------
     RuntimeError
         pip failed (no registry, no wheel for the platform); the message carries pip's output.
     """
-    target = cache_dir / f"deps-{dependencies_hash(dependencies)}"
+    target = cache_dir / f"deps-{dependencies_hash(dependencies, target_args)}"
     if (target / ".complete").exists():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +128,7 @@ def install_dependencies(dependencies: list[str], cache_dir: Path = CACHE_DIR) -
         "--quiet",
         "--disable-pip-version-check",
         "--no-compile",
-        *PIP_TARGET_ARGS,
+        *target_args,
         "--target",
         str(staging),
         *dependencies,

@@ -1,7 +1,8 @@
 """The asset pipeline: its Step Functions state machine and the media job of its Derive step.
 
-``statemachines/asset_pipeline.asl.json`` (Validate -> Publish -> Derive on AWS Batch -> Finalize,
-every failure to MarkFailed) is deployed as it is written: the definition string in the template is
+``statemachines/asset_pipeline.asl.json`` (Validate -> Publish -> Derive in Lambda up to 1 GiB, else
+or after a fast-path failure on AWS Batch -> Finalize, every failure to MarkFailed) is deployed as
+it is written: the definition string in the template is
 the file's text and CloudFormation fills its ``${...}`` placeholders (``DefinitionSubstitutions``)
 with the same names the local stack fills (``keyframe.substitutions``):
 
@@ -338,6 +339,9 @@ class AssetPipeline(Construct):
         The functions' environment, from which the media job takes :data:`MEDIA_WORKER_VARIABLES`.
     monitoring:
         Where the alarms go.
+    fast_path:
+        Registry name -> alias of functions built elsewhere that the ASL names: ``pipeline-derive``
+        (the Lambda derive of :mod:`infra.media_fast_path`, a nested stack).
 
     Attributes
     ----------
@@ -357,6 +361,7 @@ class AssetPipeline(Construct):
         jobs: BatchJobs,
         environment: Mapping[str, str],
         monitoring: Monitoring,
+        fast_path: Mapping[str, lambda_.IFunction] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.media_job: BatchJob = jobs.add_job_definition(
@@ -367,7 +372,7 @@ class AssetPipeline(Construct):
             "Workflow",
             config=config,
             stem=STEM,
-            functions=functions.aliases(),
+            functions={**functions.aliases(), **(fast_path or {})},
             job_queues=[jobs.queue],
             job_definitions={self.media_job.name: self.media_job.definition},
         )

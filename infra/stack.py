@@ -29,6 +29,7 @@ from infra.identity import Identity
 from infra.layer import SharedLayer
 from infra.live import LiveApi
 from infra.mail import Mail
+from infra.media_fast_path import MediaFastPath
 from infra.monitoring import Monitoring
 from infra.outbox import OutboxConsumer
 from infra.pipeline import STEM as ASSET_PIPELINE
@@ -135,6 +136,14 @@ class KeyframeStack(Stack):
         )
         self.batch = BatchJobs(self.batch_stack, "Batch", config=config, monitoring=self.monitoring)
         self.monitoring.watch_batch(self.batch.queues, self.batch.vpc)
+        # The pipeline's Lambda derive (sources up to 1 GiB) and its FFmpeg layer: a nested stack.
+        self.media_fast_path = MediaFastPath(
+            self,
+            "MediaFastPath",
+            config=config,
+            layer=self.layer.layer,
+            environment=self.function_environment(),
+        )
         self.pipeline = AssetPipeline(
             self,
             "Pipeline",
@@ -143,6 +152,7 @@ class KeyframeStack(Stack):
             jobs=self.batch,
             environment=self.function_environment(),
             monitoring=self.monitoring,
+            fast_path={registry.MEDIA_DERIVE.name: self.media_fast_path.function},
         )
         self.renders = RenderJobs(
             self,
@@ -192,6 +202,7 @@ class KeyframeStack(Stack):
         )
         # Last: every resource a GRANTS (functions) or JOB_GRANTS (Batch jobs) entry may name exists now.
         self.functions.grant(self.resources())
+        self.media_fast_path.functions.grant(self.resources())
         self.batch.grant(self.resources())
         # API functions move to a new version through CodeDeploy, rolling back on their alarms.
         self.functions.deploy_safely(self.monitoring.api_function_alarms)

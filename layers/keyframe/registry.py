@@ -40,8 +40,8 @@ class FunctionSpec:
         ``websocket``.
     routers:
         For ``api`` functions: modules whose ``router`` the resolver includes.
-    timeout_seconds / memory_mb:
-        Lambda limits.
+    timeout_seconds / memory_mb / ephemeral_mb:
+        Lambda limits (``ephemeral_mb``: the size of ``/tmp``).
     """
 
     name: str
@@ -51,6 +51,7 @@ class FunctionSpec:
     handler: str = "handler.lambda_handler"
     timeout_seconds: int = 15
     memory_mb: int = 512
+    ephemeral_mb: int = 512
 
     @property
     def handler_path(self) -> Path:
@@ -137,6 +138,20 @@ DIGEST = FunctionSpec("notifications-digest", "notifications_digest", "schedule"
 EventBridge rule says; built by ``infra/digest.py`` in a nested stack. Kind ``schedule``: no reserved
 concurrency (it runs once a day)."""
 
+MEDIA_DERIVE = FunctionSpec(
+    "pipeline-derive",
+    "pipeline_tasks/derive",
+    "task",
+    timeout_seconds=900,
+    memory_mb=10240,
+    ephemeral_mb=10240,
+)
+"""The asset pipeline's Derive step in Lambda (sources up to
+``keyframe.pipeline.derive_step.LAMBDA_DERIVE_MAX_BYTES``): FFmpeg and PyAV from their wheels in a
+layer of their own; Lambda's limits: 15 minutes, 10 GB of memory (6 vCPUs) and 10 GB of ``/tmp``.
+Built by ``infra/media_fast_path.py`` in a nested stack; larger sources (and a failed fast path) go to
+the Batch media job."""
+
 PUBLIC_PATH_PREFIXES: tuple[str, ...] = ("/auth/",)
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {
@@ -159,7 +174,7 @@ def function(name: str) -> FunctionSpec:
     KeyError
         Unknown function.
     """
-    for spec in (*FUNCTIONS, *CONSUMERS, SECRET_ROTATION, DIGEST):
+    for spec in (*FUNCTIONS, *CONSUMERS, SECRET_ROTATION, DIGEST, MEDIA_DERIVE):
         if spec.name == name:
             return spec
     raise KeyError(name)

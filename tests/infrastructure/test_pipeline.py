@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Template
 
 from infra.grants import starters
 from infra.pipeline import STATE_MACHINES_DIR, STEM, placeholders
@@ -96,7 +97,23 @@ def test_definition_is_the_asl_file_with_every_placeholder_bound_to_its_resource
     }
     expected["JobQueueArn"] = {"Fn::GetAtt": [_queue_id(dev), "JobQueueArn"]}
     expected["MediaJobDefinitionArn"] = {"Ref": _media_job_id(dev)}
+    # the Lambda derive's alias comes out of its nested stack
+    expected["PipelineDeriveFunctionArn"] = _fast_path_alias(dev)
     assert props["DefinitionSubstitutions"] == expected
+
+
+def _fast_path_alias(synth) -> dict[str, Any]:
+    (nested,) = [
+        name
+        for name in t.of_type(synth.resources, "AWS::CloudFormation::Stack")
+        if name.startswith("MediaFastPath")
+    ]
+    (output,) = [
+        key
+        for key in Template.from_stack(synth.stack.media_fast_path).to_json()["Outputs"]
+        if "PipelineDeriveLive" in key
+    ]
+    return {"Fn::GetAtt": [nested, f"Outputs.{output}"]}
 
 
 def test_state_machine_role_invokes_exactly_the_four_task_functions(dev):
@@ -110,9 +127,11 @@ def test_state_machine_role_invokes_exactly_the_four_task_functions(dev):
     # Then one statement invokes, and only InvokeFunction
     (statement,) = invoke
     assert t.actions_of(statement) == ["lambda:InvokeFunction"]
-    # And it names the live aliases of the four task functions, exactly, and no other function
-    assert t.references(statement["Resource"]) == tasks
-    assert len(_resources_of(statement)) == len(TASK_FUNCTIONS)
+    # And it names the live aliases of the four task functions and of the Lambda derive (from its
+    # nested stack), exactly, and no other function
+    fast_path = _fast_path_alias(dev)["Fn::GetAtt"][0]
+    assert t.references(statement["Resource"]) == tasks | {fast_path}
+    assert len(_resources_of(statement)) == len(TASK_FUNCTIONS) + 1
     for other in statements:
         assert not t.references(other["Resource"]) & (every_function - tasks), other
 
@@ -298,3 +317,19 @@ def test_state_machine_roles_carry_no_suppression_for_function_versions(request,
         rules = res.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
         for rule in rules:
             assert "Arn>:" not in json.dumps(rule.get("applies_to", [])), rule
+
+
+def test_the_lambda_derive_has_ffmpeg_in_a_layer_and_lambdas_largest_limits(dev):
+    # Given the fast path's nested stack
+    resources = Template.from_stack(dev.stack.media_fast_path).to_json()["Resources"]
+    (function,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    layers = [name for name, r in resources.items() if r["Type"] == "AWS::Lambda::LayerVersion"]
+
+    # Then it runs within Lambda's limits (15 minutes, 10 GB of memory and of /tmp), with its FFmpeg
+    # layer beside the shared one
+    assert function["Timeout"] == 900
+    assert function["MemorySize"] == 10240
+    assert function["EphemeralStorage"] == {"Size": 10240}
+    assert len(function["Layers"]) == 2 and {"Ref": layers[0]} in function["Layers"]
+    assert function["Handler"] == "handler.lambda_handler"
+    assert len(resources) < 30

@@ -124,7 +124,7 @@ def substitutions(
         "AccountId": account_id,
         "MediaBucket": media_bucket(stage),
     }
-    for spec in registry.FUNCTIONS:
+    for spec in (*registry.FUNCTIONS, registry.MEDIA_DERIVE):
         values[function_placeholder(spec.name)] = (
             f"arn:aws:lambda:{region}:{account_id}:function:keyframe-{stage}-{spec.name}"
         )

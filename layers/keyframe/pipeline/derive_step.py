@@ -1,4 +1,5 @@
-"""The Derive step as the media container runs it: bookkeeping around :func:`keyframe.media.derive.derive`.
+"""The Derive step as the media container or the derive Lambda function runs it: bookkeeping around
+:func:`keyframe.media.derive.derive`.
 
 ``python -m keyframe.media.worker derive --studio-id S --upload-id U`` calls :func:`run_derive`:
 
@@ -22,6 +23,43 @@ from keyframe.observability import logger
 from keyframe.pipeline import service
 
 STEP = "derive"
+
+LAMBDA_DERIVE_MAX_BYTES = 1024**3
+"""Sources up to this size (1 GiB) are derived in the ``pipeline-derive`` Lambda function (state
+``DeriveInLambda``), larger ones by the Batch media job (``Derive``); the state machine's ``DeriveWhere``
+choice holds the same number (a unit test keeps them equal). 1 GiB is about 2 minutes of 1080p ProRes
+422 HQ or 15 minutes of 10 Mbit/s H.264: its one-pass proxy encode fits well within Lambda's 15
+minutes on 6 vCPUs, and the source is streamed (only the derivatives go to ``/tmp``)."""
+
+
+class DeriveHandedToBatch(RuntimeError):
+    """The Lambda derive failed for a reason other than the file (network, FFmpeg killed, a timeout
+    coming): the state machine catches it and runs the Batch media job, which records its own attempt."""
+
+
+def derive_in_lambda(event: dict[str, object]) -> dict[str, object]:
+    """The ``DeriveInLambda`` task: :func:`run_derive` for the execution input ``event``
+    (``studioId``, ``uploadId``); returns ``{"derivedIn": "lambda"}``.
+
+    Raises
+    ------
+    InvalidMediaError
+        FFmpeg cannot read the file (the step is recorded FAILED; the run goes to MarkFailed).
+    DeriveHandedToBatch
+        Any other failure (recorded; the state machine hands the step to Batch).
+    """
+    studio_id, upload_id = str(event["studioId"]), str(event["uploadId"])
+    code = run_derive(studio_id, upload_id)
+    if code == exit_codes.OK:
+        return {"derivedIn": "lambda"}
+    if code == exit_codes.INVALID_INPUT:
+        step = service.require(studio_id, upload_id).step(STEP)
+        raise InvalidMediaError(
+            str((step.get("error") or {}).get("message") or "FFmpeg could not read the file")
+        )
+    raise DeriveHandedToBatch(
+        f"derive of upload {upload_id} failed in Lambda (exit {code}); Batch takes over"
+    )
 
 
 def run_derive(studio_id: str, upload_id: str) -> int:

@@ -18,9 +18,10 @@ from keyframe.events.publisher import room_events
 from keyframe.local import lambdas
 from keyframe.media import derive as derive_module
 from keyframe.media.errors import ChecksumMismatchError, InvalidMediaError, TypeMismatchError
+from keyframe.media.ffmpeg import MediaToolError
 from keyframe.media.worker import EXIT_INVALID_INPUT, EXIT_OK
 from keyframe.pipeline import status
-from keyframe.pipeline.derive_step import run_derive
+from keyframe.pipeline.derive_step import LAMBDA_DERIVE_MAX_BYTES, DeriveHandedToBatch, run_derive
 from tests.integration.pipeline.conftest import Place, Uploader, object_exists, sample_event
 from tests.support.environment import MEDIA_BUCKET
 from tests.unit.media.samples import truncate, video_clip
@@ -256,3 +257,63 @@ def test_temporary_folders_are_cleaned_up(
     event = _validated_and_published(stored_upload, samples["png"], "frame.png", "image/png")
     assert run_derive(place.studio_id, event["uploadId"]) == EXIT_OK
     assert set(Path(tempfile.gettempdir()).glob("keyframe-derive-*")) == before
+
+
+def test_the_lambda_derive_makes_the_same_version_ready(
+    place: Place, stored_upload: Uploader, tmp_path: Path, local_ffmpeg_s3: None
+) -> None:
+    # Given a published 2 s 640x360 video with sound (under the fast path's size threshold)
+    clip = video_clip(tmp_path / "clip.mp4", seconds=2, size="640x360")
+    event = _validated_and_published(stored_upload, clip, "shot_011.mp4", "video/mp4")
+    assert event["size"] <= LAMBDA_DERIVE_MAX_BYTES
+
+    # When the DeriveInLambda task's function runs, then Finalize
+    assert lambdas.invoke("pipeline-derive", event) == {"derivedIn": "lambda"}
+    result = lambdas.invoke("pipeline-finalize", sample_event("finalize", **event))
+
+    # Then the version is READY with its thumbnail and proxy, the derive step recorded once
+    assert result == {"version": 1, "status": "READY"}
+    version = get_version(place.studio_id, place.asset_id, 1)
+    prefix = f"studios/{place.studio_id}/assets/{place.asset_id}/versions/1/derived/"
+    assert version.derived == {"thumbnail": prefix + "thumbnail.jpg", "proxy": prefix + "proxy.mp4"}
+    derive_step = _steps(place, event["uploadId"])["derive"]
+    assert derive_step["status"] == "SUCCEEDED" and derive_step["attempts"] == 1
+
+
+def test_the_lambda_derive_fails_an_undecodable_file_without_handing_it_to_batch(
+    place: Place, stored_upload: Uploader, local_ffmpeg_s3: None
+) -> None:
+    # Given bytes that pass the header checks but hold no decodable stream
+    garbage = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska" + b"\x00\xff" * 4000
+    event = _validated_and_published(stored_upload, garbage, "broken.mkv", "video/x-matroska")
+
+    # When the fast path runs, Then it raises InvalidMediaError (the state machine's MarkFailed catch,
+    # not its Batch catch) and the step is recorded FAILED with INVALID_MEDIA
+    with pytest.raises(InvalidMediaError):
+        lambdas.invoke("pipeline-derive", event)
+    assert _steps(place, event["uploadId"])["derive"]["error"]["code"] == "INVALID_MEDIA"
+
+
+def test_a_lambda_derive_failure_that_is_not_the_file_hands_the_step_to_batch(
+    place: Place,
+    stored_upload: Uploader,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    local_ffmpeg_s3: None,
+) -> None:
+    # Given FFmpeg that fails for a machine reason (killed)
+    clip = video_clip(tmp_path / "clip.mp4", seconds=1, size="320x240")
+    event = _validated_and_published(stored_upload, clip, "shot_012.mp4", "video/mp4")
+
+    def killed(*_args: Any, **_kwargs: Any) -> None:
+        raise MediaToolError("FFmpeg failed making the proxy: killed")
+
+    # When the fast path runs, Then it raises DeriveHandedToBatch (caught into Derive on Batch),
+    # and the Batch worker then derives it: the same step SUCCEEDED on its second attempt
+    with monkeypatch.context() as patched:
+        patched.setattr(derive_module.ffmpeg, "run", killed)
+        with pytest.raises(DeriveHandedToBatch):
+            lambdas.invoke("pipeline-derive", event)
+    assert run_derive(place.studio_id, event["uploadId"]) == EXIT_OK
+    derive_step = _steps(place, event["uploadId"])["derive"]
+    assert derive_step["status"] == "SUCCEEDED" and derive_step["attempts"] == 2

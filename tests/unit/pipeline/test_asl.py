@@ -11,6 +11,7 @@ import pytest
 
 from keyframe import registry
 from keyframe.media.jobs import MEDIA_JOB
+from keyframe.pipeline.derive_step import LAMBDA_DERIVE_MAX_BYTES
 from keyframe.pipeline.errors import RETRYABLE_ERRORS
 
 ASL = registry.REPO_ROOT / "statemachines" / "asset_pipeline.asl.json"
@@ -54,7 +55,7 @@ def test_placeholders_name_registry_functions_and_the_media_job() -> None:
     names = set(PLACEHOLDER.findall(ASL.read_text()))
 
     # Then each names a registry function, the job queue, or the media job definition
-    functions = {f"{_camel(spec.name)}FunctionArn" for spec in registry.FUNCTIONS}
+    functions = {f"{_camel(spec.name)}FunctionArn" for spec in (*registry.FUNCTIONS, registry.MEDIA_DERIVE)}
     allowed = functions | {"JobQueueArn", f"{_camel(MEDIA_JOB['name'])}JobDefinitionArn"}
     assert names <= allowed, names - allowed
     assert {
@@ -62,6 +63,7 @@ def test_placeholders_name_registry_functions_and_the_media_job() -> None:
         "PipelinePublishFunctionArn",
         "PipelineFinalizeFunctionArn",
         "PipelineMarkFailedFunctionArn",
+        "PipelineDeriveFunctionArn",
         "JobQueueArn",
         "MediaJobDefinitionArn",
     } == names
@@ -94,6 +96,14 @@ def test_every_task_but_mark_failed_catches_everything_into_mark_failed(definiti
         catchers = state.get("Catch", [])
         assert catchers, f"{name} has no Catch"
         assert catchers[-1]["ErrorEquals"] == ["States.ALL"], name
+        if name == "DeriveInLambda":  # the fast path hands any failure but the file's to Batch
+            assert catchers[-1]["Next"] == "Derive"
+            assert catchers[0] == {
+                "ErrorEquals": ["InvalidMediaError"],
+                "ResultPath": "$.error",
+                "Next": "MarkFailed",
+            }
+            continue
         assert catchers[-1]["Next"] == "MarkFailed", name
         assert catchers[-1]["ResultPath"] == "$.error", name
 
@@ -128,6 +138,7 @@ def test_derive_runs_the_media_job_and_waits_for_it(definition: dict) -> None:
 
 def test_only_media_kinds_are_derived_and_reprocess_starts_at_derive(definition: dict) -> None:
     states = definition["States"]
+    assert states["NeedsDerive"]["Choices"][0]["Next"] == "DeriveWhere"
     kinds = {c["StringEquals"] for c in states["NeedsDerive"]["Choices"][0]["Or"]}
     assert kinds == {"video", "image", "audio"}
     assert states["NeedsDerive"]["Default"] == "Finalize"
@@ -152,3 +163,45 @@ def test_the_media_job_definition_is_a_valid_local_batch_spec() -> None:
     assert decide_retry(conditions, 1, "Essential container in task exited", None) == "RETRY"
     assert decide_retry(conditions, None, "CannotPullContainerError: pull access denied", None) == "RETRY"
     assert decide_retry(conditions, None, None, "Host EC2 (instance i-0) terminated.") == "RETRY"
+
+
+def test_sources_up_to_the_threshold_are_derived_in_lambda_larger_ones_on_batch(definition: dict) -> None:
+    # Given the DeriveWhere choice
+    where = definition["States"]["DeriveWhere"]
+    rule = where["Choices"][0]
+
+    # Then it compares the input's size with the documented threshold, and Batch is the default
+    limit = next(c["NumericLessThanEquals"] for c in rule["And"] if "NumericLessThanEquals" in c)
+    assert limit == LAMBDA_DERIVE_MAX_BYTES == 1024**3
+    assert {c["Variable"] for c in rule["And"]} == {"$.size"}
+    assert rule["Next"] == "DeriveInLambda" and where["Default"] == "Derive"
+    fast = definition["States"]["DeriveInLambda"]
+    assert fast["Parameters"]["FunctionName"].endswith("PipelineDeriveFunctionArn")
+    assert fast["Next"] == "Finalize" and fast["ResultPath"] is None
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [(1, "DeriveInLambda"), (1024**3, "DeriveInLambda"), (1024**3 + 1, "Derive"), (None, "Derive")],
+)
+def test_the_choice_sends_each_size_where_it_belongs(
+    definition: dict, size: int | None, expected: str
+) -> None:
+    # A small evaluator of the choice's And rule, as Step Functions reads it
+    rule = definition["States"]["DeriveWhere"]["Choices"][0]
+    document = {} if size is None else {"size": size}
+
+    def holds(condition: dict) -> bool:
+        present = "size" in document
+        if "IsPresent" in condition:
+            return present == condition["IsPresent"]
+        if not present:
+            return False
+        if "IsNumeric" in condition:
+            return isinstance(document["size"], int) == condition["IsNumeric"]
+        return document["size"] <= condition["NumericLessThanEquals"]
+
+    chosen = (
+        rule["Next"] if all(holds(c) for c in rule["And"]) else definition["States"]["DeriveWhere"]["Default"]
+    )
+    assert chosen == expected

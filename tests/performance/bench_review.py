@@ -1,0 +1,155 @@
+"""Time to review on the local stack: from ``complete`` (202) to a READY version with its proxy, for a
+10 s 1080p H.264 + AAC clip, against plain FFmpeg making the same probe, thumbnail and proxy from the
+same file on the same machine.
+
+The stack is ``python -m keyframe.local`` on free ports (as ``make dev``), spoken to over HTTP: upload
+with presigned parts, then the clock starts at ``POST …/complete`` and stops when
+``GET /assets/{assetId}/uploads/{uploadId}`` says the pipeline SUCCEEDED (Finalize made the version
+READY with its derived files; polled every 50 ms). The path taken is the state machine's: the clip is
+under ``LAMBDA_DERIVE_MAX_BYTES``, so Derive runs in the ``pipeline-derive`` function (in one of the
+stack's warm execution environments), not as a Batch job.
+
+The baseline is plain FFmpeg, interleaved with the pipeline's rounds so load hurts both alike: the
+probe (:func:`keyframe.media.probe.probe`, as the pipeline probes here), the thumbnail command and the
+proxy command on the local file. Printed: medians, the ratio, the load average.
+
+Run alone: ``python -m tests.performance.bench_review`` (``BENCH_REVIEW_ROUNDS``, default 3).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from keyframe.media import ffmpeg
+from keyframe.media.probe import probe
+from tests.e2e.conftest import BaseUrlSession, _stop, _wait_until_ready
+from tests.e2e.test_pipeline import Studio
+from tests.unit.media.samples import video_clip
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POLL_SECONDS = 0.05
+
+
+class _Stack:
+    """Just what :class:`tests.e2e.test_pipeline.Studio` reads of a running stack."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.env = info["env"]
+
+
+def _start(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    dropped = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CORS_ALLOW_ORIGINS")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env.update(
+        {
+            "MOTO_PORT": "0",
+            "KEYFRAME_HTTP_PORT": "0",
+            "KEYFRAME_WS_PORT": "0",
+            "KEYFRAME_STATE_DIR": str(state_dir),
+            "KEYFRAME_SNAPSHOT_SECONDS": "0",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    log = (state_dir / "stack.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keyframe.local"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return process, _wait_until_ready(process, state_dir / "local-stack.json", state_dir / "stack.log")
+
+
+def _plain(clip: Path, folder: Path) -> float:
+    started = time.perf_counter()
+    info = probe(str(clip))
+    width, height = ffmpeg.proxy_size(info.width or 2, info.height or 2)
+    ffmpeg.run(
+        ffmpeg.thumbnail_args(str(clip), str(folder / "t.jpg"), seek=ffmpeg.poster_time(info.duration))
+    )
+    ffmpeg.run(
+        ffmpeg.proxy_args(
+            str(clip), str(folder / "p.mp4"), width=width, height=height, has_audio=info.has_audio
+        )
+    )
+    return time.perf_counter() - started
+
+
+def _time_to_review(studio: Studio, clip: Path, round_: int) -> float:
+    asset_id = studio.new_asset(f"Review {round_}")
+    data = clip.read_bytes()
+    opened = studio.post(
+        f"/assets/{asset_id}/uploads",
+        {"fileName": "review.mp4", "size": len(data), "contentType": "video/mp4"},
+    )
+    parts = []
+    for part in opened["parts"]:
+        start = (part["partNumber"] - 1) * opened["partSize"]
+        put = studio.http.put(
+            part["url"], data=data[start : start + opened["partSize"]], headers=part.get("headers") or {}
+        )
+        parts.append({"partNumber": part["partNumber"], "etag": put.headers["ETag"]})
+    upload_id = opened["uploadId"]
+    started = time.perf_counter()
+    studio.post(f"/assets/{asset_id}/uploads/{upload_id}/complete", {"parts": parts}, expect=202)
+    deadline = started + 300
+    while time.perf_counter() < deadline:
+        pipeline = studio.get(f"/assets/{asset_id}/uploads/{upload_id}").get("pipeline") or {}
+        if pipeline.get("status") == "SUCCEEDED":
+            elapsed = time.perf_counter() - started
+            version = studio.get(f"/assets/{asset_id}/versions/1")
+            assert version["status"] == "READY" and "proxy" in (version.get("derived") or {}), version
+            return elapsed
+        if pipeline.get("status") == "FAILED":
+            raise RuntimeError(f"the pipeline failed: {pipeline}")
+        time.sleep(POLL_SECONDS)
+    raise RuntimeError("the pipeline did not finish in 300 s")
+
+
+def _rounded(values: list[float]) -> list[float]:
+    return [round(value, 2) for value in values]
+
+
+def main() -> None:
+    """Start the stack, run the interleaved rounds, print medians and the ratio."""
+    rounds = int(os.environ.get("BENCH_REVIEW_ROUNDS", "3"))
+    with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
+        folder = Path(tmp)
+        clip = video_clip(folder / "clip.mp4", seconds=10, size="1920x1080")
+        size = clip.stat().st_size
+        started = time.perf_counter()
+        process, info = _start(folder)
+        start_seconds = time.perf_counter() - started
+        try:
+            with BaseUrlSession(info["urls"]["api"]) as http:
+                studio = Studio(http, _Stack(info))  # type: ignore[arg-type]
+                _time_to_review(studio, clip, 0)  # warm-up: first imports in the stack's environments
+                plain, review = [], []
+                for round_ in range(1, rounds + 1):
+                    plain.append(_plain(clip, folder))
+                    review.append(_time_to_review(studio, clip, round_))
+        finally:
+            _stop(process)
+    baseline, measured = statistics.median(plain), statistics.median(review)
+    print(
+        f"clip: 10 s 1920x1080 H.264+AAC ({size} bytes), "
+        f"{rounds} interleaved rounds after a warm-up (median), load average {os.getloadavg()[0]:.1f}; "
+        f"stack start {start_seconds:.1f} s"
+    )
+    print(f"plain ffmpeg, probe + thumbnail + proxy (local file): {baseline:.2f} s {_rounded(plain)}")
+    print(f"time to review, complete (202) to READY with proxy: {measured:.2f} s {_rounded(review)}")
+    print(f"ratio time to review / plain ffmpeg: {measured / baseline:.2f}")
+
+
+if __name__ == "__main__":
+    main()
