@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from keyframe.catalog.assets import archived_conflict, load_asset, rooms_of, touch
 from keyframe.catalog.graph_walk import (
@@ -67,7 +67,7 @@ from keyframe.catalog.schemas import AssetType, BuiltAgainst, Dependency, Depend
 from keyframe.catalog.version_queries import load_version
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, InvalidInput, NotFound, field_details
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import emit, stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.observability import logger
 from keyframe.storage import activity
@@ -312,6 +312,10 @@ def put_dependency(
         previous = (
             None if existing is None or existing.pinned_version is None else int(existing.pinned_version)
         )
+        dependency = to_dependency(write.forward, outdated=write.outdated)
+        kind = "dependency:updated" if existing else "dependency:added"
+        rooms = [*rooms_of(write.project_id, asset_id), asset_room(depends_on_id)]
+        stage(write.tx, studio_id, kind, dependency.to_json(), rooms=rooms)
         try:
             activity.record(
                 studio_id,
@@ -332,15 +336,9 @@ def put_dependency(
             )
         except Cancelled as exc:
             raise Cancelled(exc.failed, True) from exc  # a concurrent change: re-read, re-check, retry
-        return to_dependency(write.forward, outdated=write.outdated), write.project_id, existing is None
+        return dependency, write.project_id, existing is None
 
-    dependency, project_id, created = retrying(attempt, attempts=10, retry_if=any_cancellation)
-    emit(
-        studio_id,
-        "dependency:added" if created else "dependency:updated",
-        dependency.to_json(),
-        rooms=[*rooms_of(project_id, asset_id), asset_room(depends_on_id)],
-    )
+    dependency, _, created = retrying(attempt, attempts=10, retry_if=any_cancellation)
     return dependency, created
 
 
@@ -382,6 +380,10 @@ def remove_dependency(studio_id: str, actor_id: str, asset_id: str, depends_on_i
         [AssetItem.dependent_count.add(-1)],
         condition=AssetItem.pk.exists(),
     )
+    stage(
+        tx, studio_id, "dependency:removed", {"assetId": asset_id, "dependsOnId": depends_on_id},
+        rooms=[*rooms_of(source.project_id, asset_id), asset_room(depends_on_id)],
+    )  # fmt: skip
     try:
         activity.record(
             studio_id,
@@ -395,13 +397,9 @@ def remove_dependency(studio_id: str, actor_id: str, asset_id: str, depends_on_i
             transaction=tx,
         )
     except Cancelled as exc:
+        if "forward" not in exc.failed and "target" not in exc.failed:
+            raise  # not a vanished edge (a conflict, the outbox write): a 500, nothing written
         raise NotFound("This asset does not depend on that asset", code="DEPENDENCY_NOT_FOUND") from exc
-    emit(
-        studio_id,
-        "dependency:removed",
-        {"assetId": asset_id, "dependsOnId": depends_on_id},
-        rooms=[*rooms_of(source.project_id, asset_id), asset_room(depends_on_id)],
-    )
 
 
 # --- impact of a new current version ------------------------------------------------------------
@@ -413,8 +411,11 @@ def propagate_current_version(studio_id: str, asset_id: str, project_id: str, cu
     Dependents that pin an older version get (or keep, updated) an ``outdatedDependencies`` entry;
     those pinning it or a newer one lose it. Every dependent gets ``asset:dependency-updated``
     (followers re-resolve the current version). One Query for the reverse edges, one conditional
-    UpdateItem per pinning dependent. These entries are derived state (recomputable from the edges),
-    so they are written outside the activity transaction; the triggering entry covers them.
+    UpdateItem per pinning dependent, each in one transaction with its event. These entries are
+    derived state (recomputable from the edges), so they are written outside the activity
+    transaction; the triggering entry covers them. A dependent that only follows the current version
+    has nothing stored to change: its event is stored alone (:func:`keyframe.events.publisher.emit`),
+    and a retry of the caller redoes the whole propagation.
 
     Returns
     -------
@@ -429,28 +430,25 @@ def propagate_current_version(studio_id: str, asset_id: str, project_id: str, cu
         pinned = None if edge.pinned_version is None else int(edge.pinned_version)
         entry = _outdated_entry(pinned, current_version)
         item = dependents.get(dependent_id)
-        if item is not None:
-            outdated = AssetItem.outdated[asset_id]
-            actions = [outdated.set(entry) if entry else outdated.remove(), *touch(item, now_iso())]
-            try:
-                AssetItem(item.pk, ASSET_SK).update(
-                    actions=actions, condition=AssetItem.archived == item.archived
-                )
-            except UpdateError:  # archived or restored meanwhile: its next pin change recomputes it
-                logger.warning("outdated entry not updated", extra={"dependent": dependent_id})
-        emit(
-            studio_id,
-            "asset:dependency-updated",
-            {
-                "assetId": dependent_id,
-                "dependencyId": asset_id,
-                "currentVersion": current_version,
-                "pinnedVersion": pinned,
-                "following": pinned is None,
-                "outdated": entry is not None,
-            },
-            rooms=[STUDIO_ROOM, project_room(edge.source_project_id), asset_room(dependent_id)],
+        told = {
+            "assetId": dependent_id, "dependencyId": asset_id, "currentVersion": current_version,
+            "pinnedVersion": pinned, "following": pinned is None, "outdated": entry is not None,
+        }  # fmt: skip
+        rooms = [STUDIO_ROOM, project_room(edge.source_project_id), asset_room(dependent_id)]
+        if item is None:
+            emit(studio_id, "asset:dependency-updated", told, rooms=rooms)
+            continue
+        outdated = AssetItem.outdated[asset_id]
+        actions = [outdated.set(entry) if entry else outdated.remove(), *touch(item, now_iso())]
+        tx = Transaction().update(
+            "asset", AssetItem(item.pk, ASSET_SK), actions, condition=AssetItem.archived == item.archived
         )
+        stage(tx, studio_id, "asset:dependency-updated", told, rooms=rooms)
+        try:
+            tx.commit()
+        except Cancelled:  # archived or restored meanwhile: its next pin change recomputes it
+            logger.warning("outdated entry not updated", extra={"dependent": dependent_id})
+            emit(studio_id, "asset:dependency-updated", told, rooms=rooms)
     return len(edges)
 
 

@@ -457,3 +457,40 @@ def test_member_changes_and_their_events_commit_together(world: World, monkeypat
     _assert_stored_with_its_event(
         watch, "member:removed", {"userId": artist.user_id, "role": "DIRECTOR", "removedBy": admin.user_id}
     )
+
+
+# -- catalog: dependencies (and what a new current version tells dependents) ----------------------
+
+
+def test_dependency_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token, studio, user = world.api, world.admin.access_token, world.admin.studio_id, world.admin.user_id
+
+    def new_asset(name: str) -> str:
+        body = {"projectId": world.project["id"], "name": name, "type": "SHOT"}
+        return str(_ok(api.post("/assets", json=body, token=token), 201)["id"])
+
+    shot, rig = new_asset("D-shot"), new_asset("D-rig")
+    edge = f"/assets/{shot}/dependencies/{rig}"
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.put(edge, json={}, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(f"/assets/{shot}/dependencies", token=token), 200)["items"] == []
+    watch = Watch(world)
+    added = _ok(api.put(edge, json={}, token=token), 201)
+    _assert_stored_with_its_event(watch, "dependency:added", added)
+    # A new current version of the rig: the shot (following) is told, with one event
+    versions.publish_version(studio, rig, created_by=user, file=_file(9))
+    watch = Watch(world)
+    versions.mark_version_ready(studio, rig, 1, media={}, derived={})
+    assert [t for t, _ in watch.events()] == ["version:ready", "asset:dependency-updated"]
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.delete(edge, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert len(_ok(api.get(f"/assets/{shot}/dependencies", token=token), 200)["items"]) == 1
+    watch = Watch(world)
+    assert api.delete(edge, token=token).status == 204
+    _assert_stored_with_its_event(watch, "dependency:removed", {"assetId": shot, "dependsOnId": rig})
