@@ -56,6 +56,7 @@ def test_register_creates_a_studio_whose_creator_is_admin(api):
         "email": email,
         "displayName": "Ana",
         "createdAt": body["user"]["createdAt"],
+        "avatarUrl": None,  # no profile picture yet
     }
     assert body["expiresIn"] == 900 and body["tokenType"] == "Bearer"
     assert body["accessToken"].count(".") == 2 and body["refreshToken"]

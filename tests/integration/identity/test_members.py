@@ -321,7 +321,8 @@ def test_member_list_is_visible_to_every_role_with_names(api):
     assert sorted((m["userId"], m["role"]) for m in items) == [(m["userId"], m["role"]) for m in items]
     assert sorted(m["role"] for m in items) == ["ADMIN", "VIEWER"]
     assert {m["email"] for m in items} == {admin.email, viewer.email}
-    assert all(set(m) == {"userId", "email", "displayName", "role", "joinedAt"} for m in items)
+    assert all(set(m) == {"userId", "email", "displayName", "role", "joinedAt", "avatarUrl"} for m in items)
+    assert all(m["avatarUrl"] is None for m in items)  # nobody set a picture
 
 
 # ---------------------------------------------------------------- role matrix
