@@ -590,7 +590,15 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
     # notifications: mentions, replies and decisions notify members (NOTIFIES); /me/notifications
     # POST /analytics/events (keyframe.analytics): a per-member counter in the live table (EMITS_EVENTS
     # has it) and the records to the analytics delivery stream
-    "reviews-api": (*AUTHENTICATES, read_write(CATALOG), *EMITS_EVENTS, *NOTIFIES, PutAnalyticsRecords()),
+    # the authors' profile pictures in a page of comments: presigned GETs of avatars/ keys only
+    "reviews-api": (
+        *AUTHENTICATES,
+        read_write(CATALOG),
+        *EMITS_EVENTS,
+        *NOTIFIES,
+        PutAnalyticsRecords(),
+        MediaObjects(("s3:GetObject",), prefix=AVATARS_PREFIX),
+    ),
     # $connect authorizer (keyframe.live.sockets.authorize_connect): reads and deletes the single-use
     # ticket (TICKET# partitions only), reads the caller's membership (tenants)
     "live-authorizer": (

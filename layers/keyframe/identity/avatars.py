@@ -14,11 +14,11 @@
    the new one is set; a picture written for a change that failed is deleted again.
 3. ``DELETE /me/avatar``: removes the picture (204, also when there was none).
 
-An avatar is the person's, not a studio's: the same picture in every studio they belong to. It is
-shown as ``avatarUrl`` wherever a user or member is shown (``GET /me``, ``PATCH /me``, the member
-list): a presigned GET signed in memory (no request to S3), valid :data:`AVATAR_URL_SECONDS`.
-An upload never completed is deleted by the bucket's lifecycle rule on ``avatars/uploads/`` after a
-day (``infra/storage.py``).
+An avatar is the person's, not a studio's: the same picture in every studio they belong to. It is shown
+as ``avatarUrl`` wherever a user or member is shown (``GET /me``, ``PATCH /me``, the member list;
+``authorAvatarUrl`` of each comment in a page of comments, :func:`avatar_urls`): a presigned GET signed
+in memory (no request to S3), valid :data:`AVATAR_URL_SECONDS`. An upload never completed is deleted by
+the bucket's lifecycle rule on ``avatars/uploads/`` after a day (``infra/storage.py``).
 """
 
 from __future__ import annotations
@@ -161,6 +161,19 @@ def avatar_url(key: str | None) -> str | None:
             ExpiresIn=AVATAR_URL_SECONDS,
         )
     )
+
+
+def avatar_urls(user_ids: set[str]) -> dict[str, str]:
+    """User id -> ``avatarUrl`` of those of ``user_ids`` who have a picture (BatchGetItem on the
+    tenants table, 100 keys a request; signing makes no request). For listings that show people
+    (a page of comments); accounts that are gone are left out."""
+    keys = [(user_pk(user_id), USER_SK) for user_id in sorted(user_ids)]
+    found: dict[str, str] = {}
+    for user in UserItem.batch_get(keys, attributes_to_get=["userId", "avatarKey"]) if keys else ():
+        url = avatar_url(user.avatar_key)
+        if url:
+            found[user.user_id] = url
+    return found
 
 
 def create_upload(principal: Principal) -> AvatarUpload:

@@ -98,6 +98,11 @@ class Comment(ApiModel):
     author_name: str | None = Field(
         default=None, description="the author's display name when they commented (shown without another call)"
     )
+    author_avatar_url: str | None = Field(
+        default=None,
+        description="the author's profile picture now, a link valid an hour (in GET …/comments pages; "
+        "absent without a picture, and in live events)",
+    )
     body: str
     frame: int | None = None
     timecode: str | None = None

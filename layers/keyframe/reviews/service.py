@@ -45,6 +45,7 @@ from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import emit, publish_now
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.events.types import EventType
+from keyframe.identity import avatars
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
@@ -332,7 +333,8 @@ def list_comments(
 ) -> CommentPage:
     """A page of a version's comments: by frame (none last), then time, replies after their thread.
 
-    One Query on the version's partition of the live table.
+    One Query on the version's partition of the live table; one BatchGetItem of the authors (tenants
+    table) for their ``authorAvatarUrl``.
 
     Raises
     ------
@@ -359,6 +361,8 @@ def list_comments(
         consistent_read=True,
     )
     items = [to_comment(item) for item in results]
+    pictures = avatars.avatar_urls({c.author_id for c in items})  # one BatchGetItem (tenants)
+    items = [c.model_copy(update={"author_avatar_url": pictures.get(c.author_id)}) for c in items]
     last = results.last_evaluated_key
     next_cursor = cursors.encode(last, studio_id=studio_id, scope=scope) if last else None
     return CommentPage(items=items, next_cursor=next_cursor)

@@ -12,6 +12,7 @@ import requests
 from PIL import Image
 
 from keyframe.identity import avatars
+from tests.integration.live.support import make_version
 from tests.support.environment import MEDIA_BUCKET
 from tests.support.identity import add_member, register_studio
 
@@ -151,3 +152,23 @@ def test_an_upload_belongs_to_its_uploader_and_ids_are_checked(api):
         assert api.put("/me/avatar", json=body, token=ada.access_token).status == 400, body
     # And nobody unsigned starts an upload
     assert api.post("/me/avatar/uploads").status == 401
+
+
+def test_a_page_of_comments_shows_each_author_s_current_picture(api):
+    # Given Ada with a picture and Bo without one, both commenting on a version
+    ada = register_studio(api, display_name="Ada")
+    bo = add_member(api, ada, "ARTIST")
+    assert (
+        api.put("/me/avatar", json={"uploadId": _upload(api, ada, _image())}, token=ada.access_token).status
+        == 200
+    )
+    target = make_version(ada)
+    url = f"/assets/{target.asset_id}/versions/{target.version}/comments"
+    for session, text in ((ada, "Too dark"), (bo, "Agreed"), (ada, "Fixed in v2")):
+        assert api.post(url, json={"body": text}, token=session.access_token).status == 201
+    # When Bo reads the page
+    items = api.get(url, token=bo.access_token).json()["items"]
+    # Then Ada's comments link her picture and Bo's have none
+    by_author = {c["authorId"]: c.get("authorAvatarUrl") for c in items}
+    assert _picture(by_author[ada.user_id]).size == (avatars.THUMBNAIL_SIZE, avatars.THUMBNAIL_SIZE)
+    assert by_author[bo.user_id] is None and len(items) == 3
