@@ -2,7 +2,9 @@
 
 Every function takes the verified :class:`~keyframe.identity.permissions.Principal` (from the REST
 authorizer or from the connection record) and checks the permission itself, so both channels obey
-the same rule. Every change is announced through :func:`keyframe.events.publisher.emit`:
+the same rule. Every change stores its event in its own transaction (keyframe.outbox, through
+:func:`keyframe.events.publisher.stage` or :func:`keyframe.outbox.records.add_to`), announced after
+the commit:
 
 ==========================  ======================================  =================================
 event                       rooms                                   data
@@ -33,6 +35,7 @@ that failed can simply be sent again.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +45,7 @@ from keyframe.catalog import projects, versions
 from keyframe.catalog.schemas import VersionStatus
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
-from keyframe.events.publisher import emit, publish_now
+from keyframe.events.publisher import publish_now, stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.events.types import EventType
 from keyframe.identity import avatars
@@ -395,8 +398,10 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
     actions: list[Any] = []
     changes: list[str] = []  # activity actions, in order; each is also the event (edit: comment:updated)
     mentioned_before = frozenset(m["userId"] for m in item.mentions or [])
+    after = copy.deepcopy(item)  # the comment as the change leaves it (its events' data)
     if request.body is not None and request.body != item.body:
         mentions = notices.mentions_in(principal.studio_id, request.body)
+        after.body, after.edited_at, after.mentions = request.body, now, mentions or None
         actions += [
             CommentItem.body.set(request.body),
             CommentItem.edited_at.set(now),
@@ -404,6 +409,8 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
         ]
         changes.append("comment:edited")
     if request.resolved is not None and request.resolved != bool(item.resolved):
+        after.resolved = request.resolved
+        after.resolved_by, after.resolved_at = (principal.user_id, now) if request.resolved else (None, None)
         if request.resolved:
             actions += [
                 CommentItem.resolved.set(True),
@@ -420,18 +427,25 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
     if not changes:
         return to_comment(item)
 
+    rooms = _rooms(item.project_id, item.asset_id)
+    changed = to_comment(after).to_json()
+
     def build(tx: Transaction) -> None:
         tx.update("comment", CommentItem(item.pk, item.sk), actions, condition=CommentItem.pk.exists())
+        for action in changes:  # stored with the change (keyframe.outbox), announced after the commit
+            stage(
+                tx,
+                principal.studio_id,
+                "comment:updated" if action == "comment:edited" else action,
+                changed,
+                rooms=rooms,
+            )
         for number, action in enumerate(changes, start=1):
             _log_comment(principal, item, action, {}, tx, commit=number == len(changes))
 
     _write(build)
     item.refresh(consistent_read=True)
     comment = to_comment(item)
-    rooms = _rooms(item.project_id, item.asset_id)
-    for action in changes:
-        event = "comment:updated" if action == "comment:edited" else action
-        emit(principal.studio_id, event, comment.to_json(), rooms=rooms)
     if "comment:edited" in changes:
         notices.comment_added(principal, comment, mentioned_before=mentioned_before)
     return comment

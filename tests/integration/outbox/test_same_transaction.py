@@ -25,11 +25,11 @@ from keyframe.catalog.schemas import FileInfo
 from keyframe.catalog.version_queries import get_version
 from keyframe.errors import Conflict
 from keyframe.events import publisher
-from keyframe.outbox import records
 from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.renders import service as render_service
 from keyframe.renders.models import JOB_SK, RenderJobItem, RenderStatus, job_pk, now_iso
 from keyframe.renders.progress import ProgressUpdate
+from keyframe.storage import transactions
 from keyframe.storage.activity import ActivityItem, activity_pk
 from keyframe.storage.transactions import Cancelled, Transaction
 from keyframe.usage import quotas
@@ -102,12 +102,21 @@ def _activity(studio_id: str) -> list[str]:
 
 
 def failing_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every outbox put fails its condition ('already exists'): the whole transaction is cancelled."""
+    """Every outbox put fails its condition ('already exists'): the whole transaction is cancelled.
 
-    def add_to(tx: Transaction, event: records.DomainEvent) -> Transaction:
-        return tx.put(f"event:{event.id}", event.item(), condition=OutboxItem.pk.exists())
+    Whichever path adds the event to its transaction (:func:`keyframe.events.publisher.stage`,
+    :func:`keyframe.outbox.records.add_to`), its put is labelled ``event:{id}``.
+    """
+    put = Transaction.put
 
-    monkeypatch.setattr(records, "add_to", add_to)
+    def failing_put(tx: Transaction, label: str, item: Any, condition: Any = None) -> Transaction:
+        if label.startswith("event:"):
+            condition = OutboxItem.pk.exists()
+        return put(tx, label, item, condition)
+
+    monkeypatch.setattr(Transaction, "put", failing_put)
+    monkeypatch.setattr(transactions, "BACKOFF_BASE_SECONDS", 0.0)  # services retry cancellations: no pauses
+    monkeypatch.setattr(versions, "PUBLISH_ATTEMPTS", 2)
 
 
 class Watch:
@@ -494,3 +503,43 @@ def test_dependency_changes_and_their_events_commit_together(world: World, monke
     watch = Watch(world)
     assert api.delete(edge, token=token).status == 204
     _assert_stored_with_its_event(watch, "dependency:removed", {"assetId": shot, "dependsOnId": rig})
+
+
+# -- reviews: comment edits and resolutions --------------------------------------------------------
+
+
+def test_comment_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token, studio, user = world.api, world.admin.access_token, world.admin.studio_id, world.admin.user_id
+    body = {"projectId": world.project["id"], "name": "C1", "type": "SHOT"}
+    asset_id = _ok(api.post("/assets", json=body, token=token), 201)["id"]
+    versions.publish_version(studio, asset_id, created_by=user, file=_file(5))
+    versions.mark_version_ready(studio, asset_id, 1, media={}, derived={})
+    comments = f"/assets/{asset_id}/versions/1/comments"
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.post(comments, json={"body": "Too dark"}, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(comments, token=token), 200)["items"] == []
+    comment = _ok(api.post(comments, json={"body": "Too dark"}, token=token), 201)
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(
+        api.patch(f"/comments/{comment['commentId']}", json={"body": "Darker", "resolved": True}, token=token)
+    )
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(comments, token=token), 200)["items"][0]["body"] == "Too dark"
+    watch = Watch(world)
+    edited = _ok(
+        api.patch(
+            f"/comments/{comment['commentId']}", json={"body": "Darker", "resolved": True}, token=token
+        ),
+        200,
+    )
+    assert watch.events() == [("comment:updated", _present(edited)), ("comment:resolved", _present(edited))]
+    assert {"comment:updated", "comment:resolved"} <= set(watch.socket_types())
+
+
+def _present(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
