@@ -3,11 +3,14 @@ a person in two studios, password reset by e-mail."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
+from PIL import Image
 
 from tests.e2e.conftest import BaseUrlSession
 
@@ -136,3 +139,29 @@ def test_a_reset_by_email_works_and_old_sessions_stop_at_once(http: BaseUrlSessi
         "/auth/password-reset/confirm", json={"token": token, "newPassword": "another-long-passphrase"}
     )
     assert again.status_code == 410
+
+
+def test_a_profile_picture_is_posted_straight_to_the_bucket_and_shown_shrunk(http: BaseUrlSession) -> None:
+    # Given Ada, and a JPEG photo on her machine
+    ada = _register(http, "Moonbeam", "Ada Admin")
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 90, 200)).save(photo, format="JPEG")
+    # When she starts an upload, POSTs the file to the presigned form as a browser would, and sets it
+    form = http.post("/me/avatar/uploads", headers=_bearer(ada))
+    assert form.status_code == 201, form.text
+    fields = form.json()
+    posted = requests.post(
+        fields["url"], data=fields["fields"], files={"file": ("me.jpg", photo.getvalue())}, timeout=30
+    )
+    assert posted.status_code in (200, 204), posted.text
+    answer = http.put("/me/avatar", json={"uploadId": fields["uploadId"]}, headers=_bearer(ada))
+    # Then /me links a 256x256 WebP that the browser can load
+    assert answer.status_code == 200, answer.text
+    link = http.get("/me", headers=_bearer(ada)).json()["user"]["avatarUrl"]
+    picture = Image.open(io.BytesIO(requests.get(link, timeout=30).content))
+    assert (picture.format, picture.size) == ("WEBP", (256, 256))
+    # And a text file posted the same way is refused by its bytes
+    again = http.post("/me/avatar/uploads", headers=_bearer(ada)).json()
+    requests.post(again["url"], data=again["fields"], files={"file": ("x.png", b"not an image")}, timeout=30)
+    refused = http.put("/me/avatar", json={"uploadId": again["uploadId"]}, headers=_bearer(ada))
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "AVATAR_NOT_AN_IMAGE"
