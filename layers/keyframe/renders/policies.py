@@ -27,7 +27,7 @@ from keyframe.catalog.projects import load_project
 from keyframe.catalog.schemas import AssetType
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, project_room
 from keyframe.identity.permissions import Principal
 from keyframe.renders.schemas import RenderPolicy, RenderPolicyCreate, RenderPolicyList, RenderPolicyPatch
@@ -117,17 +117,17 @@ def _load(studio_id: str, project_id: str, policy_id: str) -> RenderPolicyItem:
         raise _not_found(policy_id) from exc
 
 
-def _announce(studio_id: str, action: str, policy: RenderPolicy) -> None:
-    emit(
-        studio_id,
+def _commit(principal: Principal, action: str, policy: RenderPolicyItem, tx: Transaction) -> None:
+    """Commit ``tx`` with the activity entry and the event ``action`` (data: ``policy`` as the change
+    leaves it), one transaction."""
+    stage(
+        tx,
+        principal.studio_id,
         action,
-        policy.to_json(),
+        to_policy(policy).to_json(),
         rooms=[STUDIO_ROOM, project_room(policy.project_id)],
         subject=f"render-policy/{policy.policy_id}",
     )
-
-
-def _commit(principal: Principal, action: str, policy: RenderPolicyItem, tx: Transaction) -> None:
     activity.record(
         principal.studio_id,
         principal.user_id,
@@ -172,9 +172,7 @@ def create_policy(principal: Principal, project_id: str, request: RenderPolicyCr
     tx = Transaction()
     tx.put("policy", item, condition=RenderPolicyItem.pk.does_not_exist())
     _commit(principal, "render-policy:created", item, tx)
-    policy = to_policy(item)
-    _announce(principal.studio_id, "render-policy:created", policy)
-    return policy
+    return to_policy(item)
 
 
 def update_policy(
@@ -189,7 +187,8 @@ def update_policy(
     """
     load_project(principal.studio_id, project_id)
     item: Any = _load(principal.studio_id, project_id, policy_id)
-    actions = [RenderPolicyItem.updated_at.set(now_iso())]
+    item.updated_at = now_iso()
+    actions = [RenderPolicyItem.updated_at.set(item.updated_at)]
     if request.asset_types is not None:
         item.asset_types = _unique(request.asset_types)
         actions.append(RenderPolicyItem.asset_types.set(item.asset_types))
@@ -204,10 +203,10 @@ def update_policy(
     try:
         _commit(principal, "render-policy:updated", item, tx)
     except Cancelled as exc:
+        if "policy" not in exc.failed:
+            raise
         raise _not_found(policy_id) from exc
-    policy = to_policy(_load(principal.studio_id, project_id, policy_id))
-    _announce(principal.studio_id, "render-policy:updated", policy)
-    return policy
+    return to_policy(_load(principal.studio_id, project_id, policy_id))
 
 
 def delete_policy(principal: Principal, project_id: str, policy_id: str) -> None:
@@ -225,8 +224,9 @@ def delete_policy(principal: Principal, project_id: str, policy_id: str) -> None
     try:
         _commit(principal, "render-policy:deleted", item, tx)
     except Cancelled as exc:
+        if "policy" not in exc.failed:
+            raise
         raise _not_found(policy_id) from exc
-    _announce(principal.studio_id, "render-policy:deleted", to_policy(item))
 
 
 def _archived(project_id: str) -> Conflict:

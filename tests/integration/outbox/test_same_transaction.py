@@ -543,3 +543,29 @@ def test_comment_changes_and_their_events_commit_together(world: World, monkeypa
 
 def _present(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
+
+
+def test_render_policy_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token = world.api, world.admin.access_token
+    policies = f"/projects/{world.project['id']}/render-policies"
+    body = {"assetTypes": ["SHOT"], "presets": ["filmstrip"]}
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.post(policies, json=body, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(policies, token=token), 200)["items"] == []
+    watch = Watch(world)
+    policy = _ok(api.post(policies, json=body, token=token), 201)
+    _assert_stored_with_its_event(watch, "render-policy:created", policy)
+    one = f"{policies}/{policy['policyId']}"
+    failing_outbox(monkeypatch)
+    watch = Watch(world)
+    _refused(api.patch(one, json={"enabled": False}, token=token))
+    _refused(api.delete(one, token=token))
+    monkeypatch.undo()
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(policies, token=token), 200)["items"] == [policy]
+    watch = Watch(world)
+    updated = _ok(api.patch(one, json={"enabled": False}, token=token), 200)
+    _assert_stored_with_its_event(watch, "render-policy:updated", updated)
