@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,17 @@ def _plain(clip: Path, folder: Path) -> float:
     return time.perf_counter() - started
 
 
+_STEPS: list[str] = []
+
+
+def _step_line(step: dict[str, Any]) -> str:
+    started, ended = step.get("startedAt"), step.get("endedAt")
+    if not started or not ended:
+        return f"{step['name']} {step['status']}"
+    seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    return f"{step['name']} {seconds:.2f} s (from {started[11:23]})"
+
+
 def _time_to_review(studio: Studio, clip: Path, round_: int) -> float:
     asset_id = studio.new_asset(f"Review {round_}")
     data = clip.read_bytes()
@@ -109,6 +121,9 @@ def _time_to_review(studio: Studio, clip: Path, round_: int) -> float:
             elapsed = time.perf_counter() - started
             version = studio.get(f"/assets/{asset_id}/versions/1")
             assert version["status"] == "READY" and "proxy" in (version.get("derived") or {}), version
+            _STEPS[:] = [
+                _step_line(step) for step in studio.get(f"/assets/{asset_id}/versions/1/pipeline")["steps"]
+            ]
             return elapsed
         if pipeline.get("status") == "FAILED":
             raise RuntimeError(f"the pipeline failed: {pipeline}")
@@ -149,6 +164,7 @@ def main() -> None:
     print(f"plain ffmpeg, probe + thumbnail + proxy (local file): {baseline:.2f} s {_rounded(plain)}")
     print(f"time to review, complete (202) to READY with proxy: {measured:.2f} s {_rounded(review)}")
     print(f"ratio time to review / plain ffmpeg: {measured / baseline:.2f}")
+    print(f"last round's steps: {'; '.join(_STEPS)}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,19 @@ log = logging.getLogger("keyframe.local.emulator")
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _BATCH = re.compile(r"^/v1/(?P<action>submitjob|describejobs|listjobs|terminatejob|canceljob)/?$")
 
+_WRITES = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "SendMessage",
+        "SendMessageBatch",
+    }
+)
+"""Actions after which :attr:`EmulatorApp.on_write` callbacks run (stream records or messages may be new)."""
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -173,6 +186,9 @@ class EmulatorApp:
         self.backend = backend
         self.batch = batch
         self.stage = stage
+        self.on_write: dict[str, list[Callable[[], None]]] = {}
+        """``X-Amz-Target`` service prefix (``DynamoDB_20120810``, ``AmazonSQS``) -> callbacks run after
+        each write request to that service was answered (the local pollers' :meth:`wake`)."""
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -183,7 +199,13 @@ class EmulatorApp:
             batch = _BATCH.match(path)
             if batch and self.batch is not None:
                 return self._batch(Request(environ), batch.group("action"))(environ, start_response)
-        return self.backend(environ, start_response)
+        answer = self.backend(environ, start_response)
+        if self.on_write:
+            service, _, action = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
+            if action in _WRITES:
+                for callback in self.on_write.get(service, ()):
+                    callback()
+        return answer
 
     def _invoke(self, request: Request, function_name: str) -> Response:
         name = lambdas.resolve(function_name, self.stage)

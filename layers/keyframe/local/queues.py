@@ -56,6 +56,7 @@ class QueuePoller:
         )
         self._pollers = int(os.environ.get("KEYFRAME_QUEUE_POLLERS", "4")) if pollers is None else pollers
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
         self._arn = f"arn:aws:sqs:local:000000000000:{queue_url.rsplit('/', 1)[-1]}"
 
@@ -66,9 +67,14 @@ class QueuePoller:
             thread.start()
             self._threads.append(thread)
 
+    def wake(self) -> None:
+        """Receive now (a message may have been sent): no idle wait for the next delivery."""
+        self._wake.set()
+
     def stop(self) -> None:
         """Stop polling (waits for the batches in hand, at most 15 s each)."""
         self._stop.set()
+        self._wake.set()
         for thread in self._threads:
             thread.join(timeout=15)
 
@@ -79,8 +85,8 @@ class QueuePoller:
             except Exception:  # the emulator stopping, a transient error: keep polling
                 log.exception("polling %s failed", self._queue_url)
                 busy = False
-            if not busy:
-                self._stop.wait(self.interval)
+            if not busy and self._wake.wait(self.interval):
+                self._wake.clear()
 
     def poll_once(self) -> bool:
         """Receive up to 10 messages, invoke the function once, delete what it consumed.

@@ -55,6 +55,9 @@ from keyframe.storage.tables import CATALOG
 log = logging.getLogger("keyframe.local")
 
 STAGE = "local"
+WOKEN_POLL_SECONDS = 1.0
+"""Idle interval of the outbox stream and webhook queue pollers when the in-process emulator wakes them
+on every DynamoDB write and SQS send (a safety net: delayed messages, writes it did not see)."""
 REGION = "us-east-1"
 DEFAULT_CORS_ORIGINS = defaults.CORS_ORIGINS
 FAKE_CREDENTIALS = {
@@ -120,6 +123,7 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self.urls: dict[str, str] = {}
         self.emulator: Any = None
+        self._emulator_app: EmulatorApp | None = None
         self.batch: Any = None
         self.http: Any = None
         self.websocket: Any = None
@@ -168,12 +172,21 @@ class LocalStack:
         if self.emulator is not None:
             self._restore()
 
+        # With the in-process emulator every write wakes the pollers at once, so their idle polls can be
+        # rare (an idle stack then costs little CPU); against LocalStack they keep their short intervals.
+        woken = self._emulator_app is not None
+        idle = WOKEN_POLL_SECONDS if woken else None
         self.streams = StreamPoller(
-            self._session(endpoint), self.env[CATALOG.env_var], lambdas.invoke
+            self._session(endpoint), self.env[CATALOG.env_var], lambdas.invoke, interval=idle
         )  # after the restore: restored items are not new events
         self.streams.start()
-        self.queues = QueuePoller(self._session(endpoint), self.env["WEBHOOK_QUEUE_URL"], lambdas.invoke)
+        self.queues = QueuePoller(
+            self._session(endpoint), self.env["WEBHOOK_QUEUE_URL"], lambdas.invoke, interval=idle
+        )
         self.queues.start()
+        if self._emulator_app is not None:
+            self._emulator_app.on_write.setdefault("DynamoDB_20120810", []).append(self.streams.wake)
+            self._emulator_app.on_write.setdefault("AmazonSQS", []).append(self.queues.wake)
         # builds the route table: after the environment is set; the mailbox reads the in-process SES
         self.http.app = RestApiApp(mailbox=self.emulator is not None)
         self.websocket.start()
@@ -213,7 +226,7 @@ class LocalStack:
     def _start_emulator(self) -> str:
 
         enable_step_functions_execution()
-        app = EmulatorApp(moto_app(), stage=self.config.stage)
+        app = self._emulator_app = EmulatorApp(moto_app(), stage=self.config.stage)
         self.emulator = EmulatorServer(app, self.config.host, self.config.moto_port)
         # moto's Step Functions interpreter calls Lambda/Batch back on localhost:$MOTO_PORT
         os.environ["MOTO_PORT"] = str(self.emulator.port)

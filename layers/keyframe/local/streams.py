@@ -51,7 +51,8 @@ class StreamPoller:
     invoke:
         ``invoke(function_name, event) -> result`` (:func:`keyframe.local.lambdas.invoke`).
     interval:
-        Seconds between polls when idle.
+        Seconds between polls when idle (``KEYFRAME_STREAM_POLL_SECONDS``, default 0.05); the stack
+        passes a longer one when the emulator calls :meth:`wake` on every write to the table.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class StreamPoller:
             float(os.environ.get("KEYFRAME_STREAM_POLL_SECONDS", "0.05")) if interval is None else interval
         )
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._iterators: dict[str, str | None] = {}
         self._pending: list[dict[str, Any]] = []
@@ -90,9 +92,14 @@ class StreamPoller:
         self._thread = threading.Thread(target=self._run, name="outbox-stream-poller", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """Poll now (a write may have added stream records): no idle wait for the next event."""
+        self._wake.set()
+
     def stop(self) -> None:
         """Stop polling (waits for the current batch)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -103,7 +110,9 @@ class StreamPoller:
             except Exception:  # the emulator stopping, a transient error: keep polling
                 log.exception("polling the outbox stream failed")
                 busy = False
-            self._stop.wait(self._pause or (0 if busy else self.interval))
+            if self._pause or not busy:
+                self._wake.wait(self._pause or self.interval)
+            self._wake.clear()
 
     def poll_once(self) -> bool:
         """Read new records of every shard and hand the pending ones to the function once.

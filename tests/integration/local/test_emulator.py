@@ -34,6 +34,7 @@ class Emulator:
     session: EndpointSession
     queue_arn: str
     batch: batch.LocalBatch
+    app: EmulatorApp
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
@@ -60,7 +61,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         )
         server.start()
         queue_arn = bootstrap.ensure_batch(session, "it", definitions=[])["JobQueueArn"]
-        yield Emulator(server.url, session, queue_arn, app.batch)
+        yield Emulator(server.url, session, queue_arn, app.batch, app)
         app.batch.shutdown(timeout=5)
         server.stop()
 
@@ -414,3 +415,32 @@ def test_an_absent_optional_field_takes_the_default_branch_without_an_error_line
     assert json.loads(given["output"])["used"] == "given"
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
+
+
+# ------------------------------------------------------------------------------------ pollers' wake-ups
+def test_writes_wake_the_pollers_and_reads_do_not(emulator: Emulator) -> None:
+    # Given callbacks for DynamoDB and SQS writes (the local stack's stream and queue pollers' wake)
+    woken: list[str] = []
+    emulator.app.on_write["DynamoDB_20120810"] = [lambda: woken.append("dynamodb")]
+    emulator.app.on_write["AmazonSQS"] = [lambda: woken.append("sqs")]
+    try:
+        dynamodb, sqs = emulator.client("dynamodb"), emulator.client("sqs")
+        dynamodb.create_table(
+            TableName="it-wake",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        queue_url = sqs.create_queue(QueueName="it-wake")["QueueUrl"]
+
+        # When an item is read, written and read again, and a message is sent and received
+        dynamodb.get_item(TableName="it-wake", Key={"pk": {"S": "a"}})
+        dynamodb.put_item(TableName="it-wake", Item={"pk": {"S": "a"}})
+        dynamodb.get_item(TableName="it-wake", Key={"pk": {"S": "a"}})
+        sqs.send_message(QueueUrl=queue_url, MessageBody="hello")
+        sqs.receive_message(QueueUrl=queue_url)
+
+        # Then each write woke its poller once, after it was stored; no read did
+        assert woken == ["dynamodb", "sqs"]
+    finally:
+        emulator.app.on_write.clear()
