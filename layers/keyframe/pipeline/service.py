@@ -1,22 +1,32 @@
-"""The pipeline record's only write path; every change emits ``pipeline:update``.
+"""The pipeline record's only write path; every change stores ``pipeline:update`` with it.
 
 Writers: :mod:`keyframe.pipeline.starter` (create, reprocess), the Lambda tasks
 (:mod:`keyframe.pipeline.tasks`) and the Batch worker (:mod:`keyframe.pipeline.derive_step`), each
 recording its own step's start and end. Events go to the rooms ``studio`` and ``asset:{assetId}``
 with the record's public view (see :func:`view`) and the name of the step that changed.
 
-Table: UPLOADS (items ``STUDIO#{studioId}#PIPELINE#{uploadId}`` / ``PIPELINE``); events: LIVE.
+Each write is one transaction: the record's update and the event's outbox item
+(:func:`keyframe.events.publisher.stage`; data = the record as the update leaves it, computed from
+the record read and the update's actions by :func:`_applied`), then the record is read again (as the
+update's ``ALL_NEW`` answer was, other steps' writes included).
+
+Table: UPLOADS (items ``STUDIO#{studioId}#PIPELINE#{uploadId}`` / ``PIPELINE``); events: the outbox
+(CATALOG), then LIVE.
 """
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from boto3.dynamodb.types import TypeDeserializer
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import AddAction, RemoveAction, SetAction
 
 from keyframe.errors import Conflict, NotFound
-from keyframe.events.publisher import emit
+from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.notifications.schemas import NotificationType
 from keyframe.notifications.service import notify
@@ -34,6 +44,7 @@ from keyframe.pipeline.models import (
     record_pk,
     version_key,
 )
+from keyframe.storage.transactions import Cancelled, Transaction
 
 EVENT_TYPE = "pipeline:update"
 
@@ -43,9 +54,79 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _conditional_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
+_deserializer = TypeDeserializer()
+_ATTRIBUTES = {attr.attr_name: (name, attr) for name, attr in PipelineRecord.get_attributes().items()}
+
+
+def _plain(value: Any) -> Any:
+    """A deserialized DynamoDB value with its ``Decimal`` numbers as ``int``/``float`` (JSON-ready)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _applied(record: PipelineRecord, actions: list[Any]) -> PipelineRecord:
+    """A copy of ``record`` with the update ``actions`` applied (what they leave, nobody else writing).
+
+    Handles what this module writes: ``SET`` of a top-level attribute (``if_not_exists`` included)
+    or of one step (``steps.{name}``), ``REMOVE`` and ``ADD`` of a number.
+    """
+    after = copy.deepcopy(record)
+    for action in actions:
+        path = action.values[0].path
+        name, attr = _ATTRIBUTES[path[0]]
+        unchanged, value = _new_value(after, name, attr, action, nested=len(path) > 1)
+        if unchanged:
+            continue
+        if len(path) > 1:  # steps.{name}
+            steps = {key: after.step(key) for key in STEPS}
+            steps.pop(path[1], None)
+            if value is not None:
+                steps[path[1]] = value
+            after.steps = steps
+        else:
+            setattr(after, name, value)
+    return after
+
+
+def _new_value(after: PipelineRecord, name: str, attr: Any, action: Any, *, nested: bool) -> tuple[bool, Any]:
+    """``(unchanged, value)`` of one update action on attribute ``name`` (``None``: removed)."""
+    if isinstance(action, RemoveAction):
+        return False, None
+    operand: Any = action.values[1]
+    if isinstance(action, AddAction):
+        return False, (getattr(after, name) or 0) + _plain(_deserializer.deserialize(operand.value))
+    if not isinstance(action, SetAction):  # DELETE (sets) is not used on this record
+        raise TypeError(f"unsupported update action {action!r}")
+    if type(operand).__name__ == "_IfNotExists":
+        if getattr(after, name) is not None:
+            return True, None
+        operand = operand.values[1]
+    if nested or name == "steps":
+        return False, _plain(_deserializer.deserialize(operand.value))
+    return False, attr.deserialize(attr.get_value(operand.value))
+
+
+def _write(
+    record: PipelineRecord, actions: list[Any], *, condition: Any = None, step: str | None = None
+) -> None:
+    """Update ``record`` with ``actions`` and store its ``pipeline:update`` event, one transaction; then
+    read it again (``record`` then holds what is stored, other writers' changes included).
+
+    Raises
+    ------
+    keyframe.storage.transactions.Cancelled
+        ``condition`` failed (``"record"`` in ``failed``) or the event could not be stored: nothing
+        was written.
+    """
+    tx = Transaction().update("record", PipelineRecord(record.pk, record.sk), actions, condition=condition)
+    _stage(tx, _applied(record, actions), step)
+    tx.commit()
+    record.refresh(consistent_read=True)
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -107,11 +188,12 @@ def view(record: PipelineRecord) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def _emit(record: PipelineRecord, step: str | None = None) -> None:
+def _stage(tx: Transaction, record: PipelineRecord, step: str | None = None) -> None:
+    """Store ``pipeline:update`` (``record``'s view, ``changedStep``) with the change in ``tx``."""
     data = view(record)
     if step:
         data["changedStep"] = step
-    emit(record.studio_id, EVENT_TYPE, data, rooms=[STUDIO_ROOM, asset_room(record.asset_id)])
+    stage(tx, record.studio_id, EVENT_TYPE, data, rooms=[STUDIO_ROOM, asset_room(record.asset_id)])
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -147,13 +229,14 @@ def create(upload: PipelineInput) -> tuple[PipelineRecord, bool]:
         updated_at=now,
         steps={name: {"status": PENDING} for name in STEPS},
     )
+    tx = Transaction().put("record", record, condition=PipelineRecord.pk.does_not_exist())
+    _stage(tx, record)
     try:
-        record.save(condition=PipelineRecord.pk.does_not_exist())
-    except PutError as exc:
-        if not _conditional_failed(exc):
+        tx.commit()
+    except Cancelled as exc:
+        if "record" not in exc.failed:
             raise
         return require(upload.studio_id, upload.upload_id), False
-    _emit(record)
     return record, True
 
 
@@ -164,23 +247,24 @@ def attach_execution(record: PipelineRecord, execution_arn: str) -> PipelineReco
         PipelineRecord.updated_at.set(now_iso()),
     ]
     try:
-        record.update(
-            actions=[*actions, PipelineRecord.status.set(RUNNING)], condition=PipelineRecord.status == PENDING
+        _write(
+            record, [*actions, PipelineRecord.status.set(RUNNING)], condition=PipelineRecord.status == PENDING
         )
-    except UpdateError as exc:
-        if not _conditional_failed(exc):
+    except Cancelled as exc:
+        if "record" not in exc.failed:
             raise
-        record.update(actions=actions)  # a step already moved it on: keep its status
-    _emit(record)
+        record.refresh(consistent_read=True)
+        _write(record, actions)  # a step already moved it on: keep its status
     return record
 
 
 def _set_step(record: PipelineRecord, name: str, state: dict[str, Any], *extra: Any) -> PipelineRecord:
     clean = {key: value for key, value in state.items() if value is not None}
-    record.update(
-        actions=[PipelineRecord.steps[name].set(clean), PipelineRecord.updated_at.set(now_iso()), *extra]
+    _write(
+        record,
+        [PipelineRecord.steps[name].set(clean), PipelineRecord.updated_at.set(now_iso()), *extra],
+        step=name,
     )
-    _emit(record, name)
     return record
 
 
@@ -253,15 +337,15 @@ def finish_succeeded(record: PipelineRecord) -> PipelineRecord:
         if record.step(name)["status"] == PENDING:
             step_skipped(record, name)
     now = now_iso()
-    record.update(
-        actions=[
+    _write(
+        record,
+        [
             PipelineRecord.status.set(SUCCEEDED),
             PipelineRecord.ended_at.set(now),
             PipelineRecord.updated_at.set(now),
             PipelineRecord.error.remove(),
-        ]
+        ],
     )
-    _emit(record)
     return record
 
 
@@ -278,15 +362,15 @@ def finish_failed(record: PipelineRecord, failed_step: str | None, code: str, me
         if record.step(name)["status"] == PENDING:
             step_skipped(record, name)
     now = now_iso()
-    record.update(
-        actions=[
+    _write(
+        record,
+        [
             PipelineRecord.status.set(FAILED),
             PipelineRecord.ended_at.set(now),
             PipelineRecord.updated_at.set(now),
             PipelineRecord.error.set(error),
-        ]
+        ],
     )
-    _emit(record)
     _notify_failed(record, message)
     return record
 
@@ -326,8 +410,9 @@ def fail_if_running(
         )
     now = now_iso()
     try:
-        record.update(
-            actions=[
+        _write(
+            record,
+            [
                 PipelineRecord.status.set(FAILED),
                 PipelineRecord.ended_at.set(now),
                 PipelineRecord.updated_at.set(now),
@@ -335,8 +420,8 @@ def fail_if_running(
             ],
             condition=condition,
         )
-    except UpdateError as exc:
-        if _conditional_failed(exc):
+    except Cancelled as exc:
+        if "record" in exc.failed:
             return False
         raise
     if failed_step and record.step(failed_step)["status"] != FAILED:
@@ -345,7 +430,6 @@ def fail_if_running(
     for name in STEPS:
         if record.step(name)["status"] == PENDING:
             step_skipped(record, name)
-    _emit(record)
     _notify_failed(record, message)
     return True
 
@@ -368,8 +452,9 @@ def begin_rerun(record: PipelineRecord, requested_by: str | None = None) -> Pipe
         "finalize": {"status": PENDING},
     }
     try:
-        record.update(
-            actions=[
+        _write(
+            record,
+            [
                 PipelineRecord.run.add(1),
                 PipelineRecord.status.set(PENDING),
                 PipelineRecord.steps.set(steps),
@@ -386,13 +471,12 @@ def begin_rerun(record: PipelineRecord, requested_by: str | None = None) -> Pipe
             ],
             condition=PipelineRecord.status.is_in(*sorted({SUCCEEDED, FAILED})),
         )
-    except UpdateError as exc:
-        if _conditional_failed(exc):
+    except Cancelled as exc:
+        if "record" in exc.failed:
             raise Conflict(
                 "The pipeline of this version is still running", details={"status": record.status}
             ) from exc
         raise
-    _emit(record)
     return record
 
 

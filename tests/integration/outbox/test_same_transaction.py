@@ -26,6 +26,8 @@ from keyframe.catalog.version_queries import get_version
 from keyframe.errors import Conflict
 from keyframe.events import publisher
 from keyframe.outbox.records import OutboxItem, outbox_pk
+from keyframe.pipeline import service as pipeline
+from keyframe.pipeline.models import PipelineInput
 from keyframe.renders import service as render_service
 from keyframe.renders.models import JOB_SK, RenderJobItem, RenderStatus, job_pk, now_iso
 from keyframe.renders.progress import ProgressUpdate
@@ -569,3 +571,54 @@ def test_render_policy_changes_and_their_events_commit_together(world: World, mo
     watch = Watch(world)
     updated = _ok(api.patch(one, json={"enabled": False}, token=token), 200)
     _assert_stored_with_its_event(watch, "render-policy:updated", updated)
+
+
+# -- pipeline records ------------------------------------------------------------------------------
+
+
+def test_pipeline_writes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    studio, user = world.admin.studio_id, world.admin.user_id
+    upload = PipelineInput(
+        studio_id=studio, asset_id="a-pipe", upload_id=uuid.uuid4().hex, bucket="media", key="k",
+        size=10, file_name="shot.mov", created_by=user,
+    )  # fmt: skip
+    failing_outbox(monkeypatch)
+    with pytest.raises(Cancelled):
+        pipeline.create(upload)
+    monkeypatch.undo()
+    assert pipeline.get(studio, upload.upload_id) is None
+    steps = [
+        lambda: pipeline.create(upload)[0],
+        lambda: pipeline.attach_execution(pipeline.require(studio, upload.upload_id), "arn:x"),
+        lambda: pipeline.step_started(studio, upload.upload_id, "validate"),
+        lambda: pipeline.step_succeeded(
+            studio,
+            upload.upload_id,
+            "validate",
+            *pipeline.set_validation(kind="video", fmt="mov", content_type="video/quicktime", size=10),
+        ),
+        lambda: pipeline.step_started(studio, upload.upload_id, "publish"),
+        lambda: pipeline.step_succeeded(
+            studio, upload.upload_id, "publish", *pipeline.set_version(studio, "a-pipe", 1)
+        ),
+        lambda: pipeline.finish_succeeded(pipeline.require(studio, upload.upload_id)),
+        lambda: pipeline.begin_rerun(pipeline.require(studio, upload.upload_id), user),
+        lambda: pipeline.fail_if_running(
+            pipeline.require(studio, upload.upload_id), None, "derive", "X", "x"
+        ),
+    ]
+    for write in steps:
+        # Each write with a failing event write changes nothing (the first one is made above)
+        if write is not steps[0]:
+            before = pipeline.view(pipeline.require(studio, upload.upload_id))
+            failing_outbox(monkeypatch)
+            with pytest.raises(Cancelled):
+                write()
+            monkeypatch.undo()
+            assert pipeline.view(pipeline.require(studio, upload.upload_id)) == before
+        # And without faults its event (the last one stored) shows the record as stored
+        watch = Watch(world)
+        write()
+        stored = pipeline.view(pipeline.require(studio, upload.upload_id))
+        last = {k: v for k, v in watch.events()[-1][1].items() if k != "changedStep"}
+        assert last == stored
