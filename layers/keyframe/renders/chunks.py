@@ -16,7 +16,8 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from keyframe.events.publisher import emit
+from keyframe.errors import NotFound
+from keyframe.events.publisher import stage
 from keyframe.observability import logger
 from keyframe.renders import service
 from keyframe.renders.models import (
@@ -193,35 +194,40 @@ def add_frames(studio_id: str, job_id: str, attempt: int, index: int, *, done: i
 
 
 def _maybe_emit(studio_id: str, job_id: str, attempt: int) -> None:
-    """Emit ``render:progress`` if no one did in the last 2 s (conditional write of ``progressAt``)."""
+    """Store and announce ``render:progress`` if no one did in the last 2 s: one transaction of the
+    job's ``progressAt`` (conditional: RUNNING in ``attempt``, ``progressAt`` older than 2 s), its
+    ``progress`` (when not behind the stored one) and the event's outbox item."""
     clock = time.time()
-    item = RenderJobItem(job_pk(studio_id, job_id), JOB_SK)
     try:
-        item.update(
-            actions=[RenderJobItem.progress_at.set(clock)],
-            condition=_running(attempt)
-            & (
-                RenderJobItem.progress_at.does_not_exist()
-                | (RenderJobItem.progress_at <= clock - UPDATE_INTERVAL_SECONDS)
-            ),
-        )
-    except UpdateError:
+        item = service.load_job(studio_id, job_id)
+    except NotFound:
+        return
+    last = item.progress_at
+    if last is not None and float(last) > clock - UPDATE_INTERVAL_SECONDS:
         return
     total = int((item.scene or {}).get("frames") or 0)
     done = int(item.frames_done or 0)
     percent = min(99, int(100 * done / total)) if total else 0
-    with contextlib.suppress(UpdateError):  # a stale percent: keep the stored one
-        item.update(
-            actions=[RenderJobItem.progress.set(percent)],
-            condition=_running(attempt) & (RenderJobItem.progress <= percent),
-        )
-    emit(
+    actions: list[Any] = [RenderJobItem.progress_at.set(clock)]
+    if int(item.progress or 0) <= percent:  # a stale percent: keep the stored one
+        actions.append(RenderJobItem.progress.set(percent))
+    condition = _running(attempt) & (
+        RenderJobItem.progress_at.does_not_exist()
+        | (RenderJobItem.progress_at <= clock - UPDATE_INTERVAL_SECONDS)
+    )
+    tx = Transaction().update(
+        "job", RenderJobItem(job_pk(studio_id, job_id), JOB_SK), actions, condition=condition
+    )
+    stage(
+        tx,
         studio_id,
         "render:progress",
         {"renderJobId": job_id, "assetId": item.asset_id, "attempt": attempt, "progress": percent,
          "framesDone": done, "frames": total, "fps": None, "eta": None},
         rooms=service.rooms_of(item),
     )  # fmt: skip
+    with contextlib.suppress(Cancelled):  # someone announced it meanwhile, or the job stopped
+        tx.commit()
 
 
 def finish(

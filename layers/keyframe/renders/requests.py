@@ -8,11 +8,13 @@ writes live in :mod:`keyframe.renders.service`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from keyframe.errors import Conflict, NotFound
+from keyframe.events.publisher import stage
 from keyframe.identity.permissions import Permission, Principal, Role, require_owner_or
 from keyframe.observability import logger
 from keyframe.renders import execution, presets, scenes, service, sources, storage, vcpus
@@ -192,6 +194,7 @@ def request_automatic(
     job_id: str,
     requested_for: str,
     trigger: dict[str, Any],
+    also: Also | None = None,
 ) -> RenderJob | None:
     """Queue a render the system asks for (a render policy, a dependency's change), once per ``job_id``.
 
@@ -210,6 +213,8 @@ def request_automatic(
         The member the job is attributed to (``createdBy``: told when it finishes).
     trigger:
         What caused it (``{kind, ...}``), stored in the job's lineage as ``trigger``.
+    also:
+        One more event to store in the same transaction (e.g. ``asset:rerender-queued``).
 
     Returns
     -------
@@ -237,6 +242,8 @@ def request_automatic(
         tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
         service._take_slot(tx, studio_id)
         service.hold_vcpus(tx, studio_id, int(item.vcpus))
+        if also is not None:
+            stage(tx, studio_id, also.type, also.data, rooms=also.rooms, subject=also.subject)
         return tx
 
     entry = service.Entry("render:requested", None, 1, {"priority": item.priority, "trigger": trigger})
@@ -250,6 +257,16 @@ def request_automatic(
             raise refused from exc
         raise
     return RenderJob.of(_launch(item))
+
+
+@dataclass(frozen=True)
+class Also:
+    """An event stored with an automatic render's request (:func:`request_automatic`)."""
+
+    type: str
+    data: dict[str, Any]
+    rooms: list[str]
+    subject: str | None = None
 
 
 def _identify(item: RenderJobItem, studio_id: str, asset_id: str, job_id: str) -> None:

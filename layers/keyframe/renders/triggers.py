@@ -39,7 +39,6 @@ from keyframe.catalog.graph import DEPENDENCIES, impact_set, traverse
 from keyframe.catalog.models import AssetItem
 from keyframe.catalog.schemas import AssetType
 from keyframe.errors import KeyframeError
-from keyframe.events.publisher import emit
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.observability import logger
 from keyframe.outbox.records import DomainEvent
@@ -161,31 +160,29 @@ def _rerender(event: DomainEvent, asset: AssetItem) -> str | None:
         "dependencyVersion": dependency_version,
         "eventId": event.id,
     }
+    job_id = _job_id("rerender", asset_id, version, inputs)
+    queued = RerenderQueued(
+        asset_id=asset_id,
+        version=version,
+        render_job_id=job_id,
+        dependency_id=dependency_id,
+        dependency_version=dependency_version,
+    )
     job = _request(
         studio_id,
         asset_id,
         RenderRequest.model_validate({"preset": RERENDER_PRESET, "version": version}),
-        job_id=_job_id("rerender", asset_id, version, inputs),
+        job_id=job_id,
         requested_for=asset.created_by,
         trigger=trigger,
+        also=requests.Also(
+            "asset:rerender-queued",
+            queued.to_json(),
+            [STUDIO_ROOM, asset_room(asset_id)],
+            f"asset/{asset_id}",
+        ),
     )
-    if job is None:
-        return None
-    queued = RerenderQueued(
-        asset_id=asset_id,
-        version=version,
-        render_job_id=job.render_job_id,
-        dependency_id=dependency_id,
-        dependency_version=dependency_version,
-    )
-    emit(
-        studio_id,
-        "asset:rerender-queued",
-        queued.to_json(),
-        rooms=[STUDIO_ROOM, asset_room(asset_id)],
-        subject=f"asset/{asset_id}",
-    )
-    return str(job.render_job_id)
+    return None if job is None else str(job.render_job_id)
 
 
 def _request(studio_id: str, asset_id: str, request: RenderRequest, **kw: Any) -> Any:
