@@ -16,6 +16,7 @@ from pynamodb.exceptions import UpdateError
 
 from keyframe.clock import now_iso
 from keyframe.errors import InvalidInput
+from keyframe.identity import avatars
 from keyframe.notifications.models import (
     NOTE_PREFIX,
     RETENTION_DAYS,
@@ -113,7 +114,8 @@ def list_page(
     limit: int = 50,
     cursor: str | None = None,
 ) -> NotificationPage:
-    """A page of the member's notifications, newest first (one Query of the inbox or the unread index).
+    """A page of the member's notifications, newest first (one Query of the inbox or the unread index;
+    one BatchGetItem of the actors, tenants table, for their ``actorAvatarUrl``).
 
     The cursor is signed for the studio and bound to this user and filter
     (:mod:`keyframe.storage.cursors`), so it cannot page another member's inbox.
@@ -141,6 +143,12 @@ def list_page(
         key_names=index_key_names(index),
     )
     items = readable(page.items, to_notification, "notification")
+    actors = {n.actor_id for n in items if n.actor_id}
+    pictures = avatars.avatar_urls(actors) if actors else {}  # one BatchGetItem (tenants)
+    items = [
+        n.model_copy(update={"actor_avatar_url": pictures.get(n.actor_id)}) if n.actor_id in pictures else n
+        for n in items
+    ]
     next_cursor = cursors.encode(page.next_key, studio_id=studio_id, scope=scope) if page.next_key else None
     return NotificationPage(
         items=items, next_cursor=next_cursor, unread_count=unread_count(studio_id, user_id)

@@ -104,6 +104,11 @@ class Notification(ApiModel):
     body: str | None = Field(default=None, description="an excerpt (the comment's text, the error)")
     actor_id: str | None = Field(default=None, description="who caused it (absent for background work)")
     actor_name: str | None = None
+    actor_avatar_url: str | None = Field(
+        default=None,
+        description="the actor's profile picture now, a link valid an hour (in GET /me/notifications pages; "
+        "absent without a picture, and in live events)",
+    )
     target: NotificationTarget
     created_at: str
     read: bool

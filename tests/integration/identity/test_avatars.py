@@ -154,7 +154,7 @@ def test_an_upload_belongs_to_its_uploader_and_ids_are_checked(api):
     assert api.post("/me/avatar/uploads").status == 401
 
 
-def test_a_page_of_comments_shows_each_author_s_current_picture(api):
+def test_comments_and_the_inbox_show_each_person_s_current_picture(api):
     # Given Ada with a picture and Bo without one, both commenting on a version
     ada = register_studio(api, display_name="Ada")
     bo = add_member(api, ada, "ARTIST")
@@ -164,11 +164,19 @@ def test_a_page_of_comments_shows_each_author_s_current_picture(api):
     )
     target = make_version(ada)
     url = f"/assets/{target.asset_id}/versions/{target.version}/comments"
-    for session, text in ((ada, "Too dark"), (bo, "Agreed"), (ada, "Fixed in v2")):
-        assert api.post(url, json={"body": text}, token=session.access_token).status == 201
+    posted = {}
+    for session, text in ((ada, "Too dark"), (bo, "Agreed")):
+        answer = api.post(url, json={"body": text}, token=session.access_token)
+        assert answer.status == 201
+        posted[text] = answer.json()["commentId"]
+    reply = {"body": "Fixed in v2", "parentId": posted["Agreed"]}
+    assert api.post(url, json=reply, token=ada.access_token).status == 201
     # When Bo reads the page
     items = api.get(url, token=bo.access_token).json()["items"]
     # Then Ada's comments link her picture and Bo's have none
     by_author = {c["authorId"]: c.get("authorAvatarUrl") for c in items}
     assert _picture(by_author[ada.user_id]).size == (avatars.THUMBNAIL_SIZE, avatars.THUMBNAIL_SIZE)
     assert by_author[bo.user_id] is None and len(items) == 3
+    # And Bo's inbox shows the reply with Ada's picture
+    [note] = api.get("/me/notifications", token=bo.access_token).json()["items"]
+    assert note["actorId"] == ada.user_id and _picture(note["actorAvatarUrl"]).format == "WEBP"
