@@ -90,13 +90,16 @@ class _Saver:
         self._last = time.monotonic()
 
 
-def _open(api: ApiClient, args: argparse.Namespace, path: Path, size: int, sha256: str) -> dict[str, Any]:
+def _open(
+    api: ApiClient, args: argparse.Namespace, path: Path, size: int, sha256: str | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "fileName": path.name,
         "size": size,
         "contentType": args.content_type or guess_content_type(path),
-        "sha256": sha256,
     }
+    if sha256:
+        body["sha256"] = sha256
     if args.note:
         body["changeNote"] = args.note
     return api.post(f"/assets/{args.asset}/uploads", body)
@@ -185,8 +188,11 @@ class UploadRun:
         progress.set_description(f"hashing {self.path.name}")
         return sha256_of(self.path, progress.update)
 
-    def open_upload(self, sha256: str) -> tuple[Decision, ResumeState, PartUrls]:
-        """Open the upload and save its resume state: every part is to be sent."""
+    def open_upload(self, sha256: str | None) -> tuple[Decision, ResumeState, PartUrls]:
+        """Open the upload and save its resume state: every part is to be sent.
+
+        ``sha256`` is ``None`` when the file is hashed while its parts are sent (:class:`BackgroundHash`);
+        the hash then goes with the complete."""
         opened = _open(self.api, self.args, self.path, self.stat.st_size, sha256)
         state = ResumeState(
             api=self.api.base_url, asset_id=self.args.asset, path=str(self.path.resolve()),
@@ -240,10 +246,17 @@ class UploadRun:
         finally:
             saver.flush()
 
-    def complete(self, state: ResumeState) -> None:
-        """``POST …/complete`` with every part's ETag; remember that it is done."""
+    def complete(self, state: ResumeState, sha256: str | None = None) -> None:
+        """``POST …/complete`` with every part's ETag and the file's SHA-256; remember that it is done.
+
+        ``sha256`` is the hash made while sending; without it (and none in the state, as after an
+        interrupted run that had not finished hashing) the file is hashed now."""
         parts = [{"partNumber": n, "etag": e} for n, e in sorted(state.etags.items())]
-        completed = self.api.post(f"{self.uploads}/{state.upload_id}/complete", {"parts": parts})
+        state.sha256 = state.sha256 or sha256 or sha256_of(self.path)
+        self.store.save(self.key, state)
+        completed = self.api.post(
+            f"{self.uploads}/{state.upload_id}/complete", {"parts": parts, "sha256": state.sha256}
+        )
         state.completed = True
         self.store.save(self.key, state)
         _say(self.args, f"Upload {state.upload_id} complete; pipeline {completed['pipeline']['status']}")
@@ -270,6 +283,36 @@ class UploadRun:
         return EXIT_FAILED
 
 
+class BackgroundHash:
+    """The SHA-256 of a file, computed on a daemon thread from the moment it is made."""
+
+    def __init__(self, path: Path) -> None:
+        self._digest: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), name="keyframe-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._digest = sha256_of(path)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> str:
+        """The hex digest (waits for the thread).
+
+        Raises
+        ------
+        OSError
+            The file could not be read.
+        """
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._digest is not None
+        return self._digest
+
+
 def upload_file(api: ApiClient, args: argparse.Namespace) -> int:
     """Run ``keyframe upload`` with a ready API client; returns the exit code.
 
@@ -290,10 +333,12 @@ def upload_file(api: ApiClient, args: argparse.Namespace) -> int:
     decision, state, session = run_.decide()
     shown = not getattr(args, "quiet", False)
     total = run_.stat.st_size
+    background: BackgroundHash | None = None
     if decision.action == "start":
-        with progress_.bar(total, description=f"hashing {run_.path.name}", enabled=shown) as hashing:
-            sha256 = run_.hash_file(hashing)
-        decision, state, urls = run_.open_upload(sha256)
+        # the file is hashed on another thread while its parts are sent (hashlib releases the GIL),
+        # and the hash goes with the complete: no read of the whole file before the first byte is sent
+        decision, state, urls = run_.open_upload(None)
+        background = BackgroundHash(run_.path)
     else:
         assert state is not None and session is not None
         urls = run_.resume(decision, state, session)
@@ -309,7 +354,7 @@ def upload_file(api: ApiClient, args: argparse.Namespace) -> int:
     if decision.action in ("upload", "complete"):
         if decision.action == "complete":
             state.etags.update(decision.etags)
-        run_.complete(state)
+        run_.complete(state, background.result() if background is not None else None)
     return run_.wait(state)
 
 

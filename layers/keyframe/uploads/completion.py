@@ -25,7 +25,12 @@ from keyframe.uploads.schemas import (
 
 
 def complete_upload(
-    actor: service.Actor, asset_id: str, upload_id: str, claimed: list[ClaimedPart]
+    actor: service.Actor,
+    asset_id: str,
+    upload_id: str,
+    claimed: list[ClaimedPart],
+    *,
+    sha256: str | None = None,
 ) -> CompleteUploadResponse:
     """Complete the multipart upload and start its one pipeline execution.
 
@@ -43,6 +48,8 @@ def complete_upload(
     Forbidden
         ``NOT_UPLOADER``: someone else's upload, and the caller's role lacks ``upload:finish-any``.
     InvalidInput
+        ``CHECKSUM_MISMATCH``: ``sha256`` (hex, the whole file's, for a session opened without one;
+        stored on the session, so Validate checks it) differs from the one declared at the open;
         ``UPLOAD_PARTS_INVALID`` (details name the parts; the upload stays open) or
         ``SIZE_MISMATCH`` (the completed object was not the declared size: it is deleted and the
         session aborted).
@@ -57,6 +64,8 @@ def complete_upload(
     service._expire_if_due(session)
     if session.status == UploadStatus.ABORTED:
         raise _aborted(session)
+    if sha256 is not None:
+        _declare_sha256(session, sha256.lower())
 
     plan = service._plan(session)
     stored = multipart.list_parts(session.bucket, session.key, session.s3_upload_id)
@@ -89,6 +98,18 @@ def complete_upload(
         )
     service._finish(session, actor.user_id, size, recovered=False)
     return _settled(session)
+
+
+def _declare_sha256(session: UploadSession, sha256: str) -> None:
+    """Store the whole file's SHA-256 given at complete (uploads table), or check it against the open's."""
+    if session.sha256 is None:
+        session.update(actions=[UploadSession.sha256.set(sha256)])
+    elif session.sha256.lower() != sha256:
+        raise InvalidInput(
+            "The SHA-256 given at complete differs from the one declared when the upload was opened",
+            code="CHECKSUM_MISMATCH",
+            details={"declared": session.sha256, "given": sha256},
+        )
 
 
 def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -> None:

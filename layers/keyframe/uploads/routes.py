@@ -99,6 +99,7 @@ def get_upload(
     description=_OWN_ONLY,
     operation_id="completeUpload",
     openapi_extensions=answers(
+        "CHECKSUM_MISMATCH",
         "NOT_FOUND",
         "NOT_UPLOADER",
         "SIZE_MISMATCH",
@@ -111,11 +112,12 @@ def get_upload(
 def complete_upload(
     assetId: AssetId, uploadId: UploadId, body: CompleteUploadRequest
 ) -> Response[CompleteUploadResponse]:
-    """202 (also for a retried complete); 400 wrong parts or size; 403 ``NOT_UPLOADER`` when it is
-    someone else's upload and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
+    """202 (also for a retried complete); 400 wrong parts or size, or a ``sha256`` other than the one
+    declared at the open (``CHECKSUM_MISMATCH``); 403 ``NOT_UPLOADER`` when it is someone else's upload
+    and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
     """202 (also for a retried complete); 400 wrong parts or size; 404; 409 aborted."""
     claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
-    completed = completion.complete_upload(_actor(), assetId, uploadId, claimed)
+    completed = completion.complete_upload(_actor(), assetId, uploadId, claimed, sha256=body.sha256)
     return Response(status_code=202, content_type="application/json", body=completed)
 
 

@@ -51,6 +51,11 @@ class CompleteUploadRequest(RequestModel):
     """``POST /assets/{assetId}/uploads/{uploadId}/complete``: every part, each once."""
 
     parts: list[CompletedPartIn] = Field(min_length=1, max_length=S3_MAX_PARTS + 100)
+    sha256: Sha256Hex | None = Field(
+        default=None,
+        description="SHA-256 of the whole file, hex, when the open did not declare it (a client may hash "
+        "while it sends the parts); equal to the declared one when it did",
+    )
 
 
 # ---------------------------------------------------------------- responses

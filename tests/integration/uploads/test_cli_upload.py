@@ -8,6 +8,7 @@ gateway, mounted as a ``requests`` transport adapter under ``http://keyframe.tes
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import socket
 import stat
@@ -25,6 +26,7 @@ from keyframe.cli import credentials, parts, session
 from keyframe.cli import main as cli_main
 from keyframe.cli.output import size
 from keyframe.cli.resume import ResumeState
+from keyframe.pipeline import service as pipeline_service
 from tests.integration.uploads.conftest import PART, Studio, executions, file_bytes, s3_object
 from tests.integration.uploads.http_adapter import API, GatewayAdapter
 
@@ -115,6 +117,10 @@ def test_the_command_uploads_in_parallel_parts_over_http(
     # And storage holds exactly the file's bytes
     key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{upload_id}/shot 010.mov"
     assert s3_object(key) == data
+    # And the SHA-256 hashed while the parts went up reached the pipeline with the complete
+    assert (
+        pipeline_service.require(studio.admin.studio_id, upload_id).sha256 == hashlib.sha256(data).hexdigest()
+    )
 
 
 def test_an_interrupted_upload_resumes_with_only_the_missing_parts(

@@ -9,6 +9,7 @@ import boto3
 
 from keyframe import settings
 from keyframe.events.publisher import room_events
+from keyframe.pipeline import service as pipeline_service
 from tests.integration.uploads.conftest import (
     PART,
     Studio,
@@ -198,3 +199,49 @@ def test_urls_beyond_one_answer_are_paged_with_from_part(api, studio: Studio, mo
     assert [p["partNumber"] for p in rest["parts"]] == [3]
     assert rest["nextPartNumber"] is None
     assert rest["missingParts"] == [1, 2, 3]
+
+
+def test_the_sha256_may_come_with_the_complete_and_must_match_a_declared_one(
+    api, studio: Studio, pipeline_machine
+) -> None:
+    token = studio.admin.access_token
+    data = file_bytes(PART + 99)
+    digest = hashlib.sha256(data).hexdigest()
+
+    # Given an upload opened without a SHA-256 (the client hashes while it sends)
+    body = open_body(data)
+    del body["sha256"]
+    opened = api.post(_path(studio), json=body, token=token).json()
+    etags = put_parts(opened, data)
+
+    # When it completes with the file's SHA-256
+    completed = api.post(
+        _path(studio, opened["uploadId"]) + "/complete",
+        json={**parts_body(etags), "sha256": digest},
+        token=token,
+    )
+
+    # Then 202, and the pipeline's record carries it (Validate checks the stored bytes against it)
+    assert completed.status == 202, completed.body
+    record = pipeline_service.require(studio.admin.studio_id, opened["uploadId"])
+    assert record.sha256 == digest
+
+    # Given an upload that declared its SHA-256 at the open
+    declared = api.post(_path(studio), json=open_body(data), token=token).json()
+    etags = put_parts(declared, data)
+
+    # When it completes with another one / Then 400 CHECKSUM_MISMATCH and the upload stays open
+    other = api.post(
+        _path(studio, declared["uploadId"]) + "/complete",
+        json={**parts_body(etags), "sha256": "0" * 64},
+        token=token,
+    )
+    assert other.status == 400 and other.json()["error"]["code"] == "CHECKSUM_MISMATCH"
+    assert api.get(_path(studio, declared["uploadId"]), token=token).json()["status"] == "OPEN"
+    # And with the same one (any case) it completes
+    same = api.post(
+        _path(studio, declared["uploadId"]) + "/complete",
+        json={**parts_body(etags), "sha256": digest.upper()},
+        token=token,
+    )
+    assert same.status == 202, same.body
