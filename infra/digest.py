@@ -1,11 +1,12 @@
 """The daily notification digest in the cloud: an EventBridge rule -> the ``notifications-digest`` function.
 
 A member who chose ``DIGEST`` for a notification type gets one e-mail a day listing that day's
-notifications (``keyframe.notifications.emails``). The rule invokes the function every day at
-``DIGEST_HOUR_UTC``:00 UTC with ``{}``; the function sends every day of the last week not yet sent
-(yesterday's, and any day whose run failed), at most once per member, studio and day (a conditional
-marker per member), so EventBridge's retries (2, within 6 hours) and a run by hand send nothing twice.
-Preferences hold no time zone: every member's day is the UTC day.
+notifications (``keyframe.notifications.emails``), their day being their own (the ``timeZone`` of their
+preferences, default UTC). The rule invokes the function every hour, on the hour, with ``{}``; the
+function sends each member's digest once it is due (``DIGEST_HOUR`` o'clock local time the morning
+after their day), catching up any day of the last week a failed run left, at most once per member,
+studio and day (a conditional marker per member), so EventBridge's retries (2, within an hour) and a
+run by hand send nothing twice.
 
 The function (:data:`DIGEST_GRANTS`) may only: read, write and delete the digest partitions of the
 live table (``DIGEST#…``: the day's queue and its sent markers, by IAM's ``dynamodb:LeadingKeys``),
@@ -36,14 +37,15 @@ from infra.functions import Functions
 from infra.grants import Access, ReadSigningSecret, Resources, SendMail, TableItems
 from infra.monitoring import PERIOD, Monitoring, runbook
 from keyframe import registry
-from keyframe.notifications.emails import DIGEST_HOUR_UTC
 from keyframe.storage.tables import LIVE, TENANTS
 
 NAME = registry.DIGEST.name
 RETRY_ATTEMPTS = 2
 """EventBridge tries a failed invocation this many more times ..."""
-MAX_EVENT_AGE = Duration.hours(6)
-"""... within this long after the scheduled time."""
+MAX_EVENT_AGE = Duration.hours(1)
+"""... within this long after the scheduled time (the next hourly run comes then anyway)."""
+SCHEDULE = "cron(0 * * * ? *)"
+"""Every hour on the hour (UTC): a member's digest is due at a local hour, in any time zone."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class DailyDigest(NestedStack):
     function:
         The ``live`` alias of the function (what the rule invokes).
     rule:
-        The EventBridge rule (``cron(0 DIGEST_HOUR_UTC * * ? *)``).
+        The EventBridge rule (:data:`SCHEDULE`).
     alarm:
         Failed invocations of the function (notifies the monitoring topic).
     """
@@ -114,8 +116,8 @@ class DailyDigest(NestedStack):
         self.rule = events.Rule(
             self,
             "Daily",
-            description=f"{config.name}: send yesterday's notification digests (UTC)",
-            schedule=events.Schedule.cron(minute="0", hour=str(DIGEST_HOUR_UTC)),
+            description=f"{config.name}: send the notification digests that are due",
+            schedule=events.Schedule.expression(SCHEDULE),
             targets=[
                 targets.LambdaFunction(
                     self.function,

@@ -1,8 +1,9 @@
 """Sends the daily notification digests (logic in keyframe.notifications.emails.send_digests).
 
-An EventBridge rule invokes it once a day (``infra/digest.py``) with ``{}``: every day of the last
-week not yet sent is sent, yesterday's included; ``{"day": "yyyy-mm-dd"}`` sends that day only (a run
-by hand). Running it twice sends nothing twice (one marker per member and day).
+An EventBridge rule invokes it every hour (``infra/digest.py``) with ``{}``: every member's digest
+that is due (07:00 local time the morning after their day) and not yet sent, over the last week;
+``{"day": "yyyy-mm-dd"}`` sends that day's queue whether due or not (a run by hand). Running it twice
+sends nothing twice (one marker per member and day).
 """
 
 from keyframe.notifications.emails import send_digests

@@ -11,7 +11,6 @@ from aws_cdk.assertions import Template
 
 from infra.digest import MAX_EVENT_AGE, RETRY_ATTEMPTS
 from keyframe import registry
-from keyframe.notifications.emails import DIGEST_HOUR_UTC
 from tests.infrastructure import templates as t
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
@@ -24,13 +23,13 @@ def _nested(synth) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_a_rule_invokes_the_digest_function_once_a_day_and_retries_a_failure(request, stage):
+def test_a_rule_invokes_the_digest_function_every_hour_and_retries_a_failure(request, stage):
     # Given the digest's nested stack
     resources = _nested(request.getfixturevalue(stage))
     (rule_id, rule) = next(iter(t.of_type(resources, "AWS::Events::Rule").items()))
     props = rule["Properties"]
-    # Then its rule fires every day at DIGEST_HOUR_UTC:00 UTC
-    assert props["ScheduleExpression"] == f"cron(0 {DIGEST_HOUR_UTC} * * ? *)"
+    # Then its rule fires every hour on the hour (a member's digest is due at a local hour)
+    assert props["ScheduleExpression"] == "cron(0 * * * ? *)"
     assert props["State"] == "ENABLED"
     # And invokes the function's live alias with {} (every unsent day), retrying a failed invocation
     (target,) = props["Targets"]

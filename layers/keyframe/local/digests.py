@@ -1,12 +1,12 @@
 """``python -m keyframe.local.digests [--day yyyy-mm-dd]``: send the daily notification digests on the
-local stack, as the cloud's ``notifications-digest`` function does every day.
+local stack, as the cloud's ``notifications-digest`` function does every hour.
 
 Reads the environment of the running ``make dev`` from ``<state>/local-stack.json`` (state folder:
 ``KEYFRAME_STATE_DIR``, default ``<repo>/.keyframe``), so the e-mails go to its emulator and appear in
-its mailbox (``/_local/mailbox``). Without ``--day`` it sends every day of the last week not yet sent
-(today's queue waits for tomorrow, as in the cloud); with ``--day`` that UTC day only (``--day today``
-sends what was queued today, to try a digest at once). Prints how many e-mails were sent; exit 0, or 1
-when no local stack is running.
+its mailbox (``/_local/mailbox``). Without ``--day`` it sends every digest that is due (07:00 local
+time the morning after a member's day, as in the cloud); with ``--day`` that day's queue whether due
+or not (``--day today``: what was queued today in UTC, to try a digest at once). Prints how many
+e-mails were sent; exit 0, or 1 when no local stack is running.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, take the running local stack's environment, send; the exit status."""
     parser = argparse.ArgumentParser(prog="python -m keyframe.local.digests", description=__doc__)
     parser.add_argument(
-        "--day", type=_day, help="yyyy-mm-dd (UTC), or 'today'; default: every unsent day before today"
+        "--day", type=_day, help="yyyy-mm-dd (UTC), or 'today'; default: every digest that is due"
     )
     args = parser.parse_args(argv)
     info = _info_file()

@@ -8,11 +8,13 @@ that type, the digest's stops every type.
 
 The digest queue: a notification whose delivery is ``DIGEST`` also writes a queue item in the live
 table, pk ``DIGEST#{yyyy-mm-dd}`` (the UTC day it arrived), sk ``STUDIO#{sid}#USER#{uid}#NOTE#{id}``,
-holding its title (kept 7 days). :func:`send_digests` reads one day's partition, sends one e-mail
-per member and studio, and deletes what it sent. In the cloud the ``notifications-digest`` function
-runs it every day at :data:`DIGEST_HOUR_UTC`:00 UTC (an EventBridge rule, ``infra/digest.py``); on the
-local stack ``python -m keyframe.local.digests`` runs it. Preferences hold no time zone, so every
-member's day is the UTC day.
+holding its title and the member's time zone (kept 7 days). The day is the member's own: their
+``timeZone`` preference (IANA, default UTC). :func:`send_digests` reads the day partitions, sends one
+e-mail per member and studio whose digest is due (the morning after their day,
+:data:`DIGEST_HOUR` o'clock in their zone), and deletes what it sent. In the cloud the
+``notifications-digest`` function runs it every hour (an EventBridge rule, ``infra/digest.py``), so
+each member's digest comes within the hour after :data:`DIGEST_HOUR`:00 local time; on the local
+stack ``python -m keyframe.local.digests`` runs it.
 
 Once per member, studio and day: before sending, the job puts a marker ``DIGEST#{day}#SENT`` /
 ``STUDIO#{sid}#USER#{uid}`` with a condition that it does not exist yet. A second run of the same day
@@ -26,7 +28,8 @@ only this job reads it.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
@@ -34,6 +37,7 @@ from pynamodb.models import Model
 
 from keyframe import mail
 from keyframe.identity.models import STUDIO_SK, USER_SK, StudioItem, UserItem, get_or_none, studio_pk, user_pk
+from keyframe.notifications import preferences
 from keyframe.notifications.preferences import unsubscribe_token
 from keyframe.notifications.schemas import Notification, NotificationType
 from keyframe.observability import logger
@@ -42,8 +46,8 @@ from keyframe.storage.tables import LIVE
 
 DIGEST_RETENTION_DAYS = 7
 """Queue items and sent markers expire after this many days; a run catches up that many days."""
-DIGEST_HOUR_UTC = 7
-"""The hour (UTC) of the daily run: the digest of the UTC day before."""
+DIGEST_HOUR = 7
+"""A member's digest of a day is due at this hour (their local time) the morning after."""
 UNSUBSCRIBE_PATH = "/notifications/unsubscribe"
 INBOX_PATH = "/notifications"
 
@@ -62,6 +66,8 @@ class DigestEntry(Model):
     studio_id = UnicodeAttribute(attr_name="studioId")
     user_id = UnicodeAttribute(attr_name="userId")
     title = UnicodeAttribute()
+    time_zone = UnicodeAttribute(null=True, attr_name="timeZone")
+    """The member's time zone when it was queued (IANA; absent: UTC)."""
     ttl = TTLAttribute(null=True)
 
 
@@ -145,23 +151,44 @@ def send_now(studio_id: str, user_id: str, note: Notification) -> bool:
     return True
 
 
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def due_at(day: str, zone: str | None) -> datetime:
+    """When the digest of local ``day`` in ``zone`` is due: :data:`DIGEST_HOUR`:00 local time the
+    next day (as an aware datetime)."""
+    morning = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(DIGEST_HOUR))
+    return morning.replace(tzinfo=_zone(zone))
+
+
 def queue_for_digest(studio_id: str, user_id: str, note: Notification) -> None:
-    """Queue ``note`` for its member's next daily digest (one PutItem, live table)."""
+    """Queue ``note`` for its member's digest of their local day (their preferences: one GetItem; one
+    PutItem, live table)."""
+    zone = preferences.time_zone(studio_id, user_id)
     DigestEntry(
-        digest_pk(_today()),
+        digest_pk(datetime.now(_zone(zone)).date().isoformat()),
         f"STUDIO#{studio_id}#USER#{user_id}#NOTE#{note.notification_id}",
         studio_id=studio_id,
         user_id=user_id,
         title=note.title,
+        time_zone=zone,
         ttl=timedelta(days=DIGEST_RETENTION_DAYS),
     ).save()
 
 
-def send_digests(day: str | None = None) -> int:
-    """Send the digests of ``day`` (``yyyy-mm-dd``): one e-mail per member and studio listing the
-    titles queued that day, then delete the entries sent (live table). Without ``day``: every day of
-    the last :data:`DIGEST_RETENTION_DAYS` before today (UTC), oldest first, so a day whose run failed
-    is caught up by the next one; a day already sent sends nothing again (see the module's markers).
+def send_digests(day: str | None = None, *, now: datetime | None = None) -> int:
+    """Send digests (live table: queue, markers; tenants: recipients; SES).
+
+    Without ``day`` (the hourly run): every member's digest that is due (:func:`due_at` has passed
+    ``now``, default the current time) among the day partitions of the last
+    :data:`DIGEST_RETENTION_DAYS` days and today (UTC dates; a local day may be a UTC date ahead),
+    so a run that failed is caught up by a later one. With ``day`` (``yyyy-mm-dd``, a run by hand):
+    that partition's digests whether due or not. A digest already sent sends nothing again (see the
+    module's markers); a digest not yet due is left queued.
 
     Returns
     -------
@@ -171,14 +198,23 @@ def send_digests(day: str | None = None) -> int:
         :data:`DIGEST_RETENTION_DAYS`); the others are still sent.
     """
     if day is None:
-        today = datetime.now(UTC).date()
-        days = [(today - timedelta(days=n)).isoformat() for n in range(DIGEST_RETENTION_DAYS, 0, -1)]
-        return sum(send_digests(d) for d in days)
+        current = now or datetime.now(UTC)
+        today = current.astimezone(UTC).date()
+        days = [(today - timedelta(days=n)).isoformat() for n in range(DIGEST_RETENTION_DAYS, -1, -1)]
+        return sum(_send_day(d, current) for d in days)
+    return _send_day(day, None)
+
+
+def _send_day(day: str, now: datetime | None) -> int:
+    """Send the digests of one day partition that are due at ``now`` (every one for ``None``)."""
     groups: dict[tuple[str, str], list[DigestEntry]] = defaultdict(list)
     for entry in DigestEntry.query(digest_pk(day)):
         groups[(entry.studio_id, entry.user_id)].append(entry)
     sent = 0
     for (studio_id, user_id), entries in groups.items():
+        # the member's newest choice of zone decides (entries sort oldest first: time-ordered ids)
+        if now is not None and now < due_at(day, entries[-1].time_zone):
+            continue
         marker = _claim(day, studio_id, user_id)
         found = _recipient(studio_id, user_id) if marker is not None else None
         if marker is not None and found is not None:
@@ -189,7 +225,8 @@ def send_digests(day: str | None = None) -> int:
         with DigestEntry.batch_write() as batch:
             for entry in entries:
                 batch.delete(entry)
-    logger.info("digests sent", extra={"day": day, "digests": sent, "members": len(groups)})
+    if groups:
+        logger.info("digests sent", extra={"day": day, "digests": sent, "members": len(groups)})
     return sent
 
 

@@ -84,4 +84,6 @@ class PreferencesItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=PREFERENCES_SK)
     modes = JSONAttribute(default=dict)
+    time_zone = UnicodeAttribute(null=True, attr_name="timeZone")
+    """IANA name of the member's time zone (their digest's day); absent: UTC."""
     updated_at = UnicodeAttribute(null=True, attr_name="updatedAt")

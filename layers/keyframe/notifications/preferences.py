@@ -3,6 +3,7 @@
 A member chooses, per type and per studio, :class:`~keyframe.notifications.schemas.Delivery`:
 ``INBOX`` (inbox and open sockets only), ``IMMEDIATE`` (and an e-mail at once) or ``DIGEST`` (and a
 daily e-mail). Types never chosen follow :data:`~keyframe.notifications.schemas.DEFAULT_DELIVERY`.
+The member's time zone (IANA, default UTC) sets which day a digest lists and when it is sent.
 
 The unsubscribe link carries a token ``base64url(json{s, u, t}) "." base64url(HMAC-SHA256)`` signed
 with a key derived from the signing secret for the purpose ``"notification-unsubscribe"``
@@ -22,7 +23,13 @@ from keyframe import keys
 from keyframe.clock import now_iso
 from keyframe.errors import InvalidInput, field_details
 from keyframe.notifications.models import PREFERENCES_SK, PreferencesItem, inbox_pk
-from keyframe.notifications.schemas import DEFAULT_DELIVERY, Delivery, NotificationType
+from keyframe.notifications.schemas import (
+    DEFAULT_DELIVERY,
+    DEFAULT_TIME_ZONE,
+    Delivery,
+    NotificationType,
+    available_time_zones,
+)
 
 PURPOSE = "notification-unsubscribe"
 EVERY_TYPE = "*"
@@ -53,15 +60,28 @@ def delivery_of(studio_id: str, user_id: str, kind: NotificationType) -> Deliver
     return delivery(studio_id, user_id)[kind]
 
 
+def time_zone(studio_id: str, user_id: str) -> str:
+    """The member's time zone (IANA name; ``UTC`` when never chosen or no longer known). One GetItem."""
+    item = _load(studio_id, user_id)
+    chosen = item.time_zone if item else None
+    return chosen if chosen and chosen in available_time_zones() else DEFAULT_TIME_ZONE
+
+
 def update(
-    studio_id: str, user_id: str, changes: dict[NotificationType, Delivery]
+    studio_id: str,
+    user_id: str,
+    changes: dict[NotificationType, Delivery] | None,
+    zone: str | None = None,
 ) -> dict[NotificationType, Delivery]:
-    """Set the delivery of the types in ``changes`` (the others unchanged); returns every type's.
+    """Set the delivery of the types in ``changes`` (the others unchanged) and, given, the time zone;
+    returns every type's delivery.
 
     Reads and writes the member's preferences item (live table; the last of two concurrent edits wins).
     """
     item = _load(studio_id, user_id) or PreferencesItem(inbox_pk(studio_id, user_id), PREFERENCES_SK)
-    item.modes = {**(item.modes or {}), **{kind.value: mode.value for kind, mode in changes.items()}}
+    item.modes = {**(item.modes or {}), **{kind.value: mode.value for kind, mode in (changes or {}).items()}}
+    if zone is not None:
+        item.time_zone = zone
     item.updated_at = now_iso()
     item.save()
     return delivery(studio_id, user_id)

@@ -70,20 +70,26 @@ def mark_read(body: MarkRead) -> MarkReadResult:
 def get_preferences() -> Preferences:
     """Every type with ``INBOX``, ``IMMEDIATE`` (an e-mail at once) or ``DIGEST`` (a daily e-mail)."""
     principal = authorize(Permission.STUDIO_READ)
-    return Preferences(delivery=preferences.delivery(principal.studio_id, principal.user_id))
+    return Preferences(
+        delivery=preferences.delivery(principal.studio_id, principal.user_id),
+        time_zone=preferences.time_zone(principal.studio_id, principal.user_id),
+    )
 
 
 @router.patch(
     "/me/notification-preferences",
     tags=["me"],
-    summary="Change how some notification types reach you",
+    summary="Change how some notification types reach you, or your digest's time zone",
     operation_id="updateNotificationPreferences",
     openapi_extensions=answers(),
 )
 def update_preferences(body: PreferencesUpdate) -> Preferences:
-    """200 with every type's delivery after the change; types not named keep theirs."""
+    """200 with every type's delivery and the time zone after the change; types not named keep theirs.
+    ``timeZone`` (IANA) sets the day your digest lists; 400 for an unknown zone."""
     principal = authorize(Permission.STUDIO_READ)
-    return Preferences(delivery=preferences.update(principal.studio_id, principal.user_id, body.delivery))
+    studio_id, user_id = principal.studio_id, principal.user_id
+    delivery = preferences.update(studio_id, user_id, body.delivery, body.time_zone)
+    return Preferences(delivery=delivery, time_zone=preferences.time_zone(studio_id, user_id))
 
 
 @router.post(

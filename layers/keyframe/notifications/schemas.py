@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from keyframe.schemas import ApiModel, RequestModel
 
@@ -58,18 +60,51 @@ DEFAULT_DELIVERY: dict[NotificationType, Delivery] = {
 rest in the inbox (no type defaults to the digest while its daily schedule is not deployed)."""
 
 
+def _known_time_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone this runtime knows (``Europe/Paris``, ``UTC``)."""
+    if name not in available_time_zones():
+        raise ValueError("not a known IANA time zone (e.g. Europe/Paris, America/Los_Angeles, UTC)")
+    return name
+
+
+@cache
+def available_time_zones() -> frozenset[str]:
+    """Every IANA time zone name of the runtime's zone database (``zoneinfo``, ``tzdata`` on Lambda)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_time_zone)]
+"""An IANA time zone name."""
+
+DEFAULT_TIME_ZONE = "UTC"
+
+
 class Preferences(ApiModel):
-    """``GET /me/notification-preferences``: the delivery of every notification type in this studio."""
+    """``GET /me/notification-preferences``: the delivery of every notification type in this studio,
+    and the time zone of your daily digest."""
 
     delivery: dict[NotificationType, Delivery] = Field(
         description="notification type -> INBOX, IMMEDIATE (e-mail at once) or DIGEST (a daily e-mail)"
     )
+    time_zone: str = Field(
+        default=DEFAULT_TIME_ZONE,
+        description="IANA time zone of your day: the digest lists one local day and comes the next "
+        "morning (about 07:00 local time)",
+    )
 
 
 class PreferencesUpdate(RequestModel):
-    """``PATCH /me/notification-preferences``: the types to change; the others keep their delivery."""
+    """``PATCH /me/notification-preferences``: the types to change (the others keep their delivery)
+    and/or your time zone; at least one of the two."""
 
-    delivery: dict[NotificationType, Delivery] = Field(min_length=1)
+    delivery: dict[NotificationType, Delivery] | None = Field(default=None, min_length=1)
+    time_zone: TimeZone | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PreferencesUpdate:
+        if self.delivery is None and self.time_zone is None:
+            raise ValueError("name delivery, timeZone or both")
+        return self
 
 
 class Unsubscribe(RequestModel):

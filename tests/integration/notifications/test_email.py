@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from keyframe.local import digests, mailbox
 from keyframe.notifications import emails
@@ -194,3 +195,39 @@ def test_the_local_command_sends_today_s_digest_through_the_running_stack(api, t
     # And with no stack running it says how to start one
     monkeypatch.setenv("KEYFRAME_STATE_DIR", str(tmp_path / "none"))
     assert digests.main([]) == 1 and "make dev" in capsys.readouterr().err
+
+
+def test_a_digest_lists_the_member_s_local_day_and_comes_the_next_local_morning(api) -> None:
+    # Given Arlo in Auckland, who gets replies in the digest, and two replies queued today
+    arlo, reply = _digest_of_two_replies(api)
+    chosen = api.patch(
+        "/me/notification-preferences", json={"timeZone": "Pacific/Auckland"}, token=arlo.access_token
+    )
+    assert chosen.status == 200, chosen.body
+    assert chosen.json()["timeZone"] == "Pacific/Auckland" and chosen.json()["delivery"]["reply"] == "DIGEST"
+    assert api.get("/me/notification-preferences", token=arlo.access_token).json()["timeZone"] == (
+        "Pacific/Auckland"
+    )
+    # (the two replies were queued before he chose, for his UTC day; a third now goes to his Auckland
+    # day: the same day, or the next one when Auckland is already a date ahead)
+    utc_day = emails._today()
+    local_day = datetime.now(ZoneInfo("Pacific/Auckland")).date().isoformat()
+    reply("Third reply")
+    expected = "3 new in Moonbeam" if local_day == utc_day else "1 new in Moonbeam"
+    due = emails.due_at(local_day, "Pacific/Auckland")
+    # When the hourly run comes a minute before 07:00 in Auckland the next morning / Then nothing for him
+    assert due.astimezone(UTC).hour == 18  # 07:00 NZDT is 18:00 UTC the day before
+    emails.send_digests(now=due - timedelta(minutes=1))
+    assert not [m for m in _mails(arlo.email, "digest") if m.subject == expected]
+    # When it comes at 07:00 there / Then his Auckland day's digest goes, once
+    emails.send_digests(now=due)
+    emails.send_digests(now=due + timedelta(hours=1))
+    assert len([m for m in _mails(arlo.email, "digest") if m.subject == expected]) == 1
+
+
+def test_a_time_zone_must_be_a_known_iana_name(api) -> None:
+    ada = register_studio(api)
+    for zone in ("Mars/Olympus", "", "+02:00", 7):
+        answer = api.patch("/me/notification-preferences", json={"timeZone": zone}, token=ada.access_token)
+        assert answer.status == 400, (zone, answer.body)
+    assert api.get("/me/notification-preferences", token=ada.access_token).json()["timeZone"] == "UTC"
