@@ -118,7 +118,7 @@ EXAMPLES: dict[str, Any] = {
     "CommentUpdate": {"resolved": True},
     "ReviewCreate": {"decision": "APPROVED", "note": "Ship it"},
     "MarkRead": {"ids": ["00063a1f2b3c4d5e9f8e7d6c5b4a3921"]},
-    "PreferencesUpdate": {"delivery": {"mention": "IMMEDIATE", "reply": "DIGEST"}, "timeZone": "Europe/Paris"},
+    "PreferencesUpdate": {"delivery": {"reply": "DIGEST"}, "timeZone": "Europe/Paris"},
     "Unsubscribe": {"token": "eyJzIjoiN2QxZiIsInQiOiJtZW50aW9uIiwidSI6IjNmMWMifQ.c2lnbmF0dXJl"},
     # main answers
     "AuthResponse": {
