@@ -136,3 +136,24 @@ def test_an_event_envelope_is_the_webhook_payload(aws):
 def test_presence_is_not_stored_in_the_outbox(aws):
     publisher.emit("studio-a", "presence:join", {"userId": "u"}, rooms=["asset:a1"])
     assert _stream_records("studio-a") == []
+
+
+def test_a_staged_event_commits_and_is_announced_with_its_change_or_not_at_all(sockets):
+    # Given a change whose condition fails, with its event staged on the same transaction
+    existing = DomainEvent.new("studio-a", "project:created", {"projectId": "p0"}, rooms=["studio"])
+    existing.item().save()
+    tx = Transaction().put("change", existing.item(), condition=OutboxItem.pk.does_not_exist())
+    publisher.stage(tx, "studio-a", "project:updated", {"projectId": "p0"}, rooms=["studio"])
+    # When it commits, Then nothing is stored nor announced
+    with pytest.raises(Exception, match="cancelled"):
+        tx.commit()
+    assert len(_stream_records("studio-a")) == 1 and sockets == []
+    # Given the same with a change that succeeds
+    other = DomainEvent.new("studio-b", "project:created", {"projectId": "p9"}, rooms=["studio"])
+    tx = Transaction().put("change", other.item())
+    staged = publisher.stage(tx, "studio-a", "project:updated", {"projectId": "p0"}, rooms=["studio"])
+    assert sockets == []  # nothing announced before the commit
+    tx.commit()
+    # Then the event is stored and announced once, after the commit
+    assert [r["dynamodb"]["NewImage"]["eventId"]["S"] for r in _stream_records("studio-a")][-1] == staged.id
+    assert [(e["type"], e["seq"]) for _, e in sockets] == [("project:updated", 1)]
