@@ -78,7 +78,7 @@ DIGEST_GRANTS: Mapping[str, tuple[Access, ...]] = {
 
 
 class DailyDigest(NestedStack):
-    """The digest function, its daily rule and its alarm.
+    """The digest function, its hourly rule and its alarm.
 
     Attributes
     ----------

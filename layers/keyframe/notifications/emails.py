@@ -7,14 +7,14 @@ in its footer and in a ``List-Unsubscribe`` header; the link of an immediate e-m
 that type, the digest's stops every type.
 
 The digest queue: a notification whose delivery is ``DIGEST`` also writes a queue item in the live
-table, pk ``DIGEST#{yyyy-mm-dd}`` (the UTC day it arrived), sk ``STUDIO#{sid}#USER#{uid}#NOTE#{id}``,
-holding its title and the member's time zone (kept 7 days). The day is the member's own: their
-``timeZone`` preference (IANA, default UTC). :func:`send_digests` reads the day partitions, sends one
-e-mail per member and studio whose digest is due (the morning after their day,
-:data:`DIGEST_HOUR` o'clock in their zone), and deletes what it sent. In the cloud the
-``notifications-digest`` function runs it every hour (an EventBridge rule, ``infra/digest.py``), so
-each member's digest comes within the hour after :data:`DIGEST_HOUR`:00 local time; on the local
-stack ``python -m keyframe.local.digests`` runs it.
+table, pk ``DIGEST#{yyyy-mm-dd}`` (the day it arrived, in the member's time zone), sk
+``STUDIO#{sid}#USER#{uid}#NOTE#{id}``, holding its title and the member's time zone (kept 7 days). The
+day is the member's own: their ``timeZone`` preference (IANA, default UTC). :func:`send_digests` reads
+the day partitions, sends one e-mail per member and studio whose digest is due (the morning after their
+day, :data:`DIGEST_HOUR` o'clock in their zone), and deletes what it sent. In the cloud the
+``notifications-digest`` function runs it every hour (an EventBridge rule, ``infra/digest.py``), so each
+member's digest comes within the hour after :data:`DIGEST_HOUR`:00 local time; on the local stack
+``python -m keyframe.local.digests`` runs it.
 
 Once per member, studio and day: before sending, the job puts a marker ``DIGEST#{day}#SENT`` /
 ``STUDIO#{sid}#USER#{uid}`` with a condition that it does not exist yet. A second run of the same day
@@ -53,7 +53,7 @@ INBOX_PATH = "/notifications"
 
 
 def digest_pk(day: str) -> str:
-    """``DIGEST#{yyyy-mm-dd}``: one UTC day's digest queue."""
+    """``DIGEST#{yyyy-mm-dd}``: one day's digest queue (each member's own local day)."""
     return f"DIGEST#{day}"
 
 
