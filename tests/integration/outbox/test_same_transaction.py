@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from keyframe import settings
 from keyframe.catalog import versions
 from keyframe.catalog.schemas import FileInfo
 from keyframe.catalog.version_queries import get_version
@@ -622,3 +623,30 @@ def test_pipeline_writes_and_their_events_commit_together(world: World, monkeypa
         stored = pipeline.view(pipeline.require(studio, upload.upload_id))
         last = {k: v for k, v in watch.events()[-1][1].items() if k != "changedStep"}
         assert last == stored
+
+
+# -- webhooks (stored with add_to since they were built) ------------------------------------------
+
+
+def test_webhook_changes_and_their_events_commit_together(world: World, monkeypatch) -> None:
+    api, token = world.api, world.admin.access_token
+    monkeypatch.setenv("WEBHOOK_ALLOW_LOCAL_HTTP", "true")
+    settings.reset()
+    body = {"url": "http://127.0.0.1:9/hook", "eventTypes": ["asset:created"]}
+    with monkeypatch.context() as fault:
+        failing_outbox(fault)
+        watch = Watch(world)
+        _refused(api.post("/studio/webhooks", json=body, token=token))
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get("/studio/webhooks", token=token), 200)["items"] == []
+    watch = Watch(world)
+    created = _ok(api.post("/studio/webhooks", json=body, token=token), 201)
+    assert [t for t, _ in watch.events()] == ["webhook:created"]
+    one = f"/studio/webhooks/{created['webhookId']}"
+    with monkeypatch.context() as fault:
+        failing_outbox(fault)
+        watch = Watch(world)
+        _refused(api.patch(one, json={"active": False}, token=token))
+        _refused(api.delete(one, token=token))
+    assert watch.events() == [] and watch.activity() == []
+    assert _ok(api.get(one, token=token), 200)["active"] is True
