@@ -16,32 +16,28 @@
 
 An avatar is the person's, not a studio's: the same picture in every studio they belong to. It is shown
 as ``avatarUrl`` wherever a user or member is shown (``GET /me``, ``PATCH /me``, the member list;
-``authorAvatarUrl`` of each comment in a page of comments, :func:`avatar_urls`): a presigned GET signed
-in memory (no request to S3), valid :data:`AVATAR_URL_SECONDS`. An upload never completed is deleted by
+``authorAvatarUrl`` on a page of comments, ``actorAvatarUrl`` in the inbox), links made by
+:mod:`keyframe.identity.avatar_links`, which does not import Pillow (the functions that only show
+pictures never load it). An upload never completed is deleted by
 the bucket's lifecycle rule on ``avatars/uploads/`` after a day (``infra/storage.py``).
 """
 
 from __future__ import annotations
 
 import io
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Any
 
 from botocore.exceptions import ClientError
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pynamodb.exceptions import UpdateError
 
-from keyframe import settings
 from keyframe.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, field_details
+from keyframe.identity import avatar_links
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
 from keyframe.identity.permissions import Principal
 from keyframe.identity.schemas import AvatarUpload
 from keyframe.observability import logger
-from keyframe.settings import MediaSettings
-from keyframe.storage import s3
 
 MAX_AVATAR_BYTES = 5 * 1024 * 1024
 """The largest file accepted (5 MiB): the presigned POST's policy and the server's check."""
@@ -51,8 +47,6 @@ THUMBNAIL_SIZE = 256
 """Width and height of the stored square picture, in pixels."""
 UPLOAD_URL_SECONDS = 900
 """How long the presigned POST works (15 minutes)."""
-AVATAR_URL_SECONDS = 3600
-"""How long an ``avatarUrl`` works (an hour: read the profile or the member list again after)."""
 UPLOADS_PREFIX = "avatars/uploads/"
 """Uploaded files waiting for ``PUT /me/avatar`` (deleted by it, or by the lifecycle rule after a day)."""
 PICTURES_PREFIX = "avatars/users/"
@@ -118,69 +112,15 @@ def _not_an_image(why: str) -> InvalidInput:
     )
 
 
-def _bucket() -> str:
-    return settings.load(MediaSettings).MEDIA_BUCKET
-
-
-def _s3() -> Any:
-    return _signer(*(os.environ.get(name) for name in _SIGNER_ENVIRONMENT))
-
-
-_SIGNER_ENVIRONMENT = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SESSION_TOKEN",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-)
-
-
-@lru_cache(maxsize=4)
-def _signer(*_environment: str | None) -> Any:
-    """One SigV4 client per credentials and endpoint (path-style on an emulator endpoint)."""
-    return s3.client(addressing_style="path" if os.environ.get("AWS_ENDPOINT_URL") else None)
-
-
 def _expiry(seconds: int) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def avatar_url(key: str | None) -> str | None:
-    """A presigned GET of a stored picture, valid :data:`AVATAR_URL_SECONDS` (None for no picture)."""
-    if not key:
-        return None
-    return str(
-        _s3().generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": _bucket(),
-                "Key": key,
-                "ResponseContentType": "image/webp",
-                "ResponseContentDisposition": "inline",
-            },
-            ExpiresIn=AVATAR_URL_SECONDS,
-        )
-    )
-
-
-def avatar_urls(user_ids: set[str]) -> dict[str, str]:
-    """User id -> ``avatarUrl`` of those of ``user_ids`` who have a picture (BatchGetItem on the
-    tenants table, 100 keys a request; signing makes no request). For listings that show people
-    (a page of comments); accounts that are gone are left out."""
-    keys = [(user_pk(user_id), USER_SK) for user_id in sorted(user_ids)]
-    found: dict[str, str] = {}
-    for user in UserItem.batch_get(keys, attributes_to_get=["userId", "avatarKey"]) if keys else ():
-        url = avatar_url(user.avatar_key)
-        if url:
-            found[user.user_id] = url
-    return found
 
 
 def create_upload(principal: Principal) -> AvatarUpload:
     """A presigned POST for a new picture of the caller (signed in memory; nothing is stored yet)."""
     upload_id = uuid.uuid4().hex
-    post = _s3().generate_presigned_post(
-        Bucket=_bucket(),
+    post = avatar_links.client().generate_presigned_post(
+        Bucket=avatar_links.bucket(),
         Key=upload_key(principal.user_id, upload_id),
         Conditions=[["content-length-range", 1, MAX_AVATAR_BYTES]],
         ExpiresIn=UPLOAD_URL_SECONDS,
@@ -211,10 +151,10 @@ def _read_upload(key: str) -> bytes:
     PayloadTooLarge
         ``AVATAR_TOO_LARGE``.
     """
-    client = _s3()
+    client = avatar_links.client()
     # a listing of the key itself, not HeadObject: its size, and "none" without ListBucket on the
     # whole bucket (HeadObject of a missing key answers 403 without it)
-    listed = client.list_objects_v2(Bucket=_bucket(), Prefix=key, MaxKeys=1).get("Contents", [])
+    listed = client.list_objects_v2(Bucket=avatar_links.bucket(), Prefix=key, MaxKeys=1).get("Contents", [])
     if not listed or listed[0]["Key"] != key:
         raise NotFound(
             "No avatar was uploaded with this id (or it was already used)",
@@ -228,7 +168,9 @@ def _read_upload(key: str) -> bytes:
             code="AVATAR_TOO_LARGE",
             details=field_details("uploadId", f"over {MAX_AVATAR_BYTES} bytes", maxBytes=MAX_AVATAR_BYTES),
         )
-    body = client.get_object(Bucket=_bucket(), Key=key, Range=f"bytes=0-{MAX_AVATAR_BYTES}")["Body"]
+    body = client.get_object(Bucket=avatar_links.bucket(), Key=key, Range=f"bytes=0-{MAX_AVATAR_BYTES}")[
+        "Body"
+    ]
     data = bytes(body.read())
     if len(data) > MAX_AVATAR_BYTES:  # replaced by a larger file between the two reads
         raise PayloadTooLarge(
@@ -244,7 +186,7 @@ def _delete(key: str | None) -> None:
     if not key:
         return
     try:
-        _s3().delete_object(Bucket=_bucket(), Key=key)
+        avatar_links.client().delete_object(Bucket=avatar_links.bucket(), Key=key)
     except ClientError:
         logger.exception("avatar object not deleted", extra={"key": key})
 
@@ -272,7 +214,9 @@ def set_avatar(principal: Principal, upload_id: str) -> UserItem:
         picture = square_thumbnail(_read_upload(uploaded))
         previous = user.avatar_key
         key = picture_key(principal.user_id, uuid.uuid4().hex)
-        _s3().put_object(Bucket=_bucket(), Key=key, Body=picture, ContentType="image/webp")
+        avatar_links.client().put_object(
+            Bucket=avatar_links.bucket(), Key=key, Body=picture, ContentType="image/webp"
+        )
         try:
             _point_at(user, key, previous)
         except BaseException:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import publish_now, stage
 from keyframe.events.rooms import STUDIO_ROOM
-from keyframe.identity import avatars, revocation, sessions
+from keyframe.identity import avatar_links, revocation, sessions
 from keyframe.identity.models import (
     MEMBER_PREFIX,
     STUDIO_SK,
@@ -90,7 +90,7 @@ def _member_view(membership: MembershipItem, user: UserItem) -> MemberView:
         display_name=user.display_name,
         role=Role(membership.role),
         joined_at=membership.joined_at,
-        avatar_url=avatars.avatar_url(user.avatar_key),
+        avatar_url=avatar_links.avatar_url(user.avatar_key),
     )
 
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import UpdateError
 
 from keyframe.errors import Unauthenticated
-from keyframe.identity import avatars, tokens
+from keyframe.identity import avatar_links, tokens
 from keyframe.identity.models import (
     FAMILY_SK,
     STUDIO_SK,
@@ -60,7 +60,7 @@ def user_view(user: UserItem) -> UserView:
         email=user.email,
         display_name=user.display_name,
         created_at=user.created_at,
-        avatar_url=avatars.avatar_url(user.avatar_key),
+        avatar_url=avatar_links.avatar_url(user.avatar_key),
     )
 
 

@@ -16,7 +16,7 @@ from pynamodb.exceptions import UpdateError
 
 from keyframe.clock import now_iso
 from keyframe.errors import InvalidInput
-from keyframe.identity import avatars
+from keyframe.identity import avatar_links
 from keyframe.notifications.models import (
     NOTE_PREFIX,
     RETENTION_DAYS,
@@ -144,7 +144,7 @@ def list_page(
     )
     items = readable(page.items, to_notification, "notification")
     actors = {n.actor_id for n in items if n.actor_id}
-    pictures = avatars.avatar_urls(actors) if actors else {}  # one BatchGetItem (tenants)
+    pictures = avatar_links.avatar_urls(actors) if actors else {}  # one BatchGetItem (tenants)
     items = [
         n.model_copy(update={"actor_avatar_url": pictures.get(n.actor_id)}) if n.actor_id in pictures else n
         for n in items

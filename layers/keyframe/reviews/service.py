@@ -48,7 +48,7 @@ from keyframe.errors import Conflict, Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import publish_now, stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.events.types import EventType
-from keyframe.identity import avatars
+from keyframe.identity import avatar_links
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
 from keyframe.identity.permissions import Permission, Principal, require_owner_or
 from keyframe.observability import logger
@@ -364,7 +364,7 @@ def list_comments(
         consistent_read=True,
     )
     items = [to_comment(item) for item in results]
-    pictures = avatars.avatar_urls({c.author_id for c in items})  # one BatchGetItem (tenants)
+    pictures = avatar_links.avatar_urls({c.author_id for c in items})  # one BatchGetItem (tenants)
     items = [c.model_copy(update={"author_avatar_url": pictures.get(c.author_id)}) for c in items]
     last = results.last_evaluated_key
     next_cursor = cursors.encode(last, studio_id=studio_id, scope=scope) if last else None
