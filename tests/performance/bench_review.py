@@ -11,9 +11,11 @@ stack's warm execution environments), not as a Batch job.
 
 The baseline is plain FFmpeg, interleaved with the pipeline's rounds so load hurts both alike: the
 probe (:func:`keyframe.media.probe.probe`, as the pipeline probes here), the thumbnail command and the
-proxy command on the local file. Printed: medians, the ratio, the load average.
+proxy command on the local file. Printed: medians, their ratio and the median of each round's own
+ratio (the two runs of a round are back to back, so that one cancels slower load swings), the load
+average, and the last round's pipeline steps.
 
-Run alone: ``python -m tests.performance.bench_review`` (``BENCH_REVIEW_ROUNDS``, default 3).
+Run alone: ``python -m tests.performance.bench_review`` (``BENCH_REVIEW_ROUNDS``, default 5).
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ def _rounded(values: list[float]) -> list[float]:
 
 def main() -> None:
     """Start the stack, run the interleaved rounds, print medians and the ratio."""
-    rounds = int(os.environ.get("BENCH_REVIEW_ROUNDS", "3"))
+    rounds = int(os.environ.get("BENCH_REVIEW_ROUNDS", "5"))
     with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
         folder = Path(tmp)
         clip = video_clip(folder / "clip.mp4", seconds=10, size="1920x1080")
@@ -163,7 +165,11 @@ def main() -> None:
     )
     print(f"plain ffmpeg, probe + thumbnail + proxy (local file): {baseline:.2f} s {_rounded(plain)}")
     print(f"time to review, complete (202) to READY with proxy: {measured:.2f} s {_rounded(review)}")
-    print(f"ratio time to review / plain ffmpeg: {measured / baseline:.2f}")
+    paired = statistics.median(r / p for r, p in zip(review, plain, strict=True))
+    print(
+        f"ratio time to review / plain ffmpeg: {measured / baseline:.2f} (medians); "
+        f"{paired:.2f} (median of each round's ratio, its two runs back to back)"
+    )
     print(f"last round's steps: {'; '.join(_STEPS)}")
 
 
