@@ -8,8 +8,11 @@ fast-path failure that is not the file's fault, go to Batch.
 
 The FFmpeg layer holds the arm64 wheels of :data:`FFMPEG_LAYER_REQUIREMENTS`: ``imageio-ffmpeg`` (a
 static ``ffmpeg`` with libx264; 0.7.0 is the newest release with a manylinux aarch64 wheel) and PyAV
-(``av``, the probe where there is no ``ffprobe``), about 142 MiB unzipped; with the shared layer the
-function stays under Lambda's 250 MiB. Bundled at synth with pip, no Docker, cached as the shared
+(``av``, the probe where there is no ``ffprobe``): 48 + 94 MiB unzipped; with the shared layer (about
+60 MiB of dependencies, measured from the installed distributions) the function stays under Lambda's
+250 MiB for a function and its layers, with about 50 MiB to spare. The wheel stores its ``ffmpeg``
+(7.0.2, with libx264) as 0755, which pip and the asset zip keep (``/opt`` is read-only in Lambda). Not
+yet checked by a deploy. Bundled at synth with pip, no Docker, cached as the shared
 layer's dependencies are (``KEYFRAME_LAYER_BUNDLING=skip`` leaves it empty for the infrastructure
 tests).
 
