@@ -24,7 +24,7 @@ if [ "$${KEYFRAME_NO_GIT_HOOK:-0}" != 1 ] && [ -d .git ] && command -v git >/dev
 fi
 endef
 
-.PHONY: install bootstrap destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench load openapi demo clean
+.PHONY: install system-tools bootstrap destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench load openapi demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { test -n "$(PYTHON)" || { echo "Keyframe needs Python 3.11 or newer on PATH (or make PYTHON=/path/to/python3.x)" >&2; exit 1; }; \
@@ -41,6 +41,19 @@ $(TS_CONTRACT)/node_modules/.package-lock.json: $(TS_CONTRACT)/package-lock.json
 
 install: $(STAMP) $(TS_CONTRACT)/node_modules/.package-lock.json ## create .venv, install Keyframe with its dev dependencies, the git commit hooks and the npm packages of the TypeScript client check
 	@$(install_git_hook)
+
+# The programs some features run that no Python wheel brings: Chromium (the browser test), Blender
+# and Synfig (scene renders). Without them those tests skip, naming the package, and everything else
+# works. As root with apt-get (Debian/Ubuntu; CI's .ci/run) this installs what is missing; elsewhere it
+# prints the command to run.
+SYSTEM_TOOLS := chromium blender synfig
+system-tools: ## install Chromium, Blender and Synfig with apt-get (root), or say how
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -z "$$missing" ]; then echo "system tools present: $(SYSTEM_TOOLS)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing with apt-get:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "missing:$$missing; install them with: sudo apt-get install -y --no-install-recommends$$missing" >&2; fi
 
 dev: install ## start the whole backend offline (emulator :4566, HTTP :3000, WebSocket :3001)
 	$(BIN)/python -m keyframe.local
