@@ -82,9 +82,11 @@ def aws() -> Iterator[None]:
     from moto import mock_aws
 
     from keyframe.local.atomic import make_dynamodb_atomic
+    from keyframe.local.dynamodb_json import answer_items_as_json
     from tests.support.aws import create_resources
 
     make_dynamodb_atomic()
+    answer_items_as_json()
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         _reset_pynamodb_connections()

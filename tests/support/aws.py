@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 import boto3
+import moto.kms.models as kms_models
 
 from keyframe.identity.token_keys import ensure_token_key
 from keyframe.local.atomic import make_dynamodb_atomic
+from keyframe.local.dynamodb_json import answer_items_as_json
 from keyframe.storage.tables import create_tables
 from tests.support.environment import (
     ANALYTICS_BUCKET,
@@ -20,6 +23,26 @@ from tests.support.environment import (
     WEBHOOK_QUEUE,
 )
 
+_KEY_POOL: dict[str, list[Any]] = {}
+_keys_handed_out: dict[str, int] = {}
+
+
+def _pooled_private_key(key_spec: str) -> Any:
+    """moto's KMS key material from a per-process pool: the first key of each spec a world creates is
+    the pool's first, the second its second, and so on, each generated once per process. An RSA key
+    takes ~80 ms of CPU to generate and every world creates one (the token key); keys within one
+    world still differ."""
+    index = _keys_handed_out.get(key_spec, 0)
+    _keys_handed_out[key_spec] = index + 1
+    pool = _KEY_POOL.setdefault(key_spec, [])
+    while len(pool) <= index:
+        pool.append(_generate_private_key(key_spec))
+    return pool[index]
+
+
+_generate_private_key = kms_models.generate_private_key
+kms_models.generate_private_key = _pooled_private_key
+
 
 def create_resources() -> None:
     """Tables from ``keyframe.storage.tables``, the media bucket, the signing secret and its first
@@ -28,9 +51,12 @@ def create_resources() -> None:
     ``MAIL_FROM`` (moto's SES then keeps what :func:`keyframe.mail.send` sends).
 
     Every moto world (per test or per module) gets DynamoDB as the local stack has it: atomic
-    requests and transactions that cost what they touch (:mod:`keyframe.local.atomic`).
+    requests and transactions that cost what they touch (:mod:`keyframe.local.atomic`), item
+    operations answered as JSON directly (:mod:`keyframe.local.dynamodb_json`).
     """
     make_dynamodb_atomic()
+    answer_items_as_json()
+    _keys_handed_out.clear()
     create_tables(boto3.client("dynamodb"), TEST_STAGE)
     boto3.client("s3").create_bucket(Bucket=MEDIA_BUCKET)
     boto3.client("secretsmanager").create_secret(

@@ -45,6 +45,7 @@ from werkzeug.wrappers import Request, Response
 from keyframe.local import lambdas
 from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.local.batch import BatchError, LocalBatch
+from keyframe.local.dynamodb_json import answer_items_as_json
 from keyframe.local.servers import ThreadedServer
 
 log = logging.getLogger("keyframe.local.emulator")
@@ -158,6 +159,7 @@ def moto_app() -> WSGIApp:
     DynamoDB item operations are made atomic first (:mod:`keyframe.local.atomic`), as on AWS.
     """
     make_dynamodb_atomic()
+    answer_items_as_json()
     return DomainDispatcherApplication(create_backend_app)
 
 
