@@ -81,7 +81,7 @@ def answer_items_as_json() -> None:
                 return 200, headers, body
         return original(self, action_result)
 
-    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign,assignment]
     _state.update(applied=True, original=original)
 
 
