@@ -11,21 +11,16 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyframe.favorites import favorites, playback
 from keyframe.favorites.schemas import Favorite, FavoritePage, PlaybackPosition, PlaybackPositionPut
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId, RenderJobId
 from keyframe.identity.permissions import Permission
 
 router = Router()
-
-_ID_PATTERN = r"^[A-Za-z0-9-]+$"
-AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the asset")]
-RenderJobId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the render job")
-]
 
 
 @router.put(

@@ -11,10 +11,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyframe.http.auth import authorize, client_address, current_session_id
 from keyframe.http.contract import answers
+from keyframe.http.params import path_id
 from keyframe.identity import accounts, avatars, invitations, members, service, sessions, studios
 from keyframe.identity.permissions import Permission, Role
 from keyframe.identity.schemas import (
@@ -23,7 +24,6 @@ from keyframe.identity.schemas import (
     AuthResponse,
     AvatarRequest,
     AvatarUpload,
-    Identifier,
     InvitationPage,
     InvitationRequest,
     InvitationResponse,
@@ -49,10 +49,10 @@ from keyframe.notifications import inbox
 
 router = Router()
 
-UserId = Annotated[Identifier, Path(description="the member's user id")]
-StudioId = Annotated[Identifier, Path(description="one of your studios (GET /me/studios)")]
-SessionId = Annotated[Identifier, Path(description="a session id from GET /me/sessions")]
-InvitationId = Annotated[Identifier, Path(description="the invitation's id")]
+UserId = Annotated[str, path_id("the member's user id")]
+StudioId = Annotated[str, path_id("one of your studios (GET /me/studios)")]
+SessionId = Annotated[str, path_id("a session id from GET /me/sessions")]
+InvitationId = Annotated[str, path_id("the invitation's id")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (1-100)")]
 Cursor = Annotated[str | None, Query(max_length=4096, description="nextCursor of the previous page")]
 RoleFilter = Annotated[Role | None, Query(description="only members with this role")]

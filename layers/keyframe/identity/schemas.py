@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
+from keyframe.http.params import ID_MAX_LENGTH, ID_PATTERN
 from keyframe.identity.passwords import MAX_LENGTH, MIN_LENGTH, reject_common
 from keyframe.identity.permissions import Role
 from keyframe.schemas import ApiModel, RequestModel
@@ -28,7 +29,7 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 """A refresh or invitation token as handed out (``{id}.{secret}``)."""
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 """A studio or user id."""
 
 

@@ -10,21 +10,17 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import ProjectId, path_id
 from keyframe.identity.permissions import Permission
 from keyframe.renders import policies
 from keyframe.renders.schemas import RenderPolicy, RenderPolicyCreate, RenderPolicyList, RenderPolicyPatch
 
 router = Router()
 
-_ID_PATTERN = r"^[A-Za-z0-9-]+$"
-ProjectId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the project")]
-PolicyId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the render policy")
-]
+PolicyId = Annotated[str, path_id("the render policy")]
 
 
 @router.get(

@@ -12,10 +12,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyframe.http.auth import authorize, header
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId, RenderJobId, query_id
 from keyframe.identity.permissions import Permission
 from keyframe.renders import chunks, idempotency, playback, requests, service
 from keyframe.renders.models import RenderStatus
@@ -27,12 +28,6 @@ _OWN_ONLY = (
     "Its requester, a PRODUCER or an ADMIN only: anyone else answers 403 `NOT_RENDER_REQUESTER` "
     "(`render:control-any`)."
 )
-
-_ID_PATTERN = r"^[A-Za-z0-9-]+$"
-AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the asset")]
-RenderJobId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the render job")
-]
 
 
 @router.post(
@@ -110,7 +105,7 @@ def request_render(assetId: AssetId, body: RenderRequest) -> Response[RenderJob]
     ),
 )
 def list_renders(
-    assetId: Annotated[str | None, Query(min_length=1, max_length=64, pattern=_ID_PATTERN)] = None,
+    assetId: Annotated[str | None, query_id()] = None,
     status: Annotated[
         RenderStatus | None, Query(description="QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED")
     ] = None,

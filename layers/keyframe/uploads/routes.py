@@ -12,10 +12,11 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId, path_id
 from keyframe.identity.permissions import Permission
 from keyframe.uploads import completion, service, sessions
 from keyframe.uploads.parts import ClaimedPart
@@ -33,9 +34,7 @@ _OWN_ONLY = (
     "Its uploader, a PRODUCER or an ADMIN only: anyone else answers 403 `NOT_UPLOADER` (`upload:finish-any`)."
 )
 
-_ID_PATTERN = r"^[A-Za-z0-9-]+$"
-AssetId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the asset")]
-UploadId = Annotated[str, Path(min_length=1, max_length=64, pattern=_ID_PATTERN, description="the upload")]
+UploadId = Annotated[str, path_id("the upload")]
 
 
 def _actor() -> service.Actor:

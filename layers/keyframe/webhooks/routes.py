@@ -11,12 +11,12 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import path_id
 from keyframe.identity.permissions import Permission
-from keyframe.identity.schemas import Identifier
 from keyframe.webhooks import service
 from keyframe.webhooks.schemas import (
     Delivery,
@@ -31,8 +31,8 @@ from keyframe.webhooks.schemas import (
 
 router = Router()
 
-WebhookId = Annotated[Identifier, Path(description="the webhook endpoint's id")]
-DeliveryId = Annotated[Identifier, Path(description="the delivery's id")]
+WebhookId = Annotated[str, path_id("the webhook endpoint's id")]
+DeliveryId = Annotated[str, path_id("the delivery's id")]
 URL_CODES = ("WEBHOOK_URL_NOT_HTTPS", "WEBHOOK_URL_PRIVATE", "WEBHOOK_URL_UNRESOLVED")
 
 
