@@ -7,7 +7,8 @@ permission; the studio is always the token's.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -17,7 +18,7 @@ from keyframe.http.auth import authorize, client_address, current_session_id
 from keyframe.http.contract import answers
 from keyframe.http.params import path_id
 from keyframe.identity import accounts, avatars, invitations, members, service, sessions, studios
-from keyframe.identity.permissions import Permission, Role
+from keyframe.identity.permissions import Permission, Principal, Role
 from keyframe.identity.schemas import (
     Accepted,
     AcceptInvitationRequest,
@@ -48,6 +49,7 @@ from keyframe.identity.schemas import (
 from keyframe.notifications import inbox
 
 router = Router()
+_Route = TypeVar("_Route", bound=Callable[..., object])
 
 UserId = Annotated[str, path_id("the member's user id")]
 StudioId = Annotated[str, path_id("one of your studios (GET /me/studios)")]
@@ -60,6 +62,39 @@ RoleFilter = Annotated[Role | None, Query(description="only members with this ro
 
 def _no_content() -> Response[None]:
     return Response(status_code=204, content_type=None, body=None)
+
+
+def _mine(
+    method: str,
+    rule: str,
+    *,
+    operation_id: str,
+    summary: str,
+    codes: tuple[str, ...] = (),
+    status_code: int = 200,
+) -> Callable[[_Route], _Route]:
+    """Declare a route of the caller's own account (tag ``me``); its body asks :func:`_caller`.
+
+    ``codes`` are the error codes the route itself can raise (:func:`keyframe.http.contract.answers`),
+    ``status_code`` its success status.
+    """
+    return router.route(
+        rule,
+        method,
+        status_code=status_code,
+        tags=["me"],
+        summary=summary,
+        operation_id=operation_id,
+        openapi_extensions=answers(*codes),
+    )
+
+
+def _caller() -> Principal:
+    """The verified caller of a ``me`` route: any member of the token's studio (``studio:read``).
+
+    Raises ``Unauthenticated`` (401) without a verified caller.
+    """
+    return authorize(Permission.STUDIO_READ)
 
 
 @router.post(
@@ -168,109 +203,97 @@ def confirm_password_reset(body: PasswordResetConfirmRequest) -> PasswordChanged
     return PasswordChanged(sessions_revoked=accounts.confirm_reset(body.token, body.new_password))
 
 
-@router.post(
+@_mine(
+    "POST",
     "/me/password",
-    tags=["me"],
-    summary="Change your password (signs out your other sessions)",
     operation_id="changePassword",
-    openapi_extensions=answers("INVALID_CREDENTIALS", "NOT_FOUND"),
+    summary="Change your password (signs out your other sessions)",
+    codes=("INVALID_CREDENTIALS", "NOT_FOUND"),
 )
 def change_password(body: PasswordChangeRequest) -> PasswordChanged:
     """200; 401 when ``currentPassword`` is wrong (throttled like a sign-in)."""
-    principal = authorize(Permission.STUDIO_READ)
+    principal = _caller()
     revoked = accounts.change_password(
         principal, current_session_id(), body.current_password, body.new_password, client_address()
     )
     return PasswordChanged(sessions_revoked=revoked)
 
 
-@router.get(
-    "/me/sessions",
-    tags=["me"],
-    summary="Your signed-in sessions in every studio",
-    operation_id="listMySessions",
-    openapi_extensions=answers(),
+@_mine(
+    "GET", "/me/sessions", operation_id="listMySessions", summary="Your signed-in sessions in every studio"
 )
 def my_sessions() -> SessionsResponse:
     """Newest first; ``current`` marks the session of this request's token."""
-    return accounts.list_sessions(authorize(Permission.STUDIO_READ), current_session_id())
+    return accounts.list_sessions(_caller(), current_session_id())
 
 
-@router.delete(
+@_mine(
+    "DELETE",
     "/me/sessions/<sessionId>",
-    status_code=204,
-    tags=["me"],
-    summary="Sign out one of your sessions (its access tokens stop at once)",
     operation_id="endMySession",
-    openapi_extensions=answers("SESSION_NOT_FOUND"),
+    summary="Sign out one of your sessions (its access tokens stop at once)",
+    codes=("SESSION_NOT_FOUND",),
+    status_code=204,
 )
 def end_my_session(sessionId: SessionId) -> Response[None]:
     """204; 404 when it is not a session of yours."""
-    accounts.end_session(authorize(Permission.STUDIO_READ), sessionId)
+    accounts.end_session(_caller(), sessionId)
     return _no_content()
 
 
-@router.delete(
+@_mine(
+    "DELETE",
     "/me/sessions",
-    status_code=204,
-    tags=["me"],
-    summary="Sign out everywhere (every session, this one included)",
     operation_id="endAllMySessions",
-    openapi_extensions=answers(),
+    summary="Sign out everywhere (every session, this one included)",
+    status_code=204,
 )
 def end_all_my_sessions() -> Response[None]:
     """204; every access token of yours is refused from the next request on."""
-    accounts.end_all_sessions(authorize(Permission.STUDIO_READ))
+    accounts.end_all_sessions(_caller())
     return _no_content()
 
 
-@router.get(
-    "/me",
-    tags=["me"],
-    summary="You, your studio and your role",
-    operation_id="getMe",
-    openapi_extensions=answers("NOT_FOUND"),
-)
+@_mine("GET", "/me", operation_id="getMe", summary="You, your studio and your role", codes=("NOT_FOUND",))
 def me() -> MeResponse:
     """The caller in the studio of their access token, with their unread notification count."""
-    principal = authorize(Permission.STUDIO_READ)
+    principal = _caller()
     answer = service.me(principal)
     answer.unread_notifications = inbox.unread_count(principal.studio_id, principal.user_id)
     return answer
 
 
-@router.patch(
-    "/me",
-    tags=["me"],
-    summary="Edit your profile (display name)",
-    operation_id="updateMe",
-    openapi_extensions=answers("NOT_FOUND"),
+@_mine(
+    "PATCH", "/me", operation_id="updateMe", summary="Edit your profile (display name)", codes=("NOT_FOUND",)
 )
 def update_me(body: ProfileUpdate) -> UserView:
     """200 with your account as others see it."""
-    return accounts.update_profile(authorize(Permission.STUDIO_READ), body.display_name)
+    return accounts.update_profile(_caller(), body.display_name)
 
 
-@router.post(
+@_mine(
+    "POST",
     "/me/avatar/uploads",
-    status_code=201,
-    tags=["me"],
-    summary="Start uploading a profile picture (a presigned S3 POST)",
     operation_id="createAvatarUpload",
-    openapi_extensions=answers(),
+    summary="Start uploading a profile picture (a presigned S3 POST)",
+    status_code=201,
 )
 def create_avatar_upload() -> AvatarUpload:
     """201 with a presigned POST (15 minutes) for a file of at most 5 MiB; then ``PUT /me/avatar``."""
-    return avatars.create_upload(authorize(Permission.STUDIO_READ))
+    return avatars.create_upload(_caller())
 
 
-@router.put(
+@_mine(
+    "PUT",
     "/me/avatar",
-    tags=["me"],
-    summary="Make an uploaded file your profile picture",
     operation_id="setAvatar",
-    openapi_extensions=answers(
-        "NOT_FOUND", "AVATAR_UPLOAD_NOT_FOUND", "AVATAR_TOO_LARGE", "AVATAR_NOT_AN_IMAGE", "CONCURRENT_CHANGE"
+    summary="Make an uploaded file your profile picture",
+    codes=(
+        "NOT_FOUND",
+        "AVATAR_UPLOAD_NOT_FOUND",
+        "AVATAR_TOO_LARGE",
+        "AVATAR_NOT_AN_IMAGE",
+        "CONCURRENT_CHANGE",
     ),
 )
 def set_avatar(body: AvatarRequest) -> UserView:
@@ -278,59 +301,55 @@ def set_avatar(body: AvatarRequest) -> UserView:
     bytes are checked, not its content type) of at most 5 MiB; it becomes a 256x256 picture and the
     uploaded file and your previous picture are deleted. 413 ``AVATAR_TOO_LARGE``, 400
     ``AVATAR_NOT_AN_IMAGE``, 404 ``AVATAR_UPLOAD_NOT_FOUND`` (nothing uploaded, or already used)."""
-    principal = authorize(Permission.STUDIO_READ)
+    principal = _caller()
     return sessions.user_view(avatars.set_avatar(principal, body.upload_id))
 
 
-@router.delete(
+@_mine(
+    "DELETE",
     "/me/avatar",
-    status_code=204,
-    tags=["me"],
-    summary="Remove your profile picture",
     operation_id="removeAvatar",
-    openapi_extensions=answers("NOT_FOUND", "CONCURRENT_CHANGE"),
+    summary="Remove your profile picture",
+    codes=("NOT_FOUND", "CONCURRENT_CHANGE"),
+    status_code=204,
 )
 def remove_avatar() -> Response[None]:
     """204, also when you had no picture."""
-    avatars.remove_avatar(authorize(Permission.STUDIO_READ))
+    avatars.remove_avatar(_caller())
     return _no_content()
 
 
-@router.get(
-    "/me/studios",
-    tags=["me"],
-    summary="Every studio you belong to, with your role",
-    operation_id="listMyStudios",
-    openapi_extensions=answers(),
+@_mine(
+    "GET", "/me/studios", operation_id="listMyStudios", summary="Every studio you belong to, with your role"
 )
 def my_studios() -> MyStudiosResponse:
     """All memberships of the caller, most recently used first."""
-    return service.my_studios(authorize(Permission.STUDIO_READ))
+    return service.my_studios(_caller())
 
 
-@router.post(
+@_mine(
+    "POST",
     "/studios",
-    status_code=201,
-    tags=["me"],
-    summary="Create another studio (you are its first ADMIN) and sign in to it",
     operation_id="createStudio",
-    openapi_extensions=answers("NOT_FOUND"),
+    summary="Create another studio (you are its first ADMIN) and sign in to it",
+    codes=("NOT_FOUND",),
+    status_code=201,
 )
 def create_studio(body: StudioCreateRequest) -> AuthResponse:
     """201 with tokens for the new studio (login shape); your other studios are unchanged."""
-    return studios.create(authorize(Permission.STUDIO_READ), body.name)
+    return studios.create(_caller(), body.name)
 
 
-@router.post(
+@_mine(
+    "POST",
     "/me/studios/<studioId>/switch",
-    tags=["me"],
-    summary="Switch studio: tokens for another of your studios (no password)",
     operation_id="switchStudio",
-    openapi_extensions=answers("NOT_FOUND"),
+    summary="Switch studio: tokens for another of your studios (no password)",
+    codes=("NOT_FOUND",),
 )
 def switch_studio(studioId: StudioId) -> AuthResponse:
     """200 with tokens for ``studioId`` (login shape); 404 when you are not its member."""
-    return studios.switch(authorize(Permission.STUDIO_READ), studioId)
+    return studios.switch(_caller(), studioId)
 
 
 @router.post(
