@@ -3,7 +3,13 @@
 Resource names (tables, buckets, secrets, state machines) have no defaults: a function that needs
 one and does not get it fails on its first invocation with a clear ``ValidationError`` naming the
 variable. Tunables (token lifetimes, limits) have documented defaults. Each group is a small model so
-a function validates only what it uses; :func:`load` caches one instance per model per process.
+a function validates only what it uses; :func:`load` caches one instance per model per process and
+:func:`reset` forgets them (tests change the environment between cases).
+
+Every group, here and in the domains (``keyframe.<domain>.settings`` / ``.config``), derives from
+:class:`EnvSettings`: field names are the variables' names, values come from ``os.environ`` only
+through :func:`load`. ``MEDIA_BUCKET`` is validated in one place, :class:`MediaSettings`; a group
+that needs the bucket derives from it.
 
 Environment variables (the README lists them all):
 
@@ -25,14 +31,22 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-T = TypeVar("T", bound=BaseModel)
 
+class EnvSettings(BaseModel):
+    """The one base of environment settings: a frozen model whose fields are variable names.
 
-class _EnvModel(BaseModel):
+    Other variables of the environment are ignored. Read a group with :func:`load` (validated once
+    per process, cached until :func:`reset`); never instantiate one from ``os.environ`` by hand.
+    A missing or invalid variable raises :class:`pydantic.ValidationError` whose error names it.
+    """
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class CoreSettings(_EnvModel):
+T = TypeVar("T", bound=EnvSettings)
+
+
+class CoreSettings(EnvSettings):
     """Settings every function has."""
 
     STAGE: str = Field(pattern=r"^[a-z0-9-]{1,20}$")
@@ -52,7 +66,7 @@ class CoreSettings(_EnvModel):
         return [o.strip() for o in self.CORS_ALLOW_ORIGINS.split(",") if o.strip()]
 
 
-class AuthSettings(_EnvModel):
+class AuthSettings(EnvSettings):
     """What the token issuer and the authorizer need."""
 
     JWT_SECRET_NAME: str = Field(min_length=1)
@@ -113,14 +127,17 @@ class AuthSettings(_EnvModel):
     )
 
 
-class TenantsSettings(_EnvModel):
+class TenantsSettings(EnvSettings):
     """The tenants table."""
 
     TENANTS_TABLE: str = Field(min_length=3)
 
 
-class MediaSettings(_EnvModel):
-    """The media bucket (every key under ``studios/{studioId}/``)."""
+class MediaSettings(EnvSettings):
+    """The media bucket (every key under ``studios/{studioId}/``): 3-63 characters, lowercase.
+
+    The one definition of ``MEDIA_BUCKET``: groups that need the bucket derive from this class.
+    """
 
     MEDIA_BUCKET: str = Field(min_length=3, max_length=63)
 
@@ -133,12 +150,12 @@ class MediaSettings(_EnvModel):
 
 
 @cache
-def _load(model: type[BaseModel]) -> BaseModel:
+def _load(model: type[EnvSettings]) -> EnvSettings:
     return model.model_validate(dict(os.environ))
 
 
 def load(model: type[T]) -> T:
-    """Validate and cache ``model`` from ``os.environ``.
+    """Validate ``model`` (an :class:`EnvSettings`) from ``os.environ``, once per process until :func:`reset`.
 
     Raises
     ------

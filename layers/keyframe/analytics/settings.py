@@ -14,10 +14,12 @@ must be told where); with both, the directory wins.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from keyframe.settings import EnvSettings
 
 
-class AnalyticsSettings(BaseModel):
+class AnalyticsSettings(EnvSettings):
     """Where analytics records go, and the client rate limit.
 
     Raises
@@ -25,8 +27,6 @@ class AnalyticsSettings(BaseModel):
     pydantic.ValidationError
         Neither ``ANALYTICS_STREAM_NAME`` nor ``ANALYTICS_DIRECTORY`` is set.
     """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     ANALYTICS_STREAM_NAME: str | None = Field(
         default=None,

@@ -16,14 +16,12 @@ LIVE_FANOUT_WORKERS                parallel ``PostToConnection`` calls, default 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from keyframe.settings import EnvSettings
 
 
-class _EnvModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class LiveSettings(_EnvModel):
+class LiveSettings(EnvSettings):
     """What every live function needs (the table and the tunables)."""
 
     LIVE_TABLE: str = Field(min_length=3)
@@ -40,13 +38,13 @@ class LiveSettings(_EnvModel):
     LIVE_FANOUT_WORKERS: int = Field(default=16, ge=1, le=128)
 
 
-class TicketSettings(_EnvModel):
+class TicketSettings(EnvSettings):
     """What the ticket route needs on top: the public WebSocket URL (no default)."""
 
     LIVE_WEBSOCKET_URL: str = Field(pattern=r"^wss?://\S+$")
 
 
-class FanoutSettings(_EnvModel):
+class FanoutSettings(EnvSettings):
     """What the fan-out needs: the ``@connections`` endpoint (no default)."""
 
     LIVE_CONNECTIONS_ENDPOINT: str = Field(pattern=r"^https?://\S+$")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from keyframe.settings import EnvSettings
 
 
-class MailSettings(BaseModel):
+class MailSettings(EnvSettings):
     """The sender, the front end the links point to, and an optional SES configuration set."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     MAIL_FROM: str = Field(
         min_length=3,

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from keyframe import settings
 from keyframe.catalog import versions
@@ -28,10 +28,8 @@ from keyframe.pipeline import service
 from keyframe.pipeline.models import PipelineInput, PipelineRecord
 
 
-class PipelineSettings(BaseModel):
+class PipelineSettings(settings.EnvSettings):
     """What starting a pipeline needs from the environment (no defaults for resource names)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     ASSET_PIPELINE_STATE_MACHINE_ARN: str = Field(
         pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:"

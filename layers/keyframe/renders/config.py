@@ -20,37 +20,35 @@ RENDER_WORK_DIR                        optional scratch folder of the container 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from keyframe.settings import EnvSettings, MediaSettings
 
 
-class _EnvModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class RendersSettings(_EnvModel):
-    """What every render code path needs: the table, the bucket and the limits."""
+class RendersSettings(MediaSettings):
+    """What every render code path needs: the table, the bucket (``MEDIA_BUCKET``, validated by
+    :class:`keyframe.settings.MediaSettings`) and the limits."""
 
     RENDERS_TABLE: str = Field(min_length=3)
-    MEDIA_BUCKET: str = Field(min_length=3, max_length=63)
     RENDER_RETRY_AFTER_SECONDS: int = Field(default=15, ge=1, le=3600)
     RENDER_PLAYBACK_TTL_SECONDS: int = Field(default=4 * 3600, ge=1, le=12 * 3600)
 
 
-class ExecutionSettings(_EnvModel):
+class ExecutionSettings(EnvSettings):
     """What starting and stopping render executions needs (the API functions)."""
 
     RENDER_STATE_MACHINE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:states:")
     RENDER_HIGH_PRIORITY_JOB_QUEUE_ARN: str = ""
 
 
-class IdempotencySettings(_EnvModel):
+class IdempotencySettings(EnvSettings):
     """The Powertools Idempotency table and how long a key is remembered (seconds)."""
 
     IDEMPOTENCY_TABLE: str = Field(min_length=3)
     RENDER_IDEMPOTENCY_TTL_SECONDS: int = Field(default=24 * 3600, ge=60)
 
 
-class WorkerSettings(_EnvModel):
+class WorkerSettings(EnvSettings):
     """Extra knobs of the render container."""
 
     RENDER_FONT_FILE: str = ""

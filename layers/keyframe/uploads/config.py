@@ -22,8 +22,9 @@ OPEN sessions only: a session that is COMPLETING, COMPLETED or ABORTED is never 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from keyframe.settings import EnvSettings
 from keyframe.uploads.sizing import GIB, MIB, S3_MIN_PART_SIZE
 
 DEFAULT_MIN_PART_SIZE = 8 * MIB
@@ -34,10 +35,8 @@ MIN_SESSION_SECONDS = 24 * 3600
 """Shortest session lifetime allowed: expiry drops uploaded parts, so never less than a day."""
 
 
-class UploadSettings(BaseModel):
+class UploadSettings(EnvSettings):
     """What the uploads API reads from its environment (load with ``keyframe.settings.load``)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     UPLOADS_TABLE: str = Field(min_length=3)
     UPLOAD_MIN_PART_SIZE_BYTES: int = Field(default=DEFAULT_MIN_PART_SIZE, ge=S3_MIN_PART_SIZE, le=5 * GIB)

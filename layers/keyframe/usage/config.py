@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, Json
 
+from keyframe.settings import EnvSettings
+
 GIB = 1024**3
 
 
@@ -37,10 +39,8 @@ class QuotaOverride(BaseModel):
     renderVcpus: int | None = Field(default=None, ge=2, le=100_000)
 
 
-class QuotaSettings(BaseModel):
+class QuotaSettings(EnvSettings):
     """The quota defaults and per-studio overrides (see the module docstring)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     STUDIO_QUOTA_BYTES: int = Field(default=100 * GIB, ge=1)
     MAX_CONCURRENT_RENDERS_PER_STUDIO: int = Field(default=4, ge=1, le=1000)

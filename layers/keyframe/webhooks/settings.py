@@ -16,13 +16,13 @@ WEBHOOK_ALLOW_LOCAL_HTTP           ``true`` only on the local stack: ``http://12
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from keyframe.settings import EnvSettings
 
 
-class WebhookSettings(BaseModel):
+class WebhookSettings(EnvSettings):
     """Tunables of webhook delivery (all with defaults but the queue)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     WEBHOOK_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=30)
     WEBHOOK_RETRY_BASE_SECONDS: float = Field(default=30.0, gt=0)
@@ -36,9 +36,7 @@ class WebhookSettings(BaseModel):
     )
 
 
-class QueueSettings(BaseModel):
+class QueueSettings(EnvSettings):
     """The delivery queue (no default: a process that enqueues must be told where)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
     WEBHOOK_QUEUE_URL: str = Field(pattern=r"^https?://\S+$")
