@@ -655,8 +655,9 @@ GRANTS: Mapping[str, tuple[Access, ...]] = {
         read(CATALOG),
         append_activity(),
         TableAccess(TENANTS, ("dynamodb:GetItem",)),
-        # GET /studio/quotas (keyframe.usage.quotas): the storage counter beside the uploads
-        TableAccess(UPLOADS, ("dynamodb:GetItem",)),
+        # GET /studio/quotas and /studio/usage (keyframe.usage): the storage counter beside the
+        # uploads, and its day items (one Query)
+        TableAccess(UPLOADS, ("dynamodb:GetItem", "dynamodb:Query")),
         TableAccess(
             IDEMPOTENCY,
             ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),

@@ -1,9 +1,11 @@
-"""A studio's usage over a range of UTC days, from data Keyframe already stores (no new writes).
+"""A studio's usage over a range of UTC days, from stored data.
 
 ======================  ===============================================================  =====================
 figure                  source                                                           exact?
 ======================  ===============================================================  =====================
-storage bytes           the storage quota counter (uploads table), *now*                 yes (current only)
+storage bytes           the storage quota counter (uploads table), *now*                 yes
+storage bytes per day   the counter minus the later days' changes, each day's change     yes (from the day
+                        added with the counter's (:mod:`.storage_days`)                  they were first kept)
 uploads completed       ``upload:completed`` activity entries in range (``size`` bytes)  yes
 render seconds/preset   jobs of ``STUDIO#{s}#RENDERS`` (renders gsi1) ended in range,    yes (wall clock, as
                         ``endedAt - startedAt``                                          the minutes quota)
@@ -11,8 +13,8 @@ render vCPU-seconds     render seconds x the job definition's vCPUs (non-scene p
 active members          distinct actors of the activity entries in range                 yes
 ======================  ===============================================================  =====================
 
-Left out (no exact source stored): per-day storage bytes (only the current counter exists) and
-playback egress (downloads are presigned S3 GETs that Keyframe does not record).
+Left out (no exact source stored): playback egress (downloads are presigned S3 GETs that Keyframe
+does not record).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from keyframe.storage.activity import ActivityItem, activity_pk
-from keyframe.usage import quotas
+from keyframe.usage import quotas, storage_days
 from keyframe.usage.models import RENDER_VCPUS, RenderJobView, studio_renders_key
 from keyframe.usage.quotas import Quota
 
@@ -48,8 +50,10 @@ def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
 
     Reads: one GetItem (storage counter), the studio's activity partition between the bounds
     (catalog table), and the studio's render jobs created before the end (renders gsi1, filtered on
-    ``endedAt``). Returns ``{"storageBytes", "uploads": {"count", "bytes"}, "renders": {preset:
-    {"count", "seconds", "vcpuSeconds"}}, "activeMembers"}``.
+    ``endedAt``), the storage day items from ``first`` on with the counter around them (uploads
+    table, :func:`keyframe.usage.storage_days.closing_balances`). Returns ``{"storageBytes",
+    "storageByDay": [{"date", "bytes", "changeBytes"}], "uploads": {"count", "bytes"}, "renders":
+    {preset: {"count", "seconds", "vcpuSeconds"}}, "activeMembers"}``.
     """
     low, high = _bounds(first, last)
     uploads = {"count": 0, "bytes": 0}
@@ -83,6 +87,7 @@ def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
             figure["vcpuSeconds"] += seconds * vcpus
     return {
         "storageBytes": quotas.used(studio_id, Quota.STORAGE_BYTES),
+        "storageByDay": storage_days.closing_balances(studio_id, first, last),
         "uploads": uploads,
         "renders": dict(renders),
         "activeMembers": len(actors),

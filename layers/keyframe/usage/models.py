@@ -10,6 +10,17 @@ render seconds/month   ``STUDIO#{s}#RENDERSECONDS``           ``{yyyy-mm}``  ren
 webhook endpoints      ``STUDIO#{s}#QUOTA``                   ``webhookEndpoints``  tenants (``used``)
 =====================  =====================================  ===========  ==========================
 
+Beside them, the day figures of ``GET /studio/usage`` (:mod:`keyframe.usage.figures`), sk
+``DAY#{yyyy-mm-dd}`` (UTC):
+
+==================  ============================  =======  ==================================
+figure              pk                            table    attributes
+==================  ============================  =======  ==================================
+storage change      ``STUDIO#{s}#UPLOAD#USAGE``   uploads  ``changeBytes``
+version links       ``STUDIO#{s}#EGRESS``         catalog  ``bytes``, ``links``
+render links        ``STUDIO#{s}#EGRESS``         renders  ``bytes``, ``links``
+==================  ============================  =======  ==================================
+
 A counter lives beside what it counts so that the change and the count commit in one transaction
 without a new table. Every change is an atomic ``ADD``; an increase is conditional on the limit and a
 decrease on the counter holding at least that much (:mod:`keyframe.usage.quotas`), so a counter is
@@ -18,13 +29,16 @@ exact under concurrency and never negative.
 
 from __future__ import annotations
 
+from datetime import date
+
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from keyframe.storage.models import gsi, table_meta
-from keyframe.storage.tables import RENDERS, TENANTS, UPLOADS
+from keyframe.storage.tables import CATALOG, RENDERS, TENANTS, UPLOADS
 
 STORAGE_SK = "USAGE"
+DAY_PREFIX = "DAY#"
 SLOTS_SK = "SLOTS"
 VCPUS_SK = "VCPUS"
 WEBHOOK_ENDPOINTS_SK = "webhookEndpoints"
@@ -33,6 +47,16 @@ WEBHOOK_ENDPOINTS_SK = "webhookEndpoints"
 def storage_pk(studio_id: str) -> str:
     """``STUDIO#{studioId}#UPLOAD#USAGE`` (uploads table)."""
     return f"STUDIO#{studio_id}#UPLOAD#USAGE"
+
+
+def day_sk(day: date) -> str:
+    """``DAY#{yyyy-mm-dd}`` (a UTC day; sorts as text in day order)."""
+    return f"{DAY_PREFIX}{day.isoformat()}"
+
+
+def egress_pk(studio_id: str) -> str:
+    """``STUDIO#{studioId}#EGRESS`` (catalog and renders tables; one item per UTC day)."""
+    return f"STUDIO#{studio_id}#EGRESS"
 
 
 def slots_pk(studio_id: str) -> str:
@@ -63,6 +87,19 @@ class StorageCounter(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=STORAGE_SK)
     used = NumberAttribute(default=0, attr_name="usedBytes")
+    changes = NumberAttribute(null=True)
+    """How many changes the counter has had (``+1`` with each; :mod:`keyframe.usage.storage_days`)."""
+
+
+class StorageDay(Model):
+    """The net change of a studio's storage counter on one UTC day (uploads table, beside the counter):
+    the sum of every reservation (+) and release (-) committed that day, in the same transactions."""
+
+    Meta = table_meta(UPLOADS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    change = NumberAttribute(default=0, attr_name="changeBytes")
 
 
 class RenderSlotsCounter(Model):
@@ -104,6 +141,28 @@ class WebhookEndpointsCounter(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=WEBHOOK_ENDPOINTS_SK)
     used = NumberAttribute(default=0)
+
+
+class VersionEgressDay(Model):
+    """Version download links issued on one UTC day and the bytes they point to (catalog table)."""
+
+    Meta = table_meta(CATALOG)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    bytes = NumberAttribute(default=0)
+    links = NumberAttribute(default=0)
+
+
+class RenderEgressDay(Model):
+    """Render playback and download links issued on one UTC day and their bytes (renders table)."""
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    bytes = NumberAttribute(default=0)
+    links = NumberAttribute(default=0)
 
 
 RENDER_VCPUS = 2

@@ -13,6 +13,8 @@ Usage (uploads, renders, webhooks)::
             raise quotas.refusal(studio_id, Quota.STORAGE_BYTES, size) from exc
 
 and :func:`release` in the transaction that gives the amount back (abort, finish, delete). A
+change of the storage counter also adds its delta to the day's item in the same transaction
+(:mod:`keyframe.usage.storage_days`: storage bytes per day). A
 refusal's ``code`` names the quota (:data:`CODES`) and its ``details`` are
 ``{"quota", "limit", "used", "requested"}``: 413 for storage bytes, 429 with ``Retry-After``
 for the others.
@@ -32,6 +34,7 @@ from keyframe import clock
 from keyframe.errors import KeyframeError, PayloadTooLarge, TooManyRequests
 from keyframe.settings import load
 from keyframe.storage.transactions import Transaction
+from keyframe.usage import storage_days
 from keyframe.usage.config import QuotaSettings
 from keyframe.usage.models import (
     RenderSecondsCounter,
@@ -143,6 +146,13 @@ def label(quota: Quota) -> str:
     return f"quota:{quota.value}"
 
 
+def _changes(quota: Quota, action: Any) -> list[Any]:
+    """The counter's update actions: the storage counter also counts its changes (``changes + 1``)."""
+    if quota is Quota.STORAGE_BYTES:
+        return [action, StorageCounter.changes.add(1)]
+    return [action]
+
+
 def reserve(tx: Transaction, studio_id: str, quota: Quota, amount: int) -> None:
     """Add ``amount`` to the counter in ``tx``, on condition that it stays within the limit.
 
@@ -156,9 +166,11 @@ def reserve(tx: Transaction, studio_id: str, quota: Quota, amount: int) -> None:
     tx.update(
         label(quota),
         item,
-        [model.used.add(amount)],
+        _changes(quota, model.used.add(amount)),
         condition=(model.used.does_not_exist() | within) if ceiling >= 0 else within,
     )
+    if quota is Quota.STORAGE_BYTES:
+        storage_days.stage(tx, studio_id, amount)
 
 
 def release(tx: Transaction, studio_id: str, quota: Quota, amount: int) -> None:
@@ -170,7 +182,9 @@ def release(tx: Transaction, studio_id: str, quota: Quota, amount: int) -> None:
     """
     item: Any = _counter(studio_id, quota)
     model: Any = type(item)
-    tx.update(label(quota), item, [model.used.add(-amount)], condition=model.used >= amount)
+    tx.update(label(quota), item, _changes(quota, model.used.add(-amount)), condition=model.used >= amount)
+    if quota is Quota.STORAGE_BYTES:
+        storage_days.stage(tx, studio_id, -amount)
 
 
 def add_render_seconds(studio_id: str, seconds: float, *, finished_at: datetime | None = None) -> None:

@@ -59,6 +59,14 @@ class UploadUsage(ApiModel):
     bytes: int
 
 
+class StorageDayUsage(ApiModel):
+    """The studio's storage at the end of one UTC day (today: now), and that day's net change."""
+
+    date: date
+    bytes: int = Field(description="completed uploads plus open sessions' declared sizes at the day's end")
+    change_bytes: int = Field(description="reservations minus releases of the day (negative: freed)")
+
+
 class PresetUsage(ApiModel):
     """Render jobs of one preset that ended in the range (wall-clock seconds, as the minutes quota)."""
 
@@ -71,12 +79,15 @@ class PresetUsage(ApiModel):
 class StudioUsage(ApiModel):
     """Your studio's usage on the UTC days ``from..to`` (both included).
 
-    ``storageBytes`` is the current figure (completed uploads plus open sessions' declared sizes).
+    ``storageBytes`` is the current figure (completed uploads plus open sessions' declared sizes);
+    ``storageByDay`` has every day of the range up to today, a day without change carrying the
+    previous day's balance.
     """
 
     from_: date = Field(alias="from")
     to: date
     storage_bytes: int
+    storage_by_day: list[StorageDayUsage]
     uploads_completed: UploadUsage
     renders_by_preset: dict[str, PresetUsage]
     active_members: int
@@ -95,10 +106,11 @@ def get_studio_usage(
 ) -> StudioUsage:
     """Admins and producers (``usage:read``); others 403.
 
-    Exact figures from stored data: storage bytes now (quota counter), ``upload:completed`` activity
+    Exact figures from stored data: storage bytes now (quota counter) and at the end of each day of
+    the range up to today (the counter minus later days' changes), ``upload:completed`` activity
     entries (count, bytes), render jobs ended in range (seconds, minutes, vCPU-seconds by preset; scene
     presets run as Batch arrays and count 0 vCPU-seconds here), distinct actors of the activity log.
-    Left out, no exact source stored: per-day storage bytes and playback egress.
+    Left out, no exact source stored: playback egress.
 
     Raises ``INVALID_INPUT`` (400) when ``from`` is after ``to`` or the range is over 366 days;
     a value that is not an ISO date is ``VALIDATION_ERROR`` (400).
@@ -117,6 +129,7 @@ def get_studio_usage(
         **{"from": from_},
         to=to,
         storage_bytes=found["storageBytes"],
+        storage_by_day=[StorageDayUsage(**day) for day in found["storageByDay"]],
         uploads_completed=UploadUsage(**found["uploads"]),
         renders_by_preset={
             preset: PresetUsage(
