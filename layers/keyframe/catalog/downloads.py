@@ -1,12 +1,14 @@
 """Download links of versions: presigned GETs of originals and derived files (media bucket).
 
 A link lives 15 minutes, answers HTTP ``Range`` requests (S3 does), and asks S3 to send the
-``Content-Disposition`` (and ``Content-Type``) the file should open with.
+``Content-Disposition`` (and ``Content-Type``) the file should open with. Each link issued is counted
+in the studio's estimated playback egress (:mod:`keyframe.usage.egress`: one ADD, catalog table).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +18,7 @@ from keyframe.catalog.version_queries import get_version
 from keyframe.errors import NotFound
 from keyframe.settings import MediaSettings
 from keyframe.storage import s3
+from keyframe.usage import egress
 
 DOWNLOAD_URL_SECONDS = 900
 """Lifetime of a download URL (15 minutes, the most the API gives out)."""
@@ -62,11 +65,25 @@ def _presigned_get(
     return url, expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=4096)
+def _object_size(bucket: str, key: str) -> int:
+    """The size of a derived file (one HeadObject per key and process; 0 when it is missing).
+
+    Cached: derived files are written once per version (a reprocess may rewrite one; the egress it
+    sizes is an estimate).
+    """
+    try:
+        return int(_s3_client().head_object(Bucket=bucket, Key=key)["ContentLength"])
+    except Exception:  # sizing an estimate never fails the link
+        return 0
+
+
 def download_version(studio_id: str, asset_id: str, version: int) -> Download:
     """A presigned GET of a version's original file, valid 15 minutes (media bucket).
 
     The URL answers HTTP ``Range`` requests (S3 does) and asks S3 to send
-    ``Content-Disposition: attachment`` with the original file name.
+    ``Content-Disposition: attachment`` with the original file name. Counts the link and the file's
+    size in the studio's egress estimate (one UpdateItem, catalog table).
 
     Raises
     ------
@@ -75,13 +92,16 @@ def download_version(studio_id: str, asset_id: str, version: int) -> Download:
     """
     found = get_version(studio_id, asset_id, version)
     url, expires_at = _presigned_get(found.file.key, found.file.file_name, disposition="attachment")
+    egress.count_link(egress.Source.VERSIONS, studio_id, int(found.file.size or 0))
     return Download(url=url, expires_at=expires_at, file_name=found.file.file_name, size=found.file.size)
 
 
 def download_derived(studio_id: str, asset_id: str, version: int, name: str) -> DerivedDownload:
     """A presigned GET of a derived file (``thumbnail``, ``proxy`` or ``waveform``) of a version.
 
-    Valid 15 minutes (media bucket, no object lookup); Range requests work. Images are served
+    Valid 15 minutes (media bucket); Range requests work. The link and the file's size (one
+    HeadObject per key and process) are counted in the studio's egress estimate (one UpdateItem,
+    catalog table). Images are served
     ``inline``, the proxy as an ``attachment`` (see :data:`DERIVED_TYPES`); the file name is
     ``{assetId}-v{version}-{name}.{ext}``.
 
@@ -103,4 +123,6 @@ def download_derived(studio_id: str, asset_id: str, version: int, name: str) -> 
     _, dot, extension = key.rpartition("/")[2].rpartition(".")
     file_name = f"{asset_id}-v{version}-{name}{dot}{extension if dot else ''}"
     url, expires_at = _presigned_get(key, file_name, disposition=disposition, content_type=content_type)
+    size = _object_size(settings.load(MediaSettings).MEDIA_BUCKET, key)
+    egress.count_link(egress.Source.VERSIONS, studio_id, size)
     return DerivedDownload(url=url, expires_at=expires_at, file_name=file_name, content_type=content_type)

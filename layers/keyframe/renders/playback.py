@@ -42,6 +42,10 @@ day), and a presigned URL cannot outlive the credentials that signed it (a Lambd
 which is why the lifetime stays short. Players must be allowed to GET from the bucket's origin
 (bucket CORS).
 
+Every playback or download answered is counted in the studio's estimated playback egress
+(:mod:`keyframe.usage.egress`: one ADD on the renders table; a playback as ``totalBytes`` over its
+renditions, a download as ``totalBytes``).
+
 Downloads (``review-mp4``, ``filmstrip``) are one presigned GET with ``Content-Disposition:
 attachment``; S3 serves ``Range`` requests on it, so players and download managers can seek/resume.
 
@@ -67,6 +71,7 @@ from keyframe.renders.models import RenderJobItem, RenderStatus
 from keyframe.renders.schemas import PlaybackLink
 from keyframe.renders.service import load_job
 from keyframe.settings import load
+from keyframe.usage import egress
 
 EPHEMERAL_TAG = "keyframe-ephemeral=playback"
 """Object tag of the rewritten playlists (a lifecycle rule on this tag expires them after 1 day)."""
@@ -178,12 +183,21 @@ def _reusable_session(bucket: str, sessions: str, ttl: int) -> int | None:
     return None
 
 
+def _count(item: RenderJobItem, outputs: dict, *, stream: bool) -> None:
+    """Count the link in the studio's egress estimate: ``totalBytes`` (over the renditions for a stream)."""
+    total = int(outputs.get("totalBytes") or 0)
+    if stream:
+        total //= max(1, len(outputs.get("renditions") or []))
+    egress.count_link(egress.Source.RENDERS, item.studio_id, total)
+
+
 def playback(principal: Principal, job_id: str) -> PlaybackLink:
     """A presigned master playlist of a SUCCEEDED ``hls`` render, every link inside presigned too.
 
     Reads the job (renders table) and the stored playlists, writes the rewritten ones under
     ``{attempt prefix}playback/{expiresAt epoch}/`` (media bucket), or answers a recent session's
-    master again (see the module's *Renewing*). Every link expires at ``expiresAt``.
+    master again (see the module's *Renewing*). Every link expires at ``expiresAt``. Counts the
+    link in the studio's egress estimate (one UpdateItem, renders table).
 
     Raises
     ------
@@ -208,6 +222,7 @@ def playback(principal: Principal, job_id: str) -> PlaybackLink:
     reused = _reusable_session(bucket, sessions, ttl)
     if reused is not None:
         master_copy = f"{sessions}{reused}/master.m3u8"
+        _count(item, outputs, stream=True)
         return PlaybackLink(url=_presign_until(bucket, master_copy, reused), expires_at=_iso(reused),
                             content_type=PLAYLIST_TYPE)  # fmt: skip
     deadline = _deadline(ttl)
@@ -226,12 +241,15 @@ def playback(principal: Principal, job_id: str) -> PlaybackLink:
     master = playlists.rewrite(_get_text(bucket, master_key), variant_url)
     master_copy = session + "master.m3u8"
     _put_playlist(bucket, master_copy, master, settings.RENDER_PLAYBACK_TTL_SECONDS)
+    _count(item, outputs, stream=True)
     return PlaybackLink(url=_presign_until(bucket, master_copy, deadline), expires_at=_iso(deadline),
                         content_type=PLAYLIST_TYPE)  # fmt: skip
 
 
 def download(principal: Principal, job_id: str) -> PlaybackLink:
     """A presigned, Range-capable GET of a SUCCEEDED review MP4 or filmstrip (``attachment``).
+
+    Counts the link in the studio's egress estimate (one UpdateItem, renders table).
 
     Raises
     ------
@@ -263,4 +281,5 @@ def download(principal: Principal, job_id: str) -> PlaybackLink:
         ResponseContentDisposition=f'attachment; filename="{file_name}"',
         ResponseContentType=spec.content_type,
     )
+    _count(item, outputs, stream=False)
     return PlaybackLink(url=url, expires_at=_iso(deadline), content_type=spec.content_type)

@@ -10,11 +10,10 @@ uploads completed       ``upload:completed`` activity entries in range (``size``
 render seconds/preset   jobs of ``STUDIO#{s}#RENDERS`` (renders gsi1) ended in range,    yes (wall clock, as
                         ``endedAt - startedAt``                                          the minutes quota)
 render vCPU-seconds     render seconds x the job definition's vCPUs (non-scene presets)  yes; scene presets 0
+playback egress         each playback/download link issued counted with the bytes it      no: an estimate, a
+                        points to, per day (:mod:`.egress`)                              link = one fetch
 active members          distinct actors of the activity entries in range                 yes
 ======================  ===============================================================  =====================
-
-Left out (no exact source stored): playback egress (downloads are presigned S3 GETs that Keyframe
-does not record).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from keyframe.storage.activity import ActivityItem, activity_pk
-from keyframe.usage import quotas, storage_days
+from keyframe.usage import egress, quotas, storage_days
 from keyframe.usage.models import RENDER_VCPUS, RenderJobView, studio_renders_key
 from keyframe.usage.quotas import Quota
 
@@ -51,9 +50,11 @@ def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
     Reads: one GetItem (storage counter), the studio's activity partition between the bounds
     (catalog table), and the studio's render jobs created before the end (renders gsi1, filtered on
     ``endedAt``), the storage day items from ``first`` on with the counter around them (uploads
-    table, :func:`keyframe.usage.storage_days.closing_balances`). Returns ``{"storageBytes",
+    table, :func:`keyframe.usage.storage_days.closing_balances`), the egress day items (catalog and
+    renders tables, :func:`keyframe.usage.egress.by_day`). Returns ``{"storageBytes",
     "storageByDay": [{"date", "bytes", "changeBytes"}], "uploads": {"count", "bytes"}, "renders":
-    {preset: {"count", "seconds", "vcpuSeconds"}}, "activeMembers"}``.
+    {preset: {"count", "seconds", "vcpuSeconds"}}, "egressByDay": [{"date", "bytes", "links"}],
+    "activeMembers"}``.
     """
     low, high = _bounds(first, last)
     uploads = {"count": 0, "bytes": 0}
@@ -90,5 +91,6 @@ def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
         "storageByDay": storage_days.closing_balances(studio_id, first, last),
         "uploads": uploads,
         "renders": dict(renders),
+        "egressByDay": egress.by_day(studio_id, first, last),
         "activeMembers": len(actors),
     }

@@ -76,6 +76,24 @@ class PresetUsage(ApiModel):
     vcpu_seconds: float
 
 
+class EgressDayUsage(ApiModel):
+    """Playback and download links issued on one UTC day and the bytes they point to."""
+
+    date: date
+    bytes: int
+    links: int
+
+
+class EgressUsage(ApiModel):
+    """**Estimated** playback egress: players fetch presigned S3 links Keyframe never sees, so each
+    link issued counts as one whole fetch of what it points to (a version's file, a render download,
+    an HLS render's bytes over its renditions). Thumbnails and profile pictures are not counted."""
+
+    bytes: int
+    links: int
+    by_day: list[EgressDayUsage] = Field(description="every day of the range up to today")
+
+
 class StudioUsage(ApiModel):
     """Your studio's usage on the UTC days ``from..to`` (both included).
 
@@ -90,13 +108,14 @@ class StudioUsage(ApiModel):
     storage_by_day: list[StorageDayUsage]
     uploads_completed: UploadUsage
     renders_by_preset: dict[str, PresetUsage]
+    playback_egress: EgressUsage
     active_members: int
 
 
 @router.get(
     "/studio/usage",
     tags=["members"],
-    summary="Your studio's usage over a range of days (storage, uploads, renders by preset, members)",
+    summary="Your studio's usage over a range of days (storage, uploads, renders by preset, egress, members)",
     operation_id="getStudioUsage",
     openapi_extensions=answers("INVALID_INPUT"),
 )
@@ -110,7 +129,8 @@ def get_studio_usage(
     the range up to today (the counter minus later days' changes), ``upload:completed`` activity
     entries (count, bytes), render jobs ended in range (seconds, minutes, vCPU-seconds by preset; scene
     presets run as Batch arrays and count 0 vCPU-seconds here), distinct actors of the activity log.
-    Left out, no exact source stored: playback egress.
+    Playback egress is an estimate: each playback or download link issued, counted as one fetch of
+    what it points to.
 
     Raises ``INVALID_INPUT`` (400) when ``from`` is after ``to`` or the range is over 366 days;
     a value that is not an ISO date is ``VALIDATION_ERROR`` (400).
@@ -140,5 +160,10 @@ def get_studio_usage(
             )
             for preset, f in found["renders"].items()
         },
+        playback_egress=EgressUsage(
+            bytes=sum(day["bytes"] for day in found["egressByDay"]),
+            links=sum(day["links"] for day in found["egressByDay"]),
+            by_day=[EgressDayUsage(**day) for day in found["egressByDay"]],
+        ),
         active_members=found["activeMembers"],
     )

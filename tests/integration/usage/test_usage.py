@@ -77,6 +77,7 @@ def test_a_studio_day_gives_the_figures_of_what_was_done(api) -> None:
         "storageByDay": [{"date": today, "bytes": 4096, "changeBytes": 4096}],
         "uploadsCompleted": {"count": 1, "bytes": 4096},
         "rendersByPreset": {"hls": {"count": 1, "seconds": 90.0, "minutes": 1.5, "vcpuSeconds": 180.0}},
+        "playbackEgress": {"bytes": 0, "links": 0, "byDay": [{"date": today, "bytes": 0, "links": 0}]},
         "activeMembers": 1,
     }
 

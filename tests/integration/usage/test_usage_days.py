@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from keyframe import clock
 from keyframe.usage import storage_days
 from tests.integration.uploads.conftest import create_asset
 from tests.support.identity import Session, register_studio
@@ -37,7 +38,7 @@ def test_storage_per_day_follows_uploads_and_aborts(api, monkeypatch: pytest.Mon
     other = register_studio(api, studio_name="Other Days Studio")
     _, asset_id = create_asset(api, admin)
     _, other_asset = create_asset(api, other)
-    today = date.today()
+    today = clock.now().date()
     first = today - timedelta(days=3)
     _on(monkeypatch, first)
     _open(api, admin, asset_id, 1000)
