@@ -71,7 +71,7 @@ def run_derive(studio_id: str, upload_id: str) -> int:
             raise InvalidMediaError(
                 "Derive ran before the upload was validated and published", code="PIPELINE_ORDER"
             )
-        service.step_started(studio_id, upload_id, STEP)
+        service.step_started(studio_id, upload_id, STEP, record=record)
         job = DeriveJob(
             studio_id,
             record.asset_id,

@@ -112,10 +112,19 @@ def _new_value(after: PipelineRecord, name: str, attr: Any, action: Any, *, nest
 
 
 def _write(
-    record: PipelineRecord, actions: list[Any], *, condition: Any = None, step: str | None = None
+    record: PipelineRecord,
+    actions: list[Any],
+    *,
+    condition: Any = None,
+    step: str | None = None,
+    reread: bool = True,
 ) -> None:
     """Update ``record`` with ``actions`` and store its ``pipeline:update`` event, one transaction; then
     read it again (``record`` then holds what is stored, other writers' changes included).
+
+    ``reread=False`` skips that read (a consistent GetItem): ``record`` then holds what it held with
+    ``actions`` applied, i.e. exactly what the event announced. The step bookkeeping uses it: each
+    step reads the record fresh before its writes, so the read after them only cost time.
 
     Raises
     ------
@@ -123,10 +132,15 @@ def _write(
         ``condition`` failed (``"record"`` in ``failed``) or the event could not be stored: nothing
         was written.
     """
+    after = _applied(record, actions)
     tx = Transaction().update("record", PipelineRecord(record.pk, record.sk), actions, condition=condition)
-    _stage(tx, _applied(record, actions), step)
+    _stage(tx, after, step)
     tx.commit()
-    record.refresh(consistent_read=True)
+    if reread:
+        record.refresh(consistent_read=True)
+    else:
+        for name in PipelineRecord.get_attributes():
+            setattr(record, name, getattr(after, name))
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -258,36 +272,47 @@ def attach_execution(record: PipelineRecord, execution_arn: str) -> PipelineReco
     return record
 
 
-def _set_step(record: PipelineRecord, name: str, state: dict[str, Any], *extra: Any) -> PipelineRecord:
+def _set_step(
+    record: PipelineRecord, name: str, state: dict[str, Any], *extra: Any, reread: bool = True
+) -> PipelineRecord:
     clean = {key: value for key, value in state.items() if value is not None}
     _write(
         record,
         [PipelineRecord.steps[name].set(clean), PipelineRecord.updated_at.set(now_iso()), *extra],
         step=name,
+        reread=reread,
     )
     return record
 
 
-def step_started(studio_id: str, upload_id: str, name: str) -> PipelineRecord:
+def step_started(
+    studio_id: str, upload_id: str, name: str, *, record: PipelineRecord | None = None
+) -> PipelineRecord:
     """Step ``name`` is RUNNING (attempts + 1); the pipeline is RUNNING.
+
+    ``record`` is the record just read (consistently) by the caller; else it is read here. The
+    returned record is that one with this write applied (not read again).
 
     Raises
     ------
     NotFound
         No record for the upload.
     """
-    record = require(studio_id, upload_id)
+    record = record or require(studio_id, upload_id)
     previous = record.step(name)
     state = {"status": RUNNING, "startedAt": now_iso(), "attempts": int(previous.get("attempts") or 0) + 1}
-    return _set_step(record, name, state, PipelineRecord.status.set(RUNNING))
+    return _set_step(record, name, state, PipelineRecord.status.set(RUNNING), reread=False)
 
 
 def step_succeeded(studio_id: str, upload_id: str, name: str, *extra: Any) -> PipelineRecord:
-    """Step ``name`` SUCCEEDED now; ``extra`` are further PynamoDB update actions on the record."""
+    """Step ``name`` SUCCEEDED now; ``extra`` are further PynamoDB update actions on the record.
+
+    Reads the record first (consistently: other writers' changes are in the event); returns it with
+    this write applied (not read again)."""
     record = require(studio_id, upload_id)
     state = {**record.step(name), "status": SUCCEEDED, "endedAt": now_iso()}
     state.pop("error", None)
-    return _set_step(record, name, state, *extra)
+    return _set_step(record, name, state, *extra, reread=False)
 
 
 def step_failed(studio_id: str, upload_id: str, name: str, code: str, message: str) -> PipelineRecord:
@@ -332,7 +357,8 @@ def set_derived(media: dict[str, Any], derived: dict[str, str]) -> list:
 
 
 def finish_succeeded(record: PipelineRecord) -> PipelineRecord:
-    """The run SUCCEEDED: steps that never ran are SKIPPED."""
+    """The run SUCCEEDED: steps that never ran are SKIPPED. ``record`` is read by the caller just before;
+    it is returned with the writes applied (not read again)."""
     for name in STEPS:
         if record.step(name)["status"] == PENDING:
             step_skipped(record, name)
@@ -345,6 +371,7 @@ def finish_succeeded(record: PipelineRecord) -> PipelineRecord:
             PipelineRecord.updated_at.set(now),
             PipelineRecord.error.remove(),
         ],
+        reread=False,
     )
     return record
 
