@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from aws_cdk import Aws, Duration, NestedStack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
@@ -36,7 +35,8 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.config import StageConfig
-from infra.monitoring import PERIOD, Monitoring, runbook
+from infra.monitoring import PERIOD, Monitoring
+from infra.storage import secure_bucket
 
 EVENTS_PREFIX = "events/"
 """Where the records are, under ``studio=<id>/date=<yyyy-mm-dd>/``."""
@@ -103,22 +103,17 @@ class Analytics(NestedStack):
         super().__init__(
             scope, construct_id, description=f"Keyframe analytics: Firehose, S3, Glue ({config.name})"
         )
-        self.bucket = s3.Bucket(
+        self.bucket = secure_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            config=config,
+            auto_delete_objects=False,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)
                 ),
                 s3.LifecycleRule(id="errors-expire", prefix=ERRORS_PREFIX, expiration=Duration.days(30)),
             ],
-            removal_policy=config.removal_policy,
-            auto_delete_objects=False,
         )
         NagSuppressions.add_resource_suppressions(
             self.bucket,
@@ -275,23 +270,18 @@ class Analytics(NestedStack):
             ),
         )
         self.table.add_dependency(self.database)
-        self.freshness_alarm = cloudwatch.Alarm(
-            self,
+        self.freshness_alarm = monitoring.alarm_on(
             "DeliveryFreshness",
-            metric=cloudwatch.Metric(
+            cloudwatch.Metric(
                 namespace="AWS/Firehose",
                 metric_name="DeliveryToS3.DataFreshness",
                 dimensions_map={"DeliveryStreamName": stream_name(config.name)},
                 period=PERIOD,
                 statistic="Maximum",
             ),
-            alarm_description=f"{config.name}: analytics records are not reaching S3 (oldest waiting over "
-            f"15 minutes).{runbook('analytics-delivery')}",
+            description="analytics records are not reaching S3 (oldest waiting over 15 minutes)",
             threshold=FRESHNESS_ALARM_SECONDS,
             evaluation_periods=3,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            runbook_key="analytics-delivery",
+            scope=self,
         )
-        action = cloudwatch_actions.SnsAction(monitoring.topic)
-        self.freshness_alarm.add_alarm_action(action)
-        self.freshness_alarm.add_ok_action(action)

@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import Duration, NestedStack
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -35,7 +33,7 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.functions import Functions
 from infra.grants import Access, ReadSigningSecret, Resources, SendMail, TableItems
-from infra.monitoring import PERIOD, Monitoring, runbook
+from infra.monitoring import PERIOD, Monitoring
 from keyframe import registry
 from keyframe.storage.tables import LIVE, TENANTS
 
@@ -127,17 +125,10 @@ class DailyDigest(NestedStack):
                 )
             ],
         )
-        self.alarm = cloudwatch.Alarm(
-            self,
+        self.alarm = monitoring.alarm_on(
             "Errors",
-            metric=self.functions[NAME].metric_errors(period=PERIOD, statistic="Sum"),
-            alarm_description=f"{config.name}: Lambda {NAME} failed (digests wait for the next run)."
-            f"{runbook('function-errors')}",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.functions[NAME].metric_errors(period=PERIOD, statistic="Sum"),
+            description=f"Lambda {NAME} failed (digests wait for the next run)",
+            runbook_key="function-errors",
+            scope=self,
         )
-        action = cloudwatch_actions.SnsAction(monitoring.topic)
-        self.alarm.add_alarm_action(action)
-        self.alarm.add_ok_action(action)

@@ -18,7 +18,8 @@ every key in :data:`RUNBOOK`. What is watched:
 - and one composite alarm, *studio-facing outage*, in ALARM when any alarm on the path of a studio's
   request is (:meth:`Monitoring.finish`, which the stack calls last).
 
-Later concerns add theirs with :meth:`Monitoring.alarm_on` (a CloudWatch metric) and
+Later concerns add theirs with :meth:`Monitoring.alarm_on` (a CloudWatch metric;  ``scope=`` for an
+alarm that lives in a nested stack of its own) and
 :meth:`Monitoring.notify_on` (an EventBridge event, e.g. a failed Batch job), and their graphs with
 ``monitoring.dashboard.add_widgets``.
 """
@@ -555,12 +556,16 @@ class Monitoring(Construct):
         threshold: float = 1,
         evaluation_periods: int = 1,
         datapoints_to_alarm: int | None = None,
+        scope: Construct | None = None,
     ) -> cloudwatch.Alarm:
         """Alarm when ``metric`` reaches ``threshold`` (in ``datapoints_to_alarm`` of
         ``evaluation_periods`` periods); the topic hears alarm and recovery.
 
         The description is prefixed with the stage and ends with the runbook line (``runbook_key`` in
-        :data:`RUNBOOK`). Missing data counts as fine (no executions, no failures).
+        :data:`RUNBOOK`). Missing data counts as fine (no executions, no failures). The alarm lives in
+        this construct and the dashboard's alarm status shows it, or, given ``scope`` (a nested stack
+        of its own, so that it counts against that stack's 500 resources), there and not on the
+        dashboard.
 
         Raises
         ------
@@ -568,7 +573,7 @@ class Monitoring(Construct):
             An unknown ``runbook_key``.
         """
         alarm = cloudwatch.Alarm(
-            self,
+            scope or self,
             construct_id,
             metric=metric,
             alarm_description=f"{self._config.name}: {description}.{runbook(runbook_key)}",
@@ -578,6 +583,10 @@ class Monitoring(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        if scope is not None:
+            alarm.add_alarm_action(self._action)
+            alarm.add_ok_action(self._action)
+            return alarm
         return self._notify(alarm)
 
     def watch_state_machine(

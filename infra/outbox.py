@@ -25,7 +25,6 @@ from dataclasses import replace
 
 from aws_cdk import Duration, NestedStack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -37,7 +36,7 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.functions import Functions
 from infra.grants import CONSUMER_GRANTS, Resources
-from infra.monitoring import PERIOD, Monitoring, runbook
+from infra.monitoring import PERIOD, Monitoring
 from keyframe import registry
 from keyframe.outbox.records import RECORD_TYPE
 
@@ -99,7 +98,6 @@ class OutboxConsumer(NestedStack):
         monitoring: Monitoring,
     ) -> None:
         super().__init__(scope, construct_id, description=f"{config.name}: the outbox's stream consumer")
-        self._config_name = config.name
         self.functions = Functions(
             self,
             "Functions",
@@ -188,22 +186,21 @@ class OutboxConsumer(NestedStack):
         table.grant_stream_read(function)
         self.dead_letters.grant_send_messages(function)
         self.alarms = [
-            self._alarm(
-                monitoring,
+            monitoring.alarm_on(
                 f"{FUNCTION}-errors",
                 function.metric_errors(period=PERIOD, statistic="Sum"),
                 description=f"Lambda {FUNCTION} failed invocations (events wait in the stream)",
                 runbook_key="function-errors",
+                scope=self,
             ),
-            self._alarm(
-                monitoring,
+            monitoring.alarm_on(
                 f"{FUNCTION}-throttles",
                 function.metric_throttles(period=PERIOD, statistic="Sum"),
                 description=f"Lambda {FUNCTION} was throttled",
                 runbook_key="function-throttles",
+                scope=self,
             ),
-            self._alarm(
-                monitoring,
+            monitoring.alarm_on(
                 "OutboxDeadLetters",
                 self.dead_letters.metric_approximate_number_of_messages_visible(
                     period=PERIOD, statistic="Maximum"
@@ -211,31 +208,31 @@ class OutboxConsumer(NestedStack):
                 description="The outbox consumer gave up stream records (events not delivered to rooms "
                 "or webhooks)",
                 runbook_key="dead-letters",
+                scope=self,
             ),
-            self._alarm(
-                monitoring,
+            monitoring.alarm_on(
                 "WebhookDeadLetters",
                 self.delivery_dead_letters.metric_approximate_number_of_messages_visible(
                     period=PERIOD, statistic="Maximum"
                 ),
                 description="Webhook delivery messages could not be handled (DynamoDB or SQS failures)",
                 runbook_key="dead-letters",
+                scope=self,
             ),
             *[
-                self._alarm(
-                    monitoring,
+                monitoring.alarm_on(
                     f"{DELIVERER}-{kind}",
                     metric,
                     description=f"Lambda {DELIVERER} {kind}",
                     runbook_key=f"function-{kind}",
+                    scope=self,
                 )
                 for kind, metric in (
                     ("errors", self.functions[DELIVERER].metric_errors(period=PERIOD, statistic="Sum")),
                     ("throttles", self.functions[DELIVERER].metric_throttles(period=PERIOD, statistic="Sum")),
                 )
             ],
-            self._alarm(
-                monitoring,
+            monitoring.alarm_on(
                 "OutboxLag",
                 cloudwatch.Metric(
                     namespace="AWS/Lambda",
@@ -248,36 +245,9 @@ class OutboxConsumer(NestedStack):
                 threshold=ITERATOR_AGE_ALARM_MS,
                 evaluation_periods=3,
                 runbook_key="outbox-lag",
+                scope=self,
             ),
         ]
-
-    def _alarm(
-        self,
-        monitoring: Monitoring,
-        construct_id: str,
-        metric: cloudwatch.IMetric,
-        *,
-        description: str,
-        runbook_key: str,
-        threshold: float = 1,
-        evaluation_periods: int = 1,
-    ) -> cloudwatch.Alarm:
-        """An alarm like :meth:`infra.monitoring.Monitoring.alarm_on`'s, notifying the same topic."""
-        config_name = self._config_name
-        alarm = cloudwatch.Alarm(
-            self,
-            construct_id,
-            metric=metric,
-            alarm_description=f"{config_name}: {description}.{runbook(runbook_key)}",
-            threshold=threshold,
-            evaluation_periods=evaluation_periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        action = cloudwatch_actions.SnsAction(monitoring.topic)
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
-        return alarm
 
 
 def _explain_parent_references(role: iam.IRole | None) -> None:

@@ -29,6 +29,8 @@ bucket (SSE-S3: log delivery cannot use KMS).
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -56,6 +58,37 @@ PLAYBACK_EXPIRATION_DAYS = 1
 CORS_EXPOSED_HEADERS: tuple[str, ...] = ("ETag", "Content-Range", "Accept-Ranges", "Content-Length")
 
 
+def secure_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    config: StageConfig,
+    auto_delete_objects: bool,
+    encryption: s3.BucketEncryption = s3.BucketEncryption.S3_MANAGED,
+    **settings: Any,
+) -> s3.Bucket:
+    """A Keyframe bucket: all public access blocked, TLS 1.2+ only (``enforce_ssl``), objects owned by
+    the bucket owner (ACLs off), encrypted (SSE-S3 unless ``encryption`` says otherwise), removed as the
+    stage's ``removal_policy`` says.
+
+    ``auto_delete_objects`` empties it when the stack is deleted (a custom resource): only on a disposable
+    stage, and never for a bucket whose objects outlive the stack. ``settings`` are the rest of
+    ``s3.Bucket``'s (key, versioning, lifecycle rules, CORS, access logs).
+    """
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=encryption,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        removal_policy=config.removal_policy,
+        auto_delete_objects=auto_delete_objects,
+        **settings,
+    )
+
+
 class MediaStorage(Construct):
     """The media bucket, its KMS key and its access-log bucket.
 
@@ -71,22 +104,17 @@ class MediaStorage(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        self.logs_bucket = s3.Bucket(
+        self.logs_bucket = secure_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            config=config,
+            auto_delete_objects=config.is_disposable,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
                     expiration=Duration.days(config.defaults.access_log_retention_days),
                 )
             ],
-            removal_policy=config.removal_policy,
-            auto_delete_objects=config.is_disposable,
         )
         NagSuppressions.add_resource_suppressions(
             self.logs_bucket,
@@ -105,16 +133,14 @@ class MediaStorage(Construct):
             enable_key_rotation=True,
             removal_policy=config.removal_policy,
         )
-        self.bucket = s3.Bucket(
+        self.bucket = secure_bucket(
             self,
             "Media",
+            config=config,
+            auto_delete_objects=config.is_disposable,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
             server_access_logs_bucket=self.logs_bucket,
             server_access_logs_prefix="media/",
@@ -159,8 +185,6 @@ class MediaStorage(Construct):
                     noncurrent_version_expiration=Duration.days(PLAYBACK_EXPIRATION_DAYS),
                 ),
             ],
-            removal_policy=config.removal_policy,
-            auto_delete_objects=config.is_disposable,
         )
 
 
