@@ -9,7 +9,8 @@ storage bytes per day   the counter minus the later days' changes, each day's ch
 uploads completed       ``upload:completed`` activity entries in range (``size`` bytes)  yes
 render seconds/preset   jobs of ``STUDIO#{s}#RENDERS`` (renders gsi1) ended in range,    yes (wall clock, as
                         ``endedAt - startedAt``                                          the minutes quota)
-render vCPU-seconds     render seconds x the job definition's vCPUs (non-scene presets)  yes; scene presets 0
+render vCPU-seconds     video presets: render seconds x the job definition's vCPUs;      yes; scenes: each
+                        scene presets: the seconds of each chunk x a chunk's vCPUs       chunk's latest try
 playback egress         each playback/download link issued counted with the bytes it      no: an estimate, a
                         points to, per day (:mod:`.egress`)                              link = one fetch
 active members          distinct actors of the activity entries in range                 yes
@@ -24,7 +25,14 @@ from typing import Any
 
 from keyframe.storage.activity import ActivityItem, activity_pk
 from keyframe.usage import egress, quotas, storage_days
-from keyframe.usage.models import RENDER_VCPUS, RenderJobView, studio_renders_key
+from keyframe.usage.models import (
+    CHUNK_PREFIX,
+    CHUNK_VCPUS,
+    RENDER_VCPUS,
+    RenderChunkView,
+    RenderJobView,
+    studio_renders_key,
+)
 from keyframe.usage.quotas import Quota
 
 MAX_DAYS = 366
@@ -44,17 +52,34 @@ def _seconds(started: str | None, ended: str | None) -> float:
     return max(0.0, (b - a).total_seconds())
 
 
+def scene_vcpu_seconds(job: RenderJobView) -> float:
+    """A scene render's vCPU-seconds: each chunk's ``endedAt - startedAt`` x :data:`CHUNK_VCPUS`.
+
+    One Query of the job's chunk items (renders table). A chunk stores its latest try only, so a
+    chunk's earlier failed tries are not counted, nor the probe and assembly steps; a chunk still
+    running when the job ended (cancelled) counts until the job's ``endedAt``.
+    """
+    seconds = 0.0
+    for chunk in RenderChunkView.query(
+        job.pk, RenderChunkView.sk.startswith(CHUNK_PREFIX), consistent_read=True
+    ):
+        seconds += _seconds(chunk.started_at, chunk.ended_at or job.ended_at)
+    return seconds * CHUNK_VCPUS
+
+
 def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
     """The studio's usage on the UTC days ``first..last`` (both included).
 
-    Reads: one GetItem (storage counter), the studio's activity partition between the bounds
-    (catalog table), and the studio's render jobs created before the end (renders gsi1, filtered on
-    ``endedAt``), the storage day items from ``first`` on with the counter around them (uploads
-    table, :func:`keyframe.usage.storage_days.closing_balances`), the egress day items (catalog and
-    renders tables, :func:`keyframe.usage.egress.by_day`). Returns ``{"storageBytes",
-    "storageByDay": [{"date", "bytes", "changeBytes"}], "uploads": {"count", "bytes"}, "renders":
-    {preset: {"count", "seconds", "vcpuSeconds"}}, "egressByDay": [{"date", "bytes", "links"}],
-    "activeMembers"}``.
+    Reads: one GetItem (storage counter); the studio's activity partition between the bounds
+    (catalog table); the studio's render jobs created before the end (renders gsi1, filtered on
+    ``endedAt``) and the chunk items of each scene render among them (renders table); the storage
+    day items from ``first`` on with the counter around them (uploads table,
+    :func:`keyframe.usage.storage_days.closing_balances`); the egress day items (catalog and renders
+    tables, :func:`keyframe.usage.egress.by_day`).
+
+    Returns ``{"storageBytes", "storageByDay": [{"date", "bytes", "changeBytes"}], "uploads":
+    {"count", "bytes"}, "renders": {preset: {"count", "seconds", "vcpuSeconds"}}, "egressByDay":
+    [{"date", "bytes", "links"}], "activeMembers"}``.
     """
     low, high = _bounds(first, last)
     uploads = {"count": 0, "bytes": 0}
@@ -86,6 +111,8 @@ def usage(studio_id: str, first: date, last: date) -> dict[str, Any]:
         figure["seconds"] += seconds
         if job.scene is None:
             figure["vcpuSeconds"] += seconds * vcpus
+        else:
+            figure["vcpuSeconds"] += scene_vcpu_seconds(job)
     return {
         "storageBytes": quotas.used(studio_id, Quota.STORAGE_BYTES),
         "storageByDay": storage_days.closing_balances(studio_id, first, last),

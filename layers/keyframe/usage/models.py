@@ -170,6 +170,14 @@ RENDER_VCPUS = 2
 keeps them equal: usage may not import the renders domain)."""
 
 
+CHUNK_VCPUS = 2
+"""vCPUs of one array child of a scene render (``keyframe.renders.jobs.SCENE_CHUNK_VCPUS``; a test keeps
+them equal)."""
+
+CHUNK_PREFIX = "CHUNK#"
+"""Sort-key prefix of a scene render's chunk items, beside the job (as ``keyframe.renders.models``)."""
+
+
 def studio_renders_key(studio_id: str) -> str:
     """``gsi1pk`` of every render job of a studio (renders table; as ``keyframe.renders.models``)."""
     return f"STUDIO#{studio_id}#RENDERS"
@@ -188,5 +196,17 @@ class RenderJobView(Model):
     studio_id = UnicodeAttribute(attr_name="studioId")
     preset = UnicodeAttribute()
     scene = JSONAttribute(null=True)
+    started_at = UnicodeAttribute(attr_name="startedAt", null=True)
+    ended_at = UnicodeAttribute(attr_name="endedAt", null=True)
+
+
+class RenderChunkView(Model):
+    """The fields of a scene render's chunk the usage figures read (renders table, pk of its job, sk
+    ``CHUNK#{index:05d}``): when the chunk's latest try started and ended (each try overwrites them)."""
+
+    Meta = table_meta(RENDERS)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
     started_at = UnicodeAttribute(attr_name="startedAt", null=True)
     ended_at = UnicodeAttribute(attr_name="endedAt", null=True)

@@ -73,7 +73,10 @@ class PresetUsage(ApiModel):
     count: int
     seconds: float
     minutes: float
-    vcpu_seconds: float
+    vcpu_seconds: float = Field(
+        description="video presets: seconds x the job's 2 vCPUs; scene presets: the seconds of each "
+        "chunk's latest try x a chunk's 2 vCPUs (the probe and assembly steps are not counted)"
+    )
 
 
 class EgressDayUsage(ApiModel):
@@ -127,8 +130,9 @@ def get_studio_usage(
 
     Exact figures from stored data: storage bytes now (quota counter) and at the end of each day of
     the range up to today (the counter minus later days' changes), ``upload:completed`` activity
-    entries (count, bytes), render jobs ended in range (seconds, minutes, vCPU-seconds by preset; scene
-    presets run as Batch arrays and count 0 vCPU-seconds here), distinct actors of the activity log.
+    entries (count, bytes), render jobs ended in range (seconds, minutes, vCPU-seconds by preset: a video
+    render's seconds x its 2 vCPUs, a scene render's chunk seconds x a chunk's 2 vCPUs, each chunk's
+    latest try), distinct actors of the activity log.
     Playback egress is an estimate: each playback or download link issued, counted as one fetch of
     what it points to.
 

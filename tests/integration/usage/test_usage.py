@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from keyframe import clock
-from keyframe.renders.models import RenderJobItem, job_pk, studio_jobs_key
+from keyframe.renders.models import RenderChunkItem, RenderJobItem, chunk_sk, job_pk, studio_jobs_key
 from keyframe.storage import activity
 from keyframe.storage.transactions import Transaction
 from keyframe.usage import quotas
@@ -22,7 +22,9 @@ def _body(response: Any, status: int) -> Any:
     return json.loads(response.body)
 
 
-def _render(studio_id: str, job_id: str, preset: str, started: str, ended: str) -> None:
+def _render(
+    studio_id: str, job_id: str, preset: str, started: str, ended: str, *, scene: dict | None = None
+) -> None:
     RenderJobItem(
         job_pk(studio_id, job_id),
         job_id=job_id,
@@ -40,6 +42,7 @@ def _render(studio_id: str, job_id: str, preset: str, started: str, ended: str) 
         ended_at=ended,
         gsi1pk=studio_jobs_key(studio_id),
         gsi1sk=f"{started}#{job_id}",
+        scene=scene,
     ).save()
 
 
@@ -108,8 +111,37 @@ def test_bad_ranges_answer_400(api, query: str, code: str) -> None:
     assert error["correlationId"]
 
 
+def _chunk(studio_id: str, job_id: str, index: int, started: str, ended: str | None) -> None:
+    RenderChunkItem(
+        job_pk(studio_id, job_id), chunk_sk(index), index=index, frame_start=index * 10 + 1,
+        frame_end=index * 10 + 10, frames=10, frames_done=10 if ended else 4, started_at=started,
+        ended_at=ended, status="SUCCEEDED" if ended else "RUNNING", updated_at=ended or started,
+    ).save()  # fmt: skip
+
+
+def test_a_scene_render_counts_its_chunks_vcpu_seconds(api) -> None:
+    # Given a scene render that ran 150 s with chunks of 60 s and 30 s, and a cancelled one whose
+    # only chunk was still running 20 s after it started when the render ended
+    admin = register_studio(api, studio_name="Scene Usage Studio")
+    day = clock.now().date().isoformat()
+    at = f"{day}T10:00:"
+    scene = {"frames": 20, "renderer": "blender"}
+    _render(admin.studio_id, "scene-1", "scene-frames", f"{at}00.000Z", f"{day}T10:02:30.000Z", scene=scene)
+    _chunk(admin.studio_id, "scene-1", 0, f"{at}05.000Z", f"{day}T10:01:05.000Z")
+    _chunk(admin.studio_id, "scene-1", 1, f"{at}10.000Z", f"{at}40.000Z")
+    _render(admin.studio_id, "scene-2", "scene-frames", f"{at}00.000Z", f"{at}30.000Z", scene=scene)
+    _chunk(admin.studio_id, "scene-2", 0, f"{at}10.000Z", None)
+    # When the admin reads today's usage
+    body = _body(api.get(f"/studio/usage?from={day}&to={day}", token=admin.access_token), 200)
+    # Then the preset counts each chunk's seconds x a chunk's 2 vCPUs beside the wall-clock seconds
+    assert body["rendersByPreset"] == {
+        "scene-frames": {"count": 2, "seconds": 180.0, "minutes": 3.0, "vcpuSeconds": (60 + 30 + 20) * 2.0}
+    }
+
+
 def test_usage_counts_the_render_jobs_vcpus() -> None:
-    from keyframe.renders.jobs import RENDER_JOB
-    from keyframe.usage.models import RENDER_VCPUS
+    from keyframe.renders.jobs import RENDER_JOB, SCENE_CHUNK_VCPUS
+    from keyframe.usage.models import CHUNK_VCPUS, RENDER_VCPUS
 
     assert float(RENDER_JOB["vcpus"]) == RENDER_VCPUS
+    assert SCENE_CHUNK_VCPUS == CHUNK_VCPUS
