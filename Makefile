@@ -24,7 +24,7 @@ if [ "$${KEYFRAME_NO_GIT_HOOK:-0}" != 1 ] && [ -d .git ] && command -v git >/dev
 fi
 endef
 
-.PHONY: install system-tools bootstrap destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench load openapi demo clean
+.PHONY: install system-tools bootstrap media-base-digest destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench load openapi demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { test -n "$(PYTHON)" || { echo "Keyframe needs Python 3.11 or newer on PATH (or make PYTHON=/path/to/python3.x)" >&2; exit 1; }; \
@@ -97,10 +97,11 @@ test-infra: install
 test-e2e: install
 	$(BIN)/pytest tests/e2e
 
-lint: install ## ruff, mypy and the import contracts (lint-imports, pyproject.toml); CI runs it before the tests
+lint: install ## ruff, mypy, the import contracts (lint-imports, pyproject.toml) and hadolint on the media Dockerfile; CI runs it before the tests
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint functions/media_container/Dockerfile
 
 format: install
 	$(BIN)/ruff check --fix $(LINT_PATHS)
@@ -119,6 +120,10 @@ bootstrap: install ## once per AWS account and region: cdk bootstrap
 
 deploy: install ## deploy to the AWS account in your environment: make deploy STAGE=dev SUFFIX=yourname [CONTEXT="-c key=value"]
 	$(CDK) deploy $(CDK_APP) --all
+
+# The media image's base: its FROM line gets the tag's multi-platform digest (needs Docker; see README Deploy)
+media-base-digest: install ## pin the media image's base to its digest: docker buildx imagetools inspect, written on the Dockerfile's FROM line
+	$(BIN)/python -m infra.batch_image
 
 destroy: install ## delete a stack (prod keeps its data; see README Teardown): make destroy STAGE=dev SUFFIX=yourname
 	$(CDK) destroy $(CDK_APP) --all

@@ -30,13 +30,17 @@ Cost: the normal queue runs on **Fargate Spot** first (about 70 % cheaper; a rec
 by the job's retry rules) and falls back to on-demand Fargate when the Spot environment is at its vCPU
 ceiling; the high-priority queue runs on on-demand Fargate only, so a HIGH render is never reclaimed.
 Jobs run on X86_64: Fargate Spot runs only X86_64 Linux tasks (an ARM64 job in a Spot environment
-blocks its queue), and the same job definitions run on both environments; FFmpeg would run on
-Graviton, Spot would not.
+blocks its queue), and the same job definitions run on both environments. The image itself would
+build for arm64 (its FFmpeg and PyAV wheels, Blender and Synfig all exist for aarch64); only HIGH
+renders, on on-demand Fargate alone, could use Graviton, at the price of a second image build and
+job definition.
 
 Image
 -----
 One image, built at deploy time from ``functions/media_container/Dockerfile`` with the repository root
-as context (synth only stages files: no Docker needed). What is staged is exactly what the build may
+as context (synth only stages files: no Docker needed). Its base is an exact tag on the one ``FROM``
+line, pinned by digest with ``make media-base-digest`` (:mod:`infra.batch_image`); its FFmpeg and PyAV
+are the ``media`` extra of ``pyproject.toml``. What is staged is exactly what the build may
 ``COPY``: the patterns of ``Dockerfile.dockerignore`` beside the Dockerfile (the one list), then the
 Dockerfile itself, then :data:`NEVER_STAGED` as a safety net.
 """
@@ -59,13 +63,11 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
+from infra.batch_image import DOCKERFILE
 from infra.config import StageConfig
 from infra.grants import JOB_GRANTS, Access, Resources, grants_for_job
 from infra.monitoring import Monitoring
 from keyframe.registry import REPO_ROOT
-
-DOCKERFILE = "functions/media_container/Dockerfile"
-"""The media container's Dockerfile, relative to the build context (the repository root)."""
 
 DOCKERIGNORE = REPO_ROOT / "functions" / "media_container" / "Dockerfile.dockerignore"
 

@@ -7,7 +7,7 @@ instead (state ``DeriveInLambda`` of ``statemachines/asset_pipeline.asl.json``);
 fast-path failure that is not the file's fault, go to Batch.
 
 The FFmpeg layer holds the arm64 wheels of :data:`FFMPEG_LAYER_REQUIREMENTS`: ``imageio-ffmpeg`` (a
-static ``ffmpeg`` with libx264; 0.7.0 is the newest release with a manylinux aarch64 wheel) and PyAV
+static ``ffmpeg`` with libx264; 0.7.0 because 0.8's aarch64 wheel unzips to 125 MiB) and PyAV
 (``av``, the probe where there is no ``ffprobe``): 48 + 94 MiB unzipped; with the shared layer (about
 60 MiB of dependencies, measured from the installed distributions) the function stays under Lambda's
 250 MiB for a function and its layers, with about 50 MiB to spare. The wheel stores its ``ffmpeg``

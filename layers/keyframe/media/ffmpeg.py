@@ -6,9 +6,12 @@ streams them (seeking with Range requests) and never holds the whole file in mem
 
 Where FFmpeg comes from:
 
-- the media container: Debian's ``ffmpeg`` package (``ffmpeg`` and ``ffprobe`` on ``PATH``);
-- a developer machine and the local stack: ``ffmpeg`` on ``PATH`` if installed, else the static build
-  shipped by the ``imageio-ffmpeg`` wheel (no ``ffprobe``: :mod:`keyframe.media.probe` then uses PyAV).
+- the media container: the static build of the ``imageio-ffmpeg`` wheel (the ``media`` extra of
+  ``pyproject.toml``) linked as ``/usr/local/bin/ffmpeg``; no ``ffprobe``, so
+  :mod:`keyframe.media.probe` uses PyAV;
+- the Lambda derive: the same wheel (an older release) from its layer, found through the import;
+- a developer machine and the local stack: ``ffmpeg`` on ``PATH`` if installed, else the wheel's
+  (the ``media`` extra again: the image's version).
 """
 
 from __future__ import annotations
@@ -60,14 +63,14 @@ def ffmpeg_exe() -> str:
     if found:
         return found
     try:
-        import imageio_ffmpeg  # noqa: PLC0415 - optional (dev extra); the media image has a system FFmpeg
+        import imageio_ffmpeg  # noqa: PLC0415 - optional (media extra); the image links it on PATH
     except ImportError as exc:
         raise MediaToolError("No ffmpeg on PATH and the imageio-ffmpeg wheel is not installed") from exc
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def ffprobe_exe() -> str | None:
-    """Absolute path of ``ffprobe`` when the system has one (the media container does)."""
+    """Absolute path of ``ffprobe`` when the system has one (a developer's FFmpeg; not the media image)."""
     return shutil.which("ffprobe")
 
 

@@ -2,9 +2,10 @@
 
 Two back ends give the same :class:`MediaInfo`:
 
-- ``ffprobe`` (the media container has Debian's) run on the source URL, JSON output;
-- PyAV (``av``; its wheel bundles FFmpeg's libraries) where there is no ``ffprobe``: the local stack
-  and developer machines, whose ``imageio-ffmpeg`` binary has none.
+- ``ffprobe`` run on the source URL, JSON output, where the machine has one (a developer's system
+  FFmpeg);
+- PyAV (``av``; its wheel bundles FFmpeg's libraries) where there is none: the media container, the
+  Lambda derive, the local stack and developer machines with the ``imageio-ffmpeg`` binary only.
 
 Both read the source by URL (a presigned GET): only the headers and index are fetched.
 """
