@@ -8,10 +8,11 @@ import threading
 from typing import Any
 
 import pytest
+from moto.dynamodb.responses import DynamoHandler
 
 from keyframe import settings
 from keyframe.storage.transactions import Cancelled, Transaction
-from keyframe.usage import quotas
+from keyframe.usage import quotas, storage_days
 from keyframe.usage.quotas import Quota
 from tests.support.identity import register_studio
 
@@ -110,3 +111,39 @@ def test_spent_render_minutes_refuse_a_render_before_any_work(api, monkeypatch) 
     assert error["details"] == {"quota": "renderMinutesPerMonth", "limit": 1, "used": 1, "requested": 0}
     assert 0 < int(refused.headers["Retry-After"]) <= 31 * 24 * 3600
     assert _body(api.get("/renders", token=admin.access_token), 200)["items"] == []
+
+
+def test_storage_day_changes_add_up_to_the_counter_under_concurrency(aws: None, monkeypatch) -> None:
+    # Given a studio allowed 500 bytes, DynamoDB requests atomic as in AWS (moto's transactions are not)
+    monkeypatch.setenv("STUDIO_QUOTA_BYTES", "500")
+    settings.reset()
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def atomic(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", atomic)
+    studio = "studio-storage-days"
+    # When 9 uploads of 100 bytes open at once, then 7 releases of 100 race
+    granted: dict[int, list[bool]] = {100: [], -100: []}
+    for amount, count in ((100, 9), (-100, 7)):
+
+        def change(amount: int = amount) -> None:
+            granted[amount].append(_change(studio, Quota.STORAGE_BYTES, amount))
+
+        threads = [threading.Thread(target=change) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    # Then 5 got room and 5 were given back; today's change is exactly the counter's, never below 0
+    assert (granted[100].count(True), granted[-100].count(True)) == (5, 5)
+    today = storage_days.today()
+    assert quotas.used(studio, Quota.STORAGE_BYTES) == 0
+    assert storage_days.closing_balances(studio, today, today) == [
+        {"date": today, "bytes": 0, "changeBytes": 0}
+    ]
+    assert _change(studio, Quota.STORAGE_BYTES, 300)
+    assert storage_days.closing_balances(studio, today, today)[0]["changeBytes"] == 300
