@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from keyframe.registry import REPO_ROOT
-from tests.e2e.conftest import BaseUrlSession, LocalStackProcess, _stop, _wait_until_ready
 from tests.e2e.test_pipeline import PASSWORD, Studio
+from tests.support.local_stack import PORTS, BaseUrlSession, LocalStackProcess, start_local_stack
 from tests.unit.media.samples import ffmpeg_sample
 
 # Its own xdist group: these tests start their own stacks, so under `make test` they run on the other
@@ -58,7 +58,6 @@ WAITING = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600
 
 
 KEYFRAME = Path(sys.executable).with_name("keyframe")
-PORTS = ("MOTO_PORT", "KEYFRAME_HTTP_PORT", "KEYFRAME_WS_PORT")
 
 
 def _free_ports() -> dict[str, str]:
@@ -75,27 +74,11 @@ def _free_ports() -> dict[str, str]:
 def _stack(state_dir: Path, ports: dict[str, str] | None = None) -> Iterator[LocalStackProcess]:
     """A local stack on ``ports`` (default: any free ones) keeping its data in ``state_dir`` (no
     periodic snapshots)."""
-    log_path = state_dir / "stack.log"
-    dropped = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CORS_ALLOW_ORIGINS")
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(ports or dict.fromkeys(PORTS, "0"))
-    env.update({"KEYFRAME_STATE_DIR": str(state_dir), "KEYFRAME_SNAPSHOT_SECONDS": "0",
-                "PYTHONUNBUFFERED": "1"})  # fmt: skip
-    (state_dir / "local-stack.json").unlink(missing_ok=True)
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "keyframe.local"], cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    stack = start_local_stack(state_dir, ports=ports, log_level=None)
     try:
-        info = _wait_until_ready(process, state_dir / "local-stack.json", log_path)
-        yield LocalStackProcess(
-            http_url=info["urls"]["api"], ws_url=info["urls"]["websocket"],
-            connections_url=info["urls"]["connections"], emulator_url=info["urls"]["emulator"],
-            env=info["env"], state_dir=state_dir, log_path=log_path, process=process,
-        )  # fmt: skip
+        yield stack
     finally:
-        _stop(process)
+        stack.stop()
 
 
 def _reset(state_dir: Path) -> subprocess.CompletedProcess[str]:

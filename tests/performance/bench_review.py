@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -34,8 +32,8 @@ from typing import Any
 
 from keyframe.media import ffmpeg
 from keyframe.media.probe import probe
-from tests.e2e.conftest import BaseUrlSession, _stop, _wait_until_ready
 from tests.e2e.test_pipeline import Studio
+from tests.support.local_stack import BaseUrlSession, start_local_stack
 from tests.unit.media.samples import video_clip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,39 +41,6 @@ POLL_SECONDS = 0.5
 """Seconds between status polls: slow, so the polling (an API request, a handler, DynamoDB reads, all
 on the stack) does not take CPU from the pipeline it measures; the time is read from Finalize's own
 ``endedAt``, not from when a poll noticed."""
-
-
-class _Stack:
-    """Just what :class:`tests.e2e.test_pipeline.Studio` reads of a running stack."""
-
-    def __init__(self, info: dict[str, Any]) -> None:
-        self.env = info["env"]
-
-
-def _start(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    dropped = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CORS_ALLOW_ORIGINS")
-    env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(
-        {
-            "MOTO_PORT": "0",
-            "KEYFRAME_HTTP_PORT": "0",
-            "KEYFRAME_WS_PORT": "0",
-            "KEYFRAME_STATE_DIR": str(state_dir),
-            "KEYFRAME_SNAPSHOT_SECONDS": "0",
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("BENCH_REVIEW_LOG_LEVEL", "WARNING"),
-        }
-    )
-    log = (state_dir / "stack.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keyframe.local"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return process, _wait_until_ready(process, state_dir / "local-stack.json", state_dir / "stack.log")
 
 
 def _plain(clip: Path, folder: Path) -> float:
@@ -154,18 +119,18 @@ def main() -> None:
         clip = video_clip(folder / "clip.mp4", seconds=10, size="1920x1080")
         size = clip.stat().st_size
         started = time.perf_counter()
-        process, info = _start(folder)
+        stack = start_local_stack(folder, log_level=os.environ.get("BENCH_REVIEW_LOG_LEVEL", "WARNING"))
         start_seconds = time.perf_counter() - started
         try:
-            with BaseUrlSession(info["urls"]["api"]) as http:
-                studio = Studio(http, _Stack(info))  # type: ignore[arg-type]
+            with BaseUrlSession(stack.http_url) as http:
+                studio = Studio(http, stack)
                 _time_to_review(studio, clip, 0)  # warm-up: first imports in the stack's environments
                 plain, review = [], []
                 for round_ in range(1, rounds + 1):
                     plain.append(_plain(clip, folder))
                     review.append(_time_to_review(studio, clip, round_))
         finally:
-            _stop(process)
+            stack.stop()
     baseline, measured = statistics.median(plain), statistics.median(review)
     print(
         f"clip: 10 s 1920x1080 H.264+AAC ({size} bytes), "
