@@ -55,9 +55,11 @@ def _seconds(started: str | None, ended: str | None) -> float:
 def scene_vcpu_seconds(job: RenderJobView) -> float:
     """A scene render's vCPU-seconds: each chunk's ``endedAt - startedAt`` x :data:`CHUNK_VCPUS`.
 
-    One Query of the job's chunk items (renders table). A chunk stores its latest try only, so a
-    chunk's earlier failed tries are not counted, nor the probe and assembly steps; a chunk still
-    running when the job ended (cancelled) counts until the job's ``endedAt``.
+    One Query of the job's chunk items (renders table). Like a video render's seconds, this is the
+    render's last attempt: a chunk stores its latest try only (earlier failed tries are overwritten)
+    and the planning step of a retry resets the chunk items (a chunk whose frames an earlier attempt
+    made counts 0); the probe and assembly steps are not counted. A chunk still running when the job
+    ended (cancelled) counts until the job's ``endedAt``.
     """
     seconds = 0.0
     for chunk in RenderChunkView.query(

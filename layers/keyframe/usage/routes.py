@@ -75,7 +75,8 @@ class PresetUsage(ApiModel):
     minutes: float
     vcpu_seconds: float = Field(
         description="video presets: seconds x the job's 2 vCPUs; scene presets: the seconds of each "
-        "chunk's latest try x a chunk's 2 vCPUs (the probe and assembly steps are not counted)"
+        "chunk's latest try in the render's last attempt x a chunk's 2 vCPUs (the probe and assembly "
+        "steps are not counted)"
     )
 
 
