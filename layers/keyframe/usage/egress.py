@@ -76,6 +76,8 @@ def by_day(studio_id: str, first: date, last: date) -> list[dict[str, Any]]:
     Two Queries of ``STUDIO#{s}#EGRESS`` between the days (catalog and renders tables), summed.
     """
     end = min(last, clock.now().date())
+    if first > end:  # a range wholly in the future (DynamoDB refuses a BETWEEN whose bounds cross)
+        return []
     totals: dict[str, list[int]] = {}
     for model in _MODELS.values():
         found: Any = model

@@ -67,3 +67,4 @@ def test_storage_per_day_follows_uploads_and_aborts(api, monkeypatch: pytest.Mon
     # And a range wholly in the future has no days yet
     future = _body(api.get(f"/studio/usage?from={end}&to={end}", token=admin.access_token), 200)
     assert future["storageByDay"] == []
+    assert future["playbackEgress"] == {"bytes": 0, "links": 0, "byDay": []}
