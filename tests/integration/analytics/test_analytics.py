@@ -23,6 +23,7 @@ from keyframe.outbox import stream
 from keyframe.outbox.records import DomainEvent, OutboxItem, outbox_pk, write
 from tests.support.environment import ANALYTICS_BUCKET
 from tests.support.identity import Session, add_member, login, register_studio
+from tests.support.world import moto_world
 
 LIVE_CONTRACT = False  # server events below are stored in the outbox directly, with the real shapes
 
@@ -37,27 +38,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    from moto import mock_aws
-
-    from keyframe import settings
-    from tests.conftest import _reset_pynamodb_connections
-    from tests.support import environment
-    from tests.support.api import ApiClient
-    from tests.support.aws import create_resources
-    from tests.support.identity import fast_password_hashing
-
-    environment.apply()
-    with mock_aws(), pytest.MonkeyPatch.context() as mp:
-        _reset_pynamodb_connections()
-        create_resources()
-        fast_password_hashing(mp)
-        settings.reset()
-        api = ApiClient()
+    with moto_world() as api:
         admin = register_studio(api, studio_name="Analytics Studio")
         viewer = add_member(api, admin, "VIEWER")
         other = register_studio(api, studio_name="Other Studio")
         yield World(api, admin, viewer, other)
-    _reset_pynamodb_connections()
 
 
 def recorded() -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import pytest
 from keyframe.favorites.favorites import favoured_by
 from keyframe.renders.models import JOB_SK, RenderJobItem, job_pk
 from tests.support.identity import Session, add_member, register_studio
+from tests.support.world import moto_world
 
 
 @dataclass(frozen=True)
@@ -67,22 +68,7 @@ def _render_job(studio_id: str, asset_id: str, user_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    from moto import mock_aws
-
-    from keyframe import settings
-    from tests.conftest import _reset_pynamodb_connections
-    from tests.support import environment
-    from tests.support.api import ApiClient
-    from tests.support.aws import create_resources
-    from tests.support.identity import fast_password_hashing
-
-    environment.apply()
-    with mock_aws(), pytest.MonkeyPatch.context() as mp:
-        _reset_pynamodb_connections()
-        create_resources()
-        fast_password_hashing(mp)
-        settings.reset()
-        api = ApiClient()
+    with moto_world() as api:
         admin = register_studio(api, studio_name="Fav Studio")
         artist = add_member(api, admin, "ARTIST")
         other = register_studio(api, studio_name="Other Studio")
@@ -102,7 +88,6 @@ def world() -> Iterator[World]:
         ]
         job = _render_job(admin.studio_id, assets[0], admin.user_id)
         yield World(api, admin, artist, other, assets, job)
-    _reset_pynamodb_connections()
 
 
 def test_a_favorite_is_listed_newest_first_and_marking_twice_keeps_the_first_time(world: World) -> None:

@@ -45,6 +45,7 @@ from tests.support.identity import (
     register_studio,
     unique_email,
 )
+from tests.support.world import moto_world
 
 
 @dataclass
@@ -62,29 +63,14 @@ def _ok(response: Any, status: int) -> Any:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    from moto import mock_aws
-
-    from keyframe import settings
-    from tests.conftest import _reset_pynamodb_connections
-    from tests.support import environment
-    from tests.support.api import ApiClient
-    from tests.support.aws import create_resources
-    from tests.support.identity import fast_password_hashing
-
-    environment.apply()
     sockets: list[dict[str, Any]] = []
 
     def deliver(_studio_id: str, envelopes: list[dict[str, Any]]) -> None:
         sockets.extend(envelopes)
 
-    with mock_aws(), pytest.MonkeyPatch.context() as mp:
-        _reset_pynamodb_connections()
-        create_resources()
-        fast_password_hashing(mp)
-        settings.reset()
+    with moto_world() as api:
         publisher.register_deliverer(deliver)
         try:
-            api = ApiClient()
             admin = register_studio(api, studio_name="Outbox Studio")
             project = _ok(
                 api.post("/projects", json={"name": "Atomic", "code": "ATOM"}, token=admin.access_token), 201
@@ -92,7 +78,6 @@ def world() -> Iterator[World]:
             yield World(api, admin, project, sockets)
         finally:
             publisher._deliverers.remove(deliver)
-    _reset_pynamodb_connections()
 
 
 def _events(studio_id: str) -> list[tuple[str, dict[str, Any]]]:
