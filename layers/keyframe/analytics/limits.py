@@ -14,13 +14,13 @@ A batch is also bounded in size: 100 events (:data:`keyframe.analytics.schemas.M
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, datetime
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 
+from keyframe import clock
 from keyframe.errors import TooManyRequests
 from keyframe.storage.models import table_meta
 from keyframe.storage.tables import LIVE
@@ -43,11 +43,6 @@ class EventCounter(Model):
     ttl = TTLAttribute(null=True)
 
 
-def _now() -> float:
-    """The clock (epoch seconds); tests move it."""
-    return time.time()
-
-
 def admit(studio_id: str, user_id: str, events: int, per_minute: int) -> None:
     """Count ``events`` against the member's minute, or refuse them all.
 
@@ -56,7 +51,7 @@ def admit(studio_id: str, user_id: str, events: int, per_minute: int) -> None:
     TooManyRequests
         (429) the member's minute would hold more than ``per_minute`` events.
     """
-    now = _now()
+    now = clock.epoch()
     minute = int(now // 60)
     if events > per_minute:  # never fits, however empty the minute
         raise _refused(per_minute, now, minute)

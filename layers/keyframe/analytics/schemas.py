@@ -14,12 +14,13 @@ cannot leak anything, since the record is filed under the caller's own studio.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
+from keyframe import clock
 from keyframe.schemas import ApiModel, RequestModel
 
 MAX_BATCH = 100
@@ -141,7 +142,7 @@ class ClientEvent(RequestModel):
     @field_validator("occurred_at")
     @classmethod
     def _recent(cls, value: datetime) -> datetime:
-        now = datetime.now(UTC)
+        now = clock.now()
         if value < now - MAX_AGE:
             raise ValueError("is more than 7 days old")
         if value > now + MAX_SKEW:

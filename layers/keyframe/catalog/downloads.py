@@ -7,12 +7,12 @@ in the studio's estimated playback egress (:mod:`keyframe.usage.egress`: one ADD
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from keyframe import settings
+from keyframe import clock, settings
 from keyframe.catalog.schemas import DerivedDownload, Download
 from keyframe.catalog.version_queries import get_version
 from keyframe.errors import NotFound
@@ -53,7 +53,7 @@ def _presigned_get(
     """``(url, expiresAt)``: a presigned GET of ``key`` in the media bucket, valid 15 minutes, asking S3
     to answer with ``Content-Disposition`` (and ``Content-Type`` when given). Range requests work."""
     bucket = settings.load(MediaSettings).MEDIA_BUCKET
-    expires_at = datetime.now(UTC) + timedelta(seconds=DOWNLOAD_URL_SECONDS)
+    expires_at = clock.now() + timedelta(seconds=DOWNLOAD_URL_SECONDS)
     params = {
         "Bucket": bucket,
         "Key": key,
@@ -62,7 +62,7 @@ def _presigned_get(
     if content_type:
         params["ResponseContentType"] = content_type
     url = _s3_client().generate_presigned_url("get_object", Params=params, ExpiresIn=DOWNLOAD_URL_SECONDS)
-    return url, expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return url, clock.iso_seconds(expires_at)
 
 
 @lru_cache(maxsize=4096)

@@ -11,11 +11,11 @@ A link is a presigned S3 GET made in memory (no request to S3 either), valid
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from keyframe import settings
+from keyframe import clock, settings
 from keyframe.catalog.models import AssetItem
 from keyframe.catalog.schemas import ThumbnailLink
 from keyframe.settings import MediaSettings
@@ -48,7 +48,7 @@ def thumbnail_link(key: str | None) -> ThumbnailLink | None:
     if not key:
         return None
     bucket = settings.load(MediaSettings).MEDIA_BUCKET
-    expires_at = datetime.now(UTC) + timedelta(seconds=THUMBNAIL_URL_SECONDS)
+    expires_at = clock.now() + timedelta(seconds=THUMBNAIL_URL_SECONDS)
     url = _signer(*(os.environ.get(name) for name in _SIGNER_ENVIRONMENT)).generate_presigned_url(
         "get_object",
         Params={
@@ -59,7 +59,7 @@ def thumbnail_link(key: str | None) -> ThumbnailLink | None:
         },
         ExpiresIn=THUMBNAIL_URL_SECONDS,
     )
-    return ThumbnailLink(url=url, expires_at=expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return ThumbnailLink(url=url, expires_at=clock.iso_seconds(expires_at))
 
 
 _SIGNER_ENVIRONMENT = (

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pynamodb.attributes import (
@@ -295,7 +295,7 @@ def _let_the_inline_attempt_finish(event: DomainEvent) -> None:
     make both take a ``seq`` for the same event (one stays unused: a gap). Events older than the
     grace (every event of a batch after the first, any event after an outage) pass at once.
     """
-    age = (clock.now() - datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))).total_seconds()
+    age = (clock.now() - clock.parse(event.occurred_at)).total_seconds()
     if 0 <= age < INLINE_GRACE_SECONDS:
         time.sleep(INLINE_GRACE_SECONDS - age)
 
@@ -307,8 +307,11 @@ def _wait_for_its_publisher(event: DomainEvent, room: str, marker: RoomEventMark
     process is posting it too (the same ``seq`` twice on a socket). A process that died leaves its
     lease to run out; the envelope is then posted from here.
     """
-    while not marker.delivered and time.time() < float(marker.lease_until or 0):
-        time.sleep(min(0.25, max(0.0, float(marker.lease_until) - time.time())))
+    # the lease is wall-clock epoch seconds (shared between processes); the wait is measured on
+    # the monotonic clock, so a test that stops keyframe.clock cannot make it endless
+    deadline = time.monotonic() + float(marker.lease_until or 0) - clock.epoch()
+    while not marker.delivered and time.monotonic() < deadline:
+        time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
         marker = _marker(event, room) or marker
     return marker
 
@@ -328,7 +331,7 @@ def _append(event: DomainEvent, room: str) -> RoomEventMarker:
     ttl = timedelta(seconds=EVENT_RETENTION_SECONDS)
     marker = RoomEventMarker(
         key, f"EVENT#{event.id}", seq=seq, envelope=envelope, delivered=False, ttl=ttl,
-        lease_until=time.time() + DELIVERY_LEASE_SECONDS,
+        lease_until=clock.epoch() + DELIVERY_LEASE_SECONDS,
     )  # fmt: skip
     tx = Transaction()
     tx.put("marker", marker, condition=RoomEventMarker.pk.does_not_exist())

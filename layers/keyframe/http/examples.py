@@ -12,13 +12,13 @@ from typing import Any
 _STUDIO = {
     "studioId": "7d1f0c1e-5b8a-4c55-9a77-2f0e6f1f8a10",
     "name": "Night Market",
-    "createdAt": "2026-12-04T09:00:00Z",
+    "createdAt": "2026-12-04T09:00:00.000000Z",
 }
 _USER = {
     "userId": "3f1c2d4e-8a9b-4c0d-9e1f-2a3b4c5d6e7f",
     "email": "ada@night-market.studio",
     "displayName": "Ada",
-    "createdAt": "2026-12-04T09:00:00Z",
+    "createdAt": "2026-12-04T09:00:00.000000Z",
 }
 _PROJECT_ID = "b0c4e0f2-1d2e-4f5a-8b9c-0d1e2f3a4b5c"
 _ASSET_ID = "4ca2115f-9e3b-4d8c-a1f0-6b7c8d9e0f12"
@@ -137,8 +137,8 @@ EXAMPLES: dict[str, Any] = {
         "fps": 24,
         "startFrame": 1001,
         "createdBy": _USER["userId"],
-        "createdAt": "2026-12-04T09:05:00Z",
-        "updatedAt": "2026-12-04T09:05:00Z",
+        "createdAt": "2026-12-04T09:05:00.000000Z",
+        "updatedAt": "2026-12-04T09:05:00.000000Z",
     },
     "Asset": {
         "id": _ASSET_ID,
@@ -150,8 +150,8 @@ EXAMPLES: dict[str, Any] = {
         "currentVersion": 3,
         "latestVersion": 3,
         "createdBy": _USER["userId"],
-        "createdAt": "2026-12-04T09:06:00Z",
-        "updatedAt": "2026-12-04T10:12:00Z",
+        "createdAt": "2026-12-04T09:06:00.000000Z",
+        "updatedAt": "2026-12-04T10:12:00.000000Z",
     },
     "RenderJob": {
         "renderJobId": "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b",
@@ -172,8 +172,8 @@ EXAMPLES: dict[str, Any] = {
         },
         "options": {},
         "createdBy": _USER["userId"],
-        "createdAt": "2026-12-04T10:20:00Z",
-        "updatedAt": "2026-12-04T10:20:00Z",
+        "createdAt": "2026-12-04T10:20:00.000000Z",
+        "updatedAt": "2026-12-04T10:20:00.000000Z",
     },
     "OpenUploadResponse": {
         "uploadId": "u-5f4e3d2c1b0a",
@@ -188,7 +188,7 @@ EXAMPLES: dict[str, Any] = {
             {"partNumber": 2, "url": "https://media.example/studios/…/part2?X-Amz-Signature=…"},
         ],
         "expiresAt": "2026-12-04T11:20:00Z",
-        "sessionExpiresAt": "2026-12-11T10:20:00Z",
+        "sessionExpiresAt": "2026-12-11T10:20:00.000000Z",
     },
     "Comment": {
         "commentId": "c-0a1b2c3d",
@@ -202,7 +202,7 @@ EXAMPLES: dict[str, Any] = {
         "timecode": "00:00:00:12",
         "threadId": "c-0a1b2c3d",
         "resolved": False,
-        "createdAt": "2026-12-04T10:30:00Z",
+        "createdAt": "2026-12-04T10:30:00.000000Z",
     },
     "TicketResponse": {
         "ticket": "Ma67OWm6k7LYRYLV-FrivV1Pi6lmrwmRRNvW2T61ahU",

@@ -21,7 +21,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from keyframe import mail
+from keyframe import clock, mail
 from keyframe.errors import (
     InvalidInput,
     NoLongerAvailable,
@@ -46,7 +46,6 @@ from keyframe.identity.models import (
     UserItem,
     email_pk,
     get_or_none,
-    iso,
     member_families_key,
     reset_pk,
     studio_pk,
@@ -169,7 +168,7 @@ def request_reset(email: str, client_address: str) -> None:
     """
     settings = load(AuthSettings)
     started = time.monotonic()
-    now = time.time()
+    now = clock.epoch()
     if not _count_request(
         _request_key("address", client_address), settings.PASSWORD_RESET_MAX_PER_ADDRESS, now
     ):
@@ -198,7 +197,7 @@ def _send_reset(email: str, now: float, settings: AuthSettings) -> None:
         user_id=user.user_id,
         token_hash=tokens.token_hash(token),
         used=False,
-        created_at=iso(now),
+        created_at=clock.iso(now),
         expires_at=expires_at,
         ttl=datetime.fromtimestamp(expires_at + 86_400, UTC),  # kept a day longer: reuse answers 410
     ).save(condition=PasswordResetItem.pk.does_not_exist())
@@ -245,7 +244,7 @@ def confirm_reset(token: str, new_password: str) -> int:
         "reset",
         reset,
         actions=[PasswordResetItem.used.set(True)],
-        condition=(PasswordResetItem.used == False) & (PasswordResetItem.expires_at > time.time()),  # noqa: E712
+        condition=(PasswordResetItem.used == False) & (PasswordResetItem.expires_at > clock.epoch()),  # noqa: E712
     )
     tx.update(
         "user",
@@ -268,7 +267,7 @@ def _check_usable(reset: PasswordResetItem) -> None:
         raise NoLongerAvailable(
             "This reset link was already used; ask for a new one", code="RESET_TOKEN_USED"
         )
-    if reset.expires_at <= time.time():
+    if reset.expires_at <= clock.epoch():
         raise NoLongerAvailable("This reset link has expired; ask for a new one", code="RESET_TOKEN_EXPIRED")
 
 
@@ -278,7 +277,7 @@ def list_sessions(principal: Principal, session_id: str | None) -> SessionsRespo
     Reads gsi1 of the tenants table (the caller's memberships, then each studio's families) and the
     studios (BatchGet). Revoked and expired sessions are not listed.
     """
-    now = time.time()
+    now = clock.epoch()
     families = [f for f in _families(principal.user_id) if not f.revoked and f.expires_at > now]
     keys = list({(studio_pk(f.studio_id), STUDIO_SK) for f in families})
     studios = {s.studio_id: s for s in StudioItem.batch_get(keys)} if keys else {}
@@ -288,8 +287,8 @@ def list_sessions(principal: Principal, session_id: str | None) -> SessionsRespo
             studio_id=f.studio_id,
             studio_name=studios[f.studio_id].name if f.studio_id in studios else "",
             created_at=f.created_at,
-            last_used_at=iso(f.rotated_at) if f.rotated_at else f.created_at,
-            expires_at=iso(f.expires_at),
+            last_used_at=clock.iso(f.rotated_at) if f.rotated_at else f.created_at,
+            expires_at=clock.iso(f.expires_at),
             current=f.family_id == session_id,
         )
         for f in families

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from botocore.exceptions import ClientError
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pynamodb.exceptions import UpdateError
 
+from keyframe import clock
 from keyframe.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, field_details
 from keyframe.identity import avatar_links
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
@@ -113,7 +114,7 @@ def _not_an_image(why: str) -> InvalidInput:
 
 
 def _expiry(seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return clock.iso_seconds(clock.now() + timedelta(seconds=seconds))
 
 
 def create_upload(principal: Principal) -> AvatarUpload:

@@ -15,13 +15,12 @@ link stops working) and a new expiry. Each change is an activity entry (``member
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
-from keyframe import mail
+from keyframe import clock, mail
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM
@@ -39,7 +38,6 @@ from keyframe.identity.models import (
     email_pk,
     get_or_none,
     invitation_pk,
-    iso,
     member_sk,
     studio_pk,
     user_pk,
@@ -67,7 +65,7 @@ def _token_shown() -> bool:
 
 def is_expired(invitation: InvitationItem, now: float | None = None) -> bool:
     """True when ``invitation`` is past its ``expiresAt`` (epoch seconds)."""
-    return invitation.expires_at <= (time.time() if now is None else now)
+    return invitation.expires_at <= (clock.epoch() if now is None else now)
 
 
 def _send(invitation: InvitationItem, token: str, inviter_id: str) -> bool:
@@ -79,7 +77,7 @@ def _send(invitation: InvitationItem, token: str, inviter_id: str) -> bool:
         "inviterName": inviter.display_name if inviter else "A Keyframe admin",
         "role": invitation.role,
         "link": mail.link(ACCEPT_PATH, token=token),
-        "expiresAt": iso(invitation.expires_at),
+        "expiresAt": clock.iso(invitation.expires_at),
     }
     try:
         mail.send(invitation.email, "invitation", values)
@@ -94,7 +92,7 @@ def _response(invitation: InvitationItem, token: str, sent: bool) -> InvitationR
         invitation_id=invitation.invitation_id,
         email=invitation.email,
         role=Role(invitation.role),
-        expires_at=iso(invitation.expires_at),
+        expires_at=clock.iso(invitation.expires_at),
         email_sent=sent,
         token=token if _token_shown() else None,
     )
@@ -120,7 +118,7 @@ def invite(principal: Principal, email: str, role: Role) -> InvitationResponse:
     pointer = get_or_none(EmailItem, email_pk(email), EMAIL_SK)
     if pointer and get_or_none(MembershipItem, studio_pk(principal.studio_id), member_sk(pointer.user_id)):
         raise Conflict("This person is already a member of the studio", code="ALREADY_MEMBER")
-    now = time.time()
+    now = clock.epoch()
     expires_at = int(now) + load(AuthSettings).INVITATION_TTL_SECONDS
     invitation_id = uuid.uuid4().hex
     token = tokens.new_opaque_token(invitation_id)
@@ -128,7 +126,7 @@ def invite(principal: Principal, email: str, role: Role) -> InvitationResponse:
         invitation_pk(invitation_id),
         INVITATION_SK,
         gsi1pk=studio_pk(principal.studio_id),
-        gsi1sk=f"{INVITATION_PREFIX}{iso(now)}#{invitation_id}",
+        gsi1sk=f"{INVITATION_PREFIX}{clock.iso(now)}#{invitation_id}",
         invitation_id=invitation_id,
         studio_id=principal.studio_id,
         email=email,
@@ -136,10 +134,10 @@ def invite(principal: Principal, email: str, role: Role) -> InvitationResponse:
         token_hash=tokens.token_hash(token),
         invited_by=principal.user_id,
         status="PENDING",
-        created_at=iso(now),
+        created_at=clock.iso(now),
         expires_at=expires_at,
         sent_count=1,
-        last_sent_at=iso(now),
+        last_sent_at=clock.iso(now),
         ttl=datetime.fromtimestamp(expires_at, UTC),
     )
     tx = Transaction()
@@ -171,7 +169,7 @@ def _view(invitation: InvitationItem) -> InvitationView:
         role=Role(invitation.role),
         invited_by=invitation.invited_by,
         created_at=invitation.created_at,
-        expires_at=iso(invitation.expires_at),
+        expires_at=clock.iso(invitation.expires_at),
         expired=is_expired(invitation),
         sent_count=int(invitation.sent_count or 1),
         last_sent_at=invitation.last_sent_at or invitation.created_at,
@@ -233,7 +231,7 @@ def resend(principal: Principal, invitation_id: str) -> InvitationResponse:
     invitation = _invitation(principal, invitation_id)
     if invitation.status != "PENDING":
         raise _not_pending(invitation.status)
-    now = time.time()
+    now = clock.epoch()
     expires_at = int(now) + load(AuthSettings).INVITATION_TTL_SECONDS
     token = tokens.new_opaque_token(invitation_id)
     try:
@@ -243,7 +241,7 @@ def resend(principal: Principal, invitation_id: str) -> InvitationResponse:
                 InvitationItem.expires_at.set(expires_at),
                 InvitationItem.ttl.set(datetime.fromtimestamp(expires_at, UTC)),
                 InvitationItem.sent_count.set((invitation.sent_count or 1) + 1),
-                InvitationItem.last_sent_at.set(iso(now)),
+                InvitationItem.last_sent_at.set(clock.iso(now)),
             ],
             condition=InvitationItem.status == "PENDING",
         )
@@ -282,7 +280,7 @@ def revoke(principal: Principal, invitation_id: str) -> None:
     tx.update(
         "invitation",
         invitation,
-        actions=[InvitationItem.status.set("REVOKED"), InvitationItem.revoked_at.set(iso(time.time()))],
+        actions=[InvitationItem.status.set("REVOKED"), InvitationItem.revoked_at.set(clock.now_iso())],
         condition=InvitationItem.status == "PENDING",
     )
     details = {"email": invitation.email, "role": invitation.role}

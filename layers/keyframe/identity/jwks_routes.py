@@ -8,12 +8,11 @@ that meets an unknown ``kid`` may fetch the document again.
 
 from __future__ import annotations
 
-import time
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
+from keyframe import clock
 from keyframe.http.contract import answers
 from keyframe.identity import token_keys
 
@@ -51,7 +50,7 @@ class JwkSet(BaseModel):
 )
 def jwks() -> Response[JwkSet]:
     """The JWKS document (keyring in the signing secret, public keys from ``kms:GetPublicKey``)."""
-    document = token_keys.token_keys().jwks(int(time.time()))
+    document = token_keys.token_keys().jwks(int(clock.epoch()))
     return Response(
         status_code=200,
         content_type="application/json",

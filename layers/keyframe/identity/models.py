@@ -27,8 +27,6 @@ names the item; each of them records its ``studioId`` and is only ever reached t
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
@@ -247,17 +245,6 @@ class LoginThrottleItem(Model):
     last_failure_at = NumberAttribute(attr_name="lastFailureAt", null=True)
     locked_until = NumberAttribute(attr_name="lockedUntil", null=True)
     ttl = TTLAttribute(null=True)
-
-
-def iso_now() -> str:
-    """The current UTC time as ISO-8601 with milliseconds and ``Z`` (how items store times)."""
-    return iso(time.time())
-
-
-def iso(epoch_seconds: float) -> str:
-    """``epoch_seconds`` as ISO-8601 UTC with milliseconds and ``Z``."""
-    moment = datetime.fromtimestamp(epoch_seconds, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 M = TypeVar("M", bound=Model)

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from keyframe import keys as secret_keys
+from keyframe.clock import epoch
 from keyframe.identity import token_keys
 from keyframe.observability import logger
 
@@ -101,7 +102,7 @@ class SecretRotation:
     stage:
         The ``keyframe:token-key`` tag of new token keys (default: the newest listed key's).
     clock / grace:
-        Epoch seconds source and rotated-out key grace (defaults: ``time.time``,
+        Epoch seconds source and rotated-out key grace (defaults: :func:`keyframe.clock.epoch`,
         :func:`token_keys.grace_seconds`).
     """
 
@@ -117,7 +118,7 @@ class SecretRotation:
         self.secretsmanager = secretsmanager or boto3.client("secretsmanager")
         self.kms = kms or boto3.client("kms")
         self.stage = stage
-        self.clock = clock or time.time
+        self.clock = clock or epoch
         self.grace = grace
 
     def handle(self, event: dict[str, Any]) -> None:

@@ -19,10 +19,10 @@ Sign-in rules:
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
+from keyframe import clock
 from keyframe.analytics.service import record_sign_in
 from keyframe.errors import (
     Conflict,
@@ -48,7 +48,6 @@ from keyframe.identity.models import (
     email_pk,
     get_or_none,
     invitation_pk,
-    iso_now,
     member_sk,
     studio_pk,
     user_pk,
@@ -86,7 +85,7 @@ def register(request: RegisterRequest) -> AuthResponse:
         ``EMAIL_TAKEN`` (409): an account already uses this e-mail (sign in, or accept an
         invitation, to join another studio with it). Nothing is written.
     """
-    now = iso_now()
+    now = clock.now_iso()
     studio_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
     studio = StudioItem(
         studio_pk(studio_id),
@@ -189,7 +188,7 @@ def login(request: LoginRequest, client_address: str) -> AuthResponse:
         raise _credentials_refused()
     try:  # the condition keeps a concurrently removed membership from being re-created as a stub
         membership.update(
-            actions=[MembershipItem.last_used_at.set(iso_now())], condition=MembershipItem.pk.exists()
+            actions=[MembershipItem.last_used_at.set(clock.now_iso())], condition=MembershipItem.pk.exists()
         )
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
@@ -227,7 +226,7 @@ def _pending_invitation(token: str) -> InvitationItem:
         )
     if invitation.status != "PENDING":
         raise _invitation_refused("INVITATION_USED", "This invitation was already used")
-    if invitation.expires_at <= datetime.now(UTC).timestamp():
+    if invitation.expires_at <= clock.epoch():
         raise NoLongerAvailable(
             "This invitation has expired; ask the studio's admin to resend it", code="INVITATION_EXPIRED"
         )
@@ -241,11 +240,7 @@ def _pending_invitation_item(invitation_id: str) -> None:
         raise NoLongerAvailable(
             "This invitation was revoked; ask the studio's admin for a new one", code="INVITATION_REVOKED"
         )
-    if (
-        current is not None
-        and current.status == "PENDING"
-        and current.expires_at <= datetime.now(UTC).timestamp()
-    ):
+    if current is not None and current.status == "PENDING" and current.expires_at <= clock.epoch():
         raise NoLongerAvailable(
             "This invitation has expired; ask the studio's admin to resend it", code="INVITATION_EXPIRED"
         )
@@ -277,7 +272,7 @@ def accept_invitation(request: AcceptInvitationRequest, client_address: str) -> 
     invitation = _pending_invitation(request.token)
     email = invitation.email
     existing = get_or_none(EmailItem, email_pk(email), EMAIL_SK)
-    now = iso_now()
+    now = clock.now_iso()
     tx = Transaction()
     if existing is not None:
         user = _verified_user(email, request.password, client_address)
@@ -317,8 +312,7 @@ def _consume(tx: Transaction, invitation: InvitationItem, user: UserItem, role: 
             InvitationItem.accepted_by.set(user.user_id),
             InvitationItem.accepted_at.set(now),
         ],
-        condition=(InvitationItem.status == "PENDING")
-        & (InvitationItem.expires_at > datetime.now(UTC).timestamp()),
+        condition=(InvitationItem.status == "PENDING") & (InvitationItem.expires_at > clock.epoch()),
     )
     tx.put(
         "membership",

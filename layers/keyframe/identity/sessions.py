@@ -21,12 +21,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 import uuid
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
+from keyframe import clock
 from keyframe.errors import Unauthenticated
 from keyframe.identity import avatar_links, tokens
 from keyframe.identity.models import (
@@ -39,7 +39,6 @@ from keyframe.identity.models import (
     UserItem,
     family_pk,
     get_or_none,
-    iso,
     member_families_key,
     member_sk,
     studio_pk,
@@ -71,11 +70,6 @@ def studio_view(studio: StudioItem) -> StudioView:
 
 def _refused(code: str = "INVALID_REFRESH_TOKEN") -> Unauthenticated:
     return Unauthenticated(INVALID_REFRESH, code=code)
-
-
-def _now() -> float:
-    """The clock (epoch seconds); tests move it."""
-    return time.time()
 
 
 def _keystream(old_token: str, length: int) -> bytes:
@@ -123,7 +117,7 @@ def start(user: UserItem, studio: StudioItem, role: Role | str) -> AuthResponse:
         Tokens, ``expiresIn`` (seconds), the user, the studio and the role.
     """
     settings = load(AuthSettings)
-    now = time.time()
+    now = clock.epoch()
     family_id = uuid.uuid4().hex
     refresh_token = tokens.new_opaque_token(family_id)
     expires_at = int(now) + settings.REFRESH_TOKEN_TTL_SECONDS
@@ -138,7 +132,7 @@ def start(user: UserItem, studio: StudioItem, role: Role | str) -> AuthResponse:
         token_hash=tokens.token_hash(refresh_token),
         generation=0,
         revoked=False,
-        created_at=iso(now),
+        created_at=clock.iso(now),
         created_epoch=now,
         expires_at=expires_at,
         ttl=datetime.fromtimestamp(expires_at, UTC),
@@ -165,7 +159,7 @@ def _response(
     )
     expires_in = settings.ACCESS_TOKEN_TTL_SECONDS
     if issued_at is not None:
-        expires_in = max(1, issued_at + expires_in - int(_now()))
+        expires_in = max(1, issued_at + expires_in - int(clock.epoch()))
     return AuthResponse(
         access_token=access,
         refresh_token=refresh_token,
@@ -217,7 +211,7 @@ def rotate(refresh_token: str) -> AuthResponse:
         raise _refused()
     if not tokens.hashes_match(refresh_token, family.token_hash):
         return _replay(refresh_token, family, settings)
-    now = _now()
+    now = clock.epoch()
     if family.expires_at <= now:
         raise _refused()
     membership = _current_membership(family)
@@ -257,7 +251,7 @@ def _replay(refresh_token: str, family: RefreshFamilyItem, settings: AuthSetting
     if (
         grace > 0
         and rotated_at is not None
-        and _now() - rotated_at <= grace
+        and clock.epoch() - rotated_at <= grace
         and tokens.hashes_match(refresh_token, family.previous_hash)
     ):
         successor = _unseal(refresh_token, family.successor)
@@ -300,7 +294,7 @@ def _pair(
 
 def _joined_after(membership: MembershipItem, family: RefreshFamilyItem) -> bool:
     """True when the membership is newer than the family (removed, then invited back)."""
-    return membership.joined_at > iso(family.created_epoch)
+    return membership.joined_at > clock.iso(family.created_epoch)
 
 
 def end(refresh_token: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 
+from keyframe import clock
 from keyframe.errors import Conflict, InvalidInput, NotFound
 from keyframe.events.publisher import publish_now, stage
 from keyframe.events.rooms import STUDIO_ROOM
@@ -23,7 +24,6 @@ from keyframe.identity.models import (
     StudioItem,
     UserItem,
     get_or_none,
-    iso_now,
     member_sk,
     studio_pk,
     user_pk,
@@ -49,7 +49,7 @@ def create(principal: Principal, name: str) -> AuthResponse:
     ``member:joined`` in the new studio.
     """
     user = _user(principal.user_id)
-    now = iso_now()
+    now = clock.now_iso()
     studio_id = str(uuid.uuid4())
     studio = StudioItem(
         studio_pk(studio_id), STUDIO_SK, studio_id=studio_id, name=name, admin_count=1, created_at=now
@@ -82,7 +82,7 @@ def switch(principal: Principal, studio_id: str) -> AuthResponse:
     if membership is None or studio is None:
         raise NotFound("You are not a member of this studio")
     membership.update(
-        actions=[MembershipItem.last_used_at.set(iso_now())], condition=MembershipItem.pk.exists()
+        actions=[MembershipItem.last_used_at.set(clock.now_iso())], condition=MembershipItem.pk.exists()
     )
     return sessions.start(_user(principal.user_id), studio, Role(membership.role))
 

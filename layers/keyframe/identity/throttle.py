@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
+from keyframe import clock
 from keyframe.errors import TooManyRequests
 from keyframe.identity.models import THROTTLE_SK, LoginThrottleItem
 from keyframe.observability import logger
@@ -52,11 +52,6 @@ def _address_key(address: str) -> str:
 
 def _expiry(epoch: float) -> datetime:
     return datetime.fromtimestamp(math.ceil(epoch), UTC)
-
-
-def _now() -> float:
-    """The clock (epoch seconds); tests move it."""
-    return time.time()
 
 
 def delay_after(failures: int, settings: AuthSettings | None = None) -> int:
@@ -93,7 +88,7 @@ def check(email: str, address: str) -> bool:
     keys = [(_pair_key(email, address), THROTTLE_SK), (_address_key(address), THROTTLE_SK)]
     found = {item.pk: item for item in LoginThrottleItem.batch_get(keys, consistent_read=True)}
     pair, everywhere = found.get(keys[0][0]), found.get(keys[1][0])
-    now = _now()
+    now = clock.epoch()
     waits = [
         (math.ceil(item.locked_until - now), limit, message)
         for item, limit, message in (
@@ -153,7 +148,7 @@ def record_failure(email: str, address: str) -> int:
     settings = load(AuthSettings)
     window = settings.LOGIN_LOCKOUT_SECONDS
     memory = settings.LOGIN_FAILURE_MEMORY_SECONDS
-    now = _now()
+    now = clock.epoch()
     pair = _count(_pair_key(email, address), memory, now)
     failures = int(pair.failures)
     wait = delay_after(failures, settings)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +44,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
+from keyframe import clock
 from keyframe import keys as secret_keys
 from keyframe.settings import AuthSettings, load
 
@@ -402,7 +402,7 @@ def rotate(
     """
     kms = kms or boto3.client("kms")
     secretsmanager = secretsmanager or boto3.client("secretsmanager")
-    now = int(time.time()) if now is None else now
+    now = int(clock.epoch()) if now is None else now
     grace = grace_seconds() if grace is None else grace
     document = secret_keys.parse_secret_string(
         secretsmanager.get_secret_value(SecretId=secret_name)["SecretString"]
@@ -457,7 +457,7 @@ def ensure_token_key(*, secret_name: str, stage: str, kms: Any, secretsmanager: 
         secretsmanager.get_secret_value(SecretId=secret_name)["SecretString"]
     )
     keyring = Keyring.from_document(document)
-    current = keyring.current(int(time.time()))
+    current = keyring.current(int(clock.epoch()))
     if current is not None:
         return current.kid
     kid = create_kms_key(kms, stage)

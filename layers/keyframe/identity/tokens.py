@@ -22,13 +22,13 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jwt
 
+from keyframe import clock
 from keyframe.errors import Unauthenticated
 from keyframe.identity import token_keys
 from keyframe.identity.permissions import Role
@@ -110,7 +110,7 @@ def issue_access_token(
     """
     settings = settings or load(AuthSettings)
     keys = keys or token_keys.token_keys()
-    issued_at = int(time.time()) if now is None else now
+    issued_at = int(clock.epoch()) if now is None else now
     claims = {
         "sub": user_id,
         "sid": studio_id,
@@ -173,7 +173,7 @@ def verify_access_token(
     kid = header.get("kid")
     if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE or not isinstance(kid, str):
         raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
-    public_key = keys.public_key(kid, int(time.time()) if now is None else now)
+    public_key = keys.public_key(kid, int(clock.epoch()) if now is None else now)
     if public_key is None:
         raise Unauthenticated(INVALID_TOKEN, code="INVALID_TOKEN")
     try:

@@ -10,10 +10,11 @@ expire after ``LIVE_CONNECTION_TTL_SECONDS`` (API Gateway closes a connection af
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
+from keyframe import clock
 from keyframe.events.rooms import STUDIO_ROOM, user_room
 from keyframe.identity.permissions import Principal, Role
 from keyframe.live.models import (
@@ -40,14 +41,6 @@ class ClosedConnection:
     rooms: tuple[str, ...]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def principal_of(connection: ConnectionItem) -> Principal:
     """The member behind ``connection`` (studio, user and role verified by the connect ticket)."""
     return Principal(studio_id=connection.studio_id, user_id=connection.user_id, role=Role(connection.role))
@@ -67,7 +60,7 @@ def open_connection(
     ConnectionItem
         The stored record.
     """
-    moment = connected_at or _now()
+    moment = connected_at or clock.now()
     expiry = moment + timedelta(seconds=load(LiveSettings).LIVE_CONNECTION_TTL_SECONDS)
     connection = ConnectionItem(
         connection_pk(connection_id),
@@ -78,7 +71,7 @@ def open_connection(
         studio_id=principal.studio_id,
         user_id=principal.user_id,
         role=principal.role.value,
-        connected_at=_iso(moment),
+        connected_at=clock.iso(moment),
         ttl=expiry,
     )
     connection.save()
@@ -112,7 +105,7 @@ def join_room(connection: ConnectionItem, room: str) -> bool:
         studio_id=connection.studio_id,
         user_id=connection.user_id,
         room=room,
-        joined_at=_iso(_now()),
+        joined_at=clock.now_iso(),
         ttl=connection.ttl,
     )
     try:

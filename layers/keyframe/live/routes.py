@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from keyframe import clock
 from keyframe.events import publisher
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
@@ -49,7 +50,7 @@ def create_ticket() -> TicketResponse:
     return TicketResponse(
         ticket=issued.ticket,
         url=f"{base}{separator}{urlencode({'ticket': issued.ticket})}",
-        expires_at=issued.expires_at.isoformat().replace("+00:00", "Z"),
+        expires_at=clock.iso_seconds(issued.expires_at),
     )
 
 

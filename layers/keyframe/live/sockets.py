@@ -41,6 +41,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from keyframe import clock
 from keyframe.errors import Forbidden, InvalidInput, KeyframeError, TooManyRequests, Unauthenticated
 from keyframe.http.errors import error_body
 from keyframe.identity.models import MembershipItem, get_or_none, member_sk, studio_pk
@@ -64,10 +65,6 @@ from keyframe.settings import load
 
 UNAUTHORIZED = "Unauthorized"
 """The exact message API Gateway turns into a refused handshake (401)."""
-
-
-def _iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def set_correlation_id(event: dict[str, Any], hint: str | None = None) -> str:
@@ -250,7 +247,7 @@ def dispatch(connection: ConnectionItem, message: Message, correlation_id: str) 
         raise Forbidden("Your role cannot use live review")
     match message:
         case PingMessage():
-            return _reply("pong", correlation_id, {"ts": _iso_now()})
+            return _reply("pong", correlation_id, {"ts": clock.now_iso()})
         case SubscribeMessage():
             return _subscribe(connection, message, correlation_id)
         case UnsubscribeMessage():

@@ -10,11 +10,11 @@ later through ``ttl``.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
+from keyframe import clock
 from keyframe.errors import TooManyRequests
 from keyframe.live.models import RATE_PREFIX, MessageCounterItem, connection_pk
 from keyframe.live.settings import LiveSettings
@@ -28,11 +28,6 @@ class Flooding(TooManyRequests):
     it is closed (``CONNECTION_FLOODED``)."""
 
     default_code = "CONNECTION_FLOODED"
-
-
-def clock() -> float:
-    """The current epoch time in seconds (a seam for tests)."""
-    return time.time()
 
 
 def count_message(connection_id: str) -> int:
@@ -52,7 +47,7 @@ def count_message(connection_id: str) -> int:
     """
     settings = load(LiveSettings)
     limit = settings.LIVE_MAX_MESSAGES_PER_SECOND
-    second = int(clock())
+    second = int(clock.epoch())
     counter = MessageCounterItem(connection_pk(connection_id), f"{RATE_PREFIX}{second}")
     try:
         counter.update(

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pynamodb.exceptions import DeleteError
 
+from keyframe import clock
 from keyframe.errors import Unauthenticated
 from keyframe.identity.permissions import Principal, Role
 from keyframe.live.models import TICKET_SK, TicketItem, ticket_pk
@@ -55,7 +55,7 @@ def issue(principal: Principal) -> IssuedTicket:
     """
     settings = load(LiveSettings)
     ticket = secrets.token_urlsafe(TICKET_BYTES)
-    expires = math.ceil(time.time()) + settings.LIVE_TICKET_TTL_SECONDS
+    expires = math.ceil(clock.epoch()) + settings.LIVE_TICKET_TTL_SECONDS
     TicketItem(
         ticket_pk(hash_ticket(ticket)),
         TICKET_SK,
@@ -90,7 +90,7 @@ def consume(ticket: str | None) -> Principal:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise Unauthenticated("Unknown or used ticket") from exc
         raise
-    if item.expires_at <= time.time():
+    if item.expires_at <= clock.epoch():
         raise Unauthenticated("The ticket has expired")
     try:
         role = Role(item.role)

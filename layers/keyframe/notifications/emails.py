@@ -35,7 +35,7 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
-from keyframe import mail
+from keyframe import clock, mail
 from keyframe.identity.models import STUDIO_SK, USER_SK, StudioItem, UserItem, get_or_none, studio_pk, user_pk
 from keyframe.notifications import preferences
 from keyframe.notifications.preferences import unsubscribe_token
@@ -91,7 +91,7 @@ def _claim(day: str, studio_id: str, user_id: str) -> DigestSent | None:
     marker = DigestSent(
         sent_pk(day),
         f"STUDIO#{studio_id}#USER#{user_id}",
-        sent_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sent_at=clock.now_iso(),
         ttl=timedelta(days=DIGEST_RETENTION_DAYS),
     )
     try:
@@ -104,7 +104,7 @@ def _claim(day: str, studio_id: str, user_id: str) -> DigestSent | None:
 
 
 def _today() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d")
+    return clock.now().strftime("%Y-%m-%d")
 
 
 def _recipient(studio_id: str, user_id: str) -> tuple[str, str] | None:
@@ -170,7 +170,7 @@ def queue_for_digest(studio_id: str, user_id: str, note: Notification) -> None:
     PutItem, live table)."""
     zone = preferences.time_zone(studio_id, user_id)
     DigestEntry(
-        digest_pk(datetime.now(_zone(zone)).date().isoformat()),
+        digest_pk(clock.now().astimezone(_zone(zone)).date().isoformat()),
         f"STUDIO#{studio_id}#USER#{user_id}#NOTE#{note.notification_id}",
         studio_id=studio_id,
         user_id=user_id,
@@ -198,7 +198,7 @@ def send_digests(day: str | None = None, *, now: datetime | None = None) -> int:
         :data:`DIGEST_RETENTION_DAYS`); the others are still sent.
     """
     if day is None:
-        current = now or datetime.now(UTC)
+        current = now or clock.now()
         today = current.astimezone(UTC).date()
         days = [(today - timedelta(days=n)).isoformat() for n in range(DIGEST_RETENTION_DAYS, -1, -1)]
         return sum(_send_day(d, current) for d in days)

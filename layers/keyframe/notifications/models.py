@@ -14,11 +14,12 @@ unread count and the unread filter are one Query on the index. Notifications exp
 from __future__ import annotations
 
 import secrets
-import time
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import JSONAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
+from keyframe import clock
 from keyframe.storage.models import gsi, table_meta
 from keyframe.storage.tables import LIVE
 
@@ -45,7 +46,10 @@ def note_sk(notification_id: str) -> str:
 
 def new_notification_id(now_ns: int | None = None) -> str:
     """A new id: 16 hex digits of microseconds since the epoch + 16 random hex digits (32 chars)."""
-    micros = (now_ns if now_ns is not None else time.time_ns()) // 1000
+    if now_ns is not None:
+        micros = now_ns // 1000
+    else:
+        micros = (clock.now() - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     return f"{micros:016x}{secrets.token_hex(8)}"
 
 

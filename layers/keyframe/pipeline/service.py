@@ -17,7 +17,6 @@ Table: UPLOADS (items ``STUDIO#{studioId}#PIPELINE#{uploadId}`` / ``PIPELINE``);
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +24,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import AddAction, RemoveAction, SetAction
 
+from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
@@ -47,11 +47,6 @@ from keyframe.pipeline.models import (
 from keyframe.storage.transactions import Cancelled, Transaction
 
 EVENT_TYPE = "pipeline:update"
-
-
-def now_iso() -> str:
-    """The current UTC time, ISO-8601 with milliseconds and ``Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 _deserializer = TypeDeserializer()

@@ -13,14 +13,14 @@ route calls :func:`start_reprocess`. Both run the state machine named by
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
-from keyframe import settings
+from keyframe import clock, settings
 from keyframe.catalog import versions
 from keyframe.errors import Conflict, NotFound
 from keyframe.observability import logger
@@ -58,8 +58,9 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 def _iso(value: Any) -> str:
+    """Step Functions' ``startDate`` (a datetime from boto3) as :func:`keyframe.clock.iso` writes it."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return clock.iso(value)
     return str(value)
 
 

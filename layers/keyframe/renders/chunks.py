@@ -11,11 +11,11 @@ seconds) wins.
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from keyframe.clock import epoch, now_iso
 from keyframe.errors import NotFound
 from keyframe.events.publisher import stage
 from keyframe.observability import logger
@@ -29,7 +29,6 @@ from keyframe.renders.models import (
     RenderStatus,
     chunk_sk,
     job_pk,
-    now_iso,
 )
 from keyframe.renders.progress import UPDATE_INTERVAL_SECONDS
 from keyframe.renders.scenes import Chunk
@@ -197,23 +196,23 @@ def _maybe_emit(studio_id: str, job_id: str, attempt: int) -> None:
     """Store and announce ``render:progress`` if no one did in the last 2 s: one transaction of the
     job's ``progressAt`` (conditional: RUNNING in ``attempt``, ``progressAt`` older than 2 s), its
     ``progress`` (when not behind the stored one) and the event's outbox item."""
-    clock = time.time()
+    moment = epoch()
     try:
         item = service.load_job(studio_id, job_id)
     except NotFound:
         return
     last = item.progress_at
-    if last is not None and float(last) > clock - UPDATE_INTERVAL_SECONDS:
+    if last is not None and float(last) > moment - UPDATE_INTERVAL_SECONDS:
         return
     total = int((item.scene or {}).get("frames") or 0)
     done = int(item.frames_done or 0)
     percent = min(99, int(100 * done / total)) if total else 0
-    actions: list[Any] = [RenderJobItem.progress_at.set(clock)]
+    actions: list[Any] = [RenderJobItem.progress_at.set(moment)]
     if int(item.progress or 0) <= percent:  # a stale percent: keep the stored one
         actions.append(RenderJobItem.progress.set(percent))
     condition = _running(attempt) & (
         RenderJobItem.progress_at.does_not_exist()
-        | (RenderJobItem.progress_at <= clock - UPDATE_INTERVAL_SECONDS)
+        | (RenderJobItem.progress_at <= moment - UPDATE_INTERVAL_SECONDS)
     )
     tx = Transaction().update(
         "job", RenderJobItem(job_pk(studio_id, job_id), JOB_SK), actions, condition=condition

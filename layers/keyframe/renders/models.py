@@ -20,7 +20,6 @@ A ``status`` filter is a DynamoDB filter on either index, read within a bounded 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
@@ -66,11 +65,6 @@ class Priority(StrEnum):
     LOW = "LOW"
     NORMAL = "NORMAL"
     HIGH = "HIGH"
-
-
-def now_iso() -> str:
-    """Now in UTC, ISO-8601 with milliseconds and ``Z`` (fixed width, sorts as text)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def job_pk(studio_id: str, job_id: str) -> str:

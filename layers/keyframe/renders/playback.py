@@ -60,9 +60,8 @@ because the job is not hidden, only its pixels.
 from __future__ import annotations
 
 import posixpath
-import time
-from datetime import UTC, datetime
 
+from keyframe import clock
 from keyframe.errors import Conflict, Forbidden
 from keyframe.identity.permissions import Principal, Role
 from keyframe.renders import playlists, presets, storage
@@ -100,13 +99,9 @@ def resolve_key(base_key: str, uri: str, root: str) -> str:
     return key
 
 
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _deadline(ttl: int) -> int:
     """When the links of one playback or download expire: ``ttl`` seconds from now (epoch seconds)."""
-    return int(time.time()) + ttl
+    return int(clock.epoch()) + ttl
 
 
 def _presign_until(bucket: str, key: str, deadline: int, **response: str) -> str:
@@ -115,7 +110,7 @@ def _presign_until(bucket: str, key: str, deadline: int, **response: str) -> str
     The signature's ``X-Amz-Date`` is the signing second, so ``X-Amz-Date + X-Amz-Expires`` is
     ``deadline`` (one second later at most, when a second boundary passes between here and the signer).
     """
-    return storage.presign_get(bucket, key, max(1, deadline - int(time.time())), **response)
+    return storage.presign_get(bucket, key, max(1, deadline - int(clock.epoch())), **response)
 
 
 def check_viewer(principal: Principal, item: RenderJobItem) -> None:
@@ -178,7 +173,7 @@ def _reusable_session(bucket: str, sessions: str, ttl: int) -> int | None:
         if name == "master.m3u8" and folder.isdigit():
             deadlines.append(int(folder))
     best = max(deadlines, default=None)
-    if best is not None and best >= int(time.time()) + ttl - renew_step(ttl):
+    if best is not None and best >= int(clock.epoch()) + ttl - renew_step(ttl):
         return best
     return None
 
@@ -223,8 +218,8 @@ def playback(principal: Principal, job_id: str) -> PlaybackLink:
     if reused is not None:
         master_copy = f"{sessions}{reused}/master.m3u8"
         _count(item, outputs, stream=True)
-        return PlaybackLink(url=_presign_until(bucket, master_copy, reused), expires_at=_iso(reused),
-                            content_type=PLAYLIST_TYPE)  # fmt: skip
+        url = _presign_until(bucket, master_copy, reused)
+        return PlaybackLink(url=url, expires_at=clock.iso_seconds(reused), content_type=PLAYLIST_TYPE)
     deadline = _deadline(ttl)
     session = f"{sessions}{deadline}/"
 
@@ -242,8 +237,8 @@ def playback(principal: Principal, job_id: str) -> PlaybackLink:
     master_copy = session + "master.m3u8"
     _put_playlist(bucket, master_copy, master, settings.RENDER_PLAYBACK_TTL_SECONDS)
     _count(item, outputs, stream=True)
-    return PlaybackLink(url=_presign_until(bucket, master_copy, deadline), expires_at=_iso(deadline),
-                        content_type=PLAYLIST_TYPE)  # fmt: skip
+    url = _presign_until(bucket, master_copy, deadline)
+    return PlaybackLink(url=url, expires_at=clock.iso_seconds(deadline), content_type=PLAYLIST_TYPE)
 
 
 def download(principal: Principal, job_id: str) -> PlaybackLink:
@@ -282,4 +277,4 @@ def download(principal: Principal, job_id: str) -> PlaybackLink:
         ResponseContentType=spec.content_type,
     )
     _count(item, outputs, stream=False)
-    return PlaybackLink(url=url, expires_at=_iso(deadline), content_type=spec.content_type)
+    return PlaybackLink(url=url, expires_at=clock.iso_seconds(deadline), content_type=spec.content_type)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
+from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import stage
 from keyframe.identity.permissions import Permission, Principal, Role, require_owner_or
@@ -27,7 +28,6 @@ from keyframe.renders.models import (
     RenderStatus,
     asset_jobs_key,
     job_pk,
-    now_iso,
     studio_jobs_key,
 )
 from keyframe.renders.schemas import RenderJob, RenderRequest

@@ -40,6 +40,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from keyframe.clock import now_iso
 from keyframe.errors import KeyframeError, NotFound
 from keyframe.events.publisher import stage
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
@@ -56,7 +57,6 @@ from keyframe.renders.models import (
     RenderStatus,
     asset_jobs_key,
     job_pk,
-    now_iso,
     studio_jobs_key,
 )
 from keyframe.renders.progress import ProgressUpdate

@@ -88,11 +88,6 @@ COMMIT_ATTEMPTS = 5
 """Attempts of a comment write when concurrent transactions conflict on the same items."""
 
 
-def _now() -> str:
-    """Fixed-width UTC time with microseconds (sorts as text): the one clock."""
-    return now_iso()
-
-
 def _require(principal: Principal, permission: Permission) -> None:
     if not principal.can(permission):
         raise Forbidden(
@@ -275,7 +270,7 @@ def add_comment(principal: Principal, asset_id: str, version: int, request: Comm
     project_id = target.project_id
     frame, timecode = _frame_and_timecode(studio_id, project_id, request.frame, request.timecode)
     comment_id = uuid.uuid4().hex
-    created_at = _now()
+    created_at = now_iso()
     parent: CommentItem | None = None
     if request.parent_id:
         parent = _find_comment(studio_id, request.parent_id)
@@ -394,7 +389,7 @@ def update_comment(principal: Principal, comment_id: str, request: CommentUpdate
         raise Forbidden("Only its author can edit a comment", code="NOT_COMMENT_AUTHOR")
     if request.resolved is not None:
         require_owner_or(principal, item.author_id, Permission.COMMENT_RESOLVE_ANY)
-    now = _now()
+    now = now_iso()
     actions: list[Any] = []
     changes: list[str] = []  # activity actions, in order; each is also the event (edit: comment:updated)
     mentioned_before = frozenset(m["userId"] for m in item.mentions or [])
@@ -484,7 +479,7 @@ def _decision_records(studio_id: str, asset_id: str, version: int) -> list[Revie
 
 def _decision_record(principal: Principal, target: Any, request: ReviewCreate) -> ReviewItem:
     """The decision record to store (live table), not written yet."""
-    created_at = _now()
+    created_at = now_iso()
     review_id = uuid.uuid4().hex
     return ReviewItem(
         version_pk(principal.studio_id, target.asset_id, target.version),

@@ -1,8 +1,8 @@
 """Completing an upload: S3 CompleteMultipartUpload, the size check, COMPLETED and the pipeline
 start (uploads table, media bucket, Step Functions).
 
-Shared helpers and the hooks tests replace (``_now``, ``start_pipeline``) live in
-:mod:`keyframe.uploads.service`.
+Shared helpers and the hooks tests replace (``start_pipeline``) live in
+:mod:`keyframe.uploads.service`; the time comes from :mod:`keyframe.clock`.
 """
 
 from __future__ import annotations

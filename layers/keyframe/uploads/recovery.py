@@ -1,12 +1,13 @@
 """Re-driving COMPLETING sessions whose complete crashed, to where their bytes are (uploads table,
 media bucket, Step Functions).
 
-Shared helpers and the hooks tests replace (``_now``, ``STUCK_AFTER``) live in
-:mod:`keyframe.uploads.service`.
+Shared helpers and the hooks tests replace (``STUCK_AFTER``) live in :mod:`keyframe.uploads.service`;
+the time comes from :mod:`keyframe.clock`.
 """
 
 from __future__ import annotations
 
+from keyframe import clock
 from keyframe.observability import logger
 from keyframe.uploads import multipart, service
 from keyframe.uploads.models import (
@@ -18,7 +19,7 @@ from keyframe.uploads.models import (
 
 def _stuck(session: UploadSession) -> bool:
     """True when no request has touched the COMPLETING session for :data:`service.STUCK_AFTER`."""
-    return session.updated_at <= service._iso(service._now() - service.STUCK_AFTER)
+    return session.updated_at <= clock.iso(clock.now() - service.STUCK_AFTER)
 
 
 def _redrive(session: UploadSession) -> None:
@@ -78,7 +79,7 @@ def redrive_stuck(studio_id: str, *, limit: int = service.REDRIVE_LIMIT) -> int:
     int
         How many sessions left COMPLETING.
     """
-    before = service._iso(service._now() - service.STUCK_AFTER)
+    before = clock.iso(clock.now() - service.STUCK_AFTER)
     stuck = UploadSession.gsi1.query(
         completing_index_pk(studio_id), UploadSession.gsi1sk < f"{before}#", limit=limit
     )

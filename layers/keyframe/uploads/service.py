@@ -46,13 +46,13 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 
-from keyframe import settings
+from keyframe import clock, settings
 from keyframe.catalog import service as catalog
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import stage
@@ -94,14 +94,6 @@ REDRIVE_LIMIT = 5
 """Most stuck COMPLETING sessions re-driven per open (the rest on the next one)."""
 TRANSACTION_ATTEMPTS = 3
 """Tries of a transaction that DynamoDB cancelled for a conflicting concurrent transaction."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _config() -> UploadSettings:
@@ -209,7 +201,7 @@ class _Entry:
 def _index_actions(session: UploadSession, to: UploadStatus, now: datetime) -> list[Any]:
     """``gsi1`` and ``ttl`` of a session entering ``to`` (see :mod:`keyframe.uploads.models`)."""
     if to == UploadStatus.OPEN:  # back in the expiry index, deleted a day after expiry
-        expires = datetime.fromisoformat(session.expires_at.replace("Z", "+00:00"))
+        expires = clock.parse(session.expires_at)
         return [
             UploadSession.gsi1pk.set(open_index_pk(session.studio_id)),
             UploadSession.gsi1sk.set(f"{session.expires_at}#{session.upload_id}"),
@@ -218,7 +210,7 @@ def _index_actions(session: UploadSession, to: UploadStatus, now: datetime) -> l
     if to == UploadStatus.COMPLETING:  # findable until it is re-driven, and never deleted meanwhile
         return [
             UploadSession.gsi1pk.set(completing_index_pk(session.studio_id)),
-            UploadSession.gsi1sk.set(f"{_iso(now)}#{session.upload_id}"),
+            UploadSession.gsi1sk.set(f"{clock.iso(now)}#{session.upload_id}"),
             UploadSession.ttl.remove(),
         ]
     return [
@@ -301,10 +293,10 @@ def _transition(
     pynamodb.exceptions.TransactWriteError, keyframe.storage.transactions.Cancelled
         The write failed for another reason (throttling, a missing table ...): nothing was written.
     """
-    now = _now()
+    now = clock.now()
     actions = [
         UploadSession.status.set(to.value),
-        UploadSession.updated_at.set(_iso(now)),
+        UploadSession.updated_at.set(clock.iso(now)),
         *_index_actions(session, to, now),
         *(extra_actions or []),
     ]
@@ -399,7 +391,7 @@ def _expire(session: UploadSession, *, due_by: str | None = None) -> bool:
 
 
 def _expire_if_due(session: UploadSession) -> None:
-    now = _iso(_now())
+    now = clock.now_iso()
     if session.status == UploadStatus.OPEN and session.expires_at <= now:
         _expire(session, due_by=now)
 
@@ -412,7 +404,7 @@ def sweep_expired(studio_id: str, *, limit: int = SWEEP_LIMIT) -> int:
     int
         How many sessions were aborted.
     """
-    now = _iso(_now())
+    now = clock.now_iso()
     expired = UploadSession.gsi1.query(
         open_index_pk(studio_id), UploadSession.gsi1sk < f"{now}#", limit=limit
     )
@@ -466,7 +458,7 @@ def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool
         to=UploadStatus.COMPLETED,
         allowed_from=(UploadStatus.COMPLETING,),
         release_quota=False,
-        extra_actions=[UploadSession.result.set(body), UploadSession.completed_at.set(_iso(_now()))],
+        extra_actions=[UploadSession.result.set(body), UploadSession.completed_at.set(clock.now_iso())],
         entry=_Entry("upload:completed", actor_id, details),
         event=("upload:completed", completed),
     )

@@ -1,8 +1,8 @@
 """Upload sessions as the API sees them: open (quota reserved, part URLs), status and resume, abort
 (uploads table, media bucket).
 
-Shared helpers and the hooks tests replace (``_now``) live in
-:mod:`keyframe.uploads.service`.
+Shared helpers live in :mod:`keyframe.uploads.service`; the time comes from :mod:`keyframe.clock`
+(stored moments with microseconds; a part URL's ``expiresAt`` in whole seconds).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from keyframe import clock
 from keyframe.errors import Conflict, InvalidInput
 from keyframe.identity.permissions import Permission, require_owner_or
 from keyframe.observability import logger
@@ -78,11 +79,11 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     redrive_stuck(actor.studio_id)
     quotas.require(actor.studio_id, Quota.STORAGE_BYTES, plan.size)  # before any work starts
 
-    now = service._now()
+    now = clock.now()
     upload_id = str(uuid.uuid4())
     bucket = service._bucket()
     key = service.object_key(actor.studio_id, asset_id, upload_id, file_name)
-    expires_at = service._iso(now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS))
+    expires_at = clock.iso(now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS))
     checksums = b"".join(bytes.fromhex(c) for c in request.part_checksums) if request.part_checksums else None
     s3_upload_id = multipart.create(bucket, key, request.content_type, sha256_parts=checksums is not None)
     session = UploadSession(
@@ -107,8 +108,8 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         part_checksums=checksums,
         status=UploadStatus.OPEN.value,
         created_by=actor.user_id,
-        created_at=service._iso(now),
-        updated_at=service._iso(now),
+        created_at=clock.iso(now),
+        updated_at=clock.iso(now),
         expires_at=expires_at,
         ttl=now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS) + service.EXPIRED_GRACE,
     )
@@ -128,7 +129,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         part_count=plan.part_count,
         parts=parts,
         next_part_number=next_part,
-        expires_at=service._iso(now + timedelta(seconds=url_ttl)),
+        expires_at=clock.iso_seconds(now + timedelta(seconds=url_ttl)),
         session_expires_at=expires_at,
     )
 
@@ -211,7 +212,7 @@ def get_upload(
             url_ttl = config.UPLOAD_URL_TTL_SECONDS
             urls, next_part = service._part_urls(session, wanted, expires_in=url_ttl, limit=limit)
             urls_expire = (
-                service._iso(service._now() + timedelta(seconds=config.UPLOAD_URL_TTL_SECONDS))
+                clock.iso_seconds(clock.now() + timedelta(seconds=config.UPLOAD_URL_TTL_SECONDS))
                 if urls
                 else None
             )

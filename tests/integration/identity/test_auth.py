@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from keyframe.identity import service, sessions
+from keyframe import clock
+from keyframe.identity import service
 from keyframe.storage.tables import TENANTS, table_name
 from tests.support.identity import (
     DEFAULT_PASSWORD,
@@ -214,7 +216,8 @@ def test_reused_refresh_token_revokes_the_whole_family(api, monkeypatch):
     rotated = api.post("/auth/refresh", json={"refreshToken": admin.refresh_token}).json()["refreshToken"]
 
     # When the old token is presented again after the grace window (10 s; within it, see test_sessions)
-    monkeypatch.setattr(sessions, "_now", lambda: time.time() + 11)
+    later = datetime.fromtimestamp(time.time() + 11, UTC)
+    monkeypatch.setattr(clock, "now", lambda: later)
     replay = api.post("/auth/refresh", json={"refreshToken": admin.refresh_token})
 
     # Then 401, and the current token of the family stops working too

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 
+from keyframe import clock as keyframe_clock
 from keyframe import settings
-from keyframe.identity import throttle
 from tests.support.identity import register_studio, unique_email
 
 OWNER = "198.51.100.10"
@@ -28,9 +29,9 @@ def _login(api, email: str, password: str, address: str):
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch):
-    """The throttle's clock, stopped at the test's start: ``clock(seconds)`` moves it on."""
+    """The clock (:mod:`keyframe.clock`), stopped at the test's start: ``clock(seconds)`` moves it on."""
     now = [time.time()]
-    monkeypatch.setattr(throttle, "_now", lambda: now[0])
+    monkeypatch.setattr(keyframe_clock, "now", lambda: datetime.fromtimestamp(now[0], UTC))
 
     def advance(seconds: float) -> None:
         now[0] += seconds

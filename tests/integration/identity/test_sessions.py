@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
+from keyframe import clock as keyframe_clock
 from keyframe import settings
-from keyframe.identity import sessions
 from keyframe.storage.tables import TENANTS, table_name
 from tests.support.identity import login, register_studio
 
@@ -30,10 +31,10 @@ def _family(token: str) -> dict:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch):
-    """The sessions' clock, stopped at the real time of the test's start: ``clock(seconds)`` moves it on
-    (so a slow machine cannot stretch the seconds between two requests)."""
+    """The clock (:mod:`keyframe.clock`), stopped at the real time of the test's start: ``clock(seconds)``
+    moves it on (so a slow machine cannot stretch the seconds between two requests)."""
     now = [time.time()]
-    monkeypatch.setattr(sessions, "_now", lambda: now[0])
+    monkeypatch.setattr(keyframe_clock, "now", lambda: datetime.fromtimestamp(now[0], UTC))
 
     def advance(seconds: float) -> None:
         now[0] += seconds

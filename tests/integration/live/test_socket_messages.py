@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 
 import pytest
 
-from keyframe.live import connections, throttle
+from keyframe import clock
+from keyframe.live import connections
 from tests.integration.live.support import make_version
 from tests.support.identity import add_member, register_studio
 
@@ -118,8 +121,8 @@ def test_bad_input_gets_an_error_event_and_the_connection_stays(api, live) -> No
 def test_more_than_the_limit_per_second_is_throttled(api, live, monkeypatch) -> None:
     # Given a limit of 3 messages a second and a frozen clock
     monkeypatch.setenv("LIVE_MAX_MESSAGES_PER_SECOND", "3")
-    now = [1_800_000_000.2]
-    monkeypatch.setattr(throttle, "clock", lambda: now[0])
+    now = [int(time.time()) + 0.2]
+    monkeypatch.setattr(clock, "now", lambda: datetime.fromtimestamp(now[0], UTC))
     socket = live.connect(register_studio(api))
     # When 5 messages arrive within the same second
     replies = [socket.send(action="ping") for _ in range(5)]
@@ -135,7 +138,8 @@ def test_more_than_the_limit_per_second_is_throttled(api, live, monkeypatch) -> 
 
 def test_the_throttle_counts_each_connection_apart(api, live, monkeypatch) -> None:
     monkeypatch.setenv("LIVE_MAX_MESSAGES_PER_SECOND", "1")
-    monkeypatch.setattr(throttle, "clock", lambda: 1_800_000_000.0)
+    frozen = datetime.fromtimestamp(int(time.time()), UTC)
+    monkeypatch.setattr(clock, "now", lambda: frozen)
     admin = register_studio(api)
     first, second = live.connect(admin), live.connect(admin)
     assert first.send(action="ping")["type"] == "pong"

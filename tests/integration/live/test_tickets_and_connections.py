@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from keyframe.live import connections, tickets
+from keyframe import clock
+from keyframe.live import connections
 from tests.integration.live.support import WEBSOCKET_URL, Refused
 from tests.support.identity import add_member, register_studio
 
@@ -60,12 +61,8 @@ def test_an_expired_ticket_is_refused(api, live, monkeypatch) -> None:
     ticket = live.ticket(admin)["ticket"]
 
     # When it is presented 61 seconds later
-    class Later:
-        @staticmethod
-        def time() -> float:
-            return time.time() + 61
-
-    monkeypatch.setattr(tickets, "time", Later)
+    later = datetime.fromtimestamp(time.time() + 61, UTC)
+    monkeypatch.setattr(clock, "now", lambda: later)
     # Then the handshake is refused
     with pytest.raises(Refused):
         live.handshake(ticket)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from keyframe import clock
 from keyframe.local import digests, mailbox
 from keyframe.notifications import emails
 from tests.integration.live.support import make_version
@@ -168,13 +169,10 @@ def test_the_daily_run_catches_up_the_days_before_today_and_leaves_today_queued(
     queued_on = emails._today()
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
 
-    class Tomorrow(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC).replace(hour=7)
+    morning = datetime.combine(tomorrow, datetime.min.time(), tzinfo=UTC).replace(hour=7)
 
     # When the scheduled run (no day given) happens the next morning
-    monkeypatch.setattr(emails, "datetime", Tomorrow)
+    monkeypatch.setattr(clock, "now", lambda: morning)
     assert emails.send_digests() == 1
     # Then the day's digest went out, and a run of the same morning sends nothing more
     assert [m.subject for m in _mails(arlo.email, "digest")] == ["2 new in Moonbeam"]

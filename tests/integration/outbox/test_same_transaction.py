@@ -24,13 +24,14 @@ from keyframe import settings
 from keyframe.catalog import versions
 from keyframe.catalog.schemas import FileInfo
 from keyframe.catalog.version_queries import get_version
+from keyframe.clock import now_iso
 from keyframe.errors import Conflict
 from keyframe.events import publisher
 from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import service as pipeline
 from keyframe.pipeline.models import PipelineInput
 from keyframe.renders import service as render_service
-from keyframe.renders.models import JOB_SK, RenderJobItem, RenderStatus, job_pk, now_iso
+from keyframe.renders.models import JOB_SK, RenderJobItem, RenderStatus, job_pk
 from keyframe.renders.progress import ProgressUpdate
 from keyframe.storage import transactions
 from keyframe.storage.activity import ActivityItem, activity_pk

@@ -19,6 +19,7 @@ import boto3
 import pytest
 import requests
 
+from keyframe import clock
 from keyframe.events.publisher import room_events
 from keyframe.media.probe import probe
 from keyframe.renders import playback, playlists, service, storage, worker
@@ -394,7 +395,7 @@ def test_a_review_session_is_renewed_without_rewriting_the_playlists(
 
     # When the session has less than the TTL minus a quarter hour left (time moves on)
     later = time.time() + playback.renew_step(4 * 3600) + 5
-    monkeypatch.setattr(playback.time, "time", lambda: later)
+    monkeypatch.setattr(clock, "now", lambda: datetime.fromtimestamp(later, UTC))
     fresh = api.get(f"/renders/{job_id}/playback", token=admin.access_token).json()
     # Then a new session is written, expiring a full TTL after the call
     assert len(written) == 6

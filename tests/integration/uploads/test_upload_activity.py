@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from keyframe import clock
 from keyframe.storage import activity
 from keyframe.uploads import service
 from keyframe.usage import quotas
@@ -82,8 +83,8 @@ def test_each_transition_is_logged_once_with_its_actor(api, studio: Studio, monk
     assert api.delete(_path(studio, aborted["uploadId"]), token=token).status == 204
     assert api.delete(_path(studio, aborted["uploadId"]), token=token).status == 204  # no second entry
     left = api.post(_path(studio), json=open_body(file_bytes(10, seed=3)), token=token).json()
-    later = service._now() + timedelta(days=7, minutes=1)
-    monkeypatch.setattr(service, "_now", lambda: later)
+    later = clock.now() + timedelta(days=7, minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
     assert api.get(_path(studio, left["uploadId"]), token=token).json()["status"] == "ABORTED"
 
     # Then the log holds exactly one entry per transition (the expiry by the system: no actor)

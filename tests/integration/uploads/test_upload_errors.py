@@ -7,7 +7,8 @@ from typing import Any
 
 import boto3
 
-from keyframe.uploads import multipart, service
+from keyframe import clock
+from keyframe.uploads import multipart
 from keyframe.uploads.sizing import MIB, S3_MAX_OBJECT_SIZE
 from keyframe.usage import quotas
 from tests.integration.uploads.conftest import (
@@ -122,8 +123,8 @@ def test_an_expired_session_is_aborted_and_its_quota_released(
     quota(10 * MIB)
     # Given a 6 MiB upload opened and then left alone past its 7 days
     stale = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB)), token=token).json()
-    later = service._now() + timedelta(days=7, minutes=1)
-    monkeypatch.setattr(service, "_now", lambda: later)
+    later = clock.now() + timedelta(days=7, minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
 
     # When the studio opens another 6 MiB upload / Then it fits: the stale one was swept
     fresh = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB, seed=3)), token=token)

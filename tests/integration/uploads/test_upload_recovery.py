@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from keyframe import clock
 from keyframe.pipeline import starter
 from keyframe.uploads import multipart, service
 from tests.integration.uploads.conftest import (
@@ -129,8 +130,8 @@ def test_a_stuck_completing_upload_is_finished_by_the_next_open_in_the_studio(
     assert executions(pipeline_machine) == []
 
     # When someone opens another upload once it has been untouched for more than STUCK_AFTER
-    later = service._now() + service.STUCK_AFTER + timedelta(seconds=5)
-    monkeypatch.setattr(service, "_now", lambda: later)
+    later = clock.now() + service.STUCK_AFTER + timedelta(seconds=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
     assert api.post(_path(studio), json=open_body(file_bytes(10, seed=3)), token=token).status == 201
 
     # Then the stuck upload was driven to COMPLETED with one execution, logged as recovered
@@ -162,8 +163,8 @@ def test_a_complete_that_never_reached_s3_reopens_and_loses_no_part(
     assert api.get(_path(studio, upload_id), token=token).json()["status"] == "COMPLETING"
 
     # When asked once nobody touched it for more than STUCK_AFTER
-    later = service._now() + service.STUCK_AFTER + timedelta(seconds=5)
-    monkeypatch.setattr(service, "_now", lambda: later)
+    later = clock.now() + service.STUCK_AFTER + timedelta(seconds=5)
+    monkeypatch.setattr(clock, "now", lambda: later)
     status = api.get(_path(studio, upload_id), token=token).json()
 
     # Then it is OPEN again with every part still held, and completing it works
@@ -196,8 +197,8 @@ def test_expiry_never_touches_a_session_that_is_not_open(
     monkeypatch.setattr(service, "start_pipeline", down)
 
     # When both are far past their session expiry and the studio sweeps (open) and reads them
-    later = service._now() + timedelta(days=8)
-    monkeypatch.setattr(service, "_now", lambda: later)
+    later = clock.now() + timedelta(days=8)
+    monkeypatch.setattr(clock, "now", lambda: later)
     assert api.post(_path(studio), json=open_body(file_bytes(10, seed=5)), token=token).status == 201
     stuck = api.get(_path(studio, stuck_id), token=token).json()
     completed = api.get(_path(studio, done["uploadId"]), token=token).json()
@@ -210,7 +211,7 @@ def test_expiry_never_touches_a_session_that_is_not_open(
     assert "upload:aborted" not in _upload_actions(api, studio, stuck_id)
     # And the conditional expiry itself refuses a session that is not OPEN
     session = service.UploadSession.get(service.session_pk(studio.admin.studio_id, stuck_id), "SESSION")
-    assert service._expire(session, due_by=service._iso(later)) is False
+    assert service._expire(session, due_by=clock.iso(later)) is False
     assert session.status == "COMPLETING"
 
     # When Step Functions is back / Then the next GET finishes it
