@@ -10,13 +10,21 @@
    does not flow back through ``submitJob.sync``), and records the step SUCCEEDED;
 5. returns the process exit code (:mod:`keyframe.exit_codes`): 0, 3 for an invalid file (Batch does
    not retry), 1 otherwise.
+
+In the derive Lambda function (:func:`derive_in_lambda`) step 3 starts first, on a thread, from what
+the execution input says (:func:`planned_job`), while steps 1 and 2 run: FFmpeg does not wait for
+the record's read and write. The step's failures and exit codes are the same.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
 from keyframe import exit_codes
 from keyframe.errors import KeyframeError
-from keyframe.media.derive import DeriveJob, derive
+from keyframe.media import derive as media_derive
+from keyframe.media.derive import DeriveJob, DeriveOutput, derive
 from keyframe.media.errors import InvalidMediaError
 from keyframe.media.ffmpeg import MediaToolError
 from keyframe.observability import logger
@@ -39,7 +47,8 @@ class DeriveHandedToBatch(RuntimeError):
 
 def derive_in_lambda(event: dict[str, object]) -> dict[str, object]:
     """The ``DeriveInLambda`` task: :func:`run_derive` for the execution input ``event``
-    (``studioId``, ``uploadId``); returns ``{"derivedIn": "lambda"}``.
+    (``studioId``, ``uploadId``; FFmpeg starts at once on what the input says, :func:`planned_job`);
+    returns ``{"derivedIn": "lambda"}``.
 
     Raises
     ------
@@ -49,7 +58,7 @@ def derive_in_lambda(event: dict[str, object]) -> dict[str, object]:
         Any other failure (recorded; the state machine hands the step to Batch).
     """
     studio_id, upload_id = str(event["studioId"]), str(event["uploadId"])
-    code = run_derive(studio_id, upload_id)
+    code = run_derive(studio_id, upload_id, planned=planned_job(event))
     if code == exit_codes.OK:
         return {"derivedIn": "lambda"}
     if code == exit_codes.INVALID_INPUT:
@@ -62,10 +71,40 @@ def derive_in_lambda(event: dict[str, object]) -> dict[str, object]:
     )
 
 
-def run_derive(studio_id: str, upload_id: str) -> int:
-    """Run the Derive step of upload ``upload_id``; returns the exit code (see the module docstring)."""
-    logger.append_keys(upload_id=upload_id, studio_id=studio_id)
+def planned_job(state: dict[str, Any]) -> DeriveJob | None:
+    """The :class:`DeriveJob` a pipeline execution's state describes (ids, ``bucket``/``key``, ``run``,
+    ``validation.kind`` from Validate, ``published.version`` from Publish), or ``None`` when it lacks
+    any of them. :func:`run_derive` starts FFmpeg on it before the record is read."""
     try:
+        return DeriveJob(
+            str(state["studioId"]),
+            str(state["assetId"]),
+            int(state["published"]["version"]),
+            str(state["bucket"]),
+            str(state["key"]),
+            str(state["validation"]["kind"]),
+            run=int(state.get("run") or 1),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def run_derive(studio_id: str, upload_id: str, *, planned: DeriveJob | None = None) -> int:
+    """Run the Derive step of upload ``upload_id``; returns the exit code (see the module docstring).
+
+    ``planned`` (the job the execution input describes, :func:`planned_job`) is started on a thread
+    at once, while the record is read and the step recorded RUNNING; it is used if it is the job the
+    record describes (else the record's job runs after it). The call returns only once it ended.
+    """
+    logger.append_keys(upload_id=upload_id, studio_id=studio_id)
+    pool: ThreadPoolExecutor | None = None
+    early: Future[DeriveOutput] | None = None
+    try:
+        if planned is not None:
+            # the client is made here: boto3's default session is not safe to share across threads
+            s3 = media_derive.s3_client()
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="derive")
+            early = pool.submit(derive, planned, s3=s3)
         record = service.require(studio_id, upload_id)
         if record.version is None or not record.kind:
             raise InvalidMediaError(
@@ -81,7 +120,7 @@ def run_derive(studio_id: str, upload_id: str) -> int:
             record.kind,
             run=int(record.run or 1),
         )
-        output = derive(job)
+        output = early.result() if early is not None and job == planned else derive(job)
         service.step_succeeded(
             studio_id, upload_id, STEP, *service.set_derived(output.media.to_json(), output.derived)
         )
@@ -99,6 +138,9 @@ def run_derive(studio_id: str, upload_id: str) -> int:
         logger.exception("derive crashed")
         _record_failure(studio_id, upload_id, "DERIVE_FAILED", f"{type(exc).__name__}: {exc}")
         return exit_codes.RETRY
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)  # FFmpeg never outlives the invocation
 
 
 def _record_failure(studio_id: str, upload_id: str, code: str, message: str) -> None:

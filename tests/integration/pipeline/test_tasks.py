@@ -48,6 +48,9 @@ class _LocalFileS3:
     def upload_file(self, *args: Any, **kwargs: Any) -> None:
         self.client.upload_file(*args, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:  # Validate's reads, when it was imported after the patch
+        return getattr(self.client, name)
+
 
 @pytest.fixture
 def local_ffmpeg_s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -317,3 +320,23 @@ def test_a_lambda_derive_failure_that_is_not_the_file_hands_the_step_to_batch(
     assert run_derive(place.studio_id, event["uploadId"]) == EXIT_OK
     derive_step = _steps(place, event["uploadId"])["derive"]
     assert derive_step["status"] == "SUCCEEDED" and derive_step["attempts"] == 2
+
+
+def test_the_lambda_derive_makes_what_the_record_says_when_the_input_disagrees(
+    place: Place, stored_upload: Uploader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a published clip whose execution input names another version than the record holds
+    clip = video_clip(tmp_path / "clip.mp4", seconds=1, size="320x240")
+    event = _validated_and_published(stored_upload, clip, "shot_013.mp4", "video/mp4")
+    event["published"] = {"version": 7}
+    monkeypatch.setattr(derive_module, "s3_client", lambda: _LocalFileS3(tmp_path))
+
+    # When the fast path runs (FFmpeg starts on the input's job before the record is read)
+    assert lambdas.invoke("pipeline-derive", event) == {"derivedIn": "lambda"}
+
+    # Then the derivatives recorded are the record's version's, made once more after the read
+    prefix = f"studios/{place.studio_id}/assets/{place.asset_id}/versions/1/derived/"
+    found = status.for_upload(place.studio_id, event["uploadId"])
+    assert found is not None and found["steps"][2]["status"] == "SUCCEEDED"
+    assert object_exists(prefix + "proxy.mp4")
+    assert object_exists(prefix + "thumbnail.jpg")
