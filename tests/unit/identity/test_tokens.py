@@ -18,8 +18,11 @@ from keyframe.identity.token_keys import LocalSigner, LocalTokenKeys
 from keyframe.settings import AuthSettings, load
 
 KEYS = LocalTokenKeys()
+ROTATED_AT = int(time.time()) - 60
+"""When CURRENT became active (epoch seconds). The key windows are checked at an explicit ``now``
+relative to it: a slow run can reach a test more than the grace after this module was imported."""
 PREVIOUS = KEYS.add("key-1", active_from=0)
-CURRENT = KEYS.add("key-2", active_from=int(time.time()) - 60)
+CURRENT = KEYS.add("key-2", active_from=ROTATED_AT)
 
 
 def _settings(**overrides: object) -> AuthSettings:
@@ -117,13 +120,13 @@ def test_token_signed_with_a_previous_key_verifies_during_the_grace():
     token = _sign(_claims(), key=PREVIOUS)
 
     # When / Then it verifies: the grace (15 min + 5 s) is not over
-    assert tokens.verify_access_token(token, keys=KEYS).user_id == "user-1"
+    assert tokens.verify_access_token(token, keys=KEYS, now=ROTATED_AT + 60).user_id == "user-1"
 
 
 def test_token_signed_with_a_rotated_out_key_after_its_grace_is_refused():
     # Given a token signed with the previous key, verified once the grace after the rotation is over
     token = _sign(_claims(), key=PREVIOUS)
-    after_grace = int(time.time()) - 60 + KEYS.grace + 1
+    after_grace = ROTATED_AT + KEYS.grace + 1
 
     # When / Then (even though its own exp is not the reason: the key's window is closed)
     _refused(token, now=after_grace)
