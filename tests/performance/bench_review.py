@@ -14,10 +14,10 @@ Batch job.
 The baseline is plain FFmpeg, interleaved with the pipeline's rounds so load hurts both alike: the
 probe (:func:`keyframe.media.probe.probe`, as the pipeline probes here), the thumbnail command and the
 proxy command on the local file. Printed: medians, their ratio and the median of each round's own
-ratio (the two runs of a round are back to back, so that one cancels slower load swings), the load
-average, and the last round's pipeline steps.
+ratio (the two runs of a round are back to back, so that one cancels slower load swings) with its
+quartiles and range, the load average before and after, and the last round's pipeline steps.
 
-Run alone: ``python -m tests.performance.bench_review`` (``BENCH_REVIEW_ROUNDS``, default 5).
+Run alone: ``python -m tests.performance.bench_review`` (``BENCH_REVIEW_ROUNDS``, default 7).
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ def _rounded(values: list[float]) -> list[float]:
 
 def main() -> None:
     """Start the stack, run the interleaved rounds, print medians and the ratio."""
-    rounds = int(os.environ.get("BENCH_REVIEW_ROUNDS", "5"))
+    rounds = max(3, int(os.environ.get("BENCH_REVIEW_ROUNDS", "7")))
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-review-") as tmp:
         folder = Path(tmp)
         clip = video_clip(folder / "clip.mp4", seconds=10, size="1920x1080")
@@ -134,15 +135,18 @@ def main() -> None:
     baseline, measured = statistics.median(plain), statistics.median(review)
     print(
         f"clip: 10 s 1920x1080 H.264+AAC ({size} bytes), "
-        f"{rounds} interleaved rounds after a warm-up (median), load average {os.getloadavg()[0]:.1f}; "
+        f"{rounds} interleaved rounds after a warm-up (median), load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after; "
         f"stack start {start_seconds:.1f} s"
     )
     print(f"plain ffmpeg, probe + thumbnail + proxy (local file): {baseline:.2f} s {_rounded(plain)}")
     print(f"time to review, complete (202) to READY with proxy: {measured:.2f} s {_rounded(review)}")
-    paired = statistics.median(r / p for r, p in zip(review, plain, strict=True))
+    ratios = [r / p for r, p in zip(review, plain, strict=True)]
+    low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
     print(
         f"ratio time to review / plain ffmpeg: {measured / baseline:.2f} (medians); "
-        f"{paired:.2f} (median of each round's ratio, its two runs back to back)"
+        f"{statistics.median(ratios):.2f} (median of each round's ratio, its two runs back to back; "
+        f"quartiles {low:.2f}-{high:.2f}, range {min(ratios):.2f}-{max(ratios):.2f})"
     )
     print(f"last round's steps: {'; '.join(_STEPS)}")
 
