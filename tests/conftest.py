@@ -37,7 +37,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep each module that shares a module-scoped fixture (a moto world, a synthesized document)
-    on one xdist worker, as if it declared ``xdist_group(<module>)``.
+    on one xdist worker, as if it declared ``xdist_group(<module>)``, and every test of the one CDK
+    synth (the session fixture ``synthesis``) in the ``infra`` group, as most infrastructure modules
+    declare (a module that forgets it made the other worker synthesize too).
 
     ``--dist loadgroup`` hands ungrouped tests out one by one, so such a module's tests were split
     between both workers and each built the fixture. Runs before xdist turns groups into node id
@@ -47,6 +49,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in items:
         if item.get_closest_marker("xdist_group"):
+            continue
+        if "synthesis" in getattr(item, "fixturenames", ()):
+            # the session-scoped CDK synth (tests/infrastructure/conftest.py): ~16 s, once per worker
+            item.add_marker(pytest.mark.xdist_group("infra"))
             continue
         info = getattr(item, "_fixtureinfo", None)
         definitions = info.name2fixturedefs.values() if info is not None else ()
