@@ -30,6 +30,7 @@ from keyframe import clock
 from keyframe.analytics.schemas import ClientEvent
 from keyframe.events.types import EventType
 from keyframe.outbox.records import DomainEvent
+from keyframe.usage import figures
 from keyframe.usage.models import RENDER_VCPUS
 
 CLIENT = "client"
@@ -109,7 +110,7 @@ def _seconds(started: str | None, ended: str | None) -> float | None:
     return max(0.0, (end - begin).total_seconds())
 
 
-def _upload(data: dict[str, Any]) -> dict[str, Any] | None:
+def _upload(_studio_id: str, data: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "userId": data.get("actorId"),
         "assetId": data.get("assetId"),
@@ -117,16 +118,20 @@ def _upload(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _render(data: dict[str, Any]) -> dict[str, Any] | None:
+def _render(studio_id: str, data: dict[str, Any]) -> dict[str, Any] | None:
     status = data.get("status")
     if status not in FINISHED_RENDER_STATUSES:
         return None
     seconds = _seconds(data.get("startedAt"), data.get("endedAt"))
-    scene = data.get("scene") is not None
     properties: dict[str, Any] = {"status": status, "preset": data.get("preset"), "seconds": seconds}
-    # vCPU-seconds as GET /studio/usage counts them: a video render's Batch job has RENDER_VCPUS;
-    # a scene render's chunks are counted by the scene budget, not here (null)
-    properties["vcpuSeconds"] = None if scene or seconds is None else seconds * RENDER_VCPUS
+    # vCPU-seconds as GET /studio/usage counts them: a video render's Batch job has RENDER_VCPUS for
+    # its wall-clock seconds; a scene render's chunks of its last attempt x a chunk's vCPUs (one Query)
+    if data.get("scene") is not None and data.get("renderJobId"):
+        properties["vcpuSeconds"] = figures.scene_render_vcpu_seconds(
+            studio_id, str(data["renderJobId"]), data.get("endedAt")
+        )
+    else:
+        properties["vcpuSeconds"] = None if seconds is None else seconds * RENDER_VCPUS
     return {
         "userId": data.get("createdBy"),
         "assetId": data.get("assetId"),
@@ -137,7 +142,7 @@ def _render(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _decision(data: dict[str, Any]) -> dict[str, Any] | None:
+def _decision(_studio_id: str, data: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "userId": data.get("reviewerId"),
         "assetId": data.get("assetId"),
@@ -147,7 +152,7 @@ def _decision(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _comment(data: dict[str, Any]) -> dict[str, Any] | None:
+def _comment(_studio_id: str, data: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "userId": data.get("authorId"),
         "assetId": data.get("assetId"),
@@ -161,19 +166,22 @@ def _comment(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-SERVER_TYPES: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
+SERVER_TYPES: dict[str, Callable[[str, dict[str, Any]], dict[str, Any] | None]] = {
     EventType.UPLOAD_COMPLETED.value: _upload,
     EventType.RENDER_STATUS.value: _render,
     EventType.ASSET_APPROVED.value: _decision,
     EventType.ASSET_CHANGES_REQUESTED.value: _decision,
     EventType.ASSET_COMMENTED.value: _comment,
 }
-"""Domain event types recorded as server records -> what the record takes from the event's data:
+"""Domain event types recorded as server records -> what the record takes from the event's data
+(each called with the event's studio id and data):
 
 - ``upload:completed``: ``userId`` (uploader), ``assetId``, ``properties.bytes``, ``uploadId``;
 - ``render:status`` of a render that ended (SUCCEEDED, FAILED, CANCELLED): ``userId`` (requester),
   ``renderJobId``, ``assetId``, ``properties.status``, ``preset``, ``seconds`` (wall clock) and
-  ``vcpuSeconds`` (seconds x the job's vCPUs; null for scene renders);
+  ``vcpuSeconds`` as ``GET /studio/usage`` counts them (a video render: seconds x the job's vCPUs;
+  a scene render: its chunks' seconds of the last attempt x a chunk's vCPUs, read from the renders
+  table by :func:`keyframe.usage.figures.scene_render_vcpu_seconds`);
 - ``asset:approved`` / ``asset:changes-requested``: ``userId`` (reviewer), ``assetId``, ``version``,
   ``properties.decision`` (``APPROVED`` / ``CHANGES_REQUESTED``), ``reviewId``;
 - ``asset:commented``: ``userId`` (author), ``assetId``, ``version``, ``properties.commentId``,
@@ -186,7 +194,7 @@ def from_domain_event(event: DomainEvent) -> dict[str, Any] | None:
     derive = SERVER_TYPES.get(event.type)
     if derive is None:
         return None
-    fields = derive(event.data)
+    fields = derive(event.studio, event.data)
     if fields is None:
         return None
     record = _base(event.id, event.type, SERVER, event.studio, user_id=None, occurred_at=event.occurred_at)

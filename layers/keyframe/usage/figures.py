@@ -31,6 +31,7 @@ from keyframe.usage.models import (
     RENDER_VCPUS,
     RenderChunkView,
     RenderJobView,
+    render_job_pk,
     studio_renders_key,
 )
 from keyframe.usage.quotas import Quota
@@ -53,19 +54,28 @@ def _seconds(started: str | None, ended: str | None) -> float:
 
 
 def scene_vcpu_seconds(job: RenderJobView) -> float:
+    """A scene render's vCPU-seconds (see :func:`scene_render_vcpu_seconds`), from its job item."""
+    return _chunk_vcpu_seconds(job.pk, job.ended_at)
+
+
+def scene_render_vcpu_seconds(studio_id: str, render_job_id: str, ended_at: str | None) -> float:
     """A scene render's vCPU-seconds: each chunk's ``endedAt - startedAt`` x :data:`CHUNK_VCPUS`.
 
-    One Query of the job's chunk items (renders table). Like a video render's seconds, this is the
-    render's last attempt: a chunk stores its latest try only (earlier failed tries are overwritten)
-    and the planning step of a retry resets the chunk items (a chunk whose frames an earlier attempt
-    made counts 0); the probe and assembly steps are not counted. A chunk still running when the job
-    ended (cancelled) counts until the job's ``endedAt``.
+    One Query of the job's chunk items (renders table, pk ``STUDIO#{s}#RENDER#{id}``). Like a video
+    render's seconds, this is the render's last attempt: a chunk stores its latest try only (earlier
+    failed tries are overwritten) and the planning step of a retry resets the chunk items (a chunk
+    whose frames an earlier attempt made counts 0); the probe and assembly steps are not counted. A
+    chunk still running when the job ended (cancelled) counts until the job's ``ended_at``. The
+    figure of ``GET /studio/usage`` and of the analytics record of the finished render (same
+    function, so they agree). A render with no chunk item counts 0.
     """
+    return _chunk_vcpu_seconds(render_job_pk(studio_id, render_job_id), ended_at)
+
+
+def _chunk_vcpu_seconds(pk: str, job_ended_at: str | None) -> float:
     seconds = 0.0
-    for chunk in RenderChunkView.query(
-        job.pk, RenderChunkView.sk.startswith(CHUNK_PREFIX), consistent_read=True
-    ):
-        seconds += _seconds(chunk.started_at, chunk.ended_at or job.ended_at)
+    for chunk in RenderChunkView.query(pk, RenderChunkView.sk.startswith(CHUNK_PREFIX), consistent_read=True):
+        seconds += _seconds(chunk.started_at, chunk.ended_at or job_ended_at)
     return seconds * CHUNK_VCPUS
 
 

@@ -178,6 +178,12 @@ CHUNK_PREFIX = "CHUNK#"
 """Sort-key prefix of a scene render's chunk items, beside the job (as ``keyframe.renders.models``)."""
 
 
+def render_job_pk(studio_id: str, render_job_id: str) -> str:
+    """``STUDIO#{studioId}#RENDER#{renderJobId}``: pk of a render job and its chunk items (renders
+    table; as ``keyframe.renders.models.job_pk``)."""
+    return f"STUDIO#{studio_id}#RENDER#{render_job_id}"
+
+
 def studio_renders_key(studio_id: str) -> str:
     """``gsi1pk`` of every render job of a studio (renders table; as ``keyframe.renders.models``)."""
     return f"STUDIO#{studio_id}#RENDERS"

@@ -18,9 +18,12 @@ from typing import Any
 import boto3
 import pytest
 
+from keyframe import clock
 from keyframe.analytics import consumer, sink
 from keyframe.outbox import stream
 from keyframe.outbox.records import DomainEvent, OutboxItem, outbox_pk, write
+from keyframe.renders.models import RenderChunkItem, RenderJobItem, chunk_sk, job_pk, studio_jobs_key
+from keyframe.renders.schemas import RenderJob
 from tests.support.environment import ANALYTICS_BUCKET
 from tests.support.identity import Session, add_member, login, register_studio
 from tests.support.world import moto_world
@@ -342,6 +345,43 @@ def test_server_events_are_derived_from_the_outbox_with_the_event_id(
     assert decision["properties"]["decision"] == "APPROVED" and decision["userId"] == "user-d"
     assert decision["version"] == 2
     assert comment["properties"] == {"commentId": "c-1", "frame": 12, "reply": False}
+
+
+def test_a_finished_scene_render_s_record_has_the_vcpu_seconds_usage_counts(
+    world: World, analytics_consumer
+) -> None:
+    # Given a scene render of the admin's studio that ran 150 s today: two chunks of its last
+    # attempt ran 60 s and 30 s on a chunk's 2 vCPUs
+    studio = world.admin.studio_id
+    day = clock.now().date().isoformat()
+    at = f"{day}T09:00:"
+    job = RenderJobItem(
+        job_pk(studio, "scene-analytics"), job_id="scene-analytics", studio_id=studio, asset_id="asset-s",
+        version=1, preset="scene-frames", status="SUCCEEDED",
+        lineage={"assetId": "asset-s", "version": 1, "key": "k"}, frames={"startFrame": 0, "endFrame": 20},
+        created_by="user-s", created_at=f"{at}00.000Z", updated_at=f"{day}T09:02:30.000Z",
+        started_at=f"{at}00.000Z", ended_at=f"{day}T09:02:30.000Z", gsi1pk=studio_jobs_key(studio),
+        gsi1sk=f"{at}00.000Z#scene-analytics",
+        scene={"frames": 20, "renderer": "blender"},
+    )  # fmt: skip
+    job.save()
+    for index, (started, ended) in enumerate([("05", f"{day}T09:01:05.000Z"), ("10", f"{at}40.000Z")]):
+        RenderChunkItem(
+            job.pk, chunk_sk(index), index=index, frame_start=index * 10 + 1, frame_end=index * 10 + 10,
+            frames=10, frames_done=10, started_at=f"{at}{started}.000Z", ended_at=ended, status="SUCCEEDED",
+            updated_at=ended,
+        ).save()  # fmt: skip
+    # When its SUCCEEDED status is stored in the outbox and the stream hands it to analytics
+    event = DomainEvent.new(studio, "render:status", RenderJob.of(job).to_json())
+    write(event)
+    assert stream.handle(_stream_batch(studio)) == {"batchItemFailures": []}
+    # Then the analyst's record and the producer's usage figure agree: (60 + 30) x 2 vCPU-seconds
+    [record] = by_id([event.id])
+    usage = world.api.get(f"/studio/usage?from={day}&to={day}", token=world.admin.access_token)
+    assert usage.status == 200, usage.body[:300]
+    figure = json.loads(usage.body)["rendersByPreset"]["scene-frames"]
+    assert record["properties"]["vcpuSeconds"] == figure["vcpuSeconds"] == 180.0
+    assert record["properties"]["seconds"] == 150.0 and record["renderJobId"] == "scene-analytics"
 
 
 def test_a_sink_outage_loses_nothing_the_stream_hands_the_event_again(

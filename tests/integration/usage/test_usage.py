@@ -141,7 +141,8 @@ def test_a_scene_render_counts_its_chunks_vcpu_seconds(api) -> None:
 
 def test_usage_counts_the_render_jobs_vcpus() -> None:
     from keyframe.renders.jobs import RENDER_JOB, SCENE_CHUNK_VCPUS
-    from keyframe.usage.models import CHUNK_VCPUS, RENDER_VCPUS
+    from keyframe.usage.models import CHUNK_VCPUS, RENDER_VCPUS, render_job_pk
 
     assert float(RENDER_JOB["vcpus"]) == RENDER_VCPUS
     assert SCENE_CHUNK_VCPUS == CHUNK_VCPUS
+    assert render_job_pk("s1", "j1") == job_pk("s1", "j1")

@@ -12,6 +12,7 @@ from keyframe import settings
 from keyframe.analytics import records, sink
 from keyframe.analytics.schemas import ClientEvent, ClientEventType
 from keyframe.outbox.records import DomainEvent
+from keyframe.usage import figures
 
 
 @pytest.fixture
@@ -66,21 +67,30 @@ def test_without_a_destination_the_settings_refuse_to_load(monkeypatch) -> None:
         settings.reset()
 
 
-def test_a_render_that_is_still_running_is_not_a_server_record_and_a_scene_has_no_vcpu_seconds() -> None:
+def test_a_running_render_is_not_a_server_record_and_a_scene_counts_its_chunks(monkeypatch) -> None:
     running = DomainEvent.new("s", "render:status", {"status": "RUNNING", "preset": "hls"})
     scene = DomainEvent.new(
         "s",
         "render:status",
-        {"status": "FAILED", "preset": "scene-frames", "scene": {"renderer": "blender"},
+        {"status": "FAILED", "preset": "scene-frames", "scene": {"renderer": "blender"}, "renderJobId": "r1",
          "startedAt": "2026-12-05T06:00:00Z", "endedAt": "2026-12-05T06:00:10Z"},
     )  # fmt: skip
+    asked: list[tuple[str, str, str | None]] = []
+
+    def chunk_seconds(studio_id: str, render_job_id: str, ended_at: str | None) -> float:
+        asked.append((studio_id, render_job_id, ended_at))
+        return 14.0
+
+    monkeypatch.setattr(figures, "scene_render_vcpu_seconds", chunk_seconds)
     assert records.from_domain_event(running) is None
     recorded = records.from_domain_event(scene)
     assert recorded is not None and recorded["properties"] == {
         "status": "FAILED",
         "preset": "scene-frames",
         "seconds": 10.0,
+        "vcpuSeconds": 14.0,
     }
+    assert asked == [("s", "r1", "2026-12-05T06:00:10Z")]
 
 
 def test_firehose_chunks_stay_within_500_records_and_4_mib() -> None:
