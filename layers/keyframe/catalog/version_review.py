@@ -163,7 +163,9 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
         Unknown asset; ``VERSION_NOT_FOUND``.
     Conflict
         ``NO_VERSIONS`` (nothing published yet); ``VERSION_NOT_READY`` (``PROCESSING`` or ``FAILED``);
-        ``ASSET_ARCHIVED``.
+        ``ASSET_ARCHIVED``; ``ASSET_CHANGED`` (the asset changed since it was read).
+    keyframe.storage.transactions.Cancelled
+        (500) the store refused another write of the change (its event, its activity entry).
     """
     asset = load_asset(studio_id, asset_id)
     if asset.archived:
@@ -225,6 +227,8 @@ def rollback(studio_id: str, actor_id: str, asset_id: str, version: int) -> Asse
     except Cancelled as exc:
         if "version" in exc.failed:
             raise Conflict("The version is no longer READY", code="VERSION_NOT_READY") from exc
-        raise Conflict("The asset changed meanwhile; try again", code="ASSET_CHANGED") from exc
+        if exc.conflict or "asset" in exc.failed:
+            raise Conflict("The asset changed meanwhile; try again", code="ASSET_CHANGED") from exc
+        raise  # another write refused (the event, the activity entry): not a change of the asset (500)
     graph.propagate_current_version(studio_id, asset_id, asset.project_id, version)
     return get_asset(studio_id, asset_id)

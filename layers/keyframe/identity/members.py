@@ -105,6 +105,19 @@ def _studio_key(studio_id: str) -> StudioItem:
     return StudioItem(studio_pk(studio_id), STUDIO_SK)
 
 
+def _conflict_or(cancelled: Cancelled | None) -> Exception:
+    """What to raise when every attempt was cancelled: the last cancellation itself unless it was a
+    concurrent change (the membership's condition failed, or another transaction conflicted).
+
+    A write that kept failing otherwise (the event's outbox item, the activity entry) is not a
+    concurrent change: it answers 500 (nothing was stored), never a 409 ``CONCURRENT_CHANGE`` that
+    would tell the client someone else changed the member.
+    """
+    if cancelled is not None and not cancelled.conflict and "membership" not in cancelled.failed:
+        return cancelled
+    return Conflict("The member changed meanwhile; try again", code="CONCURRENT_CHANGE")
+
+
 def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
     """Give member ``user_id`` of the caller's studio the role ``role``.
 
@@ -118,9 +131,13 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
     NotFound
         (404) ``user_id`` is not a member of the caller's studio.
     Conflict
-        (409) ``LAST_ADMIN``: this would leave the studio without an ADMIN; or the membership kept
-        changing concurrently.
+        (409) ``LAST_ADMIN``: this would leave the studio without an ADMIN; or
+        ``CONCURRENT_CHANGE``: the membership kept changing concurrently.
+    keyframe.storage.transactions.Cancelled
+        (500) the store kept refusing another write of the change (its event, its activity entry):
+        nothing was stored.
     """
+    cancelled: Cancelled | None = None
     for _ in range(ATTEMPTS):
         membership = _membership(principal, user_id)
         previous = Role(membership.role)
@@ -167,13 +184,14 @@ def change_role(principal: Principal, user_id: str, role: Role) -> MemberView:
                 raise _last_admin("demoted") from None
             if "studio" in exc.failed:
                 raise NotFound("Studio not found") from None
+            cancelled = exc
             continue
         membership.role = role.value
         revocation.close_member_sockets(principal.studio_id, user_id)
         publish_now(event)
         break
     else:
-        raise Conflict("The member changed meanwhile; try again", code="CONCURRENT_CHANGE")
+        raise _conflict_or(cancelled)
     user = UserItem.get(user_pk(user_id), USER_SK)
     return _member_view(membership, user)
 
@@ -191,8 +209,12 @@ def remove(principal: Principal, user_id: str) -> None:
     NotFound
         (404) ``user_id`` is not a member of the caller's studio.
     Conflict
-        (409) ``LAST_ADMIN``: the member is the studio's last ADMIN.
+        (409) ``LAST_ADMIN``: the member is the studio's last ADMIN; or ``CONCURRENT_CHANGE``: the
+        membership kept changing concurrently.
+    keyframe.storage.transactions.Cancelled
+        (500) the store kept refusing another write of the removal (its event, its activity entry).
     """
+    cancelled: Cancelled | None = None
     for _ in range(ATTEMPTS):
         membership = _membership(principal, user_id)
         tx = Transaction()
@@ -219,10 +241,11 @@ def remove(principal: Principal, user_id: str) -> None:
         except Cancelled as exc:
             if "studio" in exc.failed:
                 raise _last_admin("removed") from None
+            cancelled = exc
             continue
         break
     else:
-        raise Conflict("The member changed meanwhile; try again", code="CONCURRENT_CHANGE")
+        raise _conflict_or(cancelled)
     sessions.revoke_member_families(principal.studio_id, user_id)
     revocation.close_member_sockets(principal.studio_id, user_id)
     publish_now(event)
