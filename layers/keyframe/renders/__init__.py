@@ -8,6 +8,8 @@
   private playback through presigned URLs;
 - :mod:`keyframe.renders.models` / :mod:`keyframe.renders.service`: the render job record (the
   truth) and the only write path, with conditional status transitions and the per-studio slots;
+  :mod:`keyframe.renders.requests` makes the API's requests through it and
+  :mod:`keyframe.renders.worker_writes` takes the render container's writes;
 - :mod:`keyframe.renders.execution`: the boundary to Step Functions and Batch;
 - :mod:`keyframe.renders.worker`: the container entrypoint ``python -m keyframe.renders.worker``;
 - :mod:`keyframe.renders.tasks`: the Step Functions task Lambdas (finalize, mark failed);

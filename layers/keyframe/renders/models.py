@@ -83,7 +83,8 @@ def asset_jobs_key(studio_id: str, asset_id: str) -> str:
 
 
 class RenderJobItem(Model):
-    """One render job (renders table). Written only through :mod:`keyframe.renders.service`.
+    """One render job (renders table). Written only through :mod:`keyframe.renders.service`
+    (and its users :mod:`keyframe.renders.requests`, :mod:`keyframe.renders.worker_writes`).
 
     Attributes (JSON names in brackets)
     ----------

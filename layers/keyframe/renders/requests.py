@@ -1,8 +1,8 @@
 """Render requests as the API makes them: request (slot taken, lineage pinned, execution launched),
 cancel and retry (renders table, catalog activity, Step Functions, Batch).
 
-Reading jobs, slots, the one commit with its activity entry, finishing and the render container's
-writes live in :mod:`keyframe.renders.service`.
+Reading jobs, slots, the one commit with its activity entry and finishing live in
+:mod:`keyframe.renders.service`; the render container's writes in :mod:`keyframe.renders.worker_writes`.
 """
 
 from __future__ import annotations
@@ -171,13 +171,13 @@ def request_render(principal: Principal, asset_id: str, request: RenderRequest) 
     def build() -> Transaction:
         tx = Transaction()
         tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
-        service._take_slot(tx, principal.studio_id)
+        service.take_slot(tx, principal.studio_id)
         service.hold_vcpus(tx, principal.studio_id, int(item.vcpus))
         return tx
 
     entry = service.Entry("render:requested", principal.user_id, 1, {"priority": item.priority})
     try:
-        service._commit(item, entry, build, RenderJob.of(item))
+        service.commit(item, entry, build, RenderJob.of(item))
     except Cancelled as exc:
         refused = service.refusal_of(exc, principal.studio_id, int(item.vcpus))
         if refused is not None:
@@ -240,7 +240,7 @@ def request_automatic(
     def build() -> Transaction:
         tx = Transaction()
         tx.put("job", item, condition=RenderJobItem.pk.does_not_exist())
-        service._take_slot(tx, studio_id)
+        service.take_slot(tx, studio_id)
         service.hold_vcpus(tx, studio_id, int(item.vcpus))
         if also is not None:
             stage(tx, studio_id, also.type, also.data, rooms=also.rooms, subject=also.subject)
@@ -248,7 +248,7 @@ def request_automatic(
 
     entry = service.Entry("render:requested", None, 1, {"priority": item.priority, "trigger": trigger})
     try:
-        service._commit(item, entry, build, RenderJob.of(item))
+        service.commit(item, entry, build, RenderJob.of(item))
     except Cancelled as exc:
         if "job" in exc.failed:
             return None  # queued by an earlier delivery of the same cause
@@ -397,7 +397,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
     def build() -> Transaction:
         tx = Transaction()
         tx.update("job", RenderJobItem(item.pk, item.sk), actions, condition=condition)
-        service._take_slot(tx, principal.studio_id)
+        service.take_slot(tx, principal.studio_id)
         service.hold_vcpus(tx, principal.studio_id, held)
         return tx
 
@@ -410,7 +410,7 @@ def retry(principal: Principal, job_id: str) -> RenderJob:
         }
     )  # fmt: skip
     try:
-        service._commit(item, entry, build, after)
+        service.commit(item, entry, build, after)
     except Cancelled as exc:
         if "job" in exc.failed:
             raise Conflict("The render changed meanwhile; read it again", code="RENDER_CHANGED") from exc

@@ -47,7 +47,7 @@ from keyframe.errors import InvalidInput
 from keyframe.live import fanout
 from keyframe.media.ffmpeg import ffmpeg_exe
 from keyframe.observability import logger
-from keyframe.renders import chunks, commands, presets, scenes, service, storage, vcpus
+from keyframe.renders import chunks, commands, presets, scenes, service, storage, vcpus, worker_writes
 from keyframe.renders.config import RendersSettings, WorkerSettings
 from keyframe.renders.models import ChunkStatus, RenderJobItem, RenderStatus
 from keyframe.renders.progress import ProgressTracker, ProgressUpdate
@@ -283,7 +283,7 @@ class SceneWorker:
                 else None
             )
         batch_attempt = os.environ.get("AWS_BATCH_JOB_ATTEMPT")
-        running = service.begin_try(
+        running = worker_writes.begin_try(
             self.studio_id, self.job_id, self.attempt, batch_job_id=batch_job_id,
             batch_attempt=int(batch_attempt) if batch_attempt and batch_attempt.isdigit() else None,
         )  # fmt: skip
@@ -305,7 +305,7 @@ class SceneWorker:
                 error["frame"] = frame
             self._chunk_state(ChunkStatus.FAILED, error)
             code, message = "CHUNK_FAILED", f"Chunk {self.index} failed: {failure.message}"
-        service.record_try_error(self.studio_id, self.job_id, self.attempt, code, message)
+        worker_writes.record_try_error(self.studio_id, self.job_id, self.attempt, code, message)
         return failure.exit_code
 
     # -------------------------------------------------------------- probe
@@ -313,7 +313,7 @@ class SceneWorker:
         tree = tmp / "tree"
         tree.mkdir()
         scene, digest = download_scene(item, self.bucket, tree)
-        if not service.record_source_checksum(
+        if not worker_writes.record_source_checksum(
             self.studio_id, self.job_id, self.attempt, item.lineage, digest
         ):
             raise RenderCancelled()
@@ -352,7 +352,7 @@ class SceneWorker:
         lineage = {**fresh.lineage, "dependencies": dependencies}
         span = {"startFrame": settings.frame_start, "endFrame": settings.frame_end + 1}
         done = sum(per_chunk.values())
-        stored = service.record_scene(
+        stored = worker_writes.record_scene(
             self.studio_id, self.job_id, self.attempt, scene_json, lineage, frames_done=done, frames=span
         )
         if not stored:
@@ -450,14 +450,16 @@ class SceneWorker:
             outputs = {"prefix": prefix, "primary": prefix + "frames.json", "keys": [prefix + "frames.json"],
                        "renditions": [{"name": "frames", "width": settings.width,
                                        "height": settings.height}]}  # fmt: skip
-        if self.terminated.is_set() or not service.is_running(self.studio_id, self.job_id, self.attempt):
+        if self.terminated.is_set() or not worker_writes.is_running(
+            self.studio_id, self.job_id, self.attempt
+        ):
             raise RenderCancelled()
         storage.delete_prefix(self.bucket, prefix)
         counts = storage.upload_folder(self.bucket, out, prefix)
         outputs.update(
             fileCount=counts[0], totalBytes=counts[1], framesPrefix=frames_prefix, frameCount=len(expected)
         )
-        if not service.record_outputs(self.studio_id, self.job_id, self.attempt, outputs):
+        if not worker_writes.record_outputs(self.studio_id, self.job_id, self.attempt, outputs):
             raise RenderCancelled()
 
     def _review(
@@ -501,7 +503,7 @@ class SceneWorker:
 
     def _ffmpeg(self, args: list[str], duration: float, fps: float, log: Path) -> None:
         def still_running(_: ProgressUpdate) -> bool:
-            return not self.terminated.is_set() and service.is_running(
+            return not self.terminated.is_set() and worker_writes.is_running(
                 self.studio_id, self.job_id, self.attempt
             )
 

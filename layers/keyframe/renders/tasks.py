@@ -25,7 +25,7 @@ from typing import Any
 
 from keyframe.errors import KeyframeError
 from keyframe.observability import logger
-from keyframe.renders import execution, service, vcpus
+from keyframe.renders import execution, service, vcpus, worker_writes
 from keyframe.renders.models import ACTIVE, RenderStatus
 
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
@@ -218,7 +218,7 @@ def plan_chunks(event: dict[str, Any]) -> dict[str, int]:
     try:
         held = vcpus.hold_chunk_vcpus(studio_id, job_id, attempt, size)
     except KeyframeError as exc:  # RENDER_VCPUS_QUOTA_EXCEEDED: the Catch marks the job FAILED with it
-        service.record_try_error(studio_id, job_id, attempt, exc.code, exc.message)
+        worker_writes.record_try_error(studio_id, job_id, attempt, exc.code, exc.message)
         raise
     logger.info("scene chunks planned", extra={"render_job_id": job_id, "chunks": size, "vcpus": held})
     return {"size": size}

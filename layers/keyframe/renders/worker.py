@@ -51,7 +51,7 @@ from keyframe.media.errors import InvalidMediaError
 from keyframe.media.ffmpeg import MediaToolError, ffmpeg_exe
 from keyframe.media.probe import probe
 from keyframe.observability import logger
-from keyframe.renders import commands, playlists, presets, service, storage
+from keyframe.renders import commands, playlists, presets, service, storage, worker_writes
 from keyframe.renders.config import RendersSettings, WorkerSettings
 from keyframe.renders.models import RenderJobItem
 from keyframe.renders.progress import ProgressParser, ProgressTracker, ProgressUpdate
@@ -316,12 +316,12 @@ class Worker:
         raise Terminated()
 
     def _report(self, update: ProgressUpdate) -> bool:
-        return service.report_progress(self.studio_id, self.job_id, self.attempt, update)
+        return worker_writes.report_progress(self.studio_id, self.job_id, self.attempt, update)
 
     def run(self) -> int:
         """Run the try; returns the process exit code (see the module docstring)."""
         batch_attempt = os.environ.get("AWS_BATCH_JOB_ATTEMPT")
-        running = service.begin_try(
+        running = worker_writes.begin_try(
             self.studio_id, self.job_id, self.attempt,
             batch_job_id=os.environ.get("AWS_BATCH_JOB_ID"),
             batch_attempt=int(batch_attempt) if batch_attempt and batch_attempt.isdigit() else None,
@@ -340,7 +340,7 @@ class Worker:
                 return EXIT_OK
             except RenderFailure as failure:
                 logger.warning("render try failed", extra={"code": failure.code, "reason": failure.message})
-                service.record_try_error(
+                worker_writes.record_try_error(
                     self.studio_id, self.job_id, self.attempt, failure.code, failure.message
                 )
                 return failure.exit_code
@@ -350,7 +350,7 @@ class Worker:
                 return EXIT_TERMINATED
             except Exception as exc:
                 logger.exception("render try crashed")
-                service.record_try_error(
+                worker_writes.record_try_error(
                     self.studio_id,
                     self.job_id,
                     self.attempt,
@@ -375,7 +375,7 @@ class Worker:
             )
         bucket = self.settings.MEDIA_BUCKET
         source_path, sha256 = download_source(item, bucket, tmp)
-        if not service.record_source_checksum(
+        if not worker_writes.record_source_checksum(
             self.studio_id, self.job_id, self.attempt, item.lineage, sha256
         ):
             raise RenderCancelled()
@@ -396,7 +396,7 @@ class Worker:
         storage.delete_prefix(bucket, prefix)  # leftovers of an earlier try of this attempt
         counts = storage.upload_folder(bucket, out, prefix)
         outputs = describe_outputs(command, out, prefix, counts)
-        if not service.record_outputs(self.studio_id, self.job_id, self.attempt, outputs):
+        if not worker_writes.record_outputs(self.studio_id, self.job_id, self.attempt, outputs):
             raise RenderCancelled()
         logger.info("render outputs stored", extra={"outputs": outputs})
 

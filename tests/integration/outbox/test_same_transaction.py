@@ -31,6 +31,7 @@ from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import service as pipeline
 from keyframe.pipeline.models import PipelineInput
 from keyframe.renders import service as render_service
+from keyframe.renders import worker_writes as render_worker_writes
 from keyframe.renders.models import JOB_SK, RenderJobItem, RenderStatus, job_pk
 from keyframe.renders.progress import ProgressUpdate
 from keyframe.storage import transactions
@@ -250,15 +251,15 @@ def test_render_status_changes_and_their_events_commit_together(world: World, mo
     # An event write that fails: the container's start, its progress and the finish do not happen
     failing_outbox(monkeypatch)
     watch = Watch(world)
-    assert render_service.begin_try(studio, job_id, 1, batch_job_id="b-1", batch_attempt=1) is None
+    assert render_worker_writes.begin_try(studio, job_id, 1, batch_job_id="b-1", batch_attempt=1) is None
     assert job()["status"] == "QUEUED"
     monkeypatch.undo()
     watch = Watch(world)
-    assert render_service.begin_try(studio, job_id, 1, batch_job_id="b-1", batch_attempt=1) is not None
+    assert render_worker_writes.begin_try(studio, job_id, 1, batch_job_id="b-1", batch_attempt=1) is not None
     _assert_stored_with_its_event(watch, "render:status", job())
     failing_outbox(monkeypatch)
     watch = Watch(world)
-    assert render_service.report_progress(studio, job_id, 1, progress)  # still running: carry on
+    assert render_worker_writes.report_progress(studio, job_id, 1, progress)  # still running: carry on
     with pytest.raises(Cancelled):
         render_service.finish(studio, job_id, 1, RenderStatus.SUCCEEDED)
     monkeypatch.undo()
@@ -267,7 +268,7 @@ def test_render_status_changes_and_their_events_commit_together(world: World, mo
     assert quotas.used(studio, Quota.CONCURRENT_RENDERS) == 1
     # Without faults: progress and the finish, each with its event
     watch = Watch(world)
-    assert render_service.report_progress(studio, job_id, 1, progress)
+    assert render_worker_writes.report_progress(studio, job_id, 1, progress)
     [(kind, data)] = watch.events()
     assert (kind, data["progress"], data["assetId"]) == ("render:progress", 40, asset["id"])
     watch = Watch(world)
@@ -277,7 +278,7 @@ def test_render_status_changes_and_their_events_commit_together(world: World, mo
     # A change whose condition fails (the attempt already ended) stores no event
     watch = Watch(world)
     assert render_service.finish(studio, job_id, 1, RenderStatus.FAILED) is None
-    assert render_service.report_progress(studio, job_id, 1, progress) is False
+    assert render_worker_writes.report_progress(studio, job_id, 1, progress) is False
     assert watch.events() == [] and watch.activity() == []
 
 

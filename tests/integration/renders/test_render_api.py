@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from keyframe.renders import service
+from keyframe.renders import service, worker_writes
 from keyframe.renders.jobs import PRESET_TIMEOUT_SECONDS
 from keyframe.renders.models import RenderStatus
 from tests.integration.renders.conftest import (
@@ -215,7 +215,10 @@ def test_cancel_stops_the_attempt_and_removes_partial_outputs(
     # Given a RUNNING job (its container started) with a partial output in the bucket
     job = _request(api, admin, target.asset_id).json()
     job_id = job["renderJobId"]
-    assert service.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-42", batch_attempt=1) is not None
+    assert (
+        worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-42", batch_attempt=1)
+        is not None
+    )
     prefix = f"studios/{admin.studio_id}/renders/{job_id}/attempt-1/"
     s3 = boto3.client("s3")
     s3.put_object(Bucket=MEDIA_BUCKET, Key=prefix + "720p/segment_000.ts", Body=b"partial")
@@ -230,7 +233,7 @@ def test_cancel_stops_the_attempt_and_removes_partial_outputs(
     # And a late progress update from the container cannot bring it back
     from keyframe.renders.progress import ProgressUpdate
 
-    assert service.report_progress(admin.studio_id, job_id, 1, ProgressUpdate(50, 30.0, 2)) is False
+    assert worker_writes.report_progress(admin.studio_id, job_id, 1, ProgressUpdate(50, 30.0, 2)) is False
     assert api.get(f"/renders/{job_id}", token=admin.access_token).json()["status"] == "CANCELLED"
     # And the activity log tells who asked for it and who cancelled it
     activity = api.get(f"/activity?assetId={target.asset_id}", token=admin.access_token).json()["items"]
@@ -266,8 +269,10 @@ def test_retry_of_a_succeeded_job_is_409_and_cancel_of_a_finished_job_is_409(
     api: Any, admin: Session, target: Target, runs: Spy
 ) -> None:
     job_id = _request(api, admin, target.asset_id).json()["renderJobId"]
-    service.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
-    service.record_outputs(admin.studio_id, job_id, 1, {"prefix": "p/", "keys": ["p/x"], "primary": "p/x"})
+    worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
+    worker_writes.record_outputs(
+        admin.studio_id, job_id, 1, {"prefix": "p/", "keys": ["p/x"], "primary": "p/x"}
+    )
     assert invoke_task(
         "render-finalize", task_event("finalize", studioId=admin.studio_id, renderJobId=job_id)
     ) == {"status": "SUCCEEDED"}
@@ -370,8 +375,10 @@ def test_every_status_change_of_a_job_has_its_activity_entry(
     failed = task_event("mark_failed_timeout", studioId=admin.studio_id, renderJobId=job_id)
     assert invoke_task("render-mark-failed", failed) == {"status": "FAILED"}
     assert api.post(f"/renders/{job_id}/retry", token=admin.access_token).status == 202
-    service.begin_try(admin.studio_id, job_id, 2, batch_job_id=None, batch_attempt=None)
-    service.record_outputs(admin.studio_id, job_id, 2, {"prefix": "p/", "keys": ["p/x"], "primary": "p/x"})
+    worker_writes.begin_try(admin.studio_id, job_id, 2, batch_job_id=None, batch_attempt=None)
+    worker_writes.record_outputs(
+        admin.studio_id, job_id, 2, {"prefix": "p/", "keys": ["p/x"], "primary": "p/x"}
+    )
     finalize = task_event("finalize", studioId=admin.studio_id, renderJobId=job_id, attempt=2)
     assert invoke_task("render-finalize", finalize) == {"status": "SUCCEEDED"}
     other_id = _request(api, artist, target.asset_id).json()["renderJobId"]
@@ -429,9 +436,9 @@ def test_without_its_activity_entry_no_status_change_is_stored(
 # ------------------------------------------------------------------------------------------ watermark
 def _succeed(session: Session, job_id: str, primary: str) -> None:
     """Run the job's attempt 1 to SUCCEEDED with ``primary`` as its output (no FFmpeg needed here)."""
-    service.begin_try(session.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
+    worker_writes.begin_try(session.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
     outputs = {"prefix": "p/", "keys": [primary], "primary": primary}
-    assert service.record_outputs(session.studio_id, job_id, 1, outputs)
+    assert worker_writes.record_outputs(session.studio_id, job_id, 1, outputs)
     finalize = task_event("finalize", studioId=session.studio_id, renderJobId=job_id)
     assert invoke_task("render-finalize", finalize) == {"status": "SUCCEEDED"}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from keyframe.renders import service
+from keyframe.renders import service, worker_writes
 from keyframe.renders.tasks import EXECUTION_EVENT, from_execution_event
 from tests.integration.renders.conftest import Spy, Target, invoke_task, task_event
 from tests.support.identity import Session
@@ -91,7 +91,10 @@ def test_a_timed_out_execution_fails_its_running_job_and_kills_its_container(
 ) -> None:
     # Given a RUNNING job whose container reported its Batch job
     job_id = _request(api, admin, target.asset_id)
-    assert service.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-7", batch_attempt=1) is not None
+    assert (
+        worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-7", batch_attempt=1)
+        is not None
+    )
     assert service.active_renders(admin.studio_id) == 1
     # When its execution times out (no Catch runs) and EventBridge delivers the status change
     result = invoke_task("render-mark-failed", execution_ended(admin.studio_id, job_id, "TIMED_OUT"))
@@ -109,7 +112,7 @@ def test_a_stopped_execution_fails_its_running_job_and_kills_its_container(
 ) -> None:
     # Given a RUNNING job
     job_id = _request(api, admin, target.asset_id)
-    service.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-8", batch_attempt=1)
+    worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-8", batch_attempt=1)
     # When its execution is stopped outside the API (the console), not by a cancel
     event = execution_ended(admin.studio_id, job_id, "ABORTED", cause="Stopped from the console")
     invoke_task("render-mark-failed", event)
@@ -123,8 +126,10 @@ def test_a_stopped_execution_fails_its_running_job_and_kills_its_container(
 def test_a_succeeded_job_is_left_as_it_is(api: Any, admin: Session, target: Target, runs: Spy) -> None:
     # Given a job that SUCCEEDED
     job_id = _request(api, admin, target.asset_id)
-    service.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-9", batch_attempt=1)
-    service.record_outputs(admin.studio_id, job_id, 1, {"prefix": "p/", "keys": ["p/x"], "primary": "p/x"})
+    worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-9", batch_attempt=1)
+    worker_writes.record_outputs(
+        admin.studio_id, job_id, 1, {"prefix": "p/", "keys": ["p/x"], "primary": "p/x"}
+    )
     invoke_task("render-finalize", task_event("finalize", studioId=admin.studio_id, renderJobId=job_id))
     before = _job(api, admin, job_id)
     assert before["status"] == "SUCCEEDED"
@@ -161,7 +166,7 @@ def test_a_cancelled_job_stays_cancelled_and_a_retry_is_not_touched(
 ) -> None:
     # Given a job cancelled while running (its execution is stopped: ABORTED), then retried as attempt 2
     job_id = _request(api, admin, target.asset_id)
-    service.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-10", batch_attempt=1)
+    worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id="batch-10", batch_attempt=1)
     assert api.delete(f"/renders/{job_id}", token=admin.access_token).status == 200
     aborted = execution_ended(
         admin.studio_id, job_id, "ABORTED", error="Cancelled", cause="Cancelled by a user"
@@ -169,7 +174,7 @@ def test_a_cancelled_job_stays_cancelled_and_a_retry_is_not_touched(
     invoke_task("render-mark-failed", aborted)
     assert _job(api, admin, job_id)["status"] == "CANCELLED"
     assert api.post(f"/renders/{job_id}/retry", token=admin.access_token).status == 202
-    service.begin_try(admin.studio_id, job_id, 2, batch_job_id="batch-11", batch_attempt=1)
+    worker_writes.begin_try(admin.studio_id, job_id, 2, batch_job_id="batch-11", batch_attempt=1)
     runs.terminated.clear()
     # When attempt 1's status change arrives (again, late)
     invoke_task("render-mark-failed", aborted)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from keyframe.renders import service
+from keyframe.renders import service, worker_writes
 from keyframe.renders.models import JOB_SK, RenderJobItem, job_pk
 from tests.integration.renders.conftest import (
     Spy,
@@ -96,13 +96,13 @@ def test_a_scene_render_with_a_known_range_holds_two_vcpus_per_chunk_or_is_refus
 
 def _probed(session: Session, job_id: str, chunks: int) -> None:
     """What the probe step stores (the scene's range read, ``chunks`` planned), without a renderer."""
-    running = service.begin_try(session.studio_id, job_id, 1, batch_job_id="probe", batch_attempt=1)
+    running = worker_writes.begin_try(session.studio_id, job_id, 1, batch_job_id="probe", batch_attempt=1)
     assert running is not None
     item = RenderJobItem.get(job_pk(session.studio_id, job_id), JOB_SK)
     scene = {**(item.scene or {}), "probed": True, "chunks": chunks, "frameStart": 0,
              "frameEnd": 2 * chunks - 1, "frameStep": 1, "chunkSize": 2, "fps": 24, "width": 160,
              "height": 120}  # fmt: skip
-    assert service.record_scene(
+    assert worker_writes.record_scene(
         session.studio_id,
         job_id,
         1,

@@ -22,7 +22,7 @@ import requests
 from keyframe import clock
 from keyframe.events.publisher import room_events
 from keyframe.media.probe import probe
-from keyframe.renders import playback, playlists, service, storage, worker
+from keyframe.renders import playback, playlists, service, storage, worker, worker_writes
 from keyframe.renders.models import RenderStatus
 from tests.integration.renders.conftest import (
     Spy,
@@ -243,14 +243,14 @@ def test_a_cancel_during_the_render_kills_ffmpeg_and_removes_outputs(
         return 0, 0
 
     monkeypatch.setattr(storage, "upload_folder", no_upload)
-    report = service.report_progress
+    report = worker_writes.report_progress
     seen: list[subprocess.Popen[str]] = []
 
     def cancel_then_report(studio_id: str, job: str, attempt: int, update: Any) -> bool:
         api.delete(f"/renders/{job}", token=admin.access_token)
         return report(studio_id, job, attempt, update)
 
-    monkeypatch.setattr(service, "report_progress", cancel_then_report)
+    monkeypatch.setattr(worker_writes, "report_progress", cancel_then_report)
     original_run = worker.FfmpegRun.run
 
     def remember(self: worker.FfmpegRun) -> None:
@@ -283,7 +283,7 @@ def test_a_container_without_drawtext_refuses_burn_in_without_retrying(
 
 def test_finalize_without_outputs_fails_the_job(api: Any, admin: Session, target: Target, runs: Spy) -> None:
     job_id = _request(api, admin, target.asset_id, {"preset": "hls"})["renderJobId"]
-    service.begin_try(admin.studio_id, job_id, 1, batch_job_id="b-1", batch_attempt=1)
+    worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id="b-1", batch_attempt=1)
     assert _finalize(admin, job_id) == {"status": "FAILED"}
     assert service.load_job(admin.studio_id, job_id).error["code"] == "NO_OUTPUTS"
 
@@ -325,10 +325,10 @@ def test_every_playback_link_expires_at_the_expires_at_the_api_promises(
     s3.put_object(Bucket=MEDIA_BUCKET, Key=prefix + "master.m3u8", Body=MASTER.encode())
     for rendition in ("720p", "480p"):
         s3.put_object(Bucket=MEDIA_BUCKET, Key=f"{prefix}{rendition}/index.m3u8", Body=VARIANT.encode())
-    service.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
+    worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
     outputs = {"prefix": prefix, "keys": [prefix + "master.m3u8"], "primary": prefix + "master.m3u8",
                "masterPlaylist": prefix + "master.m3u8"}  # fmt: skip
-    assert service.record_outputs(admin.studio_id, job_id, 1, outputs)
+    assert worker_writes.record_outputs(admin.studio_id, job_id, 1, outputs)
     assert _finalize(admin, job_id) == {"status": "SUCCEEDED"}
     # And reading a variant playlist is slow (its links are signed over a second after the first ones)
     read = playback._get_text
@@ -359,10 +359,10 @@ def _hls_job(api: Any, admin: Session, target: Target) -> str:
     s3.put_object(Bucket=MEDIA_BUCKET, Key=prefix + "master.m3u8", Body=MASTER.encode())
     for rendition in ("720p", "480p"):
         s3.put_object(Bucket=MEDIA_BUCKET, Key=f"{prefix}{rendition}/index.m3u8", Body=VARIANT.encode())
-    service.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
+    worker_writes.begin_try(admin.studio_id, job_id, 1, batch_job_id=None, batch_attempt=None)
     outputs = {"prefix": prefix, "keys": [prefix + "master.m3u8"], "primary": prefix + "master.m3u8",
                "masterPlaylist": prefix + "master.m3u8"}  # fmt: skip
-    assert service.record_outputs(admin.studio_id, job_id, 1, outputs)
+    assert worker_writes.record_outputs(admin.studio_id, job_id, 1, outputs)
     assert _finalize(admin, job_id) == {"status": "SUCCEEDED"}
     return job_id
 
