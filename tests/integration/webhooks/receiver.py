@@ -20,11 +20,13 @@ class Received:
 
 @dataclass
 class Receiver:
-    """``url`` answers ``status`` (or hangs ``hang_seconds``, or drops the connection); keeps ``received``."""
+    """``url`` answers ``status`` (with ``location`` when set; or hangs ``hang_seconds``, or drops the
+    connection); keeps ``received``."""
 
     status: int = 200
     hang_seconds: float = 0.0
     drop: bool = False
+    location: str | None = None
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -48,6 +50,8 @@ class Receiver:
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
                 self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -193,6 +193,29 @@ def test_a_failing_receiver_is_retried_with_backoff_and_the_log_says_why(api, qu
     assert {r.headers["webhook-id"] for r in receiver.received} == {event.id}
 
 
+def test_a_redirect_is_a_failed_attempt_and_its_target_is_never_contacted(api, queue, receiver):
+    # Given a receiver that answers 307 to another address (in the cloud a private one would be
+    # refused at creation; a redirect is only seen when delivering, so it is never followed)
+    target = Receiver().start()
+    try:
+        receiver.status, receiver.location = 307, target.url
+        admin = register_studio(api)
+        created = _create(api, admin, receiver.url)
+        dispatch.consume(_event(admin.studio_id))
+        [message] = _messages(queue)
+        # When the delivery is attempted
+        assert dispatch.attempt(message) == "RETRYING"
+        # Then the attempt failed with the 307 in the log, and nothing reached the redirect's target
+        path = f"/studio/webhooks/{created['webhookId']}/deliveries"
+        [delivery] = api.get(path, token=admin.access_token).json()["items"]
+        [attempt] = delivery["attempts"]
+        assert delivery["status"] == "PENDING"
+        assert attempt["statusCode"] == 307 and attempt["error"] == "answered 307"
+        assert len(receiver.received) == 1 and target.received == []
+    finally:
+        target.stop()
+
+
 def test_an_endpoint_failing_for_the_whole_window_is_disabled_with_an_event_and_an_activity_entry(
     api, queue, receiver, monkeypatch
 ):
