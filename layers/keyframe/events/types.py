@@ -101,7 +101,8 @@ ACTIVITY_ALIASES: dict[str, tuple[EventType, ...]] = {
 
 ``GET /activity`` is a REST contract of its own and keeps these actions (``version:reviewed`` carries
 the decision in ``details``; the event type spells it). A client that reads both the activity log and
-events maps the actions with this table; every other activity action *is* the event type.
+events maps the actions with this table; every other activity action *is* the event type, except
+``render:not-queued`` (an automatic render that was refused: nothing changed, so no event).
 """
 
 

@@ -25,8 +25,14 @@ nothing more.
     got a new version re-renders: its scene reads that texture through the rig).
 
 A cause that cannot be rendered (a preset that does not fit the file, a quota reached, a dependency
-not READY) is logged and skipped: it answers a request nobody is waiting on, and retrying the stream
-would not change it.
+not READY) is skipped, not retried: retrying would hold every later event of the stream behind it
+(a spent month of render minutes stays spent for weeks), and a render queued long after its cause
+would surprise more than it helps. It is not silent either: the refusal is logged and written to
+the activity log as ``render:not-queued`` (actor: the system; ``details``: ``preset``, ``version``,
+the refusal's ``code`` and ``message`` — e.g. ``CONCURRENT_RENDERS_QUOTA_EXCEEDED`` — and the
+``trigger``), so a producer reading the asset's activity sees which automatic render did not happen
+and why, and can request it by hand once the quota allows. A redelivered event may write that entry
+again (the render itself is still never queued twice).
 """
 
 from __future__ import annotations
@@ -44,8 +50,11 @@ from keyframe.observability import logger
 from keyframe.outbox.records import DomainEvent
 from keyframe.renders import policies, requests, scenes, sources
 from keyframe.renders.schemas import RenderRequest, RerenderQueued
+from keyframe.storage import activity
 
 RERENDER_PRESET = "scene-review"
+NOT_QUEUED = "render:not-queued"
+"""Activity action of an automatic render that was refused (quota, preset, dependency)."""
 IMPACT_MAX_NODES = 500
 """Assets one dependency change may re-render at most (the dependents walk's bound)."""
 
@@ -186,7 +195,8 @@ def _rerender(event: DomainEvent, asset: AssetItem) -> str | None:
 
 
 def _request(studio_id: str, asset_id: str, request: RenderRequest, **kw: Any) -> Any:
-    """:func:`requests.request_automatic`, with a refusal logged and skipped (``None``)."""
+    """:func:`requests.request_automatic`; a refusal is logged, written to the activity log as
+    ``render:not-queued`` (catalog table, actor ``None``) and skipped (``None``)."""
     try:
         return requests.request_automatic(studio_id, asset_id, request, **kw)
     except KeyframeError as exc:
@@ -199,4 +209,12 @@ def _request(studio_id: str, asset_id: str, request: RenderRequest, **kw: Any) -
                 "trigger": kw.get("trigger"),
             },
         )
+        details = {
+            "preset": request.preset,
+            "version": request.version,
+            "code": exc.code,
+            "message": exc.message,
+            "trigger": kw.get("trigger"),
+        }
+        activity.record(studio_id, None, NOT_QUEUED, "asset", asset_id, details, asset_id=asset_id)
         return None

@@ -11,7 +11,7 @@ from typing import Any
 
 from keyframe.outbox.records import DomainEvent, OutboxItem, from_stream_record, outbox_pk
 from keyframe.renders import service, triggers
-from tests.integration.renders.conftest import Spy, Target, executions, publish
+from tests.integration.renders.conftest import Spy, Target, executions, publish, set_env
 from tests.integration.renders.test_scene_renders import SCENE_MEDIA, sif
 from tests.support.identity import Session, add_member
 
@@ -98,6 +98,35 @@ def test_a_policy_queues_its_preset_once_per_ready_version_of_a_matching_type(
     assert len(requested) == 1 and requested[0]["details"]["trigger"]["policyId"] == policy["policyId"]
     assert requested[0].get("actorId") is None
     assert _jobs(admin, texture.asset_id) == []
+
+
+def test_a_policy_render_a_quota_refuses_is_not_queued_and_the_activity_log_says_why(
+    api: Any, admin: Session, runs: Spy, publish_clip: Any, monkeypatch: Any
+) -> None:
+    # Given "hls for every SHOT", one render in flight and a studio limit of one at a time
+    shot = publish_clip(admin)
+    url = f"/projects/{shot.project_id}/render-policies"
+    assert (
+        api.post(url, json={"assetTypes": ["SHOT"], "presets": ["hls"]}, token=admin.access_token).status
+        == 201
+    )
+    set_env(monkeypatch, MAX_CONCURRENT_RENDERS_PER_STUDIO=1)
+    busy = api.post(f"/assets/{shot.asset_id}/renders", json={"preset": "hls"}, token=admin.access_token)
+    assert busy.status == 202, busy.body
+    # When the shot's v2 becomes READY and its events are delivered (twice)
+    publish_clip(admin, asset_id=shot.asset_id, project_id=shot.project_id)
+    _deliver_all(admin.studio_id)
+    # Then no render of v2 was queued or started
+    assert [(j.version, j.preset) for j in _jobs(admin, shot.asset_id)] == [(1, "hls")]
+    assert len(executions()) == 1
+    # And the asset's activity names the refused automatic render, its quota and its cause
+    entries = api.get(f"/activity?assetId={shot.asset_id}", token=admin.access_token).json()["items"]
+    refused = [e for e in entries if e["action"] == "render:not-queued"]
+    assert refused and refused[0].get("actorId") is None
+    details = refused[0]["details"]
+    assert (details["preset"], details["version"]) == ("hls", 2)
+    assert details["code"] == "CONCURRENT_RENDERS_QUOTA_EXCEEDED"
+    assert details["trigger"]["kind"] == "render-policy"
 
 
 def _opted_in_scene(api: Any, admin: Session, *, pin: int | None = None) -> tuple[Target, Target]:
