@@ -17,7 +17,8 @@ layer's dependencies are (``KEYFRAME_LAYER_BUNDLING=skip`` leaves it empty for t
 tests).
 
 A nested stack: the main stack is near CloudFormation's 500 resources. Its function may do what the
-Batch media job may (:data:`infra.grants.JOB_GRANTS` ``media``).
+Batch media job may (:data:`infra.grants.JOB_GRANTS` ``media``) and what a pipeline task may
+(:data:`infra.grants.PIPELINE_STEP`: it publishes the version beside FFmpeg).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from constructs import Construct
 
 from infra.config import StageConfig
 from infra.functions import Functions
-from infra.grants import JOB_GRANTS, Access
+from infra.grants import JOB_GRANTS, PIPELINE_STEP, Access
 from infra.layer import (
     ARCHITECTURE,
     PIP_TARGET_ARGS,
@@ -52,8 +53,9 @@ FFMPEG_LAYER_REQUIREMENTS: tuple[str, ...] = ("imageio-ffmpeg==0.7.0", "av==18.1
 FFMPEG_TARGET_ARGS: tuple[str, ...] = ("--platform", "manylinux_2_28_aarch64", *PIP_TARGET_ARGS)
 """PyAV ships manylinux_2_28 wheels (Lambda's Python 3.13 runtime has glibc 2.34)."""
 
-FAST_PATH_GRANTS: Mapping[str, tuple[Access, ...]] = {NAME: JOB_GRANTS[MEDIA_JOB["name"]]}
-"""The derive function does exactly what the Batch media job does (pipeline record, events, S3)."""
+FAST_PATH_GRANTS: Mapping[str, tuple[Access, ...]] = {NAME: (*JOB_GRANTS[MEDIA_JOB["name"]], *PIPELINE_STEP)}
+"""The derive function does what the Batch media job does (pipeline record, events, S3) and what the
+Publish task does (the version in the catalog table): it publishes the upload while FFmpeg runs."""
 
 
 @jsii.implements(ILocalBundling)

@@ -1,7 +1,8 @@
 """The asset pipeline: its Step Functions state machine and the media job of its Derive step.
 
-``statemachines/asset_pipeline.asl.json`` (Validate -> Publish -> Derive in Lambda up to 1 GiB, else
-or after a fast-path failure on AWS Batch -> Finalize, every failure to MarkFailed) is deployed as
+``statemachines/asset_pipeline.asl.json`` (Validate -> Publish beside Derive in one Lambda up to
+1 GiB, else or after a fast-path failure Publish -> Derive on AWS Batch -> Finalize, every failure to
+MarkFailed) is deployed as
 it is written: the definition string in the template is
 the file's text and CloudFormation fills its ``${...}`` placeholders (``DefinitionSubstitutions``)
 with the same names the local stack fills (``keyframe.substitutions``):

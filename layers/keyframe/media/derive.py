@@ -145,8 +145,77 @@ def _s3_client(endpoint: str | None, region: str | None) -> Any:
     return s3_clients.client(retries_mode="standard")
 
 
+@dataclass
+class Rendered:
+    """Derivatives made in a local folder, not uploaded yet (:func:`render`): the probe, derivative
+    name -> file path, the seconds each step took."""
+
+    media: MediaInfo
+    files: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def render(bucket: str, key: str, kind: str, folder: str, *, s3: Any = None) -> Rendered:
+    """Probe the original ``bucket``/``key`` (of ``kind``) and make its derivatives in ``folder``.
+
+    Reads the object by presigned URL; writes nothing to S3. The version the files belong to is not
+    needed here (only :func:`upload` names their keys), so the Lambda derive starts this before the
+    upload is published.
+
+    Raises
+    ------
+    InvalidMediaError
+        FFmpeg cannot read the source or it lacks the streams its kind needs.
+    MediaToolError
+        Network or machine failure (worth a retry).
+    """
+    s3 = s3 or s3_client()
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    source = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=SOURCE_URL_TTL_SECONDS
+    )
+    info = probe(source)
+    if kind == "image":
+        info = info.model_copy(update={"duration": None, "fps": None, "frame_count": 1, "bit_rate": None})
+    seconds["probe"] = round(time.perf_counter() - started, 3)
+    outputs = {name: str(Path(folder) / DERIVED_FILES[name][0]) for name in plan(kind, info)}
+    started = time.perf_counter()
+    if set(outputs) == {"thumbnail", "proxy"}:  # one read and one decode of the source for both
+        ffmpeg.run(single_pass_command(source, outputs, info), what="the thumbnail and the proxy")
+    else:
+        for name, output in outputs.items():
+            ffmpeg.run(command(name, source, output, info), what=f"the {name}")
+    seconds["ffmpeg"] = round(time.perf_counter() - started, 3)
+    return Rendered(media=info, files=outputs, seconds=seconds)
+
+
+def upload(rendered: Rendered, job: DeriveJob, *, s3: Any = None) -> DeriveOutput:
+    """Upload the files of ``rendered`` as the derivatives of ``job``'s version
+    (``studios/{studioId}/assets/{assetId}/versions/{version}/derived/*``, :func:`derived_key`, in
+    ``job.bucket``; multipart above 16 MiB).
+
+    Raises
+    ------
+    botocore.exceptions.ClientError, boto3.exceptions.S3UploadFailedError
+        S3 refused or was unreachable.
+    """
+    s3 = s3 or s3_client()
+    seconds = dict(rendered.seconds)
+    derived: dict[str, str] = {}
+    started = time.perf_counter()
+    for name, output in rendered.files.items():
+        key = derived_key(job.studio_id, job.asset_id, job.version, name, job.run)
+        content_type = DERIVED_FILES[name][1]
+        s3.upload_file(output, job.bucket, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER)
+        derived[name] = key
+    seconds["upload"] = round(time.perf_counter() - started, 3)
+    return DeriveOutput(media=rendered.media, derived=derived, seconds=seconds)
+
+
 def derive(job: DeriveJob, *, s3: Any = None) -> DeriveOutput:
-    """Probe the original of ``job`` and make and upload its derivatives.
+    """Probe the original of ``job`` and make and upload its derivatives (:func:`render` into a
+    temporary folder, then :func:`upload`).
 
     Reads the object ``job.bucket``/``job.key`` (by presigned URL); writes
     ``studios/{studioId}/assets/{assetId}/versions/{version}/derived/*`` to the same bucket.
@@ -164,31 +233,5 @@ def derive(job: DeriveJob, *, s3: Any = None) -> DeriveOutput:
         Network or machine failure (worth a retry).
     """
     s3 = s3 or s3_client()
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
-    source = s3.generate_presigned_url(
-        "get_object", Params={"Bucket": job.bucket, "Key": job.key}, ExpiresIn=SOURCE_URL_TTL_SECONDS
-    )
-    info = probe(source)
-    if job.kind == "image":
-        info = info.model_copy(update={"duration": None, "fps": None, "frame_count": 1, "bit_rate": None})
-    seconds["probe"] = round(time.perf_counter() - started, 3)
-    derived: dict[str, str] = {}
     with TemporaryDirectory(prefix="keyframe-derive-") as folder:
-        outputs = {name: str(Path(folder) / DERIVED_FILES[name][0]) for name in plan(job.kind, info)}
-        started = time.perf_counter()
-        if set(outputs) == {"thumbnail", "proxy"}:  # one read and one decode of the source for both
-            ffmpeg.run(single_pass_command(source, outputs, info), what="the thumbnail and the proxy")
-            seconds["ffmpeg"] = round(time.perf_counter() - started, 3)
-        else:
-            for name, output in outputs.items():
-                ffmpeg.run(command(name, source, output, info), what=f"the {name}")
-            seconds["ffmpeg"] = round(time.perf_counter() - started, 3)
-        started = time.perf_counter()
-        for name, output in outputs.items():
-            key = derived_key(job.studio_id, job.asset_id, job.version, name, job.run)
-            content_type = DERIVED_FILES[name][1]
-            s3.upload_file(output, job.bucket, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER)
-            derived[name] = key
-        seconds["upload"] = round(time.perf_counter() - started, 3)
-    return DeriveOutput(media=info, derived=derived, seconds=seconds)
+        return upload(render(job.bucket, job.key, job.kind, folder, s3=s3), job, s3=s3)

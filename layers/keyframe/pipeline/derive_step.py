@@ -11,24 +11,33 @@
 5. returns the process exit code (:mod:`keyframe.exit_codes`): 0, 3 for an invalid file (Batch does
    not retry), 1 otherwise.
 
-In the derive Lambda function (:func:`derive_in_lambda`) step 3 starts first, on a thread, from what
-the execution input says (:func:`planned_job`), while steps 1 and 2 run: FFmpeg does not wait for
-the record's read and write. The step's failures and exit codes are the same.
+In the derive Lambda function (:func:`derive_in_lambda`) FFmpeg starts first, on a thread, on the
+original and kind the execution input names (:func:`planned_source`): it makes the files in a
+temporary folder (:func:`keyframe.media.derive.render`) while this thread publishes the upload as
+its version (the Publish step, :func:`keyframe.pipeline.tasks.publish`, when the input carries no
+``published`` version yet), reads the record and records the step RUNNING; the files are uploaded
+under the version's keys once both are done. The step's failures and exit codes are the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
+from tempfile import TemporaryDirectory
 from typing import Any
 
 from keyframe import exit_codes
 from keyframe.errors import KeyframeError
 from keyframe.media import derive as media_derive
-from keyframe.media.derive import DeriveJob, DeriveOutput, derive
+from keyframe.media.derive import DeriveJob, Rendered, derive, render, upload
 from keyframe.media.errors import InvalidMediaError
 from keyframe.media.ffmpeg import MediaToolError
 from keyframe.observability import logger
-from keyframe.pipeline import service
+from keyframe.pipeline import service, tasks
+from keyframe.pipeline.errors import TransientError
 
 STEP = "derive"
 
@@ -45,22 +54,48 @@ class DeriveHandedToBatch(RuntimeError):
     coming): the state machine catches it and runs the Batch media job, which records its own attempt."""
 
 
-def derive_in_lambda(event: dict[str, object]) -> dict[str, object]:
-    """The ``DeriveInLambda`` task: :func:`run_derive` for the execution input ``event``
-    (``studioId``, ``uploadId``; FFmpeg starts at once on what the input says, :func:`planned_job`);
-    returns ``{"derivedIn": "lambda"}``.
+class PublishFailed(RuntimeError):
+    """The Lambda derive's Publish step was refused (not a transient error): the step recorded its
+    error, and the state machine's catch sends the run to MarkFailed, as a failed Publish task did."""
+
+
+@dataclass(frozen=True)
+class PlannedSource:
+    """The original and kind an execution input names (:func:`planned_source`): what FFmpeg needs to
+    start; the version only names the uploaded files' keys."""
+
+    bucket: str
+    key: str
+    kind: str
+
+
+def derive_in_lambda(event: dict[str, Any]) -> dict[str, Any]:
+    """The ``DeriveInLambda`` task: Publish (unless the input has ``published``, as a reprocess run
+    or a retried task after Publish has) beside FFmpeg, then :func:`run_derive` for the execution
+    input ``event`` (``studioId``, ``uploadId``; FFmpeg starts at once on what the input says,
+    :func:`planned_source`).
+
+    Returns
+    -------
+    dict
+        ``{"derivedIn": "lambda", "version": 3}`` (the version the files were derived for).
 
     Raises
     ------
     InvalidMediaError
         FFmpeg cannot read the file (the step is recorded FAILED; the run goes to MarkFailed).
+    PublishFailed
+        Publish refused the upload (recorded on the publish step; the run goes to MarkFailed).
+    TransientError
+        Publish met throttling or an unreachable table (the task is retried).
     DeriveHandedToBatch
         Any other failure (recorded; the state machine hands the step to Batch).
     """
     studio_id, upload_id = str(event["studioId"]), str(event["uploadId"])
-    code = run_derive(studio_id, upload_id, planned=planned_job(event))
+    publish = None if event.get("published") else partial(_publish, event)
+    code, version = _derive(studio_id, upload_id, planned=planned_source(event), publish=publish)
     if code == exit_codes.OK:
-        return {"derivedIn": "lambda"}
+        return {"derivedIn": "lambda", "version": version}
     if code == exit_codes.INVALID_INPUT:
         step = service.require(studio_id, upload_id).step(STEP)
         raise InvalidMediaError(
@@ -71,76 +106,96 @@ def derive_in_lambda(event: dict[str, object]) -> dict[str, object]:
     )
 
 
-def planned_job(state: dict[str, Any]) -> DeriveJob | None:
-    """The :class:`DeriveJob` a pipeline execution's state describes (ids, ``bucket``/``key``, ``run``,
-    ``validation.kind`` from Validate, ``published.version`` from Publish), or ``None`` when it lacks
-    any of them. :func:`run_derive` starts FFmpeg on it before the record is read."""
+def _publish(event: dict[str, Any]) -> None:
     try:
-        return DeriveJob(
-            str(state["studioId"]),
-            str(state["assetId"]),
-            int(state["published"]["version"]),
-            str(state["bucket"]),
-            str(state["key"]),
-            str(state["validation"]["kind"]),
-            run=int(state.get("run") or 1),
-        )
-    except (KeyError, TypeError, ValueError):
+        tasks.publish(event)
+    except TransientError:
+        raise
+    except Exception as exc:  # recorded on the publish step by run_step
+        raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
+
+
+def planned_source(state: dict[str, Any]) -> PlannedSource | None:
+    """The original (``bucket``/``key``) and ``validation.kind`` (from Validate) a pipeline
+    execution's state names, or ``None`` when it lacks any of them. :func:`run_derive` starts FFmpeg
+    on it before the record is read."""
+    try:
+        return PlannedSource(str(state["bucket"]), str(state["key"]), str(state["validation"]["kind"]))
+    except (KeyError, TypeError):
         return None
 
 
-def run_derive(studio_id: str, upload_id: str, *, planned: DeriveJob | None = None) -> int:
+def run_derive(studio_id: str, upload_id: str, *, planned: PlannedSource | None = None) -> int:
     """Run the Derive step of upload ``upload_id``; returns the exit code (see the module docstring).
 
-    ``planned`` (the job the execution input describes, :func:`planned_job`) is started on a thread
-    at once, while the record is read and the step recorded RUNNING; it is used if it is the job the
-    record describes (else the record's job runs after it). The call returns only once it ended.
+    ``planned`` (the original the execution input names, :func:`planned_source`) is rendered on a
+    thread at once, while the record is read and the step recorded RUNNING; its files are used if it
+    is the original and kind the record names (else the record's job is derived after it). The call
+    returns only once FFmpeg ended.
     """
+    return _derive(studio_id, upload_id, planned=planned)[0]
+
+
+def _derive(
+    studio_id: str,
+    upload_id: str,
+    *,
+    planned: PlannedSource | None,
+    publish: Callable[[], None] | None = None,
+) -> tuple[int, int | None]:
+    """:func:`run_derive`, with ``publish`` run on this thread first (while FFmpeg runs; its
+    exceptions propagate, nothing is recorded for the derive step); returns the exit code and the
+    version derived (``None`` unless it succeeded)."""
     logger.append_keys(upload_id=upload_id, studio_id=studio_id)
-    pool: ThreadPoolExecutor | None = None
-    early: Future[DeriveOutput] | None = None
-    try:
+    with ExitStack() as scope:
+        early: Future[Rendered] | None = None
+        s3: Any = None
         if planned is not None:
             # the client is made here: boto3's default session is not safe to share across threads
             s3 = media_derive.s3_client()
+            folder = scope.enter_context(TemporaryDirectory(prefix="keyframe-derive-"))
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="derive")
-            early = pool.submit(derive, planned, s3=s3)
-        record = service.require(studio_id, upload_id)
-        if record.version is None or not record.kind:
-            raise InvalidMediaError(
-                "Derive ran before the upload was validated and published", code="PIPELINE_ORDER"
+            scope.callback(pool.shutdown, wait=True)  # FFmpeg never outlives the call, nor its folder
+            early = pool.submit(render, planned.bucket, planned.key, planned.kind, folder, s3=s3)
+        if publish is not None:
+            publish()
+        try:
+            record = service.require(studio_id, upload_id)
+            if record.version is None or not record.kind:
+                raise InvalidMediaError(
+                    "Derive ran before the upload was validated and published", code="PIPELINE_ORDER"
+                )
+            service.step_started(studio_id, upload_id, STEP, record=record)
+            job = DeriveJob(
+                studio_id,
+                record.asset_id,
+                int(record.version),
+                record.bucket,
+                record.key,
+                record.kind,
+                run=int(record.run or 1),
             )
-        service.step_started(studio_id, upload_id, STEP, record=record)
-        job = DeriveJob(
-            studio_id,
-            record.asset_id,
-            int(record.version),
-            record.bucket,
-            record.key,
-            record.kind,
-            run=int(record.run or 1),
-        )
-        output = early.result() if early is not None and job == planned else derive(job)
-        service.step_succeeded(
-            studio_id, upload_id, STEP, *service.set_derived(output.media.to_json(), output.derived)
-        )
-        logger.info("derive done", extra={"seconds": output.seconds, "derived": output.derived})
-        return exit_codes.OK
-    except InvalidMediaError as exc:
-        logger.warning("derive refused the file", extra={"code": exc.code, "reason": exc.message})
-        _record_failure(studio_id, upload_id, exc.code, exc.message)
-        return exit_codes.INVALID_INPUT
-    except (MediaToolError, KeyframeError) as exc:
-        logger.error("derive failed", extra={"reason": str(exc)})
-        _record_failure(studio_id, upload_id, "DERIVE_FAILED", str(exc))
-        return exit_codes.RETRY
-    except Exception as exc:
-        logger.exception("derive crashed")
-        _record_failure(studio_id, upload_id, "DERIVE_FAILED", f"{type(exc).__name__}: {exc}")
-        return exit_codes.RETRY
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)  # FFmpeg never outlives the invocation
+            if early is not None and planned == PlannedSource(job.bucket, job.key, job.kind):
+                output = upload(early.result(), job, s3=s3)
+            else:
+                output = derive(job)
+            service.step_succeeded(
+                studio_id, upload_id, STEP, *service.set_derived(output.media.to_json(), output.derived)
+            )
+            logger.info("derive done", extra={"seconds": output.seconds, "derived": output.derived})
+            return exit_codes.OK, job.version
+        except InvalidMediaError as exc:
+            logger.warning("derive refused the file", extra={"code": exc.code, "reason": exc.message})
+            _record_failure(studio_id, upload_id, exc.code, exc.message)
+            return exit_codes.INVALID_INPUT, None
+        except (MediaToolError, KeyframeError) as exc:
+            logger.error("derive failed", extra={"reason": str(exc)})
+            _record_failure(studio_id, upload_id, "DERIVE_FAILED", str(exc))
+            return exit_codes.RETRY, None
+        except Exception as exc:
+            logger.exception("derive crashed")
+            _record_failure(studio_id, upload_id, "DERIVE_FAILED", f"{type(exc).__name__}: {exc}")
+            return exit_codes.RETRY, None
 
 
 def _record_failure(studio_id: str, upload_id: str, code: str, message: str) -> None:

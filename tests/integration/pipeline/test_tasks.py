@@ -14,13 +14,14 @@ import boto3
 import pytest
 
 from keyframe.catalog.versions import get_version
+from keyframe.errors import Conflict
 from keyframe.events.publisher import room_events
 from keyframe.local import lambdas
 from keyframe.media import derive as derive_module
 from keyframe.media.errors import ChecksumMismatchError, InvalidMediaError, TypeMismatchError
 from keyframe.media.ffmpeg import MediaToolError
 from keyframe.media.worker import EXIT_INVALID_INPUT, EXIT_OK
-from keyframe.pipeline import status
+from keyframe.pipeline import status, tasks
 from keyframe.pipeline.derive_step import LAMBDA_DERIVE_MAX_BYTES, DeriveHandedToBatch, run_derive
 from tests.integration.pipeline.conftest import Place, Uploader, object_exists, sample_event
 from tests.support.environment import MEDIA_BUCKET
@@ -271,7 +272,7 @@ def test_the_lambda_derive_makes_the_same_version_ready(
     assert event["size"] <= LAMBDA_DERIVE_MAX_BYTES
 
     # When the DeriveInLambda task's function runs, then Finalize
-    assert lambdas.invoke("pipeline-derive", event) == {"derivedIn": "lambda"}
+    assert lambdas.invoke("pipeline-derive", event) == {"derivedIn": "lambda", "version": 1}
     result = lambdas.invoke("pipeline-finalize", sample_event("finalize", **event))
 
     # Then the version is READY with its thumbnail and proxy, the derive step recorded once
@@ -325,18 +326,72 @@ def test_a_lambda_derive_failure_that_is_not_the_file_hands_the_step_to_batch(
 def test_the_lambda_derive_makes_what_the_record_says_when_the_input_disagrees(
     place: Place, stored_upload: Uploader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a published clip whose execution input names another version than the record holds
+    # Given a published clip whose execution input names another kind than the record holds
     clip = video_clip(tmp_path / "clip.mp4", seconds=1, size="320x240")
     event = _validated_and_published(stored_upload, clip, "shot_013.mp4", "video/mp4")
-    event["published"] = {"version": 7}
+    event["validation"] = {**event["validation"], "kind": "image"}
     monkeypatch.setattr(derive_module, "s3_client", lambda: _LocalFileS3(tmp_path))
 
-    # When the fast path runs (FFmpeg starts on the input's job before the record is read)
-    assert lambdas.invoke("pipeline-derive", event) == {"derivedIn": "lambda"}
+    # When the fast path runs (FFmpeg starts on the input's source before the record is read)
+    assert lambdas.invoke("pipeline-derive", event) == {"derivedIn": "lambda", "version": 1}
 
-    # Then the derivatives recorded are the record's version's, made once more after the read
+    # Then the derivatives recorded are the record's (a video's: thumbnail and proxy), made once
+    # more after the read
     prefix = f"studios/{place.studio_id}/assets/{place.asset_id}/versions/1/derived/"
     found = status.for_upload(place.studio_id, event["uploadId"])
     assert found is not None and found["steps"][2]["status"] == "SUCCEEDED"
     assert object_exists(prefix + "proxy.mp4")
     assert object_exists(prefix + "thumbnail.jpg")
+
+
+def test_the_lambda_derive_publishes_a_validated_upload_while_ffmpeg_runs(
+    place: Place, stored_upload: Uploader, tmp_path: Path, local_ffmpeg_s3: None
+) -> None:
+    # Given a validated clip not yet published (the execution state DeriveInLambda gets in a full run)
+    clip = video_clip(tmp_path / "clip.mp4", seconds=1, size="320x240")
+    event = stored_upload(clip, "shot_014.mp4", "video/mp4")
+    event["validation"] = lambdas.invoke("pipeline-validate", event)
+
+    # When the DeriveInLambda task's function runs, then Finalize
+    assert lambdas.invoke("pipeline-derive", event) == {"derivedIn": "lambda", "version": 1}
+    assert lambdas.invoke("pipeline-finalize", sample_event("finalize", **event)) == {
+        "version": 1,
+        "status": "READY",
+    }
+
+    # Then version 1 was published once and is READY with its derivatives; every step ran once
+    version = get_version(place.studio_id, place.asset_id, 1)
+    assert version.status == "READY" and set(version.derived or {}) == {"thumbnail", "proxy"}
+    steps = _steps(place, event["uploadId"])
+    assert [steps[name]["attempts"] for name in ("validate", "publish", "derive", "finalize")] == [1, 1, 1, 1]
+    assert all(step["status"] == "SUCCEEDED" for step in steps.values())
+    # a failed fast path publishes again in the Publish task: the same version, not a second one
+    assert lambdas.invoke("pipeline-publish", event) == {"version": 1}
+
+
+def test_a_refused_publish_in_the_lambda_derive_fails_the_run_not_batch(
+    place: Place,
+    stored_upload: Uploader,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    local_ffmpeg_s3: None,
+) -> None:
+    # Given a validated clip whose asset refuses a new version (archived meanwhile, say)
+    clip = video_clip(tmp_path / "clip.mp4", seconds=1, size="320x240")
+    event = stored_upload(clip, "shot_015.mp4", "video/mp4")
+    event["validation"] = lambdas.invoke("pipeline-validate", event)
+
+    def refused(*_args: Any, **_kwargs: Any) -> None:
+        raise Conflict("The asset is archived")
+
+    monkeypatch.setattr(tasks, "publish_version", refused)
+
+    # When the DeriveInLambda task's function runs
+    with pytest.raises(Exception) as raised:
+        lambdas.invoke("pipeline-derive", event)
+
+    # Then it raises PublishFailed (the state machine's MarkFailed catch) and nothing was derived
+    assert type(raised.value).__name__ == "PublishFailed"
+    steps = _steps(place, event["uploadId"])
+    assert steps["publish"]["status"] == "FAILED"
+    assert steps["derive"]["status"] == "PENDING"

@@ -96,10 +96,10 @@ def test_every_task_but_mark_failed_catches_everything_into_mark_failed(definiti
         catchers = state.get("Catch", [])
         assert catchers, f"{name} has no Catch"
         assert catchers[-1]["ErrorEquals"] == ["States.ALL"], name
-        if name == "DeriveInLambda":  # the fast path hands any failure but the file's to Batch
-            assert catchers[-1]["Next"] == "Derive"
+        if name == "DeriveInLambda":  # the fast path hands any failure but the file's or Publish's to Batch
+            assert catchers[-1]["Next"] == "NeedsPublish"
             assert catchers[0] == {
-                "ErrorEquals": ["InvalidMediaError"],
+                "ErrorEquals": ["InvalidMediaError", "PublishFailed"],
                 "ResultPath": "$.error",
                 "Next": "MarkFailed",
             }
@@ -141,9 +141,81 @@ def test_only_media_kinds_are_derived_and_reprocess_starts_at_derive(definition:
     assert states["NeedsDerive"]["Choices"][0]["Next"] == "DeriveWhere"
     kinds = {c["StringEquals"] for c in states["NeedsDerive"]["Choices"][0]["Or"]}
     assert kinds == {"video", "image", "audio"}
-    assert states["NeedsDerive"]["Default"] == "Finalize"
+    assert states["NeedsDerive"]["Default"] == "NeedsPublish"
     assert states["Route"]["Choices"][0]["Next"] == "NeedsDerive"
     assert states["Route"]["Default"] == "Validate"
+    # after Publish only the same kinds derive (on Batch); the others finalize
+    assert states["DeriveOnBatch"]["Choices"][0]["Or"] == states["NeedsDerive"]["Choices"][0]["Or"]
+    assert states["DeriveOnBatch"]["Choices"][0]["Next"] == "Derive"
+    assert states["DeriveOnBatch"]["Default"] == "Finalize"
+
+
+def _path(definition: dict, document: dict, failing: frozenset[str] = frozenset()) -> list[str]:
+    """The task states a run with execution state ``document`` passes through, as Step Functions
+    walks this definition (Choice rules of the shapes the file uses; ``failing`` tasks take their
+    last Catch; a task's result goes where its ResultPath says)."""
+
+    def holds(rule: dict) -> bool:
+        if "Or" in rule:
+            return any(holds(inner) for inner in rule["Or"])
+        if "And" in rule:
+            return all(holds(inner) for inner in rule["And"])
+        value: object = document
+        for part in rule["Variable"].removeprefix("$.").split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if "IsPresent" in rule:
+            return (value is not None) == rule["IsPresent"]
+        if "IsNumeric" in rule:
+            return isinstance(value, int) == rule["IsNumeric"]
+        if "StringEquals" in rule:
+            return value == rule["StringEquals"]
+        return isinstance(value, int) and value <= rule["NumericLessThanEquals"]
+
+    states, name, tasks = definition["States"], definition["StartAt"], []
+    while states[name]["Type"] in ("Choice", "Task"):
+        state = states[name]
+        if state["Type"] == "Choice":
+            name = next((c["Next"] for c in state["Choices"] if holds(c)), state["Default"])
+            continue
+        tasks.append(name)
+        if name in failing:
+            name = state["Catch"][-1]["Next"]
+            continue
+        if state.get("ResultPath") == "$.published":
+            document = {**document, "published": {"version": 1}}
+        name = state["Next"]
+    return tasks
+
+
+@pytest.mark.parametrize(
+    ("document", "failing", "expected"),
+    [
+        ({"kind": "video", "size": 10}, (), ["Validate", "DeriveInLambda", "Finalize"]),
+        ({"kind": "video", "size": 2 * 1024**3}, (), ["Validate", "Publish", "Derive", "Finalize"]),
+        (
+            {"kind": "video", "size": 10},
+            ("DeriveInLambda",),
+            ["Validate", "DeriveInLambda", "Publish", "Derive", "Finalize"],
+        ),
+        ({"kind": "document", "size": 10}, (), ["Validate", "Publish", "Finalize"]),
+        ({"kind": "video", "size": 10, "mode": "reprocess"}, (), ["DeriveInLambda", "Finalize"]),
+        ({"kind": "video", "size": 2 * 1024**3, "mode": "reprocess"}, (), ["Derive", "Finalize"]),
+        ({"kind": "document", "size": 10, "mode": "reprocess"}, (), ["Finalize"]),
+    ],
+)
+def test_every_run_publishes_once_before_it_finalizes(
+    definition: dict, document: dict, failing: tuple[str, ...], expected: list[str]
+) -> None:
+    # Given the execution input (Validate's kind already in $.validation; a reprocess run's version
+    # in $.published, as keyframe.pipeline.starter.execution_input writes them)
+    state = {key: value for key, value in document.items() if key != "kind"}
+    state["validation"] = {"kind": document["kind"]}
+    if document.get("mode") == "reprocess":
+        state["published"] = {"version": 1}
+
+    # Then the run passes these tasks: a full run publishes in Publish or the Lambda derive (a
+    # failed fast path publishes again, which returns the same version), a reprocess run never
+    assert _path(definition, state, frozenset(failing)) == expected
 
 
 def test_the_media_job_definition_is_a_valid_local_batch_spec() -> None:
@@ -174,15 +246,21 @@ def test_sources_up_to_the_threshold_are_derived_in_lambda_larger_ones_on_batch(
     limit = next(c["NumericLessThanEquals"] for c in rule["And"] if "NumericLessThanEquals" in c)
     assert limit == LAMBDA_DERIVE_MAX_BYTES == 1024**3
     assert {c["Variable"] for c in rule["And"]} == {"$.size"}
-    assert rule["Next"] == "DeriveInLambda" and where["Default"] == "Derive"
+    assert rule["Next"] == "DeriveInLambda" and where["Default"] == "NeedsPublish"
     fast = definition["States"]["DeriveInLambda"]
     assert fast["Parameters"]["FunctionName"].endswith("PipelineDeriveFunctionArn")
-    assert fast["Next"] == "Finalize" and fast["ResultPath"] is None
+    assert fast["Next"] == "Finalize" and fast["ResultPath"] == "$.published"
+    assert fast["ResultSelector"] == definition["States"]["Publish"]["ResultSelector"]
 
 
 @pytest.mark.parametrize(
     ("size", "expected"),
-    [(1, "DeriveInLambda"), (1024**3, "DeriveInLambda"), (1024**3 + 1, "Derive"), (None, "Derive")],
+    [
+        (1, "DeriveInLambda"),
+        (1024**3, "DeriveInLambda"),
+        (1024**3 + 1, "NeedsPublish"),
+        (None, "NeedsPublish"),
+    ],
 )
 def test_the_choice_sends_each_size_where_it_belongs(
     definition: dict, size: int | None, expected: str

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from keyframe.media.derive import DeriveJob
-from keyframe.pipeline.derive_step import planned_job
+from keyframe.pipeline.derive_step import PlannedSource, planned_source
 
 STATE = {
     "studioId": "s1",
@@ -13,15 +12,17 @@ STATE = {
     "key": "originals/u1/clip.mp4",
     "run": 2,
     "validation": {"kind": "video", "format": "mp4"},
-    "published": {"version": 3},
 }
 
 
-def test_a_full_execution_state_describes_the_job() -> None:
-    assert planned_job(STATE) == DeriveJob("s1", "a1", 3, "media", "originals/u1/clip.mp4", "video", run=2)
+def test_a_validated_execution_state_names_the_source_before_it_is_published() -> None:
+    # The version only names the derived files' keys: FFmpeg starts without it
+    assert planned_source(STATE) == PlannedSource("media", "originals/u1/clip.mp4", "video")
+    assert planned_source({**STATE, "published": {"version": 3}}) == planned_source(STATE)
 
 
-def test_a_state_without_the_published_version_starts_nothing_early() -> None:
-    state = {key: value for key, value in STATE.items() if key != "published"}
-    assert planned_job(state) is None
-    assert planned_job({**STATE, "validation": None}) is None
+def test_a_state_without_the_validated_kind_starts_nothing_early() -> None:
+    state = {key: value for key, value in STATE.items() if key != "validation"}
+    assert planned_source(state) is None
+    assert planned_source({**STATE, "validation": None}) is None
+    assert planned_source({key: value for key, value in STATE.items() if key != "key"}) is None
