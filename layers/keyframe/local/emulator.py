@@ -9,7 +9,7 @@ One WSGI app on one port (``MOTO_PORT``, default 4566, LocalStack's) in front of
   and the ``{"errorMessage","errorType","stackTrace"}`` body, exactly as Lambda, so Step Functions
   ``Retry``/``Catch`` behave as in AWS; ``Event`` runs it on a background thread and returns 202.
 - ``POST /v1/submitjob|describejobs|listjobs|terminatejob|canceljob`` go to
-  :class:`keyframe.local.batch.LocalBatch` (jobs run as local subprocesses); the other Batch calls
+  :class:`keyframe.local.batch_queue.LocalBatch` (jobs run as local subprocesses); the other Batch calls
   (compute environments, queues, job definitions) are moto's.
 - Everything else is moto's, including Step Functions with ASL execution turned on: its interpreter
   calls Lambda and Batch back on ``http://localhost:$MOTO_PORT``, i.e. on this app, so
@@ -44,7 +44,8 @@ from werkzeug.wrappers import Request, Response
 
 from keyframe.local import lambdas
 from keyframe.local.atomic import make_dynamodb_atomic
-from keyframe.local.batch import BatchError, LocalBatch
+from keyframe.local.batch_jobs import BatchError
+from keyframe.local.batch_queue import LocalBatch
 from keyframe.local.dynamodb_json import answer_items_as_json
 from keyframe.local.servers import ThreadedServer
 

@@ -40,7 +40,8 @@ from localstack_client.session import Session as LocalStackSession
 
 from keyframe import registry, settings
 from keyframe.local import bootstrap, defaults, lambdas, persistence
-from keyframe.local.batch import LocalBatch, definition_lookup, queue_lookup
+from keyframe.local.batch_jobs import definition_lookup, queue_lookup
+from keyframe.local.batch_queue import LocalBatch
 from keyframe.local.emulator import EmulatorApp, EmulatorServer, enable_step_functions_execution, moto_app
 from keyframe.local.environments import Environments, EnvironmentSettings
 from keyframe.local.ffmpeg import ffmpeg_path, path_with_tools

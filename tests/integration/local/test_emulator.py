@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
 
 from keyframe import registry
-from keyframe.local import batch, bootstrap
+from keyframe.local import batch, batch_jobs, batch_queue, bootstrap
 from keyframe.local.emulator import EmulatorApp, EmulatorServer, interpreter_patches, moto_app
 from keyframe.local.stack import EndpointSession
 from keyframe.storage.tables import TABLES
@@ -33,7 +33,7 @@ class Emulator:
     url: str
     session: EndpointSession
     queue_arn: str
-    batch: batch.LocalBatch
+    batch: batch_queue.LocalBatch
     app: EmulatorApp
 
     def client(self, service: str) -> Any:
@@ -51,9 +51,9 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
         patch.setenv("MOTO_PORT", str(server.port))  # the interpreter calls back on localhost:$MOTO_PORT
         session = EndpointSession(server.url, "us-east-1")
         client = session.client("batch")
-        app.batch = batch.LocalBatch(
-            definitions=batch.definition_lookup(client),
-            queues=batch.queue_lookup(client),
+        app.batch = batch_queue.LocalBatch(
+            definitions=batch_jobs.definition_lookup(client),
+            queues=batch_jobs.queue_lookup(client),
             environment=lambda: dict(os.environ),
             log_dir=tmp_path_factory.mktemp("batch-logs"),
             cwd=registry.REPO_ROOT,
@@ -239,7 +239,7 @@ def test_attempt_timeout_and_terminate_stop_the_process(emulator: Emulator) -> N
     assert stopped_done["statusReason"] == "Cancelled by the producer"
     timed_done = _finished(emulator, timed["jobId"])
     assert timed_done["status"] == "FAILED"
-    assert timed_done["statusReason"] == batch.TIMEOUT_REASON
+    assert timed_done["statusReason"] == batch_jobs.TIMEOUT_REASON
 
 
 def test_unknown_job_definition_is_a_client_error(emulator: Emulator) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from keyframe.local import batch
+from keyframe.local import batch_jobs, batch_queue
 
 # exit 1 on the first try of index 1, 0 otherwise (AWS_BATCH_JOB_ATTEMPT counts tries)
 CHILD = (
@@ -20,13 +20,13 @@ CHILD = (
 )
 
 
-def runner(tmp_path: Path, command: list[str], max_concurrent: int = 2) -> batch.LocalBatch:
+def runner(tmp_path: Path, command: list[str], max_concurrent: int = 2) -> batch_queue.LocalBatch:
     definition: dict[str, Any] = {
         "jobDefinitionArn": "arn:aws:batch:us-east-1:123456789012:job-definition/keyframe-test-scene:1",
         "containerProperties": {"command": command, "environment": [{"name": "OUT", "value": str(tmp_path)}]},
         "retryStrategy": {"attempts": 3, "evaluateOnExit": [{"onExitCode": "*", "action": "RETRY"}]},
     }
-    return batch.LocalBatch(
+    return batch_queue.LocalBatch(
         definitions=lambda ref: definition,
         queues=lambda ref: "arn:aws:batch:us-east-1:123456789012:job-queue/jobs",
         environment=lambda: {"PATH": "/usr/bin:/bin"},
@@ -37,11 +37,11 @@ def runner(tmp_path: Path, command: list[str], max_concurrent: int = 2) -> batch
     )
 
 
-def wait(local: batch.LocalBatch, job_id: str, timeout: float = 30) -> dict[str, Any]:
+def wait(local: batch_queue.LocalBatch, job_id: str, timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         [job] = local.describe([job_id])
-        if job["status"] in batch.TERMINAL:
+        if job["status"] in batch_jobs.TERMINAL:
             return job
         time.sleep(0.05)
     raise AssertionError(f"{job_id} did not end")
@@ -95,7 +95,7 @@ def test_terminating_the_parent_stops_every_child_and_fails_the_dependent(tmp_pa
 @pytest.mark.parametrize("size", [1, 10_001])
 def test_an_array_size_outside_batch_limits_is_refused(tmp_path: Path, size: int) -> None:
     local = runner(tmp_path, ["true"])
-    with pytest.raises(batch.BatchError, match="between 2 and 10000"):
+    with pytest.raises(batch_jobs.BatchError, match="between 2 and 10000"):
         local.submit(
             {"jobName": "x", "jobDefinition": "scene", "jobQueue": "jobs", "arrayProperties": {"size": size}}
         )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from keyframe.local import batch
+from keyframe.local import batch, batch_jobs, batch_runner
 
 
 def test_ref_tokens_are_replaced_by_parameters_and_unknown_ones_kept() -> None:
     # Given / When
-    args = batch.substitute(
+    args = batch_jobs.substitute(
         ["render", "Ref::jobId", "--out=Ref::output", "Ref::missing"], {"jobId": "j-1", "output": "s3://b/k"}
     )
 
@@ -18,8 +18,8 @@ def test_ref_tokens_are_replaced_by_parameters_and_unknown_ones_kept() -> None:
 
 
 def test_a_leading_python_runs_with_this_interpreter() -> None:
-    assert batch.local_command(["python3", "-m", "x"]) == [sys.executable, "-m", "x"]
-    assert batch.local_command(["ffmpeg", "-version"]) == ["ffmpeg", "-version"]
+    assert batch_runner.local_command(["python3", "-m", "x"]) == [sys.executable, "-m", "x"]
+    assert batch_runner.local_command(["ffmpeg", "-version"]) == ["ffmpeg", "-version"]
 
 
 def test_evaluate_on_exit_takes_the_first_matching_condition() -> None:
@@ -27,12 +27,12 @@ def test_evaluate_on_exit_takes_the_first_matching_condition() -> None:
     conditions = [{"onExitCode": "137", "action": "RETRY"}, {"onReason": "*", "action": "exit"}]
 
     # When / Then
-    assert batch.decide_retry(conditions, 137, None, batch.ESSENTIAL_EXITED) == "RETRY"
-    assert batch.decide_retry(conditions, 1, None, batch.ESSENTIAL_EXITED) == "EXIT"
-    assert batch.decide_retry([{"onExitCode": "2*", "action": "RETRY"}], 1, None, None) is None
+    assert batch_jobs.decide_retry(conditions, 137, None, batch_jobs.ESSENTIAL_EXITED) == "RETRY"
+    assert batch_jobs.decide_retry(conditions, 1, None, batch_jobs.ESSENTIAL_EXITED) == "EXIT"
+    assert batch_jobs.decide_retry([{"onExitCode": "2*", "action": "RETRY"}], 1, None, None) is None
     assert (
-        batch.decide_retry(
-            [{"onStatusReason": "Essential*", "action": "RETRY"}], 3, None, batch.ESSENTIAL_EXITED
+        batch_jobs.decide_retry(
+            [{"onStatusReason": "Essential*", "action": "RETRY"}], 3, None, batch_jobs.ESSENTIAL_EXITED
         )
         == "RETRY"
     )

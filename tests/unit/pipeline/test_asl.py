@@ -219,7 +219,8 @@ def test_every_run_publishes_once_before_it_finalizes(
 
 
 def test_the_media_job_definition_is_a_valid_local_batch_spec() -> None:
-    from keyframe.local.batch import JobDefinitionSpec, decide_retry
+    from keyframe.local.batch import JobDefinitionSpec
+    from keyframe.local.batch_jobs import decide_retry
 
     spec = JobDefinitionSpec(**MEDIA_JOB)
     request = spec.register_request("test")
