@@ -39,7 +39,7 @@ from aws_lambda_powertools.utilities import parameters
 from localstack_client.session import Session as LocalStackSession
 
 from keyframe import registry, settings
-from keyframe.local import bootstrap, defaults, lambdas, persistence
+from keyframe.local import bootstrap, defaults, lambdas, persistence, snapshot_layout, snapshot_restore
 from keyframe.local.batch_jobs import definition_lookup, queue_lookup
 from keyframe.local.batch_queue import LocalBatch
 from keyframe.local.emulator import EmulatorApp, EmulatorServer, enable_step_functions_execution, moto_app
@@ -133,7 +133,7 @@ class LocalStack:
         self.snapshots: persistence.Snapshots | None = None
         self.streams: StreamPoller | None = None
         self.queues: QueuePoller | None = None
-        self.restored: persistence.Restored | None = None
+        self.restored: snapshot_restore.Restored | None = None
         self.started_seconds: float | None = None
 
     @property
@@ -209,10 +209,10 @@ class LocalStack:
     def _restore(self) -> None:
         """Put the last snapshot back, fail what was running at stop, then snapshot periodically."""
         started = time.perf_counter()
-        data = persistence.data_dir(self.config.state_dir)
-        restored = persistence.restore(data, self.config.region)
+        data = snapshot_layout.data_dir(self.config.state_dir)
+        restored = snapshot_restore.restore(data, self.config.region)
         self._reset_caches()  # the JWT secret may have its saved value now
-        aborted = persistence.abort_interrupted(restored.interrupted, self.config.stage, lambdas.invoke)
+        aborted = snapshot_restore.abort_interrupted(restored.interrupted, self.config.stage, lambdas.invoke)
         log.info(
             "restored %d items, %d objects and %d parts of %d multipart uploads in progress (%.1f MiB), "
             "%d secrets, %d executions (%d were running at stop and are FAILED now) from %s in %.1f s",

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from keyframe.local import persistence
+from keyframe.local import snapshot_restore, snapshot_save
 
 REGION = "us-east-1"
 BUCKET = "keyframe-local-media"
@@ -55,13 +55,13 @@ def test_a_multipart_upload_in_progress_keeps_its_parts_across_a_restart(tmp_pat
         sent = s3.upload_part(
             Bucket=BUCKET, Key="studios/s/shot.mov", UploadId=upload_id, PartNumber=1, Body=first
         )
-        counts = persistence.save(data, REGION)
+        counts = snapshot_save.save(data, REGION)
         assert (counts["multipartUploads"], counts["parts"]) == (1, 1)
 
     # When the stack starts again from the snapshot
     with mock_aws():
         s3 = _bucket()
-        restored = persistence.restore(data, REGION)
+        restored = snapshot_restore.restore(data, REGION)
         assert (restored.multipart_uploads, restored.parts) == (1, 1)
         # Then the upload is open with the same id, and its part is listed with its ETag and size
         uploads = s3.list_multipart_uploads(Bucket=BUCKET)["Uploads"]
@@ -84,7 +84,7 @@ def test_a_multipart_upload_in_progress_keeps_its_parts_across_a_restart(tmp_pat
         assert hashlib.sha256(stored["Body"].read()).digest() == hashlib.sha256(first + second).digest()
         assert stored["ContentType"] == "video/quicktime"
         # And the next snapshot no longer names the finished upload nor keeps its part files
-        counts = persistence.save(data, REGION)
+        counts = snapshot_save.save(data, REGION)
         assert (counts["multipartUploads"], counts["parts"]) == (0, 0)
         assert len(list((data / "objects").iterdir())) == 1
 
@@ -97,13 +97,13 @@ def test_restored_versions_are_read_from_their_files_without_holding_one_open(tm
         for key, body in bodies.items():
             s3.put_object(Bucket=BUCKET, Key=key, Body=body)
         s3.put_object(Bucket=BUCKET, Key="studios/s/thumb-0000.jpg", Body=b"second version")
-        persistence.save(data, REGION)
+        snapshot_save.save(data, REGION)
 
     with mock_aws():
         s3 = _bucket()
         # When 301 versions are restored / Then no file descriptor is held for any of them
         before = _open_fds()
-        restored = persistence.restore(data, REGION)
+        restored = snapshot_restore.restore(data, REGION)
         assert restored.objects == 301
         assert _open_fds() - before < 10
         # And each reads back whole, in ranges, and with its versions in order

@@ -1,5 +1,5 @@
 """A pipeline whose execution was running when the local stack stopped fails with PIPELINE_ABORTED on
-the next start (``keyframe.local.persistence.abort_interrupted``, the local safety net)."""
+the next start (``keyframe.local.snapshot_restore.abort_interrupted``, the local safety net)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from keyframe.catalog.versions import get_version
-from keyframe.local import lambdas, persistence
+from keyframe.local import lambdas, snapshot_restore
 from keyframe.pipeline import service, status
 from tests.integration.pipeline.conftest import Place, Uploader
 
@@ -30,7 +30,7 @@ def test_an_execution_running_at_stop_fails_its_run_and_version_with_pipeline_ab
     }
 
     # When the next start tells the workflow
-    told = persistence.abort_interrupted([interrupted], "local", lambdas.invoke)
+    told = snapshot_restore.abort_interrupted([interrupted], "local", lambdas.invoke)
 
     # Then the run and the version are FAILED with PIPELINE_ABORTED, and nothing is left active
     assert told == 1
