@@ -2,8 +2,9 @@
 ``GET /studio/usage`` are what was done, read from the upload's bytes and the render's own times.
 
 The day: a producer's studio uploads a tiny clip (1 s, 320x240, no sound) through the presigned
-multipart flow, the pipeline makes it READY, and a two-frame filmstrip is rendered on it. Quotas refusing work before it starts are tested on moto
-(tests/integration/usage/test_quotas.py, uploads' 413, renders' 429s).
+multipart flow, the pipeline makes it READY, and a two-frame filmstrip is rendered on it. Quotas
+refusing work before it starts are tested on moto (tests/integration/usage/test_quotas.py, the
+uploads' 413, the renders' 429s).
 """
 
 from __future__ import annotations
