@@ -79,3 +79,12 @@ def test_every_event_type_is_in_the_live_contract_once():
 
     assert [spec.type for spec in EVENTS] == list(dict.fromkeys(spec.type for spec in EVENTS))
     assert {spec.type for spec in EVENTS} == {t.value for t in EventType}
+
+
+def test_the_defaults_are_the_issue_s_10_s_timeout_24_h_of_retries_and_cloud_rules(monkeypatch):
+    for name in ("WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_RETRY_WINDOW_SECONDS", "WEBHOOK_ALLOW_LOCAL_HTTP"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = WebhookSettings()
+    assert defaults.WEBHOOK_TIMEOUT_SECONDS == 10.0
+    assert defaults.WEBHOOK_RETRY_WINDOW_SECONDS == 24 * 3600
+    assert defaults.WEBHOOK_ALLOW_LOCAL_HTTP is False  # http and loopback refused unless the stack says so
