@@ -157,3 +157,36 @@ def test_a_staged_event_commits_and_is_announced_with_its_change_or_not_at_all(s
     # Then the event is stored and announced once, after the commit
     assert [r["dynamodb"]["NewImage"]["eventId"]["S"] for r in _stream_records("studio-a")][-1] == staged.id
     assert [(e["type"], e["seq"]) for _, e in sockets] == [("project:updated", 1)]
+
+
+class _Killed(BaseException):
+    """The consumer process dying mid-batch (not an exception the handler can report)."""
+
+
+def test_a_consumer_process_dying_mid_batch_loses_nothing_and_numbers_nothing_twice(sockets, monkeypatch):
+    # Given three events stored but not yet delivered (rooms unavailable at commit time)
+    real_append = publisher._append
+    monkeypatch.setattr(publisher, "_append", lambda event, room: (_ for _ in ()).throw(OSError("down")))
+    for i in range(3):
+        publisher.emit("studio-a", "asset:updated", {"i": i}, rooms=["studio"])
+    monkeypatch.setattr(publisher, "_append", real_append)
+    records = _stream_records("studio-a")
+    # And a process that dies after the rooms got the second event, before the batch was answered
+    dies = {"left": 1}
+
+    def dying(event: DomainEvent) -> None:
+        if event.data["i"] == 1 and dies["left"]:
+            dies["left"] -= 1
+            raise _Killed
+
+    stream.register("dying", dying)
+    try:
+        with pytest.raises(_Killed):
+            stream.handle({"Records": records})
+        # When Lambda hands the whole batch again (no answer came back)
+        assert stream.handle({"Records": records}) == {"batchItemFailures": []}
+    finally:
+        stream.unregister("dying")
+    # Then the socket saw each event once, numbered 1, 2, 3 in order
+    assert [(e["seq"], e["data"]["i"]) for _, e in sockets] == [(1, 0), (2, 1), (3, 2)]
+    assert [e["seq"] for e in publisher.room_events("studio-a", "studio")] == [1, 2, 3]
