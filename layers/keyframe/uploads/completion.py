@@ -35,7 +35,8 @@ def complete_upload(
     """Complete the multipart upload and start its one pipeline execution.
 
     Order: the part list is checked against ListParts and the plan (nothing is changed when it is
-    wrong); the session moves to COMPLETING (abort is refused from then on); S3 completes the
+    wrong); the session moves to COMPLETING (abort is refused from then on; a ``sha256`` given now
+    is stored with that write); S3 completes the
     object; HeadObject checks the size; the pipeline starts (named by the upload id); the session
     becomes COMPLETED holding the 202 body, with its ``upload:completed`` entry. A complete on a
     COMPLETED session returns that body; on a COMPLETING session whose object S3 already holds (an
@@ -64,8 +65,7 @@ def complete_upload(
     service._expire_if_due(session)
     if session.status == UploadStatus.ABORTED:
         raise _aborted(session)
-    if sha256 is not None:
-        _declare_sha256(session, sha256.lower())
+    declared = _check_sha256(session, sha256.lower()) if sha256 is not None else None
 
     plan = service._plan(session)
     stored = multipart.list_parts(session.bucket, session.key, session.s3_upload_id)
@@ -76,12 +76,15 @@ def complete_upload(
             to=UploadStatus.COMPLETING,
             allowed_from=(UploadStatus.OPEN, UploadStatus.COMPLETING),
             release_quota=False,
+            changes={"sha256": declared} if declared else None,  # stored with the transition
         ):
             return _settled(session)
         _complete_in_s3(session, parts)
     elif session.status == UploadStatus.OPEN:  # S3 lost the upload before we ever completed it
         service._expire(session)
         raise _aborted(session)
+    elif declared:  # COMPLETING, S3 already completed the object: the pipeline takes the hash
+        session.update(actions=[UploadSession.sha256.set(declared)])
 
     size = multipart.object_size(session.bucket, session.key)
     if size is None:  # COMPLETING with neither parts nor object: someone deleted it by hand
@@ -100,16 +103,24 @@ def complete_upload(
     return _settled(session)
 
 
-def _declare_sha256(session: UploadSession, sha256: str) -> None:
-    """Store the whole file's SHA-256 given at complete (uploads table), or check it against the open's."""
+def _check_sha256(session: UploadSession, sha256: str) -> str | None:
+    """The whole file's SHA-256 given at complete (hex, lowercase): the value to store with the
+    session's next write when the open declared none (``None`` when it declared this one).
+
+    Raises
+    ------
+    InvalidInput
+        ``CHECKSUM_MISMATCH``: it differs from the one declared when the upload was opened.
+    """
     if session.sha256 is None:
-        session.update(actions=[UploadSession.sha256.set(sha256)])
-    elif session.sha256.lower() != sha256:
+        return sha256
+    if session.sha256.lower() != sha256:
         raise InvalidInput(
             "The SHA-256 given at complete differs from the one declared when the upload was opened",
             code="CHECKSUM_MISMATCH",
             details={"declared": session.sha256, "given": sha256},
         )
+    return None
 
 
 def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -> None:

@@ -59,7 +59,7 @@ def _redrive(session: UploadSession) -> None:
         to=UploadStatus.ABORTED,
         allowed_from=(UploadStatus.COMPLETING,),
         release_quota=True,
-        extra_actions=[UploadSession.failure_reason.set("OBJECT_MISSING")],
+        changes={"failure_reason": "OBJECT_MISSING"},
         entry=service._abort_entry(session, None, "OBJECT_MISSING"),
         also=untouched,
         event=(

@@ -198,25 +198,31 @@ class _Entry:
     details: dict[str, Any]
 
 
-def _index_actions(session: UploadSession, to: UploadStatus, now: datetime) -> list[Any]:
-    """``gsi1`` and ``ttl`` of a session entering ``to`` (see :mod:`keyframe.uploads.models`)."""
+def _index_values(session: UploadSession, to: UploadStatus, now: datetime) -> dict[str, Any]:
+    """``gsi1`` and ``ttl`` of a session entering ``to`` (see :mod:`keyframe.uploads.models`); ``None``
+    removes the attribute."""
     if to == UploadStatus.OPEN:  # back in the expiry index, deleted a day after expiry
         expires = clock.parse(session.expires_at)
-        return [
-            UploadSession.gsi1pk.set(open_index_pk(session.studio_id)),
-            UploadSession.gsi1sk.set(f"{session.expires_at}#{session.upload_id}"),
-            UploadSession.ttl.set(expires + EXPIRED_GRACE),
-        ]
+        return {
+            "gsi1pk": open_index_pk(session.studio_id),
+            "gsi1sk": f"{session.expires_at}#{session.upload_id}",
+            "ttl": expires + EXPIRED_GRACE,
+        }
     if to == UploadStatus.COMPLETING:  # findable until it is re-driven, and never deleted meanwhile
-        return [
-            UploadSession.gsi1pk.set(completing_index_pk(session.studio_id)),
-            UploadSession.gsi1sk.set(f"{clock.iso(now)}#{session.upload_id}"),
-            UploadSession.ttl.remove(),
-        ]
+        return {
+            "gsi1pk": completing_index_pk(session.studio_id),
+            "gsi1sk": f"{clock.iso(now)}#{session.upload_id}",
+            "ttl": None,
+        }
+    return {"gsi1pk": None, "gsi1sk": None, "ttl": now + FINISHED_RETENTION}
+
+
+def _actions(values: dict[str, Any]) -> list[Any]:
+    """Update actions writing ``values`` (attribute name -> value, ``None`` removes it)."""
+    attributes = UploadSession.get_attributes()
     return [
-        UploadSession.gsi1pk.remove(),
-        UploadSession.gsi1sk.remove(),
-        UploadSession.ttl.set(now + FINISHED_RETENTION),
+        attributes[name].remove() if value is None else attributes[name].set(value)
+        for name, value in values.items()
     ]
 
 
@@ -269,7 +275,7 @@ def _transition(
     to: UploadStatus,
     allowed_from: tuple[UploadStatus, ...],
     release_quota: bool,
-    extra_actions: list[Any] | None = None,
+    changes: dict[str, Any] | None = None,
     entry: _Entry | None = None,
     also: Condition | None = None,
     event: tuple[str, dict[str, Any]] | None = None,
@@ -277,16 +283,17 @@ def _transition(
     """Move ``session`` to ``to`` if its stored status is in ``allowed_from``: one transaction.
 
     The transaction holds the session's conditional update (status, ``gsi1``, ``ttl`` and
-    ``extra_actions``), the usage decrement when ``release_quota`` (so a reservation is released
-    exactly once however many aborts and expiries race), ``entry``'s activity put and ``event``'s
-    outbox item (so the change, its log entry and its event exist together or not at all). ``also``
-    adds a condition on the stored session.
+    ``changes``, attribute name -> value), the usage decrement when ``release_quota`` (so a
+    reservation is released exactly once however many aborts and expiries race), ``entry``'s
+    activity put and ``event``'s outbox item (so the change, its log entry and its event exist
+    together or not at all). ``also`` adds a condition on the stored session.
 
     Returns
     -------
     bool
-        False, and nothing written, when the stored session did not meet the condition. The session
-        is re-read either way.
+        False, and nothing written, when the stored session did not meet the condition: the session
+        is then re-read (one consistent GetItem). True when written: ``session`` then holds what was
+        written (no read: the condition held, so nothing else changed the session in between).
 
     Raises
     ------
@@ -294,12 +301,13 @@ def _transition(
         The write failed for another reason (throttling, a missing table ...): nothing was written.
     """
     now = clock.now()
-    actions = [
-        UploadSession.status.set(to.value),
-        UploadSession.updated_at.set(clock.iso(now)),
-        *_index_actions(session, to, now),
-        *(extra_actions or []),
-    ]
+    values = {
+        "status": to.value,
+        "updated_at": clock.iso(now),
+        **_index_values(session, to, now),
+        **(changes or {}),
+    }
+    actions = _actions(values)
     condition: Condition = UploadSession.status.is_in(*[s.value for s in allowed_from])
     if also is not None:
         condition = condition & also
@@ -317,7 +325,8 @@ def _transition(
             raise
         session.refresh(consistent_read=True)
         return False
-    session.refresh(consistent_read=True)
+    for name, value in values.items():
+        setattr(session, name, value)
     return True
 
 
@@ -380,7 +389,7 @@ def _expire(session: UploadSession, *, due_by: str | None = None) -> bool:
         to=UploadStatus.ABORTED,
         allowed_from=(UploadStatus.OPEN,),
         release_quota=True,
-        extra_actions=[UploadSession.failure_reason.set("EXPIRED")],
+        changes={"failure_reason": "EXPIRED"},
         entry=_abort_entry(session, None, "EXPIRED"),
         also=(UploadSession.expires_at <= due_by) if due_by is not None else None,
         event=("upload:aborted", _event_data(session, None, status="ABORTED", reason="EXPIRED")),
@@ -458,7 +467,7 @@ def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool
         to=UploadStatus.COMPLETED,
         allowed_from=(UploadStatus.COMPLETING,),
         release_quota=False,
-        extra_actions=[UploadSession.result.set(body), UploadSession.completed_at.set(clock.now_iso())],
+        changes={"result": body, "completed_at": clock.now_iso()},
         entry=_Entry("upload:completed", actor_id, details),
         event=("upload:completed", completed),
     )
@@ -472,7 +481,7 @@ def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None)
         to=UploadStatus.ABORTED,
         allowed_from=(UploadStatus.COMPLETING,),
         release_quota=True,
-        extra_actions=[UploadSession.failure_reason.set("SIZE_MISMATCH")],
+        changes={"failure_reason": "SIZE_MISMATCH"},
         entry=_Entry(
             "upload:aborted",
             actor_id,

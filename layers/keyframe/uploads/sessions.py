@@ -268,7 +268,7 @@ def abort_upload(actor: service.Actor, asset_id: str, upload_id: str) -> None:
             to=UploadStatus.ABORTED,
             allowed_from=(UploadStatus.OPEN,),
             release_quota=True,
-            extra_actions=[UploadSession.failure_reason.set("ABORTED")],
+            changes={"failure_reason": "ABORTED"},
             entry=service._abort_entry(session, actor.user_id, "ABORTED"),
             event=(
                 "upload:aborted",

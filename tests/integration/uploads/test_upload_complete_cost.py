@@ -1,0 +1,123 @@
+"""What one ``complete`` costs the uploads domain: the session is read once and written twice.
+
+``complete`` is on the upload's critical path (``make bench``'s upload ratio against boto3's transfer
+manager), so its own storage work has a budget: one consistent read of the session, the COMPLETING
+transaction (which also stores a SHA-256 given at complete) and the COMPLETED transaction; no other
+write and no read again of the session. ListParts, CompleteMultipartUpload and HeadObject once each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.client
+import pytest
+
+from keyframe.pipeline import service as pipeline_service
+from keyframe.uploads.models import session_pk
+from tests.integration.uploads.conftest import PART, Studio, file_bytes, open_body, parts_body, put_parts
+
+
+def _open_without_hash(api: Any, studio: Studio, data: bytes) -> dict[str, Any]:
+    """Open an upload of ``data`` that declares no SHA-256 (the CLI hashes while it sends)."""
+    body = open_body(data)
+    del body["sha256"]
+    return api.post(_path(studio), json=body, token=studio.admin.access_token).json()
+
+
+def _path(studio: Studio, upload_id: str = "") -> str:
+    base = f"/assets/{studio.asset_id}/uploads"
+    return f"{base}/{upload_id}" if upload_id else base
+
+
+@pytest.fixture
+def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every AWS API call made while the test runs, as ``(operation, params)``."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append((operation, params))
+        return real(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    yield calls
+
+
+def _keyed(params: dict[str, Any], pk: str) -> bool:
+    return params.get("Key", {}).get("pk", {}).get("S") == pk
+
+
+def _session_writes(calls: list[tuple[str, dict[str, Any]]], pk: str) -> tuple[int, int, int]:
+    """(reads, single-item writes, transactions) of the session item ``pk``."""
+    reads = sum(1 for op, p in calls if op == "GetItem" and _keyed(p, pk))
+    writes = sum(1 for op, p in calls if op in ("UpdateItem", "PutItem", "DeleteItem") and _keyed(p, pk))
+    transactions = sum(
+        1
+        for op, p in calls
+        if op == "TransactWriteItems"
+        and any(_keyed(next(iter(item.values())), pk) for item in p["TransactItems"])
+    )
+    return reads, writes, transactions
+
+
+def test_a_complete_reads_its_session_once_and_writes_it_in_two_transactions(
+    api, studio: Studio, aws_calls
+) -> None:
+    token = studio.admin.access_token
+    data = file_bytes(2 * PART + 10)
+    digest = hashlib.sha256(data).hexdigest()
+    # Given an upload opened without a SHA-256, its parts sent
+    opened = _open_without_hash(api, studio, data)
+    etags = put_parts(opened, data)
+    aws_calls.clear()
+
+    # When it completes with the file's SHA-256
+    completed = api.post(
+        _path(studio, opened["uploadId"]) + "/complete",
+        json={**parts_body(etags), "sha256": digest},
+        token=token,
+    )
+
+    # Then 202, the session was read once and written only by its two transactions
+    assert completed.status == 202, completed.body
+    pk = session_pk(studio.admin.studio_id, opened["uploadId"])
+    assert _session_writes(aws_calls, pk) == (1, 0, 2)
+    s3 = Counter(op for op, _ in aws_calls if op in ("ListParts", "CompleteMultipartUpload", "HeadObject"))
+    assert s3 == {"ListParts": 1, "CompleteMultipartUpload": 1, "HeadObject": 1}
+    # And the hash went with the transition: the pipeline has it, the session answers COMPLETED
+    assert pipeline_service.require(studio.admin.studio_id, opened["uploadId"]).sha256 == digest
+    status = api.get(_path(studio, opened["uploadId"]), token=token).json()
+    assert status["status"] == "COMPLETED"
+    # And a retried complete answers the same 202 without writing anything
+    aws_calls.clear()
+    again = api.post(
+        _path(studio, opened["uploadId"]) + "/complete",
+        json={**parts_body(etags), "sha256": digest},
+        token=token,
+    )
+    assert (again.status, again.json()) == (202, completed.json())
+    assert _session_writes(aws_calls, pk) == (1, 0, 0)
+
+
+def test_a_complete_refused_for_its_parts_stores_nothing_not_even_the_hash(api, studio: Studio) -> None:
+    token = studio.admin.access_token
+    data = file_bytes(2 * PART + 10)
+    opened = _open_without_hash(api, studio, data)
+    etags = put_parts(opened, data, [1, 2])
+    complete = _path(studio, opened["uploadId"]) + "/complete"
+
+    # When it completes with a part missing and some SHA-256 / Then 400 and the upload stays open
+    refused = api.post(complete, json={**parts_body(etags), "sha256": "0" * 64}, token=token)
+    assert refused.status == 400 and refused.json()["error"]["code"] == "UPLOAD_PARTS_INVALID"
+    assert api.get(_path(studio, opened["uploadId"]), token=token).json()["status"] == "OPEN"
+
+    # When the last part is sent and it completes with the file's real hash / Then 202 with that hash
+    etags.update(put_parts(opened, data, [3]))
+    digest = hashlib.sha256(data).hexdigest()
+    completed = api.post(complete, json={**parts_body(etags), "sha256": digest}, token=token)
+    assert completed.status == 202, completed.body
+    assert pipeline_service.require(studio.admin.studio_id, opened["uploadId"]).sha256 == digest
