@@ -29,6 +29,7 @@ from typing import Any
 
 import botocore.session
 from botocore import xform_name
+from moto import backends as moto_backends
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
@@ -157,10 +158,15 @@ def _normalise_response(
 def moto_app() -> WSGIApp:
     """moto's server WSGI app (every service on one port, dispatched by the request signature).
 
-    DynamoDB item operations are made atomic first (:mod:`keyframe.local.atomic`), as on AWS.
+    DynamoDB item operations are made atomic first (:mod:`keyframe.local.atomic`), as on AWS. moto's
+    dispatcher lists its own package folder (``os.listdir`` and an ``isdir`` per service, about 150)
+    on every request to find the service; the list is read once here instead (about 6 % of the
+    emulator's CPU while a pipeline runs).
     """
     make_dynamodb_atomic()
     answer_items_as_json()
+    modules = tuple(moto_backends.list_of_moto_modules())
+    moto_backends.list_of_moto_modules = lambda: modules
     return DomainDispatcherApplication(create_backend_app)
 
 
