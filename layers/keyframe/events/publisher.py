@@ -17,7 +17,10 @@ fails (the live table refuses a write, the process dies), the catalog table's st
 record to :func:`publish` again (:mod:`keyframe.outbox.stream`), until it succeeds.
 
 The stream leaves a new event to the process that stored it for :data:`INLINE_GRACE_SECONDS` (2 s)
-before numbering it itself, so the two rarely race for a ``seq``.
+before numbering it itself, so the two rarely race for a ``seq``. A request on a hot path may leave
+its events to the outbox altogether (:func:`left_to_the_outbox`): they are stored with the change
+as always, not announced by the request (no room writes, no posts before it answers), marked so,
+and the stream numbers and delivers them at once.
 
 Deduplication: each room keeps a marker ``EVENT#{eventId}`` written in the same transaction as the
 room's copy, holding its ``seq``, whether it was delivered, and a 30 s lease of the process that
@@ -39,7 +42,9 @@ Envelope (what clients receive)::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -71,6 +76,26 @@ Deliverer = Callable[[str, list[dict[str, Any]]], None]
 """``deliver(studio_id, envelopes)``: pushes envelopes to connected clients."""
 
 _deliverers: list[Deliverer] = []
+_left_to_the_outbox: ContextVar[bool] = ContextVar("keyframe_events_left_to_the_outbox", default=False)
+
+
+@contextmanager
+def left_to_the_outbox() -> Iterator[None]:
+    """Within the block, durable events are stored with their change but not announced by this process.
+
+    :func:`stage` and :func:`emit` still store each durable event's outbox item exactly as outside
+    it (with the change, in the same transaction); they only skip the inline attempt
+    (:func:`publish_now`: a ``seq`` per room, the room copy, the posts, the marker: about 3
+    DynamoDB calls per room). The event is marked ``inline=False``, so the outbox stream numbers and
+    delivers it as soon as it reads it, without waiting :data:`INLINE_GRACE_SECONDS`. Ephemeral
+    events (no outbox) are still announced at once. For requests whose answer should not wait on
+    delivery (the uploads API's ``complete``).
+    """
+    token = _left_to_the_outbox.set(True)
+    try:
+        yield
+    finally:
+        _left_to_the_outbox.reset(token)
 
 
 def room_key(studio_id: str, room: str) -> str:
@@ -153,7 +178,8 @@ def stage(
     A durable event's outbox item is added to ``tx`` (label ``event:{id}``,
     :func:`keyframe.outbox.records.add_to`): stored in the same ``TransactWriteItems`` as the change,
     or not at all. After the commit, :func:`publish_now` numbers it in ``rooms`` and delivers it (a
-    failure there is left to the outbox stream). An ephemeral type is only announced after the commit.
+    failure there is left to the outbox stream); within :func:`left_to_the_outbox` it is not announced
+    here at all (the stream delivers it). An ephemeral type is only announced after the commit.
 
     Parameters
     ----------
@@ -172,13 +198,14 @@ def stage(
     DomainEvent
         The staged event (its ``id`` is the webhook ``webhook-id``).
     """
+    inline = not (is_durable(event_type) and _left_to_the_outbox.get())
     event = DomainEvent.new(
         studio_id, event_type, data, rooms=list(rooms), subject=subject,
-        correlation_id=logger.get_correlation_id(),
+        correlation_id=logger.get_correlation_id(), inline=inline,
     )  # fmt: skip
     if is_durable(event.type):
         records.add_to(tx, event)
-        if announce:
+        if announce and inline:
             tx.after_commit(lambda: publish_now(event))
     elif announce:
         tx.after_commit(lambda: _publish_ephemeral_quietly(event))
@@ -215,21 +242,23 @@ def emit(
     -------
     list of dict
         One envelope per room, as stored and delivered; empty when the rooms could not be written
-        now (a durable event is then delivered from the outbox later).
+        now, or within :func:`left_to_the_outbox` (a durable event is then delivered from the
+        outbox).
 
     Raises
     ------
     pynamodb.exceptions.PutError
         The outbox item of a durable event could not be stored (nothing was announced).
     """
+    inline = not (is_durable(event_type) and _left_to_the_outbox.get())
     event = DomainEvent.new(
         studio_id, event_type, data, rooms=list(rooms), subject=subject,
-        correlation_id=logger.get_correlation_id(),
+        correlation_id=logger.get_correlation_id(), inline=inline,
     )  # fmt: skip
     if not is_durable(event.type):
         return _publish_ephemeral(event)
     records.write(event)
-    return publish_now(event)
+    return publish_now(event) if inline else []
 
 
 def publish_now(event: DomainEvent) -> list[dict[str, Any]]:
@@ -270,7 +299,7 @@ def publish(event: DomainEvent, *, fresh: bool = False) -> list[dict[str, Any]]:
     """
     envelopes: list[dict[str, Any]] = []
     pending: list[RoomEventMarker] = []
-    if not fresh:
+    if not fresh and event.inline:  # nobody else announces an inline=False event: no wait
         _let_the_inline_attempt_finish(event)
     for room in event.rooms:
         marker = None if fresh else _marker(event, room)

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
-from pynamodb.attributes import JSONAttribute, ListAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from keyframe.clock import now_iso
@@ -71,6 +71,10 @@ class DomainEvent:
         Live rooms the event goes to (``studio``, ``project:{id}``, ``asset:{id}``).
     correlation_id:
         The request or message that caused it (``None`` for background work).
+    inline:
+        False when the process that stored it does not announce it (it was staged within
+        :func:`keyframe.events.publisher.left_to_the_outbox`): the stream consumer then numbers and
+        delivers it at once instead of leaving it to that process first. Stored only when False.
     """
 
     id: str
@@ -81,6 +85,7 @@ class DomainEvent:
     rooms: tuple[str, ...] = field(default_factory=tuple)
     subject: str | None = None
     correlation_id: str | None = None
+    inline: bool = True
 
     @classmethod
     def new(
@@ -92,6 +97,7 @@ class DomainEvent:
         rooms: tuple[str, ...] | list[str] = (),
         subject: str | None = None,
         correlation_id: str | None = None,
+        inline: bool = True,
     ) -> DomainEvent:
         """A new event with a fresh id, stamped now."""
         return cls(
@@ -103,6 +109,7 @@ class DomainEvent:
             rooms=tuple(dict.fromkeys(rooms)),
             subject=subject,
             correlation_id=correlation_id,
+            inline=inline,
         )
 
     def envelope(self) -> dict[str, Any]:
@@ -130,6 +137,7 @@ class DomainEvent:
             data=self.data,
             rooms=list(self.rooms),
             correlation_id=self.correlation_id,
+            inline=None if self.inline else False,
             ttl=RETENTION,
         )
 
@@ -149,6 +157,7 @@ class OutboxItem(Model):
     data = JSONAttribute()
     rooms = ListAttribute(of=UnicodeAttribute, default=list)
     correlation_id = UnicodeAttribute(null=True, attr_name="correlationId")
+    inline = BooleanAttribute(null=True)
     ttl = TTLAttribute(null=True)
 
     def event(self) -> DomainEvent:
@@ -162,6 +171,7 @@ class OutboxItem(Model):
             rooms=tuple(str(room) for room in self.rooms or ()),
             subject=self.subject,
             correlation_id=self.correlation_id,
+            inline=self.inline is not False,
         )
 
 
@@ -209,6 +219,7 @@ def from_stream_record(record: dict[str, Any]) -> DomainEvent | None:
         rooms=tuple(str(room) for room in plain.get("rooms") or ()),
         subject=plain.get("subject"),
         correlation_id=plain.get("correlationId"),
+        inline=plain.get("inline") is not False,
     )
 
 

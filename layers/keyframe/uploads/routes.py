@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from keyframe.events import publisher
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId, path_id
@@ -116,7 +117,10 @@ def complete_upload(
     and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
     """202 (also for a retried complete); 400 wrong parts or size; 404; 409 aborted."""
     claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
-    completed = completion.complete_upload(_actor(), assetId, uploadId, claimed, sha256=body.sha256)
+    # its events (upload:completed, the pipeline's first pipeline:update) are stored with their
+    # changes and delivered by the outbox stream: the 202 does not wait on the rooms
+    with publisher.left_to_the_outbox():
+        completed = completion.complete_upload(_actor(), assetId, uploadId, claimed, sha256=body.sha256)
     return Response(status_code=202, content_type="application/json", body=completed)
 
 

@@ -20,6 +20,9 @@ import pytest
 import requests
 
 from keyframe import settings
+from keyframe.events import publisher
+from keyframe.outbox import stream
+from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.uploads.sizing import MIB
 from tests.support.identity import Session, register_studio
 
@@ -155,3 +158,22 @@ def quota(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         settings.reset()
 
     yield set_quota
+
+
+def deliver_outbox(studio_id: str) -> None:
+    """Hand the studio's stored events to the outbox stream's rooms consumer, oldest first, as the
+    catalog table's stream does in the cloud and on the local stack (moto's in-process mode serves
+    no stream reads). Events already delivered by the request that stored them are not posted again.
+    """
+    records = [
+        {"eventName": "INSERT", "dynamodb": {"SequenceNumber": str(n), "NewImage": item.serialize()}}
+        for n, item in enumerate(OutboxItem.query(outbox_pk(studio_id)), start=1)
+    ]
+    grace = publisher.INLINE_GRACE_SECONDS
+    publisher.INLINE_GRACE_SECONDS = 0.0  # the requests that announced theirs have answered already
+    stream.register("rooms", publisher.publish)
+    try:
+        assert stream.handle({"Records": records}) == {"batchItemFailures": []}
+    finally:
+        stream.unregister("rooms")
+        publisher.INLINE_GRACE_SECONDS = grace

@@ -16,9 +16,20 @@ from typing import Any
 import botocore.client
 import pytest
 
+from keyframe.events import publisher
+from keyframe.events.publisher import room_events
+from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import service as pipeline_service
 from keyframe.uploads.models import session_pk
-from tests.integration.uploads.conftest import PART, Studio, file_bytes, open_body, parts_body, put_parts
+from tests.integration.uploads.conftest import (
+    PART,
+    Studio,
+    deliver_outbox,
+    file_bytes,
+    open_body,
+    parts_body,
+    put_parts,
+)
 
 
 def _open_without_hash(api: Any, studio: Studio, data: bytes) -> dict[str, Any]:
@@ -121,3 +132,50 @@ def test_a_complete_refused_for_its_parts_stores_nothing_not_even_the_hash(api, 
     completed = api.post(complete, json={**parts_body(etags), "sha256": digest}, token=token)
     assert completed.status == 202, completed.body
     assert pipeline_service.require(studio.admin.studio_id, opened["uploadId"]).sha256 == digest
+
+
+def test_complete_leaves_its_events_to_the_outbox_which_delivers_them_without_waiting(
+    api, studio: Studio, monkeypatch
+) -> None:
+    token = studio.admin.access_token
+    studio_id = studio.admin.studio_id
+    data = file_bytes(1000)
+    opened = api.post(_path(studio), json=open_body(data), token=token).json()
+    etags = put_parts(opened, data)
+
+    # When it completes
+    completed = api.post(_path(studio, opened["uploadId"]) + "/complete", json=parts_body(etags), token=token)
+
+    # Then 202, and its events are stored (with their changes) but no room has them yet
+    assert completed.status == 202, completed.body
+    stored = [item.event() for item in OutboxItem.query(outbox_pk(studio_id))]
+    left = [e for e in stored if not e.inline]
+    assert [e.type for e in left] == ["pipeline:update", "pipeline:update", "upload:completed"]
+    assert all(e.data["uploadId"] == opened["uploadId"] for e in left)
+    in_rooms = [
+        e["type"]
+        for e in room_events(studio_id, f"asset:{studio.asset_id}")
+        if e["data"].get("uploadId") == opened["uploadId"]
+    ]
+    assert in_rooms == ["upload:started"]  # the open still announces its own
+
+    # When the outbox stream hands them on / Then each room numbers them after upload:started, at
+    # once (the stream waits for no inline attempt of these)
+    waited: list[str] = []
+    monkeypatch.setattr(publisher, "_let_the_inline_attempt_finish", lambda event: waited.append(event.type))
+    deliver_outbox(studio_id)
+    assert "upload:started" in waited  # announced by the open: the stream gives it its grace
+    assert not {"pipeline:update", "upload:completed"} & set(waited)
+    for room in ("studio", f"asset:{studio.asset_id}"):
+        events = [e for e in room_events(studio_id, room) if e["data"].get("uploadId") == opened["uploadId"]]
+        assert [e["type"] for e in events] == [
+            "upload:started",
+            "pipeline:update",
+            "pipeline:update",
+            "upload:completed",
+        ]
+        assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    # And handing them again numbers nothing twice
+    before = room_events(studio_id, "studio")
+    deliver_outbox(studio_id)
+    assert room_events(studio_id, "studio") == before

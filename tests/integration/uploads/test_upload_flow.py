@@ -13,6 +13,7 @@ from keyframe.pipeline import service as pipeline_service
 from tests.integration.uploads.conftest import (
     PART,
     Studio,
+    deliver_outbox,
     executions,
     file_bytes,
     open_body,
@@ -107,7 +108,9 @@ def test_the_studio_and_the_asset_room_hear_started_and_completed(api, studio: S
         == 202
     )
 
-    # Then both rooms got upload:started then upload:completed for it
+    # Then both rooms got upload:started then upload:completed for it, once the outbox stream
+    # delivered what complete left to it
+    deliver_outbox(studio.admin.studio_id)
     for room in ("studio", f"asset:{studio.asset_id}"):
         events = [
             e
