@@ -11,6 +11,7 @@ from tests.support import botocore_models, environment
 
 environment.apply()
 botocore_models.share_loader()
+botocore_models.share_secrets_provider()
 
 
 _LOADGROUP_BROKEN = pytest.StashKey[str]()
