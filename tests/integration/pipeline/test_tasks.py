@@ -255,8 +255,16 @@ def test_another_studio_cannot_see_a_pipeline(
 
 
 def test_temporary_folders_are_cleaned_up(
-    place: Place, stored_upload: Uploader, samples: dict[str, Path], local_ffmpeg_s3: None
+    place: Place,
+    stored_upload: Uploader,
+    samples: dict[str, Path],
+    local_ffmpeg_s3: None,
+    *,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # a private temporary folder: other processes (the e2e stack's derives) share the system one
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = set(Path(tempfile.gettempdir()).glob("keyframe-derive-*"))
     event = _validated_and_published(stored_upload, samples["png"], "frame.png", "image/png")
     assert run_derive(place.studio_id, event["uploadId"]) == EXIT_OK
