@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -32,6 +29,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from tests.support.local_stack import start_local_stack
 
 REQUESTS = 200
 WARMUP = 20
@@ -72,36 +71,14 @@ def _register(base: str) -> str:
     return token
 
 
-def _start_other(checkout: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``python -m keyframe.local`` of ``checkout`` on free ports; its API base URL once ready."""
-    state = Path(tempfile.mkdtemp(prefix="keyframe-bench-auth-other-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
-    env.update({"PYTHONPATH": f"{checkout / 'layers'}:{checkout}", "MOTO_PORT": "0",
-                "KEYFRAME_HTTP_PORT": "0", "KEYFRAME_WS_PORT": "0", "KEYFRAME_STATE_DIR": str(state),
-                "KEYFRAME_SNAPSHOT_SECONDS": "0"})  # fmt: skip
-    log = (state / "stack.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keyframe.local"], cwd=checkout, env=env, stdout=log,
-        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        info_file = state / "local-stack.json"
-        if info_file.exists():
-            base = json.loads(info_file.read_text())["urls"]["api"].rstrip("/")
-            try:
-                if _call(base, "GET", "/ready")[0] == 200:
-                    return process, base
-            except OSError:
-                pass
-        time.sleep(0.5)
-    process.send_signal(signal.SIGTERM)
-    raise RuntimeError(f"the stack of {checkout} did not start; see {state / 'stack.log'}")
-
-
 def _compare(base: str, token: str, checkout: Path) -> None:
-    """Alternate every request between this stack and ``checkout``'s; print both p50 and the ratio."""
-    process, other = _start_other(checkout)
+    """Alternate every request between this stack and ``checkout``'s; print both p50 and the ratio.
+
+    ``checkout``'s ``python -m keyframe.local`` runs in its own process, on free ports.
+    """
+    state = Path(tempfile.mkdtemp(prefix="keyframe-bench-auth-other-"))
+    stack = start_local_stack(state, log_level=None, checkout=checkout, ready_within=180, poll_seconds=0.5)
+    other = stack.http_url.rstrip("/")
     try:
         other_token = _register(other)
         print(f"\npaired with {checkout} (requests alternate; p50 / p95 ms)")
@@ -125,8 +102,7 @@ def _compare(base: str, token: str, checkout: Path) -> None:
                 f"{b:>7.1f} / {_percentile(theirs, 0.95):>6.1f} {a / b:>15.2f}"
             )
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        stack.stop(timeout=60)
 
 
 def main() -> None:

@@ -20,11 +20,7 @@ Run: ``python -m tests.performance.bench_outbox`` (or ``make bench ONLY=outbox``
 from __future__ import annotations
 
 import json
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,69 +28,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 from boto3.dynamodb.types import TypeSerializer
+
+from tests.support.local_stack import LocalStackProcess, start_local_stack
 
 PACED = 40
 PACE_SECONDS = 0.25
 BURST = 300
 START_TIMEOUT = 120
 _serialize = TypeSerializer().serialize
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-class Stack:
-    """The local stack in a child process on free ports (stopped with SIGTERM)."""
-
-    def __init__(self, state_dir: Path) -> None:
-        dropped = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "CORS_ALLOW_ORIGINS")
-        env = {k: v for k, v in os.environ.items() if k not in dropped}
-        env.update({"MOTO_PORT": "0", "KEYFRAME_HTTP_PORT": "0", "KEYFRAME_WS_PORT": "0",
-                    "KEYFRAME_STATE_DIR": str(state_dir), "KEYFRAME_SNAPSHOT_SECONDS": "0",
-                    "POWERTOOLS_LOG_LEVEL": "ERROR"})  # fmt: skip
-        self.log = (state_dir / "stack.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "keyframe.local"], cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        info_file = state_dir / "local-stack.json"
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and self.process.poll() is None:
-            if info_file.exists():
-                info = json.loads(info_file.read_text())
-                try:
-                    if requests.get(f"{info['urls']['api']}/ready", timeout=5).status_code == 200:
-                        self.api, self.env = info["urls"]["api"], info["env"]
-                        self.emulator = info["urls"]["emulator"]
-                        return
-                except requests.RequestException:
-                    pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"the local stack did not start; see {state_dir / 'stack.log'}")
-
-    def dynamodb(self) -> Any:
-        """A DynamoDB client of the stack's emulator."""
-        return boto3.client("dynamodb", endpoint_url=self.emulator, region_name=self.env["AWS_REGION"],
-                            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL of its group after 15 s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
 
 
 class Socket:
@@ -152,18 +100,20 @@ def _lags(socket: Socket, commits: dict[str, float]) -> list[float]:
     return [(socket.arrivals[m] - t) * 1000 for m, t in commits.items()]
 
 
-def _run(stack: Stack) -> None:
+def _run(stack: LocalStackProcess) -> None:
     http = requests.Session()
     email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
     body = {"studioName": "Bench Outbox", "email": email, "password": "correct-horse-battery-staple",
             "displayName": "Bench"}  # fmt: skip
-    answer = http.post(f"{stack.api}/auth/register", json=body, timeout=30)
+    answer = http.post(f"{stack.http_url}/auth/register", json=body, timeout=30)
     answer.raise_for_status()
     token, studio_id = answer.json()["accessToken"], answer.json()["studio"]["studioId"]
-    ticket = http.post(f"{stack.api}/live/tickets", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    ticket = http.post(
+        f"{stack.http_url}/live/tickets", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
     ticket.raise_for_status()
     socket = Socket(ticket.json()["url"])
-    client, table = stack.dynamodb(), stack.env["CATALOG_TABLE"]
+    client, table = stack.client("dynamodb"), stack.env["CATALOG_TABLE"]
     try:
         paced: dict[str, float] = {}
         for number in range(PACED):
@@ -196,7 +146,7 @@ def _run(stack: Stack) -> None:
 def main() -> None:
     """Start the local stack, print paced lag and burst throughput/lag, stop the stack."""
     with tempfile.TemporaryDirectory(prefix="bench-outbox-") as name:
-        stack = Stack(Path(name))
+        stack = start_local_stack(Path(name), log_level="ERROR", ready_within=START_TIMEOUT)
         try:
             _run(stack)
         finally:

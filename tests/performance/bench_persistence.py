@@ -22,13 +22,10 @@ Run alone: ``python -m tests.performance.bench_persistence`` (``BENCH_PERSISTENC
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import resource
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,14 +33,12 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
-from keyframe.registry import REPO_ROOT
+from tests.support.local_stack import LocalStackProcess, start_local_stack
 
 ASSETS = int(os.environ.get("BENCH_PERSISTENCE_ASSETS", "10000"))
 MIB = int(os.environ.get("BENCH_PERSISTENCE_MIB", "1024"))
@@ -51,34 +46,16 @@ ROUNDS = int(os.environ.get("BENCH_PERSISTENCE_ROUNDS", "2"))
 OPEN_FILES = 1024
 PASSWORD = "correct horse battery staple"
 UP = r"local stack is up \(([\d.]+) s\)"
+SECONDS = 600
+"""How long a start (restoring the data) or a stop (writing the first snapshot) may take."""
 
 
-@dataclass
-class Stack:
-    """A running local stack: its process, API URL, environment and log."""
-
-    process: subprocess.Popen[bytes]
-    api: str
-    env: dict[str, str]
-    log: Path
-    started_in: float
-
-    def client(self, service: str) -> Any:
-        """A boto3 client for the stack's emulator."""
-        return boto3.client(
-            service,
-            endpoint_url=self.env["AWS_ENDPOINT_URL_EMULATOR"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    def rss_mib(self) -> float:
-        """Resident memory of the stack's main process (MiB)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+def _rss_mib(stack: LocalStackProcess) -> float:
+    """Resident memory of the stack's main process (MiB)."""
+    for line in Path(f"/proc/{stack.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _limit_open_files(pid: int) -> None:
@@ -88,48 +65,21 @@ def _limit_open_files(pid: int) -> None:
 
 
 @contextmanager
-def _stack(state_dir: Path, *, limited: bool = False) -> Iterator[Stack]:
-    """Start the stack on free ports with ``state_dir``; stop it (SIGTERM, snapshot) on leaving."""
-    log = state_dir / "stack.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
-    env.update({"MOTO_PORT": "0", "KEYFRAME_HTTP_PORT": "0", "KEYFRAME_WS_PORT": "0",
-                "KEYFRAME_STATE_DIR": str(state_dir), "KEYFRAME_SNAPSHOT_SECONDS": "0",
-                "PYTHONUNBUFFERED": "1"})  # fmt: skip
-    info_file = state_dir / "local-stack.json"
-    info_file.unlink(missing_ok=True)
+def _stack(state_dir: Path, *, limited: bool = False) -> Iterator[tuple[LocalStackProcess, float]]:
+    """Start the stack on free ports with ``state_dir``: it and its start time (process start to ready,
+    seconds); stop it (SIGTERM, snapshot) on leaving."""
     started = time.perf_counter()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "keyframe.local"], cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    if limited:
-        _limit_open_files(process.pid)
+    stack = start_local_stack(
+        state_dir,
+        log_level=None,
+        ready_within=SECONDS,
+        poll_seconds=0.05,
+        on_spawn=_limit_open_files if limited else None,
+    )
     try:
-        info = _wait_ready(process, info_file, log)
-        stack_env = {**info["env"], "AWS_ENDPOINT_URL_EMULATOR": info["urls"]["emulator"]}
-        yield Stack(process, info["urls"]["api"], stack_env, log, time.perf_counter() - started)
+        yield stack, time.perf_counter() - started
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=600)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_ready(process: subprocess.Popen[bytes], info_file: Path, log: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and process.poll() is None:
-        if info_file.exists():
-            info: dict[str, Any] = json.loads(info_file.read_text())
-            try:
-                if requests.get(f"{info['urls']['api']}/ready", timeout=5).status_code == 200:
-                    return info
-            except requests.RequestException:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the stack did not start:\n{log.read_text()[-3000:]}")
+        stack.stop(timeout=SECONDS)
 
 
 def _last(log: Path, pattern: str) -> float:
@@ -142,19 +92,19 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _seed(stack: Stack) -> tuple[int, int]:
+def _seed(stack: LocalStackProcess) -> tuple[int, int]:
     """A studio with ``ASSETS`` assets and ``MIB`` MiB of objects; (items written, bytes written)."""
     with requests.Session() as http:
         run = uuid.uuid4().hex[:8]
         owner = {"studioName": f"Bench {run}", "email": f"ada-{run}@example.com", "password": PASSWORD,
                  "displayName": "Ada"}  # fmt: skip
-        registered = http.post(f"{stack.api}/auth/register", json=owner, timeout=60).json()
+        registered = http.post(f"{stack.http_url}/auth/register", json=owner, timeout=60).json()
         auth = {"Authorization": f"Bearer {registered['accessToken']}"}
         studio = registered["studio"]["studioId"]
         code = {"name": "Bench", "code": "BN"}
-        project = http.post(f"{stack.api}/projects", json=code, headers=auth, timeout=60).json()
+        project = http.post(f"{stack.http_url}/projects", json=code, headers=auth, timeout=60).json()
         body = {"projectId": project["id"], "name": "BENCH_TEMPLATE", "type": "SHOT", "tags": ["bench"]}
-        template = http.post(f"{stack.api}/assets", json=body, headers=auth, timeout=60).json()
+        template = http.post(f"{stack.http_url}/assets", json=body, headers=auth, timeout=60).json()
 
     dynamodb = stack.client("dynamodb")
     table = stack.env["CATALOG_TABLE"]
@@ -210,9 +160,9 @@ def main() -> int:
         for n in range(ROUNDS):
             empty = root / f"empty-{n}"
             empty.mkdir()
-            with _stack(empty) as stack:
-                empty_starts.append(stack.started_in)
-                empty_ups.append(_last(stack.log, UP))
+            with _stack(empty) as (stack, started_in):
+                empty_starts.append(started_in)
+                empty_ups.append(_last(stack.log_path, UP))
         empty_start = statistics.median(empty_starts)
         print(f"empty stack: starts in {empty_start:.2f} s (median of {ROUNDS}: "
               f"{', '.join(f'{s:.2f}' for s in empty_starts)}); the stack's own 'is up' "
@@ -220,13 +170,13 @@ def main() -> int:
 
         state = root / "seeded"
         state.mkdir()
-        with _stack(state) as stack:
+        with _stack(state) as (stack, _):
             seeding = time.perf_counter()
             items, written = _seed(stack)
             seeded_in = time.perf_counter() - seeding
             stopping = time.perf_counter()
         stopped_in = time.perf_counter() - stopping
-        first_snapshot = _last(stack.log, r"snapshot: .* in ([\d.]+) s")
+        first_snapshot = _last(stack.log_path, r"snapshot: .* in ([\d.]+) s")
         size = _size(state / "data")
         print(f"seeded {ASSETS} assets ({items} catalog items) and {written / 2**30:.2f} GiB in "
               f"{ASSETS} objects through the emulator in {seeded_in:.0f} s", flush=True)  # fmt: skip
@@ -235,14 +185,14 @@ def main() -> int:
 
         starts, ups, restores, rss, later = [], [], [], [], []
         for _ in range(ROUNDS):
-            with _stack(state, limited=True) as stack:
-                starts.append(stack.started_in)
-                ups.append(_last(stack.log, UP))
-                restores.append(_last(stack.log, r"restored .* in ([\d.]+) s"))
-                rss.append(stack.rss_mib())
+            with _stack(state, limited=True) as (stack, started_in):
+                starts.append(started_in)
+                ups.append(_last(stack.log_path, UP))
+                restores.append(_last(stack.log_path, r"restored .* in ([\d.]+) s"))
+                rss.append(_rss_mib(stack))
                 answer = stack.client("s3").list_objects_v2(Bucket=stack.env["MEDIA_BUCKET"], MaxKeys=1)
                 assert answer["KeyCount"] == 1
-            later.append(_last(stack.log, r"snapshot: .* in ([\d.]+) s"))
+            later.append(_last(stack.log_path, r"snapshot: .* in ([\d.]+) s"))
         start, restore = statistics.median(starts), statistics.median(restores)
         print(f"start with the data (open files limited to {OPEN_FILES}): {start:.2f} s (median of "
               f"{ROUNDS}: {', '.join(f'{s:.2f}' for s in starts)}); the stack's own 'is up' "

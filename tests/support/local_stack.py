@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,30 +65,37 @@ class LocalStackProcess:
         except OSError:
             return "(no log)"
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Stop the stack (:func:`stop_process`); it saves its state on the way out."""
-        stop_process(self.process)
+        stop_process(self.process, timeout)
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL to its process group after :data:`STOP_TIMEOUT_SECONDS`; nothing if it ended."""
+def stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM, then SIGKILL to its process group after ``timeout`` seconds; nothing if it ended."""
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
-def wait_until_ready(process: subprocess.Popen[bytes], info_file: Path, log_path: Path) -> dict[str, Any]:
+def wait_until_ready(
+    process: subprocess.Popen[bytes],
+    info_file: Path,
+    log_path: Path,
+    *,
+    within: float = START_TIMEOUT_SECONDS,
+    poll_seconds: float = 0.25,
+) -> dict[str, Any]:
     """The stack's ``local-stack.json`` (URLs, client environment) once ``GET /ready`` answers 200.
 
-    Fails the test (``pytest.fail``, with the log's last 80 lines) and stops the process when it exits
-    or is not ready within :data:`START_TIMEOUT_SECONDS`.
+    Looks every ``poll_seconds``. Fails the test (``pytest.fail``, with the log's last 80 lines) and
+    stops the process when it exits or is not ready within ``within`` seconds.
     """
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    deadline = time.monotonic() + within
     info: dict[str, Any] | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -101,18 +108,25 @@ def wait_until_ready(process: subprocess.Popen[bytes], info_file: Path, log_path
                     return info
             except requests.RequestException:
                 pass
-        time.sleep(0.25)
+        time.sleep(poll_seconds)
     stop_process(process)
     tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-80:])
     pytest.fail(
-        f"the local stack did not become ready within {START_TIMEOUT_SECONDS} s "
+        f"the local stack did not become ready within {within:g} s "
         f"(exit code {process.returncode}); its log ends with:\n{tail}",
         pytrace=False,
     )
 
 
 def start_local_stack(
-    state_dir: Path, *, ports: Mapping[str, str] | None = None, log_level: str | None = "INFO"
+    state_dir: Path,
+    *,
+    ports: Mapping[str, str] | None = None,
+    log_level: str | None = "INFO",
+    checkout: Path = REPO_ROOT,
+    ready_within: float = START_TIMEOUT_SECONDS,
+    poll_seconds: float = 0.25,
+    on_spawn: Callable[[int], None] | None = None,
 ) -> LocalStackProcess:
     """Start ``python -m keyframe.local`` keeping its data in ``state_dir``; return it once ready.
 
@@ -126,6 +140,14 @@ def start_local_stack(
     log_level:
         ``POWERTOOLS_LOG_LEVEL`` (``INFO``, as ``make dev`` runs: every log call on a request path
         runs); ``None`` keeps the caller's environment.
+    checkout:
+        The repository whose ``keyframe.local`` runs (its working folder, and its ``layers/`` first on
+        ``PYTHONPATH`` when it is not this one: a benchmark's paired comparison with another commit).
+    ready_within, poll_seconds:
+        As :func:`wait_until_ready`'s ``within`` and ``poll_seconds``.
+    on_spawn:
+        Called with the process id as soon as the process exists, before it is ready (a benchmark
+        lowers its open-file limit there).
 
     Fails the test as :func:`wait_until_ready` does.
     """
@@ -137,19 +159,27 @@ def start_local_stack(
     )
     if log_level is not None:
         env["POWERTOOLS_LOG_LEVEL"] = log_level
+    if checkout != REPO_ROOT:
+        env["PYTHONPATH"] = f"{checkout / 'layers'}:{checkout}"
     info_file = state_dir / "local-stack.json"
     info_file.unlink(missing_ok=True)  # a previous start's: its ports are gone
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "keyframe.local"],
-            cwd=REPO_ROOT,
+            cwd=checkout,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    info = wait_until_ready(process, info_file, log_path)
+    if on_spawn is not None:
+        try:
+            on_spawn(process.pid)
+        except BaseException:
+            stop_process(process)
+            raise
+    info = wait_until_ready(process, info_file, log_path, within=ready_within, poll_seconds=poll_seconds)
     return LocalStackProcess(
         http_url=info["urls"]["api"],
         ws_url=info["urls"]["websocket"],
