@@ -28,9 +28,10 @@ from typing import Any
 import boto3
 import pytest
 
-from keyframe import registry
+from keyframe import registry, settings
 from keyframe.local.apigateway import GatewayResponse
 from tests.support.identity import Session, add_member, invite, register_studio
+from tests.support.world import moto_world
 
 # --------------------------------------------------------------------------------------------- world
 
@@ -259,23 +260,7 @@ def world() -> Iterator[World]:
     Render jobs start a one-state stand-in of the render state machine (StartExecution is real;
     Batch cannot run in-process); passwords are hashed at argon2's lowest cost.
     """
-    from moto import mock_aws
-
-    from keyframe import settings
-    from tests.conftest import _reset_pynamodb_connections
-    from tests.support import environment
-    from tests.support.api import ApiClient
-    from tests.support.aws import create_resources
-    from tests.support.identity import fast_password_hashing
-
-    environment.apply()
-    with (
-        mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
-        pytest.MonkeyPatch.context() as mp,
-    ):
-        _reset_pynamodb_connections()
-        create_resources()
-        fast_password_hashing(mp)
+    with moto_world(execute_state_machines=True) as api, pytest.MonkeyPatch.context() as mp:
         arn = boto3.client("stepfunctions").create_state_machine(
             name="keyframe-test-render",
             definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
@@ -284,12 +269,10 @@ def world() -> Iterator[World]:
         mp.setenv("RENDER_STATE_MACHINE_ARN", arn)
         mp.setenv("WEBHOOK_ALLOW_LOCAL_HTTP", "true")  # the studios' endpoints are on 127.0.0.1
         settings.reset()
-        api = ApiClient()
         built = World(api, _build_studio(api, "Studio A", "A"), _build_studio(api, "Studio B", "B"))
         mp.undo()
         settings.reset()
         yield built
-    _reset_pynamodb_connections()
 
 
 # --------------------------------------------------------------------------------------------- routes

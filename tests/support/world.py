@@ -21,13 +21,17 @@ from tests.support.api import ApiClient
 
 
 @contextmanager
-def moto_world() -> Iterator[ApiClient]:
+def moto_world(*, execute_state_machines: bool = False) -> Iterator[ApiClient]:
     """The base environment, moto's ``mock_aws`` with Keyframe's tables, buckets, queue and secret
     (:func:`tests.support.aws.create_resources`), passwords hashed at argon2's lowest cost and the
     settings read afresh, until the block ends; PynamoDB's cached connections are dropped on the way
     in and out (they would point at the previous mock). Yields a client over the real gateway,
-    authorizer and handlers."""
+    authorizer and handlers.
+
+    ``execute_state_machines``: moto runs the states of a started Step Functions execution (as the
+    per-test ``aws`` fixture does) instead of leaving it RUNNING."""
     from moto import mock_aws
+    from moto.core.config import DefaultConfig
 
     from keyframe import settings
     from tests.conftest import _reset_pynamodb_connections
@@ -36,7 +40,10 @@ def moto_world() -> Iterator[ApiClient]:
     from tests.support.identity import fast_password_hashing
 
     environment.apply()
-    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+    config: DefaultConfig | None = (
+        {"stepfunctions": {"execute_state_machine": True}} if execute_state_machines else None
+    )
+    with mock_aws(config=config), pytest.MonkeyPatch.context() as mp:
         _reset_pynamodb_connections()
         create_resources()
         fast_password_hashing(mp)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support.identity import Session, register_studio
+from tests.support.world import moto_world
 
 
 @pytest.fixture
@@ -112,16 +113,5 @@ def module_api() -> Iterator[Any]:
     """An API client over its own moto world shared by one test module (for read-mostly modules
     whose setup is costly: role and cross-studio matrices, listing). Tests using it must not
     depend on each other's writes."""
-    from moto import mock_aws
-
-    from tests.conftest import _reset_pynamodb_connections
-    from tests.support import environment
-    from tests.support.api import ApiClient
-    from tests.support.aws import create_resources
-
-    environment.apply()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        _reset_pynamodb_connections()
-        create_resources()
-        yield ApiClient()
-    _reset_pynamodb_connections()
+    with moto_world(execute_state_machines=True) as api:
+        yield api
