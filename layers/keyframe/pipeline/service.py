@@ -250,14 +250,22 @@ def create(upload: PipelineInput) -> tuple[PipelineRecord, bool]:
 
 
 def attach_execution(record: PipelineRecord, execution_arn: str) -> PipelineRecord:
-    """Remember the Step Functions execution of the current run; PENDING becomes RUNNING."""
+    """Remember the Step Functions execution of the current run; PENDING becomes RUNNING.
+
+    One conditional write (pipelines table) when the record is still PENDING: ``record`` then holds it
+    with that write applied, not read again (the condition held, so no step had moved it on). When a
+    step already moved it on, the record is read again and only the execution is set (its status kept).
+    """
     actions: list[Any] = [
         PipelineRecord.execution_arn.set(execution_arn),
         PipelineRecord.updated_at.set(now_iso()),
     ]
     try:
         _write(
-            record, [*actions, PipelineRecord.status.set(RUNNING)], condition=PipelineRecord.status == PENDING
+            record,
+            [*actions, PipelineRecord.status.set(RUNNING)],
+            condition=PipelineRecord.status == PENDING,
+            reread=False,
         )
     except Cancelled as exc:
         if "record" not in exc.failed:

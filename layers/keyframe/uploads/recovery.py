@@ -64,7 +64,7 @@ def _redrive(session: UploadSession) -> None:
         also=untouched,
         event=(
             "upload:aborted",
-            service._event_data(session, None, status="ABORTED", reason="OBJECT_MISSING"),
+            service.event_data(session, None, status="ABORTED", reason="OBJECT_MISSING"),
         ),
     )
 

@@ -115,7 +115,6 @@ def complete_upload(
     """202 (also for a retried complete); 400 wrong parts or size, or a ``sha256`` other than the one
     declared at the open (``CHECKSUM_MISMATCH``); 403 ``NOT_UPLOADER`` when it is someone else's upload
     and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
-    """202 (also for a retried complete); 400 wrong parts or size; 404; 409 aborted."""
     claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
     # its events (upload:completed, the pipeline's first pipeline:update) are stored with their
     # changes and delivered by the outbox stream: the 202 does not wait on the rooms

@@ -190,8 +190,12 @@ def _load(studio_id: str, asset_id: str, upload_id: str) -> UploadSession:
 
 
 @dataclass(frozen=True)
-class _Entry:
-    """The activity entry a status change writes in the change's own transaction (catalog table)."""
+class Entry:
+    """The activity entry a status change writes in the change's own transaction (catalog table).
+
+    ``action`` is the activity's action (``upload:started`` ...), ``actor_id`` who acted (``None``: the
+    system), ``details`` the entry's JSON details.
+    """
 
     action: str
     actor_id: str | None
@@ -226,10 +230,10 @@ def _actions(values: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _commit(
+def commit(
     session: UploadSession,
     build: Callable[[], Transaction],
-    entry: _Entry | None,
+    entry: Entry | None,
     event: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
     """Commit the transaction ``build`` makes, with ``entry``'s activity put and ``event``'s outbox item
@@ -276,7 +280,7 @@ def _transition(
     allowed_from: tuple[UploadStatus, ...],
     release_quota: bool,
     changes: dict[str, Any] | None = None,
-    entry: _Entry | None = None,
+    entry: Entry | None = None,
     also: Condition | None = None,
     event: tuple[str, dict[str, Any]] | None = None,
 ) -> bool:
@@ -319,7 +323,7 @@ def _transition(
         return tx
 
     try:
-        _commit(session, build, entry, event)
+        commit(session, build, entry, event)
     except Cancelled as exc:
         if "session" not in exc.failed:
             raise
@@ -330,8 +334,8 @@ def _transition(
     return True
 
 
-def _abort_entry(session: UploadSession, actor_id: str | None, reason: str) -> _Entry:
-    return _Entry("upload:aborted", actor_id, {"fileName": session.file_name, "reason": reason})
+def _abort_entry(session: UploadSession, actor_id: str | None, reason: str) -> Entry:
+    return Entry("upload:aborted", actor_id, {"fileName": session.file_name, "reason": reason})
 
 
 def _part_urls(
@@ -357,7 +361,9 @@ def _part_urls(
     return urls, (numbers[limit] if len(numbers) > limit else None)
 
 
-def _event_data(session: UploadSession, actor_id: str | None, **extra: Any) -> dict[str, Any]:
+def event_data(session: UploadSession, actor_id: str | None, **extra: Any) -> dict[str, Any]:
+    """The data of an ``upload:*`` event about ``session``: ``uploadId``, ``assetId``, ``fileName``,
+    ``size`` (bytes), ``status`` and ``actorId``, then ``extra`` (camelCase keys, overriding those)."""
     return {
         "uploadId": session.upload_id,
         "assetId": session.asset_id,
@@ -392,7 +398,7 @@ def _expire(session: UploadSession, *, due_by: str | None = None) -> bool:
         changes={"failure_reason": "EXPIRED"},
         entry=_abort_entry(session, None, "EXPIRED"),
         also=(UploadSession.expires_at <= due_by) if due_by is not None else None,
-        event=("upload:aborted", _event_data(session, None, status="ABORTED", reason="EXPIRED")),
+        event=("upload:aborted", event_data(session, None, status="ABORTED", reason="EXPIRED")),
     )
     if aborted:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)
@@ -461,14 +467,14 @@ def _finish(session: UploadSession, actor_id: str, size: int, *, recovered: bool
     details: dict[str, Any] = {"fileName": session.file_name, "size": size}
     if recovered:
         details["recovered"] = True
-    completed = _event_data(session, actor_id, status=UploadStatus.COMPLETED.value, pipeline=pipeline)
+    completed = event_data(session, actor_id, status=UploadStatus.COMPLETED.value, pipeline=pipeline)
     return _transition(
         session,
         to=UploadStatus.COMPLETED,
         allowed_from=(UploadStatus.COMPLETING,),
         release_quota=False,
         changes={"result": body, "completed_at": clock.now_iso()},
-        entry=_Entry("upload:completed", actor_id, details),
+        entry=Entry("upload:completed", actor_id, details),
         event=("upload:completed", completed),
     )
 
@@ -482,12 +488,12 @@ def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None)
         allowed_from=(UploadStatus.COMPLETING,),
         release_quota=True,
         changes={"failure_reason": "SIZE_MISMATCH"},
-        entry=_Entry(
+        entry=Entry(
             "upload:aborted",
             actor_id,
             {"fileName": session.file_name, "reason": "SIZE_MISMATCH", "size": size},
         ),
-        event=("upload:aborted", _event_data(session, actor_id, status="ABORTED", reason="SIZE_MISMATCH")),
+        event=("upload:aborted", event_data(session, actor_id, status="ABORTED", reason="SIZE_MISMATCH")),
     ):
         multipart.delete_object(session.bucket, session.key)
 
@@ -497,6 +503,9 @@ def _discard_wrong_size(session: UploadSession, size: int, actor_id: str | None)
 
 __all__ = [
     "Actor",
+    "Entry",
+    "commit",
+    "event_data",
     "object_key",
     "sweep_expired",
 ]

@@ -145,7 +145,7 @@ def _reserve(session: UploadSession, actor_id: str) -> None:
 
     Whatever fails, the multipart upload just created (no part sent yet) is aborted.
     """
-    entry = service._Entry(
+    entry = service.Entry(
         "upload:started", actor_id, {"fileName": session.file_name, "size": int(session.size)}
     )
 
@@ -155,7 +155,7 @@ def _reserve(session: UploadSession, actor_id: str) -> None:
         return tx
 
     try:
-        service._commit(session, build, entry, ("upload:started", service._event_data(session, actor_id)))
+        service.commit(session, build, entry, ("upload:started", service.event_data(session, actor_id)))
     except Cancelled as exc:
         multipart.abort(session.bucket, session.key, session.s3_upload_id)
         if quotas.label(Quota.STORAGE_BYTES) in exc.failed:
@@ -272,7 +272,7 @@ def abort_upload(actor: service.Actor, asset_id: str, upload_id: str) -> None:
             entry=service._abort_entry(session, actor.user_id, "ABORTED"),
             event=(
                 "upload:aborted",
-                service._event_data(session, actor.user_id, status="ABORTED", reason="ABORTED"),
+                service.event_data(session, actor.user_id, status="ABORTED", reason="ABORTED"),
             ),
         )
         if not aborted and session.status != UploadStatus.ABORTED:

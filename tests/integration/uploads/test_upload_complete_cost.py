@@ -4,6 +4,7 @@
 manager), so its own storage work has a budget: one consistent read of the session, the COMPLETING
 transaction (which also stores a SHA-256 given at complete) and the COMPLETED transaction; no other
 write and no read again of the session. ListParts, CompleteMultipartUpload and HeadObject once each.
+The pipeline record it starts is written, never read back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from keyframe.events import publisher
 from keyframe.events.publisher import room_events
 from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import service as pipeline_service
+from keyframe.pipeline.models import record_pk
 from keyframe.uploads.models import session_pk
 from tests.integration.uploads.conftest import (
     PART,
@@ -99,6 +101,9 @@ def test_a_complete_reads_its_session_once_and_writes_it_in_two_transactions(
     assert _session_writes(aws_calls, pk) == (1, 0, 2)
     s3 = Counter(op for op, _ in aws_calls if op in ("ListParts", "CompleteMultipartUpload", "HeadObject"))
     assert s3 == {"ListParts": 1, "CompleteMultipartUpload": 1, "HeadObject": 1}
+    # And the pipeline record it started was given its execution in one transaction, never read back
+    record = record_pk(studio.admin.studio_id, opened["uploadId"])
+    assert _session_writes(aws_calls, record) == (0, 0, 1)
     # And the hash went with the transition: the pipeline has it, the session answers COMPLETED
     assert pipeline_service.require(studio.admin.studio_id, opened["uploadId"]).sha256 == digest
     status = api.get(_path(studio, opened["uploadId"]), token=token).json()
