@@ -20,13 +20,12 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
 from infra.config import StageConfig
 from infra.grants import GRANTS, Access, Resources, check_complete, grants_for
-from infra.layer import ARCHITECTURE, RUNTIME
+from infra.lambda_function import lambda_function
 from keyframe import registry
 from keyframe.registry import FunctionSpec
 
@@ -138,27 +137,15 @@ class Functions(Construct):
                 f"Function {spec.name!r} ({spec.kind}): timeout {spec.timeout_seconds} s exceeds API "
                 f"Gateway's {INTEGRATION_TIMEOUT_SECONDS} s integration timeout (keyframe.registry.FUNCTIONS)"
             )
-        scope = Construct(self, construct_id(spec))
-        log_group = logs.LogGroup(
-            scope, "Logs", retention=config.log_retention, removal_policy=config.removal_policy
-        )
-        role = iam.Role(
-            scope,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{config.name} {spec.name}: only its log group and its GRANTS entry",
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
-            scope,
-            "Function",
+        return lambda_function(
+            Construct(self, construct_id(spec)),
+            config=config,
+            role_description=f"{config.name} {spec.name}: only its log group and its GRANTS entry",
             description=f"Keyframe {spec.name} ({spec.kind})",
             code=lambda_.Code.from_asset(
                 str(spec.handler_path.parent), exclude=["__pycache__", "*.pyc", "tests"]
             ),
             handler=spec.handler,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
             layers=[layer, *self._extra_layers],
             memory_size=spec.memory_mb,
             ephemeral_storage_size=Size.mebibytes(spec.ephemeral_mb) if spec.ephemeral_mb != 512 else None,
@@ -170,11 +157,7 @@ class Functions(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             },
             tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            role=role,
         )
-        _suppress_runtime_finding(function)
-        return function
 
     def __getitem__(self, name: str) -> lambda_.Function:
         return self._functions[name]
@@ -235,19 +218,6 @@ class Functions(Construct):
     def items(self) -> list[tuple[str, lambda_.Function]]:
         """``(name, function)`` in registry order."""
         return list(self._functions.items())
-
-
-def _suppress_runtime_finding(function: lambda_.Function) -> None:
-    NagSuppressions.add_resource_suppressions(
-        function,
-        [
-            NagPackSuppression(
-                id="AwsSolutions-L1",
-                reason="Pinned to python3.13: the shared layer is built from cp313 arm64 wheels, and the "
-                "runtime moves with the layer in one change, not whenever a newer runtime ships.",
-            )
-        ],
-    )
 
 
 def _suppress_policy_findings(role: iam.IRole | None) -> None:

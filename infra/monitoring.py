@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
@@ -42,7 +43,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
@@ -50,6 +50,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.lambda_function import lambda_function
 
 PERIOD = Duration.minutes(5)
 API_5XX_THRESHOLD = 5
@@ -380,27 +381,16 @@ class Monitoring(Construct):
         RUNNABLE jobs and publishes ``Keyframe/Batch OldestRunnableJobAgeSeconds`` per queue (0 when
         none waits): Batch publishes no metric of what is still waiting.
         """
-        log_group = logs.LogGroup(
+        function = lambda_function(
             self,
-            "BatchBacklogLogs",
-            retention=self._config.log_retention,
-            removal_policy=self._config.removal_policy,
-        )
-        role = iam.Role(
-            self,
-            "BatchBacklogRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{self._config.name} Batch backlog monitor: list jobs, put its metric, its logs",
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
-            self,
-            "BatchBacklog",
+            config=self._config,
+            ids=("BatchBacklogLogs", "BatchBacklogRole", "BatchBacklog"),
+            role_description=(
+                f"{self._config.name} Batch backlog monitor: list jobs, put its metric, its logs"
+            ),
             description=f"{self._config.name}: publish the age of each Batch queue's oldest RUNNABLE job",
             code=lambda_.Code.from_asset(str(BATCH_BACKLOG_CODE), exclude=["__pycache__", "*.pyc"]),
             handler="batch_backlog.handler",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
             memory_size=128,
             timeout=Duration.seconds(30),
             environment={
@@ -408,8 +398,6 @@ class Monitoring(Construct):
                 "METRIC_NAMESPACE": BATCH_BACKLOG_NAMESPACE,
                 "METRIC_NAME": BATCH_BACKLOG_METRIC,
             },
-            log_group=log_group,
-            role=role,
         )
         function.add_to_role_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
         function.add_to_role_policy(
@@ -427,17 +415,13 @@ class Monitoring(Construct):
             targets=[targets.LambdaFunction(function, retry_attempts=0)],
         )
         NagSuppressions.add_resource_suppressions(
-            [function, role],
+            [function, cast(iam.Role, function.role)],
             [
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="batch:ListJobs has no resource-level permission, and cloudwatch:PutMetricData "
                     f"none either (it is limited to the {BATCH_BACKLOG_NAMESPACE} namespace by condition).",
                     applies_to=["Resource::*"],
-                ),
-                NagPackSuppression(
-                    id="AwsSolutions-L1",
-                    reason="Pinned to python3.13 like every Keyframe function; moves with them.",
                 ),
             ],
             apply_to_children=True,
