@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -48,6 +48,17 @@ a more precise code (file names: ``INVALID_FILE_NAME``); type strictness still a
 
 MultilineText = Annotated[str, MULTILINE]
 """Free text over several lines (newlines and tabs allowed; other control characters refused)."""
+
+ID_PATTERN = r"^[A-Za-z0-9-]+$"
+"""What an id may hold: letters, digits and ``-``. Every id Keyframe makes is a UUID (``str(uuid4())``
+or ``uuid4().hex``), so none holds another character; the REST routes' path and query ids
+(:mod:`keyframe.http.params`), request bodies and socket messages share this one rule."""
+
+ID_MAX_LENGTH = 64
+"""The longest id, in characters."""
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+"""An id in a request body, a socket message or a task's input (a studio, user, comment or upload id)."""
 
 _LINE_BREAKS = frozenset("\n\r\t")
 _NUMERIC: tuple[type, ...] = (int, float, Decimal)

@@ -1,10 +1,12 @@
-"""Id parameters of the REST routes: one rule for every id a path or query string carries.
+"""Id parameters of the REST routes: one rule for every id a path, query string, body or socket
+message carries.
 
-An id is 1 to 64 letters, digits and ``-`` (:data:`ID_PATTERN`); anything else answers 400
+An id is 1 to 64 letters, digits and ``-`` (:data:`keyframe.schemas.ID_PATTERN`, which bodies and
+socket messages share as :data:`keyframe.schemas.Identifier`); anything else answers 400
 ``VALIDATION_ERROR`` before the route runs, and the OpenAPI document shows the rule on the
 parameter. A route module names its ids with the ready aliases or with :func:`path_id`::
 
-    AssetId  # the asset (renders, uploads, favorites)
+    AssetId  # the asset (renders, uploads, favorites, pipeline, reviews)
     PolicyId = Annotated[str, path_id("the render policy")]
 
     def get_render_policy(projectId: ProjectId, policyId: PolicyId) -> RenderPolicy: ...
@@ -16,11 +18,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-ID_PATTERN = r"^[A-Za-z0-9-]+$"
-"""What an id may hold: letters, digits and ``-`` (uuids, slugs)."""
-
-ID_MAX_LENGTH = 64
-"""The longest id, in characters."""
+from keyframe.schemas import ID_MAX_LENGTH, ID_PATTERN
 
 
 def path_id(description: str) -> Path:

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from keyframe.http.params import ID_MAX_LENGTH, ID_PATTERN
 from keyframe.identity.passwords import MAX_LENGTH, MIN_LENGTH, reject_common
 from keyframe.identity.permissions import Role
-from keyframe.schemas import ApiModel, RequestModel
+from keyframe.schemas import ApiModel, Identifier, RequestModel
 
 Email = Annotated[EmailStr, StringConstraints(max_length=254), AfterValidator(str.lower)]
 """A syntactically valid e-mail address, normalised (IDNA domain) and lowercased."""
@@ -28,9 +27,6 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 """A refresh or invitation token as handed out (``{id}.{secret}``)."""
-
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
-"""A studio or user id."""
 
 
 # ---------------------------------------------------------------- requests

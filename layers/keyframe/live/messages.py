@@ -30,8 +30,8 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from keyframe.errors import InvalidInput, PayloadTooLarge
 from keyframe.http.bodies import parse_json
-from keyframe.reviews.schemas import ID_PATTERN, CommentCreate, ReviewCreate
-from keyframe.schemas import RequestModel
+from keyframe.reviews.schemas import CommentCreate, ReviewCreate
+from keyframe.schemas import Identifier, RequestModel
 
 MAX_MESSAGE_BYTES = 32 * 1024
 """API Gateway's WebSocket frame limit; larger messages are refused before parsing."""
@@ -39,7 +39,6 @@ MAX_MESSAGE_BYTES = 32 * 1024
 ACTIONS = ("subscribe", "unsubscribe", "comment", "resolve", "review", "presence", "ping")
 
 RoomName = Annotated[str, Field(min_length=1, max_length=80)]
-Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
 class Message(RequestModel):

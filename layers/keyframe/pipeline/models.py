@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.attributes import JSONAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
+from keyframe.schemas import Identifier
 from keyframe.storage.models import gsi, table_meta
 from keyframe.storage.tables import UPLOADS
 
@@ -112,7 +113,7 @@ class PipelineInput(BaseModel):
 
     studio_id: str = Field(min_length=1)
     asset_id: str = Field(min_length=1)
-    upload_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    upload_id: Identifier
     bucket: str = Field(min_length=3)
     key: str = Field(min_length=1)
     size: int = Field(ge=0)

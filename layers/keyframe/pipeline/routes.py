@@ -19,15 +19,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from keyframe.errors import NotFound
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId
 from keyframe.identity.permissions import Permission
 from keyframe.pipeline import starter, status
 from keyframe.pipeline.schemas import PipelineStatus, ReprocessAccepted
 
 router = Router()
 
-AssetId = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="the asset")
-]
 VersionNumber = Annotated[int, Path(ge=1, description="the version number (1, 2, ...)")]
 
 

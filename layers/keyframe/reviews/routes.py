@@ -13,10 +13,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId, path_id
 from keyframe.identity.permissions import Permission
 from keyframe.reviews import service
 from keyframe.reviews.schemas import (
-    ID_PATTERN,
     Comment,
     CommentCreate,
     CommentPage,
@@ -28,9 +28,8 @@ from keyframe.reviews.schemas import (
 
 router = Router()
 
-AssetId = Annotated[str, Path(pattern=ID_PATTERN, description="the asset's id")]
 VersionNumber = Annotated[int, Path(ge=1, description="the version number (1, 2, ...)")]
-CommentId = Annotated[str, Path(pattern=ID_PATTERN, description="the comment's id")]
+CommentId = Annotated[str, path_id("the comment")]
 
 
 @router.get(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from keyframe.schemas import MULTILINE, ApiModel, MultilineText, RequestModel
+from keyframe.schemas import MULTILINE, ApiModel, Identifier, MultilineText, RequestModel
 from keyframe.timecode import parse_timecode
 
 MAX_BODY_CHARS = 4000
@@ -16,7 +16,6 @@ MAX_NOTE_CHARS = 4000
 MAX_ANNOTATION_BYTES = 16 * 1024
 """An annotation (a vector drawing as JSON) is at most 16 KiB once serialised compactly."""
 MAX_FRAME = 100_000_000
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class Decision(StrEnum):
@@ -40,7 +39,7 @@ class CommentCreate(RequestModel):
         description="SMPTE timecode HH:MM:SS:FF (drop-frame HH:MM:SS;FF)",
         examples=["00:00:05:12"],
     )
-    parent_id: str | None = Field(default=None, pattern=ID_PATTERN, description="Comment this one replies to")
+    parent_id: Identifier | None = Field(default=None, description="Comment this one replies to")
     annotation: Annotated[dict[str, Any], MULTILINE] | None = Field(
         default=None, description="A vector drawing over the frame (JSON object, at most 16 KiB)"
     )
