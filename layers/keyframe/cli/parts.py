@@ -1,8 +1,10 @@
 """Sending a file's parts to their presigned URLs: streamed from disk, in parallel, with retries.
 
 Everything here talks to storage only through the presigned part URLs the API handed out
-(``PUT`` with ``Content-Type: application/octet-stream``): :class:`PartReader` streams one part from
-disk (never the whole file in memory) and computes its MD5 on the way; :class:`PartUrls` keeps the
+(``PUT`` with ``Content-Type: application/octet-stream``): :func:`part_crc32s` gives each planned
+part's CRC32 (declared at the open, so storage verifies every part); :class:`PartReader` streams one
+part from disk (never the whole file in memory) and computes its MD5 on the way when storage does not
+verify the part itself; :class:`PartUrls` keeps the
 URLs and fetches fresh ones (``GET …/uploads/{uploadId}?fromPart=``) when one is missing or about to
 expire; :class:`PartSender` PUTs one part with retries; :func:`send_parts` sends many in parallel
 threads, each with its own kept-alive HTTP session.
@@ -14,6 +16,7 @@ import hashlib
 import mimetypes
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -32,6 +35,8 @@ PART_ATTEMPTS = 5
 """Attempts per part before the upload stops (its state is saved: run again to resume)."""
 URL_MARGIN = timedelta(seconds=60)
 """A URL this close to expiry is refreshed before use."""
+CHECKSUM_HEADER_PREFIX = "x-amz-checksum-"
+"""A part URL signed with a header of this prefix makes storage verify the part's bytes itself."""
 
 
 class UploadFailed(Exception):
@@ -49,17 +54,19 @@ class PartReader:
     """A file-like view of ``length`` bytes at ``offset`` that requests streams (never all in memory).
 
     It has ``__len__`` (so requests sends ``Content-Length``) and no ``fileno``/``tell`` (so
-    requests does not measure the whole file). It computes the MD5 of what was read and reports
-    each block to ``on_read``.
+    requests does not measure the whole file). It computes the MD5 of what was read (unless
+    ``md5=False``: ``self.md5`` is then ``None``) and reports each block to ``on_read``.
     """
 
-    def __init__(self, path: Path, offset: int, length: int, on_read: Callable[[int], None]) -> None:
+    def __init__(
+        self, path: Path, offset: int, length: int, on_read: Callable[[int], None], *, md5: bool = True
+    ) -> None:
         self._file = path.open("rb")
         self._file.seek(offset)
         self._left = length
         self._length = length
         self._on_read = on_read
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self.read_bytes = 0
 
     def __len__(self) -> int:
@@ -77,7 +84,8 @@ class PartReader:
         if chunk:
             self._left -= len(chunk)
             self.read_bytes += len(chunk)
-            self.md5.update(chunk)
+            if self.md5 is not None:
+                self.md5.update(chunk)
             self._on_read(len(chunk))
         return chunk
 
@@ -95,6 +103,21 @@ def sha256_of(path: Path, on_read: Callable[[int], None] | None = None) -> str:
             if on_read:
                 on_read(len(block))
     return digest.hexdigest()
+
+
+def part_crc32s(path: Path, part_size: int, size: int) -> list[str]:
+    """The CRC32 (zlib's and S3's, 8 hex characters) of each ``part_size``-byte part of the file's
+    first ``size`` bytes, in part order: what the open's ``partCrc32`` declares. Reads the file once
+    in 1 MiB blocks (about 3 GB/s of CPU, against about 0.6 GB/s for the parts' MD5 it replaces)."""
+    sums = []
+    with path.open("rb") as handle:
+        for offset in range(0, size, part_size):
+            crc, left = 0, min(part_size, size - offset)
+            while left and (block := handle.read(min(READ_BLOCK, left))):
+                crc = zlib.crc32(block, crc)
+                left -= len(block)
+            sums.append(f"{crc:08x}")
+    return sums
 
 
 def guess_content_type(path: Path) -> str:
@@ -186,7 +209,9 @@ class PartSender:
         """PUT part ``number`` to its presigned URL; returns the ETag S3 answered.
 
         Retries connection errors, 5xx and 429 with exponential backoff, refreshes the URL after a
-        403 (expired), and re-sends a part whose ETag is not the MD5 of the bytes read.
+        403 (expired), and re-sends a part storage found corrupted: a 400 ``BadDigest`` (the bytes
+        did not match the checksum signed into the URL) or, for a URL without a checksum header,
+        an ETag that is not the MD5 of the bytes read (storage verified nothing itself).
 
         Raises
         ------
@@ -201,7 +226,8 @@ class PartSender:
             if attempt:
                 self.sleep(min(30.0, 0.5 * 2**attempt))
             url, headers = self.urls.get(number)
-            reader = PartReader(self.path, offset, length, self.progress.update)
+            verified = any(name.lower().startswith(CHECKSUM_HEADER_PREFIX) for name in headers)
+            reader = PartReader(self.path, offset, length, self.progress.update, md5=not verified)
             try:
                 response = self._http().put(
                     url,
@@ -217,7 +243,7 @@ class PartSender:
                 reader.close()
             if response.status_code == 200:
                 etag = (response.headers.get("ETag") or "").strip('"')
-                if _is_md5(etag) and etag.lower() != reader.md5.hexdigest():
+                if reader.md5 is not None and _is_md5(etag) and etag.lower() != reader.md5.hexdigest():
                     last_problem = "the stored part does not match the bytes sent"
                     self.progress.update(-reader.read_bytes)
                     continue
@@ -226,6 +252,8 @@ class PartSender:
             last_problem = f"storage answered HTTP {response.status_code}: {response.text[:200]}"
             if response.status_code == 403:
                 self.urls.forget(number)
+            elif response.status_code == 400 and "BadDigest" in response.text:
+                last_problem = "storage found the part corrupted in transit (BadDigest)"
             elif response.status_code < 500 and response.status_code != 429:
                 break
         raise UploadFailed(f"part {number} could not be sent ({last_problem})")

@@ -6,7 +6,8 @@ Steps, all through the public API and the presigned URLs it hands out:
    the pipeline would refuse (text, a zip renamed ``.mp4``, a truncated MP4) is refused before a
    single byte or API call is sent; ``--force`` skips the check;
 1. hash the file (SHA-256, streaming: never the whole file in memory);
-2. open an upload (``POST /assets/{assetId}/uploads``) and save the resume state;
+2. open an upload (``POST /assets/{assetId}/uploads``, declaring each part's CRC32 for a file up to
+   1 GiB so that storage verifies every part) and save the resume state;
 3. PUT the parts in parallel straight to storage (:mod:`keyframe.cli.parts`), with a progress bar in
    bytes that starts at the bytes already sent when resuming, status lines above it and a summary
    line (bytes sent by this run, real throughput) once it ends;
@@ -38,7 +39,15 @@ from keyframe.cli import progress as progress_
 from keyframe.cli.client import ApiClient, ApiError
 from keyframe.cli.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Usage
 from keyframe.cli.output import size as human_size
-from keyframe.cli.parts import PartSender, PartUrls, UploadFailed, guess_content_type, send_parts, sha256_of
+from keyframe.cli.parts import (
+    PartSender,
+    PartUrls,
+    UploadFailed,
+    guess_content_type,
+    part_crc32s,
+    send_parts,
+    sha256_of,
+)
 from keyframe.cli.preflight import check_file
 from keyframe.cli.processing import VERSION_READY, wait_for_version
 from keyframe.cli.resolve import find_asset, looks_like_id, project_id_of
@@ -48,6 +57,13 @@ from keyframe.media.errors import InvalidMediaError
 
 STATE_SAVE_INTERVAL = 2.0
 """Seconds between resume-state writes while parts complete (and once at the end)."""
+PART_CRC32_MAX_BYTES = 1024**3
+"""Files up to this size (1 GiB) are opened with each part's CRC32, read before the open (about
+0.03 s of CPU per 100 MiB, plus the read from disk): storage verifies each part. Larger files are
+not read twice before their first byte is sent; their parts' MD5 is checked against the ETags."""
+DEFAULT_PART_SIZE = 8 * 1024**2
+"""The part size a server with the default settings plans for every file up to 78 GiB (the CLI imports
+nothing of the server: another plan is named by the server's 400 and followed)."""
 
 __all__ = ["UploadFailed", "UploadRun", "upload_command", "upload_file"]
 
@@ -91,7 +107,13 @@ class _Saver:
 
 
 def _open(
-    api: ApiClient, args: argparse.Namespace, path: Path, size: int, sha256: str | None
+    api: ApiClient,
+    args: argparse.Namespace,
+    path: Path,
+    size: int,
+    sha256: str | None,
+    *,
+    part_crc32: list[str] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "fileName": path.name,
@@ -102,7 +124,37 @@ def _open(
         body["sha256"] = sha256
     if args.note:
         body["changeNote"] = args.note
+    if part_crc32 is not None:
+        body["partCrc32"] = part_crc32
     return api.post(f"/assets/{args.asset}/uploads", body)
+
+
+def _open_with_part_crc32(
+    api: ApiClient, args: argparse.Namespace, path: Path, size: int, sha256: str | None
+) -> dict[str, Any]:
+    """Open the upload declaring each part's CRC32 (``partCrc32``) when the file is at most
+    :data:`PART_CRC32_MAX_BYTES`: storage then verifies every part against its checksum (the part
+    URLs sign it) and the parts' MD5 is not needed. The parts are those of the server's plan, guessed
+    with its default part size (:data:`DEFAULT_PART_SIZE`); a server that plans otherwise names its
+    plan in the 400 (``PART_CHECKSUMS_MISMATCH``) and the checksums are made again for it. A larger
+    file, or a server that takes no ``partCrc32``, is opened without part checksums, as before."""
+    if not 0 < size <= PART_CRC32_MAX_BYTES:
+        return _open(api, args, path, size, sha256)
+    part_size = DEFAULT_PART_SIZE
+    for _ in range(2):
+        try:
+            return _open(api, args, path, size, sha256, part_crc32=part_crc32s(path, part_size, size))
+        except ApiError as exc:
+            planned = (exc.details or {}).get("partSize") if isinstance(exc.details, dict) else None
+            if exc.status == 400 and exc.code == "PART_CHECKSUMS_MISMATCH" and isinstance(planned, int):
+                if planned == part_size:
+                    break
+                part_size = planned
+                continue
+            if exc.status == 400 and "partCrc32" in f"{exc.message} {exc.details}":
+                break  # a server from before partCrc32: it refuses the unknown field
+            raise
+    return _open(api, args, path, size, sha256)
 
 
 class UploadRun:
@@ -193,7 +245,7 @@ class UploadRun:
 
         ``sha256`` is ``None`` when the file is hashed while its parts are sent (:class:`BackgroundHash`);
         the hash then goes with the complete."""
-        opened = _open(self.api, self.args, self.path, self.stat.st_size, sha256)
+        opened = _open_with_part_crc32(self.api, self.args, self.path, self.stat.st_size, sha256)
         state = ResumeState(
             api=self.api.base_url, asset_id=self.args.asset, path=str(self.path.resolve()),
             size=self.stat.st_size, mtime_ns=self.stat.st_mtime_ns, upload_id=opened["uploadId"],

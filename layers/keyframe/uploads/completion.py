@@ -7,7 +7,6 @@ Shared helpers and the hooks tests replace (``start_pipeline``) live in
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from keyframe.errors import Conflict, InvalidInput
@@ -140,13 +139,13 @@ def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -
 
 
 def _complete_parts(session: UploadSession, parts: list[multipart.StoredPart]) -> list[dict[str, Any]]:
-    checksums = session.part_checksums
+    """CompleteMultipartUpload's part list: number, ETag and the checksum declared at the open."""
     completed = []
     for part in parts:
         entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": f'"{part.etag}"'}
-        if checksums:
-            n = part.part_number
-            entry["ChecksumSHA256"] = base64.b64encode(checksums[(n - 1) * 32 : n * 32]).decode()
+        checksum = service.part_checksum(session, part.part_number)
+        if checksum is not None:
+            entry[checksum[0].field] = checksum[1]
         completed.append(entry)
     return completed
 

@@ -80,8 +80,11 @@ class UploadSession(Model):
     size, part_size:
         Bytes.
     part_checksums:
-        The per-part SHA-256 digests the client declared, 32 raw bytes each, concatenated
-        (at most 320,000 bytes for 10,000 parts), or absent.
+        The per-part digests the client declared, raw and concatenated in part order, or absent:
+        SHA-256 (32 bytes each, at most 320,000 bytes for 10,000 parts) or CRC32 (4 bytes each).
+    part_checksum_algorithm:
+        ``CRC32`` or ``SHA256``, the algorithm of ``part_checksums``; absent (sessions stored
+        before CRC32 was offered, or without checksums) reads as SHA-256 when there are checksums.
     expires_at:
         ISO time after which an OPEN session is aborted and its quota released (only an OPEN one).
     result:
@@ -113,6 +116,7 @@ class UploadSession(Model):
     part_size = NumberAttribute(attr_name="partSize")
     part_count = NumberAttribute(attr_name="partCount")
     part_checksums = BinaryAttribute(null=True, legacy_encoding=False, attr_name="partChecksums")
+    part_checksum_algorithm = UnicodeAttribute(null=True, attr_name="partChecksumAlgorithm")
     status = UnicodeAttribute(default=UploadStatus.OPEN.value)
     failure_reason = UnicodeAttribute(null=True, attr_name="failureReason")
     created_by = UnicodeAttribute(attr_name="createdBy")

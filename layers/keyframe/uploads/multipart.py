@@ -17,7 +17,35 @@ from botocore.exceptions import ClientError
 
 from keyframe.storage import s3
 
-CHECKSUM_HEADER = "x-amz-checksum-sha256"
+
+@dataclass(frozen=True)
+class ChecksumAlgorithm:
+    """A per-part checksum S3 verifies: its name in CreateMultipartUpload, its digest width, the header
+    a part PUT must carry (signed into the part's URL) and the CompleteMultipartUpload part field.
+
+    Attributes
+    ----------
+    name:
+        ``SHA256`` or ``CRC32`` (S3's ``ChecksumAlgorithm``).
+    width:
+        Bytes of one raw digest (32 or 4).
+    header:
+        ``x-amz-checksum-sha256`` or ``x-amz-checksum-crc32``; its value is the base64 digest.
+    field:
+        ``ChecksumSHA256`` or ``ChecksumCRC32`` (UploadPart's parameter and a completed part's field).
+    """
+
+    name: str
+    width: int
+    header: str
+    field: str
+
+
+SHA256 = ChecksumAlgorithm("SHA256", 32, "x-amz-checksum-sha256", "ChecksumSHA256")
+CRC32 = ChecksumAlgorithm("CRC32", 4, "x-amz-checksum-crc32", "ChecksumCRC32")
+ALGORITHMS = {algorithm.name: algorithm for algorithm in (SHA256, CRC32)}
+"""The per-part checksums a client may declare at the open, by S3 name."""
+CHECKSUM_HEADER = SHA256.header
 """The header a client must send with a part PUT whose URL was signed with a SHA-256 checksum."""
 
 
@@ -87,14 +115,18 @@ def _missing(exc: ClientError) -> bool:
     return code in ("NoSuchUpload", "NoSuchKey", "404", "NotFound")
 
 
-def create(bucket: str, key: str, content_type: str, *, sha256_parts: bool) -> str:
+def create(
+    bucket: str, key: str, content_type: str, *, part_checksums: ChecksumAlgorithm | None = None
+) -> str:
     """CreateMultipartUpload on ``bucket``/``key``; returns S3's ``UploadId``.
 
-    ``sha256_parts`` declares ``ChecksumAlgorithm=SHA256`` so S3 verifies each part's checksum.
+    ``part_checksums`` declares that algorithm (``ChecksumAlgorithm``; a composite checksum of the
+    parts' checksums): every part must then be sent with its checksum, which S3 verifies, and the
+    completion names each part's. Without it S3 gives the object its default full-object checksum.
     """
     params: dict[str, Any] = {"Bucket": bucket, "Key": key, "ContentType": content_type}
-    if sha256_parts:
-        params["ChecksumAlgorithm"] = "SHA256"
+    if part_checksums is not None:
+        params["ChecksumAlgorithm"] = part_checksums.name
     return client().create_multipart_upload(**params)["UploadId"]
 
 
@@ -105,12 +137,13 @@ def presign_part(
     part_number: int,
     *,
     expires_in: int,
-    checksum_sha256: str | None = None,
+    checksum: tuple[ChecksumAlgorithm, str] | None = None,
 ) -> str:
     """A presigned SigV4 ``PUT`` URL for one part, valid ``expires_in`` seconds.
 
-    With ``checksum_sha256`` (base64) the ``x-amz-checksum-sha256`` header is signed: the client
-    must send it with exactly that value, and S3 rejects a part whose bytes do not match.
+    With ``checksum`` (the algorithm and the part's base64 digest) its header
+    (``x-amz-checksum-sha256``/``-crc32``) is signed: the client must send it with exactly that
+    value, and S3 rejects a part whose bytes do not match.
     """
     params: dict[str, Any] = {
         "Bucket": bucket,
@@ -118,8 +151,8 @@ def presign_part(
         "UploadId": s3_upload_id,
         "PartNumber": part_number,
     }
-    if checksum_sha256:
-        params["ChecksumSHA256"] = checksum_sha256
+    if checksum is not None:
+        params[checksum[0].field] = checksum[1]
     return client().generate_presigned_url(
         "upload_part", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
     )
@@ -148,7 +181,8 @@ def list_parts(bucket: str, key: str, s3_upload_id: str) -> list[StoredPart] | N
 
 
 def complete(bucket: str, key: str, s3_upload_id: str, parts: list[dict[str, Any]]) -> bool:
-    """CompleteMultipartUpload with ``parts`` (``PartNumber``, ``ETag``, optional ``ChecksumSHA256``).
+    """CompleteMultipartUpload with ``parts`` (``PartNumber``, ``ETag``, and ``ChecksumSHA256`` or
+    ``ChecksumCRC32`` when the upload declared part checksums).
 
     Returns
     -------

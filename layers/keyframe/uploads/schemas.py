@@ -12,6 +12,9 @@ from keyframe.uploads.sizing import S3_MAX_PARTS
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
 """A SHA-256 digest as 64 hexadecimal characters."""
 
+Crc32Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{8}$", to_lower=True)]
+"""A CRC32 (the ISO-HDLC one of zlib and S3) as 8 hexadecimal characters, big-endian."""
+
 _TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*"
 ContentType = Annotated[str, StringConstraints(max_length=255, pattern=rf"^{_TOKEN}/{_TOKEN}$")]
 """A MIME type such as ``video/mp4`` (no parameters)."""
@@ -37,6 +40,14 @@ class OpenUploadRequest(RequestModel):
         max_length=S3_MAX_PARTS,
         description="optional SHA-256 (hex) of each part, in part order, for the server's part plan; "
         "S3 then rejects a part whose bytes differ",
+    )
+    part_crc32: list[Crc32Hex] | None = Field(
+        default=None,
+        max_length=S3_MAX_PARTS,
+        description="optional CRC32 (8 hex characters) of each part, in part order, for the server's part "
+        "plan, instead of partChecksums (not both): each part URL then signs x-amz-checksum-crc32, S3 "
+        "rejects a part whose bytes differ and the object gets the parts' composite CRC32. Cheaper to "
+        "compute than SHA-256",
     )
 
 
@@ -67,7 +78,9 @@ class PartUrl(ApiModel):
     part_number: int
     url: str
     headers: dict[str, str] | None = Field(
-        default=None, description="headers signed into the URL (x-amz-checksum-sha256), to send as is"
+        default=None,
+        description="headers signed into the URL (x-amz-checksum-sha256 or x-amz-checksum-crc32), to send as "
+        "is",
     )
 
 

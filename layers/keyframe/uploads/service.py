@@ -338,25 +338,33 @@ def _abort_entry(session: UploadSession, actor_id: str | None, reason: str) -> E
     return Entry("upload:aborted", actor_id, {"fileName": session.file_name, "reason": reason})
 
 
+def part_checksum(session: UploadSession, number: int) -> tuple[multipart.ChecksumAlgorithm, str] | None:
+    """The checksum the client declared for part ``number`` (1-based) at the open: its algorithm
+    (SHA-256 for sessions that name none) and the base64 digest S3 expects; ``None`` without any."""
+    checksums = session.part_checksums
+    if not checksums:
+        return None
+    algorithm = multipart.ALGORITHMS[session.part_checksum_algorithm or multipart.SHA256.name]
+    digest = checksums[(number - 1) * algorithm.width : number * algorithm.width]
+    return algorithm, base64.b64encode(digest).decode()
+
+
 def _part_urls(
     session: UploadSession, numbers: list[int], *, expires_in: int, limit: int
 ) -> tuple[list[PartUrl], int | None]:
     """Presigned PUT URLs for the first ``limit`` of ``numbers``; also the next part number left out."""
-    checksums = session.part_checksums
     urls = []
     for number in numbers[:limit]:
-        checksum = None
-        if checksums:
-            checksum = base64.b64encode(checksums[(number - 1) * 32 : number * 32]).decode()
+        checksum = part_checksum(session, number)
         url = multipart.presign_part(
             session.bucket,
             session.key,
             session.s3_upload_id,
             number,
             expires_in=expires_in,
-            checksum_sha256=checksum,
+            checksum=checksum,
         )
-        headers = {multipart.CHECKSUM_HEADER: checksum} if checksum else None
+        headers = {checksum[0].header: checksum[1]} if checksum else None
         urls.append(PartUrl(part_number=number, url=url, headers=headers))
     return urls, (numbers[limit] if len(numbers) > limit else None)
 
@@ -507,5 +515,6 @@ __all__ = [
     "commit",
     "event_data",
     "object_key",
+    "part_checksum",
     "sweep_expired",
 ]

@@ -33,7 +33,7 @@ from keyframe.uploads.schemas import (
     UploadedPart,
     UploadStatusResponse,
 )
-from keyframe.uploads.sizing import plan_parts
+from keyframe.uploads.sizing import PartPlan, plan_parts
 from keyframe.usage import quotas
 from keyframe.usage.quotas import Quota
 
@@ -51,11 +51,14 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     OpenUploadResponse
         The plan and presigned PUT URLs for the first parts (at most ``UPLOAD_URLS_PER_RESPONSE``).
 
+    With ``partChecksums`` (SHA-256) or ``partCrc32`` the multipart upload declares that algorithm:
+    every part URL signs its part's checksum header and the completion names each part's checksum.
+
     Raises
     ------
     InvalidInput
-        Bad file name (``INVALID_FILE_NAME``), ``partChecksums`` not one per planned part
-        (``PART_CHECKSUMS_MISMATCH``, details name the plan).
+        Bad file name (``INVALID_FILE_NAME``), ``partChecksums`` or ``partCrc32`` not one per planned
+        part (``PART_CHECKSUMS_MISMATCH``, details name the plan), both given (``INVALID_INPUT``).
     PayloadTooLarge
         Over 5 TiB (``FILE_TOO_LARGE``) or over the studio's storage quota
         (``STORAGE_QUOTA_EXCEEDED``, :mod:`keyframe.usage.quotas`).
@@ -67,13 +70,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     config = service._config()
     file_name = validate_file_name(request.file_name)
     plan = plan_parts(request.size, config.UPLOAD_MIN_PART_SIZE_BYTES)
-    if request.part_checksums is not None and len(request.part_checksums) != plan.part_count:
-        raise InvalidInput(
-            f"partChecksums has {len(request.part_checksums)} entries; this file is uploaded in "
-            f"{plan.part_count} parts of {plan.part_size} bytes",
-            code="PART_CHECKSUMS_MISMATCH",
-            details={"partSize": plan.part_size, "partCount": plan.part_count},
-        )
+    algorithm, declared = _declared_checksums(request, plan)
     project_id = service._require_asset(actor.studio_id, asset_id)
     service.sweep_expired(actor.studio_id)
     redrive_stuck(actor.studio_id)
@@ -84,8 +81,8 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     bucket = service._bucket()
     key = service.object_key(actor.studio_id, asset_id, upload_id, file_name)
     expires_at = clock.iso(now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS))
-    checksums = b"".join(bytes.fromhex(c) for c in request.part_checksums) if request.part_checksums else None
-    s3_upload_id = multipart.create(bucket, key, request.content_type, sha256_parts=checksums is not None)
+    checksums = b"".join(bytes.fromhex(c) for c in declared) if declared else None
+    s3_upload_id = multipart.create(bucket, key, request.content_type, part_checksums=algorithm)
     session = UploadSession(
         session_pk(actor.studio_id, upload_id),
         SESSION_SK,
@@ -106,6 +103,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         part_size=plan.part_size,
         part_count=plan.part_count,
         part_checksums=checksums,
+        part_checksum_algorithm=algorithm.name if algorithm is not None and checksums else None,
         status=UploadStatus.OPEN.value,
         created_by=actor.user_id,
         created_at=clock.iso(now),
@@ -132,6 +130,38 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         expires_at=clock.iso_seconds(now + timedelta(seconds=url_ttl)),
         session_expires_at=expires_at,
     )
+
+
+def _declared_checksums(
+    request: OpenUploadRequest, plan: PartPlan
+) -> tuple[multipart.ChecksumAlgorithm | None, list[str] | None]:
+    """The part checksums the open declares (hex, one per planned part) and their algorithm.
+
+    Raises
+    ------
+    InvalidInput
+        Both ``partChecksums`` and ``partCrc32`` (``INVALID_INPUT``); not one per planned part
+        (``PART_CHECKSUMS_MISMATCH``, details name the plan).
+    """
+    if request.part_checksums is not None and request.part_crc32 is not None:
+        raise InvalidInput(
+            "Give partChecksums (SHA-256) or partCrc32, not both",
+            details={"fields": ["partChecksums", "partCrc32"]},
+        )
+    if request.part_crc32 is not None:
+        algorithm, declared, field = multipart.CRC32, request.part_crc32, "partCrc32"
+    elif request.part_checksums is not None:
+        algorithm, declared, field = multipart.SHA256, request.part_checksums, "partChecksums"
+    else:
+        return None, None
+    if len(declared) != plan.part_count:
+        raise InvalidInput(
+            f"{field} has {len(declared)} entries; this file is uploaded in "
+            f"{plan.part_count} parts of {plan.part_size} bytes",
+            code="PART_CHECKSUMS_MISMATCH",
+            details={"partSize": plan.part_size, "partCount": plan.part_count},
+        )
+    return algorithm, declared
 
 
 def _reserve(session: UploadSession, actor_id: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import zlib
 
 import boto3
 
@@ -170,6 +172,73 @@ def test_per_part_checksums_are_signed_into_the_urls(api, studio: Studio) -> Non
     etags = put_parts(body, data)
     done = api.post(_path(studio, body["uploadId"]) + "/complete", json=parts_body(etags), token=token)
     assert done.status == 202, done.body
+
+
+def _crc32(chunk: bytes) -> bytes:
+    return zlib.crc32(chunk).to_bytes(4, "big")
+
+
+def test_per_part_crc32_checksums_are_signed_into_the_urls_and_name_the_parts_at_complete(
+    api, studio: Studio
+) -> None:
+    # Given an upload of a three-part file opened with the CRC32 of each planned part
+    token = studio.admin.access_token
+    data = file_bytes(2 * PART + 77)
+    chunks = [data[:PART], data[PART : 2 * PART], data[2 * PART :]]
+    sums = [_crc32(chunk).hex() for chunk in chunks]
+    opened = api.post(_path(studio), json=open_body(data, partCrc32=sums), token=token)
+    assert opened.status == 201, opened.body
+    body = opened.json()
+
+    # Then each URL signs the x-amz-checksum-crc32 header and tells the client to send it
+    for part, digest in zip(body["parts"], sums, strict=True):
+        assert "x-amz-checksum-crc32" in part["url"]
+        assert part["headers"] == {"x-amz-checksum-crc32": base64.b64encode(bytes.fromhex(digest)).decode()}
+    upload = boto3.client("s3").list_multipart_uploads(Bucket="keyframe-test-media")["Uploads"][0]
+    assert upload.get("ChecksumAlgorithm") == "CRC32"
+
+    # And a resume (GET) hands the same headers for the parts still missing
+    etags = put_parts(body, data, [1])
+    status = api.get(_path(studio, body["uploadId"]), token=token).json()
+    assert [(p["partNumber"], p["headers"]) for p in status["parts"]] == [
+        (n, {"x-amz-checksum-crc32": base64.b64encode(bytes.fromhex(sums[n - 1])).decode()}) for n in (2, 3)
+    ]
+
+    # When the rest is sent with those headers and the upload completed
+    etags.update(put_parts(status, data, [2, 3]))
+    done = api.post(_path(studio, body["uploadId"]) + "/complete", json=parts_body(etags), token=token)
+
+    # Then 202, and the object carries the parts' composite CRC32 (the CRC32 of their CRC32s)
+    assert done.status == 202, done.body
+    key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{body['uploadId']}/shot_010.mov"
+    head = boto3.client("s3").head_object(Bucket=os.environ["MEDIA_BUCKET"], Key=key, ChecksumMode="ENABLED")
+    composite = base64.b64encode(_crc32(b"".join(_crc32(chunk) for chunk in chunks))).decode()
+    assert head["ChecksumCRC32"].split("-")[0] == composite  # S3 adds "-3" (the part count), moto not
+    assert s3_object(key) == data
+
+
+def test_crc32_and_sha256_part_checksums_together_are_refused(api, studio: Studio) -> None:
+    # Given a one-part file / When opened with both kinds of part checksums / Then 400, nothing opened
+    data = file_bytes(100)
+    both = open_body(data, partChecksums=[hashlib.sha256(data).hexdigest()], partCrc32=[_crc32(data).hex()])
+    answer = api.post(_path(studio), json=both, token=studio.admin.access_token)
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] == "INVALID_INPUT"
+    assert open_multipart_uploads() == []
+
+
+def test_crc32_checksums_for_another_part_plan_are_refused_with_the_plan(api, studio: Studio) -> None:
+    # Given a two-part file but one CRC32 / When opened / Then 400 names the server's plan
+    data = file_bytes(PART + 1)
+    answer = api.post(
+        _path(studio), json=open_body(data, partCrc32=["0badcafe"]), token=studio.admin.access_token
+    )
+    assert answer.status == 400
+    error = answer.json()["error"]
+    assert error["code"] == "PART_CHECKSUMS_MISMATCH"
+    assert error["details"] == {"partSize": PART, "partCount": 2}
+    assert "partCrc32 has 1 entries" in error["message"]
+    assert open_multipart_uploads() == []
 
 
 def test_checksums_for_another_part_plan_are_refused_with_the_plan(api, studio: Studio) -> None:

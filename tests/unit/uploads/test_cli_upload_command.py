@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import stat
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from keyframe.cli import credentials
+from keyframe.cli import credentials, upload
 from keyframe.cli import main as cli_main
 from keyframe.cli.client import ApiError
-from keyframe.cli.parts import PartReader, PartSender, UploadFailed, send_parts, sha256_of
+from keyframe.cli.parts import PartReader, PartSender, UploadFailed, part_crc32s, send_parts, sha256_of
 from keyframe.cli.processing import Outcome, pipeline_outcome, wait_for_version
 from keyframe.cli.session import make_client
 
@@ -27,11 +29,12 @@ class _Progress:
 
 
 class _Urls:
-    def __init__(self) -> None:
+    def __init__(self, headers: dict[str, str] | None = None) -> None:
         self.refreshed: list[int] = []
+        self.headers = headers or {}
 
     def get(self, number: int) -> tuple[str, dict[str, str]]:
-        return f"https://s3.test/part{number}?v={len(self.refreshed)}", {}
+        return f"https://s3.test/part{number}?v={len(self.refreshed)}", dict(self.headers)
 
     def forget(self, number: int) -> None:
         self.refreshed.append(number)
@@ -51,10 +54,12 @@ class _Http:
         self.script = script
         self.bodies: list[bytes] = []
         self.urls: list[str] = []
+        self.headers: list[dict[str, str]] = []
 
     def put(self, url: str, data: PartReader, headers: dict[str, str], timeout: Any) -> _Answer:
         assert headers["Content-Type"] == "application/octet-stream"
         self.urls.append(url)
+        self.headers.append(headers)
         self.bodies.append(b"".join(iter(lambda: data.read(8192), b"")))
         step = self.script.pop(0)
         if isinstance(step, Exception):
@@ -120,6 +125,43 @@ def test_a_stored_part_that_does_not_match_the_bytes_read_is_sent_again(file_of_
     sender, _ = _sender(file_of_25_bytes, http)
     assert sender.send(1) == hashlib.md5(bytes(range(10))).hexdigest()
     assert len(http.bodies) == 2
+
+
+_CRC_HEADERS = {"x-amz-checksum-crc32": "AAAAAA=="}
+
+
+def test_a_part_whose_url_signs_a_checksum_is_sent_with_it_and_storage_checks_the_bytes(
+    file_of_25_bytes: Path,
+) -> None:
+    # Given a URL signed with the part's CRC32 (storage verifies the bytes against it)
+    http = _Http([_Answer(200, '"' + "0" * 32 + '"')])
+    sender, _ = _sender(file_of_25_bytes, http, _Urls(_CRC_HEADERS))
+    # When sent / Then the header goes with it and the ETag is taken as storage's: no MD5 of our own
+    assert sender.send(1) == "0" * 32
+    assert http.headers[0]["x-amz-checksum-crc32"] == "AAAAAA==" and len(http.bodies) == 1
+
+
+def test_a_part_storage_found_corrupted_in_transit_is_sent_again(file_of_25_bytes: Path) -> None:
+    # Given storage answering the first PUT 400 BadDigest (the bytes did not match the signed CRC32)
+    bad_digest = _Answer(
+        400, text="<Error><Code>BadDigest</Code><Message>The CRC32 you specified did not match"
+    )
+    http = _Http([bad_digest, "ok"])
+    sender, progress = _sender(file_of_25_bytes, http, _Urls(_CRC_HEADERS))
+    # When sent / Then it is read and sent again, and the progress counts its bytes once
+    assert sender.send(2) == hashlib.md5(bytes(range(10, 20))).hexdigest()
+    assert http.bodies == [bytes(range(10, 20))] * 2 and progress.n == 10
+
+
+def test_part_crc32s_are_zlibs_crc32_of_each_planned_part(tmp_path: Path) -> None:
+    # Given a file of two whole parts and a remainder, over several read blocks
+    path = tmp_path / "f.bin"
+    data = bytes(range(256)) * 8193
+    path.write_bytes(data)
+    part = 1024 * 1024 + 7
+    # When checksummed / Then each part's CRC32, 8 hex characters, in part order
+    expected = [f"{zlib.crc32(data[o : o + part]):08x}" for o in range(0, len(data), part)]
+    assert part_crc32s(path, part, len(data)) == expected and len(expected) == 3
 
 
 def test_a_client_error_is_not_retried_and_names_the_part(file_of_25_bytes: Path) -> None:
@@ -284,3 +326,87 @@ def test_credentials_are_private_and_only_sent_to_their_own_api(monkeypatch) -> 
     assert (given.token, given.stored) == ("flag", None)
     # When another API is named / Then the stored token (for another API) is not sent there
     assert make_client("http://elsewhere").token is None
+
+
+class _OpeningApi:
+    """Answers ``POST …/uploads`` from a script of errors, then opens; records each body."""
+
+    def __init__(self, *errors: ApiError) -> None:
+        self.errors = list(errors)
+        self.bodies: list[dict[str, Any]] = []
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.bodies.append(body)
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"uploadId": "u1"}
+
+
+def _open_args() -> Any:
+    return argparse.Namespace(asset="a1", content_type="video/mp4", note=None)
+
+
+def _crc_file(tmp_path: Path, size: int) -> Path:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(bytes(range(251)) * (size // 251) + bytes(size % 251))
+    return path
+
+
+def test_the_open_declares_each_default_part_crc32(tmp_path: Path) -> None:
+    # Given a 20 MiB file (three parts of the server's default 8 MiB plan)
+    path = _crc_file(tmp_path, 20 * 1024 * 1024)
+    api = _OpeningApi()
+    # When opened / Then one open declaring the three parts' CRC32
+    upload._open_with_part_crc32(api, _open_args(), path, path.stat().st_size, None)  # type: ignore[arg-type]
+    assert [b["partCrc32"] for b in api.bodies] == [part_crc32s(path, 8 * 1024 * 1024, 20 * 1024 * 1024)]
+
+
+def test_a_server_planning_other_parts_gets_the_checksums_of_its_plan(tmp_path: Path) -> None:
+    # Given a server planning 5 MiB parts: it refuses the 8 MiB guess naming its plan
+    path = _crc_file(tmp_path, 12 * 1024 * 1024)
+    mismatch = ApiError(400, "PART_CHECKSUMS_MISMATCH", "no", {"partSize": 5 * 1024 * 1024, "partCount": 3})
+    api = _OpeningApi(mismatch)
+    # When opened / Then the second open declares the CRC32 of each 5 MiB part
+    upload._open_with_part_crc32(api, _open_args(), path, path.stat().st_size, None)  # type: ignore[arg-type]
+    assert len(api.bodies[0]["partCrc32"]) == 2
+    assert api.bodies[1]["partCrc32"] == part_crc32s(path, 5 * 1024 * 1024, 12 * 1024 * 1024)
+
+
+def test_a_server_without_part_crc32_gets_the_open_of_before(tmp_path: Path) -> None:
+    # Given a server from before partCrc32 (it refuses unknown fields)
+    path = _crc_file(tmp_path, 1000)
+    unknown = ApiError(
+        400,
+        "VALIDATION_ERROR",
+        "Invalid request: partCrc32",
+        {"fields": [{"field": "partCrc32", "message": "unknown field", "type": "extra_forbidden"}]},
+    )
+    api = _OpeningApi(unknown)
+    # When opened / Then it is opened again without part checksums, as before
+    assert upload._open_with_part_crc32(api, _open_args(), path, 1000, "ab" * 32) == {"uploadId": "u1"}  # type: ignore[arg-type]
+    assert "partCrc32" in api.bodies[0] and "partCrc32" not in api.bodies[1]
+    assert api.bodies[1] == {
+        "fileName": "clip.mp4",
+        "size": 1000,
+        "contentType": "video/mp4",
+        "sha256": "ab" * 32,
+    }
+
+
+def test_other_refusals_of_the_open_are_the_callers(tmp_path: Path) -> None:
+    path = _crc_file(tmp_path, 1000)
+    api = _OpeningApi(ApiError(413, "STORAGE_QUOTA_EXCEEDED", "full"))
+    with pytest.raises(ApiError, match="full"):
+        upload._open_with_part_crc32(api, _open_args(), path, 1000, None)  # type: ignore[arg-type]
+    assert len(api.bodies) == 1
+
+
+def test_a_file_over_the_limit_is_opened_without_part_checksums(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given files over 1 KB are not read before their open
+    monkeypatch.setattr(upload, "PART_CRC32_MAX_BYTES", 1000)
+    path = _crc_file(tmp_path, 1001)
+    api = _OpeningApi()
+    upload._open_with_part_crc32(api, _open_args(), path, 1001, None)  # type: ignore[arg-type]
+    assert ["partCrc32" in b for b in api.bodies] == [False]
