@@ -85,11 +85,11 @@ def left_to_the_outbox() -> Iterator[None]:
 
     :func:`stage` and :func:`emit` still store each durable event's outbox item exactly as outside
     it (with the change, in the same transaction); they only skip the inline attempt
-    (:func:`publish_now`: a ``seq`` per room, the room copy, the posts, the marker: about 3
-    DynamoDB calls per room). The event is marked ``inline=False``, so the outbox stream numbers and
-    delivers it as soon as it reads it, without waiting :data:`INLINE_GRACE_SECONDS`. Ephemeral
-    events (no outbox) are still announced at once. For requests whose answer should not wait on
-    delivery (the uploads API's ``complete``).
+    (:func:`publish_now`: a ``seq`` update per room, one transaction for the rooms' copies and
+    markers, the posts, one write marking them delivered). The event is marked ``inline=False``, so
+    the outbox stream numbers and delivers it as soon as it reads it, without waiting
+    :data:`INLINE_GRACE_SECONDS`. Ephemeral events (no outbox) are still announced at once. For
+    requests whose answer should not wait on delivery (the uploads API's ``complete``).
     """
     token = _left_to_the_outbox.set(True)
     try:
@@ -297,24 +297,21 @@ def publish(event: DomainEvent, *, fresh: bool = False) -> list[dict[str, Any]]:
     Exception
         A live-table write or a deliverer failed: the caller (the stream) hands the event again.
     """
-    envelopes: list[dict[str, Any]] = []
-    pending: list[RoomEventMarker] = []
     if not fresh and event.inline:  # nobody else announces an inline=False event: no wait
         _let_the_inline_attempt_finish(event)
+    markers: dict[str, RoomEventMarker | None] = {}
     for room in event.rooms:
         marker = None if fresh else _marker(event, room)
         if marker is not None and not marker.delivered:
             marker = _wait_for_its_publisher(event, room, marker)
-        if marker is None:
-            marker = _append(event, room)
-        envelopes.append(dict(marker.envelope))
-        if not marker.delivered:
-            pending.append(marker)
+        markers[room] = marker
+    markers.update(_append(event, [room for room, marker in markers.items() if marker is None]))
+    numbered = [marker for marker in markers.values() if marker is not None]
+    pending = [marker for marker in numbered if not marker.delivered]
     if pending:
         _deliver(event.studio, [dict(marker.envelope) for marker in pending], raising=True)
-        for marker in pending:
-            marker.update(actions=[RoomEventMarker.delivered.set(True)])
-    return envelopes
+        _mark_delivered(pending)
+    return [dict(marker.envelope) for marker in numbered]
 
 
 def _let_the_inline_attempt_finish(event: DomainEvent) -> None:
@@ -352,29 +349,63 @@ def _marker(event: DomainEvent, room: str) -> RoomEventMarker | None:
         return None
 
 
-def _append(event: DomainEvent, room: str) -> RoomEventMarker:
-    """Number ``event`` in ``room`` and store its copy and marker in one transaction (live table)."""
-    key = room_key(event.studio, room)
-    seq = _next_seq(event.studio, room)
-    envelope = _room_envelope(event, room, seq)
+def _append(event: DomainEvent, rooms: list[str]) -> dict[str, RoomEventMarker]:
+    """Number ``event`` in each of ``rooms`` and store every room's copy and marker in one transaction.
+
+    One ``seq`` update per room, then one ``TransactWriteItems`` for all the rooms' copies and markers
+    (live table), instead of a transaction per room. A room whose marker another publisher wrote first
+    keeps that publisher's ``seq`` (the numbers taken here stay unused: gaps that catch-up answers with
+    nothing missing); the other rooms are numbered again.
+
+    Returns
+    -------
+    dict
+        Room name -> its marker (the envelope with its ``seq``, ``delivered`` false unless another
+        publisher's marker was found).
+
+    Raises
+    ------
+    keyframe.storage.transactions.Cancelled
+        A conflict with another transaction, or a marker that failed its condition but cannot be read.
+    """
+    if not rooms:
+        return {}
     ttl = timedelta(seconds=EVENT_RETENTION_SECONDS)
-    marker = RoomEventMarker(
-        key, f"EVENT#{event.id}", seq=seq, envelope=envelope, delivered=False, ttl=ttl,
-        lease_until=clock.epoch() + DELIVERY_LEASE_SECONDS,
-    )  # fmt: skip
+    lease_until = clock.epoch() + DELIVERY_LEASE_SECONDS
+    markers: dict[str, RoomEventMarker] = {}
     tx = Transaction()
-    tx.put("marker", marker, condition=RoomEventMarker.pk.does_not_exist())
-    tx.put("event", RoomEvent(key, f"SEQ#{seq:012d}", envelope=envelope, ttl=ttl))
+    for room in rooms:
+        key = room_key(event.studio, room)
+        seq = _next_seq(event.studio, room)
+        envelope = _room_envelope(event, room, seq)
+        markers[room] = marker = RoomEventMarker(
+            key, f"EVENT#{event.id}", seq=seq, envelope=envelope, delivered=False, ttl=ttl,
+            lease_until=lease_until,
+        )  # fmt: skip
+        tx.put(f"marker:{room}", marker, condition=RoomEventMarker.pk.does_not_exist())
+        tx.put(f"event:{room}", RoomEvent(key, f"SEQ#{seq:012d}", envelope=envelope, ttl=ttl))
     try:
         tx.commit()
     except Cancelled as exc:
-        existing = _marker(event, room) if "marker" in exc.failed else None
-        if existing is None:
+        taken = [room for room in rooms if f"marker:{room}" in exc.failed]
+        existing = {room: _marker(event, room) for room in taken}
+        if not taken or any(marker is None for marker in existing.values()):
             raise
-        # another publisher numbered it first: its seq stands (``seq`` stays unused: a gap that
-        # catch-up answers with nothing missing)
-        return existing
-    return marker
+        # another publisher numbered it first in these rooms: its seq stands
+        found = {room: marker for room, marker in existing.items() if marker is not None}
+        return {**found, **_append(event, [room for room in rooms if room not in found])}
+    return markers
+
+
+def _mark_delivered(markers: list[RoomEventMarker]) -> None:
+    """Set ``delivered`` on every marker: one update, or one transaction for several rooms (live table)."""
+    if len(markers) == 1:
+        markers[0].update(actions=[RoomEventMarker.delivered.set(True)])
+        return
+    tx = Transaction()
+    for marker in markers:
+        tx.update(f"delivered:{marker.sk}:{marker.pk}", marker, actions=[RoomEventMarker.delivered.set(True)])
+    tx.commit()
 
 
 def _publish_ephemeral_quietly(event: DomainEvent) -> None:

@@ -107,7 +107,7 @@ def test_a_room_log_fault_after_the_commit_delays_sockets_webhooks_and_analytics
     # And a room log (live table) that refuses every write
     real_append = publisher._append
 
-    def broken(event: Any, room: str) -> Any:
+    def broken(event: Any, rooms: list[str]) -> Any:
         raise RuntimeError("live table unavailable")
 
     monkeypatch.setattr(publisher, "_append", broken)

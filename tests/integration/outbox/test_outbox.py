@@ -49,7 +49,7 @@ def test_room_log_failing_after_the_commit_delivers_the_event_once_the_fault_cle
     # Given the live table refuses writes right after the change committed
     real_append = publisher._append
 
-    def broken(event, room):
+    def broken(event, rooms):
         raise RuntimeError("live table unavailable")
 
     monkeypatch.setattr(publisher, "_append", broken)
@@ -84,7 +84,7 @@ def test_a_redelivered_record_keeps_its_seq_and_is_not_posted_twice(sockets):
 def test_a_consumer_crash_mid_batch_loses_nothing_and_repeats_nothing(sockets, monkeypatch):
     # Given three events stored but not yet delivered (rooms unavailable at commit time)
     real_append = publisher._append
-    monkeypatch.setattr(publisher, "_append", lambda event, room: (_ for _ in ()).throw(OSError("down")))
+    monkeypatch.setattr(publisher, "_append", lambda event, rooms: (_ for _ in ()).throw(OSError("down")))
     for i in range(3):
         publisher.emit("studio-a", "asset:updated", {"i": i}, rooms=["studio", "asset:a1"])
     monkeypatch.setattr(publisher, "_append", real_append)
@@ -166,7 +166,7 @@ class _Killed(BaseException):
 def test_a_consumer_process_dying_mid_batch_loses_nothing_and_numbers_nothing_twice(sockets, monkeypatch):
     # Given three events stored but not yet delivered (rooms unavailable at commit time)
     real_append = publisher._append
-    monkeypatch.setattr(publisher, "_append", lambda event, room: (_ for _ in ()).throw(OSError("down")))
+    monkeypatch.setattr(publisher, "_append", lambda event, rooms: (_ for _ in ()).throw(OSError("down")))
     for i in range(3):
         publisher.emit("studio-a", "asset:updated", {"i": i}, rooms=["studio"])
     monkeypatch.setattr(publisher, "_append", real_append)
@@ -190,3 +190,51 @@ def test_a_consumer_process_dying_mid_batch_loses_nothing_and_numbers_nothing_tw
     # Then the socket saw each event once, numbered 1, 2, 3 in order
     assert [(e["seq"], e["data"]["i"]) for _, e in sockets] == [(1, 0), (2, 1), (3, 2)]
     assert [e["seq"] for e in publisher.room_events("studio-a", "studio")] == [1, 2, 3]
+
+
+def _reads_before_the_inline_commit(monkeypatch, rooms: set[str]) -> None:
+    """The stream consumer's first marker read of each of ``rooms`` finds nothing (as if it read
+    before the inline publisher's transaction committed); later reads see the table."""
+    real_marker = publisher._marker
+    stale = set(rooms)
+
+    def read(event: DomainEvent, room: str) -> Any:
+        if room in stale:
+            stale.discard(room)
+            return None
+        return real_marker(event, room)
+
+    monkeypatch.setattr(publisher, "_marker", read)
+
+
+def test_a_consumer_that_raced_the_inline_publisher_numbers_no_room_twice(sockets, monkeypatch):
+    # Given an event numbered and delivered inline in two rooms (one transaction for both)
+    rooms = ["studio", "asset:a1"]
+    publisher.emit("studio-a", "asset:updated", {"i": 0}, rooms=rooms)
+    [record] = _stream_records("studio-a")
+    # When a consumer that read the markers before that commit hands the record on
+    _reads_before_the_inline_commit(monkeypatch, set(rooms))
+    assert stream.handle({"Records": [record]}) == {"batchItemFailures": []}
+    # Then each room holds the event once, with its inline seq, and no socket got it twice
+    for room in rooms:
+        assert [e["seq"] for e in publisher.room_events("studio-a", room)] == [1]
+    assert [(e["room"], e["seq"]) for _, e in sockets] == [("studio", 1), ("asset:a1", 1)]
+
+
+def test_a_consumer_that_raced_in_one_room_keeps_its_seq_there_and_numbers_the_other(sockets, monkeypatch):
+    # Given an event the inline attempt numbered and delivered in the studio room only
+    real_append = publisher._append
+    monkeypatch.setattr(
+        publisher, "_append", lambda event, rooms: real_append(event, [r for r in rooms if r == "studio"])
+    )
+    publisher.emit("studio-a", "asset:updated", {"i": 0}, rooms=["studio", "asset:a1"])
+    monkeypatch.setattr(publisher, "_append", real_append)
+    [record] = _stream_records("studio-a")
+    # When a consumer that read the studio marker before that commit hands the record on
+    _reads_before_the_inline_commit(monkeypatch, {"studio"})
+    assert stream.handle({"Records": [record]}) == {"batchItemFailures": []}
+    # Then the studio room keeps its one copy, the asset room gets one, and each socket post happened once
+    assert [e["seq"] for e in publisher.room_events("studio-a", "studio")] == [1]
+    [asset_copy] = publisher.room_events("studio-a", "asset:a1")
+    assert [e["room"] for _, e in sockets] == ["studio", "asset:a1"]
+    assert sockets[1][1]["seq"] == asset_copy["seq"]
