@@ -224,16 +224,16 @@ def test_a_comment_whose_activity_entry_cannot_be_written_is_not_stored(api, liv
 
 def test_a_comment_deleted_meanwhile_is_not_found_and_nothing_is_logged(api, live, monkeypatch) -> None:
     # Given a comment whose item disappears between the lookup and the write
-    from keyframe.reviews import service
+    from keyframe.reviews import comments
     from keyframe.reviews.models import CommentItem
 
     admin = register_studio(api)
     target = make_version(admin)
     comment = api.post(_comments_url(target), json={"body": "typo"}, token=admin.access_token).json()
-    found = service._find_comment(admin.studio_id, comment["commentId"])
+    found = comments._find_comment(admin.studio_id, comment["commentId"])
     found.delete()
     with monkeypatch.context() as patch:
-        patch.setattr(service, "_find_comment", lambda studio_id, comment_id: found)
+        patch.setattr(comments, "_find_comment", lambda studio_id, comment_id: found)
         # When its author edits it
         response = api.patch(
             f"/comments/{comment['commentId']}", json={"body": "x"}, token=admin.access_token

@@ -205,7 +205,7 @@ def test_a_failed_catalog_condition_leaves_no_decision_record(api, live, monkeyp
 
 def test_a_failed_decision_record_condition_leaves_the_statuses_alone(api, live, monkeypatch) -> None:
     # Given a version with changes requested, and a new decision whose record key is already taken
-    from keyframe.reviews import service
+    from keyframe.reviews import decisions
 
     admin = register_studio(api)
     target = make_version(admin)
@@ -214,14 +214,14 @@ def test_a_failed_decision_record_condition_leaves_the_statuses_alone(api, live,
     first = api.post(url, json={"decision": "CHANGES_REQUESTED"}, token=admin.access_token)
     assert first.status == 201
     [existing] = _records(admin, target)
-    make_record = service._decision_record
+    make_record = decisions._decision_record
 
     def colliding(principal, version, request):
         item = make_record(principal, version, request)
         item.sk, item.review_id = existing.sk, existing.review_id
         return item
 
-    monkeypatch.setattr(service, "_decision_record", colliding)
+    monkeypatch.setattr(decisions, "_decision_record", colliding)
     # When the admin approves
     response = api.post(url, json={"decision": "APPROVED", "note": "Fine"}, token=admin.access_token)
     # Then DynamoDB cancels the whole transaction: the version, the asset and the log are unchanged
