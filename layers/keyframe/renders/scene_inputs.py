@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from keyframe.renders import scenes, storage, tools
+from keyframe.renders import scene_renderers, scenes, storage, tools
 from keyframe.renders.models import RenderJobItem
 from keyframe.renders.worker import EXIT_FATAL, EXIT_INPUT, EXIT_RETRY, RenderFailure, download_source
 
@@ -102,7 +102,7 @@ def probe_scene(renderer: str, scene: Path) -> scenes.SceneFacts:
     """
     if renderer == "synfig":
         try:
-            return scenes.parse_sif(scene.read_bytes())
+            return scene_renderers.parse_sif(scene.read_bytes())
         except (ValueError, OSError) as exc:
             raise RenderFailure(
                 "SCENE_UNREADABLE", f"The Synfig scene cannot be read: {exc}", EXIT_FATAL
@@ -110,14 +110,14 @@ def probe_scene(renderer: str, scene: Path) -> scenes.SceneFacts:
     blender = require_tool("blender")
     try:
         done = subprocess.run(
-            scenes.blender_probe_command(blender, str(scene)),
+            scene_renderers.blender_probe_command(blender, str(scene)),
             capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS, check=False,
             cwd=scene.parent, stdin=subprocess.DEVNULL,
         )  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         raise RenderFailure("PROBE_FAILED", "Blender did not read the scene in time", EXIT_RETRY) from exc
     try:
-        return scenes.parse_blender_probe(done.stdout)
+        return scene_renderers.parse_blender_probe(done.stdout)
     except (ValueError, KeyError) as exc:
         tail = (done.stdout + done.stderr)[-STDERR_TAIL_CHARS:].strip().splitlines()
         raise RenderFailure(

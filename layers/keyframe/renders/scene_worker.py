@@ -6,11 +6,11 @@
     :mod:`keyframe.renders.worker`); reads its frame range, fps, resolution, cameras and the files
     it references (Blender: ``bpy.utils.blend_paths`` through ``blender -b --python-expr``;
     Synfig: the ``.sif`` XML); places every dependency of the lineage in the working tree
-    (:func:`keyframe.renders.scenes.place_dependencies`: a reference ending in a dependency's file name
-    gets it at that relative path) and fails ``SCENE_INPUT_MISSING`` naming the first reference no
-    dependency provides (exit 3: no retry, no frames rendered); stores the resolved settings
-    (``scene``) and the paths in the lineage; creates the chunk items, a chunk whose frames are all
-    in ``renders/{jobId}/frames/`` already SUCCEEDED (a retry resumes).
+    (:func:`keyframe.renders.scene_renderers.place_dependencies`: a reference ending in a
+    dependency's file name gets it at that relative path) and fails ``SCENE_INPUT_MISSING`` naming
+    the first reference no dependency provides (exit 3: no retry, no frames rendered); stores the
+    resolved settings (``scene``) and the paths in the lineage; creates the chunk items, a chunk
+    whose frames are all in ``renders/{jobId}/frames/`` already SUCCEEDED (a retry resumes).
 ``chunk`` (one array child per chunk, ``AWS_BATCH_JOB_ARRAY_INDEX``; 0 for a single job)
     Downloads the scene and every dependency into the working tree at the recorded paths (each
     checked against its SHA-256), renders the chunk's frames that are not in the bucket yet, uploads
@@ -47,7 +47,17 @@ from keyframe.errors import InvalidInput
 from keyframe.live import fanout
 from keyframe.media.ffmpeg import ffmpeg_exe
 from keyframe.observability import logger
-from keyframe.renders import chunks, commands, presets, scenes, service, storage, vcpus, worker_writes
+from keyframe.renders import (
+    chunks,
+    commands,
+    presets,
+    scene_renderers,
+    scenes,
+    service,
+    storage,
+    vcpus,
+    worker_writes,
+)
 from keyframe.renders.config import RendersSettings, WorkerSettings
 from keyframe.renders.models import ChunkStatus, RenderJobItem, RenderStatus
 from keyframe.renders.progress import ProgressTracker, ProgressUpdate
@@ -162,11 +172,11 @@ def render_command(
     """The command rendering ``first``..``last`` and the files it writes (``path -> frame``)."""
     frames = list(range(first, last + 1, settings.frame_step))
     if settings.renderer == "blender":
-        args = scenes.blender_command(
+        args = scene_renderers.blender_command(
             require_tool("blender"), str(scene), settings, str(out), start=first, end=last
         )
         return args, {out / scenes.frame_name(f, settings.image_format): f for f in frames}
-    args = scenes.synfig_command(
+    args = scene_renderers.synfig_command(
         require_tool("synfig"), str(scene), settings, str(out / "frame.png"), start=first, end=last
     )
     if first == last:
@@ -329,7 +339,7 @@ class SceneWorker:
         except InvalidInput as exc:
             raise RenderFailure(exc.code, exc.message, EXIT_FATAL) from exc
         dependencies = [dict(d) for d in item.lineage.get("dependencies") or []]
-        placed = scenes.place_dependencies(
+        placed = scene_renderers.place_dependencies(
             list(facts.references), {d["assetId"]: d["fileName"] for d in dependencies}
         )
         missing = missing_references(facts.references, placed, tree)

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from keyframe.errors import InvalidInput
-from keyframe.renders import scenes
+from keyframe.renders import scene_renderers, scenes
 from keyframe.renders.schemas import RenderRequest
 
 SIF = (
@@ -91,7 +91,7 @@ def test_settings_come_from_the_scene_unless_the_request_says_otherwise() -> Non
 
 def test_a_synfig_canvas_gives_its_range_fps_size_and_references() -> None:
     for data in (SIF, gzip.compress(SIF)):
-        facts = scenes.parse_sif(data)
+        facts = scene_renderers.parse_sif(data)
         assert (facts.frame_start, facts.frame_end, facts.fps, facts.width, facts.height) == (
             12,
             30,
@@ -101,7 +101,7 @@ def test_a_synfig_canvas_gives_its_range_fps_size_and_references() -> None:
         )
         assert facts.references == ("audio/line.wav", "plates/bg.png")
     with pytest.raises(ValueError, match="canvas"):
-        scenes.parse_sif(b"<svg/>")
+        scene_renderers.parse_sif(b"<svg/>")
 
 
 def test_blender_probe_output_is_parsed_and_its_relative_paths_cleaned() -> None:
@@ -109,14 +109,14 @@ def test_blender_probe_output_is_parsed_and_its_relative_paths_cleaned() -> None
         'noise\nKEYFRAME_PROBE {"frameStart": 1, "frameEnd": 250, "fps": 23.976, "width": 1920, '
         '"height": 1080, "cameras": ["Camera"], "references": ["//textures/wood.png"]}\nBlender quit\n'
     )
-    facts = scenes.parse_blender_probe(output)
+    facts = scene_renderers.parse_blender_probe(output)
     assert (facts.frame_end, facts.references, facts.cameras) == (250, ("textures/wood.png",), ("Camera",))
     with pytest.raises(ValueError):
-        scenes.parse_blender_probe("Error: cannot read file\nBlender quit\n")
+        scene_renderers.parse_blender_probe("Error: cannot read file\nBlender quit\n")
 
 
 def test_dependencies_go_where_the_scene_references_them_else_beside_it() -> None:
-    placed = scenes.place_dependencies(
+    placed = scene_renderers.place_dependencies(
         ["textures/wood.png", "/abs/rig.blend", "../outside/x.png"],
         {"a-wood": "wood.png", "a-rig": "rig.blend", "a-x": "x.png"},
     )
@@ -125,7 +125,7 @@ def test_dependencies_go_where_the_scene_references_them_else_beside_it() -> Non
 
 def test_renderer_commands_name_frames_by_number_and_render_only_the_range() -> None:
     settings = scenes.SceneSettings("blender", 1, 12, 2, 4, 24.0, 960, 540, 50, "CYCLES", 16, "Cam", "EXR")
-    args = scenes.blender_command("blender", "/w/scene.blend", settings, "/w/out", start=5, end=11)
+    args = scene_renderers.blender_command("blender", "/w/scene.blend", settings, "/w/out", start=5, end=11)
     assert args[:4] == ["blender", "-b", "--factory-startup", "/w/scene.blend"]
     assert args[args.index("-E") + 1] == "CYCLES" and args[args.index("-F") + 1] == "OPEN_EXR"
     assert args[-7:] == ["-s", "5", "-e", "11", "-j", "2", "-a"]
@@ -133,8 +133,8 @@ def test_renderer_commands_name_frames_by_number_and_render_only_the_range() -> 
     script = args[args.index("--python-expr") + 1]
     assert "resolution_percentage = 50" in script and "samples = 16" in script and "'Cam'" in script
     synfig = scenes.SceneSettings("synfig", 0, 8, 1, 3, 24.0, 160, 120, 50, None, None, None, "PNG")
-    cmd = scenes.synfig_command("synfig", "/w/s.sif", synfig, "/w/out/frame.png", start=3, end=5)
+    cmd = scene_renderers.synfig_command("synfig", "/w/s.sif", synfig, "/w/out/frame.png", start=3, end=5)
     assert cmd[cmd.index("--begin-time") + 1 :][:3] == ["3f", "--end-time", "5f"]
-    assert scenes.synfig_output_frame("frame.0004.png", None) == 4
-    assert scenes.synfig_output_frame("frame.png", 7) == 7
+    assert scene_renderers.synfig_output_frame("frame.0004.png", None) == 4
+    assert scene_renderers.synfig_output_frame("frame.png", 7) == 7
     assert scenes.frame_name(42) == "frame_000042.png" and scenes.frame_name(3, "EXR") == "frame_000003.exr"
