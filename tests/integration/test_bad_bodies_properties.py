@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from keyframe import settings as keyframe_settings
-from tests.support.identity import Session, add_member, fast_password_hashing, register_studio
+from tests.support.identity import Session, add_member, register_studio
+from tests.support.world import moto_world
 
 MAX_EXAMPLES = 10
 """Examples per route (19 routes with a body: a few tens of seconds in all on an idle machine)."""
@@ -90,21 +91,10 @@ def _without_signatures(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    from moto import mock_aws
-
-    from tests.conftest import _reset_pynamodb_connections
     from tests.integration.catalog.conftest import publish
-    from tests.support import environment
-    from tests.support.api import ApiClient
-    from tests.support.aws import create_resources
 
-    environment.apply()
     patcher = pytest.MonkeyPatch()
-    fast_password_hashing(patcher)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        _reset_pynamodb_connections()
-        create_resources()
-        api = ApiClient()
+    with moto_world(execute_state_machines=True) as api:
         admin = register_studio(api)
         members: dict[str, Session] = {role: add_member(api, admin, role) for role in ROLES[1:-1]}
         spare = add_member(api, admin, "ARTIST")  # the {userId} of member routes, never the ADMIN
@@ -166,7 +156,6 @@ def world() -> Iterator[World]:
         _count_unreadable(patcher, built.unreadable)
         yield built
     patcher.undo()
-    _reset_pynamodb_connections()
 
 
 def _count_unreadable(patcher: pytest.MonkeyPatch, found: list[dict[str, Any]]) -> None:
