@@ -12,6 +12,7 @@ tell its workflow (:func:`abort_interrupted`). The files are :mod:`keyframe.loca
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import logging
@@ -176,16 +177,26 @@ def _put_saved_item(table: Any, attributes: dict[str, Any]) -> None:
     square of the attribute count (a catalog item has about 30), which made ``put_item`` the bulk of
     a restart with 10,000 assets.
     """
-    hash_key = DynamoType(attributes[table.hash_key_attr])
-    range_key = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+    hash_key = _attribute(attributes[table.hash_key_attr])
+    range_key = _attribute(attributes[table.range_key_attr]) if table.range_key_attr else None
     item: Any = Item.__new__(Item)
     item.hash_key, item.range_key = hash_key, range_key
     # dict.update does not call LimitedSizeDict.__setitem__ (the per-attribute size check)
-    item.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attributes.items()})
+    item.attrs = LimitedSizeDict({name: _attribute(value) for name, value in attributes.items()})
     if range_key is not None:
         table.items[hash_key][range_key] = item
     else:
         table.items[hash_key] = item
+
+
+def _attribute(value: dict[str, Any]) -> DynamoType:
+    """A saved attribute as moto keeps it. Binary values are saved as base64 text: moto keeps a
+    top-level ``B`` or ``BS`` as bytes, and one inside a map or list as that text."""
+    if "B" in value:
+        return DynamoType({"B": base64.b64decode(value["B"])})
+    if "BS" in value:
+        return DynamoType({"BS": [base64.b64decode(member) for member in value["BS"]]})
+    return DynamoType(value)
 
 
 def _restore_objects(

@@ -10,6 +10,7 @@ atomically last. Files no manifest names are removed afterwards.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import time
@@ -57,6 +58,14 @@ def _retrying(read: Callable[[], Any]) -> Any:
     return read()
 
 
+def _base64(value: object) -> str:
+    """A binary value (``B``, ``BS``, nested too: moto hands them out as bytes) as base64 text, as
+    DynamoDB's JSON writes it; :func:`keyframe.local.snapshot_restore.restore` reads it back."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def save(directory: Path, region: str) -> dict[str, int]:
     """Write a snapshot of the emulator's backends into ``directory``; counts of what was written.
 
@@ -74,7 +83,7 @@ def save(directory: Path, region: str) -> dict[str, int]:
     tables: dict[str, str] = {}
     for name, table in list(dynamodb.tables.items()):
         with atomic.serialised():
-            rows = [json.dumps(item.to_json()["Attributes"]) for item in table.all_items()]
+            rows = [json.dumps(item.to_json()["Attributes"], default=_base64) for item in table.all_items()]
         path = directory / "dynamodb" / f"{name}.jsonl"
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(row + "\n" for row in rows))
