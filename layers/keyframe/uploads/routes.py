@@ -62,7 +62,9 @@ def _actor() -> service.Actor:
 )
 def open_upload(assetId: AssetId, body: OpenUploadRequest) -> Response[OpenUploadResponse]:
     """201 with the part plan and presigned PUT URLs; 400 name/size; 404 asset; 409 archived; 413 quota."""
-    opened = sessions.open_upload(_actor(), assetId, body)
+    # its upload:started is stored with the session and delivered by the outbox stream, as complete's
+    with publisher.left_to_the_outbox():
+        opened = sessions.open_upload(_actor(), assetId, body)
     return Response(
         status_code=201,
         content_type="application/json",

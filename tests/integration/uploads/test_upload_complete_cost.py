@@ -139,13 +139,29 @@ def test_a_complete_refused_for_its_parts_stores_nothing_not_even_the_hash(api, 
     assert pipeline_service.require(studio.admin.studio_id, opened["uploadId"]).sha256 == digest
 
 
-def test_complete_leaves_its_events_to_the_outbox_which_delivers_them_without_waiting(
+def _upload_events_in_rooms(studio: Studio, upload_id: str) -> list[str]:
+    """The types of the upload's events the studio's and the asset's rooms hold."""
+    return [
+        e["type"]
+        for room in ("studio", f"asset:{studio.asset_id}")
+        for e in room_events(studio.admin.studio_id, room)
+        if e["data"].get("uploadId") == upload_id
+    ]
+
+
+def test_open_and_complete_leave_their_events_to_the_outbox_which_delivers_them_without_waiting(
     api, studio: Studio, monkeypatch
 ) -> None:
     token = studio.admin.access_token
     studio_id = studio.admin.studio_id
     data = file_bytes(1000)
     opened = api.post(_path(studio), json=open_body(data), token=token).json()
+    # Then the open's upload:started is stored with the session, but no room has it yet
+    stored = [item.event() for item in OutboxItem.query(outbox_pk(studio_id))]
+    assert [(e.type, e.inline) for e in stored if e.data.get("uploadId") == opened["uploadId"]] == [
+        ("upload:started", False)
+    ]
+    assert _upload_events_in_rooms(studio, opened["uploadId"]) == []
     etags = put_parts(opened, data)
 
     # When it completes
@@ -155,22 +171,21 @@ def test_complete_leaves_its_events_to_the_outbox_which_delivers_them_without_wa
     assert completed.status == 202, completed.body
     stored = [item.event() for item in OutboxItem.query(outbox_pk(studio_id))]
     left = [e for e in stored if not e.inline]
-    assert [e.type for e in left] == ["pipeline:update", "pipeline:update", "upload:completed"]
-    assert all(e.data["uploadId"] == opened["uploadId"] for e in left)
-    in_rooms = [
-        e["type"]
-        for e in room_events(studio_id, f"asset:{studio.asset_id}")
-        if e["data"].get("uploadId") == opened["uploadId"]
+    assert sorted(e.type for e in left) == [
+        "pipeline:update",
+        "pipeline:update",
+        "upload:completed",
+        "upload:started",
     ]
-    assert in_rooms == ["upload:started"]  # the open still announces its own
+    assert all(e.data["uploadId"] == opened["uploadId"] for e in left)
+    assert _upload_events_in_rooms(studio, opened["uploadId"]) == []
 
-    # When the outbox stream hands them on / Then each room numbers them after upload:started, at
-    # once (the stream waits for no inline attempt of these)
+    # When the outbox stream hands them on / Then each room numbers them in order, at once (the
+    # stream waits for no inline attempt of these)
     waited: list[str] = []
     monkeypatch.setattr(publisher, "_let_the_inline_attempt_finish", lambda event: waited.append(event.type))
     deliver_outbox(studio_id)
-    assert "upload:started" in waited  # announced by the open: the stream gives it its grace
-    assert not {"pipeline:update", "upload:completed"} & set(waited)
+    assert not {"upload:started", "pipeline:update", "upload:completed"} & set(waited)
     for room in ("studio", f"asset:{studio.asset_id}"):
         events = [e for e in room_events(studio_id, room) if e["data"].get("uploadId") == opened["uploadId"]]
         assert [e["type"] for e in events] == [
