@@ -11,6 +11,7 @@ from keyframe.catalog import activity
 from keyframe.catalog.schemas import ActivityPage
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import query_id
 from keyframe.identity.permissions import Permission
 
 router = Router()
@@ -28,9 +29,9 @@ router = Router()
     ),
 )
 def list_activity(
-    projectId: Annotated[str | None, Query(max_length=64)] = None,
-    assetId: Annotated[str | None, Query(max_length=64)] = None,
-    actorId: Annotated[str | None, Query(max_length=64)] = None,
+    projectId: Annotated[str | None, query_id()] = None,
+    assetId: Annotated[str | None, query_id()] = None,
+    actorId: Annotated[str | None, query_id()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> ActivityPage:

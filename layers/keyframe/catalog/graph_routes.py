@@ -12,10 +12,12 @@ from keyframe.catalog import graph
 from keyframe.catalog.schemas import Dependency, DependencyPut, GraphResult
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId, path_id
 from keyframe.identity.permissions import Permission
 
 router = Router()
 
+DependsOnId = Annotated[str, path_id("the asset depended on")]
 Transitive = Annotated[bool, Query(description="The whole closure, with depth and path per node")]
 MaxDepth = Annotated[int, Query(ge=1, le=graph.MAX_DEPTH, description="Levels to follow (transitive)")]
 MaxNodes = Annotated[int, Query(ge=1, le=graph.MAX_NODES, description="Nodes to return at most")]
@@ -38,8 +40,8 @@ MaxNodes = Annotated[int, Query(ge=1, le=graph.MAX_NODES, description="Nodes to 
     ),
 )
 def put_dependency(
-    assetId: str,
-    dependsOnId: str,
+    assetId: AssetId,
+    dependsOnId: DependsOnId,
     body: Annotated[DependencyPut | None, Body()] = None,
 ) -> Response[Dependency]:
     """201 when created, 200 when re-pinned; 409 ``DEPENDENCY_CYCLE`` names the cycle."""
@@ -61,7 +63,7 @@ def put_dependency(
         "DEPENDENCY_NOT_FOUND",
     ),
 )
-def remove_dependency(assetId: str, dependsOnId: str) -> Response[None]:
+def remove_dependency(assetId: AssetId, dependsOnId: DependsOnId) -> Response[None]:
     """204 when removed; 404 when there was no such dependency."""
     principal = authorize(Permission.ASSET_WRITE)
     graph.remove_dependency(principal.studio_id, principal.user_id, assetId, dependsOnId)
@@ -79,7 +81,7 @@ def remove_dependency(assetId: str, dependsOnId: str) -> Response[None]:
     ),
 )
 def dependencies(
-    assetId: str,
+    assetId: AssetId,
     transitive: Transitive = False,
     maxDepth: MaxDepth = graph.DEFAULT_MAX_DEPTH,
     maxNodes: MaxNodes = graph.DEFAULT_MAX_NODES,
@@ -107,7 +109,7 @@ def dependencies(
     ),
 )
 def dependents(
-    assetId: str,
+    assetId: AssetId,
     transitive: Transitive = False,
     maxDepth: MaxDepth = graph.DEFAULT_MAX_DEPTH,
     maxNodes: MaxNodes = graph.DEFAULT_MAX_NODES,

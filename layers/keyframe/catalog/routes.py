@@ -26,6 +26,7 @@ from keyframe.catalog.schemas import (
 )
 from keyframe.http.auth import authorize, header
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId, ProjectId, query_id
 from keyframe.identity.permissions import Permission
 
 router = Router()
@@ -79,7 +80,7 @@ def list_projects(limit: Limit = 25, cursor: Cursor = None) -> ProjectPage:
     operation_id="getProject",
     openapi_extensions=answers("PROJECT_NOT_FOUND"),
 )
-def get_project(projectId: str) -> Project:
+def get_project(projectId: ProjectId) -> Project:
     """One project (archived ones too)."""
     principal = authorize(Permission.PROJECT_READ)
     return projects.get_project(principal.studio_id, projectId)
@@ -97,7 +98,7 @@ def get_project(projectId: str) -> Project:
         "PROJECT_NOT_FOUND",
     ),
 )
-def update_project(projectId: str, body: ProjectUpdate) -> Project:
+def update_project(projectId: ProjectId, body: ProjectUpdate) -> Project:
     """Change name, code, description, fps or start frame."""
     principal = authorize(Permission.PROJECT_WRITE)
     return projects.update_project(principal.studio_id, principal.user_id, projectId, body)
@@ -110,7 +111,7 @@ def update_project(projectId: str, body: ProjectUpdate) -> Project:
     operation_id="archiveProject",
     openapi_extensions=answers("PROJECT_NOT_FOUND"),
 )
-def archive_project(projectId: str) -> Project:
+def archive_project(projectId: ProjectId) -> Project:
     """Archive: hidden from the list, still readable."""
     principal = authorize(Permission.PROJECT_WRITE)
     return projects.archive_project(principal.studio_id, principal.user_id, projectId)
@@ -155,7 +156,7 @@ def create_asset(body: AssetCreate) -> Response[Asset]:
 )
 def list_assets(
     *,
-    projectId: Annotated[str | None, Query(max_length=64)] = None,
+    projectId: Annotated[str | None, query_id()] = None,
     type: Annotated[AssetType | None, Query()] = None,
     status: Annotated[AssetStatus | None, Query()] = None,
     tag: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -191,7 +192,7 @@ def list_assets(
         sends=("ETag",),
     ),
 )
-def get_asset(assetId: str) -> Response[Asset]:
+def get_asset(assetId: AssetId) -> Response[Asset]:
     """One asset; the ``ETag`` header is what ``PATCH`` takes in ``If-Match``."""
     principal = authorize(Permission.ASSET_READ)
     return _with_etag(200, assets.get_asset(principal.studio_id, assetId))
@@ -211,7 +212,7 @@ def get_asset(assetId: str) -> Response[Asset]:
         reads=("If-Match",),
     ),
 )
-def update_asset(assetId: str, body: AssetUpdate) -> Response[Asset]:
+def update_asset(assetId: AssetId, body: AssetUpdate) -> Response[Asset]:
     """Change name, type, description or tags; a stale ``If-Match`` answers 412."""
     principal = authorize(Permission.ASSET_WRITE)
     asset = assets.update_asset(
@@ -230,7 +231,7 @@ def update_asset(assetId: str, body: AssetUpdate) -> Response[Asset]:
         sends=("ETag",),
     ),
 )
-def archive_asset(assetId: str) -> Response[Asset]:
+def archive_asset(assetId: AssetId) -> Response[Asset]:
     """Archive: hidden from lists, readable by id, restorable."""
     principal = authorize(Permission.ASSET_ARCHIVE)
     return _with_etag(200, assets.archive_asset(principal.studio_id, principal.user_id, assetId))
@@ -246,7 +247,7 @@ def archive_asset(assetId: str) -> Response[Asset]:
         sends=("ETag",),
     ),
 )
-def restore_asset(assetId: str) -> Response[Asset]:
+def restore_asset(assetId: AssetId) -> Response[Asset]:
     """Bring an archived asset back into the lists."""
     principal = authorize(Permission.ASSET_ARCHIVE)
     return _with_etag(200, assets.restore_asset(principal.studio_id, principal.user_id, assetId))

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, StringConstraints, mode
 from pydantic.alias_generators import to_camel
 
 from keyframe.errors import InvalidInput
-from keyframe.schemas import MULTILINE, ApiModel, RequestModel
+from keyframe.schemas import MULTILINE, ApiModel, Identifier, RequestModel
 
 # --- vocabularies ------------------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ Tags = Annotated[list[Tag], Field(max_length=50), AfterValidator(_unique_tags)]
 class AssetCreate(RequestModel):
     """``POST /assets``."""
 
-    project_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    project_id: Identifier
     name: Name
     type: AssetType
     description: Description | None = None

@@ -23,6 +23,7 @@ from keyframe.catalog.schemas import (
 )
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
+from keyframe.http.params import AssetId
 from keyframe.identity.permissions import Permission
 
 router = Router()
@@ -41,7 +42,7 @@ VersionNumber = Annotated[int, Path(ge=1, description="Version number (1, 2, 3 .
     ),
 )
 def list_versions(
-    assetId: str,
+    assetId: AssetId,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> VersionPage:
@@ -60,7 +61,7 @@ def list_versions(
         "VERSION_NOT_FOUND",
     ),
 )
-def get_version(assetId: str, version: VersionNumber) -> Version:
+def get_version(assetId: AssetId, version: VersionNumber) -> Version:
     """One immutable version with its processing and review status."""
     principal = authorize(Permission.ASSET_READ)
     return versions.get_version(principal.studio_id, assetId, version)
@@ -76,7 +77,7 @@ def get_version(assetId: str, version: VersionNumber) -> Version:
         "VERSION_NOT_FOUND",
     ),
 )
-def download_version(assetId: str, version: VersionNumber) -> Download:
+def download_version(assetId: AssetId, version: VersionNumber) -> Download:
     """``{url, expiresAt, fileName, size}``."""
     principal = authorize(Permission.ASSET_READ)
     return downloads.download_version(principal.studio_id, assetId, version)
@@ -94,7 +95,7 @@ def download_version(assetId: str, version: VersionNumber) -> Download:
     ),
 )
 def download_derived(
-    assetId: str,
+    assetId: AssetId,
     version: VersionNumber,
     name: Annotated[DerivedName, Path(description="thumbnail | proxy | waveform")],
 ) -> DerivedDownload:
@@ -118,7 +119,7 @@ def download_derived(
         "VERSION_NOT_READY",
     ),
 )
-def rollback(assetId: str, body: RollbackRequest) -> Asset:
+def rollback(assetId: AssetId, body: RollbackRequest) -> Asset:
     """404 unknown version; 409 no versions yet, or the version is PROCESSING or FAILED."""
     principal = authorize(Permission.VERSION_ROLLBACK)
     return versions.rollback(principal.studio_id, principal.user_id, assetId, body.version)

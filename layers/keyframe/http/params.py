@@ -6,7 +6,7 @@ socket messages share as :data:`keyframe.schemas.Identifier`); anything else ans
 ``VALIDATION_ERROR`` before the route runs, and the OpenAPI document shows the rule on the
 parameter. A route module names its ids with the ready aliases or with :func:`path_id`::
 
-    AssetId  # the asset (renders, uploads, favorites, pipeline, reviews)
+    AssetId  # the asset (catalog, versions, graph, renders, uploads, favorites, pipeline, reviews)
     PolicyId = Annotated[str, path_id("the render policy")]
 
     def get_render_policy(projectId: ProjectId, policyId: PolicyId) -> RenderPolicy: ...
