@@ -10,8 +10,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from keyframe.errors import Forbidden, Unauthenticated
-from keyframe.identity.permissions import Permission, Principal, Role
+from keyframe.errors import Unauthenticated
+from keyframe.identity.permissions import Permission, Principal, Role, require
 
 _current_event: ContextVar[dict[str, Any] | None] = ContextVar("keyframe_current_event", default=None)
 
@@ -68,11 +68,7 @@ def authorize(permission: Permission) -> Principal:
         The caller's role lacks ``permission`` (the message names it).
     """
     principal = current_principal()
-    if not principal.can(permission):
-        raise Forbidden(
-            f"Your role {principal.role.value} cannot {permission.value}",
-            details={"permission": permission.value, "role": principal.role.value},
-        )
+    require(principal, permission)
     return principal
 
 

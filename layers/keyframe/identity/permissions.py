@@ -174,6 +174,20 @@ class Principal:
         return owner_id is not None and owner_id == self.user_id and self.can(OWNERSHIP[permission].own)
 
 
+def require(principal: Principal, permission: Permission) -> None:
+    """Refuse unless ``principal``'s role holds ``permission``.
+
+    Raises
+    ------
+    Forbidden
+        ``FORBIDDEN`` naming the permission and the role, ``details = {"permission", "role"}``.
+    """
+    if not principal.can(permission):
+        role = principal.role.value
+        details = {"permission": permission.value, "role": role}
+        raise Forbidden(f"Your role {role} cannot {permission.value}", details=details)
+
+
 def require_owner_or(principal: Principal, owner_id: str | None, permission: Permission) -> None:
     """Refuse unless ``principal`` owns the resource (and holds the rule's ``own``) or holds ``permission``.
 
@@ -196,11 +210,8 @@ def require_owner_or(principal: Principal, owner_id: str | None, permission: Per
     if principal.can_act_on(owner_id, permission):
         return
     rule = OWNERSHIP[permission]
+    require(principal, rule.own)
     role = principal.role.value
-    if not principal.can(rule.own):
-        raise Forbidden(
-            f"Your role {role} cannot {rule.own.value}", details={"permission": rule.own.value, "role": role}
-        )
     holders = " or ".join(r.value for r in Role if r in ROLE_PERMISSIONS[permission])
     raise Forbidden(
         f"Only its {rule.owner} or a member whose role is {holders} may {PERMISSION_PURPOSE[permission]}",

@@ -19,10 +19,10 @@ from keyframe.errors import Forbidden, InvalidInput, NotFound
 from keyframe.events.publisher import publish_now, stage
 from keyframe.events.types import EventType
 from keyframe.identity import avatar_links
-from keyframe.identity.permissions import Permission, Principal, require_owner_or
+from keyframe.identity.permissions import Permission, Principal, require, require_owner_or
 from keyframe.outbox.records import add_to
 from keyframe.reviews import notices
-from keyframe.reviews.common import display_name, domain_event, require, rooms_of, version_of
+from keyframe.reviews.common import display_name, domain_event, rooms_of, version_of
 from keyframe.reviews.models import (
     COMMENT_INDEX_SK,
     COMMENT_PREFIX,

@@ -1,6 +1,6 @@
 """What comments (:mod:`~keyframe.reviews.comments`) and decisions (:mod:`~keyframe.reviews.decisions`)
-share: the caller's permission, the version they are about, the rooms of their events, the author's
-display name and the domain event committed with each change.
+share: the version they are about, the rooms of their events, the author's display name and the
+domain event committed with each change.
 """
 
 from __future__ import annotations
@@ -8,21 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from keyframe.catalog import versions
-from keyframe.errors import Forbidden
 from keyframe.events.rooms import STUDIO_ROOM, asset_room, project_room
 from keyframe.identity.models import USER_SK, UserItem, get_or_none, user_pk
-from keyframe.identity.permissions import Permission, Principal
 from keyframe.observability import logger
 from keyframe.outbox.records import DomainEvent
-
-
-def require(principal: Principal, permission: Permission) -> None:
-    """Refuse (``Forbidden``, naming the permission and the role) unless the role holds ``permission``."""
-    if not principal.can(permission):
-        raise Forbidden(
-            f"Your role {principal.role.value} cannot {permission.value}",
-            details={"permission": permission.value, "role": principal.role.value},
-        )
 
 
 def rooms_of(project_id: str, asset_id: str, *, studio: bool = False) -> list[str]:

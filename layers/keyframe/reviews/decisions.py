@@ -16,10 +16,10 @@ from keyframe.clock import now_iso
 from keyframe.errors import Conflict
 from keyframe.events.publisher import publish_now
 from keyframe.events.types import EventType
-from keyframe.identity.permissions import Permission, Principal
+from keyframe.identity.permissions import Permission, Principal, require
 from keyframe.outbox.records import OutboxItem
 from keyframe.reviews import notices
-from keyframe.reviews.common import display_name, domain_event, require, rooms_of, version_of
+from keyframe.reviews.common import display_name, domain_event, rooms_of, version_of
 from keyframe.reviews.models import REVIEW_PREFIX, ReviewItem, version_pk
 from keyframe.reviews.schemas import Decision, Review, ReviewCreate, ReviewList
 
