@@ -12,6 +12,7 @@ import moto.kms.models as kms_models
 from keyframe.identity.token_keys import ensure_token_key
 from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.local.dynamodb_json import answer_items_as_json
+from keyframe.local.moto_dispatch import remember_action_methods
 from keyframe.storage.tables import create_tables
 from tests.support.environment import (
     ANALYTICS_BUCKET,
@@ -65,10 +66,12 @@ def create_resources() -> None:
 
     Every moto world (per test or per module) gets DynamoDB as the local stack has it: atomic
     requests and transactions that cost what they touch (:mod:`keyframe.local.atomic`), item
-    operations answered as JSON directly (:mod:`keyframe.local.dynamodb_json`).
+    operations answered as JSON directly (:mod:`keyframe.local.dynamodb_json`), moto's action lookup
+    done once per class (:mod:`keyframe.local.moto_dispatch`).
     """
     make_dynamodb_atomic()
     answer_items_as_json()
+    remember_action_methods()
     _keys_handed_out.clear()
     create_tables(_client("dynamodb"), TEST_STAGE)
     _client("s3").create_bucket(Bucket=MEDIA_BUCKET)

@@ -48,6 +48,7 @@ from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.local.batch_jobs import BatchError
 from keyframe.local.batch_queue import LocalBatch
 from keyframe.local.dynamodb_json import answer_items_as_json
+from keyframe.local.moto_dispatch import remember_action_methods
 from keyframe.local.servers import ThreadedServer
 
 log = logging.getLogger("keyframe.local.emulator")
@@ -161,10 +162,12 @@ def moto_app() -> WSGIApp:
     DynamoDB item operations are made atomic first (:mod:`keyframe.local.atomic`), as on AWS. moto's
     dispatcher lists its own package folder (``os.listdir`` and an ``isdir`` per service, about 150)
     on every request to find the service; the list is read once here instead (about 6 % of the
-    emulator's CPU while a pipeline runs).
+    emulator's CPU while a pipeline runs), as are each response class's action methods
+    (:mod:`keyframe.local.moto_dispatch`).
     """
     make_dynamodb_atomic()
     answer_items_as_json()
+    remember_action_methods()
     modules = tuple(moto_backends.list_of_moto_modules())
     moto_backends.list_of_moto_modules = lambda: modules
     return DomainDispatcherApplication(create_backend_app)
