@@ -12,7 +12,7 @@ Bounds (environment variables, read by :meth:`EnvironmentSettings.from_env`):
 ==================================  ================================================================
 KEYFRAME_LAMBDA_ENVIRONMENTS        environments per function at most (default 4); a request that
                                     finds all of them busy waits for one; ``0`` runs every handler
-                                    in the stack's own process, sharing it (to debug with breakpoints)
+                                    in the stack's own process, one at a time (to debug with breakpoints)
 KEYFRAME_LAMBDA_IDLE_SECONDS        an environment idle that long is stopped (default 300)
 KEYFRAME_LAMBDA_TIMEOUT_FACTOR      the function's Lambda timeout is multiplied by this (default 3: a
                                     laptop running everything at once is slower than Lambda); an

@@ -14,6 +14,13 @@ local stack calls :func:`use_environments`, in one of its function's execution e
 exception then arrives as :class:`~keyframe.local.environments.HandlerError` carrying the original
 ``errorType``.
 
+In this process, handlers run one at a time (a re-entrant lock; a handler may invoke another from
+its own thread): Powertools' resolvers keep the current event and route on shared objects
+(``BaseRouter.current_event``, the resolver's ``context``), as Lambda can, since an execution
+environment serves one request at a time. Requests sent from several threads (tests racing a
+change) therefore reach the handlers one after another, and their storage writes still race those
+of other processes.
+
 Tests can put a plain callable in :data:`OVERRIDES` (``monkeypatch.setitem(lambdas.OVERRIDES, name, fn)``)
 to stand in for a function that is not in the registry; overrides always run in this process.
 """
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -67,6 +75,8 @@ def resolve(function_name: str, stage: str | None = None) -> str | None:
 
 
 _environments: dict[str, Environments | None] = {"pools": None}
+_in_process = threading.RLock()
+"""Held while a registry handler runs in this process (one invocation at a time, see above)."""
 
 
 def use_environments(environments: Environments | None) -> None:
@@ -95,9 +105,9 @@ def invoke(name: str, event: dict[str, Any]) -> Any:
         return pools.invoke(name, event)
     module = handler_module(name)
     entry = getattr(module, spec.handler.split(".")[1])
-    return entry(
-        event, LocalLambdaContext(function_name=physical_name(name), memory_limit_in_mb=spec.memory_mb)
-    )
+    context = LocalLambdaContext(function_name=physical_name(name), memory_limit_in_mb=spec.memory_mb)
+    with _in_process:
+        return entry(event, context)
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
