@@ -254,7 +254,7 @@ def main() -> None:
         )
         print(
             f"keyframe upload        : {ours:7.2f} s  {mb / ours:8.1f} MB/s (median) {_rounded(ours_runs)} "
-            f"(the SHA-256 of the file, {hashing:.2f} s alone, is made on a thread while the parts are sent)"
+            f"(the SHA-256 of the file, {hashing:.2f} s alone, is made on a thread from before the open)"
         )
         print(
             f"throughput keyframe/boto3: {statistics.median(throughput):.2f}x, the median of each pair's "

@@ -387,10 +387,11 @@ def upload_file(api: ApiClient, args: argparse.Namespace) -> int:
     total = run_.stat.st_size
     background: BackgroundHash | None = None
     if decision.action == "start":
-        # the file is hashed on another thread while its parts are sent (hashlib releases the GIL),
-        # and the hash goes with the complete: no read of the whole file before the first byte is sent
-        decision, state, urls = run_.open_upload(None)
+        # the file is hashed on another thread from now on, while the parts' CRC32s are made, the
+        # upload opened and the parts sent (hashlib releases the GIL), and the hash goes with the
+        # complete: the SHA-256 never holds back the first byte sent
         background = BackgroundHash(run_.path)
+        decision, state, urls = run_.open_upload(None)
     else:
         assert state is not None and session is not None
         urls = run_.resume(decision, state, session)
