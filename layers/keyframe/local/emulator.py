@@ -11,6 +11,9 @@ One WSGI app on one port (``MOTO_PORT``, default 4566, LocalStack's) in front of
 - ``POST /v1/submitjob|describejobs|listjobs|terminatejob|canceljob`` go to
   :class:`keyframe.local.batch_queue.LocalBatch` (jobs run as local subprocesses); the other Batch calls
   (compute environments, queues, job definitions) are moto's.
+- A ``PUT`` that declares ``x-amz-checksum-crc32`` (an object, or a part whose presigned URL signs it)
+  is refused with S3's 400 ``BadDigest`` when its bytes do not match, as S3 does; moto stores such a
+  part without checking it.
 - Everything else is moto's, including Step Functions with ASL execution turned on: its interpreter
   calls Lambda and Batch back on ``http://localhost:$MOTO_PORT``, i.e. on this app, so
   ``lambda:invoke`` and ``batch:submitJob.sync`` tasks run the real code.
@@ -18,12 +21,15 @@ One WSGI app on one port (``MOTO_PORT``, default 4566, LocalStack's) in front of
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import logging
 import re
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -181,6 +187,27 @@ def _aws_error(status: int, code: str, message: str) -> Response:
     return _json(status, {"__type": code, "message": message, "Type": "User"}, {"x-amzn-ErrorType": code})
 
 
+def _crc32_refusal(environ: dict[str, Any]) -> Response | None:
+    """S3's 400 ``BadDigest`` when a ``PUT`` body's CRC32 differs from its ``x-amz-checksum-crc32``
+    header (base64 of the big-endian 4 bytes), else ``None`` with the body put back for moto.
+
+    A body sent ``aws-chunked`` (checksums in a trailer) or without a length is left to moto.
+    """
+    length = environ.get("CONTENT_LENGTH")
+    if not length or "aws-chunked" in environ.get("HTTP_CONTENT_ENCODING", ""):
+        return None
+    body = environ["wsgi.input"].read(int(length))
+    environ["wsgi.input"] = io.BytesIO(body)
+    declared = environ["HTTP_X_AMZ_CHECKSUM_CRC32"]
+    if base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode() == declared:
+        return None
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>BadDigest</Code>'
+        "<Message>The CRC32 you specified did not match the calculated checksum.</Message></Error>"
+    )
+    return Response(xml, status=400, content_type="application/xml")
+
+
 class EmulatorApp:
     """The WSGI app: Lambda Invoke and Batch jobs answered locally, the rest by ``backend`` (moto).
 
@@ -211,6 +238,10 @@ class EmulatorApp:
             batch = _BATCH.match(path)
             if batch and self.batch is not None:
                 return self._batch(Request(environ), batch.group("action"))(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "PUT" and environ.get("HTTP_X_AMZ_CHECKSUM_CRC32"):
+            refused = _crc32_refusal(environ)
+            if refused is not None:
+                return refused(environ, start_response)
         answer = self.backend(environ, start_response)
         if self.on_write:
             service, _, action = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")

@@ -3,17 +3,20 @@ Step Functions running lambda:invoke (Retry/Catch) and batch:submitJob.sync agai
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from moto.core.config import default_user_config
 
@@ -444,3 +447,25 @@ def test_writes_wake_the_pollers_and_reads_do_not(emulator: Emulator) -> None:
         assert woken == ["dynamodb", "sqs"]
     finally:
         emulator.app.on_write.clear()
+
+
+def test_a_part_whose_bytes_differ_from_its_signed_crc32_is_refused_as_s3_does(emulator: Emulator) -> None:
+    # Given a multipart upload declaring CRC32 and a part URL signing the part's CRC32
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="crc-parts")
+    upload = s3.create_multipart_upload(Bucket="crc-parts", Key="take.wav", ChecksumAlgorithm="CRC32")
+    part = os.urandom(64 * 1024)
+    crc = base64.b64encode(zlib.crc32(part).to_bytes(4, "big")).decode()
+    params = {"Bucket": "crc-parts", "Key": "take.wav", "UploadId": upload["UploadId"], "PartNumber": 1,
+              "ChecksumCRC32": crc}  # fmt: skip
+    url = s3.generate_presigned_url("upload_part", Params=params, ExpiresIn=300)
+    # When other bytes are sent to it, then S3's BadDigest answers and no part is stored
+    corrupted = requests.put(url, data=part[:-1] + b"\0", headers={"x-amz-checksum-crc32": crc}, timeout=30)
+    assert corrupted.status_code == 400 and "<Code>BadDigest</Code>" in corrupted.text
+    listed = s3.list_parts(Bucket="crc-parts", Key="take.wav", UploadId=upload["UploadId"])
+    assert listed.get("Parts", []) == []
+    # When the right bytes are sent, then the part is stored
+    sent = requests.put(url, data=part, headers={"x-amz-checksum-crc32": crc}, timeout=30)
+    assert sent.status_code == 200, sent.text
+    listed = s3.list_parts(Bucket="crc-parts", Key="take.wav", UploadId=upload["UploadId"])
+    assert [p["Size"] for p in listed["Parts"]] == [len(part)]
