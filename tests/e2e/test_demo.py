@@ -84,11 +84,20 @@ def test_the_demo_plays_a_studios_day_on_the_local_stack(
     arrived = _room_events(records, "Dora")
     seen = sorted(arrived, key=lambda e: e["seq"])
     seqs = [e["seq"] for e in seen]
-    summary = [(e["seq"], e["type"], e["data"].get("status") or e["data"].get("progress")) for e in arrived]
+    summary = [
+        (e["seq"], e["type"], e["data"].get("status") or e["data"].get("progress"), e["data"].get("revision"))
+        for e in arrived
+    ]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), summary
-    # And pipeline:update events during the upload, until the pipeline SUCCEEDED for version 1
-    pipeline = [e for e in seen if e["type"] == "pipeline:update"]
-    assert len(pipeline) >= 3 and pipeline[-1]["data"]["status"] == "SUCCEEDED", summary
+    # And pipeline:update events during the upload, from revision 1 (the pipeline created) to the
+    # newest, one revision above all others (the outbox stream may number the complete's first two
+    # after the steps' own: the revision, not the seq, tells the newest), SUCCEEDED for version 1
+    pipeline = sorted(
+        (e for e in seen if e["type"] == "pipeline:update"), key=lambda e: e["data"]["revision"]
+    )
+    revisions = [e["data"]["revision"] for e in pipeline]
+    assert len(pipeline) >= 3 and revisions[0] == 1 and revisions[-2] < revisions[-1], summary
+    assert pipeline[-1]["data"]["status"] == "SUCCEEDED", summary
     # And then the HLS render of that version: QUEUED, RUNNING, progress that never goes down, SUCCEEDED
     statuses = [e for e in seen if e["type"] == "render:status"]
     assert [e["data"]["status"] for e in statuses] == ["QUEUED", "RUNNING", "SUCCEEDED"], summary

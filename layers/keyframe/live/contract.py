@@ -106,7 +106,12 @@ class DependencyMoved(ApiModel):
 
 
 class PipelineUpdate(PipelineStatus):
-    """A version's pipeline after a change; ``changedStep`` names the step that moved."""
+    """A version's pipeline after a change; ``changedStep`` names the step that moved.
+
+    Updates of one pipeline may arrive with their ``seq`` in another order than the changes were made
+    (the upload's ``complete`` leaves its first two to the outbox stream, the steps announce theirs at
+    once): the one with the highest ``revision`` is the pipeline's state.
+    """
 
     changed_step: str | None = None
 

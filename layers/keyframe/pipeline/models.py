@@ -76,6 +76,9 @@ class PipelineRecord(Model):
     updated_at = UnicodeAttribute(attr_name="updatedAt")
     steps: MapAttribute = MapAttribute(default=dict)
     error = JSONAttribute(null=True)
+    revision = NumberAttribute(null=True)
+    """1 at the create, + 1 with every write (the ``revision`` of ``pipeline:update``); ``None`` on a
+    record stored before revisions were counted (its next write makes it 1)."""
 
     version = NumberAttribute(null=True)
     kind = UnicodeAttribute(null=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from keyframe.schemas import ApiModel
 
 
@@ -31,7 +33,8 @@ class PipelineStatus(ApiModel):
     """A version's pipeline (its latest run).
 
     ``status``: PENDING, RUNNING, SUCCEEDED or FAILED; ``run`` is 1 for the upload's run and counts
-    up with each reprocess; ``kind``/``format`` are what validation found in the bytes.
+    up with each reprocess; ``kind``/``format`` are what validation found in the bytes; ``revision``
+    counts the record's changes (the newest view has the highest).
     """
 
     status: str
@@ -46,6 +49,16 @@ class PipelineStatus(ApiModel):
     ended_at: str | None = None
     steps: list[PipelineStep]
     error: PipelineError | None = None
+    revision: int = Field(
+        ge=0,
+        description=(
+            "Counts the pipeline's changes: 1 when it was created, one more with every change (0: "
+            "stored before revisions were counted). Of two views of one pipeline the one with the "
+            "higher revision is the newer: `pipeline:update` events may be numbered (`seq`) in another "
+            "order than the changes were made, so show an update only if its revision is higher than "
+            "the one shown."
+        ),
+    )
 
 
 class ReprocessAccepted(ApiModel):

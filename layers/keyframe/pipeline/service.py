@@ -5,6 +5,14 @@ Writers: :mod:`keyframe.pipeline.starter` (create, reprocess), the Lambda tasks
 recording its own step's start and end. Events go to the rooms ``studio`` and ``asset:{assetId}``
 with the record's public view (see :func:`view`) and the name of the step that changed.
 
+Every write adds 1 to the record's ``revision`` (1 at the create), and its event carries the result:
+the rooms number events in the order they are announced, not the order they were stored (the
+uploads API's ``complete`` leaves the first two to the outbox stream while the steps announce theirs
+at once), so a client shows the ``pipeline:update`` with the highest ``revision``, not the last ``seq``.
+The stored revision is exact (an atomic ``ADD``); the event's is computed from the record as read, so
+two writers racing on one record (the start attaching its execution while the first step begins)
+may announce the same revision for two intermediate states; the writes after them read again.
+
 Each write is one transaction: the record's update and the event's outbox item
 (:func:`keyframe.events.publisher.stage`; data = the record as the update leaves it, computed from
 the record read and the update's actions by :func:`_applied`), then the record is read again (as the
@@ -127,6 +135,7 @@ def _write(
         ``condition`` failed (``"record"`` in ``failed``) or the event could not be stored: nothing
         was written.
     """
+    actions = [*actions, PipelineRecord.revision.add(1)]
     after = _applied(record, actions)
     tx = Transaction().update("record", PipelineRecord(record.pk, record.sk), actions, condition=condition)
     _stage(tx, after, step)
@@ -193,6 +202,7 @@ def view(record: PipelineRecord) -> dict[str, Any]:
         "endedAt": record.ended_at,
         "steps": step_views(record),
         "error": record.error,
+        "revision": int(record.revision or 0),
     }
     return {key: value for key, value in data.items() if value is not None}
 
@@ -237,6 +247,7 @@ def create(upload: PipelineInput) -> tuple[PipelineRecord, bool]:
         started_at=now,
         updated_at=now,
         steps={name: {"status": PENDING} for name in STEPS},
+        revision=1,
     )
     tx = Transaction().put("record", record, condition=PipelineRecord.pk.does_not_exist())
     _stage(tx, record)

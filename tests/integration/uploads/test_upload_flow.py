@@ -129,6 +129,49 @@ def test_the_studio_and_the_asset_room_hear_started_and_completed(api, studio: S
     assert "upload:started" in actions and "upload:completed" in actions
 
 
+def test_a_client_keeping_the_highest_revision_ends_on_the_pipeline_s_state_whatever_the_seq_order(
+    api, studio: Studio
+) -> None:
+    # Given a completed upload: its pipeline was created and attached to its execution (revisions 1
+    # and 2), and those two pipeline:update events are left to the outbox stream
+    token = studio.admin.access_token
+    data = file_bytes(1000)
+    body = api.post(_path(studio), json=open_body(data), token=token).json()
+    etags = put_parts(body, data)
+    complete = api.post(_path(studio, body["uploadId"]) + "/complete", json=parts_body(etags), token=token)
+    assert complete.status == 202, complete.body
+    studio_id, upload_id = studio.admin.studio_id, body["uploadId"]
+    # When every step runs and the pipeline SUCCEEDED, each write announcing its update at once
+    for step in pipeline_service.STEPS:
+        pipeline_service.step_started(studio_id, upload_id, step)
+        pipeline_service.step_succeeded(studio_id, upload_id, step)
+    pipeline_service.finish_succeeded(pipeline_service.require(studio_id, upload_id))
+    # And only then the stream hands on the complete's events (a slow stream, as under load)
+    deliver_outbox(studio_id)
+
+    # Then the asset room numbered the complete's two updates last: the seq order is not the order
+    # of the changes
+    updates = [
+        e
+        for e in room_events(studio_id, f"asset:{studio.asset_id}")
+        if e["type"] == "pipeline:update" and e["data"]["uploadId"] == upload_id
+    ]
+    assert [e["data"]["status"] for e in updates][-2:] == ["PENDING", "RUNNING"]
+    # But each update carries the revision of its change: 1, 2, ... one per write, none twice
+    revisions = sorted(e["data"]["revision"] for e in updates)
+    assert revisions == list(range(1, len(updates) + 1))
+    # And a client that shows an update only when its revision is higher than the one shown ends on
+    # what GET .../pipeline answers: SUCCEEDED with every step done, at the last revision
+    shown: dict = {"revision": 0}
+    for event in sorted(updates, key=lambda e: e["seq"]):
+        if event["data"]["revision"] > shown["revision"]:
+            shown = event["data"]
+    stored = pipeline_service.view(pipeline_service.require(studio_id, upload_id))
+    assert shown["status"] == stored["status"] == "SUCCEEDED"
+    assert shown["revision"] == stored["revision"] == len(updates)
+    assert shown["steps"] == stored["steps"]
+
+
 def test_abort_drops_the_parts_and_a_second_abort_is_harmless(api, studio: Studio) -> None:
     # Given an open upload with one part sent
     token = studio.admin.access_token
