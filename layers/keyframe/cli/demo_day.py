@@ -157,6 +157,8 @@ class Day:
         """asset (and project) id -> name or code (for the activity log)."""
         self.room = ""
         self.sockets: list[LiveSocket] = []
+        self.pipeline_revisions: dict[str, int] = {}
+        """upload id -> the highest ``revision`` of its ``pipeline:update`` events seen (the state shown)."""
 
     # -------------------------------------------------------------- people and places
 
@@ -246,6 +248,12 @@ class Day:
             step = data.get("changedStep")
             steps = {s.get("name"): s.get("status") for s in data.get("steps") or []}
             detail = f"step {step} {steps.get(step)}" if step else f"pipeline {data.get('status')}"
+            upload_id, revision = str(data.get("uploadId")), int(data.get("revision") or 0)
+            newest = self.pipeline_revisions.get(upload_id, 0)
+            if revision <= newest:  # numbered after a newer change (the stream was slower): not the state
+                detail += f" (revision {revision}, older than {newest} shown: ignored)"
+            else:
+                self.pipeline_revisions[upload_id] = revision
             self.out.say(f"{head} {detail}")
         elif kind == "render:status":
             self.out.say(f"{head} {data.get('preset')} render {data.get('status')}")
