@@ -24,7 +24,7 @@ if [ "$${KEYFRAME_NO_GIT_HOOK:-0}" != 1 ] && [ -d .git ] && command -v git >/dev
 fi
 endef
 
-.PHONY: install system-tools bootstrap media-base-digest destroy dev dev-reset test test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench load openapi demo clean
+.PHONY: install system-tools bootstrap media-base-digest destroy dev dev-reset test test-slow test-all test-fast test-unit test-integration test-infra test-e2e lint format synth deploy bench load openapi demo clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { test -n "$(PYTHON)" || { echo "Keyframe needs Python 3.11 or newer on PATH (or make PYTHON=/path/to/python3.x)" >&2; exit 1; }; \
@@ -67,8 +67,17 @@ dev-reset: install ## delete the local stack's saved data (.keyframe/data): the 
 # short unit tests even out the end. A module sharing a module-scoped fixture stays on one worker
 # (tests/conftest.py).
 TEST_PATHS := tests/e2e tests/infrastructure tests/integration tests/unit
-test: install ## every test: unit, integration (moto), infrastructure (CDK synth), end-to-end (local stack)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(TEST_PATHS)
+test: install ## the tests: unit, integration (moto), infrastructure (CDK synth), end-to-end (local stack); not the slow tier
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m "not slow" $(TEST_PATHS)
+
+# The slow tier (marker `slow`, pyproject.toml): the Blender and Synfig scene renders, the browser test
+# in Chromium, schemathesis, the Locust Monday morning, the stack restarts, the CDK app synthesized in
+# a subprocess and the hundreds of concurrent requests: about a third of the suite's CPU for 8 tests.
+# `make test` leaves them out to stay under 5 minutes on 2 cores; CI (.ci/run) runs both.
+test-slow: install ## the slow tier: long scenarios and heavy tools (CI runs it after `make test`)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m slow tests/e2e tests/infrastructure
+
+test-all: test test-slow ## `make test` then `make test-slow`: every test, as CI runs them
 
 # The inner loop: the unit tests and the integration modules that cost least per test (module-scoped
 # moto worlds, no FFmpeg, no threads racing), chosen from `pytest --durations=0`; under 60 s on 2 cores.

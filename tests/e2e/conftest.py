@@ -5,7 +5,9 @@ under ``pytest -n 2 --dist loadgroup`` all of them run on one worker and share o
 (``test_restart.py``, which starts stacks of its own, is its own group ``e2e-restart``). The modules
 of the later features (load, scene renders, people, notifications, webhooks, outbox) are the group
 ``e2e-features``: a second chain that xdist can run on the other worker, with that worker's own stack
-(the e2e chain alone outlasted everything else). The stack
+(the e2e chain alone outlasted everything else). Modules and tests marked ``slow`` (scene renders,
+browser, schemathesis, load, restarts, hundreds of concurrent requests) run in ``make test-slow``,
+not ``make test``; in that run the same groups apply. The stack
 listens on free ports (``MOTO_PORT``/``KEYFRAME_HTTP_PORT``/``KEYFRAME_WS_PORT`` = 0) with a temporary
 state folder, so it never collides with a ``make dev`` running on 3000/3001/4566.
 """

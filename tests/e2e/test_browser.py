@@ -39,7 +39,7 @@ from keyframe.local.ffmpeg import ffmpeg_path
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 from tests.js import npm
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PAGE_ORIGIN = "http://localhost:5173"  # the local stack's default CORS origin (keyframe.local.defaults)

@@ -112,6 +112,7 @@ def _mismatch(call: Call, status: int, body: Any, projects: dict[str, set[str]])
     return None if ok else f"a body that is not its own: {body}"
 
 
+@pytest.mark.slow
 def test_hundreds_of_concurrent_mixed_requests_each_get_their_own_answer(
     local_stack: LocalStackProcess,
 ) -> None:

@@ -21,7 +21,7 @@ import pytest
 from keyframe.registry import REPO_ROOT
 from tests.e2e.conftest import LocalStackProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-features")]
 
 
 def test_a_short_monday_morning_has_no_server_error_and_loses_no_event(

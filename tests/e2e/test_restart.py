@@ -32,9 +32,9 @@ from tests.e2e.test_pipeline import PASSWORD, Studio
 from tests.support.local_stack import PORTS, BaseUrlSession, LocalStackProcess, start_local_stack
 from tests.unit.media.samples import ffmpeg_sample
 
-# Its own xdist group: these tests start their own stacks, so under `make test` they run on the other
+# Its own xdist group: these tests start their own stacks, so under `make test-slow` they run on the other
 # worker, beside the session stack's tests instead of after them.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-restart")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-restart")]
 
 
 @contextmanager

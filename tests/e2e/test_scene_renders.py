@@ -28,7 +28,7 @@ from keyframe.renders import playlists, tools
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 from tests.e2e.test_renders import Studio, _cmdline, _pids, children
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-features")]
 
 needs_blender = pytest.mark.skipif(
     tools.find("blender") is None, reason=tools.missing_message(["blender"]) or "blender missing"

@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 EXCLUDED_CHECKS: dict[str, str] = {
     "positive_data_acceptance": (

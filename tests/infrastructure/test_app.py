@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 # no xdist group: it synthesizes its own app, not the shared one (either worker may take it)
-pytestmark = [pytest.mark.infra]
+pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
