@@ -10,6 +10,7 @@ import pytest
 from keyframe.catalog.activity import list_activity
 from keyframe.catalog.versions import get_version
 from keyframe.local import lambdas
+from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import status
 from keyframe.pipeline.starter import PipelineInput, start_pipeline
 from tests.integration.pipeline.conftest import Place, Uploader, make_place
@@ -62,6 +63,14 @@ def test_get_pipeline_shows_the_steps(api, admin: Session, studio_place: Place, 
         and body["steps"][0]["endedAt"] >= body["steps"][0]["startedAt"]
     )
     assert body.get("error") is None
+    # And its revision counts its changes: one per pipeline:update stored with them, the last one's
+    updates = [
+        item.data
+        for item in OutboxItem.query(outbox_pk(studio_place.studio_id))
+        if item.event_type == "pipeline:update" and item.data["uploadId"] == event["uploadId"]
+    ]
+    assert sorted(u["revision"] for u in updates) == list(range(1, len(updates) + 1))
+    assert body["revision"] == len(updates) >= 7
 
 
 def test_pipelines_of_other_studios_and_unknown_versions_are_404(
