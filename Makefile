@@ -39,7 +39,14 @@ $(TS_CONTRACT)/node_modules/.package-lock.json: $(TS_CONTRACT)/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then cd $(TS_CONTRACT) && npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the TypeScript client check will be skipped (install Node 20+ and npm)"; fi
 
-install: $(STAMP) $(TS_CONTRACT)/node_modules/.package-lock.json ## create .venv, install Keyframe with its dev dependencies, the git commit hooks and the npm packages of the TypeScript client check
+# the JavaScript tools the tests use (tests/js: @asyncapi/parser, hls.js), through the same function the
+# tests call (tests/js/npm.py), so that `make test` does not spend its first minute installing them
+JS_TOOLS := tests/js
+$(JS_TOOLS)/node_modules/.package-lock.json: $(JS_TOOLS)/package-lock.json $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(BIN)/python -c "from tests.js import npm; npm.node_modules()"; \
+	else echo "npm not found: the AsyncAPI parser check and the browser test will fail (install Node 20+ and npm)"; fi
+
+install: $(STAMP) $(TS_CONTRACT)/node_modules/.package-lock.json $(JS_TOOLS)/node_modules/.package-lock.json ## create .venv, install Keyframe with its dev dependencies, the git commit hooks and the npm packages the tests use (tests/js, the TypeScript client check)
 	@$(install_git_hook)
 
 # The programs some features run that no Python wheel brings: Chromium (the browser test), Blender
