@@ -85,7 +85,7 @@ test: install ## the tests: unit, integration (moto), infrastructure (CDK synth)
 
 # The slow tier (marker `slow`, pyproject.toml): the Blender and Synfig scene renders, the browser test
 # in Chromium, schemathesis, the Locust Monday morning, the stack restarts, the CDK app synthesized in
-# a subprocess and the hundreds of concurrent requests: about a third of the suite's CPU for 8 tests.
+# a subprocess and the hundreds of concurrent requests: 10 tests, about a quarter of the suite's CPU.
 # `make test` leaves them out to stay under 5 minutes on 2 cores; CI (.ci/run) runs both.
 test-slow: install ## the slow tier: long scenarios and heavy tools (CI runs it after `make test`)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m slow tests/e2e tests/infrastructure
