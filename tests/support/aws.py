@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import secrets
 from typing import Any
 
 import boto3
 import moto.kms.models as kms_models
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 
 from keyframe.identity.token_keys import ensure_token_key
 from keyframe.local.atomic import make_dynamodb_atomic
@@ -58,6 +62,22 @@ def _client(service: str) -> Any:
     return _clients[service]
 
 
+_empty_tables: dict[str, Any] = {}
+
+
+def _create_tables() -> None:
+    """Keyframe's tables in this moto world. The first world in a process creates them through
+    ``create_tables`` (the definitions CDK deploys); later worlds get a deep copy of those empty moto
+    tables (about 22 ms of CPU instead of ~45 requests' worth, once per world)."""
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]]
+    if _empty_tables:
+        missing = {name: table for name, table in _empty_tables.items() if name not in backend.tables}
+        backend.tables.update(copy.deepcopy(missing))
+        return
+    create_tables(_client("dynamodb"), TEST_STAGE)
+    _empty_tables.update(copy.deepcopy(backend.tables))
+
+
 def create_resources() -> None:
     """Tables from ``keyframe.storage.tables``, the media bucket, the signing secret and its first
     KMS token key (``keyframe.identity.token_keys``), the webhook delivery queue, the analytics Firehose
@@ -73,7 +93,7 @@ def create_resources() -> None:
     answer_items_as_json()
     remember_action_methods()
     _keys_handed_out.clear()
-    create_tables(_client("dynamodb"), TEST_STAGE)
+    _create_tables()
     _client("s3").create_bucket(Bucket=MEDIA_BUCKET)
     _client("secretsmanager").create_secret(
         Name=JWT_SECRET_NAME,
