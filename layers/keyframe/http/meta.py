@@ -12,7 +12,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
@@ -22,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from keyframe.errors import ServiceUnavailable
 from keyframe.http import openapi
 from keyframe.http.contract import answers
-from keyframe.storage import s3
+from keyframe.storage import clients, s3
 from keyframe.storage.tables import TABLES
 
 ASYNCAPI_DOCUMENT = Path(__file__).parent.parent / "live" / "asyncapi.json"
@@ -44,7 +43,7 @@ def health() -> dict[str, str]:
 
 
 def _check_tables() -> dict[str, str]:
-    client = boto3.client("dynamodb")
+    client = clients.client("dynamodb")
     results = {}
     for spec in TABLES:
         name = os.environ.get(spec.env_var)

@@ -16,7 +16,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
@@ -26,6 +25,7 @@ from keyframe.errors import Conflict, NotFound
 from keyframe.observability import logger
 from keyframe.pipeline import service
 from keyframe.pipeline.models import PipelineInput, PipelineRecord
+from keyframe.storage import clients
 
 
 class PipelineSettings(settings.EnvSettings):
@@ -45,7 +45,7 @@ class PipelineStart(BaseModel):
 
 
 def _client() -> Any:
-    return boto3.client("stepfunctions")
+    return clients.client("stepfunctions")
 
 
 def _state_machine_arn() -> str:

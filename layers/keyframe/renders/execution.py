@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe.observability import logger
@@ -35,6 +34,7 @@ from keyframe.renders.config import ExecutionSettings
 from keyframe.renders.jobs import attempt_timeout_seconds
 from keyframe.renders.scenes import SCENE_PRESETS
 from keyframe.settings import load
+from keyframe.storage import clients
 
 
 def execution_name(job_id: str, attempt: int) -> str:
@@ -79,7 +79,7 @@ def start(studio_id: str, job_id: str, attempt: int, priority: str, preset: str 
     """
     arn = load(ExecutionSettings).RENDER_STATE_MACHINE_ARN
     name = execution_name(job_id, attempt)
-    client = boto3.client("stepfunctions")
+    client = clients.client("stepfunctions")
     try:
         response = client.start_execution(
             stateMachineArn=arn,
@@ -98,7 +98,7 @@ def stop(execution_arn: str | None, cause: str) -> None:
     if not execution_arn:
         return
     try:
-        boto3.client("stepfunctions").stop_execution(
+        clients.client("stepfunctions").stop_execution(
             executionArn=execution_arn, error="Cancelled", cause=cause
         )
     except (ClientError, BotoCoreError) as exc:
@@ -110,6 +110,6 @@ def terminate(batch_job_id: str | None, reason: str) -> None:
     if not batch_job_id:
         return
     try:
-        boto3.client("batch").terminate_job(jobId=batch_job_id, reason=reason[:256])
+        clients.client("batch").terminate_job(jobId=batch_job_id, reason=reason[:256])
     except (ClientError, BotoCoreError) as exc:
         logger.warning("terminate_job failed", extra={"batch_job_id": batch_job_id, "error": str(exc)})

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-from botocore.config import Config
+from keyframe.storage import clients
 
 
 def client(
@@ -22,7 +21,8 @@ def client(
     request_checksum_calculation: str | None = None,
     retries_mode: str | None = None,
 ) -> Any:
-    """A boto3 S3 client.
+    """A boto3 S3 client, shared in this process with every caller asking for the same one
+    (:func:`keyframe.storage.clients.client`).
 
     Parameters
     ----------
@@ -42,4 +42,4 @@ def client(
         options["request_checksum_calculation"] = request_checksum_calculation
     if retries_mode:
         options["retries"] = {"mode": retries_mode}
-    return boto3.client("s3", region_name=region_name, endpoint_url=endpoint_url, config=Config(**options))
+    return clients.client("s3", region_name=region_name, endpoint_url=endpoint_url, **options)

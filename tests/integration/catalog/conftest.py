@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from keyframe.storage.clients import client as aws_client
+from tests.support.environment import MEDIA_BUCKET
 from tests.support.identity import Session, register_studio
 from tests.support.world import moto_world
 
@@ -48,11 +50,7 @@ def make_asset(api: Any, admin: Session, project: dict[str, Any]) -> Callable[..
 
 def put_file(key: str, content: bytes) -> None:
     """Store ``content`` at ``key`` in the media bucket (as an upload would)."""
-    import boto3
-
-    from tests.support.environment import MEDIA_BUCKET
-
-    boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=content)
+    aws_client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=content)
 
 
 def publish(

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from keyframe import registry, settings
 from keyframe.pipeline import service
 from keyframe.pipeline.starter import PipelineInput, execution_input
+from keyframe.storage.clients import client as aws_client
 from tests.support.environment import MEDIA_BUCKET
 from tests.unit.media.samples import make_samples
 
@@ -90,7 +90,7 @@ def stored_upload(place: Place) -> Uploader:
         data = source.read_bytes() if isinstance(source, Path) else source
         upload_id = str(uuid.uuid4())
         key = f"studios/{where.studio_id}/assets/{where.asset_id}/uploads/{upload_id}/{file_name}"
-        boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=data)
+        aws_client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=data)
         digest = hashlib.sha256(data).hexdigest() if sha256 is True else (sha256 or None)
         record, _ = service.create(
             PipelineInput(
@@ -119,7 +119,7 @@ def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     Lets the starter and the reprocess route really call StartExecution on moto without running
     Lambda functions (moto's own Lambda needs Docker).
     """
-    client = boto3.client("stepfunctions")
+    client = aws_client("stepfunctions")
     role = "arn:aws:iam::123456789012:role/keyframe-test-states"
     arn = client.create_state_machine(
         name="keyframe-test-asset-pipeline",
@@ -133,5 +133,5 @@ def state_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def object_exists(key: str) -> bool:
     """True if ``key`` is in the media bucket."""
-    listing = boto3.client("s3").list_objects_v2(Bucket=MEDIA_BUCKET, Prefix=key)
+    listing = aws_client("s3").list_objects_v2(Bucket=MEDIA_BUCKET, Prefix=key)
     return any(item["Key"] == key for item in listing.get("Contents", []))

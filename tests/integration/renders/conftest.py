@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from keyframe import registry, settings
 from keyframe.local import lambdas
 from keyframe.renders import execution
+from keyframe.storage.clients import client as aws_client
 from tests.support.environment import MEDIA_BUCKET
 from tests.support.identity import Session, add_member, register_studio
 
@@ -97,7 +97,7 @@ def publish(
             AssetCreate(project_id=project_id, name=name, type=AssetType.SHOT),
         ).id
     key = f"studios/{session.studio_id}/assets/{asset_id}/uploads/{uuid.uuid4().hex}/shot.mp4"
-    boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=data, ContentType="video/mp4")
+    aws_client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=data, ContentType="video/mp4")
     digest = hashlib.sha256(data).hexdigest()
     file = FileInfo(
         key=key,
@@ -147,7 +147,7 @@ class Spy:
 @pytest.fixture
 def runs(aws: None, monkeypatch: pytest.MonkeyPatch) -> Spy:
     """A stand-in render state machine (``RENDER_STATE_MACHINE_ARN``) and spies on stop/terminate."""
-    client = boto3.client("stepfunctions")
+    client = aws_client("stepfunctions")
     arn = client.create_state_machine(
         name="keyframe-test-render",
         definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
@@ -163,7 +163,7 @@ def runs(aws: None, monkeypatch: pytest.MonkeyPatch) -> Spy:
 
 def executions(state_machine_arn: str | None = None) -> list[dict[str, Any]]:
     """Every execution started on the stand-in state machine (with its input), oldest first."""
-    client = boto3.client("stepfunctions")
+    client = aws_client("stepfunctions")
     arn = state_machine_arn or _state_machine_arn()
     found = client.list_executions(stateMachineArn=arn)["executions"]
     described = [client.describe_execution(executionArn=e["executionArn"]) for e in found]

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
@@ -23,6 +22,7 @@ from keyframe import settings
 from keyframe.events import publisher
 from keyframe.outbox import stream
 from keyframe.outbox.records import OutboxItem, outbox_pk
+from keyframe.storage.clients import client as aws_client
 from keyframe.uploads.sizing import MIB
 from tests.support.identity import Session, register_studio
 
@@ -46,7 +46,7 @@ def pipeline_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     the pipeline's tests and the end-to-end tests.
     """
     definition = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
-    arn = boto3.client("stepfunctions").create_state_machine(
+    arn = aws_client("stepfunctions").create_state_machine(
         name="keyframe-test-asset-pipeline",
         definition=json.dumps(definition),
         roleArn="arn:aws:iam::123456789012:role/keyframe-test-pipeline",
@@ -58,7 +58,7 @@ def pipeline_machine(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def executions(machine_arn: str) -> list[dict[str, Any]]:
     """Every execution of the state machine."""
-    return boto3.client("stepfunctions").list_executions(stateMachineArn=machine_arn)["executions"]
+    return aws_client("stepfunctions").list_executions(stateMachineArn=machine_arn)["executions"]
 
 
 @dataclass
@@ -137,7 +137,7 @@ def parts_body(etags: dict[int, str]) -> dict[str, Any]:
 
 def s3_object(key: str) -> bytes | None:
     """The bytes stored under ``key`` in the media bucket, or ``None``."""
-    s3 = boto3.client("s3")
+    s3 = aws_client("s3")
     try:
         return s3.get_object(Bucket=os.environ["MEDIA_BUCKET"], Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey:
@@ -146,7 +146,7 @@ def s3_object(key: str) -> bytes | None:
 
 def open_multipart_uploads() -> list[dict[str, Any]]:
     """Multipart uploads S3 still holds open in the media bucket."""
-    return boto3.client("s3").list_multipart_uploads(Bucket=os.environ["MEDIA_BUCKET"]).get("Uploads", [])
+    return aws_client("s3").list_multipart_uploads(Bucket=os.environ["MEDIA_BUCKET"]).get("Uploads", [])
 
 
 @pytest.fixture
