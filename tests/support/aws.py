@@ -16,6 +16,7 @@ from moto.dynamodb.models import dynamodb_backends
 from keyframe.identity.token_keys import ensure_token_key
 from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.local.dynamodb_json import answer_items_as_json
+from keyframe.local.dynamodb_queries import queries_read_what_they_match
 from keyframe.local.moto_dispatch import remember_action_methods
 from keyframe.storage.tables import create_tables
 from tests.support.environment import (
@@ -86,11 +87,13 @@ def create_resources() -> None:
 
     Every moto world (per test or per module) gets DynamoDB as the local stack has it: atomic
     requests and transactions that cost what they touch (:mod:`keyframe.local.atomic`), item
-    operations answered as JSON directly (:mod:`keyframe.local.dynamodb_json`), moto's action lookup
+    operations answered as JSON directly (:mod:`keyframe.local.dynamodb_json`), queries that read
+    their partition (:mod:`keyframe.local.dynamodb_queries`), moto's action lookup
     done once per class (:mod:`keyframe.local.moto_dispatch`).
     """
     make_dynamodb_atomic()
     answer_items_as_json()
+    queries_read_what_they_match()
     remember_action_methods()
     _keys_handed_out.clear()
     _create_tables()

@@ -54,6 +54,7 @@ from keyframe.local.atomic import make_dynamodb_atomic
 from keyframe.local.batch_jobs import BatchError
 from keyframe.local.batch_queue import LocalBatch
 from keyframe.local.dynamodb_json import answer_items_as_json
+from keyframe.local.dynamodb_queries import queries_read_what_they_match
 from keyframe.local.moto_dispatch import remember_action_methods
 from keyframe.local.servers import ThreadedServer
 
@@ -165,7 +166,8 @@ def _normalise_response(
 def moto_app() -> WSGIApp:
     """moto's server WSGI app (every service on one port, dispatched by the request signature).
 
-    DynamoDB item operations are made atomic first (:mod:`keyframe.local.atomic`), as on AWS. moto's
+    DynamoDB item operations are made atomic first (:mod:`keyframe.local.atomic`), as on AWS, and
+    queries read their partition, not the whole table (:mod:`keyframe.local.dynamodb_queries`). moto's
     dispatcher lists its own package folder (``os.listdir`` and an ``isdir`` per service, about 150)
     on every request to find the service; the list is read once here instead (about 6 % of the
     emulator's CPU while a pipeline runs), as are each response class's action methods
@@ -173,6 +175,7 @@ def moto_app() -> WSGIApp:
     """
     make_dynamodb_atomic()
     answer_items_as_json()
+    queries_read_what_they_match()
     remember_action_methods()
     modules = tuple(moto_backends.list_of_moto_modules())
     moto_backends.list_of_moto_modules = lambda: modules
