@@ -96,10 +96,8 @@ def _read(
         if partition is None:
             return []
         return list(partition.values()) if isinstance(partition, dict) else [partition]
-    wanted = [(name, value) for name, value in conditions or ()]
-    return [
-        item for item in _every_item(table) if all(_may_equal(item, name, value) for name, value in wanted)
-    ]
+    wanted = conditions or []
+    return [item for item in _every_item(table) if all(_may_equal(item, name, v) for name, v in wanted)]
 
 
 def _every_item(table: Table) -> list[Item]:

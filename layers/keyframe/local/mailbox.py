@@ -82,13 +82,13 @@ def _captured() -> Iterable[Any]:
             yield from list(backend.sent_messages)
 
 
-_read: dict[str, CapturedMail] = {}
+_parsed: dict[str, CapturedMail] = {}
 """Each captured e-mail as parsed the first time it was read, by id (a sent e-mail never changes)."""
 
 
 def _captured_mail(sent: Any) -> CapturedMail:
     """``sent`` (moto's SES record) as a :class:`CapturedMail`, parsed once per message id."""
-    mail = _read.get(sent.id)
+    mail = _parsed.get(sent.id)
     if mail is not None:
         return mail
     if isinstance(sent, RawMessage):
@@ -105,7 +105,7 @@ def _captured_mail(sent: Any) -> CapturedMail:
             html=body,
             links=list(dict.fromkeys(LINK.findall(body))),
         )
-    _read[sent.id] = mail
+    _parsed[sent.id] = mail
     return mail
 
 

@@ -20,6 +20,16 @@ PARTITIONS = ["a", "b", "c", "d"]
 KINDS = ["shot", "rig", "prop"]
 
 
+def _keys(partition: str, sort: str | None = None) -> list[dict[str, str]]:
+    """A ``KeySchema``: the partition key, then the sort key if any."""
+    keys = [{"AttributeName": partition, "KeyType": "HASH"}]
+    return keys + ([{"AttributeName": sort, "KeyType": "RANGE"}] if sort else [])
+
+
+def _index(name: str, keys: list[dict[str, str]], projection: str) -> dict[str, Any]:
+    return {"IndexName": name, "KeySchema": keys, "Projection": {"ProjectionType": projection}}
+
+
 @pytest.fixture
 def dynamodb(aws: None) -> Any:
     """A client and a table with a string sort key, two global indexes (string and number partition
@@ -32,32 +42,12 @@ def dynamodb(aws: None) -> Any:
             {"AttributeName": name, "AttributeType": kind}
             for name, kind in (("pk", "S"), ("sk", "S"), ("kind", "S"), ("rank", "N"), ("level", "N"))
         ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        KeySchema=_keys("pk", "sk"),
         GlobalSecondaryIndexes=[
-            {
-                "IndexName": "byKind",
-                "KeySchema": [
-                    {"AttributeName": "kind", "KeyType": "HASH"},
-                    {"AttributeName": "rank", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "byLevel",
-                "KeySchema": [{"AttributeName": "level", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
+            _index("byKind", _keys("kind", "rank"), "ALL"),
+            _index("byLevel", _keys("level"), "KEYS_ONLY"),
         ],
-        LocalSecondaryIndexes=[
-            {
-                "IndexName": "byRank",
-                "KeySchema": [
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "rank", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        LocalSecondaryIndexes=[_index("byRank", _keys("pk", "rank"), "ALL")],
     )
     draw = random.Random(15)
     for number in range(160):
