@@ -33,7 +33,12 @@ bytes that went through Lambda
 (every request and response body the uploads API's handlers saw) against the file size: file content
 must never pass through Lambda, so that number stays a few KB whatever the file size.
 
-Run alone: ``python -m tests.performance.bench_uploads`` (``BENCH_UPLOAD_MB``, default 96;
+Both are run for a 96 MiB and a 256 MiB file, one after the other on the same emulator. (A line
+through the two sizes' medians does not split the API's fixed cost from the transfer: the emulator
+takes more than 2.67x as long for 2.67x the bytes, both clients alike.)
+
+Run alone: ``python -m tests.performance.bench_uploads`` (``BENCH_UPLOAD_MB``, comma-separated, default
+``96,256``;
 ``BENCH_UPLOAD_PARALLEL``, default 4; ``BENCH_UPLOAD_ROUNDS``, pairs, default 15, at least 7).
 """
 
@@ -51,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -248,15 +254,77 @@ def _spread(values: list[float]) -> str:
     return f"quartiles {low:.2f}-{high:.2f}, range {min(values):.2f}-{max(values):.2f}"
 
 
+@dataclass
+class _World:
+    """What every size's measurement shares: the emulator, the API in-process and the studio's asset."""
+
+    api: Any
+    token: str
+    asset_id: str
+    meter: _LambdaMeter
+    endpoint: str
+    spool: Path
+    parallel: int
+    pairs: int
+
+
+def _measure(world: _World, size: int, folder: Path) -> tuple[float, float]:
+    """Warm up, run ``world.pairs`` pairs for a ``size``-byte file and print them; returns the medians
+    ``(boto3 seconds, keyframe seconds)``."""
+    load_before = os.getloadavg()[0]
+    path = folder / f"bench-{size}.bin"
+    _write_file(path, size)
+    hashing = _hash_seconds(path)  # also warms the page cache for both clients
+    _boto3_upload(path, world.parallel)  # warm-up of both (connections, first imports): not counted
+    _keyframe_upload(world.api, world.token, world.asset_id, path, world.parallel)
+    _delete_uploaded_objects()
+    baselines, ours_runs = [], []
+    for pair in range(world.pairs):
+        before = (world.meter.request_bytes, world.meter.response_bytes, world.meter.calls)
+        baseline_seconds, elapsed, client = _pair(
+            pair, world.api, world.token, world.asset_id, path=path, parallel=world.parallel
+        )
+        baselines.append(baseline_seconds)
+        ours_runs.append(elapsed)
+        through_lambda = world.meter.request_bytes + world.meter.response_bytes - before[0] - before[1]
+        calls = world.meter.calls - before[2]
+    path.unlink()
+    baseline, ours = statistics.median(baselines), statistics.median(ours_runs)
+    throughput = [b / o for o, b in zip(ours_runs, baselines, strict=True)]
+    mb = size / 1e6
+    print(
+        f"file: {size} bytes ({size // PART_SIZE + bool(size % PART_SIZE)} parts of {PART_SIZE}), "
+        f"parallel {world.parallel}, {world.pairs} interleaved pairs (order alternating) after a warm-up, "
+        f"emulator {world.endpoint} spooling to {world.spool.parent}; load average {load_before:.1f} "
+        f"before, {os.getloadavg()[0]:.1f} after"
+    )
+    print(
+        f"boto3 transfer manager : {baseline:7.2f} s  {mb / baseline:8.1f} MB/s (median) "
+        f"{_rounded(baselines)}"
+    )
+    print(
+        f"keyframe upload        : {ours:7.2f} s  {mb / ours:8.1f} MB/s (median) {_rounded(ours_runs)} "
+        f"(the SHA-256 of the file, {hashing:.2f} s alone, is made on a thread from before the open)"
+    )
+    print(
+        f"throughput keyframe/boto3: {statistics.median(throughput):.2f}x, the median of each pair's "
+        f"ratio ({_spread(throughput)}); {baseline / ours:.2f}x from the medians"
+    )
+    print(
+        f"bytes through Lambda   : {through_lambda} in {calls} API calls "
+        f"(client sent {client.sent_bytes}, received {client.received_bytes}) for a {size}-byte file: "
+        f"{through_lambda / size:.5%} of the file size, no file content"
+    )
+    return baseline, ours
+
+
 def main() -> None:
-    """Run the benchmark and print the ratios."""
-    size = int(float(os.environ.get("BENCH_UPLOAD_MB", "96")) * 1024 * 1024)
-    parallel = int(os.environ.get("BENCH_UPLOAD_PARALLEL", "4"))
-    pairs = max(7, int(os.environ.get("BENCH_UPLOAD_ROUNDS", "15")))
+    """Run the benchmark for each size of ``BENCH_UPLOAD_MB`` (comma-separated, default 96 and 256) and
+    print the ratios."""
+    sizes = [int(float(mb) * 1024 * 1024) for mb in os.environ.get("BENCH_UPLOAD_MB", "96,256").split(",")]
     spool = _spool_dir()
     process, endpoint = _start_emulator(spool)
     saved_env = dict(os.environ)
-    load_before = os.getloadavg()[0]
     try:
         _configure(endpoint)
         from tests.support.api import ApiClient as GatewayClient
@@ -265,48 +333,14 @@ def main() -> None:
         meter.install()
         api = GatewayClient()
         token, asset_id = _setup_studio(api)
+        world = _World(
+            api, token, asset_id, meter, endpoint, spool,
+            parallel=int(os.environ.get("BENCH_UPLOAD_PARALLEL", "4")),
+            pairs=max(7, int(os.environ.get("BENCH_UPLOAD_ROUNDS", "15"))),
+        )  # fmt: skip
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "bench.bin"
-            _write_file(path, size)
-            hashing = _hash_seconds(path)  # also warms the page cache for both clients
-            _boto3_upload(path, parallel)  # warm-up of both (connections, first imports): not counted
-            _keyframe_upload(api, token, asset_id, path, parallel)
-            baselines, ours_runs = [], []
-            for pair in range(pairs):
-                before = (meter.request_bytes, meter.response_bytes, meter.calls)
-                baseline_seconds, elapsed, client = _pair(
-                    pair, api, token, asset_id, path=path, parallel=parallel
-                )
-                baselines.append(baseline_seconds)
-                ours_runs.append(elapsed)
-                through_lambda = meter.request_bytes + meter.response_bytes - before[0] - before[1]
-                calls = meter.calls - before[2]
-        baseline, ours = statistics.median(baselines), statistics.median(ours_runs)
-        throughput = [b / o for o, b in zip(ours_runs, baselines, strict=True)]
-        mb = size / 1e6
-        print(
-            f"file: {size} bytes ({size // PART_SIZE + bool(size % PART_SIZE)} parts of {PART_SIZE}), "
-            f"parallel {parallel}, {pairs} interleaved pairs (order alternating) after a warm-up, "
-            f"emulator {endpoint} spooling to {spool.parent}; load average {load_before:.1f} before, "
-            f"{os.getloadavg()[0]:.1f} after"
-        )
-        print(
-            f"boto3 transfer manager : {baseline:7.2f} s  {mb / baseline:8.1f} MB/s (median) "
-            f"{_rounded(baselines)}"
-        )
-        print(
-            f"keyframe upload        : {ours:7.2f} s  {mb / ours:8.1f} MB/s (median) {_rounded(ours_runs)} "
-            f"(the SHA-256 of the file, {hashing:.2f} s alone, is made on a thread from before the open)"
-        )
-        print(
-            f"throughput keyframe/boto3: {statistics.median(throughput):.2f}x, the median of each pair's "
-            f"ratio ({_spread(throughput)}); {baseline / ours:.2f}x from the medians"
-        )
-        print(
-            f"bytes through Lambda   : {through_lambda} in {calls} API calls "
-            f"(client sent {client.sent_bytes}, received {client.received_bytes}) for a {size}-byte file: "
-            f"{through_lambda / size:.5%} of the file size, no file content"
-        )
+            for size in sizes:
+                _measure(world, size, Path(folder))
     finally:
         os.environ.clear()
         os.environ.update(saved_env)

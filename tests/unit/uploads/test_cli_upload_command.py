@@ -162,6 +162,20 @@ def test_part_crc32s_are_zlibs_crc32_of_each_planned_part(tmp_path: Path) -> Non
     # When checksummed / Then each part's CRC32, 8 hex characters, in part order
     expected = [f"{zlib.crc32(data[o : o + part]):08x}" for o in range(0, len(data), part)]
     assert part_crc32s(path, part, len(data)) == expected and len(expected) == 3
+    assert part_crc32s(path, part, len(data), threads=1) == expected  # the same on one thread
+
+
+def test_part_crc32s_stop_at_the_declared_size(tmp_path: Path) -> None:
+    # Given a file that grew past the size the upload declares
+    path = tmp_path / "f.bin"
+    data = bytes(range(256)) * 100
+    path.write_bytes(data + b"appended")
+    # When checksummed for the declared size / Then the bytes after it are not in the last part
+    assert part_crc32s(path, 10_000, len(data)) == [
+        f"{zlib.crc32(data[:10_000]):08x}",
+        f"{zlib.crc32(data[10_000:20_000]):08x}",
+        f"{zlib.crc32(data[20_000:]):08x}",
+    ]
 
 
 def test_a_client_error_is_not_retried_and_names_the_part(file_of_25_bytes: Path) -> None:
