@@ -34,6 +34,7 @@ from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from moto.utilities.utils import CaseInsensitiveDict
 
+from keyframe.local.dynamodb_queries import forget_index_maps
 from keyframe.local.handlers import LOCAL_ACCOUNT_ID
 from keyframe.local.snapshot_layout import FORMAT, MANIFEST, iso, parse_date, utc_now
 
@@ -128,6 +129,7 @@ def restore(directory: Path, region: str) -> Restored:
         log.warning("ignoring %s: format %s, expected %s", path, manifest.get("format"), FORMAT)
         return restored
     _restore_tables(directory, manifest["dynamodb"], region, restored)
+    forget_index_maps()  # the items went straight into moto's tables, past the requests that keep them
     _restore_objects(directory, manifest["s3"], region, restored)
     _restore_multiparts(directory, manifest.get("multipartUploads", {}), region, restored)
     secrets: Any = secretsmanager_backends[LOCAL_ACCOUNT_ID][region]

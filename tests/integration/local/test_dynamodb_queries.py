@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
 from keyframe.local import dynamodb_queries
 
@@ -179,3 +179,114 @@ def test_a_query_reads_its_partition_and_an_index_query_the_items_with_its_key(d
     assert len(kind) == sum(1 for item in every if "kind" in item.attrs and item.attrs["kind"].value == "rig")
     assert len(level) == sum(1 for item in every if "level" in item.attrs)
     assert dynamodb_queries._read(table, DynamoType({"S": "none"}), None, None) == []
+
+
+def _some_key(draw: random.Random) -> dict[str, Any]:
+    return {"pk": {"S": draw.choice(PARTITIONS)}, "sk": {"S": f"ITEM#{draw.randint(0, 199):03d}"}}
+
+
+def _random_write(client: Any, draw: random.Random) -> None:
+    """One write that may change what the string index ``byKind`` (and the local index on ``pk``)
+    hold: a put, an update setting or removing ``kind``, a delete, a batch, a transaction that
+    commits or is cancelled, or a conditional put that fails."""
+    key = _some_key(draw)
+    kind = {"S": draw.choice([*KINDS, "set"])}
+    shape = draw.choice(["put", "set", "remove", "delete", "batch", "transaction", "cancelled", "refused"])
+    if shape == "put":
+        client.put_item(TableName=TABLE, Item={**key, "kind": kind, "rank": {"N": str(draw.randint(0, 30))}})
+    elif shape in ("set", "remove"):
+        expression = "SET #k = :k" if shape == "set" else "REMOVE #k"
+        values = {"ExpressionAttributeValues": {":k": kind}} if shape == "set" else {}
+        client.update_item(
+            TableName=TABLE, Key=key, UpdateExpression=expression, ExpressionAttributeNames={"#k": "kind"},
+            **values,
+        )  # fmt: skip
+    elif shape == "delete":
+        client.delete_item(TableName=TABLE, Key=key)
+    elif shape == "batch":
+        other = _some_key(draw)
+        if other == key:
+            return
+        client.batch_write_item(
+            RequestItems={
+                TABLE: [{"PutRequest": {"Item": {**key, "kind": kind}}}, {"DeleteRequest": {"Key": other}}]
+            }
+        )
+    elif shape in ("transaction", "cancelled"):
+        other = _some_key(draw)
+        if other == key:
+            return
+        check = "attribute_not_exists(nothing)" if shape == "transaction" else "attribute_exists(nothing)"
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": TABLE, "Item": {**key, "kind": kind}}},
+                    {"Delete": {"TableName": TABLE, "Key": other, "ConditionExpression": check}},
+                ]
+            )
+        except client.exceptions.TransactionCanceledException:
+            assert shape == "cancelled"
+    else:
+        with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+            client.put_item(
+                TableName=TABLE, Item={**key, "kind": kind}, ConditionExpression="attribute_exists(nothing)"
+            )
+
+
+def test_queries_answer_what_moto_answers_while_the_items_change(dynamodb: Any) -> None:
+    # Given the filled table, its index maps built by a first query on each index
+    draw = random.Random(23)
+    for index in ("byKind", "byRank"):
+        dynamodb.query(
+            TableName=TABLE, IndexName=index, KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": "kind" if index == "byKind" else "pk"},
+            ExpressionAttributeValues={":v": {"S": "rig" if index == "byKind" else "a"}},
+        )  # fmt: skip
+    table = dynamodb_backends["123456789012"][REGION].tables[TABLE]
+    kind_map = dynamodb_queries._maps[table]["kind"]
+    answered_items = 0
+    for _ in range(400):
+        # When writes of every kind change the items between the queries
+        if draw.random() < 0.6:
+            _random_write(dynamodb, draw)
+            continue
+        params = _random_query(draw)
+        narrowed = _pages(dynamodb, params)
+        with dynamodb_queries.moto_own_reads():
+            whole = _pages(dynamodb, params)
+        # Then every query answers what moto answers reading the whole table
+        assert narrowed == whole, params
+        answered_items += sum(page["Count"] for page in narrowed)
+    assert answered_items > 400
+    # And the writes kept the map up to date rather than having it built again
+    assert dynamodb_queries._maps[table]["kind"] is kind_map
+
+
+def test_an_item_stored_without_a_request_is_found_once_the_maps_are_forgotten(dynamodb: Any) -> None:
+    # Given the index maps built, then an item written straight into moto's table (as a restore does)
+    def riggers() -> int:
+        return dynamodb.query(
+            TableName=TABLE, IndexName="byKind", KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": "kind"}, ExpressionAttributeValues={":v": {"S": "restored"}},
+        )["Count"]  # fmt: skip
+
+    assert riggers() == 0
+    table = dynamodb_backends["123456789012"][REGION].tables[TABLE]
+    pk, sk = DynamoType({"S": "a"}), DynamoType({"S": "ITEM#999"})
+    table.items[pk][sk] = Item(
+        pk, sk, {"pk": {"S": "a"}, "sk": {"S": "ITEM#999"}, "kind": {"S": "restored"}, "rank": {"N": "1"}}
+    )
+    # When the maps are forgotten / Then the query finds it
+    dynamodb_queries.forget_index_maps()
+    assert riggers() == 1
+    # And a request that is neither an item write nor a read (here UpdateTable) forgets them too
+    table.items[pk][DynamoType({"S": "ITEM#998"})] = Item(
+        pk,
+        DynamoType({"S": "ITEM#998"}),
+        {"pk": {"S": "a"}, "sk": {"S": "ITEM#998"}, "kind": {"S": "restored"}, "rank": {"N": "1"}},
+    )
+    dynamodb.update_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST")
+    assert riggers() == 2
+    # And an item the maps hold but the table no longer does is not answered
+    del table.items[pk][sk]
+    assert riggers() == 1
