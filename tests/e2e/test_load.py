@@ -49,5 +49,10 @@ def test_a_short_monday_morning_has_no_server_error_and_loses_no_event(
     assert summary["eventsExpected"] > 0, summary
     assert summary["eventsLost"] == 0, summary
     assert summary["socketsClosedEarly"] == 0, summary
+    # and it timed each of those deliveries, from posting the comment to the socket
+    delivery = summary["eventDelivery"]
+    assert delivery["count"] == summary["eventsExpected"], summary
+    assert 0 <= delivery["p50"] <= delivery["p95"] <= delivery["max"] < 60_000, summary
+    assert "event delivery" in run.stdout, run.stdout[-3000:]
     assert (tmp_path / "monday_stats.csv").exists() and (tmp_path / "monday.html").exists()
     assert run.returncode == 0, run.stdout[-3000:]

@@ -21,7 +21,9 @@ Every comment the API accepted is an ``asset:commented`` event the listeners mus
 each listener is given ``--load-drain`` seconds to see every one, and the report counts the events
 lost (expected 0). The report (printed, and written as JSON to ``--load-summary``): requests per
 second, p50/p95/p99 per endpoint, error rate, server errors (5xx), the 429 share, events expected and
-lost. Locust's own ``--csv`` and ``--html`` write the CSV and HTML reports.
+lost, and how long the events took (``eventDelivery``: from posting a comment to its event on each
+socket: count, p50, p95, max). Locust's own ``--csv`` and ``--html`` write the
+CSV and HTML reports.
 
 Safety: traffic goes to loopback addresses only (the API, the presigned S3 URLs, the socket) unless
 ``--load-allow-remote`` is given (``make load`` sets it only for an explicit ``--host``); a run stops
@@ -103,6 +105,7 @@ class World:
     video_ready: gevent.event.Event = field(default_factory=gevent.event.Event)
     listeners: list[Listener] = field(default_factory=list)
     expected: set[str] = field(default_factory=set)  # comment ids the API accepted
+    posted_at: dict[str, float] = field(default_factory=dict)  # accepted comment id -> when its POST was sent
     lock: threading.Lock = field(default_factory=threading.Lock)
     statuses: dict[int, int] = field(default_factory=dict)
     requests: int = 0
@@ -280,6 +283,7 @@ def set_up(environment: Environment) -> World:
 
     world.listeners = _parallel(listen, list(range(options.load_sockets)))
     # the morning's first note, posted once every socket listens: a run always has events to deliver
+    posted = time.monotonic()
     first = _call(
         host,
         "POST",
@@ -288,6 +292,7 @@ def set_up(environment: Environment) -> World:
         json={"body": "Good morning"},
     )
     world.expected.add(str(first["commentId"]))
+    world.posted_at[str(first["commentId"])] = posted
     return world
 
 
@@ -298,6 +303,7 @@ class Listener:
     def __init__(self, environment: Environment, host: str, token: str, room: str) -> None:
         self.environment, self.host, self.token, self.room = environment, host, token, room
         self.seen: set[str] = set()
+        self.seen_at: dict[str, float] = {}  # comment id -> monotonic time its event arrived
         self.events = 0
         self.closed: str | None = None
         self._ws: Any = None
@@ -346,7 +352,9 @@ class Listener:
                 frame = json.loads(raw)
                 if frame.get("type") == "asset:commented":
                     self.events += 1
-                    self.seen.add(str((frame.get("data") or {}).get("commentId")))
+                    comment_id = str((frame.get("data") or {}).get("commentId"))
+                    self.seen.add(comment_id)
+                    self.seen_at.setdefault(comment_id, time.monotonic())
         except Exception as exc:
             self.closed = f"{type(exc).__name__}: {exc}"
         else:
@@ -368,6 +376,20 @@ def events_lost(world: World, drain_seconds: float) -> tuple[int, int]:
         if lost == 0 or time.monotonic() >= deadline:
             return len(expected) * len(world.listeners), lost
         gevent.sleep(0.1)
+
+
+def delivery_seconds(world: World) -> list[float]:
+    """Seconds from posting each accepted comment (its POST sent) to its event on each socket, one per
+    delivery received: what a reviewer waits to see a colleague's note, the request's own time
+    included (under load the event often arrives before the poster has read the 201)."""
+    with world.lock:
+        posted = dict(world.posted_at)
+    return [
+        arrived - posted[comment_id]
+        for listener in world.listeners
+        for comment_id, arrived in list(listener.seen_at.items())
+        if comment_id in posted
+    ]
 
 
 # ------------------------------------------------------------------------------------ the users
@@ -437,13 +459,16 @@ class Reviewer(StudioUser):
         """``POST …/versions/1/comments``: every 201 is an event the listeners must receive."""
         asset_id = random.choice(self.world.versioned)
         body = {"body": f"Monday note {uuid.uuid4().hex[:8]}", "frame": random.randint(0, 47)}
+        posted = time.monotonic()
         answer = self.client.post(
             f"/assets/{asset_id}/versions/1/comments", json=body, headers=self.auth,
             name="/assets/{id}/versions/{v}/comments",
         )  # fmt: skip
         if answer.status_code == 201:
             with self.world.lock:
-                self.world.expected.add(str(answer.json()["commentId"]))
+                comment_id = str(answer.json()["commentId"])
+                self.world.expected.add(comment_id)
+                self.world.posted_at[comment_id] = posted
 
     @task(1)
     def refresh(self) -> None:
@@ -630,6 +655,7 @@ def build_summary(environment: Environment, world: World, expected: int, lost: i
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "eventsExpected": expected,
         "eventsLost": lost,
+        "eventDelivery": _delivery(delivery_seconds(world)),
         "socketsClosedEarly": sum(1 for listener in world.listeners if listener.closed),
         "endpoints": endpoints,
         "errors": [
@@ -637,6 +663,18 @@ def build_summary(environment: Environment, world: World, expected: int, lost: i
             for e in stats.errors.values()
         ][:20],
     }
+
+
+def _delivery(seconds: list[float]) -> dict[str, Any]:
+    """``count`` deliveries and their p50, p95 and max in ms (``None`` without any)."""
+    if not seconds:
+        return {"count": 0, "p50": None, "p95": None, "max": None}
+    ordered = sorted(seconds)
+
+    def at(share: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000, 1)
+
+    return {"count": len(ordered), "p50": at(0.5), "p95": at(0.95), "max": round(ordered[-1] * 1000, 1)}
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -659,6 +697,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"events: {summary['eventsExpected']} deliveries expected, {summary['eventsLost']} lost"
         f" | sockets closed early: {summary['socketsClosedEarly']}",
     ]
+    delivery = summary["eventDelivery"]
+    if delivery["count"]:
+        lines.append(
+            f"event delivery (a comment posted to its event on a socket): {delivery['count']} deliveries,"
+            f" p50 {delivery['p50']:.0f} ms, p95 {delivery['p95']:.0f} ms, max {delivery['max']:.0f} ms"
+        )
     for error in summary["errors"]:
         lines.append(f"  {error['count']}x {error['method']} {error['name']}: {error['error'][:160]}")
     return "\n".join(lines)
