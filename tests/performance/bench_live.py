@@ -93,7 +93,6 @@ def _reset_clients() -> None:
     from keyframe.live import fanout
 
     settings.reset()
-    fanout._client.cache_clear()
     fanout._poster.cache_clear()
     stack = list(Model.__subclasses__())
     while stack:

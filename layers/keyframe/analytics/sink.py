@@ -19,15 +19,13 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-import boto3
 
 from keyframe.analytics.records import partition
 from keyframe.analytics.settings import AnalyticsSettings
 from keyframe.settings import load
+from keyframe.storage import clients
 
 MAX_RECORDS_PER_CALL = 500
 """Firehose's limit of records per ``PutRecordBatch``."""
@@ -42,9 +40,8 @@ class SinkError(RuntimeError):
     """Some records were not handed to the sink (Firehose refused them or the file was not written)."""
 
 
-@cache
 def _firehose(region: str | None) -> Any:
-    return boto3.client("firehose", region_name=region)
+    return clients.client("firehose", region_name=region)
 
 
 def line(record: dict[str, Any]) -> bytes:

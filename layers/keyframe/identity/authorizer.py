@@ -23,10 +23,7 @@ every cache miss still costs a second invocation. The README (Architecture) has 
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
-
-import boto3
 
 from keyframe.errors import Unauthenticated
 from keyframe.identity import tokens
@@ -40,6 +37,7 @@ from keyframe.identity.models import (
 )
 from keyframe.identity.permissions import Role
 from keyframe.observability import logger
+from keyframe.storage import clients
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -81,10 +79,9 @@ def _membership_and_family(
     return membership, family
 
 
-@cache
 def _dynamodb() -> Any:
-    """One DynamoDB client per process (created on first use)."""
-    return boto3.client("dynamodb")
+    """The process's DynamoDB client (:func:`keyframe.storage.clients.client`)."""
+    return clients.client("dynamodb")
 
 
 def authenticate(authorization: str | None) -> dict[str, str]:

@@ -29,8 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from keyframe.events import publisher
@@ -40,6 +38,7 @@ from keyframe.live.posting import ConnectionPoster, Gone
 from keyframe.live.settings import FanoutSettings, LiveSettings
 from keyframe.observability import logger
 from keyframe.settings import load
+from keyframe.storage import clients
 
 
 def enabled() -> bool:
@@ -56,17 +55,14 @@ def install() -> None:
     revocation.register_socket_closer(close_member_sockets)
 
 
-@cache
 def _client(endpoint: str, pool_size: int) -> Any:
-    return boto3.client(
+    return clients.client(
         "apigatewaymanagementapi",
         endpoint_url=endpoint,
-        config=Config(
-            max_pool_connections=pool_size,
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"max_attempts": 2, "mode": "standard"},
-        ),
+        max_pool_connections=pool_size,
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"max_attempts": 2, "mode": "standard"},
     )
 
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe.mail.settings import MailSettings
 from keyframe.mail.templates import render
 from keyframe.observability import logger
 from keyframe.settings import load
+from keyframe.storage import clients
 
 
 class MailError(Exception):
@@ -33,9 +31,8 @@ class MailError(Exception):
     """
 
 
-@cache
 def _client() -> Any:
-    return boto3.client("sesv2", config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+    return clients.client("sesv2", retries={"max_attempts": 3, "mode": "standard"})
 
 
 def link(path: str, **query: str) -> str:

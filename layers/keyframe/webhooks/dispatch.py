@@ -26,10 +26,8 @@ import json
 import random
 import time
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-import boto3
 import requests
 from pynamodb.exceptions import PutError
 
@@ -41,7 +39,7 @@ from keyframe.events.types import EventType
 from keyframe.observability import logger
 from keyframe.outbox.records import DomainEvent, add_to
 from keyframe.settings import load
-from keyframe.storage import activity
+from keyframe.storage import activity, clients
 from keyframe.storage.transactions import Transaction
 from keyframe.webhooks import signing, targets
 from keyframe.webhooks.models import (
@@ -66,9 +64,8 @@ PING_TYPE = "webhook:ping"
 _session = requests.Session()
 
 
-@cache
 def _sqs(region: str | None) -> Any:
-    return boto3.client("sqs", region_name=region)
+    return clients.client("sqs", region_name=region)
 
 
 def _queue_url() -> str:

@@ -7,14 +7,8 @@ import pytest
 
 from keyframe import mail
 from keyframe.local import mailbox
-from keyframe.mail import sender
 
 pytestmark = pytest.mark.usefixtures("aws")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_client() -> None:
-    sender._client.cache_clear()
 
 
 def test_sent_mail_is_captured_with_both_parts_and_its_link() -> None:

@@ -40,7 +40,6 @@ def wired(aws, monkeypatch) -> Iterator[tuple[list[dict[str, Any]], Receiver, st
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue)
     monkeypatch.setenv("WEBHOOK_ALLOW_LOCAL_HTTP", "true")
     settings.reset()
-    dispatch._sqs.cache_clear()
     sockets: list[dict[str, Any]] = []
 
     def deliver(_studio_id: str, envelopes: list[dict[str, Any]]) -> None:

@@ -30,7 +30,6 @@ def queue(aws, monkeypatch) -> str:
     monkeypatch.setenv("WEBHOOK_RETRY_BASE_SECONDS", "1")
     monkeypatch.setenv("WEBHOOK_TIMEOUT_SECONDS", "2")
     settings.reset()
-    dispatch._sqs.cache_clear()
     return url
 
 
