@@ -268,9 +268,8 @@ class _World:
     pairs: int
 
 
-def _measure(world: _World, size: int, folder: Path) -> tuple[float, float]:
-    """Warm up, run ``world.pairs`` pairs for a ``size``-byte file and print them; returns the medians
-    ``(boto3 seconds, keyframe seconds)``."""
+def _measure(world: _World, size: int, folder: Path) -> None:
+    """Warm up, run ``world.pairs`` pairs for a ``size``-byte file and print them."""
     load_before = os.getloadavg()[0]
     path = folder / f"bench-{size}.bin"
     _write_file(path, size)
@@ -315,7 +314,6 @@ def _measure(world: _World, size: int, folder: Path) -> tuple[float, float]:
         f"(client sent {client.sent_bytes}, received {client.received_bytes}) for a {size}-byte file: "
         f"{through_lambda / size:.5%} of the file size, no file content"
     )
-    return baseline, ours
 
 
 def main() -> None:
