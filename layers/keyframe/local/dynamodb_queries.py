@@ -224,11 +224,15 @@ def _file_again(handler: DynamoHandler) -> None:
     if action not in ITEM_WRITES or not isinstance(body, dict):
         _maps.clear()
         return
-    tables = handler.dynamodb_backend.tables
+    backend = handler.dynamodb_backend
     for table_name, attributes in _named_keys(action, body):
-        table = tables.get(table_name)
-        maps = _maps.get(table) if table is not None else None
-        if table is None or not maps:
+        try:
+            table = backend.get_table(table_name)  # by name or by ARN, as moto resolves it
+        except Exception:  # no such table: moto refused the write; start over to be safe
+            _maps.clear()
+            return
+        maps = _maps.get(table)
+        if not maps:
             continue
         try:
             key = _key_of(table, attributes)

@@ -192,8 +192,9 @@ def _random_write(client: Any, draw: random.Random) -> None:
     key = _some_key(draw)
     kind = {"S": draw.choice([*KINDS, "set"])}
     shape = draw.choice(["put", "set", "remove", "delete", "batch", "transaction", "cancelled", "refused"])
-    if shape == "put":
-        client.put_item(TableName=TABLE, Item={**key, "kind": kind, "rank": {"N": str(draw.randint(0, 30))}})
+    if shape == "put":  # the table named by its name or by its ARN, as DynamoDB accepts both
+        name = draw.choice([TABLE, f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE}"])
+        client.put_item(TableName=name, Item={**key, "kind": kind, "rank": {"N": str(draw.randint(0, 30))}})
     elif shape in ("set", "remove"):
         expression = "SET #k = :k" if shape == "set" else "REMOVE #k"
         values = {"ExpressionAttributeValues": {":k": kind}} if shape == "set" else {}
