@@ -15,13 +15,19 @@ slow down as data accumulates (every Keyframe write is a transaction with its ac
 Under the one lock the same rollback only needs the items the transaction names and each table's
 stream length: :func:`_transact_write_items` keeps those, lets moto apply the transaction with its
 whole-table copy turned into a no-op, and puts them back if moto raises.
+
+Other patches that must see each request's outcome under the same lock register a callback with
+:func:`after_each_request` (the index maps of :mod:`keyframe.local.dynamodb_queries`) rather than
+wrapping moto's handler a second time.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
@@ -30,8 +36,18 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
+log = logging.getLogger(__name__)
 _lock = threading.RLock()
 _state = {"applied": False}
+_after_each: list[Callable[[Any], None]] = []
+
+
+def after_each_request(callback: Callable[[Any], None]) -> None:
+    """Call ``callback(handler)`` after every DynamoDB request, answered or refused, still under the
+    lock (idempotent). It must not raise: whatever it raises is logged and dropped, never in the way
+    of the answer."""
+    if callback not in _after_each:
+        _after_each.append(callback)
 
 
 def serialised() -> threading.RLock:
@@ -48,7 +64,14 @@ def make_dynamodb_atomic() -> None:
     @functools.wraps(original)
     def call_action(self: Any) -> Any:
         with _lock:
-            return original(self)
+            try:
+                return original(self)
+            finally:
+                for callback in _after_each:
+                    try:
+                        callback(self)
+                    except Exception:
+                        log.exception("an after-request callback of the DynamoDB emulator failed")
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     original_transact = DynamoDBBackend.transact_write_items

@@ -17,7 +17,8 @@ With :func:`queries_read_what_they_match` applied:
 
 An index map is kept up to date by the requests themselves: after every ``PutItem``, ``UpdateItem``,
 ``DeleteItem``, ``BatchWriteItem`` and ``TransactWriteItems`` (failed ones too: a cancelled
-transaction is rolled back by then), under the one DynamoDB lock (:mod:`keyframe.local.atomic`), each
+transaction is rolled back by then), under the one DynamoDB lock
+(:func:`keyframe.local.atomic.after_each_request`), each
 item key the request names is filed again as the table now holds it. Any other request that is not a
 known read forgets every map (they are built again when next needed), and so does
 :func:`forget_index_maps`, which whoever writes ``Table.items`` directly calls (the snapshot
@@ -46,7 +47,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
-from keyframe.local.atomic import serialised
+from keyframe.local.atomic import after_each_request, make_dynamodb_atomic, serialised
 
 _candidates: ContextVar[tuple[Table, list[Item]] | None] = ContextVar(
     "keyframe_query_candidates", default=None
@@ -56,9 +57,13 @@ _state = {"applied": False}
 
 
 def queries_read_what_they_match() -> None:
-    """Patch moto's ``Table.query`` so that it considers only its candidates (idempotent, process-wide)."""
+    """Patch moto's ``Table.query`` so that it considers only its candidates (idempotent, process-wide).
+
+    Makes moto's DynamoDB atomic first (:func:`keyframe.local.atomic.make_dynamodb_atomic`): the index
+    maps are read and filed again under its one lock, after each request."""
     if _state["applied"]:
         return
+    make_dynamodb_atomic()
     original_query = Table.query
     original_all_items = Table.all_items
     signature = inspect.signature(original_query)
@@ -82,22 +87,9 @@ def queries_read_what_they_match() -> None:
         finally:
             _candidates.reset(token)
 
-    original_call = DynamoHandler.call_action
-
-    @functools.wraps(original_call)
-    def call_action(self: DynamoHandler) -> Any:
-        with serialised():
-            try:
-                return original_call(self)
-            finally:
-                try:
-                    _file_again(self)
-                except Exception:  # never in the way of the answer: the maps are built again instead
-                    _maps.clear()
-
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    after_each_request(_file_again_or_forget)
     _state["applied"] = True
 
 
@@ -204,12 +196,25 @@ def _index_map(table: Table, name: str) -> _IndexMap:
     return maps[name]
 
 
+def _stored(table: Table, key: _Key) -> Item | None:
+    """The item ``table`` holds under ``key``, if any (without moto's ``get_item``, which adds an
+    empty partition for a missing one)."""
+    partition = table.items.get(key[0])
+    return partition.get(key[1]) if isinstance(partition, dict) else partition
+
+
 def _held(table: Table, item: Item) -> bool:
     """True when ``item`` is the object ``table`` holds under its keys."""
-    partition = table.items.get(item.hash_key)
-    if isinstance(partition, dict):
-        return partition.get(item.range_key) is item
-    return partition is item
+    return _stored(table, (item.hash_key, item.range_key)) is item
+
+
+def _file_again_or_forget(handler: DynamoHandler) -> None:
+    """:func:`_file_again`; if that fails, forget every map (built again when next needed)."""
+    try:
+        _file_again(handler)
+    except Exception:
+        _maps.clear()
+        raise
 
 
 def _file_again(handler: DynamoHandler) -> None:
@@ -239,8 +244,7 @@ def _file_again(handler: DynamoHandler) -> None:
         except (KeyError, TypeError, AttributeError):  # a malformed request moto refused: start over
             maps.clear()
             continue
-        held = table.items.get(key[0])
-        item = held.get(key[1]) if isinstance(held, dict) else held
+        item = _stored(table, key)
         for index_map in maps.values():
             index_map.file(key, item)
 
