@@ -16,7 +16,6 @@ import hashlib
 import mimetypes
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from zlib_ng.zlib_ng import crc32
 
 from keyframe.cli.client import ApiClient
 
@@ -105,39 +105,31 @@ def sha256_of(path: Path, on_read: Callable[[int], None] | None = None) -> str:
     return digest.hexdigest()
 
 
-CRC32_THREADS = 2
-"""Threads that checksum the parts before the open (zlib and file reads release the GIL): 0.076 s
-instead of 0.104 s for 256 MiB on two cores, with the file's SHA-256 on a third thread."""
-
-
-def _part_crc32(path: Path, offset: int, length: int) -> str:
-    crc = 0
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        while length and (block := handle.read(min(READ_BLOCK, length))):
-            crc = zlib.crc32(block, crc)
-            length -= len(block)
-    return f"{crc:08x}"
-
-
-def part_crc32s(path: Path, part_size: int, size: int, *, threads: int = CRC32_THREADS) -> list[str]:
+def part_crc32s(path: Path, part_size: int, size: int) -> list[str]:
     """The CRC32 (zlib's and S3's, 8 hex characters) of each ``part_size``-byte part of the file's
-    first ``size`` bytes, in part order: what the open's ``partCrc32`` declares. Reads the file once
-    in 1 MiB blocks (about 3 GB/s of CPU, against about 0.6 GB/s for the parts' MD5 it replaces), the
-    parts shared among ``threads`` threads (:data:`CRC32_THREADS`).
+    first ``size`` bytes, in part order: what the open's ``partCrc32`` declares.
+
+    Reads the file once, front to back in 1 MiB blocks into one buffer, with zlib-ng's CRC32
+    (carry-less multiply instructions where the CPU has them): 96 MiB from the page cache in
+    0.008-0.010 s on this project's 2-core machine, where the standard library's zlib took 0.03 s
+    (and 0.012-0.02 s on two threads).
 
     Raises
     ------
     OSError
         The file could not be read.
     """
-    offsets = range(0, size, part_size)
-    checksum = partial(_part_crc32, path)
-    lengths = [min(part_size, size - offset) for offset in offsets]
-    if threads <= 1 or len(offsets) <= 1:
-        return list(map(checksum, offsets, lengths))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="keyframe-crc32") as pool:
-        return list(pool.map(checksum, offsets, lengths))
+    buffer = bytearray(READ_BLOCK)
+    view = memoryview(buffer)
+    checksums = []
+    with path.open("rb") as handle:
+        for offset in range(0, size, part_size):
+            left, crc = min(part_size, size - offset), 0
+            while left and (read := handle.readinto(view[: min(READ_BLOCK, left)])):
+                crc = crc32(view[:read], crc)
+                left -= read
+            checksums.append(f"{crc:08x}")
+    return checksums
 
 
 def guess_content_type(path: Path) -> str:
