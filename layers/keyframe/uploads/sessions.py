@@ -8,12 +8,14 @@ Shared helpers live in :mod:`keyframe.uploads.service`; the time comes from :mod
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from keyframe import clock
 from keyframe.errors import Conflict, InvalidInput
 from keyframe.identity.permissions import Permission, require_owner_or
 from keyframe.observability import logger
+from keyframe.storage.together import together
 from keyframe.storage.transactions import Cancelled, Transaction
 from keyframe.uploads import multipart, service
 from keyframe.uploads.filenames import validate_file_name
@@ -41,10 +43,11 @@ from keyframe.usage.quotas import Quota
 def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest) -> OpenUploadResponse:
     """Open a multipart upload session for a new version of ``asset_id``.
 
-    Plans the parts, checks the asset and the studio's quota, creates the S3 multipart upload and
-    stores the session, the ``size`` bytes of quota it reserves and its ``upload:started`` activity
-    entry in one transaction. Before that, the studio's expired OPEN sessions are aborted and its
-    stuck COMPLETING sessions re-driven (a bounded number of each).
+    Plans the parts; checks the asset, aborts the studio's expired OPEN sessions and re-drives its
+    stuck COMPLETING sessions (a bounded number of each) while it creates the S3 multipart upload
+    (:func:`_prepare`: four calls in flight at once); then stores the session, the ``size`` bytes of
+    quota it reserves (on condition that they fit) and its ``upload:started`` activity entry in one
+    transaction. A refused open leaves nothing: the multipart upload is aborted.
 
     Returns
     -------
@@ -71,10 +74,6 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     file_name = validate_file_name(request.file_name)
     plan = plan_parts(request.size, config.UPLOAD_MIN_PART_SIZE_BYTES)
     algorithm, declared = _declared_checksums(request, plan)
-    project_id = service._require_asset(actor.studio_id, asset_id)
-    service.sweep_expired(actor.studio_id)
-    redrive_stuck(actor.studio_id)
-    quotas.require(actor.studio_id, Quota.STORAGE_BYTES, plan.size)  # before any work starts
 
     now = clock.now()
     upload_id = str(uuid.uuid4())
@@ -82,7 +81,13 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     key = service.object_key(actor.studio_id, asset_id, upload_id, file_name)
     expires_at = clock.iso(now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS))
     checksums = b"".join(bytes.fromhex(c) for c in declared) if declared else None
-    s3_upload_id = multipart.create(bucket, key, request.content_type, part_checksums=algorithm)
+    project_id, s3_upload_id = _prepare(
+        actor.studio_id,
+        asset_id,
+        bucket,
+        key,
+        lambda: multipart.create(bucket, key, request.content_type, part_checksums=algorithm),
+    )
     session = UploadSession(
         session_pk(actor.studio_id, upload_id),
         SESSION_SK,
@@ -130,6 +135,43 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         expires_at=clock.iso_seconds(now + timedelta(seconds=url_ttl)),
         session_expires_at=expires_at,
     )
+
+
+def _prepare(
+    studio_id: str, asset_id: str, bucket: str, key: str, create: Callable[[], str]
+) -> tuple[str, str]:
+    """What the open does before it stores the session, all at once (:func:`together`): the asset
+    check, the studio's housekeeping (expired OPEN sessions aborted, stuck COMPLETING sessions
+    re-driven, a bounded number of each) and ``create`` (the multipart upload at ``bucket``/``key``).
+    The session's transaction comes after all of them, so its quota condition counts what the
+    housekeeping released.
+
+    Returns
+    -------
+    tuple
+        ``(project id, S3 upload id)``.
+
+    Raises
+    ------
+    NotFound, Conflict
+        From the asset check (:func:`keyframe.uploads.service._require_asset`), which wins over any
+        other failure. Whatever fails, a multipart upload that was created is aborted (it holds no
+        part yet).
+    """
+    asset, expired, stuck, created = together(
+        lambda: service._require_asset(studio_id, asset_id),
+        lambda: service.sweep_expired(studio_id),
+        lambda: redrive_stuck(studio_id),
+        create,
+    )
+    try:
+        for check in (asset, expired, stuck):
+            check.result()
+    except BaseException:
+        if created.exception() is None:
+            multipart.abort(bucket, key, created.result())
+        raise
+    return asset.result(), created.result()
 
 
 def _declared_checksums(
