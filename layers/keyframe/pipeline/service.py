@@ -7,11 +7,12 @@ with the record's public view (see :func:`view`) and the name of the step that c
 
 Every write adds 1 to the record's ``revision`` (1 at the create), and its event carries the result:
 the rooms number events in the order they are announced, not the order they were stored (the
-uploads API's ``complete`` leaves the first two to the outbox stream while the steps announce theirs
-at once), so a client shows the ``pipeline:update`` with the highest ``revision``, not the last ``seq``.
+uploads API's ``complete`` leaves the first to the outbox stream while the steps announce theirs at
+once), so a client shows the ``pipeline:update`` with the highest ``revision``, not the last ``seq``.
 The stored revision is exact (an atomic ``ADD``); the event's is computed from the record as read, so
-two writers racing on one record (the start attaching its execution while the first step begins)
-may announce the same revision for two intermediate states; the writes after them read again.
+two writers racing on one record (a reprocess start attaching its execution while the first step
+begins) may announce the same revision for two intermediate states; the writes after them read again.
+An upload's first run is created holding its execution's ARN, so its start writes the record once.
 
 Each write is one transaction: the record's update and the event's outbox item
 (:func:`keyframe.events.publisher.stage`; data = the record as the update leaves it, computed from
@@ -218,8 +219,9 @@ def _stage(tx: Transaction, record: PipelineRecord, step: str | None = None) -> 
 # --- writes --------------------------------------------------------------------------------------
 
 
-def create(upload: PipelineInput) -> tuple[PipelineRecord, bool]:
-    """Create the record of a new pipeline run for ``upload`` (idempotent).
+def create(upload: PipelineInput, *, execution_arn: str | None = None) -> tuple[PipelineRecord, bool]:
+    """Create the record of a new pipeline run for ``upload`` (idempotent), PENDING, holding
+    ``execution_arn`` when the caller knows the execution it is about to start.
 
     Returns
     -------
@@ -243,6 +245,7 @@ def create(upload: PipelineInput) -> tuple[PipelineRecord, bool]:
         change_note=upload.change_note or None,
         created_by=upload.created_by,
         status=PENDING,
+        execution_arn=execution_arn,
         run=1,
         started_at=now,
         updated_at=now,

@@ -115,9 +115,12 @@ def _start(name: str, payload: dict[str, Any]) -> PipelineStart:
 def start_pipeline(upload: PipelineInput) -> PipelineStart:
     """Start the pipeline of a completed upload, exactly once.
 
-    Creates the pipeline record (table UPLOADS, steps PENDING), starts the execution named
-    ``upload.upload_id`` on ``ASSET_PIPELINE_STATE_MACHINE_ARN`` and emits ``pipeline:update``.
-    Calling it again for the same upload returns the existing execution and changes nothing.
+    Creates the pipeline record (table UPLOADS, PENDING, steps PENDING, emitting ``pipeline:update``)
+    holding the ARN of the execution named ``upload.upload_id`` on ``ASSET_PIPELINE_STATE_MACHINE_ARN``
+    (Step Functions names it so), then starts that execution. The record becomes RUNNING when the
+    first step starts; nothing is written between (a record of an older release without the ARN is
+    given it). Calling it again for the same upload returns the existing execution and changes
+    nothing.
 
     Returns
     -------
@@ -131,7 +134,7 @@ def start_pipeline(upload: PipelineInput) -> PipelineStart:
     botocore.exceptions.ClientError
         Step Functions refused (the record stays PENDING; a retry starts it).
     """
-    record, _ = service.create(upload)
+    record, _ = service.create(upload, execution_arn=execution_arn(_state_machine_arn(), upload.upload_id))
     started = _start(upload.upload_id, execution_input(record, "full"))
     if record.execution_arn != started.execution_arn:
         service.attach_execution(record, started.execution_arn)

@@ -4,7 +4,7 @@
 manager), so its own storage work has a budget: one consistent read of the session, the COMPLETING
 transaction (which also stores a SHA-256 given at complete) and the COMPLETED transaction; no other
 write and no read again of the session. ListParts, CompleteMultipartUpload and HeadObject once each.
-The pipeline record it starts is written, never read back.
+The pipeline record it starts is written once (created holding its execution), never read back.
 """
 
 from __future__ import annotations
@@ -77,6 +77,18 @@ def _session_writes(calls: list[tuple[str, dict[str, Any]]], pk: str) -> tuple[i
     return reads, writes, transactions
 
 
+def _puts(calls: list[tuple[str, dict[str, Any]]], pk: str) -> int:
+    """Transactions that put (create) the item ``pk``."""
+    return sum(
+        1
+        for op, p in calls
+        if op == "TransactWriteItems"
+        and any(
+            item.get("Put", {}).get("Item", {}).get("pk", {}).get("S") == pk for item in p["TransactItems"]
+        )
+    )
+
+
 def test_a_complete_reads_its_session_once_and_writes_it_in_two_transactions(
     api, studio: Studio, aws_calls
 ) -> None:
@@ -101,9 +113,13 @@ def test_a_complete_reads_its_session_once_and_writes_it_in_two_transactions(
     assert _session_writes(aws_calls, pk) == (1, 0, 2)
     s3 = Counter(op for op, _ in aws_calls if op in ("ListParts", "CompleteMultipartUpload", "HeadObject"))
     assert s3 == {"ListParts": 1, "CompleteMultipartUpload": 1, "HeadObject": 1}
-    # And the pipeline record it started was given its execution in one transaction, never read back
-    record = record_pk(studio.admin.studio_id, opened["uploadId"])
-    assert _session_writes(aws_calls, record) == (0, 0, 1)
+    # And the pipeline record it started was written once, created holding its execution, never
+    # read back nor updated
+    record_key = record_pk(studio.admin.studio_id, opened["uploadId"])
+    assert _session_writes(aws_calls, record_key) == (0, 0, 0)
+    assert _puts(aws_calls, record_key) == 1
+    record = pipeline_service.require(studio.admin.studio_id, opened["uploadId"])
+    assert record.execution_arn == completed.json()["pipeline"]["executionArn"]
     # And the hash went with the transition: the pipeline has it, the session answers COMPLETED
     assert pipeline_service.require(studio.admin.studio_id, opened["uploadId"]).sha256 == digest
     status = api.get(_path(studio, opened["uploadId"]), token=token).json()
@@ -171,12 +187,7 @@ def test_open_and_complete_leave_their_events_to_the_outbox_which_delivers_them_
     assert completed.status == 202, completed.body
     stored = [item.event() for item in OutboxItem.query(outbox_pk(studio_id))]
     left = [e for e in stored if not e.inline]
-    assert sorted(e.type for e in left) == [
-        "pipeline:update",
-        "pipeline:update",
-        "upload:completed",
-        "upload:started",
-    ]
+    assert sorted(e.type for e in left) == ["pipeline:update", "upload:completed", "upload:started"]
     assert all(e.data["uploadId"] == opened["uploadId"] for e in left)
     assert _upload_events_in_rooms(studio, opened["uploadId"]) == []
 
@@ -188,12 +199,7 @@ def test_open_and_complete_leave_their_events_to_the_outbox_which_delivers_them_
     assert not {"upload:started", "pipeline:update", "upload:completed"} & set(waited)
     for room in ("studio", f"asset:{studio.asset_id}"):
         events = [e for e in room_events(studio_id, room) if e["data"].get("uploadId") == opened["uploadId"]]
-        assert [e["type"] for e in events] == [
-            "upload:started",
-            "pipeline:update",
-            "pipeline:update",
-            "upload:completed",
-        ]
+        assert [e["type"] for e in events] == ["upload:started", "pipeline:update", "upload:completed"]
         assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     # And handing them again numbers nothing twice
     before = room_events(studio_id, "studio")
