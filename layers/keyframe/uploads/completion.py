@@ -35,11 +35,14 @@ def complete_upload(
 
     Order: the part list is checked against ListParts and the plan (nothing is changed when it is
     wrong); the session moves to COMPLETING (abort is refused from then on; a ``sha256`` given now
-    is stored with that write); S3 completes the
-    object; HeadObject checks the size; the pipeline starts (named by the upload id); the session
-    becomes COMPLETED holding the 202 body, with its ``upload:completed`` entry. A complete on a
-    COMPLETED session returns that body; on a COMPLETING session whose object S3 already holds (an
-    earlier complete crashed after S3) it finishes what that one began.
+    is stored with that write); S3 completes the object; the pipeline starts (named by the upload
+    id); the session becomes COMPLETED holding the 202 body, with its ``upload:completed`` entry.
+    The object this call completes is made of exactly the parts checked (their ETags and declared
+    checksums are named in the completion, so S3 refuses a part changed since), so its size is the
+    declared one without a HeadObject. A complete on a COMPLETED session returns that body; on a
+    COMPLETING session whose object S3 already holds (an earlier complete crashed after S3, or a
+    concurrent one got there first) it finishes what that one began, after HeadObject checks the
+    object's size.
 
     Raises
     ------
@@ -68,6 +71,7 @@ def complete_upload(
 
     plan = service._plan(session)
     stored = multipart.list_parts(session.bucket, session.key, session.s3_upload_id)
+    made_here = False
     if stored is not None:
         parts = check_parts(plan, claimed, stored)
         if not service._transition(
@@ -78,13 +82,16 @@ def complete_upload(
             changes={"sha256": declared} if declared else None,  # stored with the transition
         ):
             return _settled(session)
-        _complete_in_s3(session, parts)
+        made_here = _complete_in_s3(session, parts)
     elif session.status == UploadStatus.OPEN:  # S3 lost the upload before we ever completed it
         service._expire(session)
         raise _aborted(session)
     elif declared:  # COMPLETING, S3 already completed the object: the pipeline takes the hash
         session.update(actions=[UploadSession.sha256.set(declared)])
 
+    if made_here:  # the parts just checked, in the plan's sizes
+        service._finish(session, actor.user_id, plan.size, recovered=False)
+        return _settled(session)
     size = multipart.object_size(session.bucket, session.key)
     if size is None:  # COMPLETING with neither parts nor object: someone deleted it by hand
         _redrive(session)  # once stuck: ABORTED (OBJECT_MISSING) and its quota released
@@ -122,10 +129,19 @@ def _check_sha256(session: UploadSession, sha256: str) -> str | None:
     return None
 
 
-def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -> None:
-    """CompleteMultipartUpload; if S3 refuses the list, reopen the session and raise 400."""
+def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -> bool:
+    """CompleteMultipartUpload; if S3 refuses the list, reopen the session and raise 400.
+
+    Returns
+    -------
+    bool
+        True when this call made the object from ``parts``; False when S3 no longer knew the upload
+        (a concurrent complete made the object first).
+    """
     try:
-        multipart.complete(session.bucket, session.key, session.s3_upload_id, _complete_parts(session, parts))
+        return multipart.complete(
+            session.bucket, session.key, session.s3_upload_id, _complete_parts(session, parts)
+        )
     except multipart.PartsRejected as exc:  # a part changed between ListParts and now
         service._transition(
             session, to=UploadStatus.OPEN, allowed_from=(UploadStatus.COMPLETING,), release_quota=False

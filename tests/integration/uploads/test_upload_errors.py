@@ -201,18 +201,22 @@ def test_a_completed_object_of_another_size_is_deleted_and_refused(api, studio: 
     body = api.post(_uploads(studio), json=open_body(data), token=token).json()
     etags = put_parts(body, data)
     key = f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{body['uploadId']}/shot_010.mov"
-    # Given the object at the key is replaced right after S3 completes it (another writer)
+    # Given a complete that crashed right after S3 completed the object, and the object at the key
+    # then replaced (another writer)
     real_complete = multipart.complete
 
-    def complete_then_overwrite(*args: Any, **kwargs: Any) -> bool:
-        done = real_complete(*args, **kwargs)
+    def complete_then_crash(*args: Any, **kwargs: Any) -> bool:
+        real_complete(*args, **kwargs)
         boto3.client("s3").put_object(Bucket="keyframe-test-media", Key=key, Body=b"other bytes")
-        return done
+        raise ConnectionError("the function stopped here")
 
-    monkeypatch.setattr(multipart, "complete", complete_then_overwrite)
-
-    # When completed / Then 400 SIZE_MISMATCH, the object is removed and the session aborted
+    monkeypatch.setattr(multipart, "complete", complete_then_crash)
     complete = f"{_uploads(studio)}/{body['uploadId']}/complete"
+    assert api.post(complete, json=parts_body(etags), token=token).status == 500
+    monkeypatch.setattr(multipart, "complete", real_complete)
+
+    # When the complete is retried (it finds the object, not the parts, so it checks the size)
+    # Then 400 SIZE_MISMATCH, the object is removed and the session aborted
     error = _error(api.post(complete, json=parts_body(etags), token=token), 400, "SIZE_MISMATCH")
     assert error["details"] == {"declaredSize": 1000, "size": len(b"other bytes")}
     assert s3_object(key) is None
