@@ -18,10 +18,12 @@ The only write path of the uploads domain. Tables and buckets touched:
 - Step Functions, through :func:`keyframe.pipeline.starter.start_pipeline` (one execution per
   upload, named by the upload id).
 
-Every change of a session's status is ONE DynamoDB transaction (they span tables): the session's
-conditional update, the usage counter when a reservation is taken or released, and the activity
-entry of the change (:func:`keyframe.storage.activity.record` with ``transaction=``). So a status
-and its activity entry are stored together or not at all, and no path can skip the log.
+Every change of a session's status is ONE atomic write. A change users see is a DynamoDB transaction
+(spanning tables): the session's conditional update, the usage counter when a reservation is taken
+or released, and the activity entry of the change (:func:`keyframe.storage.activity.record` with
+``transaction=``). So a status and its activity entry are stored together or not at all, and no path
+can skip the log. The two changes that log and count nothing (into COMPLETING, and back to OPEN) are
+the session's conditional update alone.
 
 Life of a session::
 
@@ -49,7 +51,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from keyframe import clock, settings
@@ -284,13 +286,16 @@ def _transition(
     also: Condition | None = None,
     event: tuple[str, dict[str, Any]] | None = None,
 ) -> bool:
-    """Move ``session`` to ``to`` if its stored status is in ``allowed_from``: one transaction.
+    """Move ``session`` to ``to`` if its stored status is in ``allowed_from``: one atomic write.
 
-    The transaction holds the session's conditional update (status, ``gsi1``, ``ttl`` and
-    ``changes``, attribute name -> value), the usage decrement when ``release_quota`` (so a
-    reservation is released exactly once however many aborts and expiries race), ``entry``'s
+    The write is the session's conditional update (status, ``gsi1``, ``ttl`` and ``changes``,
+    attribute name -> value), in one transaction with the usage decrement when ``release_quota`` (so
+    a reservation is released exactly once however many aborts and expiries race), ``entry``'s
     activity put and ``event``'s outbox item (so the change, its log entry and its event exist
-    together or not at all). ``also`` adds a condition on the stored session.
+    together or not at all). ``also`` adds a condition on the stored session. With none of those
+    (COMPLETING, and back to OPEN) the update is sent alone, as one conditional UpdateItem: half a
+    transaction's write cost. The SDK may send it twice; applied again it leaves the same status,
+    or fails its condition and reads False, which every caller takes as "read the session again".
 
     Returns
     -------
@@ -315,6 +320,8 @@ def _transition(
     condition: Condition = UploadSession.status.is_in(*[s.value for s in allowed_from])
     if also is not None:
         condition = condition & also
+    if not release_quota and entry is None and event is None:
+        return _update_alone(session, actions, condition)
 
     def build() -> Transaction:
         tx = Transaction().update("session", session, actions, condition)
@@ -331,6 +338,20 @@ def _transition(
         return False
     for name, value in values.items():
         setattr(session, name, value)
+    return True
+
+
+def _update_alone(session: UploadSession, actions: list[Any], condition: Condition) -> bool:
+    """:func:`_transition` of the session item alone: one conditional UpdateItem (``session`` then
+    holds the stored item as written). False, with ``session`` read again, when the condition failed.
+    """
+    try:
+        session.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        session.refresh(consistent_read=True)
+        return False
     return True
 
 

@@ -2,10 +2,11 @@
 
 ``complete`` is on the upload's critical path (``make bench``'s upload ratio against boto3's transfer
 manager), so its own storage work has a budget: one consistent read of the session, the COMPLETING
-transaction (which also stores a SHA-256 given at complete) and the COMPLETED transaction; no other
-write and no read again of the session. ListParts and CompleteMultipartUpload once each, and no
-HeadObject: the object is made of the parts just checked, so its size is the declared one. The
-pipeline record it starts is written once (created holding its execution), never read back.
+write (one conditional UpdateItem, which also stores a SHA-256 given at complete) and the COMPLETED
+transaction; no other write and no read again of the session. ListParts and
+CompleteMultipartUpload once each, and no HeadObject: the object is made of the parts just checked,
+so its size is the declared one. The pipeline record it starts is written once (created holding its
+execution), never read back.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import pytest
 
 from keyframe.events import publisher
 from keyframe.events.publisher import room_events
+from keyframe.identity.permissions import Principal, Role
 from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import service as pipeline_service
 from keyframe.pipeline.models import record_pk
+from keyframe.uploads import multipart, sessions
 from keyframe.uploads.models import session_pk
 from tests.integration.uploads.conftest import (
     PART,
@@ -32,6 +35,7 @@ from tests.integration.uploads.conftest import (
     open_body,
     parts_body,
     put_parts,
+    s3_object,
 )
 
 
@@ -90,9 +94,7 @@ def _puts(calls: list[tuple[str, dict[str, Any]]], pk: str) -> int:
     )
 
 
-def test_a_complete_reads_its_session_once_and_writes_it_in_two_transactions(
-    api, studio: Studio, aws_calls
-) -> None:
+def test_a_complete_reads_its_session_once_and_writes_it_twice(api, studio: Studio, aws_calls) -> None:
     token = studio.admin.access_token
     data = file_bytes(2 * PART + 10)
     digest = hashlib.sha256(data).hexdigest()
@@ -108,10 +110,11 @@ def test_a_complete_reads_its_session_once_and_writes_it_in_two_transactions(
         token=token,
     )
 
-    # Then 202, the session was read once and written only by its two transactions
+    # Then 202, the session was read once and written twice: COMPLETING alone, then COMPLETED with
+    # its activity entry and event in a transaction
     assert completed.status == 202, completed.body
     pk = session_pk(studio.admin.studio_id, opened["uploadId"])
-    assert _session_writes(aws_calls, pk) == (1, 0, 2)
+    assert _session_writes(aws_calls, pk) == (1, 1, 1)
     s3 = Counter(op for op, _ in aws_calls if op in ("ListParts", "CompleteMultipartUpload", "HeadObject"))
     assert s3 == {"ListParts": 1, "CompleteMultipartUpload": 1}  # the parts checked give the size
     # And the pipeline record it started was written once, created holding its execution, never
@@ -206,3 +209,35 @@ def test_open_and_complete_leave_their_events_to_the_outbox_which_delivers_them_
     before = room_events(studio_id, "studio")
     deliver_outbox(studio_id)
     assert room_events(studio_id, "studio") == before
+
+
+def test_a_complete_that_an_abort_overtakes_before_its_first_write_answers_409_and_completes_nothing(
+    api, studio: Studio, monkeypatch
+) -> None:
+    token = studio.admin.access_token
+    data = file_bytes(1000)
+    opened = api.post(_path(studio), json=open_body(data), token=token).json()
+    etags = put_parts(opened, data)
+    actor = Principal(studio.admin.studio_id, studio.admin.user_id, Role.ADMIN)
+    # Given an abort that lands after the complete read the session OPEN and listed its parts, before
+    # the complete's COMPLETING write
+    real_list_parts = multipart.list_parts
+
+    def list_then_abort(*args: Any) -> Any:
+        listed = real_list_parts(*args)
+        sessions.abort_upload(actor, studio.asset_id, opened["uploadId"])
+        return listed
+
+    monkeypatch.setattr(multipart, "list_parts", list_then_abort)
+
+    # When the complete goes on / Then 409: its conditional write found the session ABORTED
+    completed = api.post(_path(studio, opened["uploadId"]) + "/complete", json=parts_body(etags), token=token)
+    assert completed.status == 409 and completed.json()["error"]["code"] == "UPLOAD_ABORTED"
+    # And nothing was completed: the session stays ABORTED, no object, no pipeline
+    monkeypatch.setattr(multipart, "list_parts", real_list_parts)
+    assert api.get(_path(studio, opened["uploadId"]), token=token).json()["status"] == "ABORTED"
+    key = (
+        f"studios/{studio.admin.studio_id}/assets/{studio.asset_id}/uploads/{opened['uploadId']}/shot_010.mov"
+    )
+    assert s3_object(key) is None
+    assert pipeline_service.get(studio.admin.studio_id, opened["uploadId"]) is None
