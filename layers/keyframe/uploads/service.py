@@ -293,9 +293,11 @@ def _transition(
     a reservation is released exactly once however many aborts and expiries race), ``entry``'s
     activity put and ``event``'s outbox item (so the change, its log entry and its event exist
     together or not at all). ``also`` adds a condition on the stored session. With none of those
-    (COMPLETING, and back to OPEN) the update is sent alone, as one conditional UpdateItem: half a
-    transaction's write cost. The SDK may send it twice; applied again it leaves the same status,
-    or fails its condition and reads False, which every caller takes as "read the session again".
+    (COMPLETING, and back to OPEN) the update is sent alone, as one conditional UpdateItem
+    (:func:`_update_alone`): half a transaction's write cost. The SDK may send it twice; applied
+    again it leaves the same status, or fails its condition and reads False, which every caller
+    takes as "read the session again". Either kind is sent again, a bounded number of times, when
+    another transaction was writing the same items.
 
     Returns
     -------
@@ -320,8 +322,7 @@ def _transition(
     condition: Condition = UploadSession.status.is_in(*[s.value for s in allowed_from])
     if also is not None:
         condition = condition & also
-    if not release_quota and entry is None and event is None:
-        return _update_alone(session, actions, condition)
+    alone = not release_quota and entry is None and event is None
 
     def build() -> Transaction:
         tx = Transaction().update("session", session, actions, condition)
@@ -330,7 +331,10 @@ def _transition(
         return tx
 
     try:
-        commit(session, build, entry, event)
+        if alone:
+            retrying(lambda _: _update_alone(session, actions, condition), attempts=TRANSACTION_ATTEMPTS)
+        else:
+            commit(session, build, entry, event)
     except Cancelled as exc:
         if "session" not in exc.failed:
             raise
@@ -341,18 +345,26 @@ def _transition(
     return True
 
 
-def _update_alone(session: UploadSession, actions: list[Any], condition: Condition) -> bool:
-    """:func:`_transition` of the session item alone: one conditional UpdateItem (``session`` then
-    holds the stored item as written). False, with ``session`` read again, when the condition failed.
+def _update_alone(session: UploadSession, actions: list[Any], condition: Condition) -> None:
+    """The session's conditional UpdateItem, its refusals told as a transaction's would be.
+
+    Raises
+    ------
+    keyframe.storage.transactions.Cancelled
+        ``failed={"session"}`` when the condition failed; ``conflict=True`` when DynamoDB refused it
+        because a transaction was writing the item (``TransactionConflictException``, which the SDK
+        does not retry): :func:`keyframe.storage.transactions.retrying` tries it again.
+    pynamodb.exceptions.UpdateError
+        Any other failure: nothing was written.
     """
     try:
         session.update(actions=actions, condition=condition)
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        session.refresh(consistent_read=True)
-        return False
-    return True
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Cancelled({"session"}, conflict=False) from exc
+        if exc.cause_response_code == "TransactionConflictException":
+            raise Cancelled(set(), conflict=True) from exc
+        raise
 
 
 def _abort_entry(session: UploadSession, actor_id: str | None, reason: str) -> Entry:

@@ -18,6 +18,8 @@ from typing import Any
 
 import botocore.client
 import pytest
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import UpdateError
 
 from keyframe.events import publisher
 from keyframe.events.publisher import room_events
@@ -26,7 +28,7 @@ from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import service as pipeline_service
 from keyframe.pipeline.models import record_pk
 from keyframe.uploads import multipart, sessions
-from keyframe.uploads.models import session_pk
+from keyframe.uploads.models import UploadSession, session_pk
 from tests.integration.uploads.conftest import (
     PART,
     Studio,
@@ -241,3 +243,30 @@ def test_a_complete_that_an_abort_overtakes_before_its_first_write_answers_409_a
     )
     assert s3_object(key) is None
     assert pipeline_service.get(studio.admin.studio_id, opened["uploadId"]) is None
+
+
+def test_a_complete_whose_first_write_meets_another_transaction_tries_it_again(
+    api, studio: Studio, monkeypatch
+) -> None:
+    token = studio.admin.access_token
+    data = file_bytes(1000)
+    opened = api.post(_path(studio), json=open_body(data), token=token).json()
+    etags = put_parts(opened, data)
+    # Given DynamoDB refuses the COMPLETING write once because a transaction is writing the session
+    real_update = UploadSession.update
+    refused: list[str] = []
+
+    def conflicting_once(self: UploadSession, *args: Any, **kwargs: Any) -> Any:
+        if not refused:
+            refused.append(self.upload_id)
+            error = {"Error": {"Code": "TransactionConflictException", "Message": "in a transaction"}}
+            raise UpdateError("Failed to update item", cause=ClientError(error, "UpdateItem"))
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(UploadSession, "update", conflicting_once)
+
+    # When it completes / Then the write is sent again and the upload completes once
+    completed = api.post(_path(studio, opened["uploadId"]) + "/complete", json=parts_body(etags), token=token)
+    assert refused == [opened["uploadId"]]
+    assert completed.status == 202, completed.body
+    assert api.get(_path(studio, opened["uploadId"]), token=token).json()["status"] == "COMPLETED"
