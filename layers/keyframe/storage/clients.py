@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 from typing import Any
 
 import boto3
@@ -46,7 +47,11 @@ def client(
     """
     environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
     options = json.dumps(config, sort_keys=True)
-    return _built(service, region_name, endpoint_url, options, environment)
+    with _building:  # one build at a time: boto3's default session is not thread-safe
+        return _built(service, region_name, endpoint_url, options, environment)
+
+
+_building = threading.Lock()
 
 
 @functools.lru_cache(maxsize=64)

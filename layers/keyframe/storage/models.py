@@ -18,19 +18,36 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from keyframe.storage.tables import TableSpec
 
-_sessions = threading.local()
+
+class _SharedSession(botocore.session.Session):
+    """A botocore session every thread may build clients from: one client at a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._building = threading.Lock()
+
+    def create_client(self, *args: Any, **kwargs: Any) -> Any:
+        with self._building:
+            return super().create_client(*args, **kwargs)
+
+
+_shared: list[_SharedSession] = []  # made on first use, not at import (8 ms)
+_shared_lock = threading.Lock()
 
 
 def _shared_botocore_session() -> botocore.session.Session:
-    """One botocore session per thread for every PynamoDB model.
+    """One botocore session for every PynamoDB model, in every thread of the process.
 
-    PynamoDB opens a new botocore session per model class, and each re-parses botocore's service
-    models (about 0.15 s apiece): with a dozen models that is seconds of Lambda cold start.
+    PynamoDB opens a new botocore session per model class (and per thread), and each re-parses
+    botocore's service models (about 0.1-0.15 s apiece): with a dozen models, or a model first used
+    on a worker thread (:func:`keyframe.storage.together`), that is Lambda cold start spent again.
+    PynamoDB only builds its one client per model from it (under the session's lock); the clients
+    are thread-safe.
     """
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = botocore.session.get_session()
-    return session
+    with _shared_lock:
+        if not _shared:
+            _shared.append(_SharedSession())
+        return _shared[0]
 
 
 pynamodb.connection.base.get_session = _shared_botocore_session

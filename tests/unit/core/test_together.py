@@ -60,3 +60,16 @@ def test_each_call_sees_the_callers_context_and_cannot_change_it() -> None:
         assert _request.get() == "req-1"
     finally:
         _request.reset(token)
+
+
+def test_models_first_used_on_worker_threads_share_the_process_botocore_session() -> None:
+    # Given PynamoDB asks for a botocore session on several threads at once (each new thread of
+    # together() does, the first time it uses a model)
+    from pynamodb.connection import base
+
+    import keyframe.storage.models  # noqa: F401  (every model's module imports it: it binds the session)
+
+    # When they ask / Then they all get the one session of the process (no service model parsed again)
+    sessions = [f.result() for f in together(*[base.get_session] * 4)]
+    assert all(session is sessions[0] for session in sessions)
+    assert base.get_session() is sessions[0]
