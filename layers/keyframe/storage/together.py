@@ -4,8 +4,8 @@ not for their sum.
 Each call runs on its own thread (the SDK's clients are thread-safe; a thread mostly waits on the
 network) in a copy of the caller's context, so context variables set for the request (its event, the
 events left to the outbox, ...) hold in the call as they would inline. X-Ray records a call made on
-another thread under the same trace (the SDK's Lambda context starts each thread from the trace
-header).
+another thread in the same trace, but not nested under the handler's subsegments: the SDK's Lambda
+context keeps its segment per thread and starts each thread's from the trace header.
 """
 
 from __future__ import annotations

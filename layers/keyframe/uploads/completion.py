@@ -136,7 +136,8 @@ def _complete_in_s3(session: UploadSession, parts: list[multipart.StoredPart]) -
     -------
     bool
         True when this call made the object from ``parts``; False when S3 no longer knew the upload
-        (a concurrent complete made the object first).
+        (a concurrent complete made the object first, or the upload was aborted or lost): the
+        caller then looks for the object (HeadObject).
     """
     try:
         return multipart.complete(

@@ -158,20 +158,33 @@ def _prepare(
         other failure. Whatever fails, a multipart upload that was created is aborted (it holds no
         part yet).
     """
-    asset, expired, stuck, created = together(
+    calls = together(
         lambda: service._require_asset(studio_id, asset_id),
         lambda: service.sweep_expired(studio_id),
         lambda: redrive_stuck(studio_id),
         create,
     )
+    asset, *_, created = calls
+    errors = [error for call in calls if (error := call.exception()) is not None]
+    if not errors:
+        return asset.result(), created.result()
+    for dropped in errors[1:]:  # the first is the answer; the others are logged, not lost
+        logger.warning("the open also failed here", exc_info=dropped, extra={"asset_id": asset_id})
+    if created.exception() is None:
+        _abort_quietly(bucket, key, created.result())
+    raise errors[0]
+
+
+def _abort_quietly(bucket: str, key: str, s3_upload_id: str) -> None:
+    """Abort the multipart upload an open began and will not keep (no part was sent to it yet).
+
+    A failure is logged, not raised: the open's own error is the answer, and the media bucket's
+    rule drops incomplete multipart uploads after 7 days.
+    """
     try:
-        for check in (asset, expired, stuck):
-            check.result()
-    except BaseException:
-        if created.exception() is None:
-            multipart.abort(bucket, key, created.result())
-        raise
-    return asset.result(), created.result()
+        multipart.abort(bucket, key, s3_upload_id)
+    except Exception:
+        logger.exception("could not abort the multipart upload of a refused open", extra={"key": key})
 
 
 def _declared_checksums(
@@ -213,7 +226,8 @@ def _reserve(session: UploadSession, actor_id: str) -> None:
     Raises
     ------
     PayloadTooLarge
-        Another upload took the room meanwhile.
+        The studio's storage quota has no room for ``size`` more bytes (``STORAGE_QUOTA_EXCEEDED``):
+        the reservation's condition is the open's only quota check.
 
     Whatever fails, the multipart upload just created (no part sent yet) is aborted.
     """
@@ -229,12 +243,12 @@ def _reserve(session: UploadSession, actor_id: str) -> None:
     try:
         service.commit(session, build, entry, ("upload:started", service.event_data(session, actor_id)))
     except Cancelled as exc:
-        multipart.abort(session.bucket, session.key, session.s3_upload_id)
+        _abort_quietly(session.bucket, session.key, session.s3_upload_id)
         if quotas.label(Quota.STORAGE_BYTES) in exc.failed:
             raise quotas.refusal(session.studio_id, Quota.STORAGE_BYTES, int(session.size)) from exc
         raise
     except Exception:
-        multipart.abort(session.bucket, session.key, session.s3_upload_id)
+        _abort_quietly(session.bucket, session.key, session.s3_upload_id)
         raise
 
 

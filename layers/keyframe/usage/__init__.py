@@ -1,4 +1,4 @@
-"""What each studio may use: per-studio quotas, set by configuration, enforced before work starts.
+"""What each studio may use: per-studio quotas, set by configuration, enforced before a change is stored.
 
 Modules: :mod:`.config` (the limits and per-studio overrides), :mod:`.models` (the counter items,
 each beside the data it counts), :mod:`.quotas` (the one quota mechanism: a counter reserved and

@@ -1,16 +1,17 @@
 """The one quota mechanism: limits from configuration, counters changed inside the caller's
-transaction, refusals before any work starts.
+transaction, refusals before the caller's change is stored.
 
-Usage (uploads, renders, webhooks)::
+Usage (renders and webhooks pre-check with :func:`require` before any work; the uploads API's open
+relies on the reservation alone, and aborts the empty multipart upload it began when refused)::
 
-    quotas.require(studio_id, Quota.STORAGE_BYTES, size)        # pre-check: refuse before any work
-    tx = Transaction().put(...)                                 # the caller's own change
-    quotas.reserve(tx, studio_id, Quota.STORAGE_BYTES, size)    # + the counter, within the limit
+    quotas.require(studio_id, quota, amount)          # pre-check: refuse before any work
+    tx = Transaction().put(...)                       # the caller's own change
+    quotas.reserve(tx, studio_id, quota, amount)      # + the counter, within the limit
     try:
         tx.commit()
     except Cancelled as exc:
-        if quotas.label(Quota.STORAGE_BYTES) in exc.failed:     # another request took the room
-            raise quotas.refusal(studio_id, Quota.STORAGE_BYTES, size) from exc
+        if quotas.label(quota) in exc.failed:         # no room (another request took it meanwhile)
+            raise quotas.refusal(studio_id, quota, amount) from exc
 
 and :func:`release` in the transaction that gives the amount back (abort, finish, delete). A
 change of the storage counter also adds its delta to the day's item in the same transaction

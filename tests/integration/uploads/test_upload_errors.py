@@ -68,6 +68,21 @@ def test_bad_open_requests_and_unusable_assets_open_nothing(api, studio: Studio)
     assert open_multipart_uploads() == []
 
 
+def test_a_refused_open_answers_its_own_error_even_when_storage_fails_to_abort(
+    api, studio: Studio, monkeypatch
+) -> None:
+    token = studio.admin.access_token
+
+    # Given S3 failing to abort the multipart upload the open began while it checked the asset
+    def abort_fails(*args: Any) -> None:
+        raise ConnectionError("storage is unreachable")
+
+    monkeypatch.setattr(multipart, "abort", abort_fails)
+    # When an upload is opened for an asset that does not exist / Then the 404, not a 500
+    body = open_body(file_bytes(10))
+    _error(api.post("/assets/does-not-exist/uploads", json=body, token=token), 404, "ASSET_NOT_FOUND")
+
+
 def test_the_studio_quota_counts_open_and_completed_uploads(api, studio: Studio, quota) -> None:
     token = studio.admin.access_token
     quota(12 * MIB)
