@@ -6,13 +6,15 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from keyframe.catalog.activity import list_activity
 from keyframe.catalog.versions import get_version
 from keyframe.local import lambdas
 from keyframe.outbox.records import OutboxItem, outbox_pk
-from keyframe.pipeline import status
-from keyframe.pipeline.starter import PipelineInput, start_pipeline
+from keyframe.pipeline import service as pipeline_service
+from keyframe.pipeline import starter, status
+from keyframe.pipeline.starter import PipelineInput, PipelineStart, start_pipeline
 from tests.integration.pipeline.conftest import Place, Uploader, make_place
 from tests.support.environment import MEDIA_BUCKET
 from tests.support.identity import Session, add_member, register_studio
@@ -125,14 +127,13 @@ def test_viewers_cannot_reprocess(
     assert response.status == 403
 
 
-def test_start_pipeline_runs_one_execution_per_upload(place: Place, state_machine: str) -> None:
-    # Given a completed upload
-    key = f"studios/{place.studio_id}/assets/{place.asset_id}/uploads/u-1/a.png"
+def _upload_of(place: Place, upload_id: str) -> PipelineInput:
+    key = f"studios/{place.studio_id}/assets/{place.asset_id}/uploads/{upload_id}/a.png"
     boto3.client("s3").put_object(Bucket=MEDIA_BUCKET, Key=key, Body=b"\x89PNG\r\n\x1a\n")
-    upload = PipelineInput(
+    return PipelineInput(
         studio_id=place.studio_id,
         asset_id=place.asset_id,
-        upload_id="u-1",
+        upload_id=upload_id,
         bucket=MEDIA_BUCKET,
         key=key,
         size=8,
@@ -140,6 +141,11 @@ def test_start_pipeline_runs_one_execution_per_upload(place: Place, state_machin
         declared_content_type="image/png",
         created_by=place.user_id,
     )
+
+
+def test_start_pipeline_runs_one_execution_per_upload(place: Place, state_machine: str) -> None:
+    # Given a completed upload
+    upload = _upload_of(place, "u-1")
 
     # When the uploads API starts its pipeline twice (a retried complete)
     first = start_pipeline(upload)
@@ -154,6 +160,45 @@ def test_start_pipeline_runs_one_execution_per_upload(place: Place, state_machin
     assert found["run"] == 1
     executions = boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"]
     assert [e["name"] for e in executions] == ["u-1"]
+
+
+def test_a_start_that_step_functions_refused_is_started_by_the_retry(
+    place: Place, state_machine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = _upload_of(place, "u-2")
+    # Given Step Functions refuses the first start (the record is created first, holding the ARN the
+    # execution will have)
+    real_start = starter._start
+
+    def refused(name: str, payload: dict) -> PipelineStart:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try later"}}, "StartExecution")
+
+    monkeypatch.setattr(starter, "_start", refused)
+    with pytest.raises(ClientError):
+        start_pipeline(upload)
+    pending = status.for_upload(place.studio_id, "u-2")
+    assert pending["status"] == "PENDING" and pending["executionArn"].endswith(":u-2")
+
+    # When the complete is retried / Then the same execution starts, once, and the record names it
+    monkeypatch.setattr(starter, "_start", real_start)
+    started = start_pipeline(upload)
+    assert started.execution_arn == pending["executionArn"]
+    assert status.for_upload(place.studio_id, "u-2")["executionArn"] == started.execution_arn
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=state_machine)["executions"]
+    assert [e["name"] for e in executions] == ["u-2"]
+
+
+def test_a_record_made_without_its_execution_arn_is_given_it_at_the_start(
+    place: Place, state_machine: str
+) -> None:
+    # Given a pipeline record created without the execution's ARN (as releases before this one did)
+    upload = _upload_of(place, "u-3")
+    pipeline_service.create(upload)
+
+    # When its pipeline is started / Then the record takes the execution and is RUNNING
+    started = start_pipeline(upload)
+    found = status.for_upload(place.studio_id, "u-3")
+    assert found["executionArn"] == started.execution_arn and found["status"] == "RUNNING"
 
 
 def test_a_reprocess_that_cannot_start_leaves_nothing_stuck(
