@@ -40,7 +40,8 @@ expiry of an OPEN session (``UPLOAD_SESSION_TTL_SECONDS``, at least a day, by de
 Every step of ``complete`` may be retried after a crash: S3 forgetting an upload it completed is
 recognised by HeadObject, and the pipeline start is idempotent by execution name. A COMPLETING
 session whose complete crashed is never left stuck: the next complete, ``GET`` of the session, and
-(once untouched for :data:`STUCK_AFTER`) the next upload opened in the studio re-drive it.
+(once untouched for :data:`STUCK_AFTER`) the next upload opened in the studio that runs the studio's
+housekeeping (:data:`keyframe.uploads.sessions.HOUSEKEEPING_INTERVAL`) re-drive it.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ SWEEP_LIMIT = 25
 """Most expired sessions released per open (the rest on the next one)."""
 STUCK_AFTER = timedelta(minutes=5)
 """A COMPLETING session untouched this long has no request working on it any more (the API's
-Lambda stops after 29 s): it is re-driven by the next upload opened in its studio."""
+Lambda stops after 29 s): it is re-driven by the next upload opened in its studio that runs the
+studio's housekeeping."""
 REDRIVE_LIMIT = 5
 """Most stuck COMPLETING sessions re-driven per open (the rest on the next one)."""
 TRANSACTION_ATTEMPTS = 3

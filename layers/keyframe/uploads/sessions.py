@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from keyframe import clock
 from keyframe.errors import Conflict, InvalidInput
@@ -44,10 +44,12 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     """Open a multipart upload session for a new version of ``asset_id``.
 
     Plans the parts; checks the asset, aborts the studio's expired OPEN sessions and re-drives its
-    stuck COMPLETING sessions (a bounded number of each) while it creates the S3 multipart upload
+    stuck COMPLETING sessions (a bounded number of each, at most once a minute per function
+    environment: :data:`HOUSEKEEPING_INTERVAL`) while it creates the S3 multipart upload
     (:func:`_prepare`: four calls in flight at once); then stores the session, the ``size`` bytes of
     quota it reserves (on condition that they fit) and its ``upload:started`` activity entry in one
-    transaction. A refused open leaves nothing: the multipart upload is aborted.
+    transaction, while it signs the part URLs. A refused open leaves nothing: the multipart upload
+    is aborted.
 
     Returns
     -------
@@ -81,7 +83,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     key = service.object_key(actor.studio_id, asset_id, upload_id, file_name)
     expires_at = clock.iso(now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS))
     checksums = b"".join(bytes.fromhex(c) for c in declared) if declared else None
-    project_id, s3_upload_id = _prepare(
+    project_id, s3_upload_id, housekept = _prepare(
         actor.studio_id,
         asset_id,
         bucket,
@@ -116,12 +118,18 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         expires_at=expires_at,
         ttl=now + timedelta(seconds=config.UPLOAD_SESSION_TTL_SECONDS) + service.EXPIRED_GRACE,
     )
-    _reserve(session, actor.user_id)
-
     url_ttl = config.UPLOAD_URL_TTL_SECONDS
     every_part = list(range(1, plan.part_count + 1))
     limit = config.UPLOAD_URLS_PER_RESPONSE
-    parts, next_part = service._part_urls(session, every_part, expires_in=url_ttl, limit=limit)
+    # the part URLs are signed (CPU) while the session's transaction is in flight (network); a
+    # refused open drops them unused (signing has no side effect)
+    release_expired = None if housekept else lambda: service.sweep_expired(actor.studio_id)
+    reserved, signed = together(
+        lambda: _reserve(session, actor.user_id, release_expired=release_expired),
+        lambda: service._part_urls(session, every_part, expires_in=url_ttl, limit=limit),
+    )
+    reserved.result()
+    parts, next_part = signed.result()
     return OpenUploadResponse(
         upload_id=upload_id,
         asset_id=asset_id,
@@ -137,37 +145,55 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     )
 
 
+HOUSEKEEPING_INTERVAL = timedelta(minutes=1)
+"""An open runs its studio's housekeeping (expired OPEN sessions aborted, stuck COMPLETING sessions
+re-driven) when the function environment serving it has not run it for that studio within this
+long (:func:`keyframe.clock`). Expiry is a day at the least and "stuck" 5 minutes, so a minute more
+changes nothing for them; a studio's many opens stop querying its index partition twice each."""
+_housekept: dict[str, datetime] = {}
+
+
+def _housekeeping_due(studio_id: str) -> bool:
+    """True, and now noted as the studio's last housekeeping in this environment, when the last one
+    is :data:`HOUSEKEEPING_INTERVAL` old or more (or in the clock's future)."""
+    now = clock.now()
+    last = _housekept.get(studio_id)
+    if last is not None and timedelta(0) <= now - last < HOUSEKEEPING_INTERVAL:
+        return False
+    _housekept[studio_id] = now
+    return True
+
+
 def _prepare(
     studio_id: str, asset_id: str, bucket: str, key: str, create: Callable[[], str]
-) -> tuple[str, str]:
+) -> tuple[str, str, bool]:
     """What the open does before it stores the session, all at once (:func:`together`): the asset
-    check, the studio's housekeeping (expired OPEN sessions aborted, stuck COMPLETING sessions
-    re-driven, a bounded number of each) and ``create`` (the multipart upload at ``bucket``/``key``).
-    The session's transaction comes after all of them, so its quota condition counts what the
-    housekeeping released.
+    check, the studio's housekeeping when due (:func:`_housekeeping_due`: expired OPEN sessions
+    aborted, stuck COMPLETING sessions re-driven, a bounded number of each) and ``create`` (the
+    multipart upload at ``bucket``/``key``). The session's transaction comes after all of them, so
+    its quota condition counts what the housekeeping released.
 
     Returns
     -------
     tuple
-        ``(project id, S3 upload id)``.
+        ``(project id, S3 upload id, whether the housekeeping ran)``.
 
     Raises
     ------
     NotFound, Conflict
         From the asset check (:func:`keyframe.uploads.service._require_asset`), which wins over any
         other failure. Whatever fails, a multipart upload that was created is aborted (it holds no
-        part yet).
+        part yet), and the housekeeping is due again.
     """
-    calls = together(
-        lambda: service._require_asset(studio_id, asset_id),
-        lambda: service.sweep_expired(studio_id),
-        lambda: redrive_stuck(studio_id),
-        create,
-    )
+    due = _housekeeping_due(studio_id)
+    housekeeping = [lambda: service.sweep_expired(studio_id), lambda: redrive_stuck(studio_id)] if due else []
+    calls = together(lambda: service._require_asset(studio_id, asset_id), *housekeeping, create)
     asset, *_, created = calls
     errors = [error for call in calls if (error := call.exception()) is not None]
     if not errors:
-        return asset.result(), created.result()
+        return asset.result(), created.result(), due
+    if due:
+        _housekept.pop(studio_id, None)
     for dropped in errors[1:]:  # the first is the answer; the others are logged, not lost
         logger.warning("the open also failed here", exc_info=dropped, extra={"asset_id": asset_id})
     if created.exception() is None:
@@ -219,9 +245,15 @@ def _declared_checksums(
     return algorithm, declared
 
 
-def _reserve(session: UploadSession, actor_id: str) -> None:
+def _reserve(
+    session: UploadSession, actor_id: str, *, release_expired: Callable[[], int] | None = None
+) -> None:
     """Save the session, add its size to the studio's usage within the quota and log
     ``upload:started``: one transaction.
+
+    ``release_expired`` (given when this open skipped the housekeeping) aborts the studio's expired
+    sessions and says how many: when the quota has no room and it released some, the reservation is
+    tried once more, so an open is never refused for bytes that expired sessions held.
 
     Raises
     ------
@@ -234,22 +266,28 @@ def _reserve(session: UploadSession, actor_id: str) -> None:
     entry = service.Entry(
         "upload:started", actor_id, {"fileName": session.file_name, "size": int(session.size)}
     )
+    started = ("upload:started", service.event_data(session, actor_id))
 
     def build() -> Transaction:
         tx = Transaction().put("session", session, UploadSession.pk.does_not_exist())
         quotas.reserve(tx, session.studio_id, Quota.STORAGE_BYTES, int(session.size))
         return tx
 
-    try:
-        service.commit(session, build, entry, ("upload:started", service.event_data(session, actor_id)))
-    except Cancelled as exc:
-        _abort_quietly(session.bucket, session.key, session.s3_upload_id)
-        if quotas.label(Quota.STORAGE_BYTES) in exc.failed:
-            raise quotas.refusal(session.studio_id, Quota.STORAGE_BYTES, int(session.size)) from exc
-        raise
-    except Exception:
-        _abort_quietly(session.bucket, session.key, session.s3_upload_id)
-        raise
+    for attempt in range(2):
+        try:
+            service.commit(session, build, entry, started)
+            return
+        except Cancelled as exc:
+            no_room = quotas.label(Quota.STORAGE_BYTES) in exc.failed
+            if no_room and attempt == 0 and release_expired is not None and release_expired():
+                continue  # expired sessions held some of the room, released now: try again
+            _abort_quietly(session.bucket, session.key, session.s3_upload_id)
+            if no_room:
+                raise quotas.refusal(session.studio_id, Quota.STORAGE_BYTES, int(session.size)) from exc
+            raise
+        except Exception:
+            _abort_quietly(session.bucket, session.key, session.s3_upload_id)
+            raise
 
 
 def get_upload(

@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 
+from keyframe import clock
 from keyframe.events import publisher
 from keyframe.events.publisher import room_events
 from keyframe.identity.permissions import Principal, Role
@@ -270,3 +271,25 @@ def test_a_complete_whose_first_write_meets_another_transaction_tries_it_again(
     assert refused == [opened["uploadId"]]
     assert completed.status == 202, completed.body
     assert api.get(_path(studio, opened["uploadId"]), token=token).json()["status"] == "COMPLETED"
+
+
+def _index_queries(calls: list[tuple[str, dict[str, Any]]]) -> int:
+    return sum(1 for op, p in calls if op == "Query" and p.get("IndexName") == "gsi1")
+
+
+def test_an_open_runs_the_studios_housekeeping_at_most_once_a_minute(api, studio: Studio, aws_calls) -> None:
+    token = studio.admin.access_token
+    # When the studio's first upload is opened / Then it looks for expired and stuck sessions
+    assert api.post(_path(studio), json=open_body(file_bytes(10)), token=token).status == 201
+    assert _index_queries(aws_calls) == 2
+    # When another is opened within the minute / Then it does not look again
+    aws_calls.clear()
+    assert api.post(_path(studio), json=open_body(file_bytes(10, seed=2)), token=token).status == 201
+    assert _index_queries(aws_calls) == 0
+    # When one is opened a minute later / Then it does
+    later = clock.now() + sessions.HOUSEKEEPING_INTERVAL
+    aws_calls.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clock, "now", lambda: later)
+        assert api.post(_path(studio), json=open_body(file_bytes(10, seed=3)), token=token).status == 201
+    assert _index_queries(aws_calls) == 2

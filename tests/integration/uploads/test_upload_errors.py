@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 
 from keyframe import clock
-from keyframe.uploads import multipart
+from keyframe.uploads import multipart, sessions
 from keyframe.uploads.sizing import MIB, S3_MAX_OBJECT_SIZE
 from tests.integration.uploads.conftest import (
     PART,
@@ -147,6 +147,33 @@ def test_an_expired_session_is_aborted_and_its_quota_released(
         f"{_uploads(studio)}/{stale['uploadId']}/complete", json=parts_body({1: "e"}), token=token
     )
     _error(late, 409, "UPLOAD_ABORTED")
+
+
+def test_an_open_that_skipped_the_housekeeping_is_not_refused_for_bytes_expired_sessions_hold(
+    api, studio: Studio, quota, monkeypatch
+) -> None:
+    token = studio.admin.access_token
+    quota(10 * MIB)
+    # Given a 6 MiB upload left alone past its 7 days, and the studio's housekeeping not due (this
+    # environment ran it a moment ago), so the open does not sweep before its reservation
+    stale = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB)), token=token).json()
+    later = clock.now() + timedelta(days=7, minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    monkeypatch.setattr(sessions, "_housekeeping_due", lambda studio_id: False)
+
+    # When the studio opens another 6 MiB upload / Then the reservation finds no room, the expired
+    # upload is swept, and the reservation is tried again: 201
+    fresh = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB, seed=3)), token=token)
+    assert fresh.status == 201, fresh.body
+    status = api.get(f"{_uploads(studio)}/{stale['uploadId']}", token=token).json()
+    assert (status["status"], status["failureReason"]) == ("ABORTED", "EXPIRED")
+    # And a request that does not fit even so is refused, leaving no multipart upload behind
+    _error(
+        api.post(_uploads(studio), json=open_body(file_bytes(5 * MIB)), token=token),
+        413,
+        "STORAGE_QUOTA_EXCEEDED",
+    )
+    assert len(open_multipart_uploads()) == 1
 
 
 def test_wrong_part_lists_publish_nothing_and_leave_the_upload_open(
