@@ -20,10 +20,11 @@ from keyframe.local import dynamodb_json
 class Checker:
     """Wraps ``DynamoHandler.serialized``: answers as patched, and records each operation whose
     direct answer's document differs from the serializer's (``mismatches``) or that it compared
-    (``compared``, by operation name)."""
+    (``compared``, by operation name; ``compared_binary``: how many of those held binary values)."""
 
     def __init__(self) -> None:
         self.compared: dict[str, int] = {}
+        self.compared_binary = 0
         self.mismatches: list[tuple[str, Any, Any]] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,6 +39,7 @@ class Checker:
             if operation in dynamodb_json.OPERATIONS and direct is not None:
                 reference = dynamodb_json.serializer_answer(handler, action_result)
                 self.compared[operation] = self.compared.get(operation, 0) + 1
+                self.compared_binary += '{"B":' in direct or '{"BS":' in direct
                 if json.loads(direct) != json.loads(reference[2] or "{}") or answer[0] != reference[0]:
                     self.mismatches.append((operation, json.loads(direct), reference))
             return answer

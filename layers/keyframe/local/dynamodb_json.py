@@ -10,13 +10,15 @@ integration test alike.
 
 :func:`answer_items_as_json` makes the item operations of :data:`OPERATIONS` answer ``json.dumps`` of
 their result, with ``None`` members left out as the serializer leaves them out. Anything else
-(table operations, errors, a result holding a value JSON cannot carry such as ``bytes`` or a
-``datetime``) still goes through moto's serializer. ``tests/integration/local/test_dynamodb_json.py``
-checks that both give the same document for every item operation Keyframe sends.
+(table operations, errors, a result holding a value JSON cannot carry such as a ``datetime``) still
+goes through moto's serializer; binary values are written in base64, as the serializer writes them.
+``tests/integration/local/test_dynamodb_json.py`` checks that both give the same document for every
+item operation Keyframe sends.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from typing import Any
@@ -41,6 +43,8 @@ OPERATIONS = frozenset(
 """The operations whose results moto builds in wire form already."""
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
+_NOT_IN_THE_OUTPUT = frozenset({"ConsumedCapacityUnits"})
+"""Members moto puts in a result that the operation's output shape has not (the serializer drops them)."""
 _state: dict[str, Any] = {"applied": False, "original": None}
 
 
@@ -52,14 +56,23 @@ def _without_none(value: Any) -> Any:
     return value
 
 
+def _blob(value: object) -> str:
+    """A binary attribute value (``B``, or a member of ``BS``) as the wire carries it: base64."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
 def wire_json(result: object) -> str | None:
     """The JSON body for an item operation's ``result`` (a dict in wire form), or ``None`` when the
-    result is not a plain JSON document (an error, ``bytes``, a ``datetime``) and the serializer must
-    answer."""
+    result is not a plain JSON document (an error, a ``datetime``) and the serializer must answer.
+    Binary values (``bytes``: an item's ``B`` and ``BS`` values, the only ones item operations
+    return) are written in base64, as the serializer writes them."""
     if not isinstance(result, dict):
         return None
+    result = {key: value for key, value in result.items() if key not in _NOT_IN_THE_OUTPUT}
     try:
-        return json.dumps(_without_none(result), separators=(",", ":"), allow_nan=False)
+        return json.dumps(_without_none(result), separators=(",", ":"), allow_nan=False, default=_blob)
     except (TypeError, ValueError):
         return None
 
