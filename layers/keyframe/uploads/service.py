@@ -89,13 +89,14 @@ FINISHED_RETENTION = timedelta(days=7)
 EXPIRED_GRACE = timedelta(days=1)
 """An OPEN session's item outlives its expiry by this much, so its quota can be released lazily."""
 SWEEP_LIMIT = 25
-"""Most expired sessions released per open (the rest on the next one)."""
+"""Most expired sessions released per housekeeping run (the rest on the next, at least a minute later
+in the same function environment)."""
 STUCK_AFTER = timedelta(minutes=5)
 """A COMPLETING session untouched this long has no request working on it any more (the API's
 Lambda stops after 29 s): it is re-driven by the next upload opened in its studio that runs the
 studio's housekeeping."""
 REDRIVE_LIMIT = 5
-"""Most stuck COMPLETING sessions re-driven per open (the rest on the next one)."""
+"""Most stuck COMPLETING sessions re-driven per housekeeping run (the rest on the next)."""
 TRANSACTION_ATTEMPTS = 3
 """Tries of a transaction that DynamoDB cancelled for a conflicting concurrent transaction."""
 

@@ -46,7 +46,7 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
     Plans the parts; checks the asset, aborts the studio's expired OPEN sessions and re-drives its
     stuck COMPLETING sessions (a bounded number of each, at most once a minute per function
     environment: :data:`HOUSEKEEPING_INTERVAL`) while it creates the S3 multipart upload
-    (:func:`_prepare`: four calls in flight at once); then stores the session, the ``size`` bytes of
+    (:func:`_prepare`: two or four calls in flight at once); then stores the session, the ``size`` bytes of
     quota it reserves (on condition that they fit) and its ``upload:started`` activity entry in one
     transaction, while it signs the part URLs. A refused open leaves nothing: the multipart upload
     is aborted.
@@ -128,6 +128,8 @@ def open_upload(actor: service.Actor, asset_id: str, request: OpenUploadRequest)
         lambda: _reserve(session, actor.user_id, release_expired=release_expired),
         lambda: service._part_urls(session, every_part, expires_in=url_ttl, limit=limit),
     )
+    if reserved.exception() is not None and signed.exception() is not None:
+        logger.warning("signing the part URLs failed too", exc_info=signed.exception())
     reserved.result()
     parts, next_part = signed.result()
     return OpenUploadResponse(
@@ -183,7 +185,7 @@ def _prepare(
     NotFound, Conflict
         From the asset check (:func:`keyframe.uploads.service._require_asset`), which wins over any
         other failure. Whatever fails, a multipart upload that was created is aborted (it holds no
-        part yet), and the housekeeping is due again.
+        part yet); a housekeeping call that failed makes it due again.
     """
     due = _housekeeping_due(studio_id)
     housekeeping = [lambda: service.sweep_expired(studio_id), lambda: redrive_stuck(studio_id)] if due else []
@@ -192,7 +194,7 @@ def _prepare(
     errors = [error for call in calls if (error := call.exception()) is not None]
     if not errors:
         return asset.result(), created.result(), due
-    if due:
+    if any(call.exception() is not None for call in calls[1:-1]):  # the housekeeping failed: due again
         _housekept.pop(studio_id, None)
     for dropped in errors[1:]:  # the first is the answer; the others are logged, not lost
         logger.warning("the open also failed here", exc_info=dropped, extra={"asset_id": asset_id})
@@ -279,7 +281,7 @@ def _reserve(
             return
         except Cancelled as exc:
             no_room = quotas.label(Quota.STORAGE_BYTES) in exc.failed
-            if no_room and attempt == 0 and release_expired is not None and release_expired():
+            if no_room and attempt == 0 and _released(release_expired):
                 continue  # expired sessions held some of the room, released now: try again
             _abort_quietly(session.bucket, session.key, session.s3_upload_id)
             if no_room:
@@ -288,6 +290,18 @@ def _reserve(
         except Exception:
             _abort_quietly(session.bucket, session.key, session.s3_upload_id)
             raise
+
+
+def _released(release_expired: Callable[[], int] | None) -> bool:
+    """Whether ``release_expired`` released any expired session; a failure of it is logged and
+    counts as none (the open then answers its own refusal)."""
+    if release_expired is None:
+        return False
+    try:
+        return release_expired() > 0
+    except Exception:
+        logger.exception("sweeping the expired uploads of a refused open failed")
+        return False
 
 
 def get_upload(

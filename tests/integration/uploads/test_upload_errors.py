@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 
 from keyframe import clock
-from keyframe.uploads import multipart, sessions
+from keyframe.uploads import multipart, service, sessions
 from keyframe.uploads.sizing import MIB, S3_MAX_OBJECT_SIZE
 from tests.integration.uploads.conftest import (
     PART,
@@ -168,11 +168,16 @@ def test_an_open_that_skipped_the_housekeeping_is_not_refused_for_bytes_expired_
     status = api.get(f"{_uploads(studio)}/{stale['uploadId']}", token=token).json()
     assert (status["status"], status["failureReason"]) == ("ABORTED", "EXPIRED")
     # And a request that does not fit even so is refused, leaving no multipart upload behind
-    _error(
-        api.post(_uploads(studio), json=open_body(file_bytes(5 * MIB)), token=token),
-        413,
-        "STORAGE_QUOTA_EXCEEDED",
-    )
+    too_big = open_body(file_bytes(5 * MIB))
+    _error(api.post(_uploads(studio), json=too_big, token=token), 413, "STORAGE_QUOTA_EXCEEDED")
+    assert len(open_multipart_uploads()) == 1
+
+    # And so it is when that sweep fails: the refusal answers, and the upload it began is aborted
+    def sweep_fails(studio_id: str) -> int:
+        raise ConnectionError("the uploads table is unreachable")
+
+    monkeypatch.setattr(service, "sweep_expired", sweep_fails)
+    _error(api.post(_uploads(studio), json=too_big, token=token), 413, "STORAGE_QUOTA_EXCEEDED")
     assert len(open_multipart_uploads()) == 1
 
 

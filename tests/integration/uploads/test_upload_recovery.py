@@ -14,7 +14,7 @@ import pytest
 
 from keyframe import clock
 from keyframe.pipeline import starter
-from keyframe.uploads import multipart, service
+from keyframe.uploads import multipart, service, sessions
 from tests.integration.uploads.conftest import (
     PART,
     Studio,
@@ -125,7 +125,11 @@ def test_a_stuck_completing_upload_is_finished_by_the_next_open_in_the_studio(
     _fail_once(monkeypatch, after_starting=False)
     upload_id, _ = _crashed_complete(api, studio, file_bytes(2000))
 
-    # When someone opens another upload within the stuck threshold / Then the session is left alone
+    # When someone opens another upload within the stuck threshold (after the studio's housekeeping
+    # interval, so that the open looks for stuck sessions) / Then the session is left alone
+    soon = clock.now() + sessions.HOUSEKEEPING_INTERVAL + timedelta(seconds=5)
+    assert soon < clock.now() + service.STUCK_AFTER
+    monkeypatch.setattr(clock, "now", lambda: soon)
     assert api.post(_path(studio), json=open_body(file_bytes(10, seed=2)), token=token).status == 201
     assert executions(pipeline_machine) == []
 
