@@ -49,6 +49,13 @@ def _open_without_hash(api: Any, studio: Studio, data: bytes) -> dict[str, Any]:
     return api.post(_path(studio), json=body, token=studio.admin.access_token).json()
 
 
+def _sent(api: Any, studio: Studio) -> tuple[dict[str, Any], dict[int, str]]:
+    """A 1,000-byte upload opened by the studio's admin with its part sent: ``(open answer, etags)``."""
+    data = file_bytes(1000)
+    opened = api.post(_path(studio), json=open_body(data), token=studio.admin.access_token).json()
+    return opened, put_parts(opened, data)
+
+
 def _path(studio: Studio, upload_id: str = "") -> str:
     base = f"/assets/{studio.asset_id}/uploads"
     return f"{base}/{upload_id}" if upload_id else base
@@ -218,9 +225,7 @@ def test_a_complete_that_an_abort_overtakes_before_its_first_write_answers_409_a
     api, studio: Studio, monkeypatch
 ) -> None:
     token = studio.admin.access_token
-    data = file_bytes(1000)
-    opened = api.post(_path(studio), json=open_body(data), token=token).json()
-    etags = put_parts(opened, data)
+    opened, etags = _sent(api, studio)
     actor = Principal(studio.admin.studio_id, studio.admin.user_id, Role.ADMIN)
     # Given an abort that lands after the complete read the session OPEN and listed its parts, before
     # the complete's COMPLETING write
@@ -250,9 +255,7 @@ def test_a_complete_whose_first_write_meets_another_transaction_tries_it_again(
     api, studio: Studio, monkeypatch
 ) -> None:
     token = studio.admin.access_token
-    data = file_bytes(1000)
-    opened = api.post(_path(studio), json=open_body(data), token=token).json()
-    etags = put_parts(opened, data)
+    opened, etags = _sent(api, studio)
     # Given DynamoDB refuses the COMPLETING write once because a transaction is writing the session
     real_update = UploadSession.update
     refused: list[str] = []

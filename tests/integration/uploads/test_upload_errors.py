@@ -126,21 +126,33 @@ def test_the_studio_quota_counts_open_and_completed_uploads(api, studio: Studio,
     assert open_multipart_uploads() == []
 
 
+def _left_past_its_expiry(api: Any, studio: Studio, monkeypatch: Any) -> dict[str, Any]:
+    """A 6 MiB upload opened now, the clock then moved past its 7 days: its open answer."""
+    stale = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB)), token=studio.admin.access_token)
+    later = clock.now() + timedelta(days=7, minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    return stale.json()
+
+
+def _fits_once_the_stale_one_is_swept(api: Any, studio: Studio, stale: dict[str, Any]) -> None:
+    """Another 6 MiB upload opens (201), and ``stale`` is ABORTED for EXPIRED."""
+    token = studio.admin.access_token
+    fresh = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB, seed=3)), token=token)
+    assert fresh.status == 201, fresh.body
+    status = api.get(f"{_uploads(studio)}/{stale['uploadId']}", token=token).json()
+    assert (status["status"], status["failureReason"]) == ("ABORTED", "EXPIRED")
+
+
 def test_an_expired_session_is_aborted_and_its_quota_released(
     api, studio: Studio, quota, monkeypatch
 ) -> None:
     token = studio.admin.access_token
     quota(10 * MIB)
     # Given a 6 MiB upload opened and then left alone past its 7 days
-    stale = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB)), token=token).json()
-    later = clock.now() + timedelta(days=7, minutes=1)
-    monkeypatch.setattr(clock, "now", lambda: later)
+    stale = _left_past_its_expiry(api, studio, monkeypatch)
 
     # When the studio opens another 6 MiB upload / Then it fits: the stale one was swept
-    fresh = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB, seed=3)), token=token)
-    assert fresh.status == 201, fresh.body
-    status = api.get(f"{_uploads(studio)}/{stale['uploadId']}", token=token).json()
-    assert (status["status"], status["failureReason"]) == ("ABORTED", "EXPIRED")
+    _fits_once_the_stale_one_is_swept(api, studio, stale)
     assert len(open_multipart_uploads()) == 1
     # And completing the stale one is refused
     late = api.post(
@@ -156,17 +168,12 @@ def test_an_open_that_skipped_the_housekeeping_is_not_refused_for_bytes_expired_
     quota(10 * MIB)
     # Given a 6 MiB upload left alone past its 7 days, and the studio's housekeeping not due (this
     # environment ran it a moment ago), so the open does not sweep before its reservation
-    stale = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB)), token=token).json()
-    later = clock.now() + timedelta(days=7, minutes=1)
-    monkeypatch.setattr(clock, "now", lambda: later)
+    stale = _left_past_its_expiry(api, studio, monkeypatch)
     monkeypatch.setattr(sessions, "_housekeeping_due", lambda studio_id: False)
 
     # When the studio opens another 6 MiB upload / Then the reservation finds no room, the expired
     # upload is swept, and the reservation is tried again: 201
-    fresh = api.post(_uploads(studio), json=open_body(file_bytes(6 * MIB, seed=3)), token=token)
-    assert fresh.status == 201, fresh.body
-    status = api.get(f"{_uploads(studio)}/{stale['uploadId']}", token=token).json()
-    assert (status["status"], status["failureReason"]) == ("ABORTED", "EXPIRED")
+    _fits_once_the_stale_one_is_swept(api, studio, stale)
     # And a request that does not fit even so is refused, leaving no multipart upload behind
     too_big = open_body(file_bytes(5 * MIB))
     _error(api.post(_uploads(studio), json=too_big, token=token), 413, "STORAGE_QUOTA_EXCEEDED")
