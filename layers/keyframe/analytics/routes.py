@@ -10,7 +10,6 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from keyframe.analytics import service
 from keyframe.analytics.schemas import AcceptedEvents, ClientEventBatch
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
@@ -34,6 +33,8 @@ def send_analytics_events(body: ClientEventBatch) -> Response[AcceptedEvents]:
     ``events.100`` for a batch over 100); 429 ``TOO_MANY_REQUESTS`` over the member's events per
     minute (``Retry-After``); 503 ``SERVICE_UNAVAILABLE`` when the sink refused them (send again).
     """
+    from keyframe.analytics import service
+
     principal = authorize(Permission.ANALYTICS_SEND)
     accepted = service.record_client_events(principal.studio_id, principal.user_id, body.events)
     return Response(status_code=202, content_type="application/json", body=accepted)

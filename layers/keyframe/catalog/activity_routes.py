@@ -7,7 +7,6 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from keyframe.catalog import activity
 from keyframe.catalog.schemas import ActivityPage
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
@@ -36,6 +35,8 @@ def list_activity(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> ActivityPage:
     """Entries ``{id, ts, actor, action, target, details, projectId?, assetId?}``."""
+    from keyframe.catalog import activity
+
     principal = authorize(Permission.ACTIVITY_READ)
     return activity.list_activity(
         principal.studio_id,

@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from keyframe.catalog import assets, listing, projects
 from keyframe.catalog.schemas import (
     Asset,
     AssetCreate,
@@ -55,6 +54,8 @@ def _json(status: int, body: object, headers: dict[str, str] | None = None) -> R
 )
 def create_project(body: ProjectCreate) -> Response[Project]:
     """Create a project; 409 ``PROJECT_CODE_TAKEN`` when the code is used."""
+    from keyframe.catalog import projects
+
     principal = authorize(Permission.PROJECT_WRITE)
     project = projects.create_project(principal.studio_id, principal.user_id, body)
     return _json(201, project, {"Location": f"/projects/{project.id}"})
@@ -69,6 +70,8 @@ def create_project(body: ProjectCreate) -> Response[Project]:
 )
 def list_projects(limit: Limit = 25, cursor: Cursor = None) -> ProjectPage:
     """A page of projects."""
+    from keyframe.catalog import projects
+
     principal = authorize(Permission.PROJECT_READ)
     return projects.list_projects(principal.studio_id, limit=limit, cursor=cursor)
 
@@ -82,6 +85,8 @@ def list_projects(limit: Limit = 25, cursor: Cursor = None) -> ProjectPage:
 )
 def get_project(projectId: ProjectId) -> Project:
     """One project (archived ones too)."""
+    from keyframe.catalog import projects
+
     principal = authorize(Permission.PROJECT_READ)
     return projects.get_project(principal.studio_id, projectId)
 
@@ -100,6 +105,8 @@ def get_project(projectId: ProjectId) -> Project:
 )
 def update_project(projectId: ProjectId, body: ProjectUpdate) -> Project:
     """Change name, code, description, fps or start frame."""
+    from keyframe.catalog import projects
+
     principal = authorize(Permission.PROJECT_WRITE)
     return projects.update_project(principal.studio_id, principal.user_id, projectId, body)
 
@@ -113,6 +120,8 @@ def update_project(projectId: ProjectId, body: ProjectUpdate) -> Project:
 )
 def archive_project(projectId: ProjectId) -> Project:
     """Archive: hidden from the list, still readable."""
+    from keyframe.catalog import projects
+
     principal = authorize(Permission.PROJECT_WRITE)
     return projects.archive_project(principal.studio_id, principal.user_id, projectId)
 
@@ -139,6 +148,8 @@ def _with_etag(status: int, asset: Asset, extra: dict[str, str] | None = None) -
 )
 def create_asset(body: AssetCreate) -> Response[Asset]:
     """Create an asset (status IN_PROGRESS, no versions yet)."""
+    from keyframe.catalog import assets
+
     principal = authorize(Permission.ASSET_WRITE)
     asset = assets.create_asset(principal.studio_id, principal.user_id, body)
     return _with_etag(201, asset, {"Location": f"/assets/{asset.id}"})
@@ -167,6 +178,8 @@ def list_assets(
     cursor: Cursor = None,
 ) -> AssetPage:
     """Active assets of the studio; ``q`` is a case-insensitive name prefix."""
+    from keyframe.catalog import listing
+
     principal = authorize(Permission.ASSET_READ)
     return listing.list_assets(
         principal.studio_id,
@@ -194,6 +207,8 @@ def list_assets(
 )
 def get_asset(assetId: AssetId) -> Response[Asset]:
     """One asset; the ``ETag`` header is what ``PATCH`` takes in ``If-Match``."""
+    from keyframe.catalog import assets
+
     principal = authorize(Permission.ASSET_READ)
     return _with_etag(200, assets.get_asset(principal.studio_id, assetId))
 
@@ -214,6 +229,8 @@ def get_asset(assetId: AssetId) -> Response[Asset]:
 )
 def update_asset(assetId: AssetId, body: AssetUpdate) -> Response[Asset]:
     """Change name, type, description or tags; a stale ``If-Match`` answers 412."""
+    from keyframe.catalog import assets
+
     principal = authorize(Permission.ASSET_WRITE)
     asset = assets.update_asset(
         principal.studio_id, principal.user_id, assetId, body, if_match=header("If-Match")
@@ -233,6 +250,8 @@ def update_asset(assetId: AssetId, body: AssetUpdate) -> Response[Asset]:
 )
 def archive_asset(assetId: AssetId) -> Response[Asset]:
     """Archive: hidden from lists, readable by id, restorable."""
+    from keyframe.catalog import assets
+
     principal = authorize(Permission.ASSET_ARCHIVE)
     return _with_etag(200, assets.archive_asset(principal.studio_id, principal.user_id, assetId))
 
@@ -249,5 +268,7 @@ def archive_asset(assetId: AssetId) -> Response[Asset]:
 )
 def restore_asset(assetId: AssetId) -> Response[Asset]:
     """Bring an archived asset back into the lists."""
+    from keyframe.catalog import assets
+
     principal = authorize(Permission.ASSET_ARCHIVE)
     return _with_etag(200, assets.restore_asset(principal.studio_id, principal.user_id, assetId))

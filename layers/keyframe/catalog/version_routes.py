@@ -11,7 +11,6 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from keyframe.catalog import downloads, versions
 from keyframe.catalog.schemas import (
     Asset,
     DerivedDownload,
@@ -47,6 +46,8 @@ def list_versions(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> VersionPage:
     """A page of versions."""
+    from keyframe.catalog import versions
+
     principal = authorize(Permission.ASSET_READ)
     return versions.list_versions(principal.studio_id, assetId, limit=limit, cursor=cursor)
 
@@ -63,6 +64,8 @@ def list_versions(
 )
 def get_version(assetId: AssetId, version: VersionNumber) -> Version:
     """One immutable version with its processing and review status."""
+    from keyframe.catalog import versions
+
     principal = authorize(Permission.ASSET_READ)
     return versions.get_version(principal.studio_id, assetId, version)
 
@@ -79,6 +82,8 @@ def get_version(assetId: AssetId, version: VersionNumber) -> Version:
 )
 def download_version(assetId: AssetId, version: VersionNumber) -> Download:
     """``{url, expiresAt, fileName, size}``."""
+    from keyframe.catalog import downloads
+
     principal = authorize(Permission.ASSET_READ)
     return downloads.download_version(principal.studio_id, assetId, version)
 
@@ -101,6 +106,8 @@ def download_derived(
 ) -> DerivedDownload:
     """``{url, expiresAt, fileName, contentType}``; images ``inline``, the proxy ``attachment``; Range
     requests work. 404 ``DERIVED_NOT_FOUND`` when the version has no such derived file."""
+    from keyframe.catalog import downloads
+
     principal = authorize(Permission.ASSET_READ)
     return downloads.download_derived(principal.studio_id, assetId, version, name.value)
 
@@ -121,5 +128,7 @@ def download_derived(
 )
 def rollback(assetId: AssetId, body: RollbackRequest) -> Asset:
     """404 unknown version; 409 no versions yet, or the version is PROCESSING or FAILED."""
+    from keyframe.catalog import versions
+
     principal = authorize(Permission.VERSION_ROLLBACK)
     return versions.rollback(principal.studio_id, principal.user_id, assetId, body.version)

@@ -21,11 +21,10 @@ from keyframe.favorites.models import (
     member_favorites_key,
     member_pk,
 )
-from keyframe.favorites.schemas import Favorite, FavoritePage
+from keyframe.favorites.schemas import MAX_LIST_LIMIT, Favorite, FavoritePage
 from keyframe.storage import cursors
 from keyframe.storage.pages import index_key_names, query_page
 
-MAX_LIST_LIMIT = 100
 FAVOURED_BY_PAGE = 500
 """Members read per Query of :func:`favoured_by`."""
 

@@ -13,8 +13,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from keyframe.favorites import favorites, playback
-from keyframe.favorites.schemas import Favorite, FavoritePage, PlaybackPosition, PlaybackPositionPut
+from keyframe.favorites.schemas import (
+    MAX_LIST_LIMIT,
+    Favorite,
+    FavoritePage,
+    PlaybackPosition,
+    PlaybackPositionPut,
+)
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId, RenderJobId
@@ -32,6 +37,8 @@ router = Router()
 )
 def put_playback_position(renderJobId: RenderJobId, body: PlaybackPositionPut) -> PlaybackPosition:
     """200 with the stored position; the latest write wins."""
+    from keyframe.favorites import playback
+
     principal = authorize(Permission.RENDER_READ)
     return playback.save_position(principal.studio_id, principal.user_id, renderJobId, body.position_seconds)
 
@@ -45,6 +52,8 @@ def put_playback_position(renderJobId: RenderJobId, body: PlaybackPositionPut) -
 )
 def get_playback_position(renderJobId: RenderJobId) -> PlaybackPosition:
     """200 with the position (``updatedAt`` null when you never played it)."""
+    from keyframe.favorites import playback
+
     principal = authorize(Permission.RENDER_READ)
     return playback.get_position(principal.studio_id, principal.user_id, renderJobId)
 
@@ -58,6 +67,8 @@ def get_playback_position(renderJobId: RenderJobId) -> PlaybackPosition:
 )
 def add_favorite(assetId: AssetId) -> Response[Favorite]:
     """201 when added, 200 when it already was a favorite (its ``favoritedAt`` kept)."""
+    from keyframe.favorites import favorites
+
     principal = authorize(Permission.ASSET_READ)
     favorite, created = favorites.add_favorite(principal.studio_id, principal.user_id, assetId)
     return Response(status_code=201 if created else 200, content_type="application/json", body=favorite)
@@ -73,6 +84,8 @@ def add_favorite(assetId: AssetId) -> Response[Favorite]:
 )
 def remove_favorite(assetId: AssetId) -> Response[None]:
     """204 whether or not it was a favorite; 404 only for an id that is not an asset of your studio."""
+    from keyframe.favorites import favorites
+
     principal = authorize(Permission.ASSET_READ)
     favorites.remove_favorite(principal.studio_id, principal.user_id, assetId)
     return Response(status_code=204, content_type=None, body=None)
@@ -86,9 +99,11 @@ def remove_favorite(assetId: AssetId) -> Response[None]:
     openapi_extensions=answers("INVALID_CURSOR"),
 )
 def list_favorites(
-    limit: Annotated[int, Query(ge=1, le=favorites.MAX_LIST_LIMIT)] = 25,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 25,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> FavoritePage:
     """A page ``{items: [{assetId, favoritedAt, asset}], nextCursor}``."""
+    from keyframe.favorites import favorites
+
     principal = authorize(Permission.ASSET_READ)
     return favorites.list_favorites(principal.studio_id, principal.user_id, limit=limit, cursor=cursor)

@@ -7,6 +7,9 @@ from pydantic import Field
 from keyframe.catalog.schemas import Asset
 from keyframe.schemas import ApiModel, RequestModel
 
+MAX_LIST_LIMIT = 100
+"""The most favorites a page of ``GET /favorites`` holds (``limit``'s maximum)."""
+
 MAX_POSITION_SECONDS = 7 * 24 * 3600.0
 """The largest position accepted (a week of footage; no render is longer)."""
 

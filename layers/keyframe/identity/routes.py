@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from keyframe.http.auth import authorize, client_address, current_session_id
 from keyframe.http.contract import answers
 from keyframe.http.params import path_id
-from keyframe.identity import accounts, avatars, invitations, members, service, sessions, studios
 from keyframe.identity.permissions import Permission, Principal, Role
 from keyframe.identity.schemas import (
     Accepted,
@@ -46,7 +45,6 @@ from keyframe.identity.schemas import (
     TransferRequest,
     UserView,
 )
-from keyframe.notifications import inbox
 
 router = Router()
 _Route = TypeVar("_Route", bound=Callable[..., object])
@@ -107,6 +105,8 @@ def _caller() -> Principal:
 )
 def register(body: RegisterRequest) -> AuthResponse:
     """201 with tokens (login shape); 409 ``EMAIL_TAKEN`` when the e-mail has an account."""
+    from keyframe.identity import service
+
     return service.register(body)
 
 
@@ -119,6 +119,8 @@ def register(body: RegisterRequest) -> AuthResponse:
 )
 def login(body: LoginRequest) -> AuthResponse:
     """200 with tokens; 401 on bad credentials; 429 with ``Retry-After`` after repeated failures."""
+    from keyframe.identity import service
+
     return service.login(body, client_address())
 
 
@@ -134,6 +136,8 @@ def login(body: LoginRequest) -> AuthResponse:
 )
 def refresh(body: RefreshRequest) -> AuthResponse:
     """200 with a new token pair; 401 when invalid; a reused token revokes its family."""
+    from keyframe.identity import service
+
     return service.refresh(body.refresh_token)
 
 
@@ -147,6 +151,8 @@ def refresh(body: RefreshRequest) -> AuthResponse:
 )
 def logout(body: RefreshRequest) -> Response[None]:
     """204 always (an unknown token has nothing to revoke)."""
+    from keyframe.identity import service
+
     service.logout(body.refresh_token)
     return _no_content()
 
@@ -174,6 +180,8 @@ def accept_invitation(body: AcceptInvitationRequest) -> AuthResponse:
     An existing account (the invited e-mail already has one) proves itself with its password and
     joins with it; the answer's tokens are for the invitation's studio (switch back by signing in).
     """
+    from keyframe.identity import service
+
     return service.accept_invitation(body, client_address())
 
 
@@ -187,6 +195,8 @@ def accept_invitation(body: AcceptInvitationRequest) -> AuthResponse:
 )
 def request_password_reset(body: PasswordResetRequest) -> Accepted:
     """202 always, after the same time; 429 when this address asked too often this hour."""
+    from keyframe.identity import accounts
+
     accounts.request_reset(body.email, client_address())
     return Accepted(message="If this e-mail has an account, a reset link is on its way (valid 30 minutes)")
 
@@ -200,6 +210,8 @@ def request_password_reset(body: PasswordResetRequest) -> Accepted:
 )
 def confirm_password_reset(body: PasswordResetConfirmRequest) -> PasswordChanged:
     """200; 400 for a token Keyframe did not issue; 410 when used or expired."""
+    from keyframe.identity import accounts
+
     return PasswordChanged(sessions_revoked=accounts.confirm_reset(body.token, body.new_password))
 
 
@@ -212,6 +224,8 @@ def confirm_password_reset(body: PasswordResetConfirmRequest) -> PasswordChanged
 )
 def change_password(body: PasswordChangeRequest) -> PasswordChanged:
     """200; 401 when ``currentPassword`` is wrong (throttled like a sign-in)."""
+    from keyframe.identity import accounts
+
     principal = _caller()
     revoked = accounts.change_password(
         principal, current_session_id(), body.current_password, body.new_password, client_address()
@@ -224,6 +238,8 @@ def change_password(body: PasswordChangeRequest) -> PasswordChanged:
 )
 def my_sessions() -> SessionsResponse:
     """Newest first; ``current`` marks the session of this request's token."""
+    from keyframe.identity import accounts
+
     return accounts.list_sessions(_caller(), current_session_id())
 
 
@@ -237,6 +253,8 @@ def my_sessions() -> SessionsResponse:
 )
 def end_my_session(sessionId: SessionId) -> Response[None]:
     """204; 404 when it is not a session of yours."""
+    from keyframe.identity import accounts
+
     accounts.end_session(_caller(), sessionId)
     return _no_content()
 
@@ -250,6 +268,8 @@ def end_my_session(sessionId: SessionId) -> Response[None]:
 )
 def end_all_my_sessions() -> Response[None]:
     """204; every access token of yours is refused from the next request on."""
+    from keyframe.identity import accounts
+
     accounts.end_all_sessions(_caller())
     return _no_content()
 
@@ -257,6 +277,9 @@ def end_all_my_sessions() -> Response[None]:
 @_mine("GET", "/me", operation_id="getMe", summary="You, your studio and your role", codes=("NOT_FOUND",))
 def me() -> MeResponse:
     """The caller in the studio of their access token, with their unread notification count."""
+    from keyframe.identity import service
+    from keyframe.notifications import inbox
+
     principal = _caller()
     answer = service.me(principal)
     answer.unread_notifications = inbox.unread_count(principal.studio_id, principal.user_id)
@@ -268,6 +291,8 @@ def me() -> MeResponse:
 )
 def update_me(body: ProfileUpdate) -> UserView:
     """200 with your account as others see it."""
+    from keyframe.identity import accounts
+
     return accounts.update_profile(_caller(), body.display_name)
 
 
@@ -280,6 +305,8 @@ def update_me(body: ProfileUpdate) -> UserView:
 )
 def create_avatar_upload() -> AvatarUpload:
     """201 with a presigned POST (15 minutes) for a file of at most 5 MiB; then ``PUT /me/avatar``."""
+    from keyframe.identity import avatars
+
     return avatars.create_upload(_caller())
 
 
@@ -301,6 +328,8 @@ def set_avatar(body: AvatarRequest) -> UserView:
     bytes are checked, not its content type) of at most 5 MiB; it becomes a 256x256 picture and the
     uploaded file and your previous picture are deleted. 413 ``AVATAR_TOO_LARGE``, 400
     ``AVATAR_NOT_AN_IMAGE``, 404 ``AVATAR_UPLOAD_NOT_FOUND`` (nothing uploaded, or already used)."""
+    from keyframe.identity import avatars, sessions
+
     principal = _caller()
     return sessions.user_view(avatars.set_avatar(principal, body.upload_id))
 
@@ -315,6 +344,8 @@ def set_avatar(body: AvatarRequest) -> UserView:
 )
 def remove_avatar() -> Response[None]:
     """204, also when you had no picture."""
+    from keyframe.identity import avatars
+
     avatars.remove_avatar(_caller())
     return _no_content()
 
@@ -324,6 +355,8 @@ def remove_avatar() -> Response[None]:
 )
 def my_studios() -> MyStudiosResponse:
     """All memberships of the caller, most recently used first."""
+    from keyframe.identity import service
+
     return service.my_studios(_caller())
 
 
@@ -337,6 +370,8 @@ def my_studios() -> MyStudiosResponse:
 )
 def create_studio(body: StudioCreateRequest) -> AuthResponse:
     """201 with tokens for the new studio (login shape); your other studios are unchanged."""
+    from keyframe.identity import studios
+
     return studios.create(_caller(), body.name)
 
 
@@ -349,6 +384,8 @@ def create_studio(body: StudioCreateRequest) -> AuthResponse:
 )
 def switch_studio(studioId: StudioId) -> AuthResponse:
     """200 with tokens for ``studioId`` (login shape); 404 when you are not its member."""
+    from keyframe.identity import studios
+
     return studios.switch(_caller(), studioId)
 
 
@@ -362,6 +399,8 @@ def switch_studio(studioId: StudioId) -> AuthResponse:
 )
 def leave_studio() -> Response[None]:
     """204; your sessions in this studio end at once; 409 ``LAST_ADMIN``."""
+    from keyframe.identity import studios
+
     studios.leave(authorize(Permission.STUDIO_READ))
     return _no_content()
 
@@ -376,6 +415,8 @@ def leave_studio() -> Response[None]:
 )
 def transfer_studio(body: TransferRequest) -> Response[None]:
     """204; ADMIN only; both members' sockets reconnect with their new roles."""
+    from keyframe.identity import studios
+
     studios.transfer(authorize(Permission.MEMBERS_MANAGE), body.user_id, body.new_role)
     return _no_content()
 
@@ -390,6 +431,8 @@ def transfer_studio(body: TransferRequest) -> Response[None]:
 )
 def invite(body: InvitationRequest) -> InvitationResponse:
     """201; the invitee gets the link by e-mail (``emailSent``); ADMIN only."""
+    from keyframe.identity import invitations
+
     return invitations.invite(authorize(Permission.MEMBERS_MANAGE), body.email, body.role)
 
 
@@ -402,6 +445,8 @@ def invite(body: InvitationRequest) -> InvitationResponse:
 )
 def list_invitations(limit: Limit = 25, cursor: Cursor = None) -> InvitationPage:
     """Pending (and expired, flagged) invitations; ADMIN only."""
+    from keyframe.identity import invitations
+
     return invitations.list_pending(authorize(Permission.MEMBERS_MANAGE), limit=limit, cursor=cursor)
 
 
@@ -414,6 +459,8 @@ def list_invitations(limit: Limit = 25, cursor: Cursor = None) -> InvitationPage
 )
 def resend_invitation(invitationId: InvitationId) -> InvitationResponse:
     """200; the previous link stops working; ADMIN only."""
+    from keyframe.identity import invitations
+
     return invitations.resend(authorize(Permission.MEMBERS_MANAGE), invitationId)
 
 
@@ -427,6 +474,8 @@ def resend_invitation(invitationId: InvitationId) -> InvitationResponse:
 )
 def revoke_invitation(invitationId: InvitationId) -> Response[None]:
     """204 (also when already revoked); its link then answers 410; 409 when accepted; ADMIN only."""
+    from keyframe.identity import invitations
+
     invitations.revoke(authorize(Permission.MEMBERS_MANAGE), invitationId)
     return _no_content()
 
@@ -440,6 +489,8 @@ def revoke_invitation(invitationId: InvitationId) -> Response[None]:
 )
 def list_members(limit: Limit = 25, cursor: Cursor = None, role: RoleFilter = None) -> MembersResponse:
     """One page of members with their role, by user id."""
+    from keyframe.identity import members
+
     return members.list_members(authorize(Permission.STUDIO_READ), limit=limit, cursor=cursor, role=role)
 
 
@@ -457,6 +508,8 @@ def list_members(limit: Limit = 25, cursor: Cursor = None, role: RoleFilter = No
 )
 def change_role(userId: UserId, body: RoleChangeRequest) -> MemberView:
     """200 with the member; 404 outside your studio; 409 ``LAST_ADMIN``; ADMIN only."""
+    from keyframe.identity import members
+
     return members.change_role(authorize(Permission.MEMBERS_MANAGE), userId, body.role)
 
 
@@ -474,5 +527,7 @@ def change_role(userId: UserId, body: RoleChangeRequest) -> MemberView:
 )
 def remove_member(userId: UserId) -> Response[None]:
     """204; revokes the member's sessions in your studio; 409 ``LAST_ADMIN``; ADMIN only."""
+    from keyframe.identity import members
+
     members.remove(authorize(Permission.MEMBERS_MANAGE), userId)
     return _no_content()

@@ -9,11 +9,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from keyframe import clock
-from keyframe.events import publisher
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
-from keyframe.live import rooms, tickets
 from keyframe.live.schemas import RoomEvents, TicketResponse
 from keyframe.live.settings import TicketSettings
 from keyframe.settings import load
@@ -43,6 +41,8 @@ def create_ticket() -> TicketResponse:
 
     The ticket is bound to your studio, user and role and works once; access tokens never go in a URL.
     """
+    from keyframe.live import tickets
+
     principal = authorize(Permission.LIVE_CONNECT)
     issued = tickets.issue(principal)
     base = load(TicketSettings).LIVE_WEBSOCKET_URL
@@ -73,6 +73,9 @@ def room_events(
 ) -> RoomEvents:
     """Events of the room with ``seq > after``, oldest first (kept 24 h). 404 for another studio's room
     or another member's user room."""
+    from keyframe.events import publisher
+    from keyframe.live import rooms
+
     principal = authorize(Permission.LIVE_CONNECT)
     found = rooms.ensure_room(principal.studio_id, room, user_id=principal.user_id)
     items = publisher.room_events(principal.studio_id, found.name, after=after, limit=limit + 1)

@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
-from keyframe.notifications import inbox, preferences, service
 from keyframe.notifications.schemas import (
     MarkRead,
     MarkReadResult,
@@ -39,6 +38,8 @@ def list_notifications(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> NotificationPage:
     """A page of your notifications with ``unreadCount``; ``nextCursor`` is null on the last page."""
+    from keyframe.notifications import inbox
+
     principal = authorize(Permission.STUDIO_READ)
     return inbox.list_page(
         principal.studio_id, principal.user_id, unread_only=unread, limit=limit, cursor=cursor
@@ -55,6 +56,8 @@ def list_notifications(
 def mark_read(body: MarkRead) -> MarkReadResult:
     """200 with how many were marked and the unread count after; emits ``notification:read`` to
     ``user:{userId}`` so your other tabs update. Unknown or already read ids are ignored."""
+    from keyframe.notifications import service
+
     principal = authorize(Permission.STUDIO_READ)
     marked, unread = service.mark_read(principal.studio_id, principal.user_id, None if body.all else body.ids)
     return MarkReadResult(marked=len(marked), unread_count=unread)
@@ -69,6 +72,8 @@ def mark_read(body: MarkRead) -> MarkReadResult:
 )
 def get_preferences() -> Preferences:
     """Every type with ``INBOX``, ``IMMEDIATE`` (an e-mail at once) or ``DIGEST`` (a daily e-mail)."""
+    from keyframe.notifications import preferences
+
     principal = authorize(Permission.STUDIO_READ)
     return Preferences(
         delivery=preferences.delivery(principal.studio_id, principal.user_id),
@@ -86,6 +91,8 @@ def get_preferences() -> Preferences:
 def update_preferences(body: PreferencesUpdate) -> Preferences:
     """200 with every type's delivery and the time zone after the change; types not named keep theirs.
     ``timeZone`` (IANA) sets the day your digest lists; 400 for an unknown zone."""
+    from keyframe.notifications import preferences
+
     principal = authorize(Permission.STUDIO_READ)
     studio_id, user_id = principal.studio_id, principal.user_id
     delivery = preferences.update(studio_id, user_id, body.delivery, body.time_zone)
@@ -102,5 +109,7 @@ def update_preferences(body: PreferencesUpdate) -> Preferences:
 def unsubscribe(body: Unsubscribe) -> Unsubscribed:
     """200 with the types now delivered to the inbox only (the link's type, or every type for a
     digest's link); 400 ``INVALID_UNSUBSCRIBE_TOKEN`` for a tampered or malformed token."""
+    from keyframe.notifications import preferences
+
     _, _, kinds = preferences.unsubscribe(body.token)
     return Unsubscribed(types=kinds)

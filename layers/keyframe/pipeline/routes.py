@@ -21,7 +21,6 @@ from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId
 from keyframe.identity.permissions import Permission
-from keyframe.pipeline import starter, status
 from keyframe.pipeline.schemas import PipelineStatus, ReprocessAccepted
 
 router = Router()
@@ -38,6 +37,8 @@ VersionNumber = Annotated[int, Path(ge=1, description="the version number (1, 2,
 )
 def get_pipeline(assetId: AssetId, version: VersionNumber) -> PipelineStatus:
     """200 with the latest run's steps; 404 when no pipeline made this version in your studio."""
+    from keyframe.pipeline import status
+
     principal = authorize(Permission.ASSET_READ)
     found = status.for_version(principal.studio_id, assetId, version)
     if found is None:
@@ -61,6 +62,8 @@ def get_pipeline(assetId: AssetId, version: VersionNumber) -> PipelineStatus:
 )
 def reprocess(assetId: AssetId, version: VersionNumber) -> ReprocessAccepted:
     """202 with the new run; 404 unknown version; 409 while its pipeline is still running."""
+    from keyframe.pipeline import starter
+
     principal = authorize(Permission.UPLOAD_WRITE)
     record, started = starter.start_reprocess(principal.studio_id, assetId, version, principal.user_id)
     return ReprocessAccepted(

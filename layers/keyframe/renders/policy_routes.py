@@ -15,7 +15,6 @@ from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import ProjectId, path_id
 from keyframe.identity.permissions import Permission
-from keyframe.renders import policies
 from keyframe.renders.schemas import RenderPolicy, RenderPolicyCreate, RenderPolicyList, RenderPolicyPatch
 
 router = Router()
@@ -32,6 +31,8 @@ PolicyId = Annotated[str, path_id("the render policy")]
 )
 def list_render_policies(projectId: ProjectId) -> RenderPolicyList:
     """200 with every policy of the project, oldest first; 404 for a project not in your studio."""
+    from keyframe.renders import policies
+
     principal = authorize(Permission.RENDER_READ)
     return policies.list_policies(principal.studio_id, projectId)
 
@@ -46,6 +47,8 @@ def list_render_policies(projectId: ProjectId) -> RenderPolicyList:
 )
 def create_render_policy(projectId: ProjectId, body: RenderPolicyCreate) -> RenderPolicy:
     """201 with the policy; versions that become READY from now on are rendered with its presets."""
+    from keyframe.renders import policies
+
     return policies.create_policy(authorize(Permission.PROJECT_WRITE), projectId, body)
 
 
@@ -58,6 +61,8 @@ def create_render_policy(projectId: ProjectId, body: RenderPolicyCreate) -> Rend
 )
 def update_render_policy(projectId: ProjectId, policyId: PolicyId, body: RenderPolicyPatch) -> RenderPolicy:
     """200 with the policy after the change."""
+    from keyframe.renders import policies
+
     return policies.update_policy(authorize(Permission.PROJECT_WRITE), projectId, policyId, body)
 
 
@@ -71,5 +76,7 @@ def update_render_policy(projectId: ProjectId, policyId: PolicyId, body: RenderP
 )
 def delete_render_policy(projectId: ProjectId, policyId: PolicyId) -> Response[None]:
     """204; renders it already queued run on."""
+    from keyframe.renders import policies
+
     policies.delete_policy(authorize(Permission.PROJECT_WRITE), projectId, policyId)
     return Response(status_code=204, content_type=None, body=None)

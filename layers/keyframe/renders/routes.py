@@ -18,9 +18,15 @@ from keyframe.http.auth import authorize, header
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId, RenderJobId, query_id
 from keyframe.identity.permissions import Permission
-from keyframe.renders import chunks, idempotency, playback, requests, service
 from keyframe.renders.models import RenderStatus
-from keyframe.renders.schemas import PlaybackLink, RenderChunkPage, RenderJob, RenderJobPage, RenderRequest
+from keyframe.renders.schemas import (
+    MAX_LIST_LIMIT,
+    PlaybackLink,
+    RenderChunkPage,
+    RenderJob,
+    RenderJobPage,
+    RenderRequest,
+)
 
 router = Router()
 
@@ -73,6 +79,8 @@ def request_render(assetId: AssetId, body: RenderRequest) -> Response[RenderJob]
     ``priority``: HIGH runs from the high-priority Batch queue; NORMAL and LOW share the standard
     queue and are scheduled the same today. ``options.watermark`` (review-mp4): a visible watermark
     naming the requester, who alone (with ADMINs) may then download the copy."""
+    from keyframe.renders import idempotency, requests, service
+
     principal = authorize(Permission.RENDER_WRITE)
     key = header(idempotency.HEADER)
     replayed = False
@@ -109,13 +117,15 @@ def list_renders(
     status: Annotated[
         RenderStatus | None, Query(description="QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST_LIMIT)] = 25,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = 25,
     cursor: Annotated[
         str | None, Query(max_length=4096, description="nextCursor of the previous page")
     ] = None,
 ) -> RenderJobPage:
     """200 with ``items`` and ``nextCursor``; 400 for a cursor of another query or studio; 404 when
     ``assetId`` is not an asset of your studio."""
+    from keyframe.renders import service
+
     principal = authorize(Permission.RENDER_READ)
     return service.list_jobs(principal.studio_id, asset_id=assetId, status=status, limit=limit, cursor=cursor)
 
@@ -129,6 +139,8 @@ def list_renders(
 )
 def get_render(renderJobId: RenderJobId) -> RenderJob:
     """200; 404 when the job is not in your studio."""
+    from keyframe.renders import service
+
     principal = authorize(Permission.RENDER_READ)
     return service.get_job(principal.studio_id, renderJobId)
 
@@ -143,6 +155,8 @@ def get_render(renderJobId: RenderJobId) -> RenderJob:
 def list_render_chunks(renderJobId: RenderJobId) -> RenderChunkPage:
     """200 with every chunk by index (empty before the probe step ran, and for video presets); 404
     when the job is not in your studio."""
+    from keyframe.renders import chunks
+
     principal = authorize(Permission.RENDER_READ)
     return chunks.list_chunks(principal.studio_id, renderJobId)
 
@@ -163,6 +177,8 @@ def list_render_chunks(renderJobId: RenderJobId) -> RenderChunkPage:
 def cancel_render(renderJobId: RenderJobId) -> RenderJob:
     """200 with the CANCELLED job; 403 ``NOT_RENDER_REQUESTER`` when someone else requested it and
     your role is not PRODUCER or ADMIN; 404; 409 when it already ended."""
+    from keyframe.renders import requests
+
     principal = authorize(Permission.RENDER_WRITE)
     return requests.cancel(principal, renderJobId)
 
@@ -188,6 +204,8 @@ def cancel_render(renderJobId: RenderJobId) -> RenderJob:
 def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
     """202 with the QUEUED job (``attempts`` + 1); 403 ``NOT_RENDER_REQUESTER`` when someone else
     requested it and your role is not PRODUCER or ADMIN; 404; 409 when SUCCEEDED or still running; 429."""
+    from keyframe.renders import requests
+
     principal = authorize(Permission.RENDER_WRITE)
     job = requests.retry(principal, renderJobId)
     return Response(status_code=202, content_type="application/json", body=job)
@@ -208,6 +226,8 @@ def retry_render(renderJobId: RenderJobId) -> Response[RenderJob]:
 )
 def play_render(renderJobId: RenderJobId) -> PlaybackLink:
     """200 ``{url, expiresAt}``; 404; 409 not SUCCEEDED or not an HLS render."""
+    from keyframe.renders import playback
+
     principal = authorize(Permission.RENDER_READ)
     return playback.playback(principal, renderJobId)
 
@@ -229,5 +249,7 @@ def play_render(renderJobId: RenderJobId) -> PlaybackLink:
 def download_render(renderJobId: RenderJobId) -> PlaybackLink:
     """200 ``{url, expiresAt}``; 403 ``WATERMARKED_FOR_ANOTHER_MEMBER`` for a watermarked copy
     requested by another member (ADMINs excepted); 404; 409 not SUCCEEDED or an HLS render."""
+    from keyframe.renders import playback
+
     principal = authorize(Permission.RENDER_READ)
     return playback.download(principal, renderJobId)

@@ -12,6 +12,9 @@ from keyframe.renders.presets import PresetName, RenderOptions
 from keyframe.renders.scenes import SceneOptions, is_scene
 from keyframe.schemas import ApiModel, RequestModel
 
+MAX_LIST_LIMIT = 100
+"""The most render jobs a page of ``GET /renders`` holds (``limit``'s maximum)."""
+
 
 class RenderRequest(RequestModel):
     """``POST /assets/{assetId}/renders``.

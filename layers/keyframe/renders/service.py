@@ -57,7 +57,7 @@ from keyframe.renders.models import (
     job_pk,
     studio_jobs_key,
 )
-from keyframe.renders.schemas import RenderError, RenderJob, RenderJobPage, RenderLogs
+from keyframe.renders.schemas import MAX_LIST_LIMIT, RenderError, RenderJob, RenderJobPage, RenderLogs
 from keyframe.settings import load
 from keyframe.storage import activity, cursors
 from keyframe.storage.pages import index_key_names, query_page
@@ -65,7 +65,6 @@ from keyframe.storage.transactions import Cancelled, Transaction, retrying
 from keyframe.usage import quotas
 from keyframe.usage.quotas import Quota
 
-MAX_LIST_LIMIT = 100
 MAX_FILTERED_REQUESTS = 4
 """DynamoDB requests a ``status``-filtered page may cost at most (the page may then be short)."""
 TRANSACTION_ATTEMPTS = 4

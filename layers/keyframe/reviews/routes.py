@@ -15,7 +15,6 @@ from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId, path_id
 from keyframe.identity.permissions import Permission
-from keyframe.reviews import service
 from keyframe.reviews.schemas import (
     Comment,
     CommentCreate,
@@ -50,6 +49,8 @@ def list_comments(
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> CommentPage:
     """A page of comments; ``nextCursor`` is null on the last page. Needs ``asset:read``."""
+    from keyframe.reviews import service
+
     return service.list_comments(
         authorize(Permission.ASSET_READ), assetId, version, limit=limit, cursor=cursor
     )
@@ -72,6 +73,8 @@ def list_comments(
 )
 def add_comment(assetId: AssetId, version: VersionNumber, body: CommentCreate) -> Comment:
     """201 with the comment; emits ``asset:commented``. Needs ``review:comment``."""
+    from keyframe.reviews import service
+
     return service.add_comment(authorize(Permission.REVIEW_COMMENT), assetId, version, body)
 
 
@@ -90,6 +93,8 @@ def add_comment(assetId: AssetId, version: VersionNumber, body: CommentCreate) -
 def update_comment(commentId: CommentId, body: CommentUpdate) -> Comment:
     """200 with the comment; 403 ``NOT_COMMENT_AUTHOR`` when editing the body of someone else's
     comment, or resolving / reopening it when your role is not DIRECTOR, PRODUCER or ADMIN."""
+    from keyframe.reviews import service
+
     return service.update_comment(authorize(Permission.REVIEW_COMMENT), commentId, body)
 
 
@@ -108,6 +113,8 @@ def update_comment(commentId: CommentId, body: CommentUpdate) -> Comment:
 )
 def decide(assetId: AssetId, version: VersionNumber, body: ReviewCreate) -> Review:
     """201 with the decision; sets the version's review status and the asset's status."""
+    from keyframe.reviews import service
+
     return service.decide(authorize(Permission.REVIEW_DECIDE), assetId, version, body)
 
 
@@ -123,4 +130,6 @@ def decide(assetId: AssetId, version: VersionNumber, body: ReviewCreate) -> Revi
 )
 def list_reviews(assetId: AssetId, version: VersionNumber) -> ReviewList:
     """Every decision on the version. Needs ``asset:read``."""
+    from keyframe.reviews import service
+
     return service.list_reviews(authorize(Permission.ASSET_READ), assetId, version)

@@ -14,12 +14,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from keyframe.events import publisher
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId, path_id
-from keyframe.identity.permissions import Permission
-from keyframe.uploads import completion, service, sessions
+from keyframe.identity.permissions import Permission, Principal
 from keyframe.uploads.parts import ClaimedPart
 from keyframe.uploads.schemas import (
     CompleteUploadRequest,
@@ -38,7 +36,7 @@ _OWN_ONLY = (
 UploadId = Annotated[str, path_id("the upload")]
 
 
-def _actor() -> service.Actor:
+def _actor() -> Principal:
     return authorize(Permission.UPLOAD_WRITE)
 
 
@@ -62,6 +60,9 @@ def _actor() -> service.Actor:
 )
 def open_upload(assetId: AssetId, body: OpenUploadRequest) -> Response[OpenUploadResponse]:
     """201 with the part plan and presigned PUT URLs; 400 name/size; 404 asset; 409 archived; 413 quota."""
+    from keyframe.events import publisher
+    from keyframe.uploads import sessions
+
     # its upload:started is stored with the session and delivered by the outbox stream, as complete's
     with publisher.left_to_the_outbox():
         opened = sessions.open_upload(_actor(), assetId, body)
@@ -90,6 +91,8 @@ def get_upload(
     limit: Annotated[int | None, Query(ge=1, le=2000, description="most URLs to return")] = None,
 ) -> UploadStatusResponse:
     """200; 404 when the upload is not this asset's in your studio."""
+    from keyframe.uploads import sessions
+
     return sessions.get_upload(_actor().studio_id, assetId, uploadId, from_part=fromPart, limit=limit)
 
 
@@ -117,6 +120,9 @@ def complete_upload(
     """202 (also for a retried complete); 400 wrong parts or size, or a ``sha256`` other than the one
     declared at the open (``CHECKSUM_MISMATCH``); 403 ``NOT_UPLOADER`` when it is someone else's upload
     and your role is not PRODUCER or ADMIN; 404; 409 aborted."""
+    from keyframe.events import publisher
+    from keyframe.uploads import completion
+
     claimed = [ClaimedPart(part_number=p.part_number, etag=p.etag) for p in body.parts]
     # its events (upload:completed, the pipeline's first pipeline:update) are stored with their
     # changes and delivered by the outbox stream: the 202 does not wait on the rooms
@@ -141,5 +147,7 @@ def complete_upload(
 def abort_upload(assetId: AssetId, uploadId: UploadId) -> Response[None]:
     """204 (also when already aborted); 403 ``NOT_UPLOADER`` when it is someone else's upload and your
     role is not PRODUCER or ADMIN; 404; 409 when completed."""
+    from keyframe.uploads import sessions
+
     sessions.abort_upload(_actor(), assetId, uploadId)
     return Response(status_code=204, content_type=None, body=None)

@@ -17,7 +17,6 @@ from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import path_id
 from keyframe.identity.permissions import Permission
-from keyframe.webhooks import service
 from keyframe.webhooks.schemas import (
     Delivery,
     DeliveryList,
@@ -46,6 +45,8 @@ URL_CODES = ("WEBHOOK_URL_NOT_HTTPS", "WEBHOOK_URL_PRIVATE", "WEBHOOK_URL_UNRESO
 )
 def create_webhook(body: WebhookCreate) -> WebhookCreated:
     """201 with the endpoint and its ``secret``; 400 for a refused URL; 429 over the studio's quota."""
+    from keyframe.webhooks import service
+
     return service.create(authorize(Permission.WEBHOOKS_MANAGE), body)
 
 
@@ -58,6 +59,8 @@ def create_webhook(body: WebhookCreate) -> WebhookCreated:
 )
 def list_webhooks() -> WebhookList:
     """Every endpoint of the caller's studio, oldest first (no secrets)."""
+    from keyframe.webhooks import service
+
     return service.list_webhooks(authorize(Permission.WEBHOOKS_MANAGE))
 
 
@@ -70,6 +73,8 @@ def list_webhooks() -> WebhookList:
 )
 def get_webhook(webhookId: WebhookId) -> Webhook:
     """The endpoint; 404 outside the studio."""
+    from keyframe.webhooks import service
+
     return service.get(authorize(Permission.WEBHOOKS_MANAGE), webhookId)
 
 
@@ -82,6 +87,8 @@ def get_webhook(webhookId: WebhookId) -> Webhook:
 )
 def update_webhook(webhookId: WebhookId, body: WebhookUpdate) -> Webhook:
     """The endpoint after the change; turning it ``active`` again clears its failures."""
+    from keyframe.webhooks import service
+
     return service.update(authorize(Permission.WEBHOOKS_MANAGE), webhookId, body)
 
 
@@ -95,6 +102,8 @@ def update_webhook(webhookId: WebhookId, body: WebhookUpdate) -> Webhook:
 )
 def delete_webhook(webhookId: WebhookId) -> Response[None]:
     """204; nothing more is sent to it."""
+    from keyframe.webhooks import service
+
     service.delete(authorize(Permission.WEBHOOKS_MANAGE), webhookId)
     return Response(status_code=204, content_type=None, body=None)
 
@@ -108,6 +117,8 @@ def delete_webhook(webhookId: WebhookId) -> Response[None]:
 )
 def rotate_webhook_secret(webhookId: WebhookId) -> SecretRotated:
     """The new secret, shown once; both sign until ``previousSecretExpiresAt``."""
+    from keyframe.webhooks import service
+
     return service.rotate_secret(authorize(Permission.WEBHOOKS_MANAGE), webhookId)
 
 
@@ -121,6 +132,8 @@ def rotate_webhook_secret(webhookId: WebhookId) -> SecretRotated:
 )
 def test_webhook(webhookId: WebhookId) -> Delivery:
     """202 with the queued delivery; follow it with ``GET …/deliveries``."""
+    from keyframe.webhooks import service
+
     return service.test(authorize(Permission.WEBHOOKS_MANAGE), webhookId)
 
 
@@ -136,6 +149,8 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=100, description="at most this many")] = 50,
 ) -> DeliveryList:
     """Deliveries of the last 30 days: status, attempts (status code, latency, error)."""
+    from keyframe.webhooks import service
+
     return service.deliveries(authorize(Permission.WEBHOOKS_MANAGE), webhookId, limit=limit)
 
 
@@ -149,4 +164,6 @@ def list_deliveries(
 )
 def replay_delivery(webhookId: WebhookId, deliveryId: DeliveryId) -> Delivery:
     """202 with the delivery as it stands; the new attempt is appended with ``replay: true``."""
+    from keyframe.webhooks import service
+
     return service.replay(authorize(Permission.WEBHOOKS_MANAGE), webhookId, deliveryId)
