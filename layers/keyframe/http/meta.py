@@ -14,8 +14,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi import swagger_ui
-from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe.errors import ServiceUnavailable
@@ -168,6 +166,12 @@ _DOCS_BANNER = (
 @cache
 def docs_page() -> DocsPage:
     """Build the page once per execution environment (the document and the bundle do not change)."""
+    # Powertools' Swagger UI package loads its OpenAPI models (~50 ms of CPU): only the first /docs pays
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui  # noqa: PLC0415
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import (  # noqa: PLC0415
+        generate_swagger_html,
+    )
+
     bundle = Path(swagger_ui.__file__).parent
     spec = openapi.COMMITTED.read_text().replace("</", "<\\/")
     page = generate_swagger_html(
