@@ -67,7 +67,9 @@ _NUMERIC: tuple[type, ...] = (int, float, Decimal)
 class ApiModel(BaseModel):
     """A response shape: snake_case in Python, camelCase in JSON (``model_dump(by_alias=True)``)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, from_attributes=True, defer_build=True
+    )
 
     def to_json(self) -> dict:
         """The JSON-ready dict with camelCase keys, omitting ``None`` values."""
