@@ -232,6 +232,8 @@ class KeyframeStack(Stack):
             "JWT_AUDIENCE": self.identity.audience,
             "CORS_ALLOW_ORIGINS": ",".join(self.config.cors_origins),
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # Keyframe uses no pydantic plugin: skip the entry-point scan of the layer at each cold start
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
             "LIVE_WEBSOCKET_URL": self.live.stage.url,
             "LIVE_CONNECTIONS_ENDPOINT": self.live.stage.callback_url,
             "MAIL_FROM": self.mail.sender,

@@ -63,6 +63,11 @@ LOCAL_AND_TOOLING_VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("POWERTOOLS_METRICS_NAMESPACE", "Keyframe", "Powertools: CloudWatch metrics namespace"),
     ("POWERTOOLS_LOG_LEVEL", "INFO", "Powertools: log level"),
     ("POWERTOOLS_TRACE_DISABLED", "false", "Powertools: turn X-Ray tracing off (the local stack does)"),
+    (
+        "PYDANTIC_DISABLE_PLUGINS",
+        "`__all__` (deployed)",
+        "pydantic looks for no plugins: no scan of the installed packages at a cold start",
+    ),
 )
 """Variables read outside the pydantic settings models (the local stack, the CLI, Powertools)."""
 

@@ -40,7 +40,8 @@ class EnvSettings(BaseModel):
     A missing or invalid variable raises :class:`pydantic.ValidationError` whose error names it.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # validators are built on the first load(): a function builds only the settings it reads
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 T = TypeVar("T", bound=EnvSettings)

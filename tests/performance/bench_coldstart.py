@@ -89,6 +89,7 @@ def template_environment(spec: registry.FunctionSpec) -> dict[str, str]:
         "JWT_AUDIENCE": "keyframe-api",
         "CORS_ALLOW_ORIGINS": "https://app.example.com",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         "LIVE_WEBSOCKET_URL": f"wss://abc123.execute-api.{region}.amazonaws.com/{STAGE}",
         "LIVE_CONNECTIONS_ENDPOINT": f"https://abc123.execute-api.{region}.amazonaws.com/{STAGE}",
         **{table.env_var: table.physical_name(STAGE) for table in TABLES},
