@@ -43,9 +43,10 @@ from pynamodb.expressions.condition import Condition
 
 from keyframe.catalog.models import NAME_SEPARATOR, AssetItem
 from keyframe.catalog.projects import load_project
-from keyframe.catalog.schemas import Asset, AssetPage, AssetStatus, AssetType, SortKey, SortOrder
+from keyframe.catalog.schemas import Asset, AssetPage, AssetStatus, AssetType
 from keyframe.catalog.thumbnails import thumbnail_link
 from keyframe.catalog.views import to_asset
+from keyframe.catalog.vocabulary import SortKey, SortOrder
 from keyframe.storage import cursors
 from keyframe.storage.pages import index_key_names, query_page, readable
 

@@ -20,9 +20,8 @@ from keyframe.catalog.schemas import (
     ProjectCreate,
     ProjectPage,
     ProjectUpdate,
-    SortKey,
-    SortOrder,
 )
+from keyframe.catalog.vocabulary import SortKey, SortOrder
 from keyframe.http.auth import authorize, header
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId, ProjectId, query_id

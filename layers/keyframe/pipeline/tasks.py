@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from keyframe import exit_codes
-from keyframe.catalog.schemas import VersionStatus
 from keyframe.catalog.versions import (
     FileInfo,
     get_version,
@@ -25,6 +24,7 @@ from keyframe.catalog.versions import (
     publish_version,
     refresh_processing,
 )
+from keyframe.catalog.vocabulary import VersionStatus
 from keyframe.errors import Conflict, KeyframeError
 from keyframe.media.derive import s3_client
 from keyframe.media.detect import DERIVED_KINDS

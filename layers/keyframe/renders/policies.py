@@ -24,7 +24,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from keyframe.catalog.projects import load_project
-from keyframe.catalog.schemas import AssetType
+from keyframe.catalog.vocabulary import AssetType
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, NotFound
 from keyframe.events.publisher import stage

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from keyframe.catalog.schemas import AssetType
+from keyframe.catalog.vocabulary import AssetType
 from keyframe.renders.models import Priority, RenderJobItem, RenderStatus
 from keyframe.renders.presets import PresetName, RenderOptions
 from keyframe.renders.scenes import SceneOptions, is_scene

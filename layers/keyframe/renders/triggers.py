@@ -43,7 +43,7 @@ from typing import Any
 from keyframe.catalog.assets import load_asset
 from keyframe.catalog.graph import DEPENDENCIES, impact_set, traverse
 from keyframe.catalog.models import AssetItem
-from keyframe.catalog.schemas import AssetType
+from keyframe.catalog.vocabulary import AssetType
 from keyframe.errors import KeyframeError
 from keyframe.events.rooms import STUDIO_ROOM, asset_room
 from keyframe.observability import logger

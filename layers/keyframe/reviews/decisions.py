@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from keyframe.catalog import versions
-from keyframe.catalog.schemas import VersionStatus
+from keyframe.catalog.vocabulary import VersionStatus
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict
 from keyframe.events.publisher import publish_now
