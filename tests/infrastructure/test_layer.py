@@ -57,6 +57,16 @@ def test_real_bundling_builds_an_arm64_python313_layer_without_docker(tmp_path, 
     # And the keyframe package, without the local stack
     assert (python / "keyframe" / "registry.py").is_file()
     assert not (python / "keyframe" / "local").exists()
+    # And every module comes with its CPython 3.13 bytecode, valid whatever the unpacked files' times
+    # (unchecked-hash), when this machine has a CPython 3.13 (else the synth says it ships sources only)
+    if layer.bytecode_compiler():
+        assert shared.ships_bytecode
+        for module in (python / "keyframe" / "registry.py", python / "boto3" / "session.py"):
+            (pyc,) = (module.parent / "__pycache__").glob(f"{module.stem}.cpython-313.pyc")
+            flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+            assert flags == 0b01  # hash-based, source not checked
+    else:
+        assert not shared.ships_bytecode
     # And the layer is declared for python3.13 on arm64
     template = app.synth().get_stack_by_name("LayerOnly").template
     (layer_version,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]

@@ -37,6 +37,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -200,6 +201,23 @@ def measure(spec: registry.FunctionSpec, runs: int) -> tuple[float, float, float
     )
 
 
+def without_bytecode(spec: registry.FunctionSpec, runs: int) -> tuple[float, float]:
+    """Median init (CPU s) of ``spec`` with its bytecode caches, and compiling every module from source.
+
+    The second is what each cold start pays when the layer ships no ``__pycache__`` (``/opt`` is
+    read-only in Lambda, so nothing is cached between environments): ``infra.layer`` compiles the
+    layer's bytecode at synth for that reason.
+    """
+    env = template_environment(spec)
+    code = "import " + spec.handler.split(".")[0]
+    folder = spec.handler_path.parent
+    with tempfile.TemporaryDirectory() as empty:
+        sources_only = dict(env, PYTHONPYCACHEPREFIX=empty, PYTHONDONTWRITEBYTECODE="1")
+        cached = [_cpu_seconds(code, folder, env) for _ in range(runs + 1)][1:]
+        compiled = [_cpu_seconds(code, folder, sources_only) for _ in range(runs)]
+    return statistics.median(cached), statistics.median(compiled)
+
+
 def main() -> None:
     """Print init, floor and init/floor for every function (or those in ``COLDSTART_ONLY``)."""
     runs = int(os.environ.get("COLDSTART_RUNS", "5"))
@@ -219,6 +237,12 @@ def main() -> None:
         print(row, flush=True)
     if ratios:
         print(f"{'median of functions':<40}{statistics.median(ratios):>11.2f}x; worst {max(ratios):.2f}x")
+    if specs:
+        cached, compiled = without_bytecode(specs[0], max(1, min(runs, 3)))
+        print(
+            f"{specs[0].name} without bytecode (a layer shipping sources only): {compiled:.3f} s against "
+            f"{cached:.3f} s, {compiled / cached:.1f}x"
+        )
     if specs and os.environ.get("COLDSTART_INSTRUCTIONS") == "1":
         if shutil.which("valgrind"):
             count_instructions(specs)
