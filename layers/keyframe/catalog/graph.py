@@ -35,12 +35,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from keyframe.catalog.assets import archived_conflict, load_asset, rooms_of, touch
 from keyframe.catalog.graph_walk import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_NODES,
     DEPENDENCIES,
     DEPENDENTS,
-    MAX_DEPTH,
-    MAX_NODES,
     WALK_WORKERS,
     batch_assets,
     edges_of,
@@ -63,7 +59,17 @@ from keyframe.catalog.models import (
     graph_lock_pk,
     not_archived,
 )
-from keyframe.catalog.schemas import AssetType, BuiltAgainst, Dependency, DependencyPut, Relationship
+from keyframe.catalog.schemas import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NODES,
+    MAX_DEPTH,
+    MAX_NODES,
+    AssetType,
+    BuiltAgainst,
+    Dependency,
+    DependencyPut,
+    Relationship,
+)
 from keyframe.catalog.version_queries import load_version
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict, InvalidInput, NotFound, field_details

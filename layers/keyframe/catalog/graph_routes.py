@@ -8,8 +8,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from keyframe.catalog import graph
-from keyframe.catalog.schemas import Dependency, DependencyPut, GraphResult
+from keyframe.catalog.schemas import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NODES,
+    MAX_DEPTH,
+    MAX_NODES,
+    Dependency,
+    DependencyPut,
+    GraphResult,
+)
 from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.http.params import AssetId, path_id
@@ -19,8 +26,8 @@ router = Router()
 
 DependsOnId = Annotated[str, path_id("the asset depended on")]
 Transitive = Annotated[bool, Query(description="The whole closure, with depth and path per node")]
-MaxDepth = Annotated[int, Query(ge=1, le=graph.MAX_DEPTH, description="Levels to follow (transitive)")]
-MaxNodes = Annotated[int, Query(ge=1, le=graph.MAX_NODES, description="Nodes to return at most")]
+MaxDepth = Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Levels to follow (transitive)")]
+MaxNodes = Annotated[int, Query(ge=1, le=MAX_NODES, description="Nodes to return at most")]
 
 
 @router.put(
@@ -45,6 +52,8 @@ def put_dependency(
     body: Annotated[DependencyPut | None, Body()] = None,
 ) -> Response[Dependency]:
     """201 when created, 200 when re-pinned; 409 ``DEPENDENCY_CYCLE`` names the cycle."""
+    from keyframe.catalog import graph
+
     principal = authorize(Permission.ASSET_WRITE)
     dependency, created = graph.put_dependency(
         principal.studio_id, principal.user_id, assetId, dependsOnId, body or DependencyPut()
@@ -65,6 +74,8 @@ def put_dependency(
 )
 def remove_dependency(assetId: AssetId, dependsOnId: DependsOnId) -> Response[None]:
     """204 when removed; 404 when there was no such dependency."""
+    from keyframe.catalog import graph
+
     principal = authorize(Permission.ASSET_WRITE)
     graph.remove_dependency(principal.studio_id, principal.user_id, assetId, dependsOnId)
     return Response(status_code=204, content_type=None, body=None)
@@ -83,10 +94,12 @@ def remove_dependency(assetId: AssetId, dependsOnId: DependsOnId) -> Response[No
 def dependencies(
     assetId: AssetId,
     transitive: Transitive = False,
-    maxDepth: MaxDepth = graph.DEFAULT_MAX_DEPTH,
-    maxNodes: MaxNodes = graph.DEFAULT_MAX_NODES,
+    maxDepth: MaxDepth = DEFAULT_MAX_DEPTH,
+    maxNodes: MaxNodes = DEFAULT_MAX_NODES,
 ) -> GraphResult:
     """Direct dependencies, or the closure with ``transitive=true``."""
+    from keyframe.catalog import graph
+
     principal = authorize(Permission.ASSET_READ)
     return graph.traverse(
         principal.studio_id,
@@ -111,10 +124,12 @@ def dependencies(
 def dependents(
     assetId: AssetId,
     transitive: Transitive = False,
-    maxDepth: MaxDepth = graph.DEFAULT_MAX_DEPTH,
-    maxNodes: MaxNodes = graph.DEFAULT_MAX_NODES,
+    maxDepth: MaxDepth = DEFAULT_MAX_DEPTH,
+    maxNodes: MaxNodes = DEFAULT_MAX_NODES,
 ) -> GraphResult:
     """Direct dependents, or the whole impact set with ``transitive=true``."""
+    from keyframe.catalog import graph
+
     principal = authorize(Permission.ASSET_READ)
     return graph.traverse(
         principal.studio_id,

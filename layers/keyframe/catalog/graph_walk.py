@@ -27,6 +27,10 @@ from keyframe.catalog.models import (
     asset_pk,
 )
 from keyframe.catalog.schemas import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NODES,
+    MAX_DEPTH,
+    MAX_NODES,
     AssetStatus,
     AssetType,
     GraphLimits,
@@ -36,10 +40,6 @@ from keyframe.catalog.schemas import (
 )
 from keyframe.errors import Conflict, InvalidInput, field_details
 
-DEFAULT_MAX_DEPTH = 10
-MAX_DEPTH = 20
-DEFAULT_MAX_NODES = 500
-MAX_NODES = 2000
 CYCLE_CHECK_MAX_NODES = 10_000
 """A cycle check that would visit more nodes refuses the edge (409 ``GRAPH_TOO_LARGE``)."""
 

@@ -473,6 +473,16 @@ class GraphLimits(ApiModel):
     max_nodes: int
 
 
+DEFAULT_MAX_DEPTH = 10
+"""Levels a transitive graph query follows when ``maxDepth`` is not given."""
+MAX_DEPTH = 20
+"""The most levels a graph query may ask for (``maxDepth``)."""
+DEFAULT_MAX_NODES = 500
+"""Nodes a graph query returns at most when ``maxNodes`` is not given."""
+MAX_NODES = 2000
+"""The most nodes a graph query may ask for (``maxNodes``)."""
+
+
 class GraphResult(ApiModel):
     """``GET /assets/{id}/dependencies`` or ``/dependents``: nodes level by level, nearest first."""
 
