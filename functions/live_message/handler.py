@@ -1,7 +1,7 @@
-"""WebSocket messages (``$default``; every action): validate, act, reply (keyframe.live.sockets)."""
+"""WebSocket messages (``$default``; every action): validate, act, reply (keyframe.live.socket_messages)."""
 
 from keyframe.live import fanout
-from keyframe.live.sockets import on_message
+from keyframe.live.socket_messages import on_message
 from keyframe.observability import logger, metrics, tracer
 
 fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start

@@ -1,6 +1,6 @@
 """Reviews: timecoded comments (threaded, with annotations) and review decisions on versions.
 
 Both the REST routes (:mod:`~keyframe.reviews.routes`) and the WebSocket actions
-(:mod:`keyframe.live.sockets`) call :mod:`~keyframe.reviews.service`, the only write path, which
+(:mod:`keyframe.live.socket_messages`) call :mod:`~keyframe.reviews.service`, the only write path, which
 fans out through :func:`keyframe.events.publisher.emit`.
 """
