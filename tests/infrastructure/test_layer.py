@@ -72,3 +72,82 @@ def test_real_bundling_builds_an_arm64_python313_layer_without_docker(tmp_path, 
     (layer_version,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
     assert layer_version["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer_version["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+OPTIONAL_IN_THE_LAYER = {
+    "av": "media extra: PyAV probes inside the media image and the pipeline's derive layer",
+    "imageio_ffmpeg": "media extra: FFmpeg inside the media image and the pipeline's derive layer",
+}
+"""Third-party modules the shipped package imports that the shared layer leaves out on purpose (each
+imported inside the one function that needs it, in a runtime that has it)."""
+
+LAMBDA_MARKERS = {
+    "python_version": "3.13",
+    "python_full_version": "3.13.0",
+    "platform_machine": "aarch64",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+}
+"""The Lambda runtime's environment markers (python3.13 on arm64), for the dependencies' own markers."""
+
+
+def _runtime_closure() -> set[str]:
+    """Every distribution the layer's pip install brings: the runtime dependencies and what they require
+    (recursively, with their extras and the Lambda runtime's markers), read from the installed metadata."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: set[tuple[str, tuple[str, ...]]] = set()
+    pending = [Requirement(r) for r in layer.runtime_dependencies()]
+    while pending:
+        requirement = pending.pop()
+        key = (canonicalize_name(requirement.name), tuple(sorted(requirement.extras)))
+        if key in found:
+            continue
+        found.add(key)
+        for text in metadata.distribution(requirement.name).requires or []:
+            required = Requirement(text)
+            extras = ["", *requirement.extras]
+            marker = required.marker
+            if marker is None or any(marker.evaluate({**LAMBDA_MARKERS, "extra": e}) for e in extras):
+                pending.append(required)
+    return {name for name, _ in found}
+
+
+def test_every_third_party_module_the_layer_imports_comes_with_its_dependencies():
+    # Given the distributions the layer installs (pyproject's runtime list and what they require)
+    import ast
+    import sys
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    installed = _runtime_closure()
+    providers = metadata.packages_distributions()
+    # When every import of the package the layer ships is read (function-level imports included)
+    missing: dict[str, set[str]] = {}
+    for relative in layer.package_files():
+        if relative.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse((layer.PACKAGE_DIR / relative).read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("keyframe", "__future__"):
+                    continue
+                if not {canonicalize_name(d) for d in providers.get(top, [])} & installed:
+                    missing.setdefault(top, set()).add(str(relative))
+    # Then each comes from a distribution the layer installs (the dev environment's extras, such as
+    # moto's cryptography, would hide a gap until a deployed function failed at its init)
+    assert {top: sorted(files) for top, files in missing.items() if top not in OPTIONAL_IN_THE_LAYER} == {}
+    assert set(OPTIONAL_IN_THE_LAYER) <= set(missing), "an optional module is now installed: drop it above"
