@@ -166,6 +166,11 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
 )
 
 
+def every_function() -> tuple[FunctionSpec, ...]:
+    """Every Lambda function of the app: :data:`FUNCTIONS`, :data:`CONSUMERS` and the single specs."""
+    return (*FUNCTIONS, *CONSUMERS, SECRET_ROTATION, DIGEST, MEDIA_DERIVE)
+
+
 def function(name: str) -> FunctionSpec:
     """The spec named ``name`` (in :data:`FUNCTIONS`, :data:`CONSUMERS`, or one of the single specs).
 
@@ -174,7 +179,7 @@ def function(name: str) -> FunctionSpec:
     KeyError
         Unknown function.
     """
-    for spec in (*FUNCTIONS, *CONSUMERS, SECRET_ROTATION, DIGEST, MEDIA_DERIVE):
+    for spec in every_function():
         if spec.name == name:
             return spec
     raise KeyError(name)

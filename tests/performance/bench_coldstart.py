@@ -1,6 +1,6 @@
 """Cold start: each Lambda function's init against the library floor, in fresh processes.
 
-For every function of :data:`keyframe.registry.FUNCTIONS` (the handlers under ``functions/``):
+For every function of :func:`keyframe.registry.every_function` (the handlers under ``functions/``):
 
 - **init**: a fresh ``python -c`` process imports the function's ``handler`` module (module-level
   work included: resolvers, Powertools objects, X-Ray patching), from the function's own folder as
@@ -222,7 +222,7 @@ def main() -> None:
     """Print init, floor and init/floor for every function (or those in ``COLDSTART_ONLY``)."""
     runs = int(os.environ.get("COLDSTART_RUNS", "5"))
     only = {n.strip() for n in os.environ.get("COLDSTART_ONLY", "").split(",") if n.strip()}
-    specs = [s for s in registry.FUNCTIONS if not only or s.name in only]
+    specs = [s for s in registry.every_function() if not only or s.name in only]
     print(f"cold start: CPU seconds per fresh process, median of {runs} paired runs")
     print(f"target init/floor <= {TARGET}")
     print(f"floor = python -c 'import {', '.join(FLOOR_IMPORTS)}'")
