@@ -201,6 +201,25 @@ def bytecode_compiler() -> str | None:
     return None
 
 
+def compileall_args(python_dir: str) -> list[str]:
+    """``python -m compileall`` arguments for the layer's ``python/`` at ``python_dir``: quiet, every
+    core, ``unchecked-hash`` pycs, file names as Lambda sees them (``/opt/python/...``)."""
+    return [
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        python_dir,
+        "-p",
+        "/opt/python",
+        python_dir,
+    ]
+
+
 def compile_bytecode(python_dir: Path, interpreter: str) -> str:
     """Write ``__pycache__/*.cpython-313.pyc`` beside every module under ``python_dir`` (the layer's
     ``python/``), as Lambda will find them under ``/opt/python``; ``unchecked-hash`` pycs are used
@@ -210,21 +229,7 @@ def compile_bytecode(python_dir: Path, interpreter: str) -> str:
     3.13, such as a package's Python 2 example, is left as a source file).
     """
     result = subprocess.run(
-        [
-            interpreter,
-            "-m",
-            "compileall",
-            "-q",
-            "-j",
-            "0",
-            "--invalidation-mode",
-            "unchecked-hash",
-            "-s",
-            str(python_dir),
-            "-p",
-            "/opt/python",
-            str(python_dir),
-        ],
+        [interpreter, *compileall_args(str(python_dir))],
         capture_output=True,
         text=True,
         check=False,
@@ -289,8 +294,7 @@ def _docker_command(dependencies: list[str]) -> list[str]:
         f"pip install --no-compile --target /asset-output/python {requirements} && "
         f"cp -r /asset-input/keyframe /asset-output/python/keyframe && rm -rf {excluded} && "
         "find /asset-output/python/keyframe -name __pycache__ -prune -exec rm -rf {} + && "
-        "(python -m compileall -q -j 0 --invalidation-mode unchecked-hash "
-        "-s /asset-output/python -p /opt/python /asset-output/python || true)",
+        f"(python {' '.join(compileall_args('/asset-output/python'))} || true)",
     ]
 
 

@@ -65,7 +65,11 @@ _NUMERIC: tuple[type, ...] = (int, float, Decimal)
 
 
 class ApiModel(BaseModel):
-    """A response shape: snake_case in Python, camelCase in JSON (``model_dump(by_alias=True)``)."""
+    """A response shape: snake_case in Python, camelCase in JSON (``model_dump(by_alias=True)``).
+
+    Validators and serializers are built on a model's first use (``defer_build``), not when its module
+    is imported: a function's cold start pays only for the shapes its first request touches.
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, from_attributes=True, defer_build=True

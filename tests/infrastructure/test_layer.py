@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra import layer
+from tests.support.imports import imported_modules
 
 # no xdist group: it synthesizes its own app, not the shared one (either worker may take it)
 pytestmark = [pytest.mark.infra]
@@ -121,7 +122,6 @@ def _runtime_closure() -> set[str]:
 
 def test_every_third_party_module_the_layer_imports_comes_with_its_dependencies():
     # Given the distributions the layer installs (pyproject's runtime list and what they require)
-    import ast
     import sys
     from importlib import metadata
 
@@ -134,19 +134,12 @@ def test_every_third_party_module_the_layer_imports_comes_with_its_dependencies(
     for relative in layer.package_files():
         if relative.suffix != ".py":
             continue
-        for node in ast.walk(ast.parse((layer.PACKAGE_DIR / relative).read_text())):
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module]
-            else:
+        for module in imported_modules(layer.PACKAGE_DIR / relative):
+            top = module.split(".")[0]
+            if top in sys.stdlib_module_names or top in ("keyframe", "__future__"):
                 continue
-            for module in modules:
-                top = module.split(".")[0]
-                if top in sys.stdlib_module_names or top in ("keyframe", "__future__"):
-                    continue
-                if not {canonicalize_name(d) for d in providers.get(top, [])} & installed:
-                    missing.setdefault(top, set()).add(str(relative))
+            if not {canonicalize_name(d) for d in providers.get(top, [])} & installed:
+                missing.setdefault(top, set()).add(str(relative))
     # Then each comes from a distribution the layer installs (the dev environment's extras, such as
     # moto's cryptography, would hide a gap until a deployed function failed at its init)
     assert {top: sorted(files) for top, files in missing.items() if top not in OPTIONAL_IN_THE_LAYER} == {}

@@ -8,7 +8,6 @@ Lambda's init does, and look at which ``keyframe`` modules it loaded.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 
 from keyframe import registry
 from tests.support.environment import BASE_ENV
+from tests.support.imports import imported_modules
 
 LOADED_CODE = (
     "import json, sys\n"
@@ -46,12 +46,7 @@ def _imported_in_routes(spec: registry.FunctionSpec) -> set[str]:
     found: set[str] = set()
     for module in spec.routers:
         path = registry.REPO_ROOT / "layers" / (module.replace(".", "/") + ".py")
-        for function in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(function, ast.FunctionDef):
-                continue
-            for node in ast.walk(function):
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found |= imported_modules(path, inside_functions_only=True)
     return found
 
 
