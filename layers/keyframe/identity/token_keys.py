@@ -32,7 +32,6 @@ tests and tools: in-memory keys, no network).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -468,6 +467,8 @@ def ensure_token_key(*, secret_name: str, stage: str, kms: Any, secretsmanager: 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m keyframe.identity.token_keys rotate --secret NAME [--stage TAG]``: rotate now."""
+    import argparse  # noqa: PLC0415 (the CLI's only; every API function loads this module at init)
+
     parser = argparse.ArgumentParser(prog="python -m keyframe.identity.token_keys")
     sub = parser.add_subparsers(dest="command", required=True)
     rot = sub.add_parser("rotate", help="a new KMS key signs access tokens after the keyring caches expire")
