@@ -1,10 +1,10 @@
 """REST: projects, assets, versions, dependencies, activity (routes in keyframe.catalog.*routes)."""
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.registry import build_api
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 app = build_api("catalog-api")
 

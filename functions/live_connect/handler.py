@@ -1,10 +1,10 @@
 """WebSocket ``$connect``: store the connection and join it to the studio room (keyframe.live.sockets)."""
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.live.sockets import on_connect
 from keyframe.observability import logger, metrics, tracer
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -1,10 +1,10 @@
 """WebSocket messages (``$default``; every action): validate, act, reply (keyframe.live.socket_messages)."""
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.live.socket_messages import on_message
 from keyframe.observability import logger, metrics, tracer
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -8,13 +8,13 @@ Returns Lambda's ``batchItemFailures`` so a failed event and those after it come
 
 from keyframe.analytics import consumer as analytics
 from keyframe.events import publisher
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.outbox import stream
 from keyframe.renders import triggers
 from keyframe.webhooks import dispatch
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 stream.register("rooms", publisher.publish)
 stream.register("webhooks", dispatch.consume)
 stream.register("renders", triggers.consume)  # render policies and re-render on change

@@ -4,11 +4,11 @@ Each message is one attempt: sign, POST within 10 s, record it, schedule the ret
 Returns Lambda's ``batchItemFailures`` for messages whose handling failed (DynamoDB or SQS errors).
 """
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.webhooks import dispatch
 
-fanout.install()  # disabling an endpoint announces webhook:disabled to the studio room
+hooks.install()  # disabling an endpoint announces webhook:disabled to the studio room
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from keyframe.events.publisher import register_deliverer
+from keyframe.events.deliverers import register_deliverer
 from keyframe.live.contract import check_envelope
 
 _findings: list[str] = []

@@ -1,11 +1,11 @@
 """Asset pipeline task DeriveInLambda (Step Functions Lambda task; logic in
 keyframe.pipeline.derive_step.derive_in_lambda): the fast path for sources up to 1 GiB."""
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.pipeline import derive_step
 
-fanout.install()  # pipeline:update events reach the uploader's sockets, as from the media container
+hooks.install()  # pipeline:update events reach the uploader's sockets, as from the media container
 
 
 @logger.inject_lambda_context(log_event=False)

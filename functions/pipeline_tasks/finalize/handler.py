@@ -1,11 +1,11 @@
 """Asset pipeline task Finalize (Step Functions Lambda task; logic in keyframe.pipeline.tasks.finalize)."""
 
 from keyframe.favorites import notices
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.pipeline import tasks
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 notices.install()  # a new READY version notifies the members who favourited its asset
 
 

@@ -4,11 +4,11 @@ EventBridge rule (an execution that ended FAILED, TIMED_OUT or ABORTED outside i
 Logic in keyframe.pipeline.tasks.mark_failed.
 """
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.pipeline import tasks
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 
 @logger.inject_lambda_context(log_event=False)

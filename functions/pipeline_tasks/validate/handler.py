@@ -1,10 +1,10 @@
 """Asset pipeline task Validate (Step Functions Lambda task; logic in keyframe.pipeline.tasks.validate)."""
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.pipeline import tasks
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -2,11 +2,11 @@
 when the container stored no outputs); for a scene render also its plan step (the chunk count). Logic in
 keyframe.renders.tasks.finalize and plan_chunks."""
 
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.observability import logger, metrics, tracer
 from keyframe.renders import tasks
 
-fanout.install()  # live delivery (sockets) registers with the event publisher at the handler's start
+hooks.install()  # live delivery (sockets) registers with the event publisher at the handler's start
 
 
 @logger.inject_lambda_context(log_event=True)

@@ -30,8 +30,9 @@ delivered after it, so a room never numbers one event twice. A socket may see th
 only if a process takes over 30 s between posting and marking, or dies in between (clients drop a
 ``seq`` they already have).
 
-This module knows no delivery target: a target registers itself with :func:`register_deliverer` at
-its process's start (the WebSocket fan-out does so through :func:`keyframe.live.fanout.install`).
+This module knows no delivery target: a target registers itself with
+:func:`keyframe.events.deliverers.register_deliverer` at its process's start (the WebSocket fan-out
+does so through :func:`keyframe.live.hooks.install`), without loading this module.
 
 Envelope (what clients receive)::
 
@@ -42,7 +43,7 @@ Envelope (what clients receive)::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -58,6 +59,7 @@ from pynamodb.attributes import (
 from pynamodb.models import Model
 
 from keyframe import clock
+from keyframe.events import deliverers
 from keyframe.events.types import is_durable
 from keyframe.observability import logger
 from keyframe.outbox import records
@@ -72,10 +74,6 @@ DELIVERY_LEASE_SECONDS = 30.0
 """How long a process that numbered an event in a room is presumed to be delivering it."""
 """How long the stream consumer leaves a new event to the process that stored it (see :func:`publish`)."""
 
-Deliverer = Callable[[str, list[dict[str, Any]]], None]
-"""``deliver(studio_id, envelopes)``: pushes envelopes to connected clients."""
-
-_deliverers: list[Deliverer] = []
 _left_to_the_outbox: ContextVar[bool] = ContextVar("keyframe_events_left_to_the_outbox", default=False)
 
 
@@ -138,12 +136,6 @@ class RoomEventMarker(Model):
     delivered = BooleanAttribute(default=False)
     lease_until = NumberAttribute(default=0, attr_name="leaseUntil")
     ttl = TTLAttribute(null=True)
-
-
-def register_deliverer(deliverer: Deliverer) -> None:
-    """Add a fan-out target (idempotent: the same callable is registered once)."""
-    if deliverer not in _deliverers:
-        _deliverers.append(deliverer)
 
 
 def _next_seq(studio_id: str, room: str) -> int:
@@ -435,7 +427,7 @@ def _publish_ephemeral(event: DomainEvent) -> list[dict[str, Any]]:
 
 def _deliver(studio_id: str, envelopes: list[dict[str, Any]], *, raising: bool) -> None:
     failure: Exception | None = None
-    for deliver in list(_deliverers):
+    for deliver in deliverers.registered():
         try:
             deliver(studio_id, envelopes)
         except Exception as exc:  # the room log above is the source of truth for catch-up

@@ -2,7 +2,7 @@
 
 Favorites are the highest domain (they read the catalog), so the pipeline that makes a version READY
 does not call them; instead :func:`install` registers :func:`on_events` with the one publisher
-(:func:`keyframe.events.publisher.register_deliverer`), like the live fan-out, at the start of the
+(:func:`keyframe.events.deliverers.register_deliverer`), like the live fan-out, at the start of the
 ``pipeline-finalize`` handler. For each ``version:ready`` envelope (taken once, from its
 ``asset:{assetId}`` room), every member who favourited the asset
 (:func:`keyframe.favorites.favorites.favoured_by`) is notified (``new-version``) through
@@ -17,7 +17,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from keyframe.catalog.models import ASSET_SK, AssetItem, asset_pk
-from keyframe.events.publisher import register_deliverer
+from keyframe.events.deliverers import register_deliverer
 from keyframe.events.rooms import asset_room
 from keyframe.favorites.favorites import favoured_by
 from keyframe.notifications.schemas import NotificationType

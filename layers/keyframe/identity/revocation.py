@@ -2,7 +2,7 @@
 
 Identity does not know how sockets are held. A socket layer registers a closer with
 :func:`register_socket_closer` at its process's start (the live review domain does so in
-:func:`keyframe.live.fanout.install`); :mod:`keyframe.identity.members` calls
+:func:`keyframe.live.hooks.install`); :mod:`keyframe.identity.members` calls
 :func:`close_member_sockets` explicitly when it removes a member or changes their role, before it
 announces the change, so a removed member hears nothing more and a member whose role changed
 reconnects with a ticket that carries the new role.

@@ -1,9 +1,10 @@
 """WebSocket fan-out: push event envelopes to the connections of their room.
 
-:func:`install` registers :func:`deliver` with :mod:`keyframe.events.publisher` (which knows
-nothing of sockets) and :func:`close_member_sockets` with :mod:`keyframe.identity.revocation`. Every
-Lambda handler and container entrypoint calls it at its start, so the API, the WebSocket functions,
-the pipeline tasks and the render container all deliver through the same code. Both do nothing
+:func:`keyframe.live.hooks.install` registers :func:`deliver` with the publisher's deliverers (the
+publisher knows nothing of sockets) and :func:`close_member_sockets` with
+:mod:`keyframe.identity.revocation`, loading this module with the first event. Every Lambda handler and
+container entrypoint calls it at its start, so the API, the WebSocket functions, the pipeline tasks and
+the render container all deliver through the same code. Both do nothing
 unless ``LIVE_CONNECTIONS_ENDPOINT`` is set (CDK sets it on every function that emits, and so does
 the local stack).
 
@@ -31,8 +32,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from keyframe.events import publisher
-from keyframe.identity import revocation
 from keyframe.live import connections, presence
 from keyframe.live.posting import ConnectionPoster, Gone
 from keyframe.live.settings import FanoutSettings, LiveSettings
@@ -44,15 +43,6 @@ from keyframe.storage import clients
 def enabled() -> bool:
     """True when this process has a ``@connections`` endpoint (``LIVE_CONNECTIONS_ENDPOINT``)."""
     return bool(os.environ.get("LIVE_CONNECTIONS_ENDPOINT"))
-
-
-def install() -> None:
-    """Register the fan-out with the publisher and the socket closer with identity (idempotent).
-
-    Called at the start of every handler and container entrypoint that may emit events.
-    """
-    publisher.register_deliverer(deliver)
-    revocation.register_socket_closer(close_member_sockets)
 
 
 def _client(endpoint: str, pool_size: int) -> Any:

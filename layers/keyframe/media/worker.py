@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from keyframe import exit_codes
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.pipeline.derive_step import run_derive
 
 EXIT_OK = exit_codes.OK
@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; returns the process exit code."""
     args = _parser().parse_args(argv)
-    fanout.install()  # live delivery (sockets) registers with the event publisher at the start
+    hooks.install()  # live delivery (sockets) registers with the event publisher at the start
     if args.command == "derive":
         return run_derive(args.studio_id, args.upload_id)
     return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands

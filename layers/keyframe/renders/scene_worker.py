@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from keyframe.errors import InvalidInput
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.media.ffmpeg import ffmpeg_exe
 from keyframe.observability import logger
 from keyframe.renders import (
@@ -543,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--attempt", type=int, required=True)
     parser.add_argument("--index", type=int, default=None, help="chunk index (default: the array index)")
     args = parser.parse_args(argv)
-    fanout.install()
+    hooks.install()
     index = array_index() if args.index is None else args.index
     logger.append_keys(render_job_id=args.job_id, studio_id=args.studio_id, step=args.step, chunk=index)
     worker = SceneWorker(args.step, args.studio_id, args.job_id, args.attempt, index)

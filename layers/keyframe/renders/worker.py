@@ -46,7 +46,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from keyframe import exit_codes
-from keyframe.live import fanout
+from keyframe.live import hooks
 from keyframe.media.errors import InvalidMediaError
 from keyframe.media.ffmpeg import MediaToolError, ffmpeg_exe
 from keyframe.media.probe import probe
@@ -421,7 +421,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entrypoint: parse arguments, install the SIGTERM handler, run one try."""
     args = _parse(argv)
-    fanout.install()  # live delivery (sockets) registers with the event publisher at the start
+    hooks.install()  # live delivery (sockets) registers with the event publisher at the start
     logger.append_keys(render_job_id=args.job_id, studio_id=args.studio_id)
     attempt = args.attempt
     if attempt is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from keyframe.events import publisher
+from keyframe.events import deliverers, publisher
 
 LIVE_CONTRACT = False  # made-up event types exercise the publisher itself (tests/integration/conftest.py)
 
@@ -39,9 +39,9 @@ def test_a_failing_deliverer_never_loses_the_event(aws) -> None:
     def broken(studio_id, envelopes):
         raise RuntimeError("socket gone")
 
-    publisher.register_deliverer(broken)
+    deliverers.register_deliverer(broken)
     try:
         publisher.emit("studio-a", "x", {}, rooms=["studio"])
     finally:
-        publisher._deliverers.remove(broken)
+        deliverers.unregister_deliverer(broken)
     assert len(publisher.room_events("studio-a", "studio")) == 1

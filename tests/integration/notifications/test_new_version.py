@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from keyframe.catalog import versions
 from keyframe.catalog.schemas import FileInfo
-from keyframe.events import publisher
+from keyframe.events import deliverers
 from keyframe.favorites import notices
 from tests.integration.live.support import make_version
 from tests.support.identity import add_member, register_studio
@@ -20,7 +20,7 @@ def test_members_who_favourited_an_asset_hear_of_its_new_version(api, live, monk
         answer = api.put(f"/me/favorites/{target.asset_id}", token=session.access_token)
         assert answer.status in (200, 201), answer.body
     tab = live.connect(artist)
-    monkeypatch.setattr(publisher, "_deliverers", list(publisher._deliverers))  # undone after the test
+    monkeypatch.setattr(deliverers, "_deliverers", list(deliverers._deliverers))  # undone after the test
     notices.install()  # as the pipeline-finalize handler does
     # When the admin's version 2 becomes READY
     file = FileInfo(

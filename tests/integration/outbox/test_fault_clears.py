@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from keyframe import settings
 from keyframe.analytics import consumer as analytics
-from keyframe.events import publisher
+from keyframe.events import deliverers, publisher
 from keyframe.outbox import stream
 from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.webhooks import dispatch
@@ -45,7 +45,7 @@ def wired(aws, monkeypatch) -> Iterator[tuple[list[dict[str, Any]], Receiver, st
     def deliver(_studio_id: str, envelopes: list[dict[str, Any]]) -> None:
         sockets.extend(envelopes)
 
-    publisher.register_deliverer(deliver)
+    deliverers.register_deliverer(deliver)
     stream.register("rooms", publisher.publish)
     stream.register("webhooks", dispatch.consume)
     stream.register("analytics", analytics.consume)
@@ -56,7 +56,7 @@ def wired(aws, monkeypatch) -> Iterator[tuple[list[dict[str, Any]], Receiver, st
         receiver.stop()
         for name in ("rooms", "webhooks", "analytics"):
             stream.unregister(name)
-        publisher._deliverers.remove(deliver)
+        deliverers.unregister_deliverer(deliver)
         settings.reset()
 
 

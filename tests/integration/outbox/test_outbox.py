@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from keyframe.events import publisher
+from keyframe.events import deliverers, publisher
 from keyframe.outbox import stream
 from keyframe.outbox.records import DomainEvent, OutboxItem, add_to, outbox_pk
 from keyframe.storage.transactions import Transaction
@@ -28,12 +28,12 @@ def sockets(aws, monkeypatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     def deliver(studio_id: str, envelopes: list[dict[str, Any]]) -> None:
         received.extend((studio_id, envelope) for envelope in envelopes)
 
-    publisher.register_deliverer(deliver)
+    deliverers.register_deliverer(deliver)
     stream.register("rooms", publisher.publish)
     try:
         yield received
     finally:
-        publisher._deliverers.remove(deliver)
+        deliverers.unregister_deliverer(deliver)
         stream.unregister("rooms")
 
 

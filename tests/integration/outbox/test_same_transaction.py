@@ -27,7 +27,7 @@ from keyframe.catalog.schemas import FileInfo
 from keyframe.catalog.version_queries import get_version
 from keyframe.clock import now_iso
 from keyframe.errors import Conflict
-from keyframe.events import publisher
+from keyframe.events import deliverers, publisher
 from keyframe.outbox import stream
 from keyframe.outbox.records import OutboxItem, outbox_pk
 from keyframe.pipeline import service as pipeline
@@ -73,7 +73,7 @@ def world() -> Iterator[World]:
         sockets.extend(envelopes)
 
     with moto_world() as api:
-        publisher.register_deliverer(deliver)
+        deliverers.register_deliverer(deliver)
         try:
             admin = register_studio(api, studio_name="Outbox Studio")
             project = _ok(
@@ -81,7 +81,7 @@ def world() -> Iterator[World]:
             )
             yield World(api, admin, project, sockets)
         finally:
-            publisher._deliverers.remove(deliver)
+            deliverers.unregister_deliverer(deliver)
 
 
 def _events(studio_id: str) -> list[tuple[str, dict[str, Any]]]:

@@ -52,8 +52,8 @@ def _imported_in_routes(spec: registry.FunctionSpec) -> set[str]:
 
 @pytest.fixture(scope="module")
 def wiring() -> set[str]:
-    """What every handler loads whatever its routes: observability and the live fan-out it registers."""
-    return _loaded("from keyframe import observability\nfrom keyframe.live import fanout", Path.cwd())
+    """What every handler loads whatever its routes: observability and the live fan-out's hooks."""
+    return _loaded("from keyframe import observability\nfrom keyframe.live import hooks", Path.cwd())
 
 
 @pytest.mark.parametrize("spec", registry.api_functions(), ids=lambda spec: spec.name)
@@ -67,6 +67,8 @@ def test_an_api_function_starts_without_the_services_its_routes_call(
     # Then its routers are loaded, and none of those services beyond what every handler wires
     assert set(spec.routers) <= loaded
     assert sorted((services & loaded) - wiring) == []
+    # And neither the publisher nor the fan-out: they load with the first route that emits
+    assert sorted(loaded & {"keyframe.events.publisher", "keyframe.live.fanout"}) == []
 
 
 def test_the_check_sees_services_when_a_route_module_loads_them() -> None:
