@@ -85,10 +85,14 @@ test: install ## the tests: unit, integration (moto), infrastructure (CDK synth)
 
 # The slow tier (marker `slow`, pyproject.toml): the Blender and Synfig scene renders, the browser test
 # in Chromium, schemathesis, the Locust Monday morning, the stack restarts, the CDK app synthesized in
-# a subprocess and the hundreds of concurrent requests: 10 tests, about a quarter of the suite's CPU.
+# a subprocess, the hundreds of concurrent requests, and the long end-to-end scenarios whose parts the
+# integration tests also cover (`make demo`, automatic renders, a render retried three times, a webhook
+# receiver down then replayed, a studio's day of usage, a real upload into analytics, concurrent creates),
+# generated bad bodies to every write route, the real layer bundling and the TypeScript checker's own
+# two tests: 56 tests (35 of them the bad bodies, one per route).
 # `make test` leaves them out to stay under 5 minutes on 2 cores; CI (.ci/run) runs both.
 test-slow: install ## the slow tier: long scenarios and heavy tools (CI runs it after `make test`)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m slow tests/e2e tests/infrastructure
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m slow $(TEST_PATHS)
 
 test-all: test test-slow ## `make test` then `make test-slow`: every test, as CI runs them
 

@@ -33,6 +33,7 @@ def _records(local_stack: LocalStackProcess, studio_id: str) -> list[dict[str, A
     ]
 
 
+@pytest.mark.slow  # a whole upload and pipeline run
 def test_a_viewer_s_batch_and_a_real_upload_land_in_the_local_analytics_files(
     local_stack: LocalStackProcess, http: BaseUrlSession, tmp_path: Path
 ) -> None:

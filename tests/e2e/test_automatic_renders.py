@@ -19,7 +19,7 @@ from keyframe.media.ffmpeg import ffmpeg_exe
 from tests.e2e.conftest import BaseUrlSession, LocalStackProcess
 from tests.e2e.test_scene_renders import SceneStudio, make_sif
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-features")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-features")]
 
 SETTLE_SECONDS = 6
 """How long to keep looking for a second job after the first appeared (the poller runs every ~2 s)."""

@@ -165,6 +165,7 @@ def _create_asset(api: str, token: str, project_id: str, name: str) -> int:
     return answer.status_code
 
 
+@pytest.mark.slow  # like the hundreds of requests below
 def test_concurrent_asset_creates_on_the_local_stack(local_stack: LocalStackProcess) -> None:
     # Given a studio with one project
     api, run = local_stack.http_url, uuid.uuid4().hex[:8]

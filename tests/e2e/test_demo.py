@@ -37,6 +37,7 @@ def _room_events(records: list[dict[str, Any]], owner: str) -> list[dict[str, An
     return [r["event"] for r in records if r["socket"] == owner and r["event"]["room"].startswith("asset:")]
 
 
+@pytest.mark.slow  # a long scenario: `make demo` end to end
 def test_the_demo_plays_a_studios_day_on_the_local_stack(
     local_stack: LocalStackProcess, tmp_path: Path
 ) -> None:

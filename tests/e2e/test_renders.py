@@ -303,6 +303,7 @@ def test_an_hls_ladder_renders_plays_and_reports_monotonic_progress(studio: Stud
     assert progress and progress == sorted(progress) and progress[-1] == 100
 
 
+@pytest.mark.slow  # six container runs; the retries are tests/integration/renders
 def test_a_corrupt_input_is_retried_then_fails_with_the_reason(studio: Studio, tmp_path: Path) -> None:
     # Given a READY version whose bytes are not video (published without the pipeline)
     asset_id = studio.new_asset("Broken shot")

@@ -27,6 +27,7 @@ def _seconds(started: str, ended: str) -> float:
     return (parse(ended) - parse(started)).total_seconds()
 
 
+@pytest.mark.slow  # a long scenario
 def test_a_studio_day_gives_the_usage_figures_of_what_was_done(
     local_stack: LocalStackProcess, http: BaseUrlSession, tmp_path: Path
 ) -> None:

@@ -46,6 +46,7 @@ def _by_type(receiver: Receiver, secret: str, wanted: set[str], timeout: float =
     return found
 
 
+@pytest.mark.slow  # a long scenario
 def test_a_comment_and_an_approval_arrive_signed_even_after_the_receiver_was_down_and_replay_works(
     local_stack: LocalStackProcess, http: BaseUrlSession, receiver: Receiver, png: Path
 ) -> None:

@@ -39,6 +39,7 @@ def test_skipped_bundles_never_share_a_hash_with_real_ones():
     assert layer.bundle_hash(dependencies, skip=False) == layer.bundle_hash(dependencies, skip=False)
 
 
+@pytest.mark.slow  # pip and compileall of the whole layer
 def test_real_bundling_builds_an_arm64_python313_layer_without_docker(tmp_path, monkeypatch):
     # Given a stack holding only the shared layer, with real bundling (pip wheels for aarch64)
     import aws_cdk as cdk

@@ -29,6 +29,9 @@ from keyframe import settings as keyframe_settings
 from tests.support.identity import Session, add_member, register_studio
 from tests.support.world import moto_world
 
+# generated bodies to every route as every role, like schemathesis: in `make test-slow` (CI runs it)
+pytestmark = [pytest.mark.slow]
+
 MAX_EXAMPLES = 10
 """Examples per route (19 routes with a body: a few tens of seconds in all on an idle machine)."""
 

@@ -85,6 +85,7 @@ def test_the_served_document_generates_a_typed_client_that_compiles(api, node_mo
     assert '"If-Match"?:' in generated and '"Idempotency-Key"?:' in generated
 
 
+@pytest.mark.slow  # checks the checker; tsc runs twice
 def test_a_document_that_stops_telling_the_truth_fails_the_check(node_modules, tmp_path) -> None:
     # Given a copy where PATCH /assets/{assetId} no longer declares If-Match nor its 412
     broken = copy.deepcopy(openapi.committed())
@@ -99,6 +100,7 @@ def test_a_document_that_stops_telling_the_truth_fails_the_check(node_modules, t
     assert "client.ts" in result.stdout and "If-Match" in result.stdout, result.stdout
 
 
+@pytest.mark.slow  # checks the checker
 def test_a_dangling_reference_fails_generation(node_modules, tmp_path) -> None:
     # Given a copy whose Asset schema is gone while operations still point at it
     broken = copy.deepcopy(openapi.committed())
