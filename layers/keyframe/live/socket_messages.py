@@ -28,6 +28,10 @@ so log lines, the reply, the ``error`` event and the room events a message cause
 
 Room events (comments, decisions, presence, pipeline and render progress ...) are not replies:
 they reach every member of the room through :mod:`keyframe.live.fanout`, the caller included.
+
+Like a REST router, the actions import the service they call (:mod:`keyframe.reviews.service` for a
+comment, a resolve or a review): the function's cold start, a ``subscribe`` and a ``ping`` do not
+load it (``tests/unit/core/test_cold_start_imports.py`` keeps it so).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from botocore.exceptions import ClientError
 from keyframe import clock
 from keyframe.errors import Forbidden, InvalidInput, KeyframeError, Unauthenticated
 from keyframe.identity.permissions import Permission
-from keyframe.live import connections, fanout, messages, presence, rooms, throttle
+from keyframe.live import connections, messages, presence, rooms, throttle
 from keyframe.live.messages import (
     CommentMessage,
     Message,
@@ -56,7 +60,6 @@ from keyframe.live.models import ConnectionItem
 from keyframe.live.settings import LiveSettings
 from keyframe.live.sockets import error_event, set_correlation_id
 from keyframe.observability import logger
-from keyframe.reviews import service
 from keyframe.settings import load
 
 
@@ -117,12 +120,18 @@ def dispatch(connection: ConnectionItem, message: Message, correlation_id: str) 
             return _presence(connection, message, correlation_id)
         case CommentMessage():
             # a CommentMessage is a CommentCreate: the REST body's fields and rules, plus the target
+            from keyframe.reviews import service
+
             comment = service.add_comment(principal, message.asset_id, message.version, message)
             return _reply("ack", correlation_id, {"action": "comment", "comment": comment.to_json()})
         case ResolveMessage():
+            from keyframe.reviews import service
+
             comment = service.resolve_comment(principal, message.comment_id, resolved=message.resolved)
             return _reply("ack", correlation_id, {"action": "resolve", "comment": comment.to_json()})
         case ReviewMessage():
+            from keyframe.reviews import service
+
             review = service.decide(principal, message.asset_id, message.version, message)
             return _reply("ack", correlation_id, {"action": "review", "review": review.to_json()})
     raise InvalidInput("Unknown action", code="UNKNOWN_ACTION")  # pragma: no cover - the union is closed
@@ -183,6 +192,8 @@ def _close_flooding(connection_id: str, error: throttle.Flooding) -> dict[str, A
 
     Returns the event too (the route response; dropped by the gateway once the socket is closed).
     """
+    from keyframe.live import fanout
+
     event = error_event(error)
     event["data"]["details"] = {**(event["data"].get("details") or {}), "closeCode": 1008}
     client = fanout.management_client()

@@ -79,3 +79,15 @@ def test_the_check_sees_services_when_a_route_module_loads_them() -> None:
     loaded = _loaded("import keyframe.reviews.service\nimport handler", spec.handler_path.parent)
     # Then the check above would name it
     assert "keyframe.reviews.service" in loaded
+
+
+def test_the_socket_message_function_starts_without_the_review_service_or_the_fan_out() -> None:
+    # Given live-message, whose comment, resolve and review actions call keyframe.reviews.service
+    spec = registry.function("live-message")
+    router = registry.REPO_ROOT / "layers" / "keyframe" / "live" / "socket_messages.py"
+    assert "keyframe.reviews.service" in imported_modules(router, inside_functions_only=True)
+    # When it starts (Lambda's init)
+    loaded = _loaded("import handler", spec.handler_path.parent)
+    # Then it holds its message router, and neither the review service nor the fan-out
+    assert "keyframe.live.socket_messages" in loaded
+    assert sorted(loaded & {"keyframe.reviews.service", "keyframe.live.fanout"}) == []
