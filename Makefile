@@ -89,7 +89,9 @@ test: install ## the tests: unit, integration (moto), infrastructure (CDK synth)
 # integration tests also cover (`make demo`, automatic renders, a render retried three times, a webhook
 # receiver down then replayed, a studio's day of usage, a real upload into analytics, concurrent creates),
 # generated bad bodies to every write route, the real layer bundling and the TypeScript checker's own
-# two tests: 56 tests (35 of them the bad bodies, one per route).
+# two tests, and end-to-end checks whose parts an integration test also checks (the renders' 429,
+# concurrent uploads, bad files, a render's webhook, a mention, the outbox stream): 63 tests (35 of them
+# the bad bodies, one per route).
 # `make test` leaves them out to stay under 5 minutes on 2 cores; CI (.ci/run) runs both.
 test-slow: install ## the slow tier: long scenarios and heavy tools (CI runs it after `make test`)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder -m slow $(TEST_PATHS)

@@ -52,6 +52,7 @@ def _mailbox(http: BaseUrlSession, to: str, template: str, timeout: float = 10) 
             return found
 
 
+@pytest.mark.slow  # tests/integration/notifications covers each channel
 def test_a_mention_reaches_the_inbox_every_open_socket_and_the_mailbox(
     local_stack: LocalStackProcess, png: Path
 ) -> None:

@@ -58,6 +58,7 @@ def _wait_for(admin: Member, event_id_data: str, timeout: float = 20) -> list[di
     return []
 
 
+@pytest.mark.slow  # tests/integration/outbox covers the stream
 def test_a_stored_event_whose_publish_never_happened_is_delivered_by_the_stream(
     local_stack: LocalStackProcess, http: BaseUrlSession
 ) -> None:

@@ -249,6 +249,7 @@ def test_an_image_and_a_wav_become_ready(studio: Studio, tmp_path: Path) -> None
     assert _decode(waveform, tmp_path, "waveform.png") == (1200, 240)
 
 
+@pytest.mark.slow  # tests/integration/pipeline/test_tasks.py refuses each bad file
 def test_bad_files_fail_with_a_clear_reason_and_keep_the_upload(studio: Studio, tmp_path: Path) -> None:
     # Given four bad files: random bytes, a truncated MP4, a zip renamed .mp4, and a Matroska file
     # whose header is fine but whose content no decoder can read

@@ -354,6 +354,7 @@ def test_cancel_mid_render_ends_cancelled_and_the_process_is_gone(studio: Studio
     assert listing.get("KeyCount", 0) == 0
 
 
+@pytest.mark.slow  # tests/integration/renders/test_render_api.py answers 429 too
 def test_the_concurrency_limit_answers_429(studio: Studio, long_shot: str) -> None:
     # Given a studio with as many renders in flight as its limit (4 unless the stack says otherwise)
     limit = int(studio.stack.env.get("MAX_CONCURRENT_RENDERS_PER_STUDIO", 4))

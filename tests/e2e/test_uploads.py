@@ -231,6 +231,7 @@ def test_an_interrupted_upload_resumes_sending_only_the_missing_parts(
     assert studio.object(key) == video_20mb.read_bytes()
 
 
+@pytest.mark.slow  # tests/integration/catalog/test_versions.py: twenty concurrent publishes
 def test_two_concurrent_uploads_to_one_asset_become_versions_1_and_2(studio: Studio, tmp_path: Path) -> None:
     # Given an asset and two different short videos
     asset_id = studio.new_asset("Shot 040")

@@ -94,6 +94,7 @@ def test_a_comment_and_an_approval_arrive_signed_even_after_the_receiver_was_dow
     assert receiver.received[-1].headers["webhook-id"] == found["asset:commented"]["id"]
 
 
+@pytest.mark.slow  # a render then a delivery; tests/integration/webhooks signs and delivers
 def test_a_finished_render_arrives_signed(
     local_stack: LocalStackProcess, http: BaseUrlSession, receiver: Receiver, tmp_path: Path
 ) -> None:

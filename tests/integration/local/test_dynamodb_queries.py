@@ -234,6 +234,7 @@ def _random_write(client: Any, draw: random.Random) -> None:
             )
 
 
+@pytest.mark.slow  # a stateful hypothesis run
 def test_queries_answer_what_moto_answers_while_the_items_change(dynamodb: Any) -> None:
     # Given the filled table, its index maps built by a first query on each index
     draw = random.Random(23)
