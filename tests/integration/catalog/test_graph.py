@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any
@@ -274,20 +273,27 @@ def test_counts_let_leaves_cost_no_query(admin, make_asset, uses, monkeypatch):
 def test_a_levels_queries_overlap_and_give_the_sequential_result(admin, make_asset, uses, monkeypatch):
     # Given: a root used by three assets, each used by one more (two levels of the impact set)
     root = make_asset("root")
+    middles = set()
     for i in range(3):
         middle = make_asset(f"m{i}")
+        middles.add(middle["id"])
         uses(middle, root)
         uses(make_asset(f"l{i}"), middle)
     in_flight, most = [0], [0]
     lock = threading.Lock()
     real = graph_walk.edges_of
+    # the second level's three Queries each wait until all three are in flight: a walk that ran them
+    # one after another breaks the barrier (its timeout), however slow or busy the machine is
+    second_level = threading.Barrier(3, timeout=30)
+    walking_in_parallel = [True]
 
     def slow_edges(studio_id: str, asset_id: str, prefix: str) -> Any:
         with lock:
             in_flight[0] += 1
             most[0] = max(most[0], in_flight[0])
-        time.sleep(0.05)  # a DynamoDB round trip
         try:
+            if walking_in_parallel[0] and asset_id in middles:
+                second_level.wait()
             return list(real(studio_id, asset_id, prefix))
         finally:
             with lock:
@@ -298,6 +304,7 @@ def test_a_levels_queries_overlap_and_give_the_sequential_result(admin, make_ass
     # When: the impact set is read with parallel levels, then one read at a time
     parallel = graph.traverse(admin.studio_id, root["id"], graph.DEPENDENTS, transitive=True)
     overlapped = most[0]
+    walking_in_parallel[0] = False
     monkeypatch.setattr(graph_walk, "WALK_WORKERS", 1)
     most[0] = 0
     sequential = graph.traverse(admin.studio_id, root["id"], graph.DEPENDENTS, transitive=True)
