@@ -36,9 +36,6 @@ from keyframe.usage.models import (
 )
 from keyframe.usage.quotas import Quota
 
-MAX_DAYS = 366
-"""The longest range one request may ask for (days, both ends included)."""
-
 
 def _bounds(first: date, last: date) -> tuple[str, str]:
     """ISO strings ``[first 00:00, last+1 00:00)`` comparable with stored ``...Z`` timestamps."""

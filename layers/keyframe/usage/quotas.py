@@ -24,10 +24,8 @@ for the others.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
@@ -49,17 +47,7 @@ from keyframe.usage.models import (
     storage_pk,
     vcpus_pk,
 )
-
-
-class Quota(StrEnum):
-    """A per-studio quota; the value is its name in the API (``GET /studio/quotas``, ``details.quota``)."""
-
-    STORAGE_BYTES = "storageBytes"
-    CONCURRENT_RENDERS = "concurrentRenders"
-    RENDER_MINUTES_PER_MONTH = "renderMinutesPerMonth"
-    WEBHOOK_ENDPOINTS = "webhookEndpoints"
-    RENDER_VCPUS = "renderVcpus"
-
+from keyframe.usage.vocabulary import Quota, QuotaFigure
 
 CODES: dict[Quota, str] = {
     Quota.STORAGE_BYTES: "STORAGE_QUOTA_EXCEEDED",
@@ -80,13 +68,6 @@ _UNITS = {
 
 RETRY_AFTER_SECONDS = {Quota.CONCURRENT_RENDERS: 15, Quota.WEBHOOK_ENDPOINTS: 3600, Quota.RENDER_VCPUS: 15}
 """``Retry-After`` of a 429 (render minutes: until the next month starts)."""
-
-
-class QuotaFigure(BaseModel):
-    """One quota of a studio: its limit and how much is used now."""
-
-    limit: int
-    used: int
 
 
 def limit(studio_id: str, quota: Quota) -> int:

@@ -14,8 +14,7 @@ from keyframe.http.auth import authorize
 from keyframe.http.contract import answers
 from keyframe.identity.permissions import Permission
 from keyframe.schemas import ApiModel
-from keyframe.usage import figures, quotas
-from keyframe.usage.quotas import Quota, QuotaFigure
+from keyframe.usage.vocabulary import MAX_DAYS, Quota, QuotaFigure
 
 router = Router()
 
@@ -41,6 +40,8 @@ class StudioQuotas(ApiModel):
 )
 def get_studio_quotas() -> StudioQuotas:
     """Every member may read them (``studio:read``); the limits are set by configuration."""
+    from keyframe.usage import quotas
+
     principal = authorize(Permission.STUDIO_READ)
     found = quotas.figures(principal.studio_id)
     return StudioQuotas(
@@ -145,10 +146,10 @@ def get_studio_usage(
         raise InvalidInput(
             "from must be on or before to", details={"from": from_.isoformat(), "to": to.isoformat()}
         )
-    if (to - from_).days + 1 > figures.MAX_DAYS:
-        raise InvalidInput(
-            f"the range is at most {figures.MAX_DAYS} days", details={"maxDays": figures.MAX_DAYS}
-        )
+    if (to - from_).days + 1 > MAX_DAYS:
+        raise InvalidInput(f"the range is at most {MAX_DAYS} days", details={"maxDays": MAX_DAYS})
+    from keyframe.usage import figures
+
     found = figures.usage(principal.studio_id, from_, to)
     return StudioUsage(
         **{"from": from_},
