@@ -24,9 +24,9 @@ The target (:data:`TARGET`, issue 15.1's 1.25) is read against ``floor+m``, and 
 marked. Issue 15.1 words it against the bare floor, but ``import pydantic`` and ``import pynamodb``
 load their model machinery with the first model, which alone is about 1.20x the bare floor: a handler
 validating one request body cannot meet 1.25x the bare floor unless it defines its models after its
-init, i.e. on its first request, and a cold start is init *plus* that request. With provisioned
-concurrency or SnapStart (how a studio keeps Monday morning warm) init runs before any request, so
-moving work out of it makes users wait longer, not shorter. Both ratios are printed.
+init, i.e. on its first request, and a cold start is init *plus* that request. With Lambda's
+provisioned concurrency or SnapStart (not set up by this stack yet) init runs before any request, so
+moving work out of it would make users wait longer, not shorter. Both ratios are printed.
 
 CPU seconds on a shared machine move by 10 % from run to run. With ``COLDSTART_INSTRUCTIONS=1`` (and
 ``valgrind`` on the PATH) the same imports are also counted in instructions (valgrind's callgrind,
